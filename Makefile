@@ -1,0 +1,64 @@
+# The two commands of the README: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+export ECP_DATABASE_URL ?= sqlite:///$(CURDIR)/var/ecp.sqlite
+
+.PHONY: run test install install-test system-deps browser-deps test-sqlite test-postgres lint serve
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: system-deps $(VENV)/.installed
+install-test: system-deps browser-deps $(VENV)/.installed-test
+
+# WeasyPrint needs Pango; Debian ships it as a package.
+system-deps:
+	@if ! ldconfig -p | grep -q libpango-1.0; then \
+	  echo "Installation de Pango (PDF)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	fi
+
+# Playwright's own browser download is blocked here: the tests drive Debian's Chromium.
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "Installation de Chromium (tests navigateur)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+run: install
+	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp migrate
+	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp seed-demo
+	@echo ""
+	@echo "  Portail Famille : http://$(HOST):$(PORT)/"
+	@echo "  Espace agents   : http://$(HOST):$(PORT)/agents/connexion"
+	@echo "  Comptes de démonstration :"
+	@echo "    famille Martin  F00001 / demo-famille-1"
+	@echo "    famille Diallo  F00002 / demo-famille-2"
+	@echo "    agent SEJ       agent  / demo-agent-sej-2026"
+	@echo ""
+	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp serve --host $(HOST) --port $(PORT)
+
+# SQLite always; PostgreSQL too when ECP_TEST_POSTGRES_URL is set (CI sets it).
+test: install-test
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$ECP_TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	  else echo "ECP_TEST_POSTGRES_URL non défini : passe PostgreSQL non lancée."; fi
+
+test-sqlite:
+	ECP_TEST_ENGINE=sqlite $(BIN)/python -m pytest -p no:cacheprovider
+
+test-postgres:
+	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider -m "not browser and not sqlite_only"

@@ -1,0 +1,108 @@
+"""The application factory: plugins, templates, security, stores and every feature's routes."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.template.config import TemplateConfig
+
+from ecp import db
+from ecp.auth import routes as auth_routes
+from ecp.auth.middleware import auth_middleware
+from ecp.auth.passwords import Passwords
+from ecp.families import routes as family_routes
+from ecp.pages import routes as page_routes
+from ecp.settings import ROOT, Settings
+from ecp.staff import routes as staff_routes
+from ecp.web.errors import http_exception_handler, internal_error_handler
+from ecp.web.security import fetch_metadata_middleware, make_before_send
+from ecp.web.templating import create_environment
+
+STORE_NAMES = ("login_rate", "reset_rate", "action_rate")
+
+
+def _stores(settings: Settings) -> dict:
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url)
+        return {name: RedisStore(redis, namespace=f"ecp:{name}") for name in STORE_NAMES}
+    return {name: MemoryStore() for name in STORE_NAMES}
+
+
+def _allowed_hosts(settings: Settings) -> list[str]:
+    """Litestar matches the Host header with its port, so both forms are listed."""
+    if settings.allowed_hosts:
+        return list(settings.allowed_hosts)
+    parts = urlsplit(settings.base_url)
+    names = [parts.hostname or "localhost"]
+    if not settings.is_production:
+        names += ["127.0.0.1", "localhost"]
+    hosts = set(names)
+    if parts.port:
+        hosts |= {f"{name}:{parts.port}" for name in names}
+    return sorted(hosts)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    problems = settings.production_problems()
+    if problems:
+        raise RuntimeError("Configuration refusée en production : " + " ".join(problems))
+
+    env = create_environment()
+    env.globals.update(branding={
+        "commune": settings.commune_name, "logo": settings.logo_path,
+    }, accessibility_status=settings.accessibility_status)
+    passwords = Passwords(settings.password_profile, settings.hash_concurrency)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        async with db.pool():
+            yield
+
+    app = Litestar(
+        route_handlers=[
+            *page_routes.route_handlers,
+            *auth_routes.route_handlers(settings),
+            family_routes.router(),
+            staff_routes.router(),
+            create_static_files_router(path="/static", directories=[ROOT / "static"],
+                                       name="static", include_in_schema=False),
+        ],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=settings.cookie_name("csrftoken"),
+            cookie_secure=settings.https,
+            cookie_samesite="lax",
+            exclude=["/paiement/paybox/ipn"],
+        ),
+        middleware=[fetch_metadata_middleware, auth_middleware],
+        before_send=[make_before_send(settings)],
+        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=_allowed_hosts(settings)),
+        stores=_stores(settings),
+        openapi_config=None,
+        debug=settings.debug,
+        lifespan=[lifespan],
+        state=State({"settings": settings, "passwords": passwords}),
+    )
+    # Navigation shows a section only once its routes exist.
+    env.globals["route_names"] = frozenset(
+        handler.name for route in app.routes for handler in getattr(route, "route_handlers", [])
+        if handler.name
+    )
+    return app

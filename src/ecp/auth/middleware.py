@@ -1,0 +1,40 @@
+"""Puts the Principal (or None) in scope["user"] for every request that is not a static file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from ecp.auth import sessions
+
+SKIP = ("/static/", "/healthz", "/theme.css", "/paiement/paybox/ipn")
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                k, _, v = part.strip().partition("=")
+                if k == name:
+                    return v
+    return None
+
+
+def auth_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope["auth"] = None
+            scope["user"] = None
+            if not scope.get("path", "").startswith(SKIP):
+                settings = scope["litestar_app"].state.settings
+                token = _cookie(scope, settings.cookie_name(sessions.COOKIE))
+                scope["auth"] = token
+                scope["user"] = await sessions.resolve(
+                    token,
+                    idle=dt.timedelta(minutes=settings.session_idle_minutes),
+                    absolute=dt.timedelta(hours=settings.session_absolute_hours),
+                )
+        await app(scope, receive, send)
+
+    return middleware

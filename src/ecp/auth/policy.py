@@ -1,0 +1,22 @@
+"""Password rules (SECURITY.md A1): a minimum length, no composition rules, no truncation."""
+
+from __future__ import annotations
+
+from ecp.auth.passwords import FAMILY_MIN_LENGTH, MAX_LENGTH, STAFF_MIN_LENGTH
+
+
+def password_problem(password: str, *, staff: bool = False, forbidden: tuple[str, ...] = ()) -> str | None:
+    """The French message explaining why a new password is refused, or None."""
+    minimum = STAFF_MIN_LENGTH if staff else FAMILY_MIN_LENGTH
+    if len(password) < minimum:
+        return f"Le mot de passe doit contenir au moins {minimum} caractères."
+    if len(password) > MAX_LENGTH:
+        return f"Le mot de passe doit contenir au plus {MAX_LENGTH} caractères."
+    lowered = password.strip().lower()
+    if any(f and f.lower() in lowered for f in forbidden):
+        return "Le mot de passe ne doit pas contenir votre identifiant."
+    from ecp.auth.common import is_common
+
+    if is_common(password):
+        return "Ce mot de passe est trop courant : choisissez une phrase plus personnelle."
+    return None

@@ -1,0 +1,93 @@
+"""Login sessions: a fresh random token per login, only its SHA-256 stored, idle and absolute expiry.
+
+Litestar's server-side session reuses whatever id the cookie carries, so it is not used for
+identity (SECURITY.md §9.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from ecp import clock
+from ecp.auth.principal import Principal
+from ecp.auth.tables import AuthSession
+
+COOKIE = "ecp_session"
+# A write per request would cost more than it tells: last_seen moves by the minute.
+TOUCH_EVERY = dt.timedelta(seconds=60)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def open_session(*, family_id: int | None = None, staff_id: int | None = None) -> str:
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    await AuthSession.insert(
+        AuthSession(
+            token_hash=hash_token(token),
+            kind="family" if family_id else "staff",
+            family=family_id,
+            staff=staff_id,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return token
+
+
+async def close_session(token: str | None) -> None:
+    if token:
+        await AuthSession.delete().where(AuthSession.token_hash == hash_token(token))
+
+
+async def close_all_for(*, family_id: int | None = None, staff_id: int | None = None,
+                        keep_session_id: int | None = None) -> None:
+    query = AuthSession.delete()
+    where = AuthSession.family == family_id if family_id else AuthSession.staff == staff_id
+    if keep_session_id is not None:
+        where = where & (AuthSession.id != keep_session_id)
+    await query.where(where)
+
+
+async def resolve(token: str | None, *, idle: dt.timedelta, absolute: dt.timedelta) -> Principal | None:
+    """One query in the common case; expired sessions are deleted as they are found."""
+    if not token or len(token) > 100:
+        return None
+    rows = await AuthSession.select(
+        AuthSession.id,
+        AuthSession.kind,
+        AuthSession.created_at,
+        AuthSession.last_seen_at,
+        AuthSession.family.id.as_alias("family_id"),
+        AuthSession.family.name.as_alias("family_name"),
+        AuthSession.family.code.as_alias("family_code"),
+        AuthSession.family.active.as_alias("family_active"),
+        AuthSession.staff.id.as_alias("staff_id"),
+        AuthSession.staff.display_name.as_alias("staff_name"),
+        AuthSession.staff.role.as_alias("staff_role"),
+        AuthSession.staff.active.as_alias("staff_active"),
+    ).where(AuthSession.token_hash == hash_token(token))
+    if not rows:
+        return None
+    row = rows[0]
+    now = clock.now()
+    created, seen = _aware(row["created_at"]), _aware(row["last_seen_at"])
+    active = row["family_active"] if row["kind"] == "family" else row["staff_active"]
+    if now - seen > idle or now - created > absolute or not active:
+        await AuthSession.delete().where(AuthSession.id == row["id"])
+        return None
+    if now - seen > TOUCH_EVERY:
+        await AuthSession.update({AuthSession.last_seen_at: now}).where(AuthSession.id == row["id"])
+    if row["kind"] == "family":
+        return Principal(kind="family", session_id=row["id"], name=row["family_name"],
+                         family_id=row["family_id"], code=row["family_code"])
+    return Principal(kind="staff", session_id=row["id"], name=row["staff_name"],
+                     staff_id=row["staff_id"], role=row["staff_role"])
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

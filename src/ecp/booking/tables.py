@@ -1,0 +1,52 @@
+"""Inscriptions, bookings (one child, one activity, one day), place counters and pointage."""
+
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from ecp.commune.tables import Activity, School, SchoolYear
+from ecp.families.tables import Child
+from ecp.staff.tables import StaffUser
+
+
+class Inscription(Table):
+    child = ForeignKey(references=Child, null=False, on_delete=OnDelete.restrict)
+    activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
+    school_year = ForeignKey(references=SchoolYear, null=False, on_delete=OnDelete.restrict)
+    status = Varchar(length=20, default="en_attente", index=True, help_text="en_attente validee refusee")
+    requested_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    reason = Text(default="")
+
+
+class Slot(Table):
+    """Places taken for one school, activity and day; a conditional UPDATE keeps it honest."""
+
+    school = ForeignKey(references=School, null=False, on_delete=OnDelete.restrict)
+    activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
+    day = Date()
+    booked = Integer(default=0)
+
+
+class Booking(Table):
+    child = ForeignKey(references=Child, null=False, on_delete=OnDelete.restrict)
+    activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
+    school = ForeignKey(references=School, null=False, on_delete=OnDelete.restrict)
+    day = Date()
+    state = Varchar(length=20, default="reservee", help_text="reservee annulee malade")
+    source = Varchar(length=20, default="famille", help_text="famille agent semaine_type demo")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    updated_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+
+
+class Attendance(Table):
+    """Pointage: what staff saw on the day."""
+
+    child = ForeignKey(references=Child, null=False, on_delete=OnDelete.restrict)
+    activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
+    school = ForeignKey(references=School, null=False, on_delete=OnDelete.restrict)
+    day = Date()
+    status = Varchar(length=20, help_text="present absent excuse")
+    marked_at = Timestamptz()
+    marked_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)

@@ -1,0 +1,99 @@
+"""The `ecp` command line: migrate, seed-demo, serve, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _migrate() -> None:
+    from ecp import db
+
+    await db.migrate()
+
+
+def cmd_migrate(_args) -> int:
+    _run(_migrate())
+    print("Base de données à jour.")
+    return 0
+
+
+def cmd_seed_demo(_args) -> int:
+    from ecp.demo.seed import seed_demo
+    from ecp.settings import Settings
+
+    async def go():
+        await _migrate()
+        return await seed_demo(Settings.from_env())
+
+    summary = _run(go())
+    print(summary)
+    return 0
+
+
+def cmd_create_admin(args) -> int:
+    from ecp.auth.admin import create_admin
+    from ecp.settings import Settings
+
+    password = os.environ.get("ECP_ADMIN_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("Donnez le mot de passe dans ECP_ADMIN_PASSWORD ou lancez la commande dans un terminal.",
+                  file=sys.stderr)
+            return 2
+        password = getpass.getpass("Mot de passe (15 caractères au moins) : ")
+    try:
+        _run(create_admin(Settings.from_env(), args.username, args.name, password))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"Compte administrateur « {args.username} » créé.")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from granian import Granian
+
+    if args.migrate:
+        _run(_migrate())
+    Granian(
+        "ecp.asgi:app",
+        address=args.host,
+        port=args.port,
+        interface="asgi",
+        workers=args.workers,
+        log_access=args.access_log,
+    ).serve()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ecp", description="Portail Famille (ECP)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed-demo", help="create or refresh the demo commune").set_defaults(
+        func=cmd_seed_demo)
+    admin = sub.add_parser("create-admin", help="create an administrator account")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--name", default="Administrateur")
+    admin.set_defaults(func=cmd_create_admin)
+    serve = sub.add_parser("serve", help="serve the app with granian")
+    serve.add_argument("--host", default=os.environ.get("ECP_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("ECP_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--migrate", action="store_true", help="apply migrations first")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The commune's set-up: settings, school years, schools, classes, activities, closures, tariffs."""
+
+import datetime
+
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Time,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class CommuneSettings(Table):
+    """One row: the rules the administrator can change without a deployment."""
+
+    service_name = Varchar(length=160, default="Service Scolaire-Enfance-Jeunesse")
+    address = Text(default="")
+    phone = Varchar(length=30, default="")
+    email = Varchar(length=200, default="")
+    school_zone = Varchar(length=1, default="C", help_text="Zone of the school holidays (A, B, C)")
+    booking_deadline_working_days = Integer(default=2)
+    booking_deadline_time = Time(default=datetime.time(23, 59), help_text="Hour of the deadline, 23:59 by default")
+    illness_cutoff_time = Time(default=datetime.time(9, 0), help_text="Latest hour to declare a child ill on the day")
+    invoice_due_days = Integer(default=30)
+    retention_years = Integer(default=3, help_text="Inactivity before a family is anonymised")
+
+
+class SchoolYear(Table):
+    label = Varchar(length=20, unique=True)
+    starts_on = Date()
+    ends_on = Date()
+    is_current = Boolean(default=False)
+
+
+class School(Table):
+    name = Varchar(length=120, unique=True)
+    kind = Varchar(length=20, help_text="maternelle, elementaire or primaire")
+    address = Text(default="")
+    active = Boolean(default=True)
+
+
+class SchoolClass(Table):
+    school = ForeignKey(references=School, null=False, on_delete=OnDelete.restrict)
+    school_year = ForeignKey(references=SchoolYear, null=False, on_delete=OnDelete.restrict)
+    name = Varchar(length=40)
+    level = Varchar(length=4, help_text="PS MS GS CP CE1 CE2 CM1 CM2")
+
+
+class Activity(Table):
+    code = Varchar(length=40, unique=True)
+    label = Varchar(length=120)
+    short_label = Varchar(length=40)
+    weekdays = Varchar(length=20, help_text="ISO weekdays it runs on, comma-separated: 1,2,4,5")
+    starts_at = Time(default=datetime.time(8, 0))
+    ends_at = Time(default=datetime.time(9, 0))
+    eligible_levels = Varchar(length=60, help_text="Levels allowed, comma-separated")
+    group_code = Varchar(
+        length=40, default="", help_text="Activities of one group exclude each other on a day"
+    )
+    deadline_rule = Varchar(
+        length=30,
+        default="working_days",
+        help_text="working_days (N working days before) or previous_wednesday",
+    )
+    default_capacity = Integer(default=0, help_text="0 = unlimited")
+    sort_order = Integer(default=0)
+    billable = Boolean(default=True)
+    active = Boolean(default=True)
+
+
+class ActivityCapacity(Table):
+    """Places per school and activity; bookings are counted against it per day."""
+
+    activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.cascade)
+    school = ForeignKey(references=School, null=False, on_delete=OnDelete.cascade)
+    capacity = Integer(default=0, help_text="0 = unlimited")
+
+
+class Closure(Table):
+    """An ad-hoc closure; public and school holidays come from the calendar packages."""
+
+    starts_on = Date()
+    ends_on = Date()
+    school = ForeignKey(references=School, null=True, on_delete=OnDelete.cascade)
+    activity = ForeignKey(references=Activity, null=True, on_delete=OnDelete.cascade)
+    reason = Varchar(length=200)
+
+
+class TariffBracket(Table):
+    """A quotient familial bracket (tranche)."""
+
+    label = Varchar(length=40)
+    qf_min = Integer(default=0)
+    qf_max = Integer(null=True, default=None, help_text="Inclusive; empty = no upper bound")
+    sort_order = Integer(default=0)
+
+
+class Tariff(Table):
+    """Price of one day of an activity; a change is a new row from its date, never an edit."""
+
+    activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
+    bracket = ForeignKey(
+        references=TariffBracket, null=True, on_delete=OnDelete.restrict,
+        help_text="Empty = the out-of-town rate",
+    )
+    price_cents = Integer()
+    majoration_cents = Integer(default=0, help_text="Surcharge for a day present without booking")
+    valid_from = Date()

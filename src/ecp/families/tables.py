@@ -1,0 +1,82 @@
+"""Families, their responsables légaux, their children and their contact-change requests."""
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from ecp.commune.tables import School, SchoolClass
+from ecp.staff.tables import StaffUser
+
+LEVELS = ("PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2")
+
+
+class Family(Table):
+    code = Varchar(length=12, unique=True, help_text="Code famille, the login identifier")
+    name = Varchar(length=120, help_text="Family name shown to staff and in the header")
+    password_hash = Varchar(length=200, default="")
+    email = Varchar(length=200, default="", index=True, help_text="Address for mail and resets")
+    quotient_familial = Integer(null=True, default=None)
+    out_of_town = Boolean(default=False)
+    paperless = Boolean(default=False, help_text="Facture électronique")
+    reminders = Boolean(default=False, help_text="Opted in to deadline reminders")
+    ics_token_hash = Varchar(length=64, null=True, default=None, unique=True)
+    active = Boolean(default=True)
+    failed_logins = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    last_login_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    anonymised_at = Timestamptz(null=True, default=None)
+
+
+class Guardian(Table):
+    """A responsable légal (one or two per family)."""
+
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.cascade)
+    rank = Integer(default=1)
+    civility = Varchar(length=10, default="")
+    first_name = Varchar(length=80)
+    last_name = Varchar(length=80, index=True)
+    email = Varchar(length=200, default="")
+    phone_mobile = Varchar(length=20, default="", index=True)
+    phone_home = Varchar(length=20, default="")
+    phone_work = Varchar(length=20, default="")
+    address_line1 = Varchar(length=200, default="")
+    address_line2 = Varchar(length=200, default="")
+    postcode = Varchar(length=10, default="")
+    city = Varchar(length=100, default="")
+
+
+class Child(Table):
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
+    first_name = Varchar(length=80)
+    last_name = Varchar(length=80, index=True)
+    birth_date = Date()
+    school = ForeignKey(references=School, null=True, on_delete=OnDelete.restrict)
+    school_class = ForeignKey(references=SchoolClass, null=True, on_delete=OnDelete.set_null)
+    level = Varchar(length=4, help_text="PS MS GS CP CE1 CE2 CM1 CM2")
+    has_allergy = Boolean(default=False, help_text="Flag shown on lists; details in health_notes")
+    health_notes = Text(default="", help_text="PAI / allergies; every staff read is audited")
+    needs_support = Boolean(default=False, help_text="Besoin d'accompagnement, never its nature")
+    diet = Varchar(length=20, default="standard", help_text="standard, sans_porc, sans_viande")
+    active = Boolean(default=True)
+
+
+class ContactChangeRequest(Table):
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.cascade)
+    guardian = ForeignKey(references=Guardian, null=True, on_delete=OnDelete.cascade)
+    changes = JSON(help_text="{field: {before, after}} as submitted")
+    status = Varchar(length=20, default="en_attente", index=True)
+    submitted_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    applied_fields = JSON(default="[]")
+    reason = Text(default="")

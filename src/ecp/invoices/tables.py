@@ -1,0 +1,67 @@
+"""Billing runs, gapless invoice numbering, invoices, credit notes and their lines."""
+
+from piccolo.columns import (
+    JSON,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from ecp.commune.tables import Activity
+from ecp.families.tables import Child, Family
+from ecp.staff.tables import StaffUser
+
+
+class BillingRun(Table):
+    month = Date(help_text="First day of the month billed")
+    status = Varchar(length=20, default="en_cours", help_text="en_cours terminee")
+    started_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
+    started_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    families_total = Integer(default=0)
+    families_done = Integer(default=0)
+    invoices_created = Integer(default=0)
+    anomalies = JSON(default="[]")
+
+
+class InvoiceCounter(Table):
+    """Last number used per year and kind; bumped in the same transaction as the invoice."""
+
+    year = Integer()
+    kind = Varchar(length=10, default="FAC", help_text="FAC or AV")
+    last_number = Integer(default=0)
+
+
+class Invoice(Table):
+    number = Varchar(length=20, unique=True, help_text="FAC-2026-000001 or AV-2026-000001")
+    kind = Varchar(length=10, default="facture", help_text="facture or avoir")
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
+    month = Date(help_text="First day of the month billed")
+    issued_at = Timestamptz()
+    due_on = Date()
+    total_cents = Integer(default=0, help_text="Negative for a credit note")
+    paid_cents = Integer(default=0, help_text="Sum of the allocations, kept with them")
+    corrects = ForeignKey(references="Invoice", null=True, on_delete=OnDelete.restrict)
+    billing_run = ForeignKey(references=BillingRun, null=True, on_delete=OnDelete.restrict)
+    # Frozen copies: an issued invoice shows what was true when it was issued.
+    family_name = Varchar(length=200, default="")
+    address = Text(default="")
+    paperless = Varchar(length=10, default="papier", help_text="papier or courriel at issue")
+    notified_at = Timestamptz(null=True, default=None)
+
+
+class InvoiceLine(Table):
+    invoice = ForeignKey(references=Invoice, null=False, on_delete=OnDelete.restrict)
+    child = ForeignKey(references=Child, null=True, on_delete=OnDelete.restrict)
+    activity = ForeignKey(references=Activity, null=True, on_delete=OnDelete.restrict)
+    kind = Varchar(length=20, default="prestation", help_text="prestation majoration avoir")
+    label = Varchar(length=200)
+    days = Text(default="", help_text="ISO dates billed, comma-separated: the line's trace")
+    quantity = Integer(default=1)
+    unit_price_cents = Integer(default=0)
+    amount_cents = Integer(default=0)

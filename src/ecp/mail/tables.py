@@ -1,0 +1,21 @@
+"""The e-mail outbox: every message is written here first, then delivered by the sender job."""
+
+from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from ecp.families.tables import Family
+
+
+class OutboxEmail(Table):
+    to_address = Varchar(length=200)
+    subject = Varchar(length=200)
+    body_text = Text()
+    body_html = Text(default="")
+    kind = Varchar(length=40, default="", help_text="reset, facture, recu, demande, rappel...")
+    family = ForeignKey(references=Family, null=True, on_delete=OnDelete.set_null)
+    status = Varchar(length=20, default="en_attente", index=True, help_text="en_attente envoye echec")
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz()
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    last_error = Text(default="")

@@ -1,0 +1,57 @@
+"""Public pages: home with the login form, legal pages, health check, the commune's theme."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.response import Response, Template
+
+from ecp.commune.queries import commune_settings as _commune_settings
+from ecp.commune.tables import CommuneSettings
+from ecp.web.branding import theme_css
+from ecp.web.forms import Form
+from ecp.web.htmx import page_or_fragment
+
+
+@get("/", name="home")
+async def home(request: Request) -> Template:
+    commune = await _commune_settings()
+    return page_or_fragment(request, page="pages/public/home.html",
+                            context={"form": Form(), "next": "/famille/", "commune": commune})
+
+
+@get("/accessibilite", name="accessibility")
+async def accessibility(request: Request) -> Template:
+    commune = await _commune_settings()
+    return page_or_fragment(request, page="pages/public/accessibility.html",
+                            context={"commune": commune})
+
+
+@get("/mentions-legales", name="legal")
+async def legal(request: Request) -> Template:
+    commune = await _commune_settings()
+    return page_or_fragment(request, page="pages/public/legal.html", context={"commune": commune})
+
+
+@get("/donnees-personnelles", name="privacy")
+async def privacy(request: Request) -> Template:
+    commune = await _commune_settings()
+    return page_or_fragment(request, page="pages/public/privacy.html", context={"commune": commune})
+
+
+@get("/healthz", name="healthz", media_type="application/json")
+async def healthz() -> Response:
+    try:
+        await CommuneSettings.count()
+        return Response({"status": "ok", "database": "ok"}, media_type="application/json")
+    except Exception:  # noqa: BLE001 - any database failure is "unavailable" here
+        return Response({"status": "error", "database": "indisponible"}, status_code=503,
+                        media_type="application/json")
+
+
+@get("/theme.css", name="theme", media_type="text/css")
+async def theme(request: Request) -> Response:
+    return Response(theme_css(request.app.state.settings), media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+route_handlers = [home, accessibility, legal, privacy, healthz, theme]

@@ -1,0 +1,125 @@
+"""Runtime configuration: one frozen dataclass read from ECP_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value not in (None, "") else default
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'ecp.sqlite'}"
+    secret_key: str = DEFAULT_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    environment: str = "development"  # "production" turns on the start-up refusals
+    debug: bool = False
+    redis_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    # Password hashing: "production" pins argon2id m=64 MiB t=3 p=4; "test" is argon2's CHEAPEST.
+    password_profile: str = "production"
+    hash_concurrency: int = 4
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_rate_per_minute: int = 10
+    reset_rate_per_minute: int = 5
+    # Account back-off: after this many failures the account waits 2^(n - threshold) minutes.
+    lockout_threshold: int = 5
+    lockout_max_minutes: int = 60
+    payment_simulator: bool = True
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Portail Famille <ne-pas-repondre@villebelle-sur-seine.fr>"
+    commune_name: str = "Villebelle-sur-Seine"
+    brand_colour: str = "#1d4e89"
+    logo_path: str = "img/logo.svg"
+    jobs_enabled: bool = True
+    accessibility_status: str = "partiellement conforme"
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        base = cls()
+        return cls(
+            database_url=e.get("ECP_DATABASE_URL") or base.database_url,
+            secret_key=e.get("ECP_SECRET_KEY") or base.secret_key,
+            base_url=(e.get("ECP_BASE_URL") or base.base_url).rstrip("/"),
+            environment=e.get("ECP_ENV") or base.environment,
+            debug=_bool(e.get("ECP_DEBUG"), base.debug),
+            redis_url=e.get("ECP_REDIS_URL") or None,
+            allowed_hosts=_list(e.get("ECP_ALLOWED_HOSTS")),
+            trusted_proxies=_list(e.get("ECP_TRUSTED_PROXIES")),
+            password_profile=e.get("ECP_PASSWORD_PROFILE") or base.password_profile,
+            session_idle_minutes=_int(e.get("ECP_SESSION_IDLE_MINUTES"), base.session_idle_minutes),
+            session_absolute_hours=_int(
+                e.get("ECP_SESSION_ABSOLUTE_HOURS"), base.session_absolute_hours
+            ),
+            login_rate_per_minute=_int(e.get("ECP_LOGIN_RATE_PER_MINUTE"), base.login_rate_per_minute),
+            payment_simulator=_bool(e.get("ECP_PAYMENT_SIMULATOR"), base.payment_simulator),
+            smtp_host=e.get("ECP_SMTP_HOST") or None,
+            smtp_port=_int(e.get("ECP_SMTP_PORT"), base.smtp_port),
+            smtp_user=e.get("ECP_SMTP_USER") or None,
+            smtp_password=e.get("ECP_SMTP_PASSWORD") or None,
+            smtp_starttls=_bool(e.get("ECP_SMTP_STARTTLS"), base.smtp_starttls),
+            mail_from=e.get("ECP_MAIL_FROM") or base.mail_from,
+            commune_name=e.get("ECP_COMMUNE_NAME") or base.commune_name,
+            brand_colour=e.get("ECP_BRAND_COLOUR") or base.brand_colour,
+            logo_path=e.get("ECP_LOGO_PATH") or base.logo_path,
+            jobs_enabled=_bool(e.get("ECP_JOBS"), base.jobs_enabled),
+        )
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def cookie_name(self, name: str) -> str:
+        """`__Host-` names need a Secure cookie, which a plain-http local demo cannot carry."""
+        return f"__Host-{name}" if self.https else name
+
+    def production_problems(self) -> list[str]:
+        """Reasons the app must refuse to start with production settings."""
+        problems = []
+        if not self.is_production:
+            return problems
+        if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+            problems.append("ECP_SECRET_KEY doit être un secret propre d'au moins 32 caractères.")
+        if self.payment_simulator:
+            problems.append("Le simulateur de paiement doit être désactivé (ECP_PAYMENT_SIMULATOR=0).")
+        if self.debug:
+            problems.append("Le mode debug doit être désactivé (ECP_DEBUG=0).")
+        if not self.https:
+            problems.append("ECP_BASE_URL doit commencer par https://.")
+        if self.password_profile != "production":
+            problems.append("ECP_PASSWORD_PROFILE doit valoir « production ».")
+        return problems

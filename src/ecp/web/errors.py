@@ -1,0 +1,72 @@
+"""Exception handlers: French error pages for browsers, a swap of <main> for htmx."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Redirect, Template
+
+from ecp.web.htmx import wants_fragment
+
+log = logging.getLogger("ecp.errors")
+
+MESSAGES = {
+    400: ("Requête invalide", "La demande n’a pas pu être comprise. Revenez à la page précédente et réessayez."),
+    403: ("Accès refusé", "Vous n’avez pas accès à cette page, ou le formulaire a expiré. "
+          "Rechargez la page puis réessayez."),
+    404: ("Page introuvable", "Cette page n’existe pas ou plus. Vérifiez l’adresse, ou revenez à l’accueil."),
+    405: ("Action impossible", "Cette action n’est pas possible sur cette page."),
+    413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
+    429: ("Trop de tentatives", "Vous avez fait trop de tentatives en peu de temps."),
+    500: ("Erreur technique", "Une erreur inattendue s’est produite. Elle a été enregistrée ; "
+          "réessayez dans quelques instants. Si elle persiste, contactez le service."),
+    503: ("Service momentanément indisponible", "Le portail est momentanément indisponible. "
+          "Réessayez dans quelques instants."),
+}
+
+
+def _login_path(path: str) -> str:
+    base = "/agents/connexion" if path.startswith("/agents") else "/connexion"
+    return f"{base}?next={quote(path, safe='/')}"
+
+
+def error_page(request: Request, status: int, headers: dict[str, str] | None = None,
+               retry_after: int | None = None) -> Response:
+    title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    context = {"status": status, "title": title, "message": message, "retry_after": retry_after}
+    headers = dict(headers or {})
+    if wants_fragment(request):
+        # htmx 2 swaps error responses only when told where (responseHandling in base.html).
+        headers.update({"HX-Retarget": "#main", "HX-Reswap": "outerHTML"})
+        return Template("partials/error_main.html", context=context, status_code=status,
+                        headers=headers, media_type="text/html")
+    return Template("pages/error.html", context=context, status_code=status, headers=headers,
+                    media_type="text/html")
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException) or status == 401:
+        target = _login_path(request.url.path)
+        if wants_fragment(request):
+            return ClientRedirect(redirect_to=target)
+        return Redirect(path=target, status_code=303)
+    headers = dict(exc.headers or {})
+    retry_after = None
+    if status == 429:
+        reset = headers.get("RateLimit-Reset")
+        retry_after = int(reset) if reset and reset.isdigit() else 60
+        headers["Retry-After"] = str(retry_after)
+        log.info("rate limit reached", extra={"path": request.url.path})
+    if status == 403:
+        log.info("forbidden", extra={"path": request.url.path, "reason": exc.detail})
+    return error_page(request, status, headers=headers, retry_after=retry_after)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return error_page(request, 500)

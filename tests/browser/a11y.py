@@ -1,0 +1,75 @@
+"""axe-core (WCAG 2.x A and AA), keyboard and reflow checks for Playwright pages."""
+
+from __future__ import annotations
+
+from axe_playwright_python.base import AXE_SCRIPT
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+async def axe_violations(page) -> list[str]:
+    """One line per violation and node, empty when axe finds nothing."""
+    await page.evaluate(AXE_SCRIPT)
+    result = await page.evaluate(
+        "opts => axe.run(document, opts)",
+        {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]},
+    )
+    lines = []
+    for violation in result["violations"]:
+        for node in violation["nodes"]:
+            lines.append(f"{page.url} {violation['id']}: {violation['help']} at {node['target']}")
+    return lines
+
+
+async def assert_accessible(page) -> None:
+    violations = await axe_violations(page)
+    assert not violations, "\n".join(violations)
+
+
+async def horizontal_overflow(page) -> int:
+    """Pixels the page scrolls sideways (0 when it reflows)."""
+    return await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+async def assert_reflows_at_320(page) -> None:
+    size = page.viewport_size
+    await page.set_viewport_size({"width": 320, "height": 800})
+    try:
+        overflow = await horizontal_overflow(page)
+        assert overflow <= 0, f"{page.url} scrolls {overflow}px sideways at 320px"
+    finally:
+        await page.set_viewport_size(size)
+
+
+async def small_targets(page) -> list[str]:
+    """Links and buttons under 44x44 CSS px (inline links inside text are exempt)."""
+    return await page.evaluate("""() => {
+      const out = [];
+      for (const el of document.querySelectorAll('button, [role=button], input[type=submit], nav a, .button')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue;
+        if (r.height < 44 || r.width < 44) out.push(`${el.tagName} "${el.textContent.trim()}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+      }
+      return out;
+    }""")
+
+
+async def tab_until(page, predicate_js: str, max_tabs: int = 60) -> list[str]:
+    """Press Tab until the focused element satisfies predicate_js; returns the focus path."""
+    path = []
+    for _ in range(max_tabs):
+        await page.keyboard.press("Tab")
+        desc = await page.evaluate("""() => { const e = document.activeElement;
+            return e ? `${e.tagName}#${e.id}|${(e.textContent||'').trim().slice(0,40)}|${e.getAttribute('name')||''}` : ''; }""")
+        path.append(desc)
+        if await page.evaluate(f"() => {{ const e = document.activeElement; return !!({predicate_js}); }}"):
+            return path
+    raise AssertionError("focus never reached the target; path: " + " > ".join(path))
+
+
+async def focus_is_visible(page) -> bool:
+    """The focused element draws an outline or a box-shadow ring."""
+    return await page.evaluate("""() => { const e = document.activeElement; if (!e) return false;
+      const s = getComputedStyle(e);
+      return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'; }""")

@@ -1,0 +1,124 @@
+"""A real server (granian, demo data) and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, url: str, env: dict[str, str], log: Path):
+        self.url, self.env, self.log = url, env, log
+
+    def ecp(self, *args: str) -> str:
+        """Runs an `ecp` command against the live server's database."""
+        done = subprocess.run([sys.executable, "-m", "ecp.cli", *args], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    workdir = Path(tempfile.mkdtemp(prefix="ecp-live-"))
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "ECP_DATABASE_URL": f"sqlite:///{workdir}/live.sqlite",
+        "ECP_BASE_URL": url,
+        "ECP_PASSWORD_PROFILE": "test",
+        "ECP_LOGIN_RATE_PER_MINUTE": "1000",
+        "ECP_JOBS": "0",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    log = workdir / "server.log"
+    server = LiveServer(url, env, log)
+    server.ecp("seed-demo")
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ecp.cli", "serve", "--port", str(port)],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("live server did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    # The async API: the sync one runs its own loop, which pytest-asyncio's loop cannot share.
+    from playwright.async_api import async_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert executable, "Debian's chromium package is needed: `make test` installs it"
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+async def _new_page(browser, live_server, **options):
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR",
+                                        base_url=live_server.url, **options)
+    p = await context.new_page()
+    p.console_messages = []
+    p.on("console", lambda msg: p.console_messages.append(f"{msg.type}: {msg.text}"))
+    p.set_default_timeout(10000)
+    return context, p
+
+
+@pytest.fixture
+async def page(browser, live_server):
+    context, p = await _new_page(browser, live_server)
+    yield p
+    csp = [m for m in p.console_messages if "Content Security Policy" in m]
+    await context.close()
+    assert not csp, csp
+
+
+@pytest.fixture
+async def nojs_page(browser, live_server):
+    context, p = await _new_page(browser, live_server, java_script_enabled=False)
+    yield p
+    await context.close()
