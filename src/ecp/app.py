@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -29,6 +31,26 @@ from ecp.web.security import fetch_metadata_middleware, make_before_send
 from ecp.web.templating import create_environment
 
 STORE_NAMES = ("login_rate", "reset_rate", "action_rate")
+
+# Each feature's `routes` module may define public_handlers(settings), family_handlers(settings)
+# (mounted under /famille, families only) and staff_handlers(settings) (under /agents, staff only).
+FEATURES = ("ecp.booking", "ecp.invoices", "ecp.payments", "ecp.mail", "ecp.accounts",
+            "ecp.staff", "ecp.ops")
+
+
+def _feature_handlers(settings: Settings) -> tuple[list, list, list]:
+    public, family, staff = [], [], []
+    for feature in FEATURES:
+        if importlib.util.find_spec(feature) is None or importlib.util.find_spec(
+                f"{feature}.routes") is None:
+            continue
+        module = importlib.import_module(f"{feature}.routes")
+        for bucket, name in ((public, "public_handlers"), (family, "family_handlers"),
+                             (staff, "staff_handlers")):
+            factory = getattr(module, name, None)
+            if factory is not None:
+                bucket.extend(factory(settings))
+    return public, family, staff
 
 
 def _stores(settings: Settings) -> dict:
@@ -72,12 +94,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with db.pool():
             yield
 
+    public, family, staff = _feature_handlers(settings)
     app = Litestar(
         route_handlers=[
             *page_routes.route_handlers,
             *auth_routes.route_handlers(settings),
-            family_routes.router(),
-            staff_routes.router(),
+            *public,
+            family_routes.router(family),
+            staff_routes.router(staff),
             create_static_files_router(path="/static", directories=[ROOT / "static"],
                                        name="static", include_in_schema=False),
         ],

@@ -16,6 +16,9 @@ async def staff_home(request: Request) -> Template:
     return page_or_fragment(request, page="pages/staff/home.html", context={"figures": figures})
 
 
+def staff_handlers(settings) -> list:
+    return [staff_home]
+
+
 def router(extra_handlers: list | None = None) -> Router:
-    return Router(path="/agents", guards=[requires_staff],
-                  route_handlers=[staff_home, *(extra_handlers or [])])
+    return Router(path="/agents", guards=[requires_staff], route_handlers=list(extra_handlers or []))
