@@ -77,6 +77,14 @@ def _allowed_hosts(settings: Settings) -> list[str]:
     return sorted(hosts)
 
 
+def _form_targets(settings: Settings) -> tuple[str, ...]:
+    """Hosts forms may post to besides our own (the card payment page), for the CSP."""
+    if importlib.util.find_spec("ecp.payments.config") is None:
+        return ()
+    module = importlib.import_module("ecp.payments.config")
+    return tuple(getattr(module, "form_action_hosts", lambda s: ())(settings))
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     problems = settings.production_problems()
@@ -115,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["/paiement/paybox/ipn"],
         ),
         middleware=[fetch_metadata_middleware, auth_middleware],
-        before_send=[make_before_send(settings)],
+        before_send=[make_before_send(settings, _form_targets(settings))],
         exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
         allowed_hosts=AllowedHostsConfig(allowed_hosts=_allowed_hosts(settings)),
         stores=_stores(settings),

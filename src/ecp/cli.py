@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
+import importlib.util
 import os
 import sys
+
+
+CLI_FEATURES = ("ecp.booking", "ecp.invoices", "ecp.payments", "ecp.mail", "ecp.accounts",
+                "ecp.ops", "ecp.bench")
 
 
 def _run(coro):
@@ -91,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)
+    # Features add their own commands: ecp/<feature>/cli.py with register(subparsers), where each
+    # subcommand sets `func` (a callable taking the parsed args and returning an exit code).
+    for feature in CLI_FEATURES:
+        if importlib.util.find_spec(feature) is not None and importlib.util.find_spec(
+                f"{feature}.cli") is not None:
+            importlib.import_module(f"{feature}.cli").register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
