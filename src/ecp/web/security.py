@@ -9,6 +9,8 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+TEXTUAL = ("text/", "application/json", "application/javascript", "application/xml",
+           "image/svg+xml")
 # Paybox calls this server to server: its authenticity is its RSA signature, not a cookie.
 CROSS_SITE_ALLOWED = ("/paiement/paybox/ipn",)
 
@@ -35,7 +37,7 @@ def make_before_send(settings, form_targets: tuple[str, ...] = ()):
         content_type = headers.get("Content-Type")
         if content_type is None:
             headers["Content-Type"] = "text/plain; charset=utf-8"
-        elif content_type.startswith(("application/json", "text/")) and "charset" not in content_type:
+        elif content_type.startswith(TEXTUAL) and "charset" not in content_type:
             headers["Content-Type"] = f"{content_type}; charset=utf-8"
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "same-origin"
