@@ -100,7 +100,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar):
         async with db.pool():
-            yield
+            runner = None
+            if settings.jobs_enabled:
+                from ecp.ops.jobs import JobRunner, default_jobs
+
+                runner = JobRunner(settings, default_jobs(settings))
+                app.state.job_runner = runner
+                await runner.start()
+            try:
+                yield
+            finally:
+                if runner is not None:
+                    await runner.stop()
 
     public, family, staff = _feature_handlers(settings)
     app = Litestar(

@@ -57,6 +57,19 @@ class Settings:
     brand_colour: str = "#1d4e89"
     logo_path: str = "img/logo.svg"
     jobs_enabled: bool = True
+    # Job runner: a pass every tick; a lease not renewed for job_lease_seconds is taken over.
+    job_tick_seconds: float = 5.0
+    job_lease_seconds: int = 30
+    job_mail_seconds: int = 30
+    job_reminders_seconds: int = 900
+    job_retention_seconds: int = 86400
+    job_cleanup_seconds: int = 3600
+    # A day a child "usually attends" = booked on that weekday in each of these previous weeks.
+    reminder_weeks: int = 3
+    # /metrics answers only these client addresses or networks (others get 404).
+    metrics_allowed: tuple[str, ...] = ("127.0.0.1", "::1")
+    log_format: str = "json"  # json, or console for a developer's terminal
+    log_level: str = "INFO"
     accessibility_status: str = "partiellement conforme"
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -90,6 +103,18 @@ class Settings:
             brand_colour=e.get("ECP_BRAND_COLOUR") or base.brand_colour,
             logo_path=e.get("ECP_LOGO_PATH") or base.logo_path,
             jobs_enabled=_bool(e.get("ECP_JOBS"), base.jobs_enabled),
+            job_tick_seconds=float(e.get("ECP_JOB_TICK_SECONDS") or base.job_tick_seconds),
+            job_lease_seconds=_int(e.get("ECP_JOB_LEASE_SECONDS"), base.job_lease_seconds),
+            job_mail_seconds=_int(e.get("ECP_JOB_MAIL_SECONDS"), base.job_mail_seconds),
+            job_reminders_seconds=_int(e.get("ECP_JOB_REMINDERS_SECONDS"),
+                                       base.job_reminders_seconds),
+            job_retention_seconds=_int(e.get("ECP_JOB_RETENTION_SECONDS"),
+                                       base.job_retention_seconds),
+            job_cleanup_seconds=_int(e.get("ECP_JOB_CLEANUP_SECONDS"), base.job_cleanup_seconds),
+            reminder_weeks=_int(e.get("ECP_REMINDER_WEEKS"), base.reminder_weeks),
+            metrics_allowed=_list(e.get("ECP_METRICS_ALLOWED")) or base.metrics_allowed,
+            log_format=e.get("ECP_LOG_FORMAT") or base.log_format,
+            log_level=(e.get("ECP_LOG_LEVEL") or base.log_level).upper(),
         )
 
     def with_(self, **changes) -> Settings:

@@ -1,0 +1,1 @@
+"""Operations: the in-app job runner and its jobs, backups, logs and metrics."""

@@ -1,0 +1,19 @@
+"""Clean-up job: login sessions past their idle or absolute expiry, reset tokens past expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ecp.auth.tables import AuthSession, PasswordResetToken
+
+
+async def delete_expired(settings, now: dt.datetime) -> int:
+    idle = now - dt.timedelta(minutes=settings.session_idle_minutes)
+    absolute = now - dt.timedelta(hours=settings.session_absolute_hours)
+    sessions = await AuthSession.delete().where(
+        (AuthSession.last_seen_at < idle) | (AuthSession.created_at < absolute)
+    ).returning(AuthSession.id)
+    tokens = await PasswordResetToken.delete().where(
+        PasswordResetToken.expires_at < now
+    ).returning(PasswordResetToken.id)
+    return len(sessions) + len(tokens)

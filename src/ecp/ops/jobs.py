@@ -1,0 +1,205 @@
+"""The in-app job runner: no extra daemon, each job in one process at a time through a lease.
+
+Every process runs a JobRunner (started by the app's lifespan). Each tick, for each job, it
+tries to take or renew the job's lease; only the holder runs the job, and only when the period
+has elapsed since `last_run_at`, which is stored on the lease row and so survives restarts and
+hand-overs. While a job runs a heartbeat renews the lease; a process that dies stops renewing
+and another takes the job over once the lease has expired (ttl, 30 s by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import importlib.util
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import structlog
+
+from ecp import clock
+from ecp.ops import leases
+from ecp.ops.metrics import REGISTRY
+
+log = structlog.get_logger("ecp.jobs")
+
+JobFunc = Callable[[Any, dt.datetime], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    period: float  # seconds between two starts
+    func: JobFunc  # async func(settings, now) -> anything (a count is logged)
+
+
+def holder_id() -> str:
+    """Unique per process start: a restarted process must not inherit a dead one's lease."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class JobRunner:
+    def __init__(self, settings, jobs: list[Job], *, holder: str | None = None,
+                 tick: float | None = None, ttl: float | None = None) -> None:
+        self.settings = settings
+        self.jobs = list(jobs)
+        self.holder = holder or holder_id()
+        self.tick = tick if tick is not None else getattr(settings, "job_tick_seconds", 5.0)
+        ttl = ttl if ttl is not None else getattr(settings, "job_lease_seconds", 30)
+        self.ttl = dt.timedelta(seconds=ttl)
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self.last_tick: float | None = None  # monotonic time of the last completed pass
+        self.held: set[str] = set()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._loop(), name=f"ecp-jobs-{self.holder}")
+        log.info("job_runner_started", holder=self.holder, jobs=[j.name for j in self.jobs])
+
+    async def stop(self, *, release: bool = True) -> None:
+        """Stop the loop; release=False imitates a crash (the lease must then expire)."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping anyway
+                pass
+            self._task = None
+        if release:
+            try:
+                await leases.release([j.name for j in self.jobs], self.holder)
+            except Exception:  # noqa: BLE001 - the leases expire by themselves
+                log.warning("job_lease_release_failed", holder=self.holder)
+        self.held.clear()
+        log.info("job_runner_stopped", holder=self.holder, released=release)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def status(self) -> dict:
+        """For /healthz: is the loop alive and has it ticked recently?"""
+        if not self.running:
+            return {"status": "arrete"}
+        age = None if self.last_tick is None else time.monotonic() - self.last_tick
+        stale = age is not None and age > max(60.0, self.tick * 6)
+        return {"status": "en_retard" if stale else "ok", "jobs": len(self.jobs),
+                "leases": sorted(self.held)}
+
+    # ---- work ------------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.run_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a database blip must not kill the runner
+                log.exception("job_runner_pass_failed", holder=self.holder)
+            self.last_tick = time.monotonic()
+            await asyncio.sleep(self.tick)
+
+    async def run_pending(self) -> list[str]:
+        """One pass over the jobs; returns the names of the jobs this process ran."""
+        await leases.ensure([j.name for j in self.jobs])
+        ran = []
+        for job in self.jobs:
+            row = await leases.acquire(job.name, self.holder, self.ttl)
+            if row is None:
+                self.held.discard(job.name)
+                continue
+            self.held.add(job.name)
+            last = leases.aware(row["last_run_at"])
+            now = clock.now()
+            if last is not None and (now - last).total_seconds() < job.period:
+                continue
+            await self._run(job, now)
+            ran.append(job.name)
+        return ran
+
+    async def _run(self, job: Job, started: dt.datetime) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(job.name))
+        t0 = time.perf_counter()
+        error = ""
+        try:
+            result = await job.func(self.settings, started)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded on the lease row and in the metrics
+            error = f"{type(exc).__name__}"
+            log.exception("job_failed", job=job.name)
+            REGISTRY.inc("ecp_job_failures_total", job=job.name)
+            result = None
+        finally:
+            heartbeat.cancel()
+        elapsed = time.perf_counter() - t0
+        REGISTRY.inc("ecp_job_runs_total", job=job.name)
+        REGISTRY.observe("ecp_job_duration_seconds", elapsed, job=job.name)
+        # Recorded even after a failure: a failing job retries next period, not in a tight loop.
+        await leases.record_run(job.name, self.holder, started, error)
+        if not error:
+            log.info("job_done", job=job.name, duration_ms=round(elapsed * 1000),
+                     result=result if isinstance(result, (int, str, type(None))) else "ok")
+
+    async def _heartbeat(self, name: str) -> None:
+        interval = max(self.ttl.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            if not await leases.renew(name, self.holder, self.ttl):
+                log.warning("job_lease_lost", job=name, holder=self.holder)
+                return
+
+
+# ---- the app's jobs ------------------------------------------------------------------------
+
+def _optional(module: str, attr: str):
+    """Jobs written by other features are called only once their module exists."""
+    if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
+        return None
+    if importlib.util.find_spec(module) is None:
+        return None
+    return getattr(importlib.import_module(module), attr, None)
+
+
+async def send_mail(settings, now: dt.datetime):
+    deliver_due = _optional("ecp.mail.sender", "deliver_due")
+    if deliver_due is None:
+        return "absent"
+    return await deliver_due(settings)
+
+
+async def send_reminders(settings, now: dt.datetime):
+    from ecp.ops.reminders import queue_reminders
+
+    return await queue_reminders(settings, now)
+
+
+async def apply_retention(settings, now: dt.datetime):
+    anonymise = _optional("ecp.accounts.retention", "anonymise_inactive")
+    if anonymise is None:
+        return "absent"
+    return await anonymise(settings, now)
+
+
+async def clean_expired(settings, now: dt.datetime):
+    from ecp.ops.cleanup import delete_expired
+
+    return await delete_expired(settings, now)
+
+
+def default_jobs(settings) -> list[Job]:
+    return [
+        Job("mail", settings.job_mail_seconds, send_mail),
+        Job("reminders", settings.job_reminders_seconds, send_reminders),
+        Job("retention", settings.job_retention_seconds, apply_retention),
+        Job("cleanup", settings.job_cleanup_seconds, clean_expired),
+    ]
