@@ -1,0 +1,33 @@
+"""`ecp bill --month YYYY-MM`: runs (or resumes) the monthly billing from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+
+def cmd_bill(args) -> int:
+    from ecp import db
+    from ecp.invoices import pricing
+    from ecp.invoices.billing import run_billing
+
+    try:
+        month = pricing.parse_month(args.month)
+    except ValueError:
+        print("Mois attendu au format AAAA-MM, par exemple 2026-11.", file=sys.stderr)
+        return 2
+
+    async def go():
+        async with db.pool(min_size=1, max_size=2):
+            return await run_billing(month)
+
+    result = asyncio.run(go())
+    print(f"Facturation de {args.month} terminée : {result['invoices_created']} facture(s) "
+          f"créée(s) pour {result['families']} famille(s) concernée(s).")
+    return 0
+
+
+def register(subparsers) -> None:
+    bill = subparsers.add_parser("bill", help="run or resume the monthly billing")
+    bill.add_argument("--month", required=True, help="YYYY-MM")
+    bill.set_defaults(func=cmd_bill)

@@ -1,0 +1,55 @@
+"""The e-mails the invoices feature sends: "votre facture est disponible" for paperless families.
+
+French plain text and HTML, no tracking: no images, no pixel, no redirecting links; the only
+link is the portal's own invoice page.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ecp import clock
+from ecp.mail.tables import OutboxEmail
+
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
+
+
+def month_label(month) -> str:
+    return f"{MONTHS[month.month - 1]} {month.year}"
+
+
+@lru_cache(maxsize=1)
+def _env():
+    from ecp.web.templating import create_environment
+
+    return create_environment()
+
+
+def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
+    context = {
+        "family_name": item["family_name"], "number": item["number"],
+        "month": month_label(item["month"]), "total_cents": item["total_cents"],
+        "due_on": item["due_on"], "commune": settings.commune_name,
+        "url": f"{settings.base_url}/famille/factures/{item['invoice_id']}",
+    }
+    subject = f"Votre facture de {context['month']} est disponible"
+    text = _env().get_template("partials/mail/invoice_available.txt").render(**context)
+    html = _env().get_template("partials/mail/invoice_available.html").render(**context)
+    return subject, text, html
+
+
+async def queue_invoice_notices(items: list[dict], settings) -> int:
+    """One outbox row per issued invoice, written in the caller's (billing) transaction."""
+    if not items:
+        return 0
+    now = clock.now()
+    rows = []
+    for item in items:
+        subject, text, html = render_invoice_notice(item, settings)
+        rows.append(OutboxEmail(
+            to_address=item["email"], subject=subject, body_text=text, body_html=html,
+            kind="facture", family=item["family_id"], status="en_attente", attempts=0,
+            next_attempt_at=now, created_at=now))
+    await OutboxEmail.insert(*rows)
+    return len(rows)
