@@ -1,0 +1,142 @@
+"""Read models for the calendar pages: a family's children, activities, inscriptions, bookings
+and place counters for a date range, in SIX queries whatever the number of rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ecp.booking import calendar as cal
+from ecp.booking.tables import Booking, Slot
+from ecp.commune.queries import defaults as settings_defaults
+from ecp.commune.tables import Activity, Closure
+
+
+async def load_rules_row() -> tuple[dict, dict | None]:
+    """Settings and the current school year in one query (a LEFT JOIN on the one settings row)."""
+    rows = await Activity.raw(
+        "SELECT y.id AS year_id, y.starts_on, y.ends_on, s.school_zone, "
+        "s.booking_deadline_working_days, s.booking_deadline_time, s.illness_cutoff_time "
+        "FROM school_year y LEFT JOIN commune_settings s ON 1 = 1 "
+        "WHERE y.is_current = {} ORDER BY s.id LIMIT 1", True)
+    settings = settings_defaults()
+    if not rows:
+        return settings, None
+    row = rows[0]
+    for key in ("school_zone", "booking_deadline_working_days", "booking_deadline_time",
+                "illness_cutoff_time"):
+        if row.get(key) is not None:
+            settings[key] = row[key]
+    year = {"id": row["year_id"], "starts_on": _date(row["starts_on"]),
+            "ends_on": _date(row["ends_on"])}
+    return settings, year
+
+
+def _date(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+async def load_rules_and_year(start: dt.date, end: dt.date) -> tuple[cal.Rules, int | None]:
+    settings, year = await load_rules_row()
+    closures = await Closure.select().where((Closure.starts_on <= end) & (Closure.ends_on >= start))
+    return cal.Rules.from_rows(settings, year, closures), (year["id"] if year else None)
+
+
+async def load_activities() -> tuple[list[cal.ActivityInfo], dict[tuple[int, int | None], int]]:
+    """Active activities and their capacity per school ((activity, None) = the default)."""
+    rows = await Activity.raw(
+        "SELECT a.id, a.code, a.label, a.short_label, a.weekdays, a.eligible_levels, "
+        "a.group_code, a.deadline_rule, a.starts_at, a.ends_at, a.default_capacity, "
+        "a.sort_order, c.school AS cap_school, c.capacity AS cap "
+        "FROM activity a LEFT JOIN activity_capacity c ON c.activity = a.id "
+        "WHERE a.active = {} ORDER BY a.sort_order, a.id", True)
+    activities: dict[int, cal.ActivityInfo] = {}
+    capacity: dict[tuple[int, int | None], int] = {}
+    for row in rows:
+        if row["id"] not in activities:
+            activities[row["id"]] = cal.ActivityInfo.from_row(row)
+            capacity[(row["id"], None)] = int(row["default_capacity"] or 0)
+        if row["cap_school"] is not None:
+            capacity[(row["id"], row["cap_school"])] = int(row["cap"] or 0)
+    return list(activities.values()), capacity
+
+
+@dataclass
+class CalendarData:
+    rules: cal.Rules
+    year_id: int | None
+    children: list[dict]
+    activities: list[cal.ActivityInfo]
+    capacity: dict[tuple[int, int | None], int]
+    inscriptions: dict[tuple[int, int], str]  # (child, activity) -> status
+    bookings: dict[tuple[int, int, dt.date], dict] = field(default_factory=dict)
+    slots: dict[tuple[int, int, dt.date], int] = field(default_factory=dict)
+
+    def capacity_of(self, activity_id: int, school_id: int | None) -> int:
+        return self.capacity.get((activity_id, school_id), self.capacity.get((activity_id, None), 0))
+
+    def booking_state(self, child_id: int, activity_id: int, day: dt.date) -> str | None:
+        row = self.bookings.get((child_id, activity_id, day))
+        return row["state"] if row else None
+
+    def inscribed(self, child_id: int, activity_id: int) -> bool:
+        return self.inscriptions.get((child_id, activity_id)) == "validee"
+
+    def group_conflict(self, child_id: int, activity: cal.ActivityInfo, day: dt.date) -> str:
+        if not activity.group_code:
+            return ""
+        for other in self.activities:
+            if (other.id != activity.id and other.group_code == activity.group_code
+                    and self.booking_state(child_id, other.id, day) == "reservee"):
+                return other.short_label
+        return ""
+
+    def cell(self, child: dict, activity: cal.ActivityInfo, day: dt.date, now: dt.datetime,
+             staff: bool = False) -> cal.Cell:
+        school = child["school"]
+        return cal.cell_state(
+            day=day, activity=activity, level=child["level"], school_id=school,
+            inscribed=self.inscribed(child["id"], activity.id),
+            booking_state=self.booking_state(child["id"], activity.id, day),
+            booked=self.slots.get((school, activity.id, day), 0),
+            capacity=self.capacity_of(activity.id, school), rules=self.rules, now=now,
+            staff=staff)
+
+
+async def load_calendar(family_id: int, start: dt.date, end: dt.date,
+                        child_id: int | None = None) -> CalendarData:
+    """Everything a family's calendar needs between two dates: 6 queries."""
+    rules, year_id = await load_rules_and_year(start, end)          # 2
+    activities, capacity = await load_activities()                  # 3
+    # Children and their inscriptions for the year in one LEFT JOIN.
+    rows = await Activity.raw(                                      # 4
+        "SELECT c.id, c.first_name, c.last_name, c.level, c.school, c.has_allergy, "
+        "c.birth_date, s.name AS school_name, i.activity AS ins_activity, i.status AS ins_status, "
+        "i.id AS ins_id "
+        "FROM child c LEFT JOIN school s ON s.id = c.school "
+        "LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
+        "WHERE c.family = {} AND c.active = {} ORDER BY c.birth_date, c.id",
+        year_id or 0, family_id, True)
+    children: dict[int, dict] = {}
+    inscriptions: dict[tuple[int, int], str] = {}
+    for row in rows:
+        if child_id is not None and row["id"] != child_id:
+            continue
+        children.setdefault(row["id"], {k: row[k] for k in (
+            "id", "first_name", "last_name", "level", "school", "school_name", "has_allergy",
+            "birth_date")})
+        if row["ins_activity"] is not None:
+            inscriptions[(row["id"], row["ins_activity"])] = row["ins_status"]
+    data = CalendarData(rules, year_id, list(children.values()), activities, capacity,
+                        inscriptions)
+    ids = list(children) or [0]
+    for row in await Booking.select(                                # 5
+        Booking.id, Booking.child, Booking.activity, Booking.day, Booking.state, Booking.school
+    ).where(Booking.child.is_in(ids) & (Booking.day >= start) & (Booking.day <= end)):
+        data.bookings[(row["child"], row["activity"], row["day"])] = row
+    schools = list({c["school"] for c in children.values() if c["school"]}) or [0]
+    for row in await Slot.select(Slot.school, Slot.activity, Slot.day, Slot.booked).where(  # 6
+        Slot.school.is_in(schools) & (Slot.day >= start) & (Slot.day <= end)
+    ):
+        data.slots[(row["school"], row["activity"], row["day"])] = row["booked"]
+    return data
