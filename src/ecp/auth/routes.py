@@ -55,8 +55,10 @@ async def _logged_in(request: Request, *, family_id=None, staff_id=None, target:
 
 
 def _login_page(request: Request, template: str, form: Form, next_path: str, status: int = 200):
-    return page_or_fragment(request, page=template, context={"form": form, "next": next_path},
-                            status_code=status)
+    # The lock hint is shown on every failure, so it reveals nothing about the account.
+    failed = form.errors.get("mot_de_passe") in (GENERIC_FAMILY, GENERIC_STAFF)
+    return page_or_fragment(request, page=template, status_code=status, context={
+        "form": form, "next": next_path, "lock_hint": LOCK_HINT if failed else ""})
 
 
 @get("/connexion", name="family_login_page")
@@ -83,7 +85,6 @@ def family_login_post(per_minute: int):
             if result.ok:
                 return await _logged_in(request, family_id=result.account_id, target=next_path)
             form.error("mot_de_passe", GENERIC_FAMILY)
-            form.values["hint"] = LOCK_HINT
         return _login_page(request, "pages/auth/family_login.html", form, next_path, status=422)
 
     return family_login
@@ -115,7 +116,6 @@ def staff_login_post(per_minute: int):
             if result.ok:
                 return await _logged_in(request, staff_id=result.account_id, target=next_path)
             form.error("mot_de_passe", GENERIC_STAFF)
-            form.values["hint"] = LOCK_HINT
         return _login_page(request, "pages/auth/staff_login.html", form, next_path, status=422)
 
     return staff_login
