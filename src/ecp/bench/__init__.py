@@ -1,0 +1,1 @@
+"""The benchmark: a large generated commune (`ecp seed-bench`) and the load driver (`ecp.bench.run`)."""
