@@ -1,0 +1,198 @@
+"""The family week calendar over HTTP: page, fragment, no-JS posts, htmx posts, errors, CSRF,
+other families' ids, and a constant number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ecp import clock
+from ecp.booking import queries
+from ecp.booking.tables import Booking
+from tests import booking_factories as bf
+from tests.booking_support import count_queries
+from tests.support import login_family, post_form, soup
+
+URL = "/famille/reservations"
+
+
+async def setup(client, capacity=0, now=bf.NOW):
+    """Logs in at `now` (the clock stays frozen there; sessions expire after 30 idle minutes)."""
+    clock.set_now(now)
+    commune = await bf.make_commune(capacity=capacity)
+    family, kids = await bf.make_family_with_children(commune)
+    await login_family(client)
+    return commune, family, kids
+
+
+def cell_form(html: str, child_id: int, activity_id: int, day: dt.date):
+    cell = soup(html).select_one(f"#cell-{child_id}-{activity_id}-{day.isoformat()}")
+    assert cell is not None
+    return cell
+
+
+async def test_week_page_shows_one_table_per_child_with_headers_and_states(client):
+    commune, family, (lea, hugo) = await setup(client)
+    with clock.frozen(bf.NOW):
+        response = await client.get(f"{URL}?semaine={bf.WEEK}")
+    assert response.status_code == 200
+    page = soup(response.text)
+    assert page.title.string.startswith("Réservations")
+    tables = page.select("table.week-table")
+    assert [t.caption.get_text(" ", strip=True).split(" ")[0] for t in tables] == ["Hugo", "Léa"] \
+        or len(tables) == 2
+    assert all(t.select('th[scope="col"]') and t.select('th[scope="row"]') for t in tables)
+    cantine = commune.activities["restauration"].id
+    cell = cell_form(response.text, lea.id, cantine, bf.MONDAY)
+    button = cell.select_one("button")
+    name = button.get_text(" ", strip=True)
+    assert "Libre" in name and "Réserver" in name and "Léa" in name and "lundi 7 décembre" in name
+    assert "Cantine" in name
+    assert "Délai : jeudi 3 décembre, 23:59" in cell.get_text(" ", strip=True)
+    assert page.select_one('a[rel="prev"]')["href"] == f"{URL}?semaine=2026-W49"
+    assert page.select_one('a[rel="next"]')["href"] == f"{URL}?semaine=2026-W51"
+    assert "Résumé de la semaine" in response.text
+
+
+async def test_week_fragment_for_htmx_has_no_layout(client):
+    await setup(client)
+    with clock.frozen(bf.NOW):
+        response = await client.get(f"{URL}?semaine={bf.WEEK}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert soup(response.text).select_one("section#week-grid") is not None
+    assert response.headers["vary"] == "HX-Request"
+
+
+async def test_bad_week_is_404(client):
+    await setup(client)
+    response = await client.get(f"{URL}?semaine=2026-W99")
+    assert response.status_code == 404
+
+
+async def test_no_js_post_books_and_redirects_back_to_the_week_with_a_message(client):
+    commune, family, (lea, _) = await setup(client)
+    cantine = commune.activities["restauration"].id
+    with clock.frozen(bf.NOW):
+        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
+                                                 "jour": bf.MONDAY.isoformat(),
+                                                 "action": "reserver", "semaine": bf.WEEK},
+                                   from_page=f"{URL}?semaine={bf.WEEK}")
+        assert response.status_code == 303
+        assert response.headers["location"].startswith(f"{URL}?semaine={bf.WEEK}#cell-")
+        page = await client.get(response.headers["location"])
+    assert "Cantine réservé pour Léa, lundi 7 décembre." in page.text
+    cell = cell_form(page.text, lea.id, cantine, bf.MONDAY)
+    assert "Réservé" in cell.get_text() and "Annuler" in cell.get_text()
+    assert (await bf.booking_rows(lea.id))[0]["state"] == "reservee"
+
+
+async def test_htmx_post_returns_the_week_with_the_announcement_and_focus(client):
+    commune, family, (lea, _) = await setup(client)
+    cantine = commune.activities["restauration"].id
+    with clock.frozen(bf.NOW):
+        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
+                                                 "jour": bf.MONDAY.isoformat(),
+                                                 "action": "reserver", "semaine": bf.WEEK},
+                                   from_page=f"{URL}?semaine={bf.WEEK}",
+                                   headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    page = soup(response.text)
+    assert page.select_one("#flash[hx-swap-oob]").get_text(strip=True).startswith("Cantine réservé")
+    cell = cell_form(response.text, lea.id, cantine, bf.MONDAY)
+    assert cell.select_one("button").has_attr("data-focus")
+
+
+async def test_full_day_answers_409_complet_in_place(client):
+    commune, family, (lea, hugo) = await setup(client, capacity=1)
+    cantine = commune.activities["restauration"].id
+    with clock.frozen(bf.NOW):
+        from ecp.booking import services
+        await services.book(hugo.id, cantine, bf.MONDAY, family_id=family.id)
+        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
+                                                 "jour": bf.MONDAY.isoformat(),
+                                                 "action": "reserver", "semaine": bf.WEEK},
+                                   from_page=f"{URL}?semaine={bf.WEEK}",
+                                   headers={"HX-Request": "true"})
+    assert response.status_code == 409
+    assert "Complet" in soup(response.text).select_one("#flash").get_text()
+    assert "Complet" in cell_form(response.text, lea.id, cantine, bf.MONDAY).get_text()
+    assert await Booking.count().where(Booking.child == lea.id) == 0
+
+
+async def test_past_deadline_no_js_post_is_refused_with_a_message(client):
+    commune, family, (lea, _) = await setup(client, now=dt.datetime(2026, 12, 4, 0, 0,
+                                                                    tzinfo=clock.PARIS))
+    cantine = commune.activities["restauration"].id
+    with clock.frozen(dt.datetime(2026, 12, 4, 0, 0, tzinfo=clock.PARIS)):
+        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
+                                                 "jour": bf.MONDAY.isoformat(),
+                                                 "action": "reserver", "semaine": bf.WEEK},
+                                   from_page=f"{URL}?semaine={bf.WEEK}")
+        assert response.status_code == 303
+        page = await client.get(response.headers["location"])
+    assert "Délai dépassé" in page.text
+    assert await Booking.count() == 0
+
+
+async def test_malformed_post_is_422_and_writes_nothing(client):
+    await setup(client)
+    with clock.frozen(bf.NOW):
+        response = await post_form(client, URL, {"enfant": "abc", "activite": "1", "jour": "x",
+                                                 "action": "reserver", "semaine": bf.WEEK},
+                                   from_page=f"{URL}?semaine={bf.WEEK}")
+    assert response.status_code == 422
+    assert "Demande incomplète" in response.text
+    assert await Booking.count() == 0
+
+
+async def test_post_without_csrf_is_refused(client):
+    commune, family, (lea, _) = await setup(client)
+    with clock.frozen(bf.NOW):
+        await client.get(URL)
+        response = await client.post(URL, data={
+            "enfant": lea.id, "activite": commune.activities["restauration"].id,
+            "jour": bf.MONDAY.isoformat(), "action": "reserver"})
+    assert response.status_code == 403
+    assert await Booking.count() == 0
+
+
+async def test_another_familys_child_is_404_and_nothing_is_written(client):
+    commune, family, _ = await setup(client)
+    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
+                                                       children=(("Awa", "CM2"),))
+    with clock.frozen(bf.NOW):
+        response = await post_form(client, URL, {"enfant": awa.id,
+                                                 "activite": commune.activities["restauration"].id,
+                                                 "jour": bf.MONDAY.isoformat(),
+                                                 "action": "reserver", "semaine": bf.WEEK},
+                                   from_page=URL)
+        page = await client.get(f"{URL}?semaine={bf.WEEK}")
+    assert response.status_code == 404
+    assert await Booking.count() == 0
+    assert "Awa" not in page.text
+
+
+async def test_calendar_costs_a_constant_number_of_queries(client):
+    commune, family, (lea, hugo) = await setup(client, capacity=0)
+    with clock.frozen(bf.NOW):
+        with count_queries() as empty_load:
+            await queries.load_calendar(family.id, bf.MONDAY, bf.MONDAY + dt.timedelta(days=4))
+        with count_queries() as empty_page:
+            assert (await client.get(f"{URL}?semaine={bf.WEEK}")).status_code == 200
+        from ecp.booking import services
+        for kid in (lea, hugo):
+            for code in ("restauration", "garderie_soir"):
+                for offset in (0, 1, 3, 4):
+                    await services.book(kid.id, commune.activities[code].id,
+                                        bf.MONDAY + dt.timedelta(days=offset), family_id=family.id)
+            await services.book(kid.id, commune.activities["alsh_mercredi_journee"].id,
+                                bf.WEDNESDAY, family_id=family.id)
+        assert await Booking.count() == 18
+        with count_queries() as full_load:
+            await queries.load_calendar(family.id, bf.MONDAY, bf.MONDAY + dt.timedelta(days=4))
+        with count_queries() as full_page:
+            response = await client.get(f"{URL}?semaine={bf.WEEK}")
+    assert response.text.count("✓") == 0  # the tick is CSS, not text
+    assert empty_load.count == full_load.count <= 6
+    assert empty_page.count == full_page.count, (empty_page.queries, full_page.queries)
