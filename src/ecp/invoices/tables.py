@@ -53,6 +53,7 @@ class Invoice(Table):
     address = Text(default="")
     paperless = Varchar(length=10, default="papier", help_text="papier or courriel at issue")
     notified_at = Timestamptz(null=True, default=None)
+    note = Text(default="", help_text="Reason of a credit note, printed on it")
 
 
 class InvoiceLine(Table):
