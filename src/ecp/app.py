@@ -23,6 +23,7 @@ from ecp.auth import routes as auth_routes
 from ecp.auth.middleware import auth_middleware
 from ecp.auth.passwords import Passwords
 from ecp.families import routes as family_routes
+from ecp.ops.logs import configure_logging, request_middleware
 from ecp.pages import routes as page_routes
 from ecp.settings import ROOT, Settings
 from ecp.staff import routes as staff_routes
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if problems:
         raise RuntimeError("Configuration refusée en production : " + " ".join(problems))
 
+    configure_logging(settings)
     env = create_environment()
     env.globals.update(branding={
         "commune": settings.commune_name, "logo": settings.logo_path,
@@ -143,6 +145,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings, "passwords": passwords}),
     )
+    # Outside Litestar's middleware stack so that unrouted requests (404, bad host) also get a
+    # request id, an access-log line and a metric.
+    app.asgi_handler = request_middleware(app.asgi_handler)
     # Navigation shows a section only once its routes exist.
     env.globals["route_names"] = frozenset(
         handler.name for route in app.routes for handler in getattr(route, "route_handlers", [])

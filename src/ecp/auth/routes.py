@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -16,6 +17,8 @@ from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment
 from ecp.web.security import client_ip
 
+log = structlog.get_logger("ecp.auth")
+
 GENERIC_FAMILY = "Code famille ou mot de passe incorrect."
 GENERIC_STAFF = "Identifiant ou mot de passe incorrect."
 LOCK_HINT = ("Après plusieurs essais infructueux, le compte est bloqué quelques minutes : "
@@ -24,6 +27,15 @@ LOCK_HINT = ("Après plusieurs essais infructueux, le compte est bloqué quelque
 
 def _identifier(request: Request) -> str:
     return client_ip(request.scope, request.app.state.settings.trusted_proxies)
+
+
+def _log_login(request: Request, kind: str, outcome: str, account_id: int | None = None) -> None:
+    """H1: one event per attempt; the account's numeric id only, never the code, the username,
+    the e-mail address or the password."""
+    from ecp.ops.metrics import REGISTRY
+
+    REGISTRY.inc("ecp_logins_total", kind=kind, outcome=outcome)
+    log.info("login", kind=kind, outcome=outcome, account_id=account_id, ip=_identifier(request))
 
 
 def login_rate_limit(per_minute: int) -> RateLimitConfig:
@@ -83,7 +95,9 @@ def family_login_post(per_minute: int):
                 code, password, request.app.state.passwords,
                 threshold=s.lockout_threshold, max_minutes=s.lockout_max_minutes)
             if result.ok:
+                _log_login(request, "family", "success", result.account_id)
                 return await _logged_in(request, family_id=result.account_id, target=next_path)
+            _log_login(request, "family", "failure")
             form.error("mot_de_passe", GENERIC_FAMILY)
         return _login_page(request, "pages/auth/family_login.html", form, next_path, status=422)
 
@@ -114,7 +128,9 @@ def staff_login_post(per_minute: int):
                 username, password, request.app.state.passwords,
                 threshold=s.lockout_threshold, max_minutes=s.lockout_max_minutes)
             if result.ok:
+                _log_login(request, "staff", "success", result.account_id)
                 return await _logged_in(request, staff_id=result.account_id, target=next_path)
+            _log_login(request, "staff", "failure")
             form.error("mot_de_passe", GENERIC_STAFF)
         return _login_page(request, "pages/auth/staff_login.html", form, next_path, status=422)
 
@@ -125,6 +141,8 @@ def staff_login_post(per_minute: int):
 async def logout(request: Request) -> Redirect:
     user = request.scope.get("user")
     await sessions.close_session(request.scope.get("auth"))
+    if user is not None:
+        log.info("logout", kind=user.kind, account_id=user.family_id or user.staff_id)
     target = "/agents/connexion" if user is not None and user.is_staff else "/"
     response = Redirect(path=target, status_code=303,
                         headers={"Clear-Site-Data": '"cache", "storage"'})

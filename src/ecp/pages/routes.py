@@ -39,13 +39,23 @@ async def privacy(request: Request) -> Template:
 
 
 @get("/healthz", name="healthz", media_type="application/json")
-async def healthz() -> Response:
+async def healthz(request: Request) -> Response:
+    """For the load balancer: 503 when the database is unreachable or the job runner died."""
+    body: dict = {"status": "ok"}
     try:
         await CommuneSettings.count()
-        return Response({"status": "ok", "database": "ok"}, media_type="application/json")
+        body["database"] = "ok"
     except Exception:  # noqa: BLE001 - any database failure is "unavailable" here
-        return Response({"status": "error", "database": "indisponible"}, status_code=503,
-                        media_type="application/json")
+        body.update(status="error", database="indisponible")
+    runner = getattr(request.app.state, "job_runner", None)
+    if runner is None:
+        body["jobs"] = {"status": "desactive"}
+    else:
+        body["jobs"] = runner.status()
+        if body["jobs"]["status"] != "ok":
+            body["status"] = "error"
+    return Response(body, status_code=200 if body["status"] == "ok" else 503,
+                    media_type="application/json")
 
 
 @get("/theme.css", name="theme", media_type="text/css")

@@ -29,6 +29,17 @@ MESSAGES = {
 }
 
 
+def _route(request: Request) -> str:
+    """The route template, never the raw path: it may carry a reset or calendar token."""
+    return request.scope.get("path_template") or "non_routee"
+
+
+def _actor(request: Request) -> str | None:
+    from ecp.ops.logs import actor
+
+    return actor(request.scope)
+
+
 def _login_path(path: str) -> str:
     base = "/agents/connexion" if path.startswith("/agents") else "/connexion"
     return f"{base}?next={quote(path, safe='/')}"
@@ -61,12 +72,13 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         reset = headers.get("RateLimit-Reset")
         retry_after = int(reset) if reset and reset.isdigit() else 60
         headers["Retry-After"] = str(retry_after)
-        log.info("rate limit reached", extra={"path": request.url.path})
+        log.info("rate limit reached", extra={"route": _route(request), "actor": _actor(request)})
     if status == 403:
-        log.info("forbidden", extra={"path": request.url.path, "reason": exc.detail})
+        log.info("forbidden", extra={"route": _route(request), "reason": exc.detail,
+                                     "actor": _actor(request)})
     return error_page(request, status, headers=headers, retry_after=retry_after)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", extra={"path": request.url.path})
+    log.exception("unhandled error", extra={"route": _route(request)})
     return error_page(request, 500)

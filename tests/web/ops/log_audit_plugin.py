@@ -1,0 +1,59 @@
+"""A pytest plugin that captures the logs of a whole test run and fails the run if they hold a
+password, a token, a code famille or an e-mail address (SECURITY.md H3).
+
+    .venv/bin/python -m pytest -p tests.web.ops.log_audit_plugin tests/
+
+Records are formatted by the app's own JSON formatter, so what is checked is what would be
+written in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+FORBIDDEN = [
+    re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),  # e-mail address
+    re.compile(r"\bF\d{5}\b"),  # code famille (demo and test format)
+    re.compile(r"demo-famille-\d|demo-agent-sej-2026|test-secret-key"),  # passwords, secret
+    # A session or reset token (secrets.token_urlsafe(32) = 43 characters).
+    re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
+]
+
+
+class _Audit(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from ecp.ops.logs import formatter
+
+        if self.formatter is None:
+            self.setFormatter(formatter("json"))
+        line = self.format(record)
+        self.count += 1
+        if any(p.search(line) for p in FORBIDDEN):
+            self.lines.append(line)
+
+
+_audit = _Audit()
+
+
+def pytest_sessionstart(session):
+    logging.getLogger().addHandler(_audit)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    logging.getLogger().removeHandler(_audit)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"log audit: {_audit.count} records, {len(_audit.lines)} leaks")
+    if _audit.lines:
+        if reporter is not None:
+            for line in _audit.lines[:20]:
+                reporter.write_line(f"LEAK: {line[:300]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
