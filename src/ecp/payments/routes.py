@@ -1,0 +1,323 @@
+"""Card payment routes: the family's pages, the Paybox notification, the local simulator and
+the régisseur's reconciliation view."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, get, post, route
+from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Response, Template
+
+from ecp.auth.guards import requires_role
+from ecp.payments import paybox, services, simulator
+from ecp.payments.config import IPN_PATH, paybox_config
+from ecp.payments.provider import provider_for
+from ecp.web.forms import Form, many, text
+from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.security import client_ip
+
+RETURN_KINDS = {"effectue", "refuse", "annule", "attente"}
+REFRESH_SECONDS = 3
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def _config(request: Request):
+    return paybox_config(_settings(request))
+
+
+# --- Family: choose, start, follow ---------------------------------------------------------
+
+async def _index_context(request: Request, form: Form) -> dict:
+    family_id = request.user.family_id
+    config = _config(request)
+    invoices = await services.payable_invoices(family_id)
+    return {
+        "form": form, "invoices": invoices,
+        "total_cents": sum(i["remaining_cents"] for i in invoices),
+        "history": await services.history(family_id),
+        "available": config.ready, "minimum_cents": config.minimum_cents,
+    }
+
+
+@get("/paiements", name="family_payments")
+async def family_payments(request: Request) -> Template:
+    context = await _index_context(request, Form())
+    return page_or_fragment(request, page="pages/payments/index.html",
+                            fragment="partials/payments/invoice_choice.html", context=context)
+
+
+@post("/paiements", name="family_payment_start", status_code=200)
+async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    family_id = request.user.family_id
+    form = Form(values={"factures": many(data, "factures")})
+    config = _config(request)
+    ids = []
+    for value in form.values["factures"]:
+        if not value.isdigit():
+            raise NotFoundException()
+        ids.append(int(value))
+    if not config.ready:
+        form.error("factures", "Le paiement en ligne est momentanément indisponible. "
+                               "Réglez au guichet ou réessayez plus tard.")
+    else:
+        try:
+            reference, reused = await services.start_attempt(family_id, ids,
+                                                             config.minimum_cents)
+        except services.NotYours:
+            raise NotFoundException() from None
+        except services.StartError as exc:
+            form.error("factures", str(exc))
+        else:
+            message = ("Un paiement était déjà en cours pour ces factures : vous pouvez le "
+                       "poursuivre." if reused else None)
+            return redirect(request, f"/famille/paiements/{reference}", message,
+                            kind="warning" if reused else "success")
+    context = await _index_context(request, form)
+    return page_or_fragment(request, page="pages/payments/index.html",
+                            fragment="partials/payments/invoice_choice.html", context=context,
+                            status_code=422)
+
+
+async def _attempt_or_404(request: Request, reference: str) -> dict:
+    try:
+        return await services.attempt_for_family(request.user.family_id, reference)
+    except services.NotYours:
+        raise NotFoundException() from None
+
+
+@get("/paiements/{reference:str}", name="family_payment_attempt")
+async def family_payment_attempt(request: Request, reference: FromPath[str]) -> Template:
+    attempt = await _attempt_or_404(request, reference)
+    redirect_form = None
+    if attempt["open"]:
+        settings = _settings(request)
+        payer = await services.payer_for(request.user.family_id)
+        redirect_form = await provider_for(_config(request)).redirect(
+            reference=reference, amount_cents=attempt["amount_cents"], payer=payer,
+            base_url=settings.base_url, return_path=f"/famille/paiements/{reference}/retour")
+    return page_or_fragment(
+        request, page="pages/payments/attempt.html",
+        fragment="partials/payments/attempt_status.html",
+        context={"attempt": attempt, "redirect_form": redirect_form, "polling": False,
+                 "status_url": f"/famille/paiements/{reference}"})
+
+
+@post("/paiements/{reference:str}/abandon", name="family_payment_abandon", status_code=200)
+async def family_payment_abandon(request: Request, reference: FromPath[str]) -> Any:
+    try:
+        done = await services.abandon_attempt(request.user.family_id, reference)
+    except services.NotYours:
+        raise NotFoundException() from None
+    message = ("Paiement abandonné. Aucune somme n’a été débitée." if done
+               else "Ce paiement n’était plus en cours.")
+    return redirect(request, "/famille/paiements", message, kind="success" if done else "warning")
+
+
+@get("/paiements/{reference:str}/retour/{kind:str}", name="family_payment_return")
+async def family_payment_return(request: Request, reference: FromPath[str], kind: FromPath[str]) -> Any:
+    """Where Paybox sends the browser back. Its query string is ignored on purpose: only the
+    database, written by the signed notification, says whether anything was paid."""
+    if kind not in RETURN_KINDS:
+        raise NotFoundException()
+    attempt = await _attempt_or_404(request, reference)
+    url = f"/famille/paiements/{reference}/retour/{kind}"
+    polling = attempt["status"] == paybox.PENDING and not attempt["overdue"]
+    if polling and wants_fragment(request):
+        # Nothing new: no swap, so screen readers do not hear the same sentence every poll.
+        return Response(content=b"", status_code=204, headers={"Vary": "HX-Request"})
+    return page_or_fragment(
+        request, page="pages/payments/return.html",
+        fragment="partials/payments/attempt_status.html",
+        context={"attempt": attempt, "polling": polling, "status_url": url, "kind": kind,
+                 "refresh_seconds": REFRESH_SECONDS})
+
+
+# --- Paybox notification -------------------------------------------------------------------
+
+@route(IPN_PATH, http_method=["GET", "POST"], name="paybox_ipn", include_in_schema=False)
+async def paybox_ipn(request: Request) -> Response:
+    """Server to server, no session, no CSRF: its authenticity is the RSA signature alone."""
+    settings = _settings(request)
+    config = _config(request)
+    body = await request.body() if request.method == "POST" else b""
+    note = provider_for(config).verify(method=request.method,
+                                       raw_query=request.scope.get("query_string", b""),
+                                       raw_body=body)
+    result = await services.handle_notification(
+        note, source_ip=client_ip(request.scope, settings.trusted_proxies),
+        expected_sources=config.ipn_sources)
+    return Response(content="OK" if result.http_status == 200 else "refused",
+                    status_code=result.http_status, media_type="text/plain")
+
+
+# --- Régisseur -----------------------------------------------------------------------------
+
+PERIODS = {"1": "24 dernières heures", "7": "7 derniers jours", "30": "30 derniers jours",
+           "90": "90 derniers jours"}
+
+
+@get("/paiements/rapprochement", name="staff_reconciliation",
+     guards=[requires_role("regisseur")])
+async def staff_reconciliation(request: Request, jours: FromQuery[str | None] = None
+                               ) -> Template:
+    form = Form(values={"jours": jours or "7"})
+    status = 200
+    if form.values["jours"] not in PERIODS:
+        form.error("jours", "Choisissez une période dans la liste.")
+        status = 422
+    days = int(form.values["jours"]) if form.valid else 7
+    data = await services.reconciliation(days)
+    return page_or_fragment(
+        request, page="pages/payments/reconciliation.html",
+        fragment="partials/payments/reconciliation_tables.html",
+        context={"form": form, "periods": PERIODS, "data": data, "days": days},
+        status_code=status)
+
+
+# --- The simulator (never in production) ---------------------------------------------------
+
+def _pbx_fields(config, raw: bytes) -> dict[str, str] | None:
+    fields = paybox.check_form(raw, config.hmac_key)
+    return dict(fields) if fields is not None else None
+
+
+def _simulator_page(request: Request, pbx: dict[str, str], raw: str, form: Form,
+                    status_code: int = 200) -> Template:
+    new_cookie = _ensure_csrf_token(request)
+    response = Template(
+        template_name="pages/payments/simulator.html", status_code=status_code,
+        media_type="text/html",
+        context={"pbx": pbx, "raw": raw, "form": form, "cards": simulator.CARDS,
+                 "ipn_modes": simulator.IPN_MODES, "amount_cents": int(pbx["PBX_TOTAL"]),
+                 "card_success": simulator.CARD_SUCCESS, "card_refused": simulator.CARD_REFUSED,
+                 "card_pending": simulator.CARD_PENDING, "late_seconds": simulator.LATE_SECONDS})
+    if new_cookie:
+        settings = _settings(request)
+        response.set_cookie(key=settings.cookie_name("csrftoken"), value=new_cookie, path="/",
+                            secure=settings.https, samesite="lax", httponly=False)
+    return response
+
+
+def _ensure_csrf_token(request: Request) -> str | None:
+    """The entry route skips the CSRF middleware, which then leaves no token for the card form:
+    reuse the portal's CSRF cookie (or mint one) so the card form is protected like any other."""
+    from litestar.middleware.csrf import generate_csrf_token
+    from litestar.utils.scope.state import ScopeState
+
+    state = ScopeState.from_scope(request.scope)
+    if isinstance(state.csrf_token, str) and state.csrf_token:
+        return None
+    settings = _settings(request)
+    cookie = request.cookies.get(settings.cookie_name("csrftoken"))
+    if cookie:
+        state.csrf_token = cookie
+        return None
+    state.csrf_token = generate_csrf_token(secret=settings.secret_key)
+    return state.csrf_token
+
+
+def _refused_page() -> Template:
+    return Template(template_name="pages/payments/simulator_refused.html", status_code=403,
+                    media_type="text/html", context={})
+
+
+@post("/simulateur-paybox/paiement", name="simulator_entry", status_code=200,
+      opt={"exclude_from_csrf": True}, include_in_schema=False)
+async def simulator_entry(request: Request) -> Template:
+    """Receives the PBX_* form like Paybox: it only renders the card page (no state change),
+    so, like the real bank page, it takes no CSRF token; the HMAC is its authentication."""
+    raw = await request.body()
+    pbx = _pbx_fields(_config(request), raw)
+    if pbx is None:
+        return _refused_page()
+    return _simulator_page(request, pbx, raw.decode("utf-8"),
+                           Form(values={"notification": "normal"}))
+
+
+async def _deliver(config, reply: bytes, times: int = 1, delay: float = 0.0) -> None:
+    """Calls the portal's notification logic in-process, as Paybox would call the IPN URL."""
+    if delay:
+        await asyncio.sleep(delay)
+    provider = provider_for(config)
+    for _ in range(times):
+        note = provider.verify(method="GET", raw_query=reply, raw_body=b"")
+        await services.handle_notification(note, source_ip="simulateur")
+
+
+@post("/simulateur-paybox/paiement/valider", name="simulator_pay", status_code=200,
+      include_in_schema=False)
+async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    config = _config(request)
+    raw = text(data, "pbx", 20000)
+    pbx = _pbx_fields(config, raw.encode("utf-8"))
+    if pbx is None:
+        return _refused_page()
+    mode = text(data, "notification")
+    form = Form(values={"carte": text(data, "carte", 40), "expiration": text(data, "expiration", 10),
+                        "cvv": text(data, "cvv", 10), "notification": mode})
+    if mode not in simulator.IPN_MODES:
+        form.error("notification", "Choisissez le comportement de la notification.")
+    if text(data, "action") == "annuler":
+        code = simulator.CANCEL_CODE
+    else:
+        card = form.values["carte"].replace(" ", "")
+        if not card:
+            form.error("carte", "Saisissez le numéro de carte.")
+        elif card not in simulator.CARDS:
+            form.error("carte", "Numéro de carte inconnu : utilisez une carte de test listée "
+                                "sur cette page.")
+        if not _valid_expiry(form.values["expiration"]):
+            form.error("expiration", "Saisissez une date d’expiration future, au format MM/AA, "
+                                     "par exemple 12/30.")
+        if not (form.values["cvv"].isdigit() and len(form.values["cvv"]) == 3):
+            form.error("cvv", "Saisissez le cryptogramme : 3 chiffres, par exemple 123.")
+        code = simulator.CARDS.get(card, ("", ""))[0]
+    if not form.valid:
+        return _simulator_page(request, pbx, raw, form, status_code=422)
+    reply = simulator.signed_reply(pbx, code, config.test_keys_dir)
+    target = simulator.return_url(pbx, code)
+    response = Redirect(path=f"{target}?{reply.decode('ascii')}", status_code=303)
+    if mode == "normal":
+        await _deliver(config, reply)
+    elif mode == "double":
+        await _deliver(config, reply, times=2)
+    elif mode == "tardive":
+        response.background = BackgroundTask(_deliver, config, reply, 1,
+                                             float(simulator.LATE_SECONDS))
+    return response
+
+
+def _valid_expiry(value: str) -> bool:
+    from ecp import clock
+
+    month, _, year = value.replace(" ", "").partition("/")
+    if not (month.isdigit() and year.isdigit() and len(year) == 2 and 1 <= int(month) <= 12):
+        return False
+    today = clock.today()
+    return (2000 + int(year), int(month)) >= (today.year, today.month)
+
+
+# --- Registration --------------------------------------------------------------------------
+
+def public_handlers(settings) -> list:
+    handlers = [paybox_ipn]
+    if settings.payment_simulator and paybox_config(settings).simulator:
+        handlers += [simulator_entry, simulator_pay]
+    return handlers
+
+
+def family_handlers(settings) -> list:
+    return [family_payments, family_payment_start, family_payment_attempt,
+            family_payment_abandon, family_payment_return]
+
+
+def staff_handlers(settings) -> list:
+    return [staff_reconciliation]
+
