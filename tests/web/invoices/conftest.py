@@ -1,0 +1,1 @@
+from tests.invoices_cleanup import delete_credit_notes_first  # noqa: F401
