@@ -4,9 +4,13 @@ and the staff's inscriptions, effectifs/pointage, kitchen headcount, CSV and boo
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from typing import Any
 
-from litestar import Request, get, post
+from babel.dates import format_date
+
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -14,9 +18,11 @@ from litestar.response import Redirect, Template
 from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking import queries, services, views
-from ecp.families.tables import Family
+from ecp.booking.tables import Booking, Inscription
+from ecp.db import write_transaction
+from ecp.families.tables import Child, Family
 from ecp.web import flash
-from ecp.web.forms import text
+from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 
 WEEK_PAGE = "pages/booking/week.html"
@@ -173,10 +179,314 @@ async def staff_family_week_change(request: Request, family_id: FromPath[int],
 
 
 # ---------------------------------------------------------------------------------------------
+# Semaine type
+
+PATTERN_PAGE = "pages/booking/pattern.html"
+PATTERN_FRAGMENT = "partials/booking/pattern_form.html"
+MAX_PATTERN_DAYS = 140
+WEEKDAY_NAMES = {1: "lundi", 2: "mardi", 3: "mercredi", 4: "jeudi", 5: "vendredi"}
+
+
+def _parse_date(value: str) -> dt.date | None:
+    value = value.strip()
+    try:
+        if "/" in value:
+            d, m, y = value.split("/")
+            return dt.date(int(y), int(m), int(d))
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+async def _pattern_choices(family_id: int) -> tuple[list[dict], list[cal.ActivityInfo]]:
+    children = await Child.select(Child.id, Child.first_name, Child.last_name, Child.level).where(
+        (Child.family == family_id) & (Child.active == True)).order_by(Child.birth_date)  # noqa: E712
+    activities, _ = await queries.load_activities()
+    levels = {c["level"] for c in children}
+    return children, [a for a in activities if any(a.eligible(lv) for lv in levels)]
+
+
+def _pattern_form(data: dict[str, Any], children: list[dict],
+                  activities: list[cal.ActivityInfo]) -> tuple[Form, dict]:
+    form = Form(values={"enfants": many(data, "enfants"), "du": text(data, "du"),
+                        "au": text(data, "au")})
+    child_ids = {c["id"] for c in children}
+    chosen = []
+    for value in form.values["enfants"]:
+        if value.isdigit() and int(value) in child_ids:
+            chosen.append(int(value))
+        else:
+            raise NotFoundException("Enfant introuvable")
+    if not chosen:
+        form.error("enfants", "Choisissez au moins un enfant.")
+    pattern: dict[int, set[int]] = {}
+    for activity in activities:
+        days = {int(v) for v in many(data, f"jours_{activity.id}") if v.isdigit()}
+        days &= set(activity.weekdays)
+        form.values[f"jours_{activity.id}"] = [str(d) for d in sorted(days)]
+        if days:
+            pattern[activity.id] = days
+    if not pattern:
+        form.error("jours", "Cochez au moins un jour pour une activité.")
+    today = clock.today()
+    start, end = _parse_date(form.values["du"]), _parse_date(form.values["au"])
+    if start is None:
+        form.error("du", "Saisissez la date de début, par exemple 07/12/2026.")
+    elif start < today:
+        form.error("du", "La date de début ne peut pas être passée.")
+    if end is None:
+        form.error("au", "Saisissez la date de fin, par exemple 18/12/2026.")
+    elif start is not None and end < start:
+        form.error("au", "La date de fin doit être après la date de début.")
+    elif start is not None and (end - start).days > MAX_PATTERN_DAYS:
+        form.error("au", "Choisissez une période de 20 semaines au plus.")
+    return form, {"children": chosen, "pattern": pattern, "start": start, "end": end}
+
+
+async def _pattern_context(request: Request, form: Form, plan=None, refused=None) -> dict:
+    children, activities = await _pattern_choices(request.user.family_id)
+    return {"form": form, "children": children, "activities": activities, "plan": plan,
+            "refused": refused or [], "weekday_names": WEEKDAY_NAMES,
+            "first_activity_id": activities[0].id if activities else 0}
+
+
+def _default_pattern_form() -> Form:
+    today = clock.today()
+    monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=14)
+    return Form(values={"enfants": [], "du": monday.strftime("%d/%m/%Y"),
+                        "au": (monday + dt.timedelta(days=11)).strftime("%d/%m/%Y")})
+
+
+@get("/reservations/semaine-type", name="booking_pattern")
+async def booking_pattern(request: Request) -> Template:
+    context = await _pattern_context(request, _default_pattern_form())
+    return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT, context=context)
+
+
+@post("/reservations/semaine-type", name="booking_pattern_apply", status_code=200)
+async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    family_id = request.user.family_id
+    children, activities = await _pattern_choices(family_id)
+    form, parsed = _pattern_form(data, children, activities)
+    if not form.valid:
+        context = await _pattern_context(request, form)
+        return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
+                                context=context, status_code=422)
+    plan = await services.plan_week_pattern(family_id, parsed["children"], parsed["pattern"],
+                                            parsed["start"], parsed["end"])
+    if text(data, "etape") != "confirmer":
+        context = await _pattern_context(request, form, plan=plan)
+        return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
+                                context=context)
+    made, refused = await services.apply_week_pattern(family_id, plan)
+    message = (f"Semaine type appliquée : {made} réservation{'s' if made > 1 else ''} "
+               f"ajoutée{'s' if made > 1 else ''}.")
+    if refused:
+        message += f" {len(refused)} jour{'s' if len(refused) > 1 else ''} n’ont pas pu être réservés."
+    week = cal.week_code(parsed["start"] - dt.timedelta(days=parsed["start"].weekday()))
+    return redirect(request, f"/famille/reservations?semaine={week}", message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inscriptions, monthly recap, printable view, ICS feed
+
+INSCRIPTIONS_PAGE = "pages/booking/inscriptions.html"
+ICS_FRAGMENT = "partials/booking/ics_panel.html"
+STATUS_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
+
+
+async def _inscriptions_context(family_id: int, month: dt.date) -> dict[str, Any]:
+    settings, year = await queries.load_rules_row()
+    year_id = year["id"] if year else 0
+    children = await Child.select(Child.id, Child.first_name, Child.last_name, Child.level).where(
+        (Child.family == family_id) & (Child.active == True)).order_by(Child.birth_date)  # noqa: E712
+    activities, _ = await queries.load_activities()
+    rows = await Inscription.select(
+        Inscription.id, Inscription.child, Inscription.activity, Inscription.status,
+        Inscription.reason, Inscription.requested_at).where(
+        (Inscription.child.family == family_id) & (Inscription.school_year == year_id))
+    by_child: dict[int, list[dict]] = {c["id"]: [] for c in children}
+    labels = {a.id: a.label for a in activities}
+    taken = set()
+    for row in rows:
+        taken.add((row["child"], row["activity"]))
+        by_child.setdefault(row["child"], []).append(
+            row | {"label": labels.get(row["activity"], "?"),
+                   "status_label": STATUS_LABELS.get(row["status"], row["status"])})
+    requestable = {c["id"]: [a for a in activities if a.eligible(c["level"])
+                             and (c["id"], a.id) not in taken] for c in children}
+    recap = await _recap(family_id, month)
+    family = await Family.select(Family.ics_token_hash).where(Family.id == family_id).first()
+    return {"children": children, "inscriptions": by_child, "requestable": requestable,
+            "recap": recap, "month": month, "month_code": month.strftime("%Y-%m"),
+            "month_label": format_date(month, "MMMM y", locale="fr_FR"),
+            "prev_month": (month - dt.timedelta(days=1)).strftime("%Y-%m"),
+            "next_month": (cal.month_end(month) + dt.timedelta(days=1)).strftime("%Y-%m"),
+            "has_year": year is not None, "ics_active": bool(family and family["ics_token_hash"]),
+            "ics_url": None, "form": Form()}
+
+
+async def _recap(family_id: int, month: dt.date) -> list[dict]:
+    """Per child and activity: booked days and days declared ill in the month (one query)."""
+    rows = await Booking.select(
+        Booking.child, Booking.child.first_name.as_alias("child_name"), Booking.activity,
+        Booking.activity.short_label.as_alias("label"), Booking.activity.sort_order.as_alias("o"),
+        Booking.day, Booking.state,
+    ).where((Booking.child.family == family_id) & (Booking.day >= month)
+            & (Booking.day <= cal.month_end(month)) & (Booking.state != "annulee")
+            ).order_by(Booking.day)
+    lines: dict[tuple[int, int], dict] = {}
+    for row in rows:
+        line = lines.setdefault((row["child"], row["activity"]), {
+            "child": row["child_name"], "label": row["label"], "order": row["o"], "days": [],
+            "ill": []})
+        (line["ill"] if row["state"] == "malade" else line["days"]).append(row["day"])
+    return sorted(lines.values(), key=lambda x: (x["child"], x["order"]))
+
+
+def _month_or_404(mois: str | None) -> dt.date:
+    month = cal.parse_month(mois, clock.today())
+    if month is None:
+        raise NotFoundException("Mois introuvable")
+    return month
+
+
+@get("/inscriptions", name="family_inscriptions")
+async def family_inscriptions(request: Request, mois: FromQuery[str | None] = None) -> Template:
+    context = await _inscriptions_context(request.user.family_id, _month_or_404(mois))
+    return page_or_fragment(request, page=INSCRIPTIONS_PAGE, context=context)
+
+
+@post("/inscriptions", name="family_inscription_request", status_code=200)
+async def family_inscription_request(request: Request,
+                                     data: URLEncodedBody[dict[str, Any]]) -> Any:
+    family_id = request.user.family_id
+    context = await _inscriptions_context(family_id, clock.today().replace(day=1))
+    child_id, activity_id = text(data, "enfant"), text(data, "activite")
+    children = {c["id"]: c for c in context["children"]}
+    if not child_id.isdigit() or int(child_id) not in children:
+        raise NotFoundException("Enfant introuvable")
+    choices = {a.id: a for a in context["requestable"][int(child_id)]}
+    form = Form(values={"enfant": child_id, "activite": activity_id})
+    field_id = f"activite-{child_id}"
+    if not activity_id.isdigit() or int(activity_id) not in choices:
+        form.error(field_id, "Choisissez une activité dans la liste.")
+        context |= {"form": form, "form_child": int(child_id)}
+        return page_or_fragment(request, page=INSCRIPTIONS_PAGE, context=context, status_code=422)
+    settings, year = await queries.load_rules_row()
+    if year is None:
+        raise NotFoundException("Aucune année scolaire ouverte")
+    async with write_transaction():
+        exists = await Inscription.exists().where(
+            (Inscription.child == int(child_id)) & (Inscription.activity == int(activity_id))
+            & (Inscription.school_year == year["id"]))
+        if not exists:
+            await Inscription.insert(Inscription(child=int(child_id), activity=int(activity_id),
+                                                 school_year=year["id"], status="en_attente",
+                                                 requested_at=clock.now()))
+    name = children[int(child_id)]["first_name"]
+    return redirect(request, "/famille/inscriptions",
+                    f"Demande d’inscription de {name} à « {choices[int(activity_id)].label} » "
+                    "envoyée : le service vous répondra ici.")
+
+
+@get("/inscriptions/imprimer", name="family_inscriptions_print")
+async def family_inscriptions_print(request: Request, mois: FromQuery[str | None] = None) -> Template:
+    month = _month_or_404(mois)
+    context = await _inscriptions_context(request.user.family_id, month)
+    family = await Family.select(Family.name, Family.code).where(
+        Family.id == request.user.family_id).first()
+    context["family"] = family
+    return page_or_fragment(request, page="pages/booking/inscriptions_print.html", context=context)
+
+
+def ics_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@post("/inscriptions/calendrier", name="family_ics", status_code=200)
+async def family_ics(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """Creates (or replaces) the private feed address, or revokes it. The token is shown once:
+    only its SHA-256 is kept, so a leaked database does not leak the feeds."""
+    family_id = request.user.family_id
+    action = text(data, "action")
+    if action == "revoquer":
+        await Family.update({Family.ics_token_hash: None}).where(Family.id == family_id)
+        return redirect(request, "/famille/inscriptions",
+                        "Adresse du calendrier révoquée : les abonnements existants ne reçoivent "
+                        "plus rien.")
+    if action != "creer":
+        raise NotFoundException("Action inconnue")
+    token = secrets.token_urlsafe(32)
+    await Family.update({Family.ics_token_hash: ics_token_hash(token)}).where(
+        Family.id == family_id)
+    context = await _inscriptions_context(family_id, clock.today().replace(day=1))
+    settings = request.app.state.settings
+    context["ics_url"] = f"{settings.base_url.rstrip('/')}/calendrier/{token}.ics"
+    context["flash_messages"] = [{"kind": "success", "text": "Nouvelle adresse de calendrier "
+                                  "créée ; l’ancienne, s’il y en avait une, ne fonctionne plus."}]
+    context["flash_oob"] = wants_fragment(request)
+    return page_or_fragment(request, page=INSCRIPTIONS_PAGE, fragment=ICS_FRAGMENT,
+                            context=context)
+
+
+@get("/calendrier/{token:str}", name="ics_feed", media_type="text/calendar")
+async def ics_feed(token: FromPath[str]) -> Response:
+    if not token.endswith(".ics") or len(token) > 100:
+        raise NotFoundException()
+    family = await Family.select(Family.id, Family.name).where(
+        (Family.ics_token_hash == ics_token_hash(token.removesuffix(".ics")))
+        & (Family.active == True)).first()  # noqa: E712
+    if family is None:
+        raise NotFoundException()
+    body = await build_ics(family["id"], family["name"])
+    return Response(content=body, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": 'inline; filename="reservations.ics"'})
+
+
+async def build_ics(family_id: int, family_name: str) -> bytes:
+    import icalendar
+
+    today = clock.today()
+    rows = await Booking.select(
+        Booking.id, Booking.day, Booking.state, Booking.updated_at,
+        Booking.child.first_name.as_alias("child"), Booking.activity.label.as_alias("label"),
+        Booking.activity.starts_at.as_alias("starts_at"),
+        Booking.activity.ends_at.as_alias("ends_at"), Booking.school.name.as_alias("school"),
+    ).where((Booking.child.family == family_id) & (Booking.day >= today - dt.timedelta(days=31))
+            & (Booking.day <= today + dt.timedelta(days=200)) & (Booking.state != "annulee"))
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Portail Famille//ECP//FR")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", f"Réservations – famille {family_name}")
+    calendar.add("x-wr-timezone", "Europe/Paris")
+    calendar.add("refresh-interval", dt.timedelta(hours=6), parameters={"VALUE": "DURATION"})
+    for row in rows:
+        event = icalendar.Event()
+        ill = row["state"] == "malade"
+        event.add("uid", f"booking-{row['id']}@ecp")
+        event.add("summary", f"{row['label']} – {row['child']}" + (" (absence signalée)" if ill else ""))
+        event.add("dtstart", dt.datetime.combine(row["day"], _time(row["starts_at"]), tzinfo=clock.PARIS))
+        event.add("dtend", dt.datetime.combine(row["day"], _time(row["ends_at"]), tzinfo=clock.PARIS))
+        event.add("dtstamp", row["updated_at"] or clock.now())
+        event.add("location", row["school"] or "")
+        event.add("status", "CANCELLED" if ill else "CONFIRMED")
+        calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def _time(value) -> dt.time:
+    return dt.time.fromisoformat(value) if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def family_handlers(settings) -> list:
-    return [booking_week, booking_change]
+    return [booking_week, booking_change, booking_pattern, booking_pattern_apply,
+            family_inscriptions, family_inscription_request, family_inscriptions_print, family_ics]
 
 
 def staff_handlers(settings) -> list:
@@ -184,7 +494,7 @@ def staff_handlers(settings) -> list:
 
 
 def public_handlers(settings) -> list:
-    return []
+    return [ics_feed]
 
 
 __all__ = ["family_handlers", "staff_handlers", "public_handlers", "redirect"]
