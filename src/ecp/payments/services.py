@@ -93,7 +93,7 @@ async def payable_invoices(family_id: int) -> list[dict]:
         Invoice.id, Invoice.number, Invoice.month, Invoice.due_on, Invoice.total_cents,
         Invoice.paid_cents,
     ).where((Invoice.family == family_id) & (Invoice.kind == "facture")
-            & (Invoice.total_cents > Invoice.paid_cents)).order_by(Invoice.due_on)
+            & (Invoice.total_cents > Invoice.paid_cents)).order_by(Invoice.due_on, Invoice.month)
     open_by_invoice = await _open_attempts([r["id"] for r in rows])
     today = clock.today()
     for row in rows:
