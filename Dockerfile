@@ -1,0 +1,43 @@
+# ECP – Portail Famille. Build: docker build -t ecp .   Run: see compose.yaml and the README.
+# Debian bookworm: its postgresql-client (15) matches the compose database, for ecp backup.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    ECP_ENV=production \
+    ECP_HOST=0.0.0.0 \
+    ECP_PORT=8000 \
+    XDG_CACHE_HOME=/tmp/cache
+
+# Pango for the PDF invoices (WeasyPrint), pg_dump/pg_restore for `ecp backup` on PostgreSQL.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
+
+# A fixed, unprivileged user: the app never runs as root.
+RUN groupadd --system --gid 10001 ecp \
+ && useradd --system --uid 10001 --gid ecp --home-dir /app --shell /usr/sbin/nologin ecp
+
+WORKDIR /app
+COPY pyproject.toml README.md piccolo_conf.py ./
+COPY src ./src
+# Editable install: templates, static files and migrations are found next to the sources.
+RUN pip install -e . && mkdir -p /app/var /backups && chown ecp:ecp /app/var /backups
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+COPY deploy/docker-entrypoint.sh /usr/local/bin/ecp-entrypoint
+
+USER ecp:ecp
+EXPOSE 8000
+VOLUME ["/app/var", "/backups"]
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os,sys,urllib.parse,urllib.request as u; h=urllib.parse.urlsplit(os.environ.get('ECP_BASE_URL','http://localhost')).netloc; sys.exit(0 if u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}), timeout=4).status == 200 else 1)"]
+
+# Migrations first, then granian (several workers: the job runner's leases keep each job in one).
+ENTRYPOINT ["ecp-entrypoint"]
+CMD ["serve"]
