@@ -62,3 +62,22 @@ test-sqlite:
 
 test-postgres:
 	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider -m "not browser and not sqlite_only"
+
+# ---- Benchmark (issue 7): a generated commune, the app under granian, wrk as load generator.
+# `make bench`: 10,000 families; `make bench-quick`: a small commune, under three minutes.
+# The PostgreSQL + Redis pass (1 then 2 workers) uses ECP_BENCH_POSTGRES_URL / ECP_BENCH_REDIS_URL
+# (default 127.0.0.1:5432 user postgres, 127.0.0.1:6379/15) and is skipped when they are down.
+# Results: a table on stdout and bench-results/<label>-<time>.json, compared with the previous one.
+.PHONY: bench bench-quick bench-deps
+
+bench-deps:
+	@if ! command -v wrk >/dev/null; then \
+	  echo "Installation de wrk (générateur de charge)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
+
+bench: install bench-deps
+	$(BIN)/python -m ecp.bench.run $(BENCH_ARGS)
+
+bench-quick: install bench-deps
+	$(BIN)/python -m ecp.bench.run --quick $(BENCH_ARGS)

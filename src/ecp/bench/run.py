@@ -340,6 +340,15 @@ def postgres_database(base: str, name: str) -> str:
     return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
 
+def redis_available(url: str) -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_timeout=2).ping())
+    except Exception:  # noqa: BLE001 - any failure means "not there"
+        return False
+
+
 def base_env(database_url: str, redis_url: str | None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECP_")}
     env.update({
@@ -644,6 +653,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - no server: say so and go on
             log(f"PostgreSQL indisponible ({exc}) : passe sautée")
         else:
+            if not redis_available(args.redis_url):
+                log(f"Redis indisponible ({args.redis_url}) : passe PostgreSQL sans Redis, "
+                    "un seul worker (sessions en base, limites de débit par processus)")
+                args.redis_url, args.workers = None, "1"
             env = base_env(url, args.redis_url)
             workers = [int(w) for w in args.workers.split(",")]
             keys = ["healthz", "week", "toggle", "invoices"] if args.quick else all_keys
