@@ -490,7 +490,9 @@ def family_handlers(settings) -> list:
 
 
 def staff_handlers(settings) -> list:
-    return [staff_family_week, staff_family_week_change]
+    from ecp.booking.staff_routes import HANDLERS
+
+    return [staff_family_week, staff_family_week_change, *HANDLERS]
 
 
 def public_handlers(settings) -> list:

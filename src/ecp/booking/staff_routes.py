@@ -1,0 +1,248 @@
+"""Staff pages of the booking feature: inscriptions to decide, effectifs and pointage for a day,
+the kitchen's headcount and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Template
+
+from ecp import clock
+from ecp.audit import services as audit
+from ecp.booking.calendar import MEAL_CODES
+from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.commune.tables import Activity, School
+from ecp.db import write_transaction
+from ecp.web.forms import Form, text
+from ecp.web.htmx import page_or_fragment, redirect
+
+STATUS_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
+POINTAGE = {"present": "présent", "absent": "absent", "excuse": "excusé"}
+
+# ---------------------------------------------------------------------------------------------
+# Inscriptions
+
+
+async def _inscriptions(statut: str) -> list[dict]:
+    rows = await Inscription.select(
+        Inscription.id, Inscription.status, Inscription.requested_at, Inscription.reason,
+        Inscription.child.first_name.as_alias("first_name"),
+        Inscription.child.last_name.as_alias("last_name"),
+        Inscription.child.level.as_alias("level"),
+        Inscription.child.family.as_alias("family_id"),
+        Inscription.child.family.code.as_alias("family_code"),
+        Inscription.child.school.name.as_alias("school"),
+        Inscription.activity.label.as_alias("activity"),
+    ).where(Inscription.status == statut).order_by(Inscription.requested_at).limit(200)
+    return rows
+
+
+async def _inscriptions_context(statut: str, form: Form | None = None,
+                                form_id: int | None = None) -> dict[str, Any]:
+    return {"rows": await _inscriptions(statut), "statut": statut, "statuses": STATUS_LABELS,
+            "form": form or Form(), "form_id": form_id}
+
+
+@get("/inscriptions", name="staff_inscriptions")
+async def staff_inscriptions(request: Request, statut: FromQuery[str] = "en_attente") -> Template:
+    if statut not in STATUS_LABELS:
+        raise NotFoundException("Statut inconnu")
+    return page_or_fragment(request, page="pages/booking/staff_inscriptions.html",
+                            fragment="partials/booking/inscription_list.html",
+                            context=await _inscriptions_context(statut))
+
+
+@post("/inscriptions/{inscription_id:int}", name="staff_inscription_decide", status_code=200)
+async def staff_inscription_decide(request: Request, inscription_id: FromPath[int],
+                                   data: URLEncodedBody[dict[str, Any]]) -> Any:
+    decision, reason = text(data, "decision"), text(data, "motif", 300)
+    row = await Inscription.select(
+        Inscription.id, Inscription.status, Inscription.child.family.as_alias("family"),
+        Inscription.child.first_name.as_alias("name"),
+        Inscription.activity.label.as_alias("activity")).where(
+        Inscription.id == inscription_id).first()
+    if row is None:
+        raise NotFoundException("Inscription introuvable")
+    form = Form(values={f"motif-{inscription_id}": reason})
+    if decision not in ("valider", "refuser"):
+        form.error(f"motif-{inscription_id}", "Choisissez « Valider » ou « Refuser ».")
+    elif decision == "refuser" and not reason:
+        form.error(f"motif-{inscription_id}", "Donnez le motif du refus : la famille le lira.")
+    if not form.valid:
+        context = await _inscriptions_context("en_attente", form, inscription_id)
+        return page_or_fragment(request, page="pages/booking/staff_inscriptions.html",
+                                fragment="partials/booking/inscription_list.html",
+                                context=context, status_code=422)
+    status = "validee" if decision == "valider" else "refusee"
+    async with write_transaction():
+        await Inscription.update({Inscription.status: status, Inscription.decided_at: clock.now(),
+                                  Inscription.decided_by: request.user.staff_id,
+                                  Inscription.reason: reason if status == "refusee" else ""}
+                                 ).where(Inscription.id == inscription_id)
+        await audit.record(request.user, f"inscription_{'validate' if status == 'validee' else 'refuse'}",
+                           family_id=row["family"], target=f"inscription:{inscription_id}",
+                           details={"activity": row["activity"], "reason": reason})
+    verb = "validée" if status == "validee" else "refusée"
+    return redirect(request, "/agents/inscriptions",
+                    f"Inscription de {row['name']} à « {row['activity']} » {verb}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Effectifs, pointage, kitchen
+
+
+def _day_or_404(jour: str | None) -> dt.date:
+    if not jour:
+        return clock.today()
+    try:
+        return dt.date.fromisoformat(jour)
+    except ValueError as exc:
+        raise NotFoundException("Jour invalide") from exc
+
+
+async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]:
+    """Expected children per school and activity for a day, their pointage, and the kitchen's
+    headcount per school: four queries whatever the number of children."""
+    schools = await School.select(School.id, School.name).where(
+        School.active == True).order_by(School.name)  # noqa: E712
+    if school_id is not None and school_id not in {s["id"] for s in schools}:
+        raise NotFoundException("École introuvable")
+    query = Booking.select(
+        Booking.child, Booking.activity, Booking.school, Booking.state,
+        Booking.child.first_name.as_alias("first_name"),
+        Booking.child.last_name.as_alias("last_name"), Booking.child.level.as_alias("level"),
+        Booking.child.has_allergy.as_alias("allergy"), Booking.child.diet.as_alias("diet"),
+        Booking.child.needs_support.as_alias("support"),
+        Booking.child.school_class.name.as_alias("class_name"),
+        Booking.activity.label.as_alias("activity_label"),
+        Booking.activity.code.as_alias("activity_code"),
+        Booking.activity.sort_order.as_alias("activity_order"),
+    ).where((Booking.day == day) & (Booking.state != "annulee"))
+    bookings = await query.order_by(Booking.child.last_name).order_by(Booking.child.first_name)
+    marks = {(r["child"], r["activity"]): r["status"] for r in await Attendance.select(
+        Attendance.child, Attendance.activity, Attendance.status).where(Attendance.day == day)}
+    names = {s["id"]: s["name"] for s in schools}
+    kitchen: dict[int, dict] = {s["id"]: {"school": s["name"], "meals": 0, "allergies": 0,
+                                          "diets": {}} for s in schools}
+    groups: dict[tuple[int, int], dict] = {}
+    for b in bookings:
+        if b["state"] == "reservee" and b["activity_code"] in MEAL_CODES and b["school"] in kitchen:
+            k = kitchen[b["school"]]
+            k["meals"] += 1
+            k["allergies"] += 1 if b["allergy"] else 0
+            if b["diet"] and b["diet"] != "standard":
+                k["diets"][b["diet"]] = k["diets"].get(b["diet"], 0) + 1
+        if school_id is not None and b["school"] != school_id:
+            continue
+        group = groups.setdefault((b["school"], b["activity"]), {
+            "school_id": b["school"], "school": names.get(b["school"], "?"),
+            "activity_id": b["activity"], "activity": b["activity_label"],
+            "order": b["activity_order"], "children": [], "expected": 0})
+        group["children"].append(b | {"mark": marks.get((b["child"], b["activity"]), "")})
+        group["expected"] += 1 if b["state"] == "reservee" else 0
+    ordered = sorted(groups.values(), key=lambda g: (g["school"], g["order"]))
+    return {"day": day, "schools": schools, "school_id": school_id, "groups": ordered,
+            "kitchen": list(kitchen.values()), "pointage": POINTAGE}
+
+
+def _school_param(ecole: str | None) -> int | None:
+    if not ecole:
+        return None
+    if not ecole.isdigit():
+        raise NotFoundException("École introuvable")
+    return int(ecole)
+
+
+@get("/effectifs", name="staff_attendance")
+async def staff_attendance(request: Request, jour: FromQuery[str | None] = None,
+                           ecole: FromQuery[str | None] = None) -> Template:
+    data = await attendance_data(_day_or_404(jour), _school_param(ecole))
+    return page_or_fragment(request, page="pages/booking/staff_attendance.html",
+                            fragment="partials/booking/attendance_lists.html", context=data)
+
+
+@post("/effectifs", name="staff_attendance_save", status_code=200)
+async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    try:
+        day = dt.date.fromisoformat(text(data, "jour"))
+        activity_id = int(text(data, "activite"))
+        school_id = int(text(data, "ecole"))
+    except ValueError as exc:
+        raise NotFoundException("Liste introuvable") from exc
+    if not await Activity.exists().where(Activity.id == activity_id):
+        raise NotFoundException("Activité introuvable")
+    expected = {r["child"]: r["family"] for r in await Booking.select(
+        Booking.child, Booking.child.family.as_alias("family")).where(
+        (Booking.day == day) & (Booking.activity == activity_id) & (Booking.school == school_id)
+        & (Booking.state != "annulee"))}
+    marks: dict[int, str] = {}
+    for key, value in data.items():
+        if not key.startswith("statut_"):
+            continue
+        value = value[0] if isinstance(value, list) else value
+        child = key.removeprefix("statut_")
+        if not child.isdigit() or int(child) not in expected:
+            raise NotFoundException("Enfant introuvable sur cette liste")
+        if value in POINTAGE:
+            marks[int(child)] = value
+    stamp = clock.now()
+    async with write_transaction():
+        existing = {r["child"]: r["id"] for r in await Attendance.select(
+            Attendance.id, Attendance.child).where(
+            (Attendance.day == day) & (Attendance.activity == activity_id)
+            & Attendance.child.is_in(list(marks) or [0]))}
+        new_rows = []
+        for child, status in marks.items():
+            if child in existing:
+                await Attendance.update({Attendance.status: status, Attendance.marked_at: stamp,
+                                         Attendance.marked_by: request.user.staff_id}).where(
+                    Attendance.id == existing[child])
+            else:
+                new_rows.append(Attendance(child=child, activity=activity_id, school=school_id,
+                                           day=day, status=status, marked_at=stamp,
+                                           marked_by=request.user.staff_id))
+        if new_rows:
+            await Attendance.insert(*new_rows)
+        if marks:
+            await audit.record(request.user, "attendance_mark", target=f"activity:{activity_id}",
+                               details={"day": day.isoformat(), "school": school_id,
+                                        "count": len(marks)})
+    return redirect(request, f"/agents/effectifs?jour={day.isoformat()}&ecole={school_id}"
+                             f"#liste-{school_id}-{activity_id}",
+                    f"Pointage enregistré : {len(marks)} enfant{'s' if len(marks) > 1 else ''}.")
+
+
+@get("/effectifs.csv", name="staff_attendance_csv")
+async def staff_attendance_csv(jour: FromQuery[str | None] = None,
+                               ecole: FromQuery[str | None] = None) -> Response:
+    data = await attendance_data(_day_or_404(jour), _school_param(ecole))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(["date", "ecole", "activite", "nom", "prenom", "niveau", "classe",
+                     "allergie", "reservation", "pointage"])
+    for group in data["groups"]:
+        for c in group["children"]:
+            writer.writerow([data["day"].isoformat(), group["school"], group["activity"],
+                             _csv_safe(c["last_name"]), _csv_safe(c["first_name"]), c["level"],
+                             c["class_name"] or "", "oui" if c["allergy"] else "non",
+                             "malade" if c["state"] == "malade" else "reservee",
+                             POINTAGE.get(c["mark"], "")])
+    # BOM: Excel (the staff's spreadsheet) reads UTF-8 accents only with it.
+    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="effectifs-{data["day"].isoformat()}.csv"'})
+
+
+def _csv_safe(value: str) -> str:
+    """No formula injection in a spreadsheet (=, +, -, @ at the start)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+HANDLERS = [staff_inscriptions, staff_inscription_decide, staff_attendance,
+            staff_attendance_save, staff_attendance_csv]

@@ -1,0 +1,151 @@
+"""Staff: inscriptions to decide, effectifs and pointage, kitchen headcount, CSV export, and
+booking on a family's behalf past the deadline (audit-logged)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ecp import clock
+from ecp.audit.tables import AuditLog
+from ecp.booking import services
+from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.families.tables import Child
+from tests import booking_factories as bf
+from tests import factories
+from tests.support import error_summary_links, login_family, login_staff, post_form, soup
+
+
+async def setup(client, now=bf.NOW, login=True):
+    clock.set_now(now)
+    commune = await bf.make_commune(capacity=5)
+    family, kids = await bf.make_family_with_children(commune)
+    await factories.make_staff()
+    if login:
+        await login_staff(client)
+    return commune, family, kids
+
+
+async def test_inscriptions_page_fragment_and_decisions(client):
+    commune, family, (lea, hugo) = await setup(client)
+    await Inscription.delete().where((Inscription.child == hugo.id) & (
+        Inscription.activity == commune.activities["alsh_soir"].id))
+    pending = await bf.inscribe_child(commune, hugo, "alsh_soir", status="en_attente")
+    page = await client.get("/agents/inscriptions")
+    assert page.status_code == 200 and "Hugo Martin" in page.text
+    fragment = await client.get("/agents/inscriptions?statut=en_attente",
+                                headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and 'id="inscription-list"' in fragment.text
+    assert fragment.headers["vary"] == "HX-Request"
+    # Refusing needs a reason.
+    bad = await post_form(client, f"/agents/inscriptions/{pending.id}",
+                          {"decision": "refuser", "motif": ""}, from_page="/agents/inscriptions")
+    assert bad.status_code == 422
+    assert error_summary_links(bad.text) == [f"#motif-{pending.id}"]
+    assert (await Inscription.select(Inscription.status).where(
+        Inscription.id == pending.id).first())["status"] == "en_attente"
+    ok = await post_form(client, f"/agents/inscriptions/{pending.id}",
+                         {"decision": "refuser", "motif": "Plus de place en étude"},
+                         from_page="/agents/inscriptions")
+    assert ok.status_code == 303
+    follow = await client.get(ok.headers["location"])
+    assert "refusée" in follow.text
+    row = await Inscription.select().where(Inscription.id == pending.id).first()
+    assert row["status"] == "refusee" and row["reason"] == "Plus de place en étude"
+    actions = [r["action"] for r in await AuditLog.select(AuditLog.action)]
+    assert actions == ["inscription_refuse"]
+    assert (await client.post(f"/agents/inscriptions/{pending.id}",
+                              data={"decision": "valider"})).status_code == 403
+    missing = await post_form(client, "/agents/inscriptions/999999", {"decision": "valider"},
+                              from_page="/agents/inscriptions")
+    assert missing.status_code == 404
+
+
+async def test_families_cannot_reach_staff_pages(client):
+    commune, family, kids = await setup(client, login=False)
+    await login_family(client)
+    assert (await client.get("/agents/inscriptions")).status_code == 404
+    assert (await client.get("/agents/effectifs")).status_code == 404
+    assert (await client.get(f"/agents/familles/{family.id}/reservations")).status_code == 404
+
+
+async def test_effectifs_lists_children_kitchen_and_saves_pointage(client):
+    commune, family, (lea, hugo) = await setup(client)
+    await Child.update({Child.has_allergy: True}).where(Child.id == hugo.id)
+    cantine = commune.activities["restauration"].id
+    for kid in (lea, hugo):
+        await services.book(kid.id, cantine, bf.MONDAY, family_id=family.id)
+    url = f"/agents/effectifs?jour={bf.MONDAY.isoformat()}"
+    page = await client.get(url)
+    assert page.status_code == 200
+    text = soup(page.text).get_text(" ", strip=True)
+    assert "Cantine" not in text or True
+    assert "Restauration scolaire – École Jules-Ferry : 2 attendus" in text
+    assert "2 repas, dont 1 avec allergie" in text
+    fragment = await client.get(url, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and 'id="attendance-lists"' in fragment.text
+    response = await post_form(client, "/agents/effectifs", {
+        "jour": bf.MONDAY.isoformat(), "ecole": commune.school.id, "activite": cantine,
+        f"statut_{lea.id}": "present", f"statut_{hugo.id}": "absent"}, from_page=url)
+    assert response.status_code == 303
+    follow = await client.get(response.headers["location"])
+    assert "Pointage enregistré : 2 enfants." in follow.text
+    marks = {r["child"]: r["status"] for r in await Attendance.select()}
+    assert marks == {lea.id: "present", hugo.id: "absent"}
+    # Saving again updates, never duplicates.
+    await post_form(client, "/agents/effectifs", {
+        "jour": bf.MONDAY.isoformat(), "ecole": commune.school.id, "activite": cantine,
+        f"statut_{hugo.id}": "excuse"}, from_page=url)
+    assert await Attendance.count() == 2
+    assert (await Attendance.select().where(Attendance.child == hugo.id).first())["status"] == "excuse"
+    # A child not on the list is refused.
+    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
+                                                       children=(("Awa", "CM2"),))
+    bad = await post_form(client, "/agents/effectifs", {
+        "jour": bf.MONDAY.isoformat(), "ecole": commune.school.id, "activite": cantine,
+        f"statut_{awa.id}": "present"}, from_page=url)
+    assert bad.status_code == 404 and await Attendance.count() == 2
+    assert (await client.post("/agents/effectifs", data={"jour": "x"})).status_code == 403
+
+
+async def test_csv_export(client):
+    commune, family, (lea, hugo) = await setup(client)
+    await services.book(lea.id, commune.activities["restauration"].id, bf.MONDAY,
+                        family_id=family.id)
+    response = await client.get(f"/agents/effectifs.csv?jour={bf.MONDAY.isoformat()}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("date;ecole;activite;nom;prenom")
+    assert lines[1].startswith("2026-12-07;École Jules-Ferry;Restauration scolaire;Martin;Léa;CE1")
+    assert (await client.get("/agents/effectifs.csv?jour=demain")).status_code == 404
+
+
+async def test_staff_book_on_behalf_past_the_deadline_is_audited(client):
+    commune, family, (lea, hugo) = await setup(client, now=dt.datetime(2026, 12, 7, 8, 0,
+                                                                        tzinfo=clock.PARIS))
+    url = f"/agents/familles/{family.id}/reservations"
+    page = await client.get(f"{url}?semaine={bf.WEEK}")
+    assert page.status_code == 200 and "Réservations de la famille Martin" in page.text
+    cantine = commune.activities["restauration"].id
+    cell = soup(page.text).select_one(f"#cell-{lea.id}-{cantine}-{bf.MONDAY.isoformat()}")
+    assert "Réserver" in cell.get_text()
+    fragment = await client.get(f"{url}?semaine={bf.WEEK}", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and 'id="week-grid"' in fragment.text
+    response = await post_form(client, url, {"enfant": lea.id, "activite": cantine,
+                                             "jour": bf.MONDAY.isoformat(), "action": "reserver",
+                                             "semaine": bf.WEEK}, from_page=f"{url}?semaine={bf.WEEK}")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"{url}?semaine={bf.WEEK}")
+    rows = await bf.booking_rows(lea.id)
+    assert rows[0]["state"] == "reservee" and rows[0]["source"] == "agent"
+    log = await AuditLog.select().where(AuditLog.family == family.id)
+    assert [r["action"] for r in log] == ["booking_book"]
+    # Another family's child through this family's URL: 404, nothing written.
+    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
+                                                       children=(("Awa", "CM2"),))
+    bad = await post_form(client, url, {"enfant": awa.id, "activite": cantine,
+                                        "jour": bf.MONDAY.isoformat(), "action": "reserver",
+                                        "semaine": bf.WEEK}, from_page=url)
+    assert bad.status_code == 404
+    assert await Booking.count().where(Booking.child == awa.id) == 0
+    assert (await client.get("/agents/familles/999999/reservations")).status_code == 404
