@@ -10,5 +10,6 @@ async def family_with_guardian(code: str = "F00001", name: str = "Martin",
     family = await factories.make_family(code, name=name, password=password,
                                          email=guardian.pop("family_email",
                                                             f"{name.lower()}@example.org"))
-    g = await factories.make_guardian(family, email=family.email, **guardian)
+    guardian.setdefault("email", family.email)
+    g = await factories.make_guardian(family, **guardian)
     return family, g

@@ -1,4 +1,6 @@
-"""The staff home page (/agents/); features add their own routes to the staff router."""
+"""The staff side (/agents/): dashboard, and the back office around families (familles,
+demandes, journal, paramètres). Every handler sits under the staff router's requires_staff
+guard; those that change accounts or settings add requires_role("administrateur")."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from litestar import Request, Router, get
 from litestar.response import Template
 
 from ecp.auth.guards import requires_staff
-from ecp.staff import queries
+from ecp.staff import family_routes, journal_routes, queries, request_routes, settings_routes
 from ecp.web.htmx import page_or_fragment
 
 
@@ -17,7 +19,8 @@ async def staff_home(request: Request) -> Template:
 
 
 def staff_handlers(settings) -> list:
-    return [staff_home]
+    return [staff_home, *family_routes.handlers(), *request_routes.handlers(),
+            *journal_routes.handlers(), *settings_routes.handlers()]
 
 
 def router(extra_handlers: list | None = None) -> Router:

@@ -1,6 +1,7 @@
-"""Staff accounts of the SEJ service."""
+"""Staff accounts of the SEJ service, and the index behind the staff's family search."""
 
-from piccolo.columns import Boolean, Integer, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 ROLES = ("agent", "regisseur", "administrateur")
@@ -17,3 +18,15 @@ class StaffUser(Table):
     locked_until = Timestamptz(null=True, default=None)
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+
+
+class FamilySearchTerm(Table):
+    """The staff search index: one row per searchable word of a family (names, code, e-mail,
+    phone digits), folded to lower-case ASCII, so a prefix search is an index range scan
+    instead of a scan of every family, guardian and child (see ecp.staff.search)."""
+
+    family = ForeignKey(
+        references=LazyTableReference("Family", module_path="ecp.families.tables"),
+        null=False, on_delete=OnDelete.cascade,
+    )
+    term = Varchar(length=120, help_text="Folded word; binary collation on both engines")
