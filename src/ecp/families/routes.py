@@ -14,8 +14,9 @@ from ecp.web.htmx import page_or_fragment
 async def family_home(request: Request) -> Template:
     family_id = request.user.family_id
     family, children = await queries.family_with_children(family_id)
+    home = await queries.home_data(family_id)
     return page_or_fragment(request, page="pages/family/home.html",
-                            context={"family": family, "children": children})
+                            context={"family": family, "children": children, **home})
 
 
 def router(extra_handlers: list | None = None) -> Router:
