@@ -94,11 +94,25 @@ async def family_invoice(request: Request, ref: FromPath[str]) -> Any:
         raise NotFoundException()
     context = doc_context(request, doc)
     if as_pdf:
-        content = await invoice_pdf(context)
-        filename = f"{doc['invoice']['number']}.pdf"
-        return Response(content=content, media_type="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="{filename}"'})
+        return await _pdf_response(context)
     return page_or_fragment(request, page="pages/invoices/family_detail.html", context=context)
+
+
+async def _pdf_response(context: dict) -> Response:
+    content = await invoice_pdf(context)
+    filename = f"{context['doc']['invoice']['number']}.pdf"
+    return Response(content=content, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@get("/factures/{invoice_id:int}/facture.pdf", name="family_invoice_pdf")
+async def family_invoice_pdf(request: Request, invoice_id: FromPath[int]) -> Response:
+    """The same PDF under a path of its own (Litestar cannot route `{id}.pdf` in one segment
+    by itself; `/famille/factures/12.pdf` is served by family_invoice)."""
+    doc = await queries.invoice_document(invoice_id, family_id=request.user.family_id)
+    if doc is None:
+        raise NotFoundException()
+    return await _pdf_response(doc_context(request, doc))
 
 
 # ==== Staff: billing run ==========================================================================
@@ -253,7 +267,7 @@ async def staff_credit_note(request: Request, invoice_id: FromPath[int],
 
 
 def family_handlers(settings) -> list:
-    return [family_invoices, family_paperless, family_invoice]
+    return [family_invoices, family_paperless, family_invoice, family_invoice_pdf]
 
 
 def staff_handlers(settings) -> list:

@@ -67,6 +67,7 @@ async def test_detail_traces_each_line_to_its_days_and_hides_other_families(clie
     assert (await client.get(f"/famille/factures/{theirs['id']}")).status_code == 404
     assert (await client.get(f"/famille/factures/{theirs['id']}.pdf")).status_code == 404
     assert (await client.get("/famille/factures/abc")).status_code == 404
+    assert (await client.get(f"/famille/factures/{theirs['id']}/facture.pdf")).status_code == 404
 
 
 async def test_pdf_is_a_real_tagged_pdf_with_the_page_total(client, settings):
@@ -87,6 +88,8 @@ async def test_pdf_is_a_real_tagged_pdf_with_the_page_total(client, settings):
     root = reader.trailer["/Root"]
     assert root["/Lang"] == "fr" and "/StructTreeRoot" in root
     assert root["/MarkInfo"]["/Marked"]
+    alias = await client.get(f"/famille/factures/{mine['id']}/facture.pdf")
+    assert alias.status_code == 200 and alias.content.startswith(b"%PDF")
     assert b"pdfuaid" in root["/Metadata"].get_object().get_data()  # PDF/UA identification
     assert reader.metadata.title.startswith("Facture FAC-2026-000001")
 
