@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, get, post, route
 from litestar.background_tasks import BackgroundTask
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
@@ -53,7 +54,12 @@ async def family_payments(request: Request) -> Template:
                             fragment="partials/payments/invoice_choice.html", context=context)
 
 
-@post("/paiements", name="family_payment_start", status_code=200)
+# Each start writes an attempt: a runaway client must not fill the table.
+START_RATE = RateLimitConfig(rate_limit=("minute", 30), store="action_rate")
+
+
+@post("/paiements", name="family_payment_start", status_code=200,
+      middleware=[START_RATE.middleware])
 async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     family_id = request.user.family_id
     form = Form(values={"factures": many(data, "factures")})
@@ -66,6 +72,10 @@ async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, 
     if not config.ready:
         form.error("factures", "Le paiement en ligne est momentanément indisponible. "
                                "Réglez au guichet ou réessayez plus tard.")
+    elif len((await services.payer_for(family_id)).email) < 6:
+        # Paybox requires the payer's e-mail (PBX_PORTEUR) and sends its own receipt there.
+        form.error("factures", "Le paiement par carte demande une adresse électronique : "
+                               "ajoutez-la dans « Mes coordonnées ».")
     else:
         try:
             reference, reused = await services.start_attempt(family_id, ids,
@@ -121,7 +131,8 @@ async def family_payment_abandon(request: Request, reference: FromPath[str]) -> 
 
 
 @get("/paiements/{reference:str}/retour/{kind:str}", name="family_payment_return")
-async def family_payment_return(request: Request, reference: FromPath[str], kind: FromPath[str]) -> Any:
+async def family_payment_return(request: Request, reference: FromPath[str],
+                                kind: FromPath[str]) -> Any:
     """Where Paybox sends the browser back. Its query string is ignored on purpose: only the
     database, written by the signed notification, says whether anything was paid."""
     if kind not in RETURN_KINDS:
@@ -260,7 +271,8 @@ async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) 
     if pbx is None:
         return _refused_page()
     mode = text(data, "notification")
-    form = Form(values={"carte": text(data, "carte", 40), "expiration": text(data, "expiration", 10),
+    form = Form(values={"carte": text(data, "carte", 40),
+                        "expiration": text(data, "expiration", 10),
                         "cvv": text(data, "cvv", 10), "notification": mode})
     if mode not in simulator.IPN_MODES:
         form.error("notification", "Choisissez le comportement de la notification.")
@@ -283,6 +295,11 @@ async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) 
         return _simulator_page(request, pbx, raw, form, status_code=422)
     reply = simulator.signed_reply(pbx, code, config.test_keys_dir)
     target = simulator.return_url(pbx, code)
+    base = _settings(request).base_url
+    if target.startswith(base + "/"):
+        # Same application: a relative redirect keeps working when the demo is browsed under
+        # another host name than ECP_BASE_URL (localhost versus 127.0.0.1).
+        target = target[len(base):]
     response = Redirect(path=f"{target}?{reply.decode('ascii')}", status_code=303)
     if mode == "normal":
         await _deliver(config, reply)

@@ -295,3 +295,15 @@ async def test_pages_need_a_family_login(client):
     response = await client.post("/famille/paiements", data={"_csrf_token": token},
                                  follow_redirects=False)
     assert response.status_code in (302, 303, 401)
+
+
+async def test_family_without_email_is_told_to_add_one(client):
+    from ecp.families.tables import Family, Guardian
+
+    family, invoices = await family_with_invoices(4250)
+    await Family.update({Family.email: ""}).where(Family.id == family.id)
+    await Guardian.update({Guardian.email: ""}).where(Guardian.family == family.id)
+    await login_family(client)
+    response = await start(client, invoices)
+    assert response.status_code == 422 and "adresse électronique" in response.text
+    assert await PaymentAttempt.count() == 0
