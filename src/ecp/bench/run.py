@@ -367,10 +367,12 @@ async def drive(server: Server, args, families: int, routes: dict, keys: list[st
                 workdir: Path, with_storm: bool) -> dict:
     today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     log(f"{server.workers} worker(s) : connexion de {args.sessions} familles…")
+    idle = server.workers_memory()
     started = time.perf_counter()
     clients, staff = await open_sessions(server.url, args.sessions, families)
     result: dict = {"workers": server.workers, "sessions": len(clients),
-                    "login_seconds": round(time.perf_counter() - started, 1), "endpoints": {}}
+                    "login_seconds": round(time.perf_counter() - started, 1), "endpoints": {},
+                    "memory_idle": idle, "memory_after_logins": server.workers_memory()}
     try:
         per_target = await collect_specs(server.url, routes, clients, staff, today)
         for key in keys:
@@ -491,8 +493,12 @@ def report(results: dict, previous: dict | None) -> str:
                 delta = f"{prev:.0f} ({100 * (data['rps'] - prev) / prev:+.0f} %)" if prev else "–"
                 add(f"{label:<34}{data['rps']:>9.0f}{data['p50_ms']:>9.1f}{data['p95_ms']:>9.1f}"
                     f"{data['p99_ms']:>9.1f}{ratio:>10}{errors:>9}{delta:>13}")
-            mem = ", ".join(f"{m['role']} {m['peak_mb']} Mo" for m in run.get("memory_after_load", []))
-            add(f"mémoire de pointe après la charge : {mem}")
+            def mem(rows: list[dict], key: str = "peak_mb") -> str:
+                return ", ".join(f"{m['role']} {m[key]} Mo" for m in rows)
+
+            add(f"mémoire : au repos {mem(run.get('memory_idle', []), 'rss_mb')} ; pointe après "
+                f"les connexions {mem(run.get('memory_after_logins', []))} ; après la charge "
+                f"{mem(run.get('memory_after_load', []))}")
             if run.get("storm"):
                 s = run["storm"]
                 add(f"tempête : {s['ok']}/{s['logins']} connexions réussies en {s['seconds']} s "
@@ -500,8 +506,7 @@ def report(results: dict, previous: dict | None) -> str:
                     f"/healthz p95 {fmt(s['healthz_before_p95_ms'])} → {fmt(s['healthz_during_p95_ms'])} ms"
                     f" (max {fmt(s['healthz_during_max_ms'])}) ; semaine p95 pendant "
                     f"{fmt(s['week_during_p95_ms'])} ms")
-                mem = ", ".join(f"{m['role']} {m['peak_mb']} Mo" for m in s["memory"])
-                add(f"mémoire de pointe après la tempête : {mem}")
+                add(f"mémoire de pointe après la tempête : {mem(s['memory'])}")
         if config.get("probe"):
             p = config["probe"]
             add("")
@@ -528,6 +533,18 @@ def report(results: dict, previous: dict | None) -> str:
                 per_10k = b["seconds"] * 10_000 / config["families"]
                 add(f"facturation {b['month']} : {b['seconds']} s pour {config['families']} "
                     f"familles (≈ {per_10k:.0f} s pour 10 000) — {b['output'][:100]}")
+    faults = results.get("faults")
+    if faults:
+        add("")
+        if faults.get("absent") or faults.get("error"):
+            add(f"PostgreSQL redémarré sous charge : non mesuré ({faults.get('absent') or faults.get('error')})")
+        else:
+            add(f"PostgreSQL arrêté {faults['up_at_s'] - faults['down_at_s']:.1f} s sous charge "
+                f"(cluster jetable) : pendant {faults['during']}")
+            add(f"  après le redémarrage : {faults['after_restart']} ; rétabli "
+                f"{faults['recovered_seconds_after_restart']} s après, "
+                f"{faults['failures_after_recovery']} échec ensuite ; exceptions du serveur "
+                f"{faults['server_exceptions']} ; compteurs {faults['counters']}")
     add("")
     add("Objectifs (SQLite, 1 worker, 32 connexions) :")
     for line in check_targets(results):
@@ -574,6 +591,16 @@ def check_targets(results: dict) -> list[str]:
         out.append(f"Facturation d’un mois pour 10 000 familles ≤ 60 s : ≈ {per_10k:.0f} s "
                    f"(mesuré {billing['seconds']} s sur {sqlite['families']}) — "
                    f"{'atteint' if ok else 'manqué'}")
+    faults = results.get("faults") or {}
+    if faults.get("during"):
+        pages_500 = sum(n for k, n in faults["during"].items()
+                        if not k.startswith("healthz") and k.endswith(" 500"))
+        out.append(f"PostgreSQL redémarré : 503 pendant la panne — "
+                   + ("atteint" if not pages_500 else f"manqué ({pages_500} réponses 500 sur les "
+                      "pages ; /healthz répond bien 503)")
+                   + f" ; rétablissement seul en {faults['recovered_seconds_after_restart']} s ; "
+                   f"rien de perdu ni en double : "
+                   + ("oui" if not any(faults["counters"].values()) else f"non {faults['counters']}"))
     peaks = [m["peak_mb"] for c in results["configs"] for r in c["runs"]
              for m in (r.get("memory_after_load", []) + (r.get("storm") or {}).get("memory", []))
              if m.get("peak_mb") is not None]
@@ -614,6 +641,8 @@ def parse_args(argv):
         "ECP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
     parser.add_argument("--today", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="garder le dossier de travail")
+    parser.add_argument("--no-faults", dest="faults", action="store_false",
+                        help="sans la panne PostgreSQL (cluster jetable)")
     parser.add_argument("--label", default=None)
     args = parser.parse_args(argv)
     args.families = args.families or (600 if args.quick else 10_000)
@@ -664,6 +693,13 @@ def main(argv: list[str] | None = None) -> int:
                 "postgres+redis", env, args, args.families, workers, keys, workdir,
                 storm_on=None if args.quick else workers[-1], probe_it=not args.quick,
                 bill_it=not args.quick))
+    if args.faults:
+        from ecp.bench.faults import run_faults
+
+        try:
+            results["faults"] = run_faults(families=60)
+        except Exception as exc:  # noqa: BLE001 - reported, the rest of the bench stands
+            results["faults"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
