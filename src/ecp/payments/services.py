@@ -152,6 +152,10 @@ async def start_attempt(family_id: int, invoice_ids: list[int], minimum_cents: i
                     PaymentAttemptInvoice.attempt == attempt_id)
                 if (sorted(c["invoice"] for c in covered) == ids
                         and links[0]["attempt.amount_cents"] == amount):
+                    # The parent is going back to the bank: give the attempt its full time.
+                    await PaymentAttempt.update({PaymentAttempt.expires_at: clock.now()
+                                                 + dt.timedelta(minutes=ATTEMPT_MINUTES)}
+                                                ).where(PaymentAttempt.id == attempt_id)
                     return links[0]["attempt.reference"], True
             numbers = ", ".join(sorted({r["number"] for r in rows
                                         if r["id"] in {lk["invoice"] for lk in links}}))
