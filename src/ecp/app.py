@@ -142,6 +142,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=_stores(settings),
         openapi_config=None,
         debug=settings.debug,
+        # Ours (ecp.ops.logs, JSON) instead of Litestar's, which would replace the root handler.
+        logging_config=None,
         lifespan=[lifespan],
         state=State({"settings": settings, "passwords": passwords}),
     )
