@@ -68,6 +68,11 @@ def clean(data: dict, current: dict) -> Cleaned:
             raw = raw[0] if raw else ""
         raw = str(raw)[: MAX_LENGTH[name] + 50]
         values[name] = raw.strip()
+        if raw.strip() == (current.get(name) or "").strip():
+            # Unchanged: what the service recorded is not re-judged (older data may predate
+            # these rules), and it is not part of the request.
+            cleaned[name] = current.get(name) or ""
+            continue
         if name in PHONE_FIELDS:
             value, error = normalise_phone(raw)
         elif name == "email":
@@ -80,8 +85,9 @@ def clean(data: dict, current: dict) -> Cleaned:
             errors[name] = error
         else:
             cleaned[name] = value
-    if "postcode" not in errors and cleaned.get("postcode") and not POSTCODE_RE.match(
-            cleaned["postcode"]):
+    if ("postcode" not in errors and cleaned.get("postcode")
+            and cleaned["postcode"] != current.get("postcode")
+            and not POSTCODE_RE.match(cleaned["postcode"])):
         errors["postcode"] = "Le code postal comporte 5 chiffres, par exemple 78999."
     for name, message in (("address_line1", "Saisissez l’adresse (numéro et voie)."),
                           ("postcode", "Saisissez le code postal."),
