@@ -260,8 +260,11 @@ async def history(family_id: int, limit: int = 50) -> dict:
         PaymentAttempt.created_at, PaymentAttempt.expires_at,
     ).where((PaymentAttempt.family == family_id) & (PaymentAttempt.status != paybox.PAID)
             ).order_by(PaymentAttempt.created_at, ascending=False).limit(10)
+    now = clock.now()
     for a in attempts:
         a["status_label"] = STATUS_LABELS.get(a["status"], a["status"])
+        if a["status"] == paybox.PENDING and a["expires_at"] < now:
+            a["status_label"] = "sans confirmation de la banque"
     return {"payments": payments, "attempts": attempts}
 
 
