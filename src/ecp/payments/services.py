@@ -54,10 +54,11 @@ OUTCOME_LABELS = {
     "montant": "montant différent de la tentative",
     "reference": "référence inconnue",
     "signature": "signature invalide",
+    "exception": "erreur du portail à l’enregistrement (voir les journaux)",
 }
 # Outcomes the régisseur must look at.
-ANOMALIES = {"surpaiement", "erreur", "autorisation", "transaction", "montant", "reference",
-             "signature"}
+ANOMALIES = {"surpaiement", "erreur", "exception", "autorisation", "transaction", "montant",
+             "reference", "signature"}
 
 
 class StartError(Exception):
@@ -298,9 +299,9 @@ async def handle_notification(note: Notification, *, source_ip: str = "",
         log.exception("Paybox notification could not be applied")
         await PaymentNotification(
             received_at=now, source_ip=source_ip[:45], raw_query=note.raw, signature_valid=True,
-            outcome="erreur", transaction=note.transaction[:40], amount_cents=note.amount_cents,
-            error_code=note.code[:10]).save()
-        return Settled(500, "erreur")
+            outcome="exception", transaction=note.transaction[:40],
+            amount_cents=note.amount_cents, error_code=note.code[:10]).save()
+        return Settled(500, "exception")
 
 
 async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Settled:

@@ -217,3 +217,17 @@ async def test_unexpected_source_address_is_logged_not_blocked(client, settings,
         response = await deliver(paybox_client, ipn_query(reference, 4250))
     assert response.status_code == 200 and await paid_cents(invoices[0]) == 4250
     assert any("unexpected address 127.0.0.1" in w for w in warnings)
+
+
+async def test_a_failure_while_recording_changes_nothing_and_is_kept(client, monkeypatch):
+    from ecp.payments import services
+
+    async def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "record_payment", broken)
+    _, invoices, reference = await prepared(client, 4250)
+    response = await deliver(client, ipn_query(reference, 4250))
+    assert response.status_code == 500  # Paybox e-mails a warning: a useful alarm
+    assert await paid_cents(invoices[0]) == 0 and await attempt_status(reference) == "en_attente"
+    assert await outcomes() == ["exception"]
