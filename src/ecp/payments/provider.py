@@ -7,7 +7,6 @@ notification into a verified Notification; PayFiP (Régie web service) can be ad
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import time
 import unicodedata
@@ -18,7 +17,6 @@ from ecp import clock
 from ecp.payments import paybox
 from ecp.payments.config import IPN_PATH, PayboxConfig, public_keys
 
-log = logging.getLogger("ecp.payments")
 
 
 @dataclass(frozen=True)
