@@ -135,12 +135,16 @@ def request_middleware(app):
         status = {"code": 500}
         start = time.perf_counter()
 
+        echo = request_id == incoming
+
         async def send_with_id(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-request-id", request_id.encode())]
+                # The proxy's id goes back to it; an id of our own stays in the logs, so that
+                # otherwise identical answers (login failures) do not differ by a header.
+                if echo:
+                    message["headers"] = [*message.get("headers", []),
+                                          (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
