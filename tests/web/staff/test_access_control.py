@@ -108,3 +108,45 @@ async def test_an_agent_reads_families_but_cannot_reach_the_settings(client):
     assert (await client.get("/agents/parametres")).status_code == 403
     assert (await client.get("/agents/journal")).status_code == 403
     await factories.make_school("École A")
+
+
+MINE = re.compile(r"^/agents/(familles|demandes|parametres|journal)(?!.*/(reservations|tarifs))|"
+                  r"^/famille/(coordonnees|mot-de-passe|mes-donnees)|^/mot-de-passe-oublie")
+
+
+async def test_every_post_of_these_features_refuses_a_missing_csrf_token(app, client,
+                                                                         other_client):
+    await staff_client(client)
+    await family_with_guardian()
+    await login_family(other_client)
+    posts = [path for path, h in _handlers(app) if MINE.search(path) and "POST" in h.http_methods]
+    assert len(posts) >= 20
+    for path in posts:
+        who = other_client if path.startswith("/famille") else client
+        response = await post_form(who, _concrete(path), {"x": "1"}, csrf=False)
+        assert response.status_code == 403, path
+
+
+async def test_every_page_of_these_features_has_an_htmx_fragment(app, client):
+    from ecp.audit.services import record
+    from ecp.auth.principal import Principal
+
+    staff = await staff_client(client)
+    family, _ = await family_with_guardian()
+    child = await factories.make_child(family, "Léa")
+    school = await factories.make_school("École A")
+    activity = await factories.make_activity(school=school)
+    await record(Principal(kind="staff", session_id=0, name="A", staff_id=staff.id,
+                           role="administrateur"), "settings_changed")
+    ids = {"family_id": family.id, "child_id": child.id, "school_id": school.id,
+           "activity_id": activity.id, "staff_id": staff.id}
+    for path, handler in _handlers(app):
+        if not MINE.search(path) or "GET" not in handler.http_methods or path.startswith(
+                "/famille") or path.startswith("/mot-de-passe-oublie/") or path.endswith(".json"):
+            continue
+        concrete = re.sub(r"\{(\w+):\w+\}", lambda m: str(ids[m.group(1)]), path)
+        response = await client.get(concrete, headers={"HX-Request": "true"})
+        assert response.status_code == 200, concrete
+        assert "<html" not in response.text and response.headers["vary"] == "HX-Request", concrete
+        full = await client.get(concrete)
+        assert "<html" in full.text and full.text.count("<h1") == 1, concrete
