@@ -56,6 +56,8 @@ class JobRunner:
         self._stopping = False
         self.last_tick: float | None = None  # monotonic time of the last completed pass
         self.held: set[str] = set()
+        self.current: str | None = None  # the job running now, if any
+        self._ensured = False
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -91,9 +93,10 @@ class JobRunner:
         if not self.running:
             return {"status": "arrete"}
         age = None if self.last_tick is None else time.monotonic() - self.last_tick
-        stale = age is not None and age > max(60.0, self.tick * 6)
+        # A long job (its lease kept alive by the heartbeat) is not a stuck loop.
+        stale = self.current is None and age is not None and age > max(60.0, self.tick * 6)
         return {"status": "en_retard" if stale else "ok", "jobs": len(self.jobs),
-                "leases": sorted(self.held)}
+                "leases": sorted(self.held), "en_cours": self.current}
 
     # ---- work ------------------------------------------------------------------------------
 
@@ -104,13 +107,16 @@ class JobRunner:
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - a database blip must not kill the runner
+                self._ensured = False
                 log.exception("job_runner_pass_failed", holder=self.holder)
             self.last_tick = time.monotonic()
             await asyncio.sleep(self.tick)
 
     async def run_pending(self) -> list[str]:
         """One pass over the jobs; returns the names of the jobs this process ran."""
-        await leases.ensure([j.name for j in self.jobs])
+        if not self._ensured:  # rows are created once, not written every tick
+            await leases.ensure([j.name for j in self.jobs])
+            self._ensured = True
         ran = []
         for job in self.jobs:
             row = await leases.acquire(job.name, self.holder, self.ttl)
@@ -130,6 +136,7 @@ class JobRunner:
         heartbeat = asyncio.create_task(self._heartbeat(job.name))
         t0 = time.perf_counter()
         error = ""
+        self.current = job.name
         try:
             result = await job.func(self.settings, started)
         except asyncio.CancelledError:
@@ -141,6 +148,7 @@ class JobRunner:
             result = None
         finally:
             heartbeat.cancel()
+            self.current = None
         elapsed = time.perf_counter() - t0
         REGISTRY.inc("ecp_job_runs_total", job=job.name)
         REGISTRY.observe("ecp_job_duration_seconds", elapsed, job=job.name)
