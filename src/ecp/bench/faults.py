@@ -157,7 +157,9 @@ async def drive_through_outage(server: Server, cluster: Cluster, families: int, 
 def server_exceptions(log_path: Path) -> dict:
     """The exception types behind 500s, from the server's log."""
     text = log_path.read_text(errors="replace")
-    found = Counter(re.findall(r"^(\w+(?:\.\w+)*(?:Error|Exception|Refused\w*)):", text, re.M))
+    # Plain tracebacks end with "Type: message"; structured logs carry the type in a field.
+    found = Counter(re.findall(r"\b((?:\w+\.)*\w*(?:Error|Exception))\b(?=:|\\n|\"|')", text))
+    found.pop("HTTPException", None)
     return dict(found.most_common(8))
 
 
