@@ -229,8 +229,9 @@ async def _semaine_type(client, path: str, today: dt.date) -> list[Spec]:
     form = forms[0]
     target = urlsplit(urljoin(path, form["action"] or path)).path
     values = form_values(form, all_checkboxes=True)
-    # Apply over the weeks still open: from the toggle week, for two weeks.
-    start = dt.date.fromisocalendar(*map(int, toggle_week(today).replace("-W", " ").split()), 1)
+    # Weeks still open and apart from the toggle week (its cells must keep their state).
+    monday = today - dt.timedelta(days=today.weekday())
+    start = monday + dt.timedelta(weeks=5)
     values = [(n, _date_field(n, v, start)) for n, v in values]
     body = urlencode(values)
     response = await client.post(target, content=body, headers={
@@ -249,20 +250,26 @@ async def _semaine_type(client, path: str, today: dt.date) -> list[Spec]:
 
 
 def _date_field(name: str, value: str, start: dt.date) -> str:
+    """Moves the proposed date range to `start` (12 days), keeping the field's date format."""
     lowered = name.lower()
-    if any(k in lowered for k in ("debut", "du", "start", "from")) and _is_date(value):
-        return start.isoformat()
-    if any(k in lowered for k in ("fin", "au", "end", "to")) and _is_date(value):
-        return (start + dt.timedelta(days=11)).isoformat()
+    parsed = _parse_date(value)
+    if parsed is None:
+        return value
+    fmt = "%Y-%m-%d" if "-" in value else "%d/%m/%Y"
+    if lowered in ("du", "debut", "start", "from", "date_debut"):
+        return start.strftime(fmt)
+    if lowered in ("au", "fin", "end", "to", "date_fin"):
+        return (start + dt.timedelta(days=11)).strftime(fmt)
     return value
 
 
-def _is_date(value: str) -> bool:
-    try:
-        dt.date.fromisoformat(value)
-        return True
-    except ValueError:
-        return False
+def _parse_date(value: str) -> dt.date | None:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            pass
+    return None
 
 
 async def discover_staff(client, routes: dict, today: dt.date) -> dict[str, list[Spec]]:
