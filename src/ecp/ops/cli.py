@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -38,7 +40,43 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_jobs(args) -> int:
+    """The job runner without the web app: for web processes started with ECP_JOBS=0, or
+    `--once` from cron or a drill (runs what is due, then exits)."""
+    from ecp import db
+    from ecp.ops.jobs import JobRunner, default_jobs
+    from ecp.ops.logs import configure_logging
+    from ecp.settings import Settings
+
+    settings = Settings.from_env()
+    configure_logging(settings)
+
+    async def go() -> list[str]:
+        async with db.pool(min_size=1, max_size=2):
+            runner = JobRunner(settings, default_jobs(settings))
+            if args.once:
+                ran = await runner.run_pending()
+                await runner.stop()
+                return ran
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await runner.start()
+            await stop.wait()
+            await runner.stop()
+            return []
+
+    ran = asyncio.run(go())
+    if args.once:
+        print("Tâches lancées : " + (", ".join(ran) or "aucune (pas encore dues)"))
+    return 0
+
+
 def register(subparsers) -> None:
+    jobs = subparsers.add_parser("jobs", help="run the background jobs (without the web app)")
+    jobs.add_argument("--once", action="store_true", help="run the due jobs once, then exit")
+    jobs.set_defaults(func=cmd_jobs)
     backup = subparsers.add_parser("backup", help="back the database up to PATH (checked)")
     backup.add_argument("path")
     backup.add_argument("--database-url", help="default: ECP_DATABASE_URL")

@@ -165,3 +165,4 @@ def test_a_corrupt_backup_is_refused(tmp_path, target):
     bad.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     result = ecp_cli("restore", str(bad), url=target.url)
     assert result.returncode == 1 and "Traceback" not in result.stderr
+

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from tests.integration.ops.runner_proc import PERIOD, TICK, TTL
+from tests.integration.ops.test_backup import ecp_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -72,3 +73,11 @@ def test_killing_the_lease_holder_hands_the_job_to_the_other_process():
     starts = sorted(a.runs() + b.runs())
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
     assert min(gaps) >= PERIOD - 0.1, "the job ran twice within one period"
+
+
+def test_ecp_jobs_once_runs_the_due_jobs_and_remembers_them():
+    first = ecp_cli("jobs", "--once")
+    assert first.returncode == 0, first.stderr
+    assert "mail, reminders, retention, cleanup" in first.stdout
+    second = ecp_cli("jobs", "--once")
+    assert "aucune" in second.stdout  # the schedule is kept in the database
