@@ -241,6 +241,18 @@ async def family_data_json(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="mes-donnees-{code}.json"'})
 
 
+@get("/mes-donnees.html", name="family_data_html")
+async def family_data_html(request: Request) -> Template:
+    """The same content as a standalone document to keep (no menu, no script)."""
+    data = await export.family_data(request.user.family_id)
+    code = data["famille"].get("code", "famille")
+    return Template("pages/accounts/my_data_download.html", media_type="text/html",
+                    context={"data": data, "labels": export.SECTION_LABELS},
+                    headers={"Content-Disposition":
+                             f'attachment; filename="mes-donnees-{code}.html"'})
+
+
 def family_handlers(settings) -> list:
     return [family_contact, family_contact_change, family_contact_submit, family_reminders,
-            family_password, family_password_save, family_data, family_data_json]
+            family_password, family_password_save, family_data, family_data_json,
+            family_data_html]

@@ -135,6 +135,10 @@ async def test_my_data_has_every_field_about_the_family_and_nothing_about_others
     assert "Diallo" not in response.text and "Awa" not in response.text and "Asthme" not in response.text
     page = await client.get("/famille/mes-donnees")
     assert page.status_code == 200 and "Allergie aux kiwis" in page.text and "Awa" not in page.text
+    download = await client.get("/famille/mes-donnees.html")
+    assert "attachment" in download.headers["content-disposition"]
+    assert "Allergie aux kiwis" in download.text and "Awa" not in download.text
+    assert "<script" not in download.text
     fragment = await client.get("/famille/mes-donnees", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="my-data"' in fragment.text
     assert child.id
