@@ -38,7 +38,8 @@ async def staff_request_decide(request: Request, request_id: FromPath[int],
     reason = text(data, "motif", 500)
     form = Form(values={"champ": fields, "motif": reason})
     if decision == "refuser" and not reason:
-        form.error(f"motif-{request_id}", "Indiquez le motif du refus : il est envoyé à la famille.")
+        form.error(f"motif-{request_id}",
+                   "Indiquez le motif du refus : il est envoyé à la famille.")
     elif decision == "appliquer" and not fields:
         form.error(f"champ-{request_id}", "Cochez au moins une information à appliquer, ou "
                                           "refusez la demande.")

@@ -24,4 +24,5 @@ def staff_handlers(settings) -> list:
 
 
 def router(extra_handlers: list | None = None) -> Router:
-    return Router(path="/agents", guards=[requires_staff], route_handlers=list(extra_handlers or []))
+    return Router(path="/agents", guards=[requires_staff],
+                  route_handlers=list(extra_handlers or []))

@@ -160,8 +160,8 @@ async def decide_request(actor: Principal, request_id: int, *, apply_fields: lis
         if chosen and guardian is None:
             raise ActionRefused("Le responsable concerné n’existe plus.")
         if chosen:
-            await Guardian.update({getattr(Guardian, f): changes[f]["after"] for f in chosen}).where(
-                Guardian.id == guardian["id"])
+            values = {getattr(Guardian, f): changes[f]["after"] for f in chosen}
+            await Guardian.update(values).where(Guardian.id == guardian["id"])
             # The first responsable's address is the account's: invoices and resets go there.
             if "email" in chosen and guardian["rank"] == 1:
                 await Family.update({Family.email: changes["email"]["after"]}).where(

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from ecp.audit.tables import AuditLog
-from ecp.auth.tables import AuthSession
-from ecp.families.tables import Child, Family, Guardian
-from ecp.mail.tables import OutboxEmail
+from ecp.families.tables import Family, Guardian
 from ecp.staff import search
 from tests import factories
 from tests.staff_factories import indexed_family, staff_client
