@@ -158,7 +158,8 @@ def server_exceptions(log_path: Path) -> dict:
     """The exception types behind 500s, from the server's log."""
     text = log_path.read_text(errors="replace")
     # Plain tracebacks end with "Type: message"; structured logs carry the type in a field.
-    found = Counter(re.findall(r"\b((?:\w+\.)*\w*(?:Error|Exception))\b(?=:|\\n|\"|')", text))
+    found = Counter(re.findall(
+        r"(?:\\x0a|\\n|\b)((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))\b(?=:|\\|\"|')", text))
     found.pop("HTTPException", None)
     return dict(found.most_common(8))
 

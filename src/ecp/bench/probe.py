@@ -12,6 +12,7 @@ import asyncio
 import gzip
 import json
 import sys
+import time
 
 import httpx
 
@@ -76,16 +77,19 @@ async def probe(family_code: str) -> dict:
                     continue
                 spec = spec_list[0]
                 client = staff if key == "effectifs" else anonymous if key == "healthz" else family
-                counts = []
+                counts, times = [], []
                 for body in (spec.body, spec.alt_body or spec.body, spec.body):
+                    started = time.perf_counter()
                     with counting() as box:
                         response = await client.request(
                             spec.method, spec.path, content=body,
                             headers={**spec.headers, **({"Content-Type":
                                      "application/x-www-form-urlencoded"} if body else {})})
                     counts.append(box[0])
+                    times.append((time.perf_counter() - started) * 1000)
+                # The first call may warm caches; the others are what a request costs alone.
                 out["queries"][key] = {"queries": max(counts[1:]), "status": response.status_code,
-                                       "path": spec.path}
+                                       "path": spec.path, "alone_ms": round(min(times[1:]), 1)}
             for key, (client, path) in pages.items():
                 response = await (client or anonymous).get(path, headers={
                     "Accept-Encoding": "gzip"})
