@@ -58,24 +58,34 @@ class JobRunner:
         self.held: set[str] = set()
         self.current: str | None = None  # the job running now, if any
         self._ensured = False
+        self._wake = asyncio.Event()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._stopping = False
+        self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._loop(), name=f"ecp-jobs-{self.holder}")
         log.info("job_runner_started", holder=self.holder, jobs=[j.name for j in self.jobs])
 
-    async def stop(self, *, release: bool = True) -> None:
-        """Stop the loop; release=False imitates a crash (the lease must then expire)."""
+    async def stop(self, *, release: bool = True, grace: float = 10.0) -> None:
+        """Stop the loop, letting a running job finish (up to `grace` seconds) so that a
+        message is not cut off mid-send. release=False imitates a crash: cancelled at once, the
+        leases left to expire."""
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is not None:
+            if release:
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
+                    pass
+            task.cancel()
             try:
-                await self._task
+                await task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping anyway
                 pass
-            self._task = None
         if release:
             try:
                 await leases.release([j.name for j in self.jobs], self.holder)
@@ -110,7 +120,10 @@ class JobRunner:
                 self._ensured = False
                 log.exception("job_runner_pass_failed", holder=self.holder)
             self.last_tick = time.monotonic()
-            await asyncio.sleep(self.tick)
+            try:  # sleep for a tick, or until stop() wakes us
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+            except asyncio.TimeoutError:
+                pass
 
     async def run_pending(self) -> list[str]:
         """One pass over the jobs; returns the names of the jobs this process ran."""
@@ -119,6 +132,8 @@ class JobRunner:
             self._ensured = True
         ran = []
         for job in self.jobs:
+            if self._stopping:
+                break
             row = await leases.acquire(job.name, self.holder, self.ttl)
             if row is None:
                 self.held.discard(job.name)
