@@ -57,11 +57,14 @@ test: install-test
 	@if [ -n "$$ECP_TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	  else echo "ECP_TEST_POSTGRES_URL non défini : passe PostgreSQL non lancée."; fi
 
+# The whole run's logs must hold no password, token, code famille or e-mail (SECURITY.md H3).
+LOG_AUDIT := -p tests.web.ops.log_audit_plugin
+
 test-sqlite:
-	ECP_TEST_ENGINE=sqlite $(BIN)/python -m pytest -p no:cacheprovider
+	ECP_TEST_ENGINE=sqlite $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT)
 
 test-postgres:
-	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider -m "not browser and not sqlite_only"
+	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) -m "not browser and not sqlite_only"
 
 # ---- Benchmark (issue 7): a generated commune, the app under granian, wrk as load generator.
 # `make bench`: 10,000 families; `make bench-quick`: a small commune, under three minutes.
