@@ -29,3 +29,11 @@ async def test_expired_sessions_and_tokens_are_deleted(settings):
         "fresh"]
     assert [r["token_hash"][:5] for r in await PasswordResetToken.select(
         PasswordResetToken.token_hash)] == ["valid"]
+
+
+async def test_the_jobs_call_the_mail_and_retention_features(settings):
+    from ecp.ops.jobs import apply_retention, send_mail
+
+    # The modules exist: the jobs call them (an empty commune: nothing to do, no SMTP host).
+    assert await apply_retention(settings, clock.now()) == 0
+    assert await send_mail(settings, clock.now()) == 0
