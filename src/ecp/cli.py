@@ -75,6 +75,8 @@ def cmd_serve(args) -> int:
         port=args.port,
         interface="asgi",
         workers=args.workers,
+        # One crashed worker must not take the whole portal down.
+        respawn_failed_workers=True,
         log_access=args.access_log,
     ).serve()
     return 0

@@ -147,4 +147,8 @@ class Settings:
             problems.append("ECP_BASE_URL doit commencer par https://.")
         if self.password_profile != "production":
             problems.append("ECP_PASSWORD_PROFILE doit valoir « production ».")
+        if not self.payment_simulator:
+            from ecp.payments.config import paybox_config
+
+            problems.extend(paybox_config(self).problems())
         return problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ecp.payments.config import SHIPPED_KEYS, PayboxConfig
 from ecp.settings import Settings
 from ecp.web.branding import FALLBACK, contrast, theme_css, usable_brand
 from ecp.web.templating import date_fr, date_heure, euros, heure, jour
@@ -37,6 +38,12 @@ def test_production_refuses_default_secret_simulator_debug_and_plain_http():
     problems = " ".join(Settings(environment="production", debug=True).production_problems())
     for setting in ("ECP_SECRET_KEY", "ECP_PAYMENT_SIMULATOR", "ECP_DEBUG", "ECP_BASE_URL"):
         assert setting in problems
-    good = Settings(environment="production", secret_key="x" * 40, payment_simulator=False,
-                    base_url="https://famille.villebelle.fr")
-    assert good.production_problems() == []
+    base = dict(environment="production", secret_key="x" * 40, payment_simulator=False,
+                base_url="https://famille.villebelle.fr")
+    unconfigured = " ".join(Settings(**base).production_problems())
+    assert "ECP_PAYBOX_SITE" in unconfigured  # no card payment without the bank's settings
+    paybox = PayboxConfig(site="1999888", rang="032", identifiant="107904482",
+                          hmac_key="0123456789ABCDEF" * 8,
+                          endpoints=("https://tpeweb.paybox.com/cgi/MYchoix_pagepaiement.cgi",),
+                          public_key_files=tuple(str(p) for p in SHIPPED_KEYS))
+    assert Settings(**base, extra={"paybox": paybox}).production_problems() == []
