@@ -5,11 +5,16 @@ from __future__ import annotations
 import pytest
 
 from ecp.app import create_app
+from ecp.payments.config import SHIPPED_KEYS, PayboxConfig
 from ecp.settings import DEFAULT_SECRET, Settings
 
+PAYBOX = PayboxConfig(site="1999888", rang="032", identifiant="107904482",
+                      hmac_key="0123456789ABCDEF" * 8,
+                      endpoints=("https://tpeweb.paybox.com/cgi/MYchoix_pagepaiement.cgi",),
+                      public_key_files=tuple(str(p) for p in SHIPPED_KEYS))
 GOOD = dict(environment="production", base_url="https://famille.example.fr",
             secret_key="x" * 48, payment_simulator=False, debug=False,
-            password_profile="production", jobs_enabled=False)
+            password_profile="production", jobs_enabled=False, extra={"paybox": PAYBOX})
 
 
 def test_production_settings_that_are_right_start():
