@@ -92,6 +92,7 @@ class Settings:
                 e.get("ECP_SESSION_ABSOLUTE_HOURS"), base.session_absolute_hours
             ),
             login_rate_per_minute=_int(e.get("ECP_LOGIN_RATE_PER_MINUTE"), base.login_rate_per_minute),
+            reset_rate_per_minute=_int(e.get("ECP_RESET_RATE_PER_MINUTE"), base.reset_rate_per_minute),
             payment_simulator=_bool(e.get("ECP_PAYMENT_SIMULATOR"), base.payment_simulator),
             smtp_host=e.get("ECP_SMTP_HOST") or None,
             smtp_port=_int(e.get("ECP_SMTP_PORT"), base.smtp_port),

@@ -40,7 +40,8 @@ def make_before_send(settings, form_targets: tuple[str, ...] = ()):
         elif content_type.startswith(TEXTUAL) and "charset" not in content_type:
             headers["Content-Type"] = f"{content_type}; charset=utf-8"
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "same-origin"
+        # A handler may be stricter (the reset page carries its token in the URL: no-referrer).
+        headers.setdefault("Referrer-Policy", "same-origin")
         headers["X-Frame-Options"] = "DENY"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
