@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sys
@@ -31,8 +30,9 @@ def cmd_seed_bench(args) -> int:
 
 def cmd_bench(args) -> int:
     from ecp.bench import run
+    from ecp.bench.options import finish_args
 
-    return run.main(args.rest)
+    return run.bench(finish_args(args))
 
 
 def register(sub) -> None:
@@ -42,7 +42,8 @@ def register(sub) -> None:
     seed.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same commune)")
     seed.add_argument("--quiet", action="store_true")
     seed.set_defaults(func=cmd_seed_bench)
-    bench = sub.add_parser("bench", help="run the load benchmark (see python -m ecp.bench.run -h)",
-                           add_help=False)
-    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    from ecp.bench.options import add_arguments
+
+    bench = sub.add_parser("bench", help="run the load benchmark (make bench, make bench-quick)")
+    add_arguments(bench)
     bench.set_defaults(func=cmd_bench)

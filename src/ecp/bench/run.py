@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ecp.bench import targets, wrk
+from ecp.bench.options import add_arguments, finish_args
 from ecp.bench.seed import BENCH_PASSWORD, BENCH_STAFF, BENCH_STAFF_PASSWORD, CODE_PREFIX
 from ecp.settings import ROOT
 
@@ -38,6 +39,7 @@ RESULTS = ROOT / "bench-results"
 MIX = {"week": 40, "toggle": 20, "semaine_type": 5, "invoices": 15, "pdf": 5, "effectifs": 5}
 TARGET_ORDER = ["healthz", "week", "toggle", "semaine_type", "invoices", "pdf", "effectifs"]
 LIMITS = {"week": 50, "toggle": 50, "invoices": 50, "effectifs": 150}
+PDF_CONNECTIONS = 4
 
 
 def log(message: str) -> None:
@@ -363,6 +365,23 @@ def base_env(database_url: str, redis_url: str | None) -> dict:
     return env
 
 
+async def settle(url: str, limit: float = 60) -> float:
+    """Waits until the server has drained what the previous measurement left queued (a PDF
+    backlog keeps a worker busy after wrk stops): /healthz fast twice in a row."""
+    started = time.perf_counter()
+    fast = 0
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        while fast < 2 and time.perf_counter() - started < limit:
+            t = time.perf_counter()
+            try:
+                await client.get("/healthz")
+                fast = fast + 1 if time.perf_counter() - t < 0.05 else 0
+            except httpx.HTTPError:
+                fast = 0
+            await asyncio.sleep(0.1)
+    return round(time.perf_counter() - started, 1)
+
+
 async def drive(server: Server, args, families: int, routes: dict, keys: list[str],
                 workdir: Path, with_storm: bool) -> dict:
     today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
@@ -382,13 +401,29 @@ async def drive(server: Server, args, families: int, routes: dict, keys: list[st
                                             routes.get(key) else "aucune requête trouvée"}
                 continue
             lua = wrk.script(entries, args.threads)
+            await settle(server.url)
             log(f"  {key} : {len(entries)} requêtes distinctes, {args.duration}s…")
+            # A PDF costs ~150 ms of CPU under the GIL: 32 at once would answer after the
+            # measurement ends. Families download few; 4 at once is already a busy evening.
+            connections = min(args.connections, PDF_CONNECTIONS) if key == "pdf" else \
+                args.connections
             result["endpoints"][key] = wrk.run(server.url, lua, workdir, f"{key}-{server.workers}",
-                                               duration=args.duration,
-                                               connections=args.connections, threads=args.threads)
+                                               duration=args.duration, connections=connections,
+                                               threads=min(args.threads, connections))
+            result["endpoints"][key]["connections"] = connections
+        if "week" in keys and per_target.get("week") and args.think_ms:
+            # The same 32 connections, each a family pausing ~think_ms between pages: latency
+            # at a load the server can carry, next to the saturation figures above.
+            await settle(server.url)
+            log(f"  calendrier, {args.think_ms} ms de pause par connexion : {args.duration}s…")
+            result["endpoints"]["week_paced"] = wrk.run(
+                server.url, wrk.script(per_target["week"], args.threads, args.think_ms), workdir,
+                f"week-paced-{server.workers}", duration=args.duration,
+                connections=args.connections, threads=args.threads)
         if "mix" in keys:
             entries = mix_entries(per_target)
             if entries:
+                await settle(server.url)
                 log(f"  mélange réaliste : {args.duration}s…")
                 result["endpoints"]["mix"] = wrk.run(
                     server.url, wrk.script(entries, args.threads), workdir,
@@ -396,6 +431,7 @@ async def drive(server: Server, args, families: int, routes: dict, keys: list[st
                     connections=args.connections, threads=args.threads)
         result["memory_after_load"] = server.workers_memory()
         if with_storm:
+            await settle(server.url)
             log("  tempête de 50 connexions…")
             week_path = routes.get("week") and f"{routes['week']['path']}?semaine=" \
                 f"{targets.bench_weeks(today)[0]}"
@@ -474,19 +510,26 @@ def report(results: dict, previous: dict | None) -> str:
                 f"en {run['login_seconds']} s")
             add(f"{'point de mesure':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
                 f"{'/healthz':>10}{'erreurs':>9}{'préc. req/s':>13}")
-            for key in [*TARGET_ORDER, "mix"]:
+            for key in [*TARGET_ORDER, "week_paced", "mix"]:
                 data = run["endpoints"].get(key)
                 if data is None:
                     continue
-                label = targets.LABELS.get(key, "Mélange réaliste")[:33]
+                label = {"mix": "Mélange réaliste", "week_paced": f"Calendrier, pause "
+                         f"{results['params'].get('think_ms')} ms"}.get(key) or targets.LABELS[key]
+                if data.get("connections") and data["connections"] != args_connections(results):
+                    label = f"{label[:24]} ({data['connections']} conn.)"
+                label = label[:33]
                 if data.get("absent"):
                     add(f"{label:<34}{'absent (' + data['why'] + ')':>45}")
                     continue
                 if data.get("error"):
                     add(f"{label:<34}  erreur wrk : {data['error'][:60]}")
                     continue
+                if not data.get("requests"):
+                    add(f"{label:<34}{'aucune réponse en ' + str(results['params']['duration']) + ' s':>45}")
+                    continue
                 ratio = (f"{100 * data['rps'] / healthz['rps']:.0f} %"
-                         if healthz.get("rps") and key != "healthz" else "")
+                         if healthz.get("rps") and key not in ("healthz", "week_paced") else "")
                 errors = data["non_2xx_3xx"] + data["connect_errors"] + data["read_errors"] + \
                     data["timeouts"]
                 prev = before.get(key, {}).get("rps")
@@ -507,6 +550,15 @@ def report(results: dict, previous: dict | None) -> str:
                     f" (max {fmt(s['healthz_during_max_ms'])}) ; semaine p95 pendant "
                     f"{fmt(s['week_during_p95_ms'])} ms")
                 add(f"mémoire de pointe après la tempête : {mem(s['memory'])}")
+        if len(config["runs"]) > 1:
+            first, last = config["runs"][0], config["runs"][-1]
+            growth = []
+            for key in TARGET_ORDER:
+                a = first["endpoints"].get(key, {}).get("rps")
+                b = last["endpoints"].get(key, {}).get("rps")
+                if a and b:
+                    growth.append(f"{key} ×{b / a:.2f}")
+            add(f"débit de {first['workers']} à {last['workers']} workers : " + ", ".join(growth))
         if config.get("probe"):
             p = config["probe"]
             add("")
@@ -555,6 +607,10 @@ def report(results: dict, previous: dict | None) -> str:
     return "\n".join(lines)
 
 
+def args_connections(results: dict) -> int:
+    return results["params"]["connections"]
+
+
 def check_targets(results: dict) -> list[str]:
     out = []
     sqlite = next((c for c in results["configs"] if c["name"].startswith("sqlite")), None)
@@ -570,6 +626,10 @@ def check_targets(results: dict) -> list[str]:
         p95 = data["p95_ms"]
         verdict = "atteint" if p95 <= limit else f"manqué de {p95 - limit:.1f} ms"
         out.append(f"{targets.LABELS[key]} p95 ≤ {limit} ms : {p95} ms — {verdict}")
+    paced = ep.get("week_paced", {})
+    if paced.get("requests"):
+        out.append(f"  (calendrier à charge rythmée, {paced['rps']:.0f} req/s offertes par "
+                   f"{results['params']['connections']} familles : p95 {paced['p95_ms']} ms)")
     if ep.get("week", {}).get("rps") and ep.get("healthz", {}).get("rps"):
         ratio = 100 * ep["week"]["rps"] / ep["healthz"]["rps"]
         out.append(f"Débit du calendrier ≥ 25 % de /healthz : {ratio:.0f} % — "
@@ -629,37 +689,18 @@ def previous_results(label: str) -> dict | None:
 # --------------------------------------------------------------------------- main
 
 
-def parse_args(argv):
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ecp.bench.run",
                                      description="Benchmark de charge du portail (wrk).")
-    parser.add_argument("--quick", action="store_true",
-                        help="petite commune, mesures courtes (make bench-quick)")
-    parser.add_argument("--families", type=int, default=None)
-    parser.add_argument("--sessions", type=int, default=None, help="familles connectées")
-    parser.add_argument("--duration", type=float, default=None, help="secondes par mesure")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--engines", default="sqlite,postgres")
-    parser.add_argument("--workers", default="1,2", help="workers de la passe PostgreSQL")
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "ECP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--redis-url", default=os.environ.get(
-        "ECP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
-    parser.add_argument("--today", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--keep", action="store_true", help="garder le dossier de travail")
-    parser.add_argument("--no-faults", dest="faults", action="store_false",
-                        help="sans la panne PostgreSQL (cluster jetable)")
-    parser.add_argument("--label", default=None)
-    args = parser.parse_args(argv)
-    args.families = args.families or (600 if args.quick else 10_000)
-    args.sessions = args.sessions or (32 if args.quick else 200)
-    args.duration = args.duration or (4 if args.quick else 10)
-    args.label = args.label or ("quick" if args.quick else "full")
-    return args
+    add_arguments(parser)
+    return finish_args(parser.parse_args(argv))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv if argv is not None else sys.argv[1:])
+    return bench(parse_args(argv if argv is not None else sys.argv[1:]))
+
+
+def bench(args: argparse.Namespace) -> int:
     if not wrk.available():
         print("wrk est introuvable : `make bench` l’installe (apt-get install wrk).",
               file=sys.stderr)
@@ -671,6 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()[0]},
         "params": {"connections": args.connections, "threads": args.threads,
                    "duration": args.duration, "sessions": args.sessions,
+                   "think_ms": args.think_ms,
                    "families": args.families},
         "configs": [],
     }

@@ -45,6 +45,14 @@ function request()
   return wrk.format(r.m, r.p, r.h, body)
 end
 
+local think = %(think)d
+if think > 0 then
+  -- Each connection is a family that waits between two taps: an open, paced load.
+  function delay()
+    return math.random(math.floor(think / 2), think + math.floor(think / 2))
+  end
+end
+
 function response(status, headers, body)
   if status < 300 then s2 = s2 + 1
   elseif status < 400 then s3 = s3 + 1
@@ -90,8 +98,8 @@ def lua_entry(method: str, path: str, headers: dict, body: str | None, alt: str 
     return "  {" + ", ".join(parts) + "},"
 
 
-def script(entries: list[str], threads: int) -> str:
-    return LUA % {"entries": "\n".join(entries), "threads": threads}
+def script(entries: list[str], threads: int, think_ms: int = 0) -> str:
+    return LUA % {"entries": "\n".join(entries), "threads": threads, "think": think_ms}
 
 
 def available() -> str | None:

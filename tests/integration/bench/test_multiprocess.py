@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -22,7 +23,9 @@ from tests.factories import make_family
 pytestmark = pytest.mark.postgres_only
 
 ROOT = Path(__file__).resolve().parents[3]
-REDIS_URL = os.environ.get("ECP_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Its own Redis database (14) on the test server, so that flushing it touches nobody else's keys.
+REDIS_URL = urlunsplit(urlsplit(os.environ.get("ECP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+                       ._replace(path="/14"))
 CSRF_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
 RATE = 4
 
