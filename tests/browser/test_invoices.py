@@ -9,6 +9,8 @@ import re
 from tests.browser.a11y import assert_accessible, assert_reflows_at_320, small_targets, tab_until
 from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
 
+BUTTON = "e.tagName === 'BUTTON' && e.textContent.includes('%s')"
+
 
 async def check_page(page):
     assert await page.locator("h1").count() == 1, page.url
@@ -46,7 +48,7 @@ async def test_family_switches_paperless_by_keyboard_with_htmx(page):
     checked = "papier" if await page.locator("#mode-courriel").is_checked() else "courriel"
     await tab_until(page, "e.name === 'mode'")
     await page.keyboard.press("ArrowDown" if checked == "papier" else "ArrowUp")
-    await tab_until(page, "e.tagName === 'BUTTON' && e.textContent.includes('Enregistrer mon choix')")
+    await tab_until(page, BUTTON % "Enregistrer mon choix")
     await page.keyboard.press("Enter")
     await page.wait_for_function(
         "() => document.querySelector('#flash') && document.querySelector('#flash').textContent"
@@ -123,7 +125,7 @@ async def test_regisseur_records_a_counter_payment_by_keyboard(page):
     await page.wait_for_selector("#counter-payment-form input[name=facture]")
     await assert_accessible(page)
     # Submit empty first: the error summary is announced and accessible.
-    await tab_until(page, "e.tagName === 'BUTTON' && e.textContent.includes('Enregistrer le paiement')")
+    await tab_until(page, BUTTON % "Enregistrer le paiement")
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#counter-payment-form .error-summary")
     assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
@@ -136,7 +138,7 @@ async def test_regisseur_records_a_counter_payment_by_keyboard(page):
     await page.keyboard.press("Space")
     await tab_until(page, "e.id === 'reference'")
     await page.keyboard.type("Guichet test")
-    await tab_until(page, "e.tagName === 'BUTTON' && e.textContent.includes('Enregistrer le paiement')")
+    await tab_until(page, BUTTON % "Enregistrer le paiement")
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(r"/agents/paiements/\d+/recu"))
     await check_page(page)

@@ -97,7 +97,8 @@ async def staff_payments(request: Request, famille: FromQuery[str | None] = None
 @post("/paiements", name="staff_payment_record", status_code=200, guards=REGISSEUR)
 async def staff_payment_record(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     code = text(data, "famille", 12).upper()
-    values = {"famille": code, "facture": many(data, "facture"), "montant": text(data, "montant", 20),
+    values = {"famille": code, "facture": many(data, "facture"),
+              "montant": text(data, "montant", 20),
               "mode": text(data, "mode", 20), "reference": text(data, "reference", 80),
               "date": text(data, "date", 10)}
     form = Form(values=values)

@@ -57,7 +57,8 @@ async def issue_credit_note(*, invoice_id: int, line_ids: list[int], reason: str
         done = {(row["label"], row["days"]) for row in await credited_lines(invoice_id)}
         for line in chosen:
             if (_credit_label(line), line["days"]) in done:
-                raise CreditNoteError(f"La ligne « {line['label']} » a déjà fait l’objet d’un avoir.")
+                raise CreditNoteError(
+                    f"La ligne « {line['label']} » a déjà fait l’objet d’un avoir.")
         total = -sum(ln["amount_cents"] for ln in chosen)
         owed = max(invoice["total_cents"] - invoice["paid_cents"], 0)
         applied = min(-total, owed)

@@ -11,7 +11,8 @@ from ecp.invoices.tables import Invoice, InvoiceLine
 
 INVOICE_COLUMNS = (Invoice.id, Invoice.number, Invoice.kind, Invoice.family, Invoice.month,
                    Invoice.issued_at, Invoice.due_on, Invoice.total_cents, Invoice.paid_cents,
-                   Invoice.corrects, Invoice.family_name, Invoice.address, Invoice.paperless, Invoice.note)
+                   Invoice.corrects, Invoice.family_name, Invoice.address, Invoice.paperless,
+                   Invoice.note)
 
 
 def decorate(row: dict, today: dt.date | None = None) -> dict:

@@ -72,7 +72,8 @@ async def family_paperless(request: Request, data: URLEncodedBody[dict[str, Any]
     await Family.update({Family.paperless: mode == "courriel"}).where(Family.id == family_id)
     message = ("Facture électronique choisie : vous recevrez un courriel à chaque nouvelle "
                "facture." if mode == "courriel" else
-               "Facture papier choisie : vos prochaines factures vous seront envoyées par courrier.")
+               "Facture papier choisie : vos prochaines factures vous seront envoyées par "
+               "courrier.")
     if not wants_fragment(request):
         return redirect(request, "/famille/factures#paperless-choice", message)
     context = await _paperless_context(family_id)
@@ -192,7 +193,7 @@ async def staff_billing_start(request: Request, data: URLEncodedBody[dict[str, A
                     f"Facturation de {month_label(month)} lancée.")
 
 
-# ==== Staff: invoices and credit notes =============================================================
+# ==== Staff: invoices and credit notes ===========================================================
 
 @get("/factures", name="staff_invoices", guards=[requires_role("regisseur")])
 async def staff_invoices(request: Request, mois: FromQuery[str | None] = None,
@@ -236,6 +237,16 @@ async def staff_invoice(request: Request, invoice_id: FromPath[int]) -> Template
                             fragment=CREDIT_FRAGMENT, context=context)
 
 
+@get("/factures/{invoice_id:int}/facture.pdf", name="staff_invoice_pdf",
+     guards=[requires_role("regisseur")])
+async def staff_invoice_pdf(request: Request, invoice_id: FromPath[int]) -> Response:
+    """The family's PDF, for the régie to print and post to families who chose paper."""
+    doc = await queries.invoice_document(invoice_id)
+    if doc is None:
+        raise NotFoundException()
+    return await _pdf_response(doc_context(request, doc))
+
+
 @post("/factures/{invoice_id:int}/avoir", name="staff_credit_note", status_code=200,
       guards=[requires_role("regisseur")])
 async def staff_credit_note(request: Request, invoice_id: FromPath[int],
@@ -273,5 +284,6 @@ def family_handlers(settings) -> list:
 def staff_handlers(settings) -> list:
     from ecp.invoices import counter_routes, tariff_routes
 
-    return [staff_billing, staff_billing_start, staff_invoices, staff_invoice, staff_credit_note,
+    return [staff_billing, staff_billing_start, staff_invoices, staff_invoice, staff_invoice_pdf,
+            staff_credit_note,
             *counter_routes.handlers(), *tariff_routes.handlers()]

@@ -82,7 +82,8 @@ async def staff_tariff_create(request: Request, data: URLEncodedBody[dict[str, A
             TariffBracket.id == int(values["tranche"])).first()):
         bracket_id, bracket_label = bracket["id"], bracket["label"]
     else:
-        form.error("tranche", "Choisissez la tranche de quotient familial ou le tarif hors commune.")
+        form.error("tranche",
+                   "Choisissez la tranche de quotient familial ou le tarif hors commune.")
     price = parse_euros(values["prix"])
     if price is None:
         form.error("prix", "Indiquez le prix d’un jour en euros, par exemple 2,10.")

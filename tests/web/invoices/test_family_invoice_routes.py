@@ -81,7 +81,8 @@ async def test_pdf_is_a_real_tagged_pdf_with_the_page_total(client, settings):
     assert response.headers["content-disposition"] == 'attachment; filename="FAC-2026-000001.pdf"'
     reader = PdfReader(io.BytesIO(response.content))
     content = "\n".join(p.extract_text() for p in reader.pages)
-    normalise = lambda s: re.sub(r"\s+", " ", s.replace("\u202f", " ").replace("\xa0", " "))  # noqa: E731
+    def normalise(s):
+        return re.sub(r"\s+", " ", s.replace("\u202f", " ").replace("\xa0", " "))
     assert normalise(page_total) in normalise(content)
     assert "FAC-2026-000001" in content and "Villebelle-sur-Seine" in content
     assert "Comment payer" in content and "31/12/2026" in content

@@ -112,6 +112,8 @@ async def test_credit_note_corrects_an_invoice_without_editing_it(client, settin
     await login_staff(client)
     page = await client.get(f"/agents/factures/{invoice['id']}")
     assert page.status_code == 200 and "FAC-" in soup(page.text).h1.get_text()
+    pdf = await client.get(f"/agents/factures/{invoice['id']}/facture.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     response = await post_form(client, f"/agents/factures/{invoice['id']}/avoir",
                                {"ligne": str(line["id"]), "motif": "Sortie scolaire"},
                                from_page=f"/agents/factures/{invoice['id']}")

@@ -11,7 +11,8 @@ from tests.support import login_family, login_staff, soup
 
 async def _messages():
     family = await factories.make_family("F00001")
-    first = await queue_email(to="claire.martin@example.org", subject="Votre facture est disponible",
+    first = await queue_email(to="claire.martin@example.org",
+                              subject="Votre facture est disponible",
                               text="Bonjour,\n\nLa facture FAC-2026-000001.\nMerci.",
                               html="<p>Bonjour</p>", kind="facture", family_id=family.id)
     await queue_email(to="x@example.org", subject="Réinitialisation", text="Lien", kind="reset")
