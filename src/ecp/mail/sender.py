@@ -34,7 +34,8 @@ BATCH = 50
 
 def backoff(attempts: int) -> dt.timedelta:
     """Delay before the next try after `attempts` failed ones (1 -> 1 min, 2 -> 2 min...)."""
-    return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    # The exponent is bounded: a message retried for days must not overflow timedelta.
+    return min(BASE_DELAY * (2 ** min(max(attempts - 1, 0), 16)), MAX_DELAY)
 
 
 def _due(now: dt.datetime):

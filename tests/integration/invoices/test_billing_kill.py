@@ -59,3 +59,20 @@ async def test_killed_run_resumes_without_duplicate_or_gap():
     runs = await BillingRun.select().order_by(BillingRun.id)
     assert len(runs) == 1 and runs[0]["status"] == "terminee"
     assert runs[0]["invoices_created"] == 24
+
+
+async def test_two_billing_processes_at_once_share_the_work_without_gap():
+    commune = await make_commune()
+    families = []
+    for i in range(16):
+        family, _ = await make_billed_family(commune, code=f"F{i + 1:05d}", name=f"Famille{i}")
+        families.append(family.id)
+    slow = {"ECP_BILLING_BATCH": "3", "ECP_BILLING_PAUSE": "0.05"}
+    first, second = _bill(slow), _bill(slow)
+    for process in (first, second):
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()[-2000:]
+    rows = await Invoice.select(Invoice.number, Invoice.family)
+    assert sorted(r["family"] for r in rows) == sorted(families)
+    numbers = sorted(int(r["number"][-6:]) for r in rows)
+    assert numbers == list(range(1, 17))
