@@ -86,17 +86,29 @@ async def _release(rows: list[dict], error: str) -> None:
         }).where((OutboxEmail.id == row["id"]) & (OutboxEmail.status == "envoi"))
 
 
-async def deliver_due(settings) -> int:
-    """Sends what is due; returns how many messages the server accepted.
+async def deliver_due(settings, max_batches: int = 20) -> int:
+    """Sends what is due, BATCH messages per SMTP connection and at most `max_batches` batches
+    per call (the job runner calls again); returns how many messages the server accepted.
 
     Without an SMTP host (the demo) nothing is sent: messages stay in the outbox, readable by
     staff at /agents/courriels.
     """
     if not settings.smtp_host:
         return 0
-    rows = await claim(clock.now())
-    if not rows:
-        return 0
+    sent = 0
+    for _ in range(max_batches):
+        rows = await claim(clock.now())
+        if not rows:
+            break
+        accepted, server_up = await _deliver_batch(rows, settings)
+        sent += accepted
+        if not server_up:
+            break
+    return sent
+
+
+async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
+    """Returns (messages accepted, whether the server stayed reachable)."""
     sent = 0
     smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port,
                            start_tls=settings.smtp_starttls, timeout=20)
@@ -107,7 +119,7 @@ async def deliver_due(settings) -> int:
     except (aiosmtplib.SMTPException, OSError) as exc:
         log.warning("SMTP server unavailable: %s", exc)
         await _release(rows, f"Serveur de courriel injoignable : {exc}")
-        return 0
+        return 0, False
     try:
         for index, row in enumerate(rows):
             try:
@@ -124,7 +136,7 @@ async def deliver_due(settings) -> int:
             except (aiosmtplib.SMTPException, OSError) as exc:
                 # The connection broke: this message and the rest wait for the next run.
                 await _release(rows[index:], f"Connexion interrompue : {exc}")
-                break
+                return sent, False
             await OutboxEmail.update({
                 OutboxEmail.status: "envoye", OutboxEmail.sent_at: clock.now(),
                 OutboxEmail.last_error: "",
@@ -135,7 +147,7 @@ async def deliver_due(settings) -> int:
             await smtp.quit()
         except (aiosmtplib.SMTPException, OSError):
             pass
-    return sent
+    return sent, True
 
 
 async def _fail(row: dict, error: str) -> None:

@@ -81,6 +81,19 @@ async def test_messages_wait_while_the_server_is_down_then_arrive_once(settings)
     assert {r["status"] for r in rows} == {"envoye"} and all(r["sent_at"] for r in rows)
 
 
+async def test_one_call_delivers_more_than_one_batch(settings):
+    port = _free_port()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await _queue(60)  # more than BATCH (50)
+        assert await deliver_due(_settings(settings, port)) == 60
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 60
+
+
 async def test_permanent_refusal_is_marked_failed_not_retried(settings):
     port = _free_port()
     controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
