@@ -94,4 +94,4 @@ async def issue_credit_note(*, invoice_id: int, line_ids: list[int], reason: str
 
 
 def _credit_label(line: dict) -> str:
-    return f"Annulation : {line['label']}"[:200]
+    return f"Annulation\u00a0: {line['label']}"[:200]

@@ -61,7 +61,8 @@ async def family_paperless(request: Request, data: URLEncodedBody[dict[str, Any]
     if mode not in ("courriel", "papier"):
         form.error("mode-courriel", "Choisissez la facture électronique ou la facture papier.")
     elif mode == "courriel" and not context["family"]["email"]:
-        form.error("mode-courriel", "Aucune adresse électronique n’est connue pour votre famille : "
+        form.error("mode-courriel", "Aucune adresse électronique n’est connue pour votre "
+                   "famille\u00a0: "
                    "indiquez-la d’abord dans « Mes coordonnées ».")
     if not form.valid:
         invoices = await queries.family_invoices(family_id)
@@ -70,9 +71,9 @@ async def family_paperless(request: Request, data: URLEncodedBody[dict[str, Any]
         return page_or_fragment(request, page="pages/invoices/family_list.html",
                                 fragment=PAPERLESS_FRAGMENT, context=context, status_code=422)
     await Family.update({Family.paperless: mode == "courriel"}).where(Family.id == family_id)
-    message = ("Facture électronique choisie : vous recevrez un courriel à chaque nouvelle "
+    message = ("Facture électronique choisie\u00a0: vous recevrez un courriel à chaque nouvelle "
                "facture." if mode == "courriel" else
-               "Facture papier choisie : vos prochaines factures vous seront envoyées par "
+               "Facture papier choisie\u00a0: vos prochaines factures vous seront envoyées par "
                "courrier.")
     if not wants_fragment(request):
         return redirect(request, "/famille/factures#paperless-choice", message)
@@ -223,7 +224,7 @@ async def _staff_invoice_context(request: Request, invoice_id: int,
     doc = await queries.invoice_document(invoice_id)
     if doc is None:
         raise NotFoundException()
-    credited = {ln["label"].removeprefix("Annulation : ") + "|" + ln["days"]
+    credited = {ln["label"].removeprefix("Annulation\u00a0: ") + "|" + ln["days"]
                 for ln in await credit_notes.credited_lines(invoice_id)}
     for line in doc["lines"]:
         line["credited"] = f"{line['label']}|{line['days']}" in credited

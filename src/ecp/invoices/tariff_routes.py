@@ -95,13 +95,14 @@ async def staff_tariff_create(request: Request, data: URLEncodedBody[dict[str, A
     if valid_from is None:
         form.error("date", "Indiquez la date d’application au format JJ/MM/AAAA.")
     elif valid_from < today:
-        form.error("date", "Un tarif s’applique à partir de sa date, jamais avant : choisissez "
+        form.error("date", "Un tarif s’applique à partir de sa date, jamais avant\u00a0: "
+                   "choisissez "
                    "aujourd’hui ou une date future.")
     else:
         billed = await _last_billed_day()
         if billed is not None and valid_from <= billed:
             form.error("date", f"Les jours jusqu’au {billed.strftime('%d/%m/%Y')} sont déjà "
-                       "facturés : choisissez une date postérieure.")
+                       "facturés\u00a0: choisissez une date postérieure.")
     if form.valid and await Tariff.exists().where(
             (Tariff.activity == activity["id"]) & (Tariff.valid_from == valid_from)
             & (Tariff.bracket.is_null() if bracket_id is None else Tariff.bracket == bracket_id)):

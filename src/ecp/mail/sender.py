@@ -118,24 +118,25 @@ async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
             await smtp.login(settings.smtp_user, settings.smtp_password or "")
     except (aiosmtplib.SMTPException, OSError) as exc:
         log.warning("SMTP server unavailable: %s", exc)
-        await _release(rows, f"Serveur de courriel injoignable : {exc}")
+        await _release(rows, f"Serveur de courriel injoignable\u00a0: {exc}")
         return 0, False
     try:
         for index, row in enumerate(rows):
             try:
                 await smtp.send_message(build_message(row, settings))
             except aiosmtplib.SMTPRecipientsRefused as exc:
-                await _fail(row, f"Adresse refusée : {exc}")
+                await _fail(row, f"Adresse refusée\u00a0: {exc}")
                 continue
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code >= 500:
-                    await _fail(row, f"Refus définitif du serveur ({exc.code}) : {exc.message}")
+                    await _fail(
+                        row, f"Refus définitif du serveur ({exc.code})\u00a0: {exc.message}")
                     continue
-                await _release([row], f"Refus temporaire ({exc.code}) : {exc.message}")
+                await _release([row], f"Refus temporaire ({exc.code})\u00a0: {exc.message}")
                 continue
             except (aiosmtplib.SMTPException, OSError) as exc:
                 # The connection broke: this message and the rest wait for the next run.
-                await _release(rows[index:], f"Connexion interrompue : {exc}")
+                await _release(rows[index:], f"Connexion interrompue\u00a0: {exc}")
                 return sent, False
             await OutboxEmail.update({
                 OutboxEmail.status: "envoye", OutboxEmail.sent_at: clock.now(),
