@@ -128,7 +128,8 @@ async def test_regisseur_records_a_counter_payment_by_keyboard(page):
     await tab_until(page, BUTTON % "Enregistrer le paiement")
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#counter-payment-form .error-summary")
-    assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
+    await page.wait_for_function(
+        "() => document.activeElement.classList.contains('error-summary')")
     await assert_accessible(page)
     await tab_until(page, "e.name === 'facture'")
     await page.keyboard.press("Space")
