@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ecp import clock
 from ecp.db import lock_for_update, write_transaction
+from ecp.families.tables import Family
 from ecp.invoices.billing import format_number
 from ecp.invoices.tables import Invoice, InvoiceCounter, InvoiceLine
 
@@ -31,7 +32,7 @@ async def credited_lines(invoice_id: int) -> list[dict]:
 
 
 async def issue_credit_note(*, invoice_id: int, line_ids: list[int], reason: str,
-                            staff_id: int | None = None, actor=None) -> dict:
+                            staff_id: int | None = None, actor=None, settings=None) -> dict:
     """Returns {"id", "number", "total_cents", "applied_cents", "refund_cents"}."""
     if not line_ids:
         raise CreditNoteError("Choisissez au moins une ligne à annuler.")
@@ -80,6 +81,17 @@ async def issue_credit_note(*, invoice_id: int, line_ids: list[int], reason: str
                 Invoice.id == invoice_id)
         await InvoiceCounter.update({InvoiceCounter.last_number: InvoiceCounter.last_number + 1}
                                     ).where(InvoiceCounter.id == counter[0]["id"])
+        family = await Family.select(Family.email, Family.paperless).where(
+            Family.id == invoice["family"]).first()
+        if settings is not None and family and family["paperless"] and family["email"]:
+            from ecp.mail.notices import queue_credit_note_notice
+
+            await queue_credit_note_notice({
+                "family_id": invoice["family"], "email": family["email"],
+                "family_name": invoice["family_name"], "number": number,
+                "invoice_number": invoice["number"], "month": invoice["month"],
+                "amount_cents": -total, "refund_cents": -total - applied,
+                "reason": reason.strip(), "credit_id": credit.id}, settings)
         if actor is not None:
             from ecp.audit import services as audit
 

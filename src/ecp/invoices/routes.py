@@ -265,7 +265,8 @@ async def staff_credit_note(request: Request, invoice_id: FromPath[int],
         try:
             result = await credit_notes.issue_credit_note(
                 invoice_id=invoice_id, line_ids=line_ids, reason=reason,
-                staff_id=request.user.staff_id, actor=request.user)
+                staff_id=request.user.staff_id, actor=request.user,
+                settings=request.app.state.settings)
         except credit_notes.InvoiceNotFound as exc:
             raise NotFoundException() from exc
         except credit_notes.CreditNoteError as exc:

@@ -53,3 +53,21 @@ async def queue_invoice_notices(items: list[dict], settings) -> int:
             next_attempt_at=now, created_at=now))
     await OutboxEmail.insert(*rows)
     return len(rows)
+
+
+async def queue_credit_note_notice(item: dict, settings) -> None:
+    """"Un avoir a été émis", to a paperless family, in the caller's transaction."""
+    context = {
+        "family_name": item["family_name"], "number": item["number"],
+        "invoice_number": item["invoice_number"], "month": month_label(item["month"]),
+        "amount_cents": item["amount_cents"], "refund_cents": item["refund_cents"],
+        "reason": item["reason"], "commune": settings.commune_name,
+        "url": f"{settings.base_url}/famille/factures/{item['credit_id']}",
+    }
+    subject = f"Avoir {item['number']} sur votre facture {item['invoice_number']}"
+    text = _env().get_template("partials/mail/credit_note_available.txt").render(**context)
+    html = _env().get_template("partials/mail/credit_note_available.html").render(**context)
+    now = clock.now()
+    await OutboxEmail(to_address=item["email"], subject=subject, body_text=text, body_html=html,
+                      kind="avoir", family=item["family_id"], status="en_attente", attempts=0,
+                      next_attempt_at=now, created_at=now).save()

@@ -8,7 +8,9 @@ import pytest
 
 from ecp.invoices.billing import run_billing
 from ecp.invoices.credit_notes import CreditNoteError, issue_credit_note
+from ecp.families.tables import Family
 from ecp.invoices.tables import Invoice, InvoiceLine
+from ecp.mail.tables import OutboxEmail
 from ecp.payments.allocation import record_payment
 from tests.invoices_cleanup import delete_credit_notes_first  # noqa: F401
 from tests.invoices_factories import NOV, make_billed_family, make_commune
@@ -38,6 +40,20 @@ async def test_credit_on_a_paid_invoice_is_left_to_refund(settings):
     credit_lines = await InvoiceLine.select().where(InvoiceLine.invoice == result["id"])
     assert [(ln["days"], ln["amount_cents"]) for ln in credit_lines] == [
         ("2026-11-02,2026-11-03", -420)]
+
+
+async def test_paperless_family_is_told_of_the_credit_note(settings):
+    _, [(family, _)] = await _billed(settings)
+    await Family.update({Family.paperless: True}).where(Family.id == family.id)
+    invoice = await Invoice.select().first()
+    line = await InvoiceLine.select().first()
+    result = await issue_credit_note(invoice_id=invoice["id"], line_ids=[line["id"]],
+                                     reason="Sortie scolaire", settings=settings)
+    mail = await OutboxEmail.select().where(OutboxEmail.kind == "avoir").first()
+    assert mail["to_address"] == family.email
+    assert mail["subject"] == f"Avoir {result['number']} sur votre facture {invoice['number']}"
+    assert "Sortie scolaire" in mail["body_text"] and "4,20" in mail["body_text"]
+    assert f"/famille/factures/{result['id']}" in mail["body_html"]
 
 
 async def test_credit_notes_are_numbered_without_gaps_under_concurrency(settings):
