@@ -15,6 +15,7 @@ from ecp.web.htmx import page_or_fragment
 STATUS_LABELS = {"en_attente": "en attente", "envoi": "envoi en cours", "envoye": "envoyé",
                  "echec": "échec"}
 LIST_FRAGMENT = "partials/mail/outbox_list.html"
+SECRET_KINDS = {"reset"}
 
 
 @get("/courriels", name="staff_outbox")
@@ -47,10 +48,14 @@ async def staff_outbox_message(request: Request, message_id: FromPath[int]) -> T
         raise NotFoundException()
     await audit.record(request.user, "courriel_consulte", family_id=message["family"],
                        target=f"OutboxEmail:{message_id}", details={"objet": message["subject"]})
-    paragraphs = [p.split("\n") for p in message["body_text"].strip().split("\n\n")]
+    # A reset link is a key to the family's account: once real mail is sent, staff do not see
+    # it (in the demo, without SMTP, the outbox is the only way to follow the link).
+    hidden = message["kind"] in SECRET_KINDS and bool(request.app.state.settings.smtp_host)
+    paragraphs = [] if hidden else [
+        p.split("\n") for p in message["body_text"].strip().split("\n\n")]
     return page_or_fragment(request, page="pages/mail/message.html",
                             context={"message": message, "paragraphs": paragraphs,
-                                     "labels": STATUS_LABELS})
+                                     "labels": STATUS_LABELS, "hidden": hidden})
 
 
 def staff_handlers(settings) -> list:
