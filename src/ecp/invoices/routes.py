@@ -198,7 +198,8 @@ async def staff_billing_start(request: Request, data: URLEncodedBody[dict[str, A
 
 @get("/factures", name="staff_invoices", guards=[requires_role("regisseur")])
 async def staff_invoices(request: Request, mois: FromQuery[str | None] = None,
-                         famille: FromQuery[str | None] = None) -> Template:
+                         famille: FromQuery[str | None] = None,
+                         envoi: FromQuery[str | None] = None) -> Template:
     query = Invoice.select(*queries.INVOICE_COLUMNS,
                            Invoice.family.code.as_alias("family_code")).order_by(
         Invoice.id, ascending=False).limit(200)
@@ -212,10 +213,15 @@ async def staff_invoices(request: Request, mois: FromQuery[str | None] = None,
     code = (famille or "").strip().upper()[:12]
     if code:
         query = query.where(Invoice.family.code == code)
+    # Paper families' invoices are printed and posted by the régie: this list is its worklist.
+    delivery = envoi if envoi in ("papier", "courriel") else ""
+    if delivery:
+        query = query.where((Invoice.paperless == delivery) & (Invoice.kind == "facture"))
     today = clock.today()
     invoices = [queries.decorate(r, today) for r in await query]
     return page_or_fragment(request, page="pages/invoices/staff_invoices.html", context={
         "invoices": invoices, "mois": mois or "", "famille": code, "month_label": month_label,
+        "envoi": delivery,
         "months": _month_choices(today)})
 
 

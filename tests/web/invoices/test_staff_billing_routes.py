@@ -158,3 +158,6 @@ async def test_credit_note_bad_input_htmx_and_unknown_invoice(client, settings):
     assert (await client.get("/agents/factures/9999")).status_code == 404
     listing = await client.get("/agents/factures?mois=2026-11&famille=f00001")
     assert invoice["number"] in listing.text
+    paper = await client.get("/agents/factures?envoi=papier")
+    assert f"/agents/factures/{invoice['id']}/facture.pdf" in paper.text
+    assert invoice["number"] not in (await client.get("/agents/factures?envoi=courriel")).text
