@@ -13,6 +13,7 @@ from babel.dates import format_date
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.response import Redirect, Template
 
 from ecp import clock
@@ -26,6 +27,19 @@ from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 
 WEEK_PAGE = "pages/booking/week.html"
+
+
+def _rate_key(request: Request) -> str:
+    """Per family rather than per address: families share school or work networks."""
+    user = request.scope.get("user")
+    if user is not None and user.family_id:
+        return f"booking:family:{user.family_id}"
+    return f"booking:ip:{get_remote_address(request)}"
+
+
+# Generous for a parent tapping a whole month (about 25 taps a week), fatal to a runaway script.
+BOOKING_RATE = RateLimitConfig(rate_limit=("minute", 120), store="action_rate",
+                               identifier_for_request=_rate_key)
 WEEK_FRAGMENT = "partials/booking/week_grid.html"
 STAFF_WEEK_PAGE = "pages/booking/staff_family_week.html"
 
@@ -151,7 +165,8 @@ async def booking_week(request: Request, semaine: FromQuery[str | None] = None) 
     return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
 
 
-@post("/reservations", name="booking_change", status_code=200)
+@post("/reservations", name="booking_change", status_code=200,
+      middleware=[BOOKING_RATE.middleware])
 async def booking_change(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     return await _change(request, data, family_id=request.user.family_id, staff=False,
                          post_url="/famille/reservations", base_url="/famille/reservations")
@@ -263,7 +278,8 @@ async def booking_pattern(request: Request) -> Template:
     return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT, context=context)
 
 
-@post("/reservations/semaine-type", name="booking_pattern_apply", status_code=200)
+@post("/reservations/semaine-type", name="booking_pattern_apply", status_code=200,
+      middleware=[BOOKING_RATE.middleware])
 async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     family_id = request.user.family_id
     children, activities = await _pattern_choices(family_id)
@@ -357,7 +373,8 @@ async def family_inscriptions(request: Request, mois: FromQuery[str | None] = No
     return page_or_fragment(request, page=INSCRIPTIONS_PAGE, context=context)
 
 
-@post("/inscriptions", name="family_inscription_request", status_code=200)
+@post("/inscriptions", name="family_inscription_request", status_code=200,
+      middleware=[BOOKING_RATE.middleware])
 async def family_inscription_request(request: Request,
                                      data: URLEncodedBody[dict[str, Any]]) -> Any:
     family_id = request.user.family_id
@@ -404,7 +421,8 @@ def ics_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@post("/inscriptions/calendrier", name="family_ics", status_code=200)
+@post("/inscriptions/calendrier", name="family_ics", status_code=200,
+      middleware=[BOOKING_RATE.middleware])
 async def family_ics(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     """Creates (or replaces) the private feed address, or revokes it. The token is shown once:
     only its SHA-256 is kept, so a leaked database does not leak the feeds."""

@@ -194,5 +194,27 @@ async def test_calendar_costs_a_constant_number_of_queries(client):
         with count_queries() as full_page:
             response = await client.get(f"{URL}?semaine={bf.WEEK}")
     assert response.text.count("✓") == 0  # the tick is CSS, not text
+    print(f"calendar read model: {full_load.count} queries; whole page request: "
+          f"{full_page.count} queries (auth included), with 0 or 18 bookings")
     assert empty_load.count == full_load.count <= 6
     assert empty_page.count == full_page.count, (empty_page.queries, full_page.queries)
+
+
+async def test_booking_posts_are_rate_limited_per_family(client, other_client):
+    commune, family, (lea, _) = await setup(client)
+    data = {"enfant": "x", "activite": "1", "jour": "x", "action": "reserver"}
+    from tests.support import csrf_token
+    token = await csrf_token(client, URL)
+    statuses = []
+    for _ in range(121):
+        response = await client.post(URL, data={**data, "_csrf_token": token})
+        statuses.append(response.status_code)
+    assert statuses[:120] == [422] * 120
+    assert statuses[120] == 429 and "ratelimit-limit" in {k.lower() for k in response.headers}
+    # Another family is not affected.
+    await bf.make_family_with_children(commune, code="F00002", name="Diallo",
+                                       children=(("Awa", "CM2"),), password="demo-famille-2")
+    await login_family(other_client, "F00002", "demo-famille-2")
+    other_token = await csrf_token(other_client, URL)
+    response = await other_client.post(URL, data={**data, "_csrf_token": other_token})
+    assert response.status_code == 422
