@@ -517,4 +517,4 @@ def public_handlers(settings) -> list:
     return [ics_feed]
 
 
-__all__ = ["family_handlers", "staff_handlers", "public_handlers", "redirect"]
+__all__ = ["family_handlers", "staff_handlers", "public_handlers"]

@@ -11,7 +11,7 @@ from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking.queries import load_activities, load_rules_and_year
 from ecp.booking.tables import Attendance, Booking, Inscription, Slot
-from ecp.families.tables import Child, Family
+from ecp.families.tables import Child
 
 MERCREDI = "alsh_mercredi_journee"
 # What the two demo families of PRODUCT.md are registered to (the rest is random).
@@ -156,4 +156,4 @@ async def rebuild_slots() -> None:
         "GROUP BY school, activity, day")
 
 
-__all__ = ["seed", "rebuild_slots", "Family"]
+__all__ = ["seed", "rebuild_slots"]
