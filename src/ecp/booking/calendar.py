@@ -25,9 +25,11 @@ FEW_PLACES = 5  # "places left" is shown at or under this number
 
 
 def parse_week(value: str | None, today: dt.date) -> dt.date | None:
-    """'2026-W49' -> the Monday of that ISO week; None (or today's week) when absent."""
+    """'2026-W49' -> the Monday of that ISO week; None when malformed. Without a value: this
+    school week, or the coming one at the weekend (a parent booking on Sunday means Monday)."""
     if not value:
-        return today - dt.timedelta(days=today.weekday())
+        monday = today - dt.timedelta(days=today.weekday())
+        return monday + dt.timedelta(days=7) if today.weekday() >= 5 else monday
     match = WEEK_RE.match(value.strip())
     if not match:
         return None

@@ -135,3 +135,15 @@ def test_booked_day_past_the_deadline_offers_illness_on_the_day():
     assert morning.action == "malade" and morning.late
     noon = cell(booking_state="reservee", now=paris(2026, 12, 7, 12, 0))
     assert noon.action is None and noon.label == "réservé"
+
+
+def test_default_week_is_the_coming_one_at_the_weekend():
+    import datetime as _dt
+
+    from ecp.booking.calendar import parse_week
+
+    assert parse_week(None, _dt.date(2026, 12, 2)) == _dt.date(2026, 11, 30)   # Wednesday
+    assert parse_week(None, _dt.date(2026, 11, 28)) == _dt.date(2026, 11, 30)  # Saturday
+    assert parse_week(None, _dt.date(2026, 11, 29)) == _dt.date(2026, 11, 30)  # Sunday
+    assert parse_week("2026-W48", _dt.date(2026, 11, 29)) == _dt.date(2026, 11, 23)
+    assert parse_week("2026-W99", _dt.date(2026, 11, 29)) is None
