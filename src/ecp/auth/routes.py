@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
 import structlog
 from litestar import Request, get, post
@@ -73,68 +74,72 @@ def _login_page(request: Request, template: str, form: Form, next_path: str, sta
         "form": form, "next": next_path, "lock_hint": LOCK_HINT if failed else ""})
 
 
+@dataclass(frozen=True)
+class LoginKind:
+    """What differs between the family and the staff login; the rules are the same."""
+
+    kind: str
+    field: str
+    missing: str
+    generic: str
+    template: str
+    home: str
+    authenticate: Callable[..., Awaitable[services.LoginResult]]
+
+
+FAMILY = LoginKind("family", "code_famille", "Saisissez votre code famille.", GENERIC_FAMILY,
+                   "pages/auth/family_login.html", "/famille/", services.authenticate_family)
+STAFF = LoginKind("staff", "identifiant", "Saisissez votre identifiant.", GENERIC_STAFF,
+                  "pages/auth/staff_login.html", "/agents/", services.authenticate_staff)
+
+
+async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
+    s = request.app.state.settings
+    login, password = text(data, how.field, 60), raw(data, "mot_de_passe", 200)
+    next_path = safe_next(text(data, "next"), how.home)
+    if not next_path.startswith(how.home.rstrip("/")):
+        next_path = how.home
+    form = Form(values={how.field: login})
+    if not login:
+        form.error(how.field, how.missing)
+    if not password:
+        form.error("mot_de_passe", "Saisissez votre mot de passe.")
+    if form.valid:
+        result = await how.authenticate(login, password, request.app.state.passwords,
+                                        threshold=s.lockout_threshold,
+                                        max_minutes=s.lockout_max_minutes)
+        if result.ok:
+            _log_login(request, how.kind, "success", result.account_id)
+            account = {"family_id" if how is FAMILY else "staff_id": result.account_id}
+            return await _logged_in(request, target=next_path, **account)
+        _log_login(request, how.kind, "failure")
+        form.error("mot_de_passe", how.generic)
+    return _login_page(request, how.template, form, next_path, status=422)
+
+
 @get("/connexion", name="family_login_page")
 async def family_login_page(request: Request, next: FromQuery[str | None] = None) -> Template:
-    return _login_page(request, "pages/auth/family_login.html", Form(), safe_next(next, "/famille/"))
-
-
-def family_login_post(per_minute: int):
-    @post("/connexion", name="family_login", status_code=200,
-          middleware=[login_rate_limit(per_minute).middleware])
-    async def family_login(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        s = request.app.state.settings
-        code, password = text(data, "code_famille", 20), raw(data, "mot_de_passe", 200)
-        next_path = safe_next(text(data, "next"), "/famille/")
-        form = Form(values={"code_famille": code})
-        if not code:
-            form.error("code_famille", "Saisissez votre code famille.")
-        if not password:
-            form.error("mot_de_passe", "Saisissez votre mot de passe.")
-        if form.valid:
-            result = await services.authenticate_family(
-                code, password, request.app.state.passwords,
-                threshold=s.lockout_threshold, max_minutes=s.lockout_max_minutes)
-            if result.ok:
-                _log_login(request, "family", "success", result.account_id)
-                return await _logged_in(request, family_id=result.account_id, target=next_path)
-            _log_login(request, "family", "failure")
-            form.error("mot_de_passe", GENERIC_FAMILY)
-        return _login_page(request, "pages/auth/family_login.html", form, next_path, status=422)
-
-    return family_login
+    return _login_page(request, FAMILY.template, Form(), safe_next(next, FAMILY.home))
 
 
 @get("/agents/connexion", name="staff_login_page")
 async def staff_login_page(request: Request, next: FromQuery[str | None] = None) -> Template:
-    return _login_page(request, "pages/auth/staff_login.html", Form(), safe_next(next, "/agents/"))
+    return _login_page(request, STAFF.template, Form(), safe_next(next, STAFF.home))
 
 
-def staff_login_post(per_minute: int):
-    @post("/agents/connexion", name="staff_login", status_code=200,
-          middleware=[login_rate_limit(per_minute).middleware])
+def login_posts(per_minute: int) -> list:
+    # One rate-limit middleware (and store) shared by both forms: same budget per address.
+    limit = [login_rate_limit(per_minute).middleware]
+
+    @post("/connexion", name="family_login", status_code=200, middleware=limit)
+    async def family_login(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        return await _login(request, data, FAMILY)
+
+    @post("/agents/connexion", name="staff_login", status_code=200, middleware=limit)
     async def staff_login(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        s = request.app.state.settings
-        username, password = text(data, "identifiant", 60), raw(data, "mot_de_passe", 200)
-        next_path = safe_next(text(data, "next"), "/agents/")
-        if not next_path.startswith("/agents"):
-            next_path = "/agents/"
-        form = Form(values={"identifiant": username})
-        if not username:
-            form.error("identifiant", "Saisissez votre identifiant.")
-        if not password:
-            form.error("mot_de_passe", "Saisissez votre mot de passe.")
-        if form.valid:
-            result = await services.authenticate_staff(
-                username, password, request.app.state.passwords,
-                threshold=s.lockout_threshold, max_minutes=s.lockout_max_minutes)
-            if result.ok:
-                _log_login(request, "staff", "success", result.account_id)
-                return await _logged_in(request, staff_id=result.account_id, target=next_path)
-            _log_login(request, "staff", "failure")
-            form.error("mot_de_passe", GENERIC_STAFF)
-        return _login_page(request, "pages/auth/staff_login.html", form, next_path, status=422)
+        return await _login(request, data, STAFF)
 
-    return staff_login
+    return [family_login, staff_login]
 
 
 @post("/deconnexion", name="logout", status_code=303)
@@ -153,5 +158,4 @@ async def logout(request: Request) -> Redirect:
 
 def route_handlers(settings) -> list:
     per_minute = settings.login_rate_per_minute
-    return [family_login_page, family_login_post(per_minute), staff_login_page,
-            staff_login_post(per_minute), logout]
+    return [family_login_page, staff_login_page, *login_posts(per_minute), logout]
