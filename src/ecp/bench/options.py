@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-faults", dest="faults", action="store_false",
                         help="sans la panne PostgreSQL (cluster jetable)")
     parser.add_argument("--label", default=None)
+    parser.add_argument("--sqlite-shared-reads", action="store_true",
+                        help="EXPÉRIENCE : une connexion SQLite partagée pour les lectures "
+                             "(ecp.bench.sqlite_reads)")
 
 
 def finish_args(args: argparse.Namespace) -> argparse.Namespace:

@@ -88,10 +88,13 @@ def memory(pid: int) -> dict:
 
 
 class Server:
-    def __init__(self, env: dict, workers: int, workdir: Path) -> None:
+    def __init__(self, env: dict, workers: int, workdir: Path, hook: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**env, "ECP_BASE_URL": self.url}
+        if hook:
+            # Only the app processes get the experiment (sitecustomize), not seed or billing.
+            self.env["PYTHONPATH"] = f"{hook}:{env['PYTHONPATH']}"
         self.workers = workers
         self.log_path = workdir / f"server-{self.port}.log"
         self.process: subprocess.Popen | None = None
@@ -447,7 +450,7 @@ async def drive(server: Server, args, families: int, routes: dict, keys: list[st
 
 def run_config(name: str, env: dict, args, families: int, worker_counts: list[int],
                keys: list[str], workdir: Path, *, storm_on: int | None, probe_it: bool,
-               bill_it: bool) -> dict:
+               bill_it: bool, hook: str | None = None) -> dict:
     config: dict = {"name": name, "families": families}
     log(f"{name} : génération de la commune ({families} familles)…")
     config["seed"] = seed(env, families)
@@ -461,7 +464,7 @@ def run_config(name: str, env: dict, args, families: int, worker_counts: list[in
         routes = targets.resolve(probe(env)["routes"])
     config["runs"] = []
     for workers in worker_counts:
-        server = Server(env, workers, workdir)
+        server = Server(env, workers, workdir, hook if name == "sqlite" else None)
         server.start()
         try:
             config["runs"].append(asyncio.run(drive(
@@ -721,9 +724,16 @@ def bench(args: argparse.Namespace) -> int:
     if "sqlite" in engines:
         path = workdir / "bench.sqlite"
         env = base_env(f"sqlite:///{path}", None)
+        if args.sqlite_shared_reads:
+            from ecp.bench.sqlite_reads import SITECUSTOMIZE
+
+            hook = workdir / "hook"
+            hook.mkdir()
+            (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
+            results["params"]["sqlite_shared_reads"] = str(hook)
         results["configs"].append(run_config(
             "sqlite", env, args, args.families, [1], all_keys, workdir, storm_on=1,
-            probe_it=True, bill_it=True))
+            probe_it=True, bill_it=True, hook=results["params"].get("sqlite_shared_reads")))
     if "postgres" in engines:
         try:
             url = postgres_database(args.postgres_url, "ecp_bench")
