@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def finish_args(args: argparse.Namespace) -> argparse.Namespace:
     args.families = args.families or (600 if args.quick else 10_000)
-    args.sessions = args.sessions or (32 if args.quick else 200)
+    args.sessions = args.sessions or (24 if args.quick else 200)
     args.duration = args.duration or (4 if args.quick else 10)
     args.label = args.label or ("quick" if args.quick else "full")
     return args

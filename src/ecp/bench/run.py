@@ -751,6 +751,7 @@ def bench(args: argparse.Namespace) -> int:
             if args.quick:
                 # The quick pass only shows how throughput grows from 1 to 2 workers.
                 pg_args.duration = min(args.duration, 3)
+                pg_args.think_ms = 0
             results["configs"].append(run_config(
                 "postgres+redis", env, pg_args, args.families, workers, keys, workdir,
                 storm_on=None if args.quick else workers[-1], probe_it=not args.quick,
@@ -759,7 +760,7 @@ def bench(args: argparse.Namespace) -> int:
         from ecp.bench.faults import run_faults
 
         try:
-            results["faults"] = run_faults(families=60)
+            results["faults"] = run_faults(families=60, after=5 if args.quick else 8)
         except Exception as exc:  # noqa: BLE001 - reported, the rest of the bench stands
             results["faults"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     if not args.keep:
