@@ -20,7 +20,7 @@ from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.principal import Principal
 from ecp.booking import calendar as cal
-from ecp.booking.tables import Booking, Inscription, Slot
+from ecp.booking.tables import Attendance, Booking, Inscription, Slot
 from ecp.commune.tables import Activity, ActivityCapacity
 from ecp.db import lock_for_update, write_transaction
 from ecp.families.tables import Child
@@ -374,3 +374,95 @@ async def apply_week_pattern(family_id: int, items: list[PlanItem]) -> tuple[int
             except BookingError as exc:
                 refused.append(f"{item.day.strftime('%d/%m/%Y')} : {exc.message}")
     return made, refused
+
+
+# ---------------------------------------------------------------------------------------------
+# Pointage: a child present without a booking (billed with the majoration)
+
+
+class UnbookedRefused(BookingError):
+    """The child cannot be added to this list (another school, no inscription, future day)."""
+
+    code = "refuse"
+
+
+@dataclass
+class UnbookedOutcome:
+    child_id: int
+    child_name: str
+    created: bool
+
+
+async def unbooked_candidates(day: dt.date, school_ids: list[int],
+                              activity_ids: list[int]) -> dict[tuple[int, int], list[dict]]:
+    """Active children of these schools holding a validated inscription, for the school year
+    covering `day`, to these activities: {(school, activity): [child, ...]} in one query.
+    The inscription is required because it carries the family's consent and health file;
+    a child without one has to be inscribed first."""
+    if not school_ids or not activity_ids:
+        return {}
+    rows = await Inscription.select(
+        Inscription.child, Inscription.activity,
+        Inscription.child.first_name.as_alias("first_name"),
+        Inscription.child.last_name.as_alias("last_name"),
+        Inscription.child.school.as_alias("school"),
+    ).where(
+        (Inscription.status == "validee") & (Inscription.child.active == True)  # noqa: E712
+        & Inscription.child.school.is_in(school_ids) & Inscription.activity.is_in(activity_ids)
+        & (Inscription.school_year.starts_on <= day) & (Inscription.school_year.ends_on >= day)
+    ).order_by(Inscription.child.last_name).order_by(Inscription.child.first_name).order_by(
+        Inscription.child)
+    out: dict[tuple[int, int], list[dict]] = {}
+    seen: set[tuple[int, int]] = set()
+    for r in rows:
+        if (r["child"], r["activity"]) in seen:
+            continue
+        seen.add((r["child"], r["activity"]))
+        out.setdefault((r["school"], r["activity"]), []).append(r)
+    return out
+
+
+async def record_unbooked_presence(actor: Principal, *, child_id: int, activity_id: int,
+                                   school_id: int, day: dt.date) -> UnbookedOutcome:
+    """Writes Attendance(status="present") for a child who came without a booking.
+
+    Refused (UnbookedRefused) for a day to come, an unknown or inactive child, a child of
+    another school, or one without a validated inscription to the activity. A child already
+    on the list (a booking not cancelled, or a pointage row) changes nothing: created=False.
+    The unique index (child, activity, day) plus ON CONFLICT DO NOTHING keeps one row when two
+    agents add the same child at once; the audit line is written only for the row inserted.
+    """
+    if day > clock.today():
+        raise UnbookedRefused("On ne peut pas pointer un enfant présent un jour à venir.")
+    child = await Child.select(
+        Child.id, Child.first_name, Child.last_name, Child.school, Child.family, Child.active,
+    ).where(Child.id == child_id).first()
+    if child is None or not child["active"]:
+        raise UnbookedRefused("Cet enfant est introuvable : choisissez-le dans la liste.")
+    name = f"{child['first_name']} {child['last_name']}"
+    if child["school"] != school_id:
+        raise UnbookedRefused(f"{name} n’est pas élève de cette école.")
+    inscribed = await Inscription.exists().where(
+        (Inscription.child == child_id) & (Inscription.activity == activity_id)
+        & (Inscription.status == "validee")
+        & (Inscription.school_year.starts_on <= day) & (Inscription.school_year.ends_on >= day))
+    if not inscribed:
+        raise UnbookedRefused(f"{name} n’a pas d’inscription validée à cette activité.")
+    async with write_transaction():
+        await lock_for_update(Child.select(Child.id).where(Child.id == child_id))
+        booked = await Booking.exists().where(
+            (Booking.child == child_id) & (Booking.activity == activity_id)
+            & (Booking.day == day) & (Booking.state != "annulee"))
+        if booked:
+            return UnbookedOutcome(child_id, name, created=False)
+        inserted = await Attendance.insert(Attendance(
+            child=child_id, activity=activity_id, school=school_id, day=day, status="present",
+            marked_at=clock.now(), marked_by=actor.staff_id,
+        )).on_conflict(action="DO NOTHING").returning(Attendance.id)
+        if not inserted:
+            return UnbookedOutcome(child_id, name, created=False)
+        await audit.record(actor, "attendance_unbooked_add", family_id=child["family"],
+                           target=f"child:{child_id}",
+                           details={"day": day.isoformat(), "activity": activity_id,
+                                    "school": school_id, "status": "present"})
+    return UnbookedOutcome(child_id, name, created=True)

@@ -15,12 +15,14 @@ from litestar.response import Template
 
 from ecp import clock
 from ecp.audit import services as audit
+from ecp.auth.guards import requires_role
+from ecp.booking import services
 from ecp.booking.calendar import MEAL_CODES
 from ecp.booking.tables import Attendance, Booking, Inscription
 from ecp.commune.tables import Activity, School
 from ecp.db import write_transaction
 from ecp.web.forms import Form, text
-from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 
 STATUS_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
 POINTAGE = {"present": "présent", "absent": "absent", "excuse": "excusé"}
@@ -125,8 +127,19 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
         Booking.activity.sort_order.as_alias("activity_order"),
     ).where((Booking.day == day) & (Booking.state != "annulee"))
     bookings = await query.order_by(Booking.child.last_name).order_by(Booking.child.first_name)
-    marks = {(r["child"], r["activity"]): r["status"] for r in await Attendance.select(
-        Attendance.child, Attendance.activity, Attendance.status).where(Attendance.day == day)}
+    attendance = await Attendance.select(
+        Attendance.child, Attendance.activity, Attendance.school, Attendance.status,
+        Attendance.child.first_name.as_alias("first_name"),
+        Attendance.child.last_name.as_alias("last_name"),
+        Attendance.child.level.as_alias("level"),
+        Attendance.child.has_allergy.as_alias("allergy"),
+        Attendance.child.needs_support.as_alias("support"),
+        Attendance.child.school_class.name.as_alias("class_name"),
+        Attendance.activity.label.as_alias("activity_label"),
+        Attendance.activity.sort_order.as_alias("activity_order"),
+    ).where(Attendance.day == day).order_by(Attendance.child.last_name).order_by(
+        Attendance.child.first_name)
+    marks = {(r["child"], r["activity"]): r["status"] for r in attendance}
     names = {s["id"]: s["name"] for s in schools}
     kitchen: dict[int, dict] = {s["id"]: {"school": s["name"], "meals": 0, "allergies": 0,
                                           "diets": {}} for s in schools}
@@ -146,9 +159,30 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
             "order": b["activity_order"], "children": [], "expected": 0})
         group["children"].append(b | {"mark": marks.get((b["child"], b["activity"]), "")})
         group["expected"] += 1 if b["state"] == "reservee" else 0
+    # Children pointed without a booking (or whose booking was cancelled): listed too, flagged,
+    # since billing charges them the majoration.
+    listed = {(b["child"], b["activity"]) for b in bookings}
+    for a in attendance:
+        if (a["child"], a["activity"]) in listed or a["school"] not in names:
+            continue
+        if school_id is not None and a["school"] != school_id:
+            continue
+        group = groups.setdefault((a["school"], a["activity"]), {
+            "school_id": a["school"], "school": names[a["school"]],
+            "activity_id": a["activity"], "activity": a["activity_label"],
+            "order": a["activity_order"], "children": [], "expected": 0})
+        group["children"].append(a | {"state": "sans_reservation", "mark": a["status"]})
+    candidates = await services.unbooked_candidates(
+        day, sorted({g["school_id"] for g in groups.values()}),
+        sorted({g["activity_id"] for g in groups.values()}))
+    for key, group in groups.items():
+        on_list = {c["child"] for c in group["children"]}
+        group["candidates"] = [c for c in candidates.get(key, []) if c["child"] not in on_list]
     ordered = sorted(groups.values(), key=lambda g: (g["school"], g["order"]))
     return {"day": day, "schools": schools, "school_id": school_id, "groups": ordered,
-            "kitchen": list(kitchen.values()), "pointage": POINTAGE}
+            "kitchen": list(kitchen.values()), "pointage": POINTAGE,
+            "can_add": day <= clock.today(), "add_form": Form(), "add_list": None,
+            "focus_child": None}
 
 
 def _school_param(ecole: str | None) -> int | None:
@@ -181,6 +215,11 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
         Booking.child, Booking.child.family.as_alias("family")).where(
         (Booking.day == day) & (Booking.activity == activity_id) & (Booking.school == school_id)
         & (Booking.state != "annulee"))}
+    # Children added as present without a booking are on the list too (same controls).
+    expected.update({r["child"]: r["family"] for r in await Attendance.select(
+        Attendance.child, Attendance.child.family.as_alias("family")).where(
+        (Attendance.day == day) & (Attendance.activity == activity_id)
+        & (Attendance.school == school_id))})
     marks: dict[int, str] = {}
     for key, value in data.items():
         if not key.startswith("statut_"):
@@ -218,6 +257,62 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
                     f"Pointage enregistré : {len(marks)} enfant{'s' if len(marks) > 1 else ''}.")
 
 
+@post("/effectifs/sans-reservation", name="staff_attendance_unbooked", status_code=200,
+      guards=[requires_role("agent")])
+async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """Adds a child who came without a booking to a list as present (billed with the
+    majoration); post/redirect/get, or the lists fragment for htmx."""
+    try:
+        day = dt.date.fromisoformat(text(data, "jour"))
+        activity_id = int(text(data, "activite"))
+        school_id = int(text(data, "ecole"))
+    except ValueError as exc:
+        raise NotFoundException("Liste introuvable") from exc
+    if not await Activity.exists().where(Activity.id == activity_id):
+        raise NotFoundException("Activité introuvable")
+    if not await School.exists().where((School.id == school_id)
+                                       & (School.active == True)):  # noqa: E712
+        raise NotFoundException("École introuvable")
+    # The page's school filter ("" = all schools), so the answer shows the same view.
+    view_school = school_id if text(data, "filtre") else None
+    key = f"{school_id}-{activity_id}"
+    field = f"enfant-{key}"
+    raw_child = text(data, "enfant", 20)
+    form = Form(values={field: raw_child})
+    outcome = None
+    if not raw_child:
+        form.error(field, "Choisissez l’enfant présent sans réservation.")
+    elif not raw_child.isdigit():
+        form.error(field, "Cet enfant est introuvable : choisissez-le dans la liste.")
+    else:
+        try:
+            outcome = await services.record_unbooked_presence(
+                request.user, child_id=int(raw_child), activity_id=activity_id,
+                school_id=school_id, day=day)
+        except services.UnbookedRefused as exc:
+            form.error(field, exc.message)
+    if outcome is None:
+        context = await attendance_data(day, view_school)
+        context.update(add_form=form, add_list=key)
+        return page_or_fragment(request, page="pages/booking/staff_attendance.html",
+                                fragment="partials/booking/attendance_lists.html",
+                                context=context, status_code=422)
+    if outcome.created:
+        message, kind = (f"Présence sans réservation enregistrée pour {outcome.child_name} "
+                         "(journée facturée avec la majoration)."), "success"
+    else:
+        message, kind = f"{outcome.child_name} est déjà sur la liste : rien n’a changé.", "info"
+    if wants_fragment(request):
+        context = await attendance_data(day, view_school)
+        context.update(add_list=key, focus_child=outcome.child_id,
+                       flash_messages=[{"kind": kind, "text": message}], flash_oob=True)
+        return page_or_fragment(request, page="pages/booking/staff_attendance.html",
+                                fragment="partials/booking/attendance_lists.html",
+                                context=context)
+    query = f"jour={day.isoformat()}" + (f"&ecole={school_id}" if view_school else "")
+    return redirect(request, f"/agents/effectifs?{query}#liste-{key}", message, kind)
+
+
 @get("/effectifs.csv", name="staff_attendance_csv")
 async def staff_attendance_csv(jour: FromQuery[str | None] = None,
                                ecole: FromQuery[str | None] = None) -> Response:
@@ -231,7 +326,8 @@ async def staff_attendance_csv(jour: FromQuery[str | None] = None,
             writer.writerow([data["day"].isoformat(), group["school"], group["activity"],
                              _csv_safe(c["last_name"]), _csv_safe(c["first_name"]), c["level"],
                              c["class_name"] or "", "oui" if c["allergy"] else "non",
-                             "malade" if c["state"] == "malade" else "reservee",
+                             c["state"] if c["state"] in ("malade", "sans_reservation")
+                             else "reservee",
                              POINTAGE.get(c["mark"], "")])
     # BOM: Excel (the staff's spreadsheet) reads UTF-8 accents only with it.
     return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
@@ -245,4 +341,4 @@ def _csv_safe(value: str) -> str:
 
 
 HANDLERS = [staff_inscriptions, staff_inscription_decide, staff_attendance,
-            staff_attendance_save, staff_attendance_csv]
+            staff_attendance_save, staff_attendance_unbooked, staff_attendance_csv]
