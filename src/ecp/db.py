@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
+import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+
+
+class SQLiteSharedReadsEngine(SQLiteEngine):
+    """Piccolo's SQLite engine, with one long-lived connection per event loop for plain SELECTs.
+
+    Piccolo opens a connection (and an aiosqlite thread) for every query outside a transaction:
+    about 2 ms each against 0.1 ms on an open connection, most of a page's time (the benchmark's
+    profile). Reads only: in WAL mode a reader never waits for a writer, so the shared connection,
+    serialised by an asyncio lock, cannot deadlock behind a transaction; writes and transactions
+    keep Piccolo's own path. Each SELECT runs in autocommit and sees all that was committed.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._readers: dict[int, tuple[aiosqlite.Connection, asyncio.Lock]] = {}
+
+    async def _reader(self) -> tuple[aiosqlite.Connection, asyncio.Lock]:
+        key = id(asyncio.get_running_loop())
+        entry = self._readers.get(key)
+        if entry is None:
+            connection = aiosqlite.connect(**self.connection_kwargs)
+            # A daemon thread: never joined, so it cannot hold the interpreter at exit.
+            connection._thread.daemon = True
+            await connection
+            connection.row_factory = dict_factory
+            await connection.execute("PRAGMA foreign_keys = 1")
+            entry = self._readers[key] = (connection, asyncio.Lock())
+        return entry
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        if query.lstrip()[:6].upper() != "SELECT":
+            return await super()._run_in_new_connection(query, args, query_type, table)
+        connection, lock = await self._reader()
+        async with lock:
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
 
 
 def engine_from_url(url: str) -> Engine:
@@ -17,7 +55,7 @@ def engine_from_url(url: str) -> Engine:
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         # timeout -> busy_timeout (ms): writers wait for the lock instead of failing at once.
-        return SQLiteEngine(path=str(path), timeout=30)
+        return SQLiteSharedReadsEngine(path=str(path), timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(config={"dsn": url})
     raise ValueError(f"Unsupported ECP_DATABASE_URL: {url.split(':', 1)[0]}")
