@@ -79,6 +79,30 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     return error_page(request, status, headers=headers, retry_after=retry_after)
 
 
+def _database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (restart, failover): a moment's 503, not a bug's 500."""
+    import sqlite3
+
+    try:
+        import asyncpg
+        postgres = (asyncpg.exceptions.CannotConnectNowError,
+                    asyncpg.exceptions.ConnectionDoesNotExistError,
+                    asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError,
+                    asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.TooManyConnectionsError)
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        postgres = ()
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, (ConnectionError, *postgres)) or (
+                isinstance(seen, sqlite3.OperationalError) and "locked" in str(seen)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if _database_unavailable(exc):
+        log.warning("database unavailable", extra={"route": _route(request)})
+        return error_page(request, 503, headers={"Retry-After": "5"}, retry_after=5)
     log.exception("unhandled error", extra={"route": _route(request)})
     return error_page(request, 500)

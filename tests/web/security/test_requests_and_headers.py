@@ -189,3 +189,20 @@ async def test_login_is_rate_limited_with_a_french_page_and_other_pages_still_wo
     assert "Trop de tentatives" in response.text and "Vous pourrez réessayer dans" in response.text
     assert (await client.get("/")).status_code == 200
     assert (await client.get("/agents/connexion")).status_code == 200
+
+
+@get("/test-db-down", name="test_db_down")
+async def database_down() -> None:
+    try:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+    except ConnectionRefusedError as exc:
+        raise RuntimeError("query failed") from exc
+
+
+async def test_an_unreachable_database_gives_a_503_page_that_says_to_retry(app, client):
+    app.register(database_down)
+    response = await client.get("/test-db-down")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "momentanément indisponible" in response.text
+    _assert_security_headers(response)
