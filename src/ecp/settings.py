@@ -38,7 +38,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Password hashing: "production" pins argon2id m=64 MiB t=3 p=4; "test" is argon2's CHEAPEST.
     password_profile: str = "production"
-    hash_concurrency: int = 4
+    # Each argon2 hash takes 64 MiB: two at once keep a worker near 200 MB during a login storm.
+    hash_concurrency: int = 2
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_rate_per_minute: int = 10
@@ -87,6 +88,7 @@ class Settings:
             allowed_hosts=_list(e.get("ECP_ALLOWED_HOSTS")),
             trusted_proxies=_list(e.get("ECP_TRUSTED_PROXIES")),
             password_profile=e.get("ECP_PASSWORD_PROFILE") or base.password_profile,
+            hash_concurrency=_int(e.get("ECP_HASH_CONCURRENCY"), base.hash_concurrency),
             session_idle_minutes=_int(e.get("ECP_SESSION_IDLE_MINUTES"), base.session_idle_minutes),
             session_absolute_hours=_int(
                 e.get("ECP_SESSION_ABSOLUTE_HOURS"), base.session_absolute_hours
