@@ -1,5 +1,6 @@
 """Read models for the calendar pages: a family's children, activities, inscriptions, bookings
-and place counters for a date range, in SIX queries whatever the number of rows."""
+and place counters for a date range, in FOUR queries whatever the number of rows (issue 7:
+every page <= 6 queries, and on SQLite each query outside a transaction opens a connection)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,66 @@ async def load_activities() -> tuple[list[cal.ActivityInfo], dict[tuple[int, int
     return list(activities.values()), capacity
 
 
+# The commune's set-up in one round trip: the current school year, the settings row and every
+# active activity with its per-school capacities, hung on a one-row base so that a commune
+# without a year or without activities still gets its row.
+SETUP_SQL = (
+    "SELECT y.id AS year_id, y.starts_on, y.ends_on, s.school_zone, "
+    "s.booking_deadline_working_days, s.booking_deadline_time, s.illness_cutoff_time, "
+    "a.id, a.code, a.label, a.short_label, a.weekdays, a.eligible_levels, a.group_code, "
+    "a.deadline_rule, a.starts_at, a.ends_at, a.default_capacity, a.sort_order, "
+    "c.school AS cap_school, c.capacity AS cap "
+    "FROM (SELECT 1 AS one) base "
+    "LEFT JOIN school_year y ON y.id = (SELECT MAX(id) FROM school_year WHERE is_current = {}) "
+    "LEFT JOIN commune_settings s ON s.id = (SELECT MIN(id) FROM commune_settings) "
+    "LEFT JOIN activity a ON a.active = {} "
+    "LEFT JOIN activity_capacity c ON c.activity = a.id "
+    "ORDER BY a.sort_order, a.id")
+
+
+@dataclass
+class Setup:
+    rules: cal.Rules
+    year_id: int | None
+    activities: list[cal.ActivityInfo]
+    capacity: dict[tuple[int, int | None], int]  # (activity, school); school None = default
+
+    def activity(self, activity_id: int) -> cal.ActivityInfo | None:
+        return next((a for a in self.activities if a.id == activity_id), None)
+
+    def capacity_of(self, activity_id: int, school_id: int | None) -> int:
+        return self.capacity.get((activity_id, school_id), self.capacity.get((activity_id, None), 0))
+
+
+async def load_setup(start: dt.date, end: dt.date) -> Setup:
+    """Rules (settings, school year, closures between the dates), activities and capacities:
+    2 queries."""
+    rows = await Activity.raw(SETUP_SQL, True, True)
+    settings = settings_defaults()
+    first = rows[0] if rows else {}
+    for key in ("school_zone", "booking_deadline_working_days", "booking_deadline_time",
+                "illness_cutoff_time"):
+        if first.get(key) is not None:
+            settings[key] = first[key]
+    year = None
+    if first.get("year_id") is not None:
+        year = {"id": first["year_id"], "starts_on": _date(first["starts_on"]),
+                "ends_on": _date(first["ends_on"])}
+    activities: dict[int, cal.ActivityInfo] = {}
+    capacity: dict[tuple[int, int | None], int] = {}
+    for row in rows:
+        if row["id"] is None:
+            continue
+        if row["id"] not in activities:
+            activities[row["id"]] = cal.ActivityInfo.from_row(row)
+            capacity[(row["id"], None)] = int(row["default_capacity"] or 0)
+        if row["cap_school"] is not None:
+            capacity[(row["id"], row["cap_school"])] = int(row["cap"] or 0)
+    closures = await Closure.select().where((Closure.starts_on <= end) & (Closure.ends_on >= start))
+    return Setup(cal.Rules.from_rows(settings, year, closures), year["id"] if year else None,
+                 list(activities.values()), capacity)
+
+
 @dataclass
 class CalendarData:
     rules: cal.Rules
@@ -91,6 +152,20 @@ class CalendarData:
                 return other.short_label
         return ""
 
+    def record(self, child_id: int, activity_id: int, day: dt.date, state: str,
+               school: int | None, booked: int | None = None) -> None:
+        """A change the booking service just made, so the re-rendered week shows it without
+        reading the week again."""
+        key = (child_id, activity_id, day)
+        self.bookings[key] = (self.bookings.get(key) or {"id": None, "child": child_id,
+                              "activity": activity_id, "day": day}) | {"state": state,
+                                                                        "school": school}
+        if booked is not None and school is not None:
+            self.slots[(school, activity_id, day)] = booked
+
+    def setup(self) -> Setup:
+        return Setup(self.rules, self.year_id, self.activities, self.capacity)
+
     def cell(self, child: dict, activity: cal.ActivityInfo, day: dt.date, now: dt.datetime,
              staff: bool = False) -> cal.Cell:
         school = child["school"]
@@ -105,18 +180,17 @@ class CalendarData:
 
 async def load_calendar(family_id: int, start: dt.date, end: dt.date,
                         child_id: int | None = None) -> CalendarData:
-    """Everything a family's calendar needs between two dates: 6 queries."""
-    rules, year_id = await load_rules_and_year(start, end)          # 2
-    activities, capacity = await load_activities()                  # 3
+    """Everything a family's calendar needs between two dates: 4 queries."""
+    setup = await load_setup(start, end)                            # 1-2
     # Children and their inscriptions for the year in one LEFT JOIN.
-    rows = await Activity.raw(                                      # 4
+    rows = await Activity.raw(                                      # 3
         "SELECT c.id, c.first_name, c.last_name, c.level, c.school, c.has_allergy, "
         "c.birth_date, s.name AS school_name, i.activity AS ins_activity, i.status AS ins_status, "
         "i.id AS ins_id "
         "FROM child c LEFT JOIN school s ON s.id = c.school "
         "LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         "WHERE c.family = {} AND c.active = {} ORDER BY c.birth_date, c.id",
-        year_id or 0, family_id, True)
+        setup.year_id or 0, family_id, True)
     children: dict[int, dict] = {}
     inscriptions: dict[tuple[int, int], str] = {}
     for row in rows:
@@ -127,16 +201,30 @@ async def load_calendar(family_id: int, start: dt.date, end: dt.date,
             "birth_date")})
         if row["ins_activity"] is not None:
             inscriptions[(row["id"], row["ins_activity"])] = row["ins_status"]
-    data = CalendarData(rules, year_id, list(children.values()), activities, capacity,
-                        inscriptions)
+    data = CalendarData(setup.rules, setup.year_id, list(children.values()), setup.activities,
+                        setup.capacity, inscriptions)
+    # The children's bookings and their schools' place counters share one round trip: both are
+    # keyed by (school, activity, day) over the same dates.
     ids = list(children) or [0]
-    for row in await Booking.select(                                # 5
-        Booking.id, Booking.child, Booking.activity, Booking.day, Booking.state, Booking.school
-    ).where(Booking.child.is_in(ids) & (Booking.day >= start) & (Booking.day <= end)):
-        data.bookings[(row["child"], row["activity"], row["day"])] = row
     schools = list({c["school"] for c in children.values() if c["school"]}) or [0]
-    for row in await Slot.select(Slot.school, Slot.activity, Slot.day, Slot.booked).where(  # 6
-        Slot.school.is_in(schools) & (Slot.day >= start) & (Slot.day <= end)
-    ):
-        data.slots[(row["school"], row["activity"], row["day"])] = row["booked"]
+    rows = await Booking.raw(                                       # 4
+        "SELECT 'b' AS kind, b.id, b.child, b.activity, b.day, b.state, b.school, 0 AS booked "
+        f"FROM booking b WHERE b.child IN ({placeholders(ids)}) AND b.day >= {{}} AND b.day <= {{}} "
+        "UNION ALL "
+        "SELECT 's', NULL, NULL, s.activity, s.day, NULL, s.school, s.booked "
+        f"FROM slot s WHERE s.school IN ({placeholders(schools)}) AND s.day >= {{}} AND s.day <= {{}}",
+        *ids, start, end, *schools, start, end)
+    for row in rows:
+        day = _date(row["day"])
+        if row["kind"] == "b":
+            data.bookings[(row["child"], row["activity"], day)] = {
+                "id": row["id"], "child": row["child"], "activity": row["activity"], "day": day,
+                "state": row["state"], "school": row["school"]}
+        else:
+            data.slots[(row["school"], row["activity"], day)] = row["booked"]
     return data
+
+
+def placeholders(values: list) -> str:
+    """`{}, {}, ...` for an IN list of a raw query (Piccolo binds each value)."""
+    return ", ".join("{}" for _ in values)

@@ -56,8 +56,11 @@ def _week_or_404(semaine: str | None) -> dt.date:
 
 
 async def week_context(family_id: int, monday: dt.date, *, staff: bool, post_url: str,
-                       base_url: str, focus: str = "") -> dict[str, Any]:
-    data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
+                       base_url: str, focus: str = "",
+                       data: queries.CalendarData | None = None) -> dict[str, Any]:
+    """`data`: the week already loaded (and updated by a booking change), else read here."""
+    if data is None:
+        data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     children = views.build_week(data, monday, clock.now(), staff=staff)
     return {
         "children": children,
@@ -113,12 +116,19 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
                                 context=context | await _page_extra(staff, family_id),
                                 status_code=422)
     child_id, activity_id, day, action, week = parsed
-    monday = cal.parse_week(week, clock.today()) or (day - dt.timedelta(days=day.weekday()))
+    monday = cal.parse_week(week, clock.today())
+    if monday is None or not monday <= day <= monday + dt.timedelta(days=4):
+        monday = day - dt.timedelta(days=day.weekday())  # the week that holds the cell
     focus = views.cell_id(child_id, activity_id, day)
+    # htmx re-renders the week: read it once, before the change, which reuses its set-up and
+    # records itself in it (3 queries for a booking instead of reading the week twice).
+    data = None
+    if wants_fragment(request):
+        data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     try:
         outcome = await services.change(action, child_id=child_id, activity_id=activity_id,
                                         day=day, family_id=family_id,
-                                        actor=request.user if staff else None)
+                                        actor=request.user if staff else None, calendar=data)
         message, kind, status = _success_message(outcome), "success", 200
     except services.NotFound as exc:
         raise NotFoundException(exc.message) from exc
@@ -130,7 +140,7 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
         flash.add(request, response, message, kind)
         return response
     context = await week_context(family_id, monday, staff=staff, post_url=post_url,
-                                 base_url=base_url, focus=focus)
+                                 base_url=base_url, focus=focus, data=data)
     context["flash_messages"] = [{"kind": kind, "text": message}]
     context["flash_oob"] = True
     context |= await _page_extra(staff, family_id)
@@ -217,8 +227,12 @@ async def _pattern_choices(family_id: int) -> tuple[list[dict], list[cal.Activit
     children = await Child.select(Child.id, Child.first_name, Child.last_name, Child.level).where(
         (Child.family == family_id) & (Child.active == True)).order_by(Child.birth_date)  # noqa: E712
     activities, _ = await queries.load_activities()
+    return children, _eligible(activities, children)
+
+
+def _eligible(activities: list[cal.ActivityInfo], children: list[dict]) -> list[cal.ActivityInfo]:
     levels = {c["level"] for c in children}
-    return children, [a for a in activities if any(a.eligible(lv) for lv in levels)]
+    return [a for a in activities if any(a.eligible(lv) for lv in levels)]
 
 
 def _pattern_form(data: dict[str, Any], children: list[dict],
@@ -258,8 +272,9 @@ def _pattern_form(data: dict[str, Any], children: list[dict],
     return form, {"children": chosen, "pattern": pattern, "start": start, "end": end}
 
 
-async def _pattern_context(request: Request, form: Form, plan=None, refused=None) -> dict:
-    children, activities = await _pattern_choices(request.user.family_id)
+async def _pattern_context(request: Request, form: Form, plan=None, refused=None,
+                           choices=None) -> dict:
+    children, activities = choices or await _pattern_choices(request.user.family_id)
     return {"form": form, "children": children, "activities": activities, "plan": plan,
             "refused": refused or [], "weekday_names": WEEKDAY_NAMES,
             "first_activity_id": activities[0].id if activities else 0}
@@ -282,19 +297,27 @@ async def booking_pattern(request: Request) -> Template:
       middleware=[BOOKING_RATE.middleware])
 async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     family_id = request.user.family_id
-    children, activities = await _pattern_choices(family_id)
-    form, parsed = _pattern_form(data, children, activities)
+    start, end = _parse_date(text(data, "du")), _parse_date(text(data, "au"))
+    calendar = None
+    if start and end and start <= end and (end - start).days <= MAX_PATTERN_DAYS:
+        # One read of the period serves the form's choices, the preview and the booking rules.
+        calendar = await queries.load_calendar(family_id, start, end)
+        choices = calendar.children, _eligible(calendar.activities, calendar.children)
+    else:
+        choices = await _pattern_choices(family_id)
+    form, parsed = _pattern_form(data, *choices)
     if not form.valid:
-        context = await _pattern_context(request, form)
+        context = await _pattern_context(request, form, choices=choices)
         return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
                                 context=context, status_code=422)
+    assert calendar is not None  # valid dates were loaded above
     plan = await services.plan_week_pattern(family_id, parsed["children"], parsed["pattern"],
-                                            parsed["start"], parsed["end"])
+                                            parsed["start"], parsed["end"], data=calendar)
     if text(data, "etape") != "confirmer":
-        context = await _pattern_context(request, form, plan=plan)
+        context = await _pattern_context(request, form, plan=plan, choices=choices)
         return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
                                 context=context)
-    made, refused = await services.apply_week_pattern(family_id, plan)
+    made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
     message = (f"Semaine type appliquée : {made} réservation{'s' if made > 1 else ''} "
                f"ajoutée{'s' if made > 1 else ''}.")
     if refused:

@@ -1,12 +1,12 @@
 """Booking, cancelling and declaring an illness: the rules of PRODUCT.md enforced in one
 transaction each, with the place counter kept by a conditional UPDATE.
 
-Capacity: `UPDATE slot SET booked = booked + 1 WHERE ... AND booked < capacity` inside
-write_transaction(). On SQLite the IMMEDIATE transaction serialises writers; on PostgreSQL the
-UPDATE takes the slot's row lock and re-checks `booked < capacity` once the previous holder
-commits, so two parents tapping the last place get one booking, never two. The child's row is
-locked first (lock_for_update) so the same child booked twice at once waits and then sees its
-own booking. An ill child frees its place (Slot.booked - 1): the day is not billed and staff
+Capacity: `INSERT INTO slot ... ON CONFLICT DO UPDATE SET booked = booked + 1 WHERE booked <
+capacity` inside write_transaction(). On SQLite the IMMEDIATE transaction serialises writers; on
+PostgreSQL the update takes the slot's row lock and re-checks `booked < capacity` once the
+previous holder commits, so two parents tapping the last place get one booking, never two. The
+child's row is locked first (SELECT ... FOR UPDATE) so the same child booked twice at once waits
+and then sees its own booking. An ill child frees its place (Slot.booked - 1): the day is not billed and staff
 may give the place to another child on the day.
 """
 
@@ -20,9 +20,9 @@ from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.principal import Principal
 from ecp.booking import calendar as cal
+from ecp.booking.queries import CalendarData, Setup, load_calendar, load_setup, placeholders
 from ecp.booking.tables import Attendance, Booking, Inscription, Slot
-from ecp.commune.tables import Activity, ActivityCapacity
-from ecp.db import lock_for_update, write_transaction
+from ecp.db import is_sqlite, lock_for_update, write_transaction
 from ecp.families.tables import Child
 
 
@@ -71,86 +71,102 @@ class Outcome:
     day: dt.date
     state: str  # the booking's state after the action
     changed: bool = True
-
-
-# ---------------------------------------------------------------------------------------------
-# Reference data
-
-
-async def load_rules(start: dt.date, end: dt.date) -> tuple[cal.Rules, int | None]:
-    """Rules (settings, school year, closures) and the current school year id."""
-    from ecp.booking.queries import load_rules_and_year
-
-    return await load_rules_and_year(start, end)
-
-
-async def capacity_for(activity: dict, school_id: int | None) -> int:
-    row = await ActivityCapacity.select(ActivityCapacity.capacity).where(
-        (ActivityCapacity.activity == activity["id"]) & (ActivityCapacity.school == school_id)
-    ).first()
-    return row["capacity"] if row else int(activity.get("default_capacity") or 0)
+    school: int | None = None  # the place counter the action moved, and its new value
+    booked: int | None = None
 
 
 # ---------------------------------------------------------------------------------------------
 # Place counter
 
 
-async def _ensure_slot(school_id: int, activity_id: int, day: dt.date) -> None:
-    # ON CONFLICT DO NOTHING: two first bookings of a day must not fail on the unique index.
-    await Slot.raw(
-        "INSERT INTO slot (school, activity, day, booked) VALUES ({}, {}, {}, 0) "
-        "ON CONFLICT (school, activity, day) DO NOTHING", school_id, activity_id, day)
+async def _take_place(school_id: int, activity_id: int, day: dt.date, capacity: int) -> int | None:
+    """Takes one place and returns the places now taken, or None when the day is full.
 
-
-async def _take_place(school_id: int, activity_id: int, day: dt.date, capacity: int) -> bool:
-    await _ensure_slot(school_id, activity_id, day)
-    where = (Slot.school == school_id) & (Slot.activity == activity_id) & (Slot.day == day)
+    One statement: the day's first booking creates the counter at 1 (two first bookings at once
+    meet on the unique index and the second becomes the update); later ones add 1 only while
+    booked < capacity. PostgreSQL locks the conflicting row and evaluates the WHERE on its
+    latest version, so the last place goes to one parent; SQLite's IMMEDIATE transaction
+    serialises writers. Capacity 0 means unlimited.
+    """
+    sql = ("INSERT INTO slot (school, activity, day, booked) VALUES ({}, {}, {}, 1) "
+           "ON CONFLICT (school, activity, day) DO UPDATE SET booked = slot.booked + 1")
+    args: list = [school_id, activity_id, day]
     if capacity > 0:
-        where = where & (Slot.booked < capacity)
-    rows = await Slot.update({Slot.booked: Slot.booked + 1}).where(where).returning(Slot.id)
-    return bool(rows)
+        sql += " WHERE slot.booked < {}"
+        args.append(capacity)
+    rows = await Slot.raw(sql + " RETURNING booked", *args)
+    return rows[0]["booked"] if rows else None
 
 
-async def _free_place(school_id: int, activity_id: int, day: dt.date) -> None:
-    await Slot.update({Slot.booked: Slot.booked - 1}).where(
-        (Slot.school == school_id) & (Slot.activity == activity_id) & (Slot.day == day)
-        & (Slot.booked > 0))
+async def _free_place(school_id: int, activity_id: int, day: dt.date) -> int | None:
+    rows = await Slot.raw(
+        "UPDATE slot SET booked = booked - 1 WHERE school = {} AND activity = {} AND day = {} "
+        "AND booked > 0 RETURNING booked", school_id, activity_id, day)
+    return rows[0]["booked"] if rows else None
 
 
 # ---------------------------------------------------------------------------------------------
 # One booking, inside a transaction the caller opened
 
+async def _lock_children(child_ids: list[int]) -> None:
+    """The child's row serialises its bookings: the same child booked twice at once (or two
+    activities of one group) waits, then sees the first booking.
 
-async def _child(child_id: int, family_id: int | None) -> dict:
-    query = Child.select().where((Child.id == child_id) & (Child.active == True))  # noqa: E712
+    PostgreSQL: a statement of its own, because under READ COMMITTED a statement that waited
+    for a lock still reads the other rows as of its start; the bookings are read by the next
+    statement, which sees what the previous holder committed. Ordered, so that two batches
+    never lock the same children in opposite orders. SQLite: the IMMEDIATE transaction already
+    serialises every writer, no query.
+    """
+    if not is_sqlite():
+        await Child.raw(f"SELECT id FROM child WHERE id IN ({placeholders(child_ids)}) "
+                        "ORDER BY id FOR UPDATE", *child_ids)
+
+
+async def _child_day(child_id: int, family_id: int | None, activity_id: int,
+                     year_id: int | None, day: dt.date) -> tuple[dict, bool, dict[int, dict]]:
+    """The child (locked), whether it holds a validated inscription to the activity, and its
+    bookings of the day by activity, read inside the transaction in one query (two on
+    PostgreSQL, see _lock_children)."""
+    sql = (
+        "SELECT c.id, c.family, c.first_name, c.level, c.school, "
+        "EXISTS(SELECT 1 FROM inscription i WHERE i.child = c.id AND i.activity = {} "
+        "AND i.school_year = {} AND i.status = 'validee') AS inscribed, "
+        "b.id AS b_id, b.activity AS b_activity, b.state AS b_state, b.school AS b_school, "
+        "a.group_code AS b_group, a.short_label AS b_label "
+        "FROM child c LEFT JOIN booking b ON b.child = c.id AND b.day = {} "
+        "LEFT JOIN activity a ON a.id = b.activity "
+        "WHERE c.id = {} AND c.active = {}")
+    args: list = [activity_id, year_id or 0, day, child_id, True]
     if family_id is not None:
-        query = query.where(Child.family == family_id)
-    child = await lock_for_update(query).first()
-    if child is None:
+        sql += " AND c.family = {}"
+        args.append(family_id)
+    await _lock_children([child_id])
+    rows = await Child.raw(sql, *args)
+    if not rows:
         raise NotFound("Enfant introuvable.")
-    return child
-
-
-async def _activity(activity_id: int) -> dict:
-    activity = await Activity.select().where(
-        (Activity.id == activity_id) & (Activity.active == True)).first()  # noqa: E712
-    if activity is None:
-        raise NotFound("Activité introuvable.")
-    return activity
+    day_bookings = {r["b_activity"]: {"id": r["b_id"], "activity": r["b_activity"],
+                                      "state": r["b_state"], "school": r["b_school"],
+                                      "group_code": r["b_group"] or "",
+                                      "short_label": r["b_label"]}
+                    for r in rows if r["b_id"] is not None}
+    return rows[0], bool(rows[0]["inscribed"]), day_bookings
 
 
 def _name(child: dict) -> str:
     return child["first_name"]
 
 
-async def _book(child: dict, activity_row: dict, day: dt.date, rules: cal.Rules,
-                year_id: int | None, *, staff: bool, now: dt.datetime, source: str,
-                staff_id: int | None) -> Outcome:
-    activity = cal.ActivityInfo.from_row(activity_row)
+async def _book(child: dict, activity: cal.ActivityInfo, day: dt.date, setup: Setup,
+                day_bookings: dict[int, dict], inscribed: bool, *, staff: bool,
+                now: dt.datetime, source: str, staff_id: int | None,
+                pending: list[Booking] | None = None) -> Outcome:
+    """`day_bookings` (activity id -> row) is the child's day, read under the child's lock; it
+    is updated here so that the next booking of a batch sees this one. With `pending`, a new
+    row is appended there for the caller to insert with the others in one statement."""
+    rules = setup.rules
     who, what = _name(child), activity.short_label
-    existing = await Booking.select(Booking.id, Booking.state).where(
-        (Booking.child == child["id"]) & (Booking.activity == activity.id) & (Booking.day == day)
-    ).first()
+    existing = day_bookings.get(activity.id)
     if existing and existing["state"] in ("reservee", "malade"):
         raise NothingToDo(f"{what} est déjà réservé pour {who} ce jour-là.")
     reason = cal.closed_reason(day, activity, child["school"], rules)
@@ -158,9 +174,6 @@ async def _book(child: dict, activity_row: dict, day: dt.date, rules: cal.Rules,
         raise Closed(f"{what} est fermé ce jour-là ({reason}).")
     if not activity.eligible(child["level"]):
         raise NotRegistered(f"{what} n’est pas ouvert au niveau {child['level']}.")
-    inscribed = await Inscription.exists().where(
-        (Inscription.child == child["id"]) & (Inscription.activity == activity.id)
-        & (Inscription.school_year == year_id) & (Inscription.status == "validee"))
     if not inscribed:
         raise NotRegistered(f"{who} n’est pas inscrit·e à « {activity.label} » : "
                             "demandez l’inscription depuis la page Inscriptions.")
@@ -169,17 +182,17 @@ async def _book(child: dict, activity_row: dict, day: dt.date, rules: cal.Rules,
         raise DeadlinePassed(f"Délai dépassé : {what} se réservait jusqu’au "
                              f"{limit.strftime('%d/%m/%Y')} à {limit.strftime('%H:%M')}.")
     if activity.group_code:
-        others = await Booking.select(Booking.activity.short_label.as_alias("label")).where(
-            (Booking.child == child["id"]) & (Booking.day == day)
-            & (Booking.state == "reservee") & (Booking.activity != activity.id)
-            & (Booking.activity.group_code == activity.group_code)).first()
-        if others:
-            raise Conflict(f"{who} est déjà réservé·e pour « {others['label']} » ce jour-là : "
+        other = next((b for b in day_bookings.values() if b["state"] == "reservee"
+                      and b["activity"] != activity.id
+                      and b["group_code"] == activity.group_code), None)
+        if other:
+            raise Conflict(f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
                            "annulez-le d’abord.")
     if child["school"] is None:
         raise NotRegistered(f"{who} n’a pas d’école enregistrée : contactez le service.")
-    capacity = await capacity_for(activity_row, child["school"])
-    if not await _take_place(child["school"], activity.id, day, capacity):
+    booked = await _take_place(child["school"], activity.id, day,
+                               setup.capacity_of(activity.id, child["school"]))
+    if booked is None:
         raise SlotFull(f"Complet : plus de place en {what} ce jour-là.")
     stamp = clock.now()
     if existing:
@@ -187,20 +200,24 @@ async def _book(child: dict, activity_row: dict, day: dt.date, rules: cal.Rules,
                               Booking.school: child["school"], Booking.updated_at: stamp,
                               Booking.updated_by: staff_id}).where(Booking.id == existing["id"])
     else:
-        await Booking.insert(Booking(child=child["id"], activity=activity.id,
-                                     school=child["school"], day=day, state="reservee",
-                                     source=source, created_at=stamp, updated_at=stamp,
-                                     updated_by=staff_id))
-    return Outcome(who, what, day, "reservee")
+        row = Booking(child=child["id"], activity=activity.id, school=child["school"], day=day,
+                      state="reservee", source=source, created_at=stamp, updated_at=stamp,
+                      updated_by=staff_id)
+        if pending is None:
+            await Booking.insert(row)
+        else:
+            pending.append(row)
+    day_bookings[activity.id] = {"id": existing["id"] if existing else None,
+                                 "activity": activity.id, "state": "reservee",
+                                 "school": child["school"], "group_code": activity.group_code,
+                                 "short_label": activity.short_label}
+    return Outcome(who, what, day, "reservee", school=child["school"], booked=booked)
 
 
-async def _cancel(child: dict, activity_row: dict, day: dt.date, rules: cal.Rules, *,
-                  staff: bool, now: dt.datetime, staff_id: int | None) -> Outcome:
-    activity = cal.ActivityInfo.from_row(activity_row)
+async def _cancel(child: dict, activity: cal.ActivityInfo, day: dt.date, rules: cal.Rules,
+                  existing: dict | None, *, staff: bool, now: dt.datetime,
+                  staff_id: int | None) -> Outcome:
     who, what = _name(child), activity.short_label
-    existing = await Booking.select(Booking.id, Booking.state, Booking.school).where(
-        (Booking.child == child["id"]) & (Booking.activity == activity.id) & (Booking.day == day)
-    ).first()
     if not existing or existing["state"] == "annulee":
         raise NothingToDo(f"{what} n’était pas réservé pour {who} ce jour-là.")
     if existing["state"] == "malade" and not staff:
@@ -209,18 +226,16 @@ async def _cancel(child: dict, activity_row: dict, day: dt.date, rules: cal.Rule
         raise DeadlinePassed("Délai dépassé : seul le service peut encore modifier ce jour.")
     await Booking.update({Booking.state: "annulee", Booking.updated_at: clock.now(),
                           Booking.updated_by: staff_id}).where(Booking.id == existing["id"])
+    booked = None
     if existing["state"] == "reservee":
-        await _free_place(existing["school"], activity.id, day)
-    return Outcome(who, what, day, "annulee")
+        booked = await _free_place(existing["school"], activity.id, day)
+    return Outcome(who, what, day, "annulee", school=existing["school"], booked=booked)
 
 
-async def _illness(child: dict, activity_row: dict, day: dt.date, rules: cal.Rules, *,
-                   staff: bool, now: dt.datetime, staff_id: int | None) -> Outcome:
-    activity = cal.ActivityInfo.from_row(activity_row)
+async def _illness(child: dict, activity: cal.ActivityInfo, day: dt.date, rules: cal.Rules,
+                   existing: dict | None, *, staff: bool, now: dt.datetime,
+                   staff_id: int | None) -> Outcome:
     who, what = _name(child), activity.short_label
-    existing = await Booking.select(Booking.id, Booking.state, Booking.school).where(
-        (Booking.child == child["id"]) & (Booking.activity == activity.id) & (Booking.day == day)
-    ).first()
     if not existing or existing["state"] != "reservee":
         raise NothingToDo(f"{what} n’est pas réservé pour {who} ce jour-là.")
     if not staff and not cal.illness_open(day, rules, now):
@@ -228,44 +243,64 @@ async def _illness(child: dict, activity_row: dict, day: dt.date, rules: cal.Rul
         raise DeadlinePassed(f"Une absence pour maladie se signale le jour même, avant {cutoff}.")
     await Booking.update({Booking.state: "malade", Booking.updated_at: clock.now(),
                           Booking.updated_by: staff_id}).where(Booking.id == existing["id"])
-    await _free_place(existing["school"], activity.id, day)
-    return Outcome(who, what, day, "malade")
+    booked = await _free_place(existing["school"], activity.id, day)
+    return Outcome(who, what, day, "malade", school=existing["school"], booked=booked)
 
 
 ACTIONS = {"reserver": "book", "annuler": "cancel", "malade": "illness"}
 
 
 async def change(action: str, *, child_id: int, activity_id: int, day: dt.date,
-                 family_id: int | None, actor: Principal | None = None) -> Outcome:
+                 family_id: int | None, actor: Principal | None = None,
+                 calendar: CalendarData | None = None) -> Outcome:
     """One tap on a cell. `family_id` scopes the child (families); `actor` is staff or None.
 
-    Staff changes ignore the deadline and are audit-logged in the same transaction.
+    Staff changes ignore the deadline and are audit-logged in the same transaction. With
+    `calendar` (the week being shown, covering `day`), its set-up is reused instead of read
+    again and the change is recorded in it for the re-render: 3 queries for a booking.
     """
     if action not in ACTIONS:
         raise NothingToDo("Action inconnue.")
     staff = actor is not None and actor.is_staff
     staff_id = actor.staff_id if staff else None
     now = clock.now()
-    rules, year_id = await load_rules(day, day)
+    setup = calendar.setup() if calendar is not None else await load_setup(day, day)
     async with write_transaction():
-        child = await _child(child_id, family_id)
-        activity_row = await _activity(activity_id)
-        if action == "reserver":
-            outcome = await _book(child, activity_row, day, rules, year_id, staff=staff, now=now,
-                                  source="agent" if staff else "famille", staff_id=staff_id)
-        elif action == "annuler":
-            outcome = await _cancel(child, activity_row, day, rules, staff=staff, now=now,
-                                    staff_id=staff_id)
-        else:
-            outcome = await _illness(child, activity_row, day, rules, staff=staff, now=now,
-                                     staff_id=staff_id)
+        child, inscribed, day_bookings = await _child_day(child_id, family_id, activity_id,
+                                                          setup.year_id, day)
+        activity = setup.activity(activity_id)
+        if activity is None:
+            raise NotFound("Activité introuvable.")
+        if calendar is not None:  # what the lock revealed (a double tap) shows in the re-render
+            for row in day_bookings.values():
+                calendar.record(child["id"], row["activity"], day, row["state"], row["school"])
+        try:
+            if action == "reserver":
+                outcome = await _book(child, activity, day, setup, day_bookings, inscribed,
+                                      staff=staff, now=now,
+                                      source="agent" if staff else "famille", staff_id=staff_id)
+            elif action == "annuler":
+                outcome = await _cancel(child, activity, day, setup.rules,
+                                        day_bookings.get(activity.id), staff=staff, now=now,
+                                        staff_id=staff_id)
+            else:
+                outcome = await _illness(child, activity, day, setup.rules,
+                                         day_bookings.get(activity.id), staff=staff, now=now,
+                                         staff_id=staff_id)
+        except SlotFull:
+            if calendar is not None:
+                calendar.slots[(child["school"], activity.id, day)] = setup.capacity_of(
+                    activity.id, child["school"])
+            raise
         if staff:
             await audit.record(actor, f"booking_{ACTIONS[action]}", family_id=child["family"],
                                target=f"child:{child['id']}",
-                               details={"activity": activity_row["code"], "day": day.isoformat(),
-                                        "late": not cal.open_for_family(
-                                            day, cal.ActivityInfo.from_row(activity_row), rules,
-                                            now)})
+                               details={"activity": activity.code, "day": day.isoformat(),
+                                        "late": not cal.open_for_family(day, activity,
+                                                                        setup.rules, now)})
+    if calendar is not None:
+        calendar.record(child["id"], activity.id, day, outcome.state, outcome.school,
+                        outcome.booked)
     return outcome
 
 
@@ -304,15 +339,16 @@ class PlanItem:
 
 
 async def plan_week_pattern(family_id: int, child_ids: list[int], pattern: dict[int, set[int]],
-                            start: dt.date, end: dt.date) -> list[PlanItem]:
+                            start: dt.date, end: dt.date,
+                            data: CalendarData | None = None) -> list[PlanItem]:
     """What a semaine type would do, day by day, without writing: every booking it would add
     and every day it cannot book, with the reason. Additive: it never cancels a booking.
 
-    pattern: activity id -> ISO weekdays. A fixed number of queries (see queries.load_calendar).
+    pattern: activity id -> ISO weekdays. A fixed number of queries (see queries.load_calendar),
+    none when the caller already loaded `data` for these dates.
     """
-    from ecp.booking.queries import load_calendar
-
-    data = await load_calendar(family_id, start, end)
+    if data is None:
+        data = await load_calendar(family_id, start, end)
     now = clock.now()
     items: list[PlanItem] = []
     for child in data.children:
@@ -350,30 +386,71 @@ async def plan_week_pattern(family_id: int, child_ids: list[int], pattern: dict[
     return items
 
 
-async def apply_week_pattern(family_id: int, items: list[PlanItem]) -> tuple[int, list[str]]:
+async def apply_week_pattern(family_id: int, items: list[PlanItem],
+                             setup: Setup | None = None) -> tuple[int, list[str]]:
     """Books the planned days in ONE transaction; a day that filled up meanwhile is reported,
-    not fatal. Returns (bookings made, messages of the days refused)."""
+    not fatal. Returns (bookings made, messages of the days refused).
+
+    Queries: the children (locked) with their inscriptions, their bookings over the dates, one
+    place taken per booking (the capacity rule is per slot) and one INSERT for the new rows.
+    `setup` (rules and activities covering the dates) saves reading them again.
+    """
     now = clock.now()
     todo = [i for i in items if i.ok]
     if not todo:
         return 0, []
-    rules, year_id = await load_rules(min(i.day for i in todo), max(i.day for i in todo))
+    start, end = min(i.day for i in todo), max(i.day for i in todo)
+    if setup is None:
+        setup = await load_setup(start, end)
     made, refused = 0, []
     async with write_transaction():
-        children: dict[int, dict] = {}
-        activities: dict[int, dict] = {}
+        children, inscribed, days = await _children_days(
+            sorted({i.child_id for i in todo}), family_id,
+            sorted({i.activity_id for i in todo}), setup.year_id, start, end)
+        pending: list[Booking] = []
         for item in todo:
-            if item.child_id not in children:
-                children[item.child_id] = await _child(item.child_id, family_id)
-            if item.activity_id not in activities:
-                activities[item.activity_id] = await _activity(item.activity_id)
+            child, activity = children.get(item.child_id), setup.activity(item.activity_id)
+            if child is None:
+                raise NotFound("Enfant introuvable.")
+            if activity is None:
+                raise NotFound("Activité introuvable.")
             try:
-                await _book(children[item.child_id], activities[item.activity_id], item.day, rules,
-                            year_id, staff=False, now=now, source="semaine_type", staff_id=None)
+                await _book(child, activity, item.day, setup,
+                            days.setdefault((child["id"], item.day), {}),
+                            (child["id"], activity.id) in inscribed, staff=False, now=now,
+                            source="semaine_type", staff_id=None, pending=pending)
                 made += 1
             except BookingError as exc:
                 refused.append(f"{item.day.strftime('%d/%m/%Y')} : {exc.message}")
+        if pending:
+            await Booking.insert(*pending)
     return made, refused
+
+
+async def _children_days(child_ids: list[int], family_id: int, activity_ids: list[int],
+                         year_id: int | None, start: dt.date, end: dt.date):
+    """Inside the transaction: the family's children (locked) with their validated
+    inscriptions to these activities, then their bookings between the dates. 2 queries (3 on
+    PostgreSQL, see _lock_children)."""
+    await _lock_children(child_ids)
+    rows = await Child.raw(
+        "SELECT c.id, c.family, c.first_name, c.level, c.school, i.activity AS ins_activity "
+        "FROM child c LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
+        f"AND i.status = 'validee' AND i.activity IN ({placeholders(activity_ids)}) "
+        f"WHERE c.id IN ({placeholders(child_ids)}) AND c.family = {{}} AND c.active = {{}}",
+        year_id or 0, *activity_ids, *child_ids, family_id, True)
+    children = {r["id"]: r for r in rows}
+    inscribed = {(r["id"], r["ins_activity"]) for r in rows if r["ins_activity"] is not None}
+    days: dict[tuple[int, dt.date], dict[int, dict]] = {}
+    for row in await Booking.select(
+        Booking.id, Booking.child, Booking.activity, Booking.day, Booking.state, Booking.school,
+        Booking.activity.group_code.as_alias("group_code"),
+        Booking.activity.short_label.as_alias("short_label"),
+    ).where(Booking.child.is_in(list(children) or [0]) & (Booking.day >= start)
+            & (Booking.day <= end)):
+        row["group_code"] = row["group_code"] or ""
+        days.setdefault((row["child"], row["day"]), {})[row["activity"]] = row
+    return children, inscribed, days
 
 
 # ---------------------------------------------------------------------------------------------

@@ -196,8 +196,8 @@ async def test_calendar_costs_a_constant_number_of_queries(client):
     assert response.text.count("✓") == 0  # the tick is CSS, not text
     print(f"calendar read model: {full_load.count} queries; whole page request: "
           f"{full_page.count} queries (auth included), with 0 or 18 bookings")
-    assert empty_load.count == full_load.count <= 6
-    assert empty_page.count == full_page.count, (empty_page.queries, full_page.queries)
+    assert empty_load.count == full_load.count == 4
+    assert empty_page.count == full_page.count == 5, (empty_page.queries, full_page.queries)
 
 
 async def test_booking_posts_are_rate_limited_per_family(client, other_client):
