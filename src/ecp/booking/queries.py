@@ -157,9 +157,9 @@ class CalendarData:
         """A change the booking service just made, so the re-rendered week shows it without
         reading the week again."""
         key = (child_id, activity_id, day)
-        self.bookings[key] = (self.bookings.get(key) or {"id": None, "child": child_id,
-                              "activity": activity_id, "day": day}) | {"state": state,
-                                                                        "school": school}
+        row = self.bookings.setdefault(key, {"id": None, "child": child_id,
+                                             "activity": activity_id, "day": day})
+        row.update(state=state, school=school)
         if booked is not None and school is not None:
             self.slots[(school, activity_id, day)] = booked
 
