@@ -50,7 +50,11 @@ async def test_add_a_child_without_booking_by_keyboard_with_htmx(page):
     assert (await page.title()).startswith("Effectifs")  # the fragment leaves <title> alone
     await assert_accessible(page)
     # Choose the first child offered, by keyboard, and add him or her.
-    await page.locator(f"#{select_id}").focus()
+    # The summary's link leads to the field, by keyboard.
+    await page.keyboard.press("Tab")
+    assert await page.locator(":focus").get_attribute("href") == f"#{select_id}"
+    await page.keyboard.press("Enter")
+    await page.wait_for_function(f"() => document.activeElement.id === '{select_id}'")
     await page.keyboard.press("ArrowDown")
     child_id = await page.locator(f"#{select_id}").input_value()
     name = (await page.locator(f"#{select_id} option[value='{child_id}']").inner_text()).strip()
