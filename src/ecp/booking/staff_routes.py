@@ -201,8 +201,8 @@ async def staff_attendance(request: Request, jour: FromQuery[str | None] = None,
                             fragment="partials/booking/attendance_lists.html", context=data)
 
 
-@post("/effectifs", name="staff_attendance_save", status_code=200)
-async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+async def _posted_list(data: dict[str, Any]) -> tuple[dt.date, int, int]:
+    """The (day, activity, school) a pointage form names; 404 when it names no list."""
     try:
         day = dt.date.fromisoformat(text(data, "jour"))
         activity_id = int(text(data, "activite"))
@@ -211,6 +211,12 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
         raise NotFoundException("Liste introuvable") from exc
     if not await Activity.exists().where(Activity.id == activity_id):
         raise NotFoundException("Activité introuvable")
+    return day, activity_id, school_id
+
+
+@post("/effectifs", name="staff_attendance_save", status_code=200)
+async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    day, activity_id, school_id = await _posted_list(data)
     expected = {r["child"]: r["family"] for r in await Booking.select(
         Booking.child, Booking.child.family.as_alias("family")).where(
         (Booking.day == day) & (Booking.activity == activity_id) & (Booking.school == school_id)
@@ -262,14 +268,7 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
 async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     """Adds a child who came without a booking to a list as present (billed with the
     majoration); post/redirect/get, or the lists fragment for htmx."""
-    try:
-        day = dt.date.fromisoformat(text(data, "jour"))
-        activity_id = int(text(data, "activite"))
-        school_id = int(text(data, "ecole"))
-    except ValueError as exc:
-        raise NotFoundException("Liste introuvable") from exc
-    if not await Activity.exists().where(Activity.id == activity_id):
-        raise NotFoundException("Activité introuvable")
+    day, activity_id, school_id = await _posted_list(data)
     if not await School.exists().where((School.id == school_id)
                                        & (School.active == True)):  # noqa: E712
         raise NotFoundException("École introuvable")
