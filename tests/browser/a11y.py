@@ -73,3 +73,22 @@ async def focus_is_visible(page) -> bool:
     return await page.evaluate("""() => { const e = document.activeElement; if (!e) return false;
       const s = getComputedStyle(e);
       return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'; }""")
+
+
+async def wait_for_focus(page, predicate_js: str) -> None:
+    """Wait until the focused element satisfies predicate_js (`e` is the element).
+
+    htmx moves focus in its afterSettle event, a few milliseconds after the new content is in the
+    DOM, so asserting right after `wait_for_selector` races the settle step."""
+    await page.wait_for_function(
+        f"() => {{ const e = document.activeElement; return !!e && !!({predicate_js}); }}",
+        timeout=5000)
+
+
+async def wait_for_error_summary_focus(page) -> None:
+    await wait_for_focus(page, "e.classList.contains('error-summary')")
+
+
+async def wait_for_error_title(page) -> None:
+    """The swapped fragment's <title> starts with « Erreur : » (htmx sets it during the swap)."""
+    await page.wait_for_function("() => document.title.startsWith('Erreur : ')", timeout=5000)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.a11y import assert_accessible, assert_reflows_at_320, small_targets, tab_until
+from tests.browser.a11y import (
+    assert_accessible,
+    assert_reflows_at_320,
+    small_targets,
+    tab_until,
+    wait_for_error_title,
+    wait_for_error_summary_focus,
+)
 from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
 
 
@@ -30,7 +37,7 @@ async def test_forgotten_password_by_keyboard(page):
     await tab_until(page, "e.id === 'identifiant'")
     await page.keyboard.press("Enter")  # empty: the error summary comes back in place (htmx)
     await page.wait_for_selector(".error-summary")
-    assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
+    await wait_for_error_summary_focus(page)
     await assert_accessible(page)
     await tab_until(page, "e.id === 'identifiant'")
     await page.keyboard.type("F00099")
@@ -63,8 +70,8 @@ async def test_contact_change_from_the_family_to_the_agent_and_the_journal(page,
     await replace_value(page, "7899")
     await page.keyboard.press("Enter")  # a typo first: the summary, announced and focused
     await page.wait_for_selector(".error-summary")
-    assert (await page.title()).startswith("Erreur : ")
-    assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
+    await wait_for_error_title(page)
+    await wait_for_error_summary_focus(page)
     await assert_accessible(page)
     await tab_until(page, "e.getAttribute('href') === '#postcode'")
     await page.keyboard.press("Enter")

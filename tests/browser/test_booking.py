@@ -10,7 +10,14 @@ from babel.dates import format_date
 
 from ecp import clock
 from ecp.booking import calendar as cal
-from tests.browser.a11y import assert_accessible, assert_reflows_at_320, small_targets, tab_until
+from tests.browser.a11y import (
+    assert_accessible,
+    assert_reflows_at_320,
+    small_targets,
+    tab_until,
+    wait_for_error_title,
+    wait_for_error_summary_focus,
+)
 from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
 
 
@@ -173,7 +180,7 @@ async def test_semaine_type_for_two_children_by_keyboard(page):
     await tab_until(page, "e.textContent.trim() === 'Voir les changements'", max_tabs=120)
     await page.keyboard.press("Enter")
     await page.wait_for_selector(".error-summary")
-    assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
+    await wait_for_error_summary_focus(page)
     await assert_accessible(page)
     await fill_pattern_by_keyboard(page, start, end)
     await page.wait_for_selector("#plan-title")
@@ -222,7 +229,7 @@ async def test_inscriptions_and_home_pages_are_accessible(page):
     await tab_until(page, "e.textContent.trim() === 'Envoyer la demande'", max_tabs=150)
     await page.keyboard.press("Enter")
     await page.wait_for_selector(".error-summary")
-    assert (await page.title()).startswith("Erreur : ")
+    await wait_for_error_title(page)
     await assert_accessible(page)
 
 

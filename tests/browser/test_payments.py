@@ -7,7 +7,14 @@ import re
 import subprocess
 import sys
 
-from tests.browser.a11y import assert_accessible, assert_reflows_at_320, small_targets, tab_until
+from tests.browser.a11y import (
+    assert_accessible,
+    assert_reflows_at_320,
+    small_targets,
+    tab_until,
+    wait_for_error_title,
+    wait_for_error_summary_focus,
+)
 from tests.browser.conftest import ROOT
 from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
 
@@ -133,8 +140,8 @@ async def test_bank_page_errors_are_accessible(page, live_server):
     await keyboard_to_bank_page(page, number)
     await keyboard_card(page, "1234")
     await page.wait_for_selector(".error-summary")
-    assert (await page.title()).startswith("Erreur : ")
-    assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
+    await wait_for_error_title(page)
+    await wait_for_error_summary_focus(page)
     await check_page(page)
     # Cancel: back on the portal, nothing paid.
     await tab_until(page, "e.textContent.trim() === 'Annuler le paiement'")

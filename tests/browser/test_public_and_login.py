@@ -10,6 +10,8 @@ from tests.browser.a11y import (
     focus_is_visible,
     small_targets,
     tab_until,
+    wait_for_error_title,
+    wait_for_error_summary_focus,
 )
 
 PUBLIC = ["/", "/connexion", "/agents/connexion", "/accessibilite", "/mentions-legales",
@@ -82,10 +84,10 @@ async def test_wrong_password_shows_an_accessible_error_summary(page):
     await page.fill("#mot_de_passe", "mauvais-mot-de-passe")
     await page.click("button[type=submit]")
     await page.wait_for_selector(".error-summary")
-    assert (await page.title()).startswith("Erreur : ")
+    await wait_for_error_title(page)
     summary = page.locator(".error-summary")
     assert "Code famille ou mot de passe incorrect." in await summary.inner_text()
-    assert await page.evaluate("document.activeElement.classList.contains('error-summary')")
+    await wait_for_error_summary_focus(page)
     await assert_accessible(page)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.a11y import assert_accessible, assert_reflows_at_320, small_targets, tab_until
+from tests.browser.a11y import assert_accessible, assert_reflows_at_320, small_targets, tab_until, \
+    wait_for_error_title
 from tests.browser.test_public_and_login import keyboard_login_staff
 
 
@@ -51,7 +52,7 @@ async def test_family_pages_in_every_state(page):
     await check(page)
     await submit(page, "#child-form")  # empty form: errors swapped in place
     await page.wait_for_selector("#child-form .error-summary")
-    assert (await page.title()).startswith("Erreur : ")
+    await wait_for_error_title(page)
     await check(page)
     await page.goto(f"/agents/familles/{fid}")
     await page.locator("a", has_text="Modifier").first.click()
