@@ -22,7 +22,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 install: system-deps $(VENV)/.installed
-install-test: system-deps browser-deps $(VENV)/.installed-test
+# The bench harness tests drive wrk, so the test install brings it too (bench-deps, below).
+install-test: system-deps browser-deps bench-deps $(VENV)/.installed-test
 
 # WeasyPrint needs Pango; Debian ships it as a package.
 system-deps:
