@@ -20,6 +20,7 @@ ACTIONS = {
     "child_updated": "Modification d’un enfant",
     "family_disabled": "Désactivation d’un compte famille",
     "family_enabled": "Réactivation d’un compte famille",
+    "family_sessions_closed": "Fermeture des sessions ouvertes d’une famille",
     "reset_link_sent": "Envoi d’un lien de mot de passe",
     "contact_change_applied": "Application d’une demande de changement de coordonnées",
     "contact_change_refused": "Refus d’une demande de changement de coordonnées",

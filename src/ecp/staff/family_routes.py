@@ -1,5 +1,5 @@
 """Staff > Familles: search, family record, creation with a welcome letter, children,
-disable/enable, reset link. Reading is for every agent; changing accounts is the
+disable/enable, closing the family's open sessions, reset link. Reading is for every agent; changing accounts is the
 administrator's (PRODUCT.md roles)."""
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ async def staff_family(request: Request, family_id: FromPath[int]) -> Template:
     if data is None:
         raise NotFoundException()
     await record(request.user, "family_record_viewed", family_id=family_id)
+    open_sessions = await services.open_session_count(family_id, request.app.state.settings)
     return page_or_fragment(request, page="pages/staff/family.html",
                             fragment="partials/staff/family_record.html",
-                            context={**data, "bookings_page": _bookings_page_exists(request)})
+                            context={**data, "bookings_page": _bookings_page_exists(request),
+                                     "open_sessions": open_sessions})
 
 
 # ---------------------------------------------------------------- creation and letter
@@ -106,6 +108,22 @@ async def staff_family_disable(request: Request, family_id: FromPath[int]) -> An
     await services.set_active(request.user, family_id, False)
     return redirect(request, f"/agents/familles/{family_id}",
                     "Le compte est désactivé et ses connexions sont fermées.")
+
+
+@post("/familles/{family_id:int}/fermer-sessions", name="staff_family_close_sessions",
+      guards=ADMIN, status_code=200)
+async def staff_family_close_sessions(request: Request, family_id: FromPath[int]) -> Any:
+    """Logs the family out on every device; unlike disabling, it may log in again at once."""
+    await _family_or_404(family_id)
+    closed = await services.close_family_sessions(request.user, request.app.state.settings,
+                                                  family_id)
+    if closed == 0:
+        message = "Aucune session n’était ouverte : rien n’a été fermé."
+    elif closed == 1:
+        message = "1 session ouverte a été fermée : la famille devra se reconnecter."
+    else:
+        message = f"{closed} sessions ouvertes ont été fermées : la famille devra se reconnecter."
+    return redirect(request, f"/agents/familles/{family_id}", message)
 
 
 @post("/familles/{family_id:int}/reactiver", name="staff_family_enable", guards=ADMIN,
@@ -219,6 +237,7 @@ async def staff_child_health(request: Request, family_id: FromPath[int],
 
 def handlers() -> list:
     return [staff_families, staff_family_new, staff_family_create, staff_family,
-            staff_family_letter, staff_family_disable, staff_family_enable,
+            staff_family_letter, staff_family_disable, staff_family_close_sessions,
+            staff_family_enable,
             staff_family_reset_link, staff_child_new, staff_child_create, staff_child_edit,
             staff_child_save, staff_child_health]

@@ -12,6 +12,7 @@ from ecp.accounts.services import load_json
 from ecp.audit.services import record
 from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
+from ecp.auth.tables import AuthSession
 from ecp.db import lock_for_update, write_transaction
 from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
 from ecp.mail.outbox import queue_email
@@ -85,6 +86,33 @@ async def set_active(actor: Principal, family_id: int, active: bool) -> None:
             await close_all_for(family_id=family_id)
         await record(actor, "family_enabled" if active else "family_disabled",
                      family_id=family_id)
+
+
+def _live_sessions(family_id: int, settings, now: dt.datetime):
+    """Sessions that would still let the family in: not past the idle or absolute expiry."""
+    idle = now - dt.timedelta(minutes=settings.session_idle_minutes)
+    absolute = now - dt.timedelta(hours=settings.session_absolute_hours)
+    return ((AuthSession.family == family_id) & (AuthSession.last_seen_at >= idle)
+            & (AuthSession.created_at >= absolute))
+
+
+async def open_session_count(family_id: int, settings) -> int:
+    return await AuthSession.count().where(_live_sessions(family_id, settings, clock.now()))
+
+
+async def close_family_sessions(actor: Principal, settings, family_id: int) -> int:
+    """Logs the family out everywhere (SECURITY.md B5) and leaves the account active.
+
+    Every session row goes, expired ones too; the count returned (and journalled) is of the
+    sessions that were still open, which is what the agent can tell the family.
+    """
+    async with write_transaction():
+        now = clock.now()
+        live = await AuthSession.count().where(_live_sessions(family_id, settings, now))
+        await AuthSession.delete().where(AuthSession.family == family_id)
+        await record(actor, "family_sessions_closed", family_id=family_id,
+                     details={"sessions": live})
+    return live
 
 
 async def send_reset_link(actor: Principal, settings, family_id: int) -> None:
