@@ -8,7 +8,14 @@ from litestar import Request, Router, get
 from litestar.response import Template
 
 from ecp.auth.guards import requires_staff
-from ecp.staff import family_routes, journal_routes, queries, request_routes, settings_routes
+from ecp.staff import (
+    activity_routes,
+    family_routes,
+    journal_routes,
+    queries,
+    request_routes,
+    settings_routes,
+)
 from ecp.web.htmx import page_or_fragment
 
 
@@ -20,7 +27,8 @@ async def staff_home(request: Request) -> Template:
 
 def staff_handlers(settings) -> list:
     return [staff_home, *family_routes.handlers(), *request_routes.handlers(),
-            *journal_routes.handlers(), *settings_routes.handlers()]
+            *journal_routes.handlers(), *settings_routes.handlers(),
+            *activity_routes.handlers()]
 
 
 def router(extra_handlers: list | None = None) -> Router:

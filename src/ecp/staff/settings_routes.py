@@ -21,17 +21,15 @@ from ecp.auth.sessions import close_all_for
 from ecp.commune.queries import commune_settings
 from ecp.commune.tables import (
     Activity,
-    ActivityCapacity,
     Closure,
     CommuneSettings,
     School,
     SchoolYear,
 )
 from ecp.db import write_transaction
-from ecp.families.tables import LEVELS
 from ecp.staff.services import parse_date
 from ecp.staff.tables import ROLES, StaffUser
-from ecp.web.forms import Form, many, raw, text
+from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment, redirect
 
 ADMIN = [requires_role("administrateur")]
@@ -231,91 +229,7 @@ async def staff_school_save(request: Request, school_id: FromPath[int],
 
 
 # ---------------------------------------------------------------- activities
-
-async def _activity_context(activity_id: int) -> tuple[dict, list[dict], dict[int, int]]:
-    activity = await Activity.select().where(Activity.id == activity_id).first()
-    if activity is None:
-        raise NotFoundException()
-    schools = await School.select(School.id, School.name).order_by(School.name)
-    caps = {c["school"]: c["capacity"] for c in await ActivityCapacity.select(
-        ActivityCapacity.school, ActivityCapacity.capacity).where(
-        ActivityCapacity.activity == activity_id)}
-    return activity, schools, caps
-
-
-def _activity_page(request: Request, activity: dict, schools: list, form: Form,
-                   status: int = 200) -> Template:
-    return page_or_fragment(request, page="pages/staff/settings_activity.html",
-                            fragment="partials/staff/activity_form.html",
-                            context={"form": form, "activity": activity, "schools": schools,
-                                     "weekdays": WEEKDAYS, "levels": LEVELS},
-                            status_code=status)
-
-
-@get("/parametres/activites/{activity_id:int}", name="staff_activity_edit", guards=ADMIN)
-async def staff_activity_edit(request: Request, activity_id: FromPath[int]) -> Template:
-    activity, schools, caps = await _activity_context(activity_id)
-    values = {"libelle": activity["label"], "libelle_court": activity["short_label"],
-              "jours": activity["weekdays"].split(","), "debut": activity["starts_at"].strftime(
-                  "%H:%M"), "fin": activity["ends_at"].strftime("%H:%M"),
-              "niveaux": activity["eligible_levels"].split(","),
-              "capacite": str(activity["default_capacity"]), "active": activity["active"]}
-    for s in schools:
-        values[f"capacite-{s['id']}"] = str(caps.get(s["id"], activity["default_capacity"]))
-    return _activity_page(request, activity, schools, Form(values=values))
-
-
-@post("/parametres/activites/{activity_id:int}", name="staff_activity_save", guards=ADMIN,
-      status_code=200)
-async def staff_activity_save(request: Request, activity_id: FromPath[int],
-                              data: URLEncodedBody[dict[str, Any]]) -> Any:
-    activity, schools, caps = await _activity_context(activity_id)
-    form = Form(values={"libelle": text(data, "libelle", 120),
-                        "libelle_court": text(data, "libelle_court", 40),
-                        "jours": [d for d in many(data, "jours") if d in dict(WEEKDAYS)],
-                        "niveaux": [lv for lv in many(data, "niveaux") if lv in LEVELS],
-                        "debut": text(data, "debut", 5), "fin": text(data, "fin", 5),
-                        "active": text(data, "active") == "oui"})
-    if not form.values["libelle"]:
-        form.error("libelle", "Saisissez le libellé de l’activité.")
-    if not form.values["libelle_court"]:
-        form.error("libelle_court", "Saisissez le libellé court, utilisé dans les tableaux.")
-    if not form.values["jours"]:
-        form.error("jours-1", "Cochez au moins un jour.")
-    if not form.values["niveaux"]:
-        form.error("niveaux-PS", "Cochez au moins un niveau.")
-    start, end = _time(form.values["debut"]), _time(form.values["fin"])
-    if start is None:
-        form.error("debut", "Saisissez l’heure de début, par exemple 07:30.")
-    if end is None:
-        form.error("fin", "Saisissez l’heure de fin, par exemple 08:30.")
-    if start and end and end <= start:
-        form.error("fin", "L’heure de fin doit suivre l’heure de début.")
-    default = _int(form, data, "capacite", "Capacité par défaut", 0, 10000)
-    per_school = {s["id"]: _int(form, data, f"capacite-{s['id']}", f"Places à {s['name']}",
-                                0, 10000) for s in schools}
-    if not form.valid:
-        return _activity_page(request, activity, schools, form, status=422)
-    async with write_transaction():
-        await Activity.update({
-            Activity.label: form.values["libelle"], Activity.short_label:
-            form.values["libelle_court"], Activity.weekdays: ",".join(sorted(form.values["jours"])),
-            Activity.starts_at: start, Activity.ends_at: end,
-            Activity.eligible_levels: ",".join(lv for lv in LEVELS if lv in form.values["niveaux"]),
-            Activity.default_capacity: default, Activity.active: form.values["active"],
-        }).where(Activity.id == activity_id)
-        for school_id, capacity in per_school.items():
-            if school_id in caps:
-                await ActivityCapacity.update({ActivityCapacity.capacity: capacity}).where(
-                    (ActivityCapacity.activity == activity_id)
-                    & (ActivityCapacity.school == school_id))
-            else:
-                await ActivityCapacity(activity=activity_id, school=school_id,
-                                       capacity=capacity).save()
-        await record(request.user, "settings_changed", target=f"activité {activity['code']}",
-                     details={"capacities": {str(k): v for k, v in per_school.items()}})
-    return redirect(request, BASE + "#activities-title",
-                    f"L’activité « {form.values['libelle']} » est enregistrée.")
+# Creation and edition live in ecp.staff.activity_routes.
 
 
 # ---------------------------------------------------------------- closures
@@ -462,6 +376,6 @@ async def staff_account_save(request: Request, staff_id: FromPath[int],
 
 def handlers() -> list:
     return [staff_settings, staff_settings_rules, staff_settings_year, staff_school_new,
-            staff_school_edit, staff_school_create, staff_school_save, staff_activity_edit,
-            staff_activity_save, staff_closure_add, staff_closure_delete, staff_account_new,
+            staff_school_edit, staff_school_create, staff_school_save,
+            staff_closure_add, staff_closure_delete, staff_account_new,
             staff_account_edit, staff_account_create, staff_account_save]
