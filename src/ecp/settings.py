@@ -8,6 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
+# Staff two-factor authentication (SECURITY.md A10): "obligatoire" everywhere but the local demo.
+STAFF_MFA_MODES = ("obligatoire", "facultative")
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -18,6 +20,16 @@ def _bool(value: str | None, default: bool) -> bool:
 
 def _int(value: str | None, default: int) -> int:
     return int(value) if value not in (None, "") else default
+
+
+def _staff_mfa(value: str | None, default: str) -> str:
+    if value is None or not value.strip():
+        return default
+    mode = value.strip().lower()
+    if mode not in STAFF_MFA_MODES:
+        # A typo must not quietly weaken (or strengthen) the login: refuse to start.
+        raise ValueError("ECP_STAFF_MFA doit valoir « obligatoire » ou « facultative ».")
+    return mode
 
 
 def _list(value: str | None) -> tuple[str, ...]:
@@ -47,6 +59,9 @@ class Settings:
     # Account back-off: after this many failures the account waits 2^(n - threshold) minutes.
     lockout_threshold: int = 5
     lockout_max_minutes: int = 60
+    # "obligatoire": no staff session without a verified TOTP code (enrolment at first login).
+    # "facultative" (the local demo only): enrolled staff give their code, others may enrol.
+    staff_mfa: str = "obligatoire"
     payment_simulator: bool = True
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -95,6 +110,7 @@ class Settings:
             ),
             login_rate_per_minute=_int(e.get("ECP_LOGIN_RATE_PER_MINUTE"), base.login_rate_per_minute),
             reset_rate_per_minute=_int(e.get("ECP_RESET_RATE_PER_MINUTE"), base.reset_rate_per_minute),
+            staff_mfa=_staff_mfa(e.get("ECP_STAFF_MFA"), base.staff_mfa),
             payment_simulator=_bool(e.get("ECP_PAYMENT_SIMULATOR"), base.payment_simulator),
             smtp_host=e.get("ECP_SMTP_HOST") or None,
             smtp_port=_int(e.get("ECP_SMTP_PORT"), base.smtp_port),
@@ -131,6 +147,10 @@ class Settings:
     def is_production(self) -> bool:
         return self.environment == "production"
 
+    @property
+    def staff_mfa_required(self) -> bool:
+        return self.staff_mfa != "facultative"
+
     def cookie_name(self, name: str) -> str:
         """`__Host-` names need a Secure cookie, which a plain-http local demo cannot carry."""
         return f"__Host-{name}" if self.https else name
@@ -150,6 +170,9 @@ class Settings:
             problems.append("ECP_BASE_URL doit commencer par https://.")
         if self.password_profile != "production":
             problems.append("ECP_PASSWORD_PROFILE doit valoir « production ».")
+        if not self.staff_mfa_required:
+            problems.append("La double authentification des agents doit être obligatoire "
+                            "(ECP_STAFF_MFA=obligatoire).")
         if not self.payment_simulator:
             from ecp.payments.config import paybox_config
 
