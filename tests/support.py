@@ -64,11 +64,47 @@ async def login_family(client, code: str = "F00001", password: str = "demo-famil
     return response
 
 
+# The authenticators login_staff set up (ECP_STAFF_MFA=obligatoire is the default, in the tests
+# too): the secret by username and the last time step it used, so that a second login of the
+# same agent within 30 seconds (or under a frozen clock) takes the next code, not a replay.
+TOTP_SECRETS: dict[str, str] = {}
+_TOTP_LAST_STEP: dict[str, int] = {}
+
+
+def next_totp_code(username: str) -> str:
+    """The code an agent's phone would show now, or the next one if this one was used."""
+    from ecp import clock
+    from ecp.auth import totp
+
+    step = max(totp.step_at(clock.now()), _TOTP_LAST_STEP.get(username, -1) + 1)
+    _TOTP_LAST_STEP[username] = step
+    return totp.code_at(TOTP_SECRETS[username], step)
+
+
+def remember_totp(username: str, secret: str) -> None:
+    TOTP_SECRETS[username] = secret
+    _TOTP_LAST_STEP.pop(username, None)
+
+
 async def login_staff(client, username: str = "agent", password: str = "demo-agent-sej-2026"):
+    """Password, then the TOTP step the app asks for: enrolment (the key is read from the page,
+    as a phone would scan it) or the code of the authenticator enrolled before."""
     response = await post_form(client, "/agents/connexion",
                                {"identifiant": username, "mot_de_passe": password},
                                from_page="/agents/connexion")
     assert response.status_code == 303, response.text[:500]
+    step = response.headers["location"]
+    if step in ("/agents/connexion/activation", "/agents/connexion/code"):
+        page = await client.get(step)
+        assert page.status_code == 200, page.text[:500]
+        if step.endswith("/activation"):
+            remember_totp(username, soup(page.text).select_one("#totp-key").get_text()
+                          .replace(" ", ""))
+        # The enrolment form posts to the code step too.
+        response = await client.post("/agents/connexion/code", data={
+            "_csrf_token": csrf_from(page.text), "code": next_totp_code(username)},
+            follow_redirects=False)
+        assert response.status_code == 303, response.text[:500]
     return response
 
 

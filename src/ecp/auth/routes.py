@@ -10,18 +10,21 @@ from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromQuery, URLEncodedBody
+from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 
-from ecp.auth import services, sessions
+from ecp.auth import mfa, services, sessions
 from ecp.web import flash
 from ecp.web.forms import Form, raw, text
-from ecp.web.htmx import page_or_fragment
+from ecp.web.htmx import page_or_fragment, wants_fragment
 from ecp.web.security import client_ip
 
 log = structlog.get_logger("ecp.auth")
 
 GENERIC_FAMILY = "Code famille ou mot de passe incorrect."
 GENERIC_STAFF = "Identifiant ou mot de passe incorrect."
+ENROL_OFFER = ("Protégez votre compte : activez la double authentification depuis « Mon compte » "
+               "(un code de votre téléphone vous sera demandé à chaque connexion).")
 LOCK_HINT = ("Après plusieurs essais infructueux, le compte est bloqué quelques minutes : "
              "patientez avant de réessayer, ou utilisez « Mot de passe oublié ».")
 
@@ -58,12 +61,35 @@ def _session_cookie(request: Request, token: str, max_age: int | None) -> Cookie
                   secure=s.https, samesite="lax", max_age=max_age)
 
 
-async def _logged_in(request: Request, *, family_id=None, staff_id=None, target: str) -> Redirect:
+async def _logged_in(request: Request, *, family_id=None, staff_id=None, target: str) -> Any:
     # Rotation: whatever session the browser came with is closed, a new token is issued.
     await sessions.close_session(request.scope.get("auth"))
     token = await sessions.open_session(family_id=family_id, staff_id=staff_id)
-    response = Redirect(path=target, status_code=303)
+    # An htmx form (the TOTP step) is told to navigate; a plain form gets post/redirect/get.
+    response = (ClientRedirect(redirect_to=target) if wants_fragment(request)
+                else Redirect(path=target, status_code=303))
     response.set_cookie(_session_cookie(request, token, max_age=None))
+    return response
+
+
+def pending_cookie(request: Request, token: str, max_age: int) -> Cookie:
+    """The TOTP step's cookie: the session cookie's attributes, and its own five minutes."""
+    s = request.app.state.settings
+    return Cookie(key=s.cookie_name(mfa.COOKIE), value=token, path="/", httponly=True,
+                  secure=s.https, samesite="lax", max_age=max_age)
+
+
+async def _second_step(request: Request, staff_id: int, factor: str, next_path: str) -> Any:
+    """A correct staff password: no session yet, a pending step and the code (or enrolment)
+    page."""
+    s = request.app.state.settings
+    token = await mfa.start_pending(staff_id, next_path, mfa.box(s),
+                                    enrol=factor == "activation")
+    target = "/agents/connexion/code" if factor == "code" else "/agents/connexion/activation"
+    response = (ClientRedirect(redirect_to=target) if wants_fragment(request)
+                else Redirect(path=target, status_code=303))
+    response.set_cookie(pending_cookie(request, token,
+                                       int(mfa.PENDING_LIFETIME.total_seconds())))
     return response
 
 
@@ -105,13 +131,22 @@ async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
     if not password:
         form.error("mot_de_passe", "Saisissez votre mot de passe.")
     if form.valid:
+        extra = {"mfa_required": s.staff_mfa_required} if how is STAFF else {}
         result = await how.authenticate(login, password, request.app.state.passwords,
                                         threshold=s.lockout_threshold,
-                                        max_minutes=s.lockout_max_minutes)
+                                        max_minutes=s.lockout_max_minutes, **extra)
+        if result.ok and result.second_factor:
+            _log_login(request, how.kind, "password_ok", result.account_id)
+            return await _second_step(request, result.account_id, result.second_factor,
+                                      next_path)
         if result.ok:
             _log_login(request, how.kind, "success", result.account_id)
             account = {"family_id" if how is FAMILY else "staff_id": result.account_id}
-            return await _logged_in(request, target=next_path, **account)
+            response = await _logged_in(request, target=next_path, **account)
+            if how is STAFF:
+                # Only in the facultative mode (the demo) does a staff password alone get here.
+                flash.add(request, response, ENROL_OFFER, "warning")
+            return response
         _log_login(request, how.kind, "failure")
         form.error("mot_de_passe", how.generic)
     return _login_page(request, how.template, form, next_path, status=422)
@@ -127,9 +162,7 @@ async def staff_login_page(request: Request, next: FromQuery[str | None] = None)
     return _login_page(request, STAFF.template, Form(), safe_next(next, STAFF.home))
 
 
-def login_posts(per_minute: int) -> list:
-    # One rate-limit middleware (and store) shared by both forms: same budget per address.
-    limit = [login_rate_limit(per_minute).middleware]
+def login_posts(limit: list) -> list:
 
     @post("/connexion", name="family_login", status_code=200, middleware=limit)
     async def family_login(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -157,5 +190,10 @@ async def logout(request: Request) -> Redirect:
 
 
 def route_handlers(settings) -> list:
-    per_minute = settings.login_rate_per_minute
-    return [family_login_page, staff_login_page, *login_posts(per_minute), logout]
+    from ecp.auth import mfa_routes
+
+    # One rate-limit middleware (and store) for every login form, the TOTP code included: the
+    # same budget per address.
+    limit = [login_rate_limit(settings.login_rate_per_minute).middleware]
+    return [family_login_page, staff_login_page, *login_posts(limit), logout,
+            *mfa_routes.route_handlers(limit)]

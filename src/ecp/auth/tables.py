@@ -1,6 +1,7 @@
-"""Login sessions and password-reset tokens; only SHA-256 hashes of the tokens are stored."""
+"""Login sessions, password-reset tokens, staff TOTP authenticators and the login step between
+password and code; only SHA-256 hashes of the tokens are stored, TOTP secrets are encrypted."""
 
-from piccolo.columns import ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigInt, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from ecp.families.tables import Family
@@ -23,3 +24,27 @@ class PasswordResetToken(Table):
     created_at = Timestamptz()
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class StaffTotp(Table):
+    """A staff member's authenticator app (SECURITY.md A10). The secret is encrypted at rest
+    (AES-GCM, key derived from ECP_SECRET_KEY, bound to the account); last_step is the last
+    accepted 30-second time step, so a code is never accepted twice."""
+
+    staff = ForeignKey(references=StaffUser, null=False, unique=True,
+                       on_delete=OnDelete.cascade)
+    secret_encrypted = Varchar(length=200)
+    last_step = BigInt(null=True, default=None)
+    enrolled_at = Timestamptz()
+
+
+class PendingLogin(Table):
+    """A correct staff password waiting for its TOTP code: five minutes, single use. With an
+    enrol_secret (encrypted) the account has no authenticator yet and enrols at this login."""
+
+    token_hash = Varchar(length=64, unique=True)
+    staff = ForeignKey(references=StaffUser, null=False, on_delete=OnDelete.cascade)
+    next_path = Varchar(length=300, default="/agents/")
+    enrol_secret = Varchar(length=200, default="")
+    created_at = Timestamptz()
+    expires_at = Timestamptz()

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ecp.auth.tables import AuthSession
 from tests import factories
-from tests.support import csrf_token, error_summary_links, login_family, post_form, soup
+from tests.support import (
+    csrf_token,
+    error_summary_links,
+    login_family,
+    login_staff,
+    post_form,
+    soup,
+)
 
 
 async def test_home_page_shows_the_family_login_form(client):
@@ -72,6 +79,10 @@ async def test_staff_login_goes_to_the_staff_home(client):
     response = await post_form(client, "/agents/connexion",
                                {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
                                from_page="/agents/connexion")
+    # The password alone is not enough (SECURITY.md A10): the second factor comes first.
+    assert response.status_code == 303
+    assert response.headers["location"] == "/agents/connexion/activation"
+    response = await login_staff(client)
     assert response.status_code == 303 and response.headers["location"] == "/agents/"
     home = await client.get("/agents/")
     assert home.status_code == 200 and "Tableau de bord" in home.text

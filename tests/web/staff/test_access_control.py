@@ -12,7 +12,7 @@ from tests.accounts_factories import family_with_guardian
 from tests.staff_factories import staff_client
 from tests.support import login_family, post_form
 
-STAFF_PUBLIC = {"/agents/connexion"}
+STAFF_PUBLIC = {"/agents/connexion", "/agents/connexion/code", "/agents/connexion/activation"}
 
 
 def _handlers(app):
