@@ -14,9 +14,11 @@ from litestar.response import Template
 
 from ecp import clock
 from ecp.audit.services import record
+from ecp.auth import mfa
 from ecp.auth.guards import requires_role
 from ecp.auth.policy import password_problem
 from ecp.auth.principal import ROLE_LABELS
+from ecp.auth.services import _aware
 from ecp.auth.sessions import close_all_for
 from ecp.commune.queries import commune_settings
 from ecp.commune.tables import (
@@ -283,17 +285,24 @@ async def staff_closure_delete(request: Request, closure_id: FromPath[int]) -> A
 
 # ---------------------------------------------------------------- staff accounts
 
-def _staff_page(request: Request, form: Form, staff_id: int | None, status: int = 200):
+async def _staff_page(request: Request, form: Form, staff_id: int | None, status: int = 200):
+    settings = request.app.state.settings
+    enrolment = await mfa.enrolment(staff_id) if staff_id else None
+    if enrolment:
+        enrolment["enrolled_at"] = _aware(enrolment["enrolled_at"])
     return page_or_fragment(request, page="pages/staff/settings_staff.html",
                             fragment="partials/staff/staff_form.html",
                             context={"form": form, "staff_id": staff_id,
-                                     "roles": [(r, ROLE_LABELS[r]) for r in ROLES]},
+                                     "roles": [(r, ROLE_LABELS[r]) for r in ROLES],
+                                     "mfa_enrolment": enrolment,
+                                     "mfa_required": settings.staff_mfa_required,
+                                     "is_self": staff_id == request.user.staff_id},
                             status_code=status)
 
 
 @get("/parametres/agents/nouveau", name="staff_account_new", guards=ADMIN)
 async def staff_account_new(request: Request) -> Template:
-    return _staff_page(request, Form(values={"role": "agent", "actif": True}), None)
+    return await _staff_page(request, Form(values={"role": "agent", "actif": True}), None)
 
 
 @get("/parametres/agents/{staff_id:int}", name="staff_account_edit", guards=ADMIN)
@@ -301,10 +310,11 @@ async def staff_account_edit(request: Request, staff_id: FromPath[int]) -> Templ
     row = await StaffUser.select().where(StaffUser.id == staff_id).first()
     if row is None:
         raise NotFoundException()
-    return _staff_page(request, Form(values={"identifiant": row["username"],
-                                             "nom_affiche": row["display_name"],
-                                             "courriel": row["email"], "role": row["role"],
-                                             "actif": row["active"]}), staff_id)
+    return await _staff_page(request, Form(values={"identifiant": row["username"],
+                                                   "nom_affiche": row["display_name"],
+                                                   "courriel": row["email"],
+                                                   "role": row["role"],
+                                                   "actif": row["active"]}), staff_id)
 
 
 async def _save_staff(request: Request, data: dict, staff_id: int | None) -> Any:
@@ -338,7 +348,7 @@ async def _save_staff(request: Request, data: dict, staff_id: int | None) -> Any
         if problem:
             form.error("mot_de_passe", problem)
     if not form.valid:
-        return _staff_page(request, form, staff_id, status=422)
+        return await _staff_page(request, form, staff_id, status=422)
     new_hash = await request.app.state.passwords.hash(password) if password else None
     async with write_transaction():
         values = {StaffUser.display_name: name, StaffUser.email: email, StaffUser.role: role,
@@ -374,8 +384,33 @@ async def staff_account_save(request: Request, staff_id: FromPath[int],
     return await _save_staff(request, data, staff_id)
 
 
+@post("/parametres/agents/{staff_id:int}/double-authentification",
+      name="staff_account_mfa_reset", guards=ADMIN, status_code=200)
+async def staff_account_mfa_reset(request: Request, staff_id: FromPath[int]) -> Any:
+    """A lost or changed phone: the member's authenticator goes, their sessions end, and they
+    enrol again at their next login (ECP_STAFF_MFA=obligatoire)."""
+    row = await StaffUser.select(StaffUser.username).where(StaffUser.id == staff_id).first()
+    if row is None:
+        raise NotFoundException()
+    page = f"{BASE}/agents/{staff_id}"
+    if staff_id == request.user.staff_id:
+        return redirect(request, page, "Pour votre propre compte, changez d’application depuis "
+                                       "« Mon compte ».", "error")
+    async with write_transaction():
+        if not await mfa.reset(staff_id):
+            return redirect(request, page, f"Le compte « {row['username']} » n’a pas de double "
+                                           "authentification à réinitialiser.", "warning")
+        await close_all_for(staff_id=staff_id)
+        await record(request.user, "staff_account_changed", target=f"agent {row['username']}",
+                     details={"double_authentification": "réinitialisée"})
+    return redirect(request, page, f"La double authentification de « {row['username']} » est "
+                                   "réinitialisée et ses connexions sont fermées : il "
+                                   "l’activera à sa prochaine connexion.")
+
+
 def handlers() -> list:
     return [staff_settings, staff_settings_rules, staff_settings_year, staff_school_new,
             staff_school_edit, staff_school_create, staff_school_save,
             staff_closure_add, staff_closure_delete, staff_account_new,
-            staff_account_edit, staff_account_create, staff_account_save]
+            staff_account_edit, staff_account_create, staff_account_save,
+            staff_account_mfa_reset]
