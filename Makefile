@@ -39,6 +39,8 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
+# The demo agent logs in with its password alone (PRODUCT.md): staff MFA is facultative here
+# only; everywhere else ECP_STAFF_MFA defaults to obligatoire.
 run: install
 	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp migrate
 	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp seed-demo
@@ -49,8 +51,9 @@ run: install
 	@echo "    famille Martin  F00001 / demo-famille-1"
 	@echo "    famille Diallo  F00002 / demo-famille-2"
 	@echo "    agent SEJ       agent  / demo-agent-sej-2026"
+	@echo "  (démonstration : double authentification des agents facultative)"
 	@echo ""
-	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp serve --host $(HOST) --port $(PORT)
+	ECP_BASE_URL=http://$(HOST):$(PORT) ECP_STAFF_MFA=facultative $(BIN)/ecp serve --host $(HOST) --port $(PORT)
 
 # SQLite always; PostgreSQL too when ECP_TEST_POSTGRES_URL is set (CI sets it).
 test: install-test
