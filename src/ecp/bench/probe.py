@@ -18,7 +18,8 @@ import httpx
 
 from ecp.bench import targets
 from ecp.bench.querycount import counting, install
-from ecp.bench.seed import BENCH_PASSWORD, BENCH_STAFF, BENCH_STAFF_PASSWORD, CODE_PREFIX
+from ecp.bench import staff as bench_staff
+from ecp.bench.seed import BENCH_PASSWORD, CODE_PREFIX
 
 BASE = "http://127.0.0.1:8000"
 
@@ -56,8 +57,7 @@ async def probe(family_code: str) -> dict:
                                                       "mot_de_passe": BENCH_PASSWORD}):
                 out["errors"].append("connexion famille impossible")
                 return out
-            staff_ok = await login(staff, "/agents/connexion", {
-                "identifiant": BENCH_STAFF, "mot_de_passe": BENCH_STAFF_PASSWORD})
+            staff_ok = await bench_staff.login(staff) == 303
             specs = await targets.discover_family(family, resolved, today)
             if staff_ok:
                 specs |= await targets.discover_staff(staff, resolved, today)

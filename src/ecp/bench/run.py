@@ -31,7 +31,8 @@ import httpx
 
 from ecp.bench import targets, wrk
 from ecp.bench.options import add_arguments, finish_args
-from ecp.bench.seed import BENCH_PASSWORD, BENCH_STAFF, BENCH_STAFF_PASSWORD, CODE_PREFIX
+from ecp.bench import staff as bench_staff
+from ecp.bench.seed import BENCH_PASSWORD, CODE_PREFIX
 from ecp.settings import ROOT
 
 RESULTS = ROOT / "bench-results"
@@ -183,8 +184,7 @@ async def open_sessions(url: str, count: int, families: int, concurrency: int = 
 
     await asyncio.gather(*(one(i, code) for i, code in enumerate(codes)))
     staff = httpx.AsyncClient(base_url=url, timeout=60)
-    status, _ = await login(staff, "/agents/connexion", {
-        "identifiant": BENCH_STAFF, "mot_de_passe": BENCH_STAFF_PASSWORD}, xff(60000))
+    status = await bench_staff.login(staff, {"X-Forwarded-For": xff(60000)})
     if status != 303:
         await staff.aclose()
         staff = None

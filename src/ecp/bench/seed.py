@@ -37,6 +37,9 @@ from ecp.demo.core import (
 BENCH_PASSWORD = "bench-famille"
 BENCH_STAFF = "bench-agent"
 BENCH_STAFF_PASSWORD = "bench-agent-sej-2026"
+# The bench agent's authenticator (staff MFA is obligatoire on the bench server, as in
+# production): the harness computes its codes from this known secret.
+BENCH_STAFF_TOTP_SECRET = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
 CODE_PREFIX = "B"
 MATERNELLE = ("PS", "MS", "GS")
 ELEMENTAIRE = ("CP", "CE1", "CE2", "CM1", "CM2")
@@ -73,7 +76,8 @@ class Summary:
                 f"{self.bookings} réservations, {self.slots} compteurs de places, "
                 f"{self.invoices} factures ({self.invoice_lines} lignes), {self.payments} paiements. "
                 f"Mot de passe des familles {CODE_PREFIX}000001… : « {BENCH_PASSWORD} » ; "
-                f"agent « {BENCH_STAFF} » / « {BENCH_STAFF_PASSWORD} ».")
+                f"agent « {BENCH_STAFF} » / « {BENCH_STAFF_PASSWORD} » (clé TOTP "
+                f"{BENCH_STAFF_TOTP_SECRET}).")
 
 
 # --------------------------------------------------------------------------- calendar
@@ -259,7 +263,8 @@ class Ids:
 
 
 TABLES = ("commune_settings", "school_year", "school", "school_class", "activity",
-          "activity_capacity", "tariff_bracket", "tariff", "staff_user", "family", "guardian",
+          "activity_capacity", "tariff_bracket", "tariff", "staff_user", "staff_totp", "family",
+          "guardian",
           "child", "inscription", "slot", "booking", "billing_run", "invoice_counter", "invoice",
           "invoice_line", "payment", "payment_allocation")
 
@@ -302,10 +307,13 @@ def child_plan(rng: random.Random, level: str) -> list[tuple[str, tuple[int, ...
 
 async def seed_bench(url: str, families: int = 10_000, schools: int = 30, seed: int = 2026,
                      today: dt.date | None = None, chunk: int = 500,
-                     progress=None) -> Summary:
-    """Writes the bench commune into the (migrated, empty) database at `url`."""
+                     progress=None, secret_key: str | None = None) -> Summary:
+    """Writes the bench commune into the (migrated, empty) database at `url`. The bench agent's
+    TOTP secret is encrypted with `secret_key` (default: ECP_SECRET_KEY, as the server reads it)."""
     from ecp import clock
     from ecp.auth.passwords import Passwords
+    from ecp.auth.totp import SecretBox
+    from ecp.settings import Settings
 
     if schools < 3:
         raise ValueError("Il faut au moins trois écoles (maternelle, élémentaire, primaire).")
@@ -419,6 +427,11 @@ async def seed_bench(url: str, families: int = 10_000, schools: int = 30, seed: 
             "failed_logins", "created_at"), [(
                 staff_id, BENCH_STAFF, "Agent SEJ (bench)", "bench.agent@villebelle-sur-seine.fr",
                 staff_hash, "administrateur", True, 0, w.ts(now))])
+        box = SecretBox(secret_key or Settings.from_env().secret_key)
+        await w.insert("staff_totp", ("id", "staff", "secret_encrypted", "last_step",
+                                      "enrolled_at"), [(
+                ids.take("staff_totp"), staff_id,
+                box.seal(BENCH_STAFF_TOTP_SECRET, "totp", staff_id), None, w.ts(now))])
         await w.commit()
 
         # ---- families, children, inscriptions, bookings (streamed by chunk)
