@@ -8,7 +8,6 @@ import hashlib
 import secrets
 from typing import Any
 
-from babel.dates import format_date
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -25,6 +24,7 @@ from ecp.families.tables import Child, Family
 from ecp.web import flash
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.templating import french_date
 
 WEEK_PAGE = "pages/booking/week.html"
 
@@ -358,7 +358,7 @@ async def _inscriptions_context(family_id: int, month: dt.date) -> dict[str, Any
     family = await Family.select(Family.ics_token_hash).where(Family.id == family_id).first()
     return {"children": children, "inscriptions": by_child, "requestable": requestable,
             "recap": recap, "month": month, "month_code": month.strftime("%Y-%m"),
-            "month_label": format_date(month, "MMMM y", locale="fr_FR"),
+            "month_label": french_date(month, "MMMM y"),
             "prev_month": (month - dt.timedelta(days=1)).strftime("%Y-%m"),
             "next_month": (cal.month_end(month) + dt.timedelta(days=1)).strftime("%Y-%m"),
             "has_year": year is not None, "ics_active": bool(family and family["ics_token_hash"]),
