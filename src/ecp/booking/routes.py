@@ -19,6 +19,7 @@ from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking import queries, services, views
 from ecp.booking.tables import Booking, Inscription
+from ecp.commune import setup_cache
 from ecp.db import write_transaction
 from ecp.families.tables import Child, Family
 from ecp.web import flash
@@ -123,6 +124,8 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
     # htmx re-renders the week: read it once, before the change, which reuses its set-up and
     # records itself in it (3 queries for a booking instead of reading the week twice).
     data = None
+    # The set-up is read before the write, as fresh as at the request's start: the cache will do.
+    setup_cache.trust(request.scope)
     if wants_fragment(request):
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     try:
@@ -299,6 +302,7 @@ async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str,
     family_id = request.user.family_id
     start, end = _parse_date(text(data, "du")), _parse_date(text(data, "au"))
     calendar = None
+    setup_cache.trust(request.scope)  # the set-up is read before any write, as for a tap
     if start and end and start <= end and (end - start).days <= MAX_PATTERN_DAYS:
         # One read of the period serves the form's choices, the preview and the booking rules.
         calendar = await queries.load_calendar(family_id, start, end)
