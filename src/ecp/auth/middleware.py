@@ -7,6 +7,7 @@ import datetime as dt
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ecp.auth import sessions
+from ecp.commune import setup_cache
 
 SKIP = ("/static/", "/healthz", "/theme.css", "/paiement/paybox/ipn")
 
@@ -23,6 +24,7 @@ def _cookie(scope: Scope, name: str) -> str | None:
 
 def auth_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        version = None
         if scope["type"] == "http":
             scope["auth"] = None
             scope["user"] = None
@@ -30,11 +32,12 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
                 settings = scope["litestar_app"].state.settings
                 token = _cookie(scope, settings.cookie_name(sessions.COOKIE))
                 scope["auth"] = token
-                scope["user"] = await sessions.resolve(
+                scope["user"], version = await sessions.resolve_with_setup_version(
                     token,
                     idle=dt.timedelta(minutes=settings.session_idle_minutes),
                     absolute=dt.timedelta(hours=settings.session_absolute_hours),
                 )
-        await app(scope, receive, send)
+        with setup_cache.request_version(scope, version):
+            await app(scope, receive, send)
 
     return middleware

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ecp.booking import calendar as cal
 from ecp.booking.tables import Booking, Slot
 from ecp.commune.queries import defaults as settings_defaults
+from ecp.commune import setup_cache
 from ecp.commune.tables import Activity, Closure
 
 
@@ -37,9 +38,20 @@ def _date(value) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
+async def load_closures(start: dt.date, end: dt.date) -> list[dict]:
+    """Closures overlapping the dates. Raw SQL: building the equivalent Piccolo select cost more
+    than running it, on a page every family opens."""
+    rows = await Closure.raw(
+        "SELECT starts_on, ends_on, school, activity, reason FROM closure "
+        "WHERE starts_on <= {} AND ends_on >= {}", end, start)
+    for row in rows:
+        row["starts_on"], row["ends_on"] = _date(row["starts_on"]), _date(row["ends_on"])
+    return rows
+
+
 async def load_rules_and_year(start: dt.date, end: dt.date) -> tuple[cal.Rules, int | None]:
     settings, year = await load_rules_row()
-    closures = await Closure.select().where((Closure.starts_on <= end) & (Closure.ends_on >= start))
+    closures = await load_closures(start, end)
     return cal.Rules.from_rows(settings, year, closures), (year["id"] if year else None)
 
 
@@ -93,9 +105,18 @@ class Setup:
         return self.capacity.get((activity_id, school_id), self.capacity.get((activity_id, None), 0))
 
 
-async def load_setup(start: dt.date, end: dt.date) -> Setup:
-    """Rules (settings, school year, closures between the dates), activities and capacities:
-    2 queries."""
+@dataclass(frozen=True)
+class _SetupRows:
+    """What load_setup reads, before the dates narrow the closures: what the cache keeps."""
+
+    settings: dict
+    year: dict | None
+    activities: list[cal.ActivityInfo]
+    capacity: dict[tuple[int, int | None], int]
+    closures: list[dict]
+
+
+async def _read_setup() -> _SetupRows:
     rows = await Activity.raw(SETUP_SQL, True, True)
     settings = settings_defaults()
     first = rows[0] if rows else {}
@@ -117,9 +138,20 @@ async def load_setup(start: dt.date, end: dt.date) -> Setup:
             capacity[(row["id"], None)] = int(row["default_capacity"] or 0)
         if row["cap_school"] is not None:
             capacity[(row["id"], row["cap_school"])] = int(row["cap"] or 0)
-    closures = await Closure.select().where((Closure.starts_on <= end) & (Closure.ends_on >= start))
-    return Setup(cal.Rules.from_rows(settings, year, closures), year["id"] if year else None,
-                 list(activities.values()), capacity)
+    return _SetupRows(settings, year, list(activities.values()), capacity,
+                      await load_closures(dt.date.min, dt.date.max))
+
+
+async def load_setup(start: dt.date, end: dt.date) -> Setup:
+    """Rules (settings, school year, closures between the dates), activities and capacities:
+    2 queries, none when the request may use the process's cached set-up (setup_cache)."""
+    rows = setup_cache.get()
+    if rows is None:
+        rows = await _read_setup()
+        setup_cache.put(rows)
+    closures = [c for c in rows.closures if c["starts_on"] <= end and c["ends_on"] >= start]
+    return Setup(cal.Rules.from_rows(rows.settings, rows.year, closures),
+                 rows.year["id"] if rows.year else None, list(rows.activities), rows.capacity)
 
 
 @dataclass

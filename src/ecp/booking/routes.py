@@ -8,7 +8,6 @@ import hashlib
 import secrets
 from typing import Any
 
-from babel.dates import format_date
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -20,11 +19,13 @@ from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking import queries, services, views
 from ecp.booking.tables import Booking, Inscription
+from ecp.commune import setup_cache
 from ecp.db import write_transaction
 from ecp.families.tables import Child, Family
 from ecp.web import flash
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.templating import french_date
 
 WEEK_PAGE = "pages/booking/week.html"
 
@@ -123,6 +124,8 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
     # htmx re-renders the week: read it once, before the change, which reuses its set-up and
     # records itself in it (3 queries for a booking instead of reading the week twice).
     data = None
+    # The set-up is read before the write, as fresh as at the request's start: the cache will do.
+    setup_cache.trust(request.scope)
     if wants_fragment(request):
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     try:
@@ -299,6 +302,7 @@ async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str,
     family_id = request.user.family_id
     start, end = _parse_date(text(data, "du")), _parse_date(text(data, "au"))
     calendar = None
+    setup_cache.trust(request.scope)  # the set-up is read before any write, as for a tap
     if start and end and start <= end and (end - start).days <= MAX_PATTERN_DAYS:
         # One read of the period serves the form's choices, the preview and the booking rules.
         calendar = await queries.load_calendar(family_id, start, end)
@@ -358,7 +362,7 @@ async def _inscriptions_context(family_id: int, month: dt.date) -> dict[str, Any
     family = await Family.select(Family.ics_token_hash).where(Family.id == family_id).first()
     return {"children": children, "inscriptions": by_child, "requestable": requestable,
             "recap": recap, "month": month, "month_code": month.strftime("%Y-%m"),
-            "month_label": format_date(month, "MMMM y", locale="fr_FR"),
+            "month_label": french_date(month, "MMMM y"),
             "prev_month": (month - dt.timedelta(days=1)).strftime("%Y-%m"),
             "next_month": (cal.month_end(month) + dt.timedelta(days=1)).strftime("%Y-%m"),
             "has_year": year is not None, "ics_active": bool(family and family["ics_token_hash"]),

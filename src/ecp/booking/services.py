@@ -478,17 +478,16 @@ async def unbooked_candidates(day: dt.date, school_ids: list[int],
     a child without one has to be inscribed first."""
     if not school_ids or not activity_ids:
         return {}
-    rows = await Inscription.select(
-        Inscription.child, Inscription.activity,
-        Inscription.child.first_name.as_alias("first_name"),
-        Inscription.child.last_name.as_alias("last_name"),
-        Inscription.child.school.as_alias("school"),
-    ).where(
-        (Inscription.status == "validee") & (Inscription.child.active == True)  # noqa: E712
-        & Inscription.child.school.is_in(school_ids) & Inscription.activity.is_in(activity_ids)
-        & (Inscription.school_year.starts_on <= day) & (Inscription.school_year.ends_on >= day)
-    ).order_by(Inscription.child.last_name).order_by(Inscription.child.first_name).order_by(
-        Inscription.child)
+    rows = await Inscription.raw(
+        "SELECT i.child, i.activity, c.first_name, c.last_name, c.school "
+        "FROM inscription i JOIN child c ON c.id = i.child "
+        "JOIN school_year y ON y.id = i.school_year "
+        "WHERE i.status = 'validee' AND c.active = {} "
+        f"AND c.school IN ({placeholders(school_ids)}) "
+        f"AND i.activity IN ({placeholders(activity_ids)}) "
+        "AND y.starts_on <= {} AND y.ends_on >= {} "
+        "ORDER BY c.last_name, c.first_name, i.child",
+        True, *school_ids, *activity_ids, day, day)
     out: dict[tuple[int, int], list[dict]] = {}
     seen: set[tuple[int, int]] = set()
     for r in rows:

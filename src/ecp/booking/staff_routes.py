@@ -108,51 +108,61 @@ def _day_or_404(jour: str | None) -> dt.date:
         raise NotFoundException("Jour invalide") from exc
 
 
+# The lists of one day, for one school or all: raw SQL, because building these Piccolo joins
+# cost more than running them, and the school filter must reach the database (a commune's day
+# holds tens of thousands of bookings).
+LIST_SQL = (
+    "SELECT {kind} AS kind, r.child, r.activity, r.school, {state} AS state, {mark} AS mark, "
+    "c.first_name, c.last_name, c.level, c.has_allergy AS allergy, c.needs_support AS support, "
+    "k.name AS class_name, a.label AS activity_label, a.sort_order AS activity_order "
+    "FROM {table} r JOIN child c ON c.id = r.child JOIN activity a ON a.id = r.activity "
+    "LEFT JOIN school_class k ON k.id = c.school_class WHERE r.day = {{}}{extra}")
+BOOKINGS_SQL = LIST_SQL.format(kind="'b'", state="r.state", mark="''", table="booking",
+                               extra=" AND r.state <> 'annulee'")
+MARKS_SQL = LIST_SQL.format(kind="'m'", state="''", mark="r.status", table="attendance",
+                            extra="")
+# The kitchen counts every school's meals, whatever the school shown: an aggregate, not rows.
+KITCHEN_SQL = (
+    "SELECT b.school, c.diet, COUNT(*) AS meals, "
+    "SUM(CASE WHEN c.has_allergy THEN 1 ELSE 0 END) AS allergies "
+    "FROM booking b JOIN child c ON c.id = b.child JOIN activity a ON a.id = b.activity "
+    "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s) GROUP BY b.school, c.diet"
+    % ", ".join("'%s'" % code for code in sorted(MEAL_CODES)))
+
+
+async def _list_rows(day: dt.date, school_id: int | None) -> tuple[list[dict], list[dict]]:
+    where = " AND r.school = {}" if school_id is not None else ""
+    args = [day] + ([school_id] if school_id is not None else [])
+    rows = await Booking.raw(f"{BOOKINGS_SQL}{where} UNION ALL {MARKS_SQL}{where}"
+                             " ORDER BY last_name, first_name, child", *args, *args)
+    bookings = [r for r in rows if r["kind"] == "b"]
+    marks = [r for r in rows if r["kind"] == "m"]
+    return bookings, marks
+
+
 async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]:
     """Expected children per school and activity for a day, their pointage, and the kitchen's
-    headcount per school: four queries whatever the number of children."""
-    schools = await School.select(School.id, School.name).where(
-        School.active == True).order_by(School.name)  # noqa: E712
+    headcount per school: four queries whatever the number of children (schools, lists and
+    pointage, kitchen, children who may be added)."""
+    schools = await School.raw(
+        "SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
     if school_id is not None and school_id not in {s["id"] for s in schools}:
         raise NotFoundException("École introuvable")
-    query = Booking.select(
-        Booking.child, Booking.activity, Booking.school, Booking.state,
-        Booking.child.first_name.as_alias("first_name"),
-        Booking.child.last_name.as_alias("last_name"), Booking.child.level.as_alias("level"),
-        Booking.child.has_allergy.as_alias("allergy"), Booking.child.diet.as_alias("diet"),
-        Booking.child.needs_support.as_alias("support"),
-        Booking.child.school_class.name.as_alias("class_name"),
-        Booking.activity.label.as_alias("activity_label"),
-        Booking.activity.code.as_alias("activity_code"),
-        Booking.activity.sort_order.as_alias("activity_order"),
-    ).where((Booking.day == day) & (Booking.state != "annulee"))
-    bookings = await query.order_by(Booking.child.last_name).order_by(Booking.child.first_name)
-    attendance = await Attendance.select(
-        Attendance.child, Attendance.activity, Attendance.school, Attendance.status,
-        Attendance.child.first_name.as_alias("first_name"),
-        Attendance.child.last_name.as_alias("last_name"),
-        Attendance.child.level.as_alias("level"),
-        Attendance.child.has_allergy.as_alias("allergy"),
-        Attendance.child.needs_support.as_alias("support"),
-        Attendance.child.school_class.name.as_alias("class_name"),
-        Attendance.activity.label.as_alias("activity_label"),
-        Attendance.activity.sort_order.as_alias("activity_order"),
-    ).where(Attendance.day == day).order_by(Attendance.child.last_name).order_by(
-        Attendance.child.first_name)
-    marks = {(r["child"], r["activity"]): r["status"] for r in attendance}
+    bookings, attendance = await _list_rows(day, school_id)
+    marks = {(r["child"], r["activity"]): r["mark"] for r in attendance}
     names = {s["id"]: s["name"] for s in schools}
     kitchen: dict[int, dict] = {s["id"]: {"school": s["name"], "meals": 0, "allergies": 0,
                                           "diets": {}} for s in schools}
+    for row in await Booking.raw(KITCHEN_SQL, day):
+        k = kitchen.get(row["school"])
+        if k is None:
+            continue
+        k["meals"] += int(row["meals"])
+        k["allergies"] += int(row["allergies"] or 0)
+        if row["diet"] and row["diet"] != "standard":
+            k["diets"][row["diet"]] = k["diets"].get(row["diet"], 0) + int(row["meals"])
     groups: dict[tuple[int, int], dict] = {}
     for b in bookings:
-        if b["state"] == "reservee" and b["activity_code"] in MEAL_CODES and b["school"] in kitchen:
-            k = kitchen[b["school"]]
-            k["meals"] += 1
-            k["allergies"] += 1 if b["allergy"] else 0
-            if b["diet"] and b["diet"] != "standard":
-                k["diets"][b["diet"]] = k["diets"].get(b["diet"], 0) + 1
-        if school_id is not None and b["school"] != school_id:
-            continue
         group = groups.setdefault((b["school"], b["activity"]), {
             "school_id": b["school"], "school": names.get(b["school"], "?"),
             "activity_id": b["activity"], "activity": b["activity_label"],
@@ -165,13 +175,11 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
     for a in attendance:
         if (a["child"], a["activity"]) in listed or a["school"] not in names:
             continue
-        if school_id is not None and a["school"] != school_id:
-            continue
         group = groups.setdefault((a["school"], a["activity"]), {
             "school_id": a["school"], "school": names[a["school"]],
             "activity_id": a["activity"], "activity": a["activity_label"],
             "order": a["activity_order"], "children": [], "expected": 0})
-        group["children"].append(a | {"state": "sans_reservation", "mark": a["status"]})
+        group["children"].append(a | {"state": "sans_reservation", "mark": a["mark"]})
     candidates = await services.unbooked_candidates(
         day, sorted({g["school_id"] for g in groups.values()}),
         sorted({g["activity_id"] for g in groups.values()}))

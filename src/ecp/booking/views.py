@@ -6,23 +6,23 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from babel.dates import format_date
 
 from ecp.booking import calendar as cal
 from ecp.booking.queries import CalendarData
+from ecp.web.templating import french_date
 
 ACTION_LABELS = {"reserver": "Réserver", "annuler": "Annuler", "malade": "Signaler malade"}
 ACTION_VERBS = {"reserver": "Réserver", "annuler": "Annuler", "malade": "Signaler l’absence pour maladie de"}
 
 
 def jour(day: dt.date) -> str:
-    return format_date(day, "EEEE d MMMM", locale="fr_FR")
+    return french_date(day, "EEEE d MMMM")
 
 
 def deadline_text(limit: dt.datetime | None) -> str:
     if limit is None:
         return ""
-    return f"{format_date(limit.date(), 'EEEE d MMMM', locale='fr_FR')}, {limit.strftime('%H:%M')}"
+    return f"{french_date(limit.date(), 'EEEE d MMMM')}, {limit.strftime('%H:%M')}"
 
 
 def cell_id(child_id: int, activity_id: int, day: dt.date) -> str:
@@ -125,7 +125,7 @@ def build_week(data: CalendarData, monday: dt.date, now: dt.datetime, staff: boo
 def week_title(monday: dt.date) -> str:
     friday = monday + dt.timedelta(days=4)
     if monday.month == friday.month:
-        start = format_date(monday, "EEEE d", locale="fr_FR")
+        start = french_date(monday, "EEEE d")
     else:
-        start = format_date(monday, "EEEE d MMMM", locale="fr_FR")
-    return f"Semaine du {start} au {format_date(friday, 'EEEE d MMMM y', locale='fr_FR')}"
+        start = french_date(monday, "EEEE d MMMM")
+    return f"Semaine du {start} au {french_date(friday, 'EEEE d MMMM y')}"

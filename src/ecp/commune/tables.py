@@ -3,6 +3,7 @@
 import datetime
 
 from piccolo.columns import (
+    BigInt,
     Boolean,
     Date,
     ForeignKey,
@@ -111,3 +112,11 @@ class Tariff(Table):
     price_cents = Integer()
     majoration_cents = Integer(default=0, help_text="Surcharge for a day present without booking")
     valid_from = Date()
+
+
+class SetupVersion(Table):
+    """One row whose `version` changes (to a random value) whenever the commune's set-up does:
+    settings, school years, activities, capacities, closures. Database triggers keep it, so no
+    code path can forget; each process caches the set-up under it (ecp.commune.setup_cache)."""
+
+    version = BigInt(default=0)

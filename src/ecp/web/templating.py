@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from pathlib import Path
 
-from babel.dates import format_date, format_datetime, format_time
+from babel import Locale
+from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -13,13 +15,27 @@ from ecp import clock
 from ecp.settings import ROOT
 
 TEMPLATES = ROOT / "templates"
+# Parsed once: Babel re-parses a locale given as a string on every call, which made date
+# formatting the largest cost of the week calendar.
+FR = Locale.parse("fr_FR")
+
+
+@lru_cache(maxsize=8192)
+def french_date(value: dt.date, pattern: str) -> str:
+    """Babel's CLDR French for a date; a page formats the same few dates many times."""
+    return format_date(value, pattern, locale=FR)
 
 
 def euros(cents: int | None) -> str:
     """1250 -> '12,50 €' (narrow no-break space before the sign, as French typography wants)."""
     if cents is None:
         return ""
-    return format_currency(cents / 100, "EUR", locale="fr_FR")
+    return _euros(cents)
+
+
+@lru_cache(maxsize=8192)
+def _euros(cents: int) -> str:
+    return format_currency(cents / 100, "EUR", locale=FR)
 
 
 def date_fr(value: dt.date | dt.datetime | None) -> str:
@@ -33,20 +49,19 @@ def date_fr(value: dt.date | dt.datetime | None) -> str:
 
 def jour(value: dt.date) -> str:
     """'lundi 7 décembre'."""
-    return format_date(value, "EEEE d MMMM", locale="fr_FR")
+    return french_date(value, "EEEE d MMMM")
 
 
 def jour_long(value: dt.date) -> str:
     """'lundi 7 décembre 2026'."""
-    return format_date(value, "EEEE d MMMM y", locale="fr_FR")
+    return french_date(value, "EEEE d MMMM y")
 
 
 def heure(value: dt.time | dt.datetime) -> str:
     """'08:30' in Paris time."""
     if isinstance(value, dt.datetime):
         value = value.astimezone(clock.PARIS)
-        return format_datetime(value, "HH:mm", locale="fr_FR")
-    return format_time(value, "HH:mm", locale="fr_FR")
+    return value.strftime("%H:%M")
 
 
 def date_heure(value: dt.datetime | None) -> str:
@@ -69,6 +84,8 @@ def create_environment(directory: Path = TEMPLATES) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: checking every file's mtime on every render is waste.
+        auto_reload=False,
     )
     env.filters.update(
         euros=euros, date_fr=date_fr, jour=jour, jour_long=jour_long, heure=heure,

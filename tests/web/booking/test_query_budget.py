@@ -17,14 +17,16 @@ from tests.support import csrf_token, login_family
 URL = "/famille/reservations"
 PATTERN = "/famille/reservations/semaine-type"
 
-# The login check (ecp.auth.sessions.resolve) is 1 of these on every request.
-WEEK_PAGE = 5  # set-up (year, settings, activities, capacities), closures, children, bookings+slots
-# The week is read once before the change and updated in memory: 5 + child/day locked read,
+# The login check (ecp.auth.sessions.resolve) is 1 of these on every request; it also reads the
+# set-up's version, so the set-up itself (year, settings, activities, capacities, closures: 2
+# queries) comes from the process's cache once a first request has read it.
+WEEK_PAGE = 3  # session, children, bookings+slots
+# The week is read once before the change and updated in memory: 3 + child/day locked read,
 # place counter upsert (or release), booking row.
-TOGGLE = 8
-# 5 + children with inscriptions, their bookings, one INSERT for the new rows, and one place
+TOGGLE = 6
+# 3 + children with inscriptions, their bookings, one INSERT for the new rows, and one place
 # taken per booking made (capacity is a per-slot conditional update): 4 here.
-PATTERN_CONFIRM = 8 + 4
+PATTERN_CONFIRM = 6 + 4
 
 
 async def _setup(client):

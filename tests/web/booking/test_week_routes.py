@@ -178,6 +178,8 @@ async def test_calendar_costs_a_constant_number_of_queries(client):
     with clock.frozen(bf.NOW):
         with count_queries() as empty_load:
             await queries.load_calendar(family.id, bf.MONDAY, bf.MONDAY + dt.timedelta(days=4))
+        with count_queries() as cold_page:
+            assert (await client.get(f"{URL}?semaine={bf.WEEK}")).status_code == 200
         with count_queries() as empty_page:
             assert (await client.get(f"{URL}?semaine={bf.WEEK}")).status_code == 200
         from ecp.booking import services
@@ -197,7 +199,10 @@ async def test_calendar_costs_a_constant_number_of_queries(client):
     print(f"calendar read model: {full_load.count} queries; whole page request: "
           f"{full_page.count} queries (auth included), with 0 or 18 bookings")
     assert empty_load.count == full_load.count == 4
-    assert empty_page.count == full_page.count == 5, (empty_page.queries, full_page.queries)
+    # The first request reads the set-up (2 queries) into the process's cache; the next ones
+    # find it there, the session query having checked its version.
+    assert cold_page.count == 5, cold_page.queries
+    assert empty_page.count == full_page.count == 3, (empty_page.queries, full_page.queries)
 
 
 async def test_booking_posts_are_rate_limited_per_family(client, other_client):
