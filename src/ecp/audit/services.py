@@ -27,6 +27,7 @@ ACTIONS = {
     "settings_changed": "Modification des paramètres",
     "staff_account_changed": "Modification d’un compte agent",
     "family_anonymised": "Anonymisation d’une famille inactive",
+    "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from babel.dates import format_date
 
 from ecp import clock
+from ecp.audit.services import record_system
 from ecp.db import lock_for_update, write_transaction
 from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
@@ -36,6 +37,17 @@ log = logging.getLogger("ecp.payments")
 
 ATTEMPT_MINUTES = 20  # Paybox's page times out after 15 minutes (code 00030)
 STALE_MINUTES = 30  # after this, the régisseur should look (PAYBOX.md §3.7)
+# An attempt Paybox never said a word about is closed ("expirée") this long after its payment
+# window ended, i.e. about 2 h 20 after the family last went to the bank. The bank's page is dead
+# after 15 minutes and Paybox notifies within seconds of the payment, without documented retries;
+# two hours more leave room for a slow delivery or our own restart before the attempt stops being
+# "pending" for the régisseur. A notification that still comes later is honoured all the same.
+EXPIRY_GRACE = dt.timedelta(hours=2)
+NO_ANSWER_LABEL = "expiré sans réponse de la banque"
+NO_ANSWER_MESSAGE = (
+    "La banque ne nous a donné aucune réponse pour ce paiement. Si votre compte a été débité, "
+    "le paiement sera enregistré dès que la banque le confirmera et le service régie le "
+    "vérifiera ; sinon, rien n’a été débité et vous pouvez payer à nouveau.")
 STATUS_LABELS = {
     paybox.PAID: "confirmé", paybox.PENDING: "en attente", paybox.REFUSED: "refusé",
     paybox.CANCELLED: "annulé", paybox.EXPIRED: "expiré", paybox.ERROR: "en erreur",
@@ -221,9 +233,45 @@ async def attempt_for_family(family_id: int, reference: str) -> dict:
     # No news long after the bank's page closed: stop waiting on screen, staff will look.
     attempt["overdue"] = (attempt["status"] == paybox.PENDING
                           and now > attempt["expires_at"] + dt.timedelta(minutes=10))
-    attempt["status_label"] = STATUS_LABELS.get(attempt["status"], attempt["status"])
-    attempt["message"] = paybox.family_message(attempt["status"])
+    attempt["status_label"] = _status_label(attempt)
+    attempt["message"] = (NO_ANSWER_MESSAGE if _no_answer(attempt)
+                          else paybox.family_message(attempt["status"]))
     return attempt
+
+
+def _no_answer(attempt: dict) -> bool:
+    """Expired by the job, not by Paybox (whose 00030 leaves its code): money may have been
+    taken without our knowing, so nobody is told that nothing was."""
+    return attempt["status"] == paybox.EXPIRED and not attempt["error_code"]
+
+
+def _status_label(attempt: dict) -> str:
+    if _no_answer(attempt):
+        return NO_ANSWER_LABEL
+    return STATUS_LABELS.get(attempt["status"], attempt["status"])
+
+
+async def expire_abandoned_attempts(now: dt.datetime | None = None) -> int:
+    """Closes the attempts still pending without any notification EXPIRY_GRACE after their
+    payment window; returns how many. Idempotent: a second call finds none.
+
+    One conditional UPDATE, so a notification settling the same attempt at the same moment wins
+    or waits (SQLite's write lock, PostgreSQL's row lock taken by _settle) and is never undone.
+    An attempt Paybox said was pending (99999) is not abandoned: it stays for the régisseur.
+    """
+    now = now or clock.now()
+    async with write_transaction():
+        rows = await PaymentAttempt.update({
+            PaymentAttempt.status: paybox.EXPIRED, PaymentAttempt.settled_at: now,
+        }).where((PaymentAttempt.status == paybox.PENDING) & (PaymentAttempt.error_code == "")
+                 & (PaymentAttempt.expires_at < now - EXPIRY_GRACE)).returning(
+            PaymentAttempt.id, PaymentAttempt.family, PaymentAttempt.reference,
+            PaymentAttempt.amount_cents)
+        for row in rows:
+            await record_system("payment_attempt_expired", family_id=row["family"],
+                                target=f"tentative {row['reference']}",
+                                details={"amount_cents": row["amount_cents"]})
+    return len(rows)
 
 
 async def payer_for(family_id: int) -> Payer:
@@ -258,12 +306,12 @@ async def history(family_id: int, limit: int = 50) -> dict:
         p["invoices"] = sorted(numbers.get(p["id"], []))
     attempts = await PaymentAttempt.select(
         PaymentAttempt.reference, PaymentAttempt.amount_cents, PaymentAttempt.status,
-        PaymentAttempt.created_at, PaymentAttempt.expires_at,
+        PaymentAttempt.created_at, PaymentAttempt.expires_at, PaymentAttempt.error_code,
     ).where((PaymentAttempt.family == family_id) & (PaymentAttempt.status != paybox.PAID)
             ).order_by(PaymentAttempt.created_at, ascending=False).limit(10)
     now = clock.now()
     for a in attempts:
-        a["status_label"] = STATUS_LABELS.get(a["status"], a["status"])
+        a["status_label"] = _status_label(a)
         if a["status"] == paybox.PENDING and a["expires_at"] < now:
             a["status_label"] = "sans confirmation de la banque"
     return {"payments": payments, "attempts": attempts}
@@ -333,8 +381,12 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
                     PaymentAttempt.settled_at: now,
                 }).where(PaymentAttempt.id == attempt["id"])
         elif attempt is not None and outcome == "attente" and attempt["status"] != paybox.PAID:
-            await PaymentAttempt.update({PaymentAttempt.error_code: note.code[:10]}).where(
-                PaymentAttempt.id == attempt["id"])
+            values = {PaymentAttempt.error_code: note.code[:10]}
+            if attempt["status"] == paybox.EXPIRED:
+                # Closed for want of news, and news came: the bank is still deciding.
+                values[PaymentAttempt.status] = paybox.PENDING
+                values[PaymentAttempt.settled_at] = None
+            await PaymentAttempt.update(values).where(PaymentAttempt.id == attempt["id"])
         await PaymentNotification(
             received_at=now, source_ip=source_ip[:45], raw_query=note.raw, signature_valid=True,
             outcome=outcome, attempt=attempt["id"] if attempt else None,
@@ -430,7 +482,7 @@ async def reconciliation(days: int) -> dict:
     now = clock.now()
     stale_before = now - dt.timedelta(minutes=STALE_MINUTES)
     for a in attempts:
-        a["status_label"] = STATUS_LABELS.get(a["status"], a["status"])
+        a["status_label"] = _status_label(a)
         a["stale"] = a["status"] == paybox.PENDING and a["created_at"] < stale_before
     for n in notifications:
         n["outcome_label"] = OUTCOME_LABELS.get(n["outcome"], n["outcome"])
@@ -446,5 +498,6 @@ async def reconciliation(days: int) -> dict:
             "unallocated_cents": sum(p["unallocated_cents"] for p in card),
             "attempts": len(attempts),
             "paid_attempts": sum(1 for a in attempts if a["status"] == paybox.PAID),
+            "unanswered_attempts": sum(1 for a in attempts if _no_answer(a)),
         },
     }

@@ -103,5 +103,6 @@ async def test_app_lifespan_starts_and_stops_the_runner(settings, monkeypatch):
     async with app.lifespan():
         runner = app.state.job_runner
         assert runner.running
-        assert {j.name for j in runner.jobs} == {"mail", "reminders", "retention", "cleanup"}
+        assert {j.name for j in runner.jobs} == {"mail", "reminders", "retention", "cleanup",
+                                                  "payment_expiry"}
     assert not runner.running
