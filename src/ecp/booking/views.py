@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 
@@ -19,6 +20,7 @@ def jour(day: dt.date) -> str:
     return french_date(day, "EEEE d MMMM")
 
 
+@lru_cache(maxsize=4096)
 def deadline_text(limit: dt.datetime | None) -> str:
     if limit is None:
         return ""
