@@ -46,6 +46,11 @@ class CellView:
     deadline: str
     note: str
 
+    @property
+    def case(self) -> str:
+        """What the cell's button posts: 'child:activity:day:action' (see routes._parse_change)."""
+        return f"{self.child_id}:{self.activity_id}:{self.day.isoformat()}:{self.action}"
+
 
 @dataclass
 class RowView:
