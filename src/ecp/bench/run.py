@@ -512,7 +512,7 @@ def report(results: dict, previous: dict | None) -> str:
             add(f"-- {run['workers']} worker(s), {run['sessions']} familles connectées "
                 f"en {run['login_seconds']} s")
             add(f"{'point de mesure':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-                f"{'/healthz':>10}{'erreurs':>9}{'préc. req/s':>13}")
+                f"{'/healthz':>10}{'erreurs':>9}{'409':>6}{'préc. req/s':>13}")
             for key in [*TARGET_ORDER, "week_paced", "mix"]:
                 data = run["endpoints"].get(key)
                 if data is None:
@@ -533,12 +533,15 @@ def report(results: dict, previous: dict | None) -> str:
                     continue
                 ratio = (f"{100 * data['rps'] / healthz['rps']:.0f} %"
                          if healthz.get("rps") and key not in ("healthz", "week_paced") else "")
-                errors = data["non_2xx_3xx"] + data["connect_errors"] + data["read_errors"] + \
-                    data["timeouts"]
+                # 409 is the booking rules answering (a cell already booked by another of the
+                # family's connections, a full slot, a group conflict), not a failure: counted apart.
+                refused = data.get("s409", 0)
+                errors = data["non_2xx_3xx"] - refused + data["connect_errors"] + \
+                    data["read_errors"] + data["timeouts"]
                 prev = before.get(key, {}).get("rps")
                 delta = f"{prev:.0f} ({100 * (data['rps'] - prev) / prev:+.0f} %)" if prev else "–"
                 add(f"{label:<34}{data['rps']:>9.0f}{data['p50_ms']:>9.1f}{data['p95_ms']:>9.1f}"
-                    f"{data['p99_ms']:>9.1f}{ratio:>10}{errors:>9}{delta:>13}")
+                    f"{data['p99_ms']:>9.1f}{ratio:>10}{errors:>9}{refused:>6}{delta:>13}")
             def mem(rows: list[dict], key: str = "peak_mb") -> str:
                 return ", ".join(f"{m['role']} {m[key]} Mo" for m in rows)
 

@@ -199,11 +199,19 @@ async def discover_family(client, routes: dict, today: dt.date) -> dict[str, lis
                 continue
             values = dict(form_values(form))
             action = values.get("action")
-            if action not in TOGGLE_OPPOSITE:
-                continue
-            other = {**values, "action": TOGGLE_OPPOSITE[action]}
-            specs.append(Spec("POST", routes["toggle"]["path"], urlencode(values),
-                              urlencode(other), {"HX-Request": "true"}))
+            if action in TOGGLE_OPPOSITE:  # one form per cell, its action in a field
+                other = {**values, "action": TOGGLE_OPPOSITE[action]}
+                specs.append(Spec("POST", routes["toggle"]["path"], urlencode(values),
+                                  urlencode(other), {"HX-Request": "true"}))
+            # One form per child, each cell a button posting case=child:activity:day:action.
+            for name, value in form["buttons"]:
+                cell, _, action = value.rpartition(":")
+                if name != "case" or action not in TOGGLE_OPPOSITE:
+                    continue
+                tap = {**values, "case": value}
+                other = {**values, "case": f"{cell}:{TOGGLE_OPPOSITE[action]}"}
+                specs.append(Spec("POST", routes["toggle"]["path"], urlencode(tap),
+                                  urlencode(other), {"HX-Request": "true"}))
         found["toggle"] = specs
     if routes.get("semaine_type"):
         found["semaine_type"] = await _semaine_type(client, routes["semaine_type"]["path"], today)

@@ -182,6 +182,11 @@ class ActivityInfo:
             ends_at=_as_time(row.get("ends_at"), dt.time(9, 0)),
         )
 
+    @functools.cached_property
+    def hours(self) -> str:
+        """'16:30–18:30', as the calendar shows it under the activity's name."""
+        return f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
     def eligible(self, level: str) -> bool:
         return not self.eligible_levels or level in self.eligible_levels
 
@@ -206,11 +211,17 @@ def closed_reason(day: dt.date, activity: ActivityInfo, school_id: int | None,
 
 
 def deadline_day(day: dt.date, activity: ActivityInfo, rules: Rules) -> dt.date:
-    if activity.deadline_rule == "previous_wednesday":
+    return _deadline_day(day, activity.deadline_rule, rules.deadline_working_days)
+
+
+# A week page asks the same few (day, rule) deadlines for every child and activity.
+@functools.lru_cache(maxsize=8192)
+def _deadline_day(day: dt.date, rule: str, working_days: int) -> dt.date:
+    if rule == "previous_wednesday":
         back = (day.weekday() - 2) % 7 or 7  # strictly before: a Wednesday gives the one before
         return day - dt.timedelta(days=back)
     current, counted = day, 0
-    while counted < rules.deadline_working_days:
+    while counted < working_days:
         current -= dt.timedelta(days=1)
         if is_working_day(current):
             counted += 1
@@ -220,8 +231,13 @@ def deadline_day(day: dt.date, activity: ActivityInfo, rules: Rules) -> dt.date:
 def deadline(day: dt.date, activity: ActivityInfo, rules: Rules) -> dt.datetime:
     """The last minute (Paris) at which a family may book or cancel `day`: '23:59' means until
     23:59:59, so the instant returned is the start of that minute."""
-    return dt.datetime.combine(deadline_day(day, activity, rules), rules.deadline_time,
-                               tzinfo=PARIS)
+    return _deadline(day, activity.deadline_rule, rules.deadline_working_days,
+                     rules.deadline_time)
+
+
+@functools.lru_cache(maxsize=8192)
+def _deadline(day: dt.date, rule: str, working_days: int, time: dt.time) -> dt.datetime:
+    return dt.datetime.combine(_deadline_day(day, rule, working_days), time, tzinfo=PARIS)
 
 
 def _until(limit: dt.datetime, now: dt.datetime) -> bool:

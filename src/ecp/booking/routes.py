@@ -80,13 +80,22 @@ async def week_context(family_id: int, monday: dt.date, *, staff: bool, post_url
 
 
 def _parse_change(data: dict[str, Any]) -> tuple[int, int, dt.date, str, str] | None:
+    """The calendar's buttons post `case=child:activity:day:action`; the four separate fields
+    are accepted too (links and scripts written against them keep working)."""
+    case = text(data, "case", 80)
+    if case:
+        parts = case.split(":")
+        if len(parts) != 4:
+            return None
+        child, activity, day_text, action = parts
+    else:
+        child, activity, day_text = text(data, "enfant"), text(data, "activite"), text(data, "jour")
+        action = text(data, "action")
     try:
-        child_id = int(text(data, "enfant"))
-        activity_id = int(text(data, "activite"))
-        day = dt.date.fromisoformat(text(data, "jour"))
+        child_id, activity_id = int(child), int(activity)
+        day = dt.date.fromisoformat(day_text)
     except ValueError:
         return None
-    action = text(data, "action")
     if action not in services.ACTIONS:
         return None
     return child_id, activity_id, day, action, text(data, "semaine")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 
@@ -19,6 +20,7 @@ def jour(day: dt.date) -> str:
     return french_date(day, "EEEE d MMMM")
 
 
+@lru_cache(maxsize=4096)
 def deadline_text(limit: dt.datetime | None) -> str:
     if limit is None:
         return ""
@@ -43,6 +45,11 @@ class CellView:
     places_left: int | None
     deadline: str
     note: str
+
+    @property
+    def case(self) -> str:
+        """What the cell's button posts: 'child:activity:day:action' (see routes._parse_change)."""
+        return f"{self.child_id}:{self.activity_id}:{self.day.isoformat()}:{self.action}"
 
 
 @dataclass

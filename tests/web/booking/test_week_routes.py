@@ -223,3 +223,46 @@ async def test_booking_posts_are_rate_limited_per_family(client, other_client):
     other_token = await csrf_token(other_client, URL)
     response = await other_client.post(URL, data={**data, "_csrf_token": other_token})
     assert response.status_code == 422
+
+
+async def test_the_cell_buttons_post_their_case_with_and_without_htmx(client):
+    """What a browser sends: the child's form (CSRF, week) and the pressed button's `case`."""
+    commune, family, (lea, _) = await setup(client)
+    cantine = commune.activities["restauration"].id
+    with clock.frozen(bf.NOW):
+        page = await client.get(f"{URL}?semaine={bf.WEEK}")
+        button = cell_form(page.text, lea.id, cantine, bf.MONDAY).select_one("button")
+        form = button.find_parent("form")
+        assert form["action"] == URL and form["method"] == "post"
+        assert button["name"] == "case"
+        assert button["value"] == f"{lea.id}:{cantine}:{bf.MONDAY.isoformat()}:reserver"
+        fields = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
+        assert fields["semaine"] == bf.WEEK and fields["_csrf_token"]
+        # No JavaScript: 303 back to the week, the cell booked.
+        no_js = await client.post(URL, data=fields | {"case": button["value"]})
+        assert no_js.status_code == 303
+        assert (await bf.booking_rows(lea.id))[0]["state"] == "reservee"
+        # htmx: the week comes back with the cell's new button focused; cancel with it.
+        page = await client.get(no_js.headers["location"])
+        button = cell_form(page.text, lea.id, cantine, bf.MONDAY).select_one("button")
+        assert button["value"].endswith(":annuler")
+        swapped = await client.post(URL, data=fields | {"case": button["value"]},
+                                    headers={"HX-Request": "true"})
+    assert swapped.status_code == 200 and "<html" not in swapped.text
+    assert "Cantine annulé pour Léa" in swapped.text
+    assert cell_form(swapped.text, lea.id, cantine, bf.MONDAY).select_one(
+        "button").has_attr("data-focus")
+    assert (await bf.booking_rows(lea.id))[0]["state"] == "annulee"
+
+
+async def test_a_malformed_case_is_422_and_writes_nothing(client):
+    commune, family, (lea, _) = await setup(client)
+    cantine = commune.activities["restauration"].id
+    with clock.frozen(bf.NOW):
+        for case in (f"{lea.id}:{cantine}:{bf.MONDAY.isoformat()}", f"{lea.id}:x:2026-12-07:reserver",
+                     f"{lea.id}:{cantine}:demain:reserver", f"{lea.id}:{cantine}:2026-12-07:voler"):
+            response = await post_form(client, URL, {"case": case, "semaine": bf.WEEK},
+                                       from_page=f"{URL}?semaine={bf.WEEK}")
+            assert response.status_code == 422, case
+            assert "Demande incomplète" in response.text
+    assert await bf.booking_rows(lea.id) == []
