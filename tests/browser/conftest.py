@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,10 @@ class LiveServer:
         return done.stdout
 
 
-@pytest.fixture(scope="session")
-def live_server():
-    workdir = Path(tempfile.mkdtemp(prefix="ecp-live-"))
+@contextmanager
+def running_server(prefix: str, extra_env: dict[str, str], setup: list[tuple[str, ...]]):
+    """A granian server on a fresh SQLite database, after the `ecp` commands of `setup`."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -56,10 +58,12 @@ def live_server():
         "ECP_LOGIN_RATE_PER_MINUTE": "1000",
         "ECP_JOBS": "0",
         "PYTHONPATH": str(ROOT / "src"),
+        **extra_env,
     }
     log = workdir / "server.log"
     server = LiveServer(url, env, log)
-    server.ecp("seed-demo")
+    for command in setup:
+        server.ecp(*command)
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "ecp.cli", "serve", "--port", str(port)],
@@ -83,6 +87,16 @@ def live_server():
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    # The demo as `make run` serves it: the demo agent logs in with its password alone
+    # (ECP_STAFF_MFA=facultative); tests/browser/test_staff_mfa.py runs its own server with the
+    # production default.
+    with running_server("ecp-live-", {"ECP_STAFF_MFA": "facultative"},
+                        [("seed-demo",)]) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

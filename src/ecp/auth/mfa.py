@@ -39,8 +39,6 @@ class Pending:
     id: int
     staff_id: int
     username: str
-    display_name: str
-    role: str
     next_path: str
     enrol_secret: str | None  # set when the account enrols at this login
 
@@ -81,8 +79,7 @@ async def load_pending(token: str | None, secret_box: totp.SecretBox) -> Pending
         PendingLogin.id, PendingLogin.next_path, PendingLogin.enrol_secret,
         PendingLogin.expires_at, PendingLogin.staff.id.as_alias("staff_id"),
         PendingLogin.staff.username.as_alias("username"),
-        PendingLogin.staff.display_name.as_alias("display_name"),
-        PendingLogin.staff.role.as_alias("role"), PendingLogin.staff.active.as_alias("active"),
+        PendingLogin.staff.active.as_alias("active"),
     ).where(PendingLogin.token_hash == hash_token(token)).first()
     if row is None or not row["active"] or _aware(row["expires_at"]) <= clock.now():
         return None
@@ -92,7 +89,6 @@ async def load_pending(token: str | None, secret_box: totp.SecretBox) -> Pending
         if candidate is None:
             return None
     return Pending(id=row["id"], staff_id=row["staff_id"], username=row["username"],
-                   display_name=row["display_name"], role=row["role"],
                    next_path=row["next_path"], enrol_secret=candidate)
 
 
