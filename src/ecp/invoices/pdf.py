@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from functools import lru_cache
 
 import anyio
@@ -27,7 +29,38 @@ def _write(html: str) -> bytes:
     return HTML(string=html, base_url=str(ROOT)).write_pdf(pdf_variant="pdf/ua-1")
 
 
+# An invoice is downloaded again and again while its content stays the same: PDFs are kept
+# under the hash of the markup they come from, so any change (a payment, a credit note, the
+# commune's details) makes a new one and nothing has to be invalidated. Bounded in bytes.
+CACHE_BYTES = 16 * 1024 * 1024
+_cache: OrderedDict[str, bytes] = OrderedDict()
+_cached_bytes = 0
+# One rendering at a time per process: WeasyPrint's memory grows with each concurrent document.
+_limiter: anyio.CapacityLimiter | None = None
+
+
+def _remember(key: str, pdf: bytes) -> None:
+    global _cached_bytes
+    if key in _cache or len(pdf) > CACHE_BYTES:
+        return
+    _cache[key] = pdf
+    _cached_bytes += len(pdf)
+    while _cached_bytes > CACHE_BYTES:
+        _key, old = _cache.popitem(last=False)
+        _cached_bytes -= len(old)
+
+
 async def invoice_pdf(context: dict) -> bytes:
     """Rendering takes tens of milliseconds of CPU: it runs in a worker thread."""
+    global _limiter
     html = render_html(context)
-    return await anyio.to_thread.run_sync(_write, html)
+    key = hashlib.sha256(html.encode()).hexdigest()
+    pdf = _cache.get(key)
+    if pdf is not None:
+        _cache.move_to_end(key)
+        return pdf
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(1)
+    pdf = await anyio.to_thread.run_sync(_write, html, limiter=_limiter)
+    _remember(key, pdf)
+    return pdf

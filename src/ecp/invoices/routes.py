@@ -35,8 +35,8 @@ def doc_context(request: Request, doc: dict) -> dict:
 # ==== Family side =================================================================================
 
 async def _paperless_context(family_id: int, form: Form | None = None) -> dict:
-    family = await Family.select(Family.id, Family.email, Family.paperless).where(
-        Family.id == family_id).first()
+    rows = await Family.raw("SELECT id, email, paperless FROM family WHERE id = {}", family_id)
+    family = rows[0] if rows else None
     if form is None:
         form = Form(values={"mode": "courriel" if family["paperless"] else "papier"})
     return {"family": family, "form": form}
