@@ -78,7 +78,8 @@ def _code(data: dict, form: Form) -> str | None:
 
 
 def _log(request: Request, outcome: str, account_id: int | None) -> None:
-    _log_login(request, "staff_totp", outcome, account_id)
+    # A staff login succeeds here, once the code is accepted ("password_ok" came before it).
+    _log_login(request, "staff", outcome, account_id)
 
 
 def _setup_context(settings, secret: str, account: str) -> dict:
@@ -134,7 +135,7 @@ async def _code_post(request: Request, data: dict) -> Any:
         if await mfa.check_login_code(pending, code, mfa.box(s), threshold=s.lockout_threshold,
                                       max_minutes=s.lockout_max_minutes):
             return await _finish(request, pending, enrolled_now=pending.enrol_secret is not None)
-        _log(request, "failure", pending.staff_id)
+        _log(request, "code_failure", pending.staff_id)
         form.error("code", GENERIC_CODE)
     if pending.enrol_secret is not None:
         return _activation_page(request, pending, form, status=422)
