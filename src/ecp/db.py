@@ -27,6 +27,17 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._readers: dict[int, tuple[aiosqlite.Connection, asyncio.Lock]] = {}
+        self._writers: dict[int, asyncio.Lock] = {}
+
+    def writer_lock(self) -> asyncio.Lock:
+        """One write transaction at a time per process, queued in order. SQLite allows one writer
+        anyway; left to its busy handler, writers poll with sleeps of up to 100 ms and the unlucky
+        ones starve (booking toggle p95 1.9 s under 32 connections in the benchmark)."""
+        key = id(asyncio.get_running_loop())
+        lock = self._writers.get(key)
+        if lock is None:
+            lock = self._writers[key] = asyncio.Lock()
+        return lock
 
     async def _reader(self) -> tuple[aiosqlite.Connection, asyncio.Lock]:
         key = id(asyncio.get_running_loop())
@@ -79,9 +90,18 @@ def write_transaction():
     PostgreSQL: pair it with lock_for_update() on the row that serialises the rule.
     """
     db = engine()
+    if isinstance(db, SQLiteSharedReadsEngine) and db.current_transaction.get() is None:
+        return _queued_sqlite_transaction(db)
     if isinstance(db, SQLiteEngine):
         return db.transaction(transaction_type=TransactionType.immediate)
     return db.transaction(allow_nested=True)
+
+
+@asynccontextmanager
+async def _queued_sqlite_transaction(db: SQLiteSharedReadsEngine) -> AsyncIterator[None]:
+    async with db.writer_lock():
+        async with db.transaction(transaction_type=TransactionType.immediate) as transaction:
+            yield transaction
 
 
 def lock_for_update(query):

@@ -121,12 +121,12 @@ BOOKINGS_SQL = LIST_SQL.format(kind="'b'", state="r.state", mark="''", table="bo
                                extra=" AND r.state <> 'annulee'")
 MARKS_SQL = LIST_SQL.format(kind="'m'", state="''", mark="r.status", table="attendance",
                             extra="")
-# The kitchen counts every school's meals, whatever the school shown: an aggregate, not rows.
+# The kitchen's meals per school (every school's, or the one shown): an aggregate, not rows.
 KITCHEN_SQL = (
     "SELECT b.school, c.diet, COUNT(*) AS meals, "
     "SUM(CASE WHEN c.has_allergy THEN 1 ELSE 0 END) AS allergies "
     "FROM booking b JOIN child c ON c.id = b.child JOIN activity a ON a.id = b.activity "
-    "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s) GROUP BY b.school, c.diet"
+    "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s)"
     % ", ".join("'%s'" % code for code in sorted(MEAL_CODES)))
 
 
@@ -152,8 +152,12 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
     marks = {(r["child"], r["activity"]): r["mark"] for r in attendance}
     names = {s["id"]: s["name"] for s in schools}
     kitchen: dict[int, dict] = {s["id"]: {"school": s["name"], "meals": 0, "allergies": 0,
-                                          "diets": {}} for s in schools}
-    for row in await Booking.raw(KITCHEN_SQL, day):
+                                          "diets": {}} for s in schools
+                                if school_id is None or s["id"] == school_id}
+    kitchen_sql, kitchen_args = KITCHEN_SQL, [day]
+    if school_id is not None:
+        kitchen_sql, kitchen_args = f"{kitchen_sql} AND b.school = {{}}", [day, school_id]
+    for row in await Booking.raw(f"{kitchen_sql} GROUP BY b.school, c.diet", *kitchen_args):
         k = kitchen.get(row["school"])
         if k is None:
             continue

@@ -64,3 +64,34 @@ async def test_one_invoice_per_family_and_month():
         await Invoice(number="FAC-2026-000002", **values).save()
     await Invoice(number="AV-2026-000001", kind="avoir", **values).save()
     assert await Invoice.count() == 2
+
+
+@pytest.mark.sqlite_only
+async def test_sqlite_write_transactions_queue_in_order_inside_a_process():
+    """Writers wait on an asyncio lock, first come first served, rather than in SQLite's busy
+    handler, whose growing sleeps let the unlucky starve under load."""
+    import asyncio
+
+    from ecp.db import engine
+
+    family = await factories.make_family("F00001")
+    entered: list[int] = []
+
+    async def writer(n: int) -> None:
+        async with write_transaction():
+            assert engine().writer_lock().locked()
+            entered.append(n)
+            await asyncio.sleep(0)  # let the others queue up meanwhile
+            await Child(family=family.id, first_name=f"Enfant {n}", last_name="Martin",
+                        birth_date=dt.date(2019, 1, 1), level="CE1").save()
+
+    await asyncio.gather(*(writer(n) for n in range(12)))
+    assert entered == list(range(12))
+    assert await Child.count() == 12
+    assert not engine().writer_lock().locked()
+    # A transaction opened inside another one joins it instead of waiting for itself.
+    async with write_transaction():
+        async with write_transaction():
+            await Child(family=family.id, first_name="Imbriqué", last_name="Martin",
+                        birth_date=dt.date(2019, 1, 1), level="CE1").save()
+    assert await Child.count() == 13

@@ -149,3 +149,24 @@ async def test_staff_book_on_behalf_past_the_deadline_is_audited(client):
     assert bad.status_code == 404
     assert await Booking.count().where(Booking.child == awa.id) == 0
     assert (await client.get("/agents/familles/999999/reservations")).status_code == 404
+
+
+async def test_the_kitchen_counts_the_school_shown_or_every_school(client):
+    commune, family, (lea, hugo) = await setup(client)
+    cantine = commune.activities["restauration"].id
+    await services.book(lea.id, cantine, bf.MONDAY, family_id=family.id)
+    pasteur = await factories.make_school("École Pasteur")
+    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
+                                                       children=(("Awa", "CM2"),))
+    await Child.update({Child.school: pasteur.id, Child.diet: "sans_porc"}).where(
+        Child.id == awa.id)
+    await services.book(awa.id, cantine, bf.MONDAY, family_id=other.id)
+    day = bf.MONDAY.isoformat()
+    every = soup((await client.get(f"/agents/effectifs?jour={day}")).text)
+    kitchen = [li.get_text(" ", strip=True) for li in every.select("#kitchen-title + ul li")]
+    assert kitchen == ["École Jules-Ferry : 1 repas", "École Pasteur : 1 repas, 1 sans porc"]
+    one = soup((await client.get(f"/agents/effectifs?jour={day}&ecole={pasteur.id}")).text)
+    kitchen = [li.get_text(" ", strip=True) for li in one.select("#kitchen-title + ul li")]
+    assert kitchen == ["École Pasteur : 1 repas, 1 sans porc"]
+    assert "Restauration scolaire – École Pasteur : 1 attendu" in one.get_text(" ", strip=True)
+    assert "Jules-Ferry : 1 attendu" not in one.get_text(" ", strip=True)
