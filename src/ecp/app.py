@@ -24,6 +24,7 @@ from ecp.auth.middleware import auth_middleware
 from ecp.auth.passwords import Passwords
 from ecp.families import routes as family_routes
 from ecp.ops.logs import configure_logging, request_middleware
+from ecp.ops.memory import tune_malloc
 from ecp.pages import routes as page_routes
 from ecp.settings import ROOT, Settings
 from ecp.staff import routes as staff_routes
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise RuntimeError("Configuration refusée en production : " + " ".join(problems))
 
     configure_logging(settings)
+    tune_malloc()
     env = create_environment()
     env.globals.update(branding={
         "commune": settings.commune_name, "logo": settings.logo_path,
@@ -114,6 +116,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             finally:
                 if runner is not None:
                     await runner.stop()
+                from ecp.invoices import pdf_process
+
+                pdf_process.shutdown()
 
     public, family, staff = _feature_handlers(settings)
     app = Litestar(

@@ -7,8 +7,7 @@ import hashlib
 from collections import OrderedDict
 from functools import lru_cache
 
-import anyio
-
+from ecp.invoices import pdf_process
 from ecp.settings import ROOT
 
 
@@ -23,10 +22,8 @@ def render_html(context: dict) -> str:
     return _env().get_template("pdf/invoice.html").render(**context)
 
 
-def _write(html: str) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=str(ROOT)).write_pdf(pdf_variant="pdf/ua-1")
+async def _write(html: str) -> bytes:
+    return await pdf_process.write_pdf(html, str(ROOT))
 
 
 # An invoice is downloaded again and again while its content stays the same: PDFs are kept
@@ -35,8 +32,6 @@ def _write(html: str) -> bytes:
 CACHE_BYTES = 16 * 1024 * 1024
 _cache: OrderedDict[str, bytes] = OrderedDict()
 _cached_bytes = 0
-# One rendering at a time per process: WeasyPrint's memory grows with each concurrent document.
-_limiter: anyio.CapacityLimiter | None = None
 
 
 def _remember(key: str, pdf: bytes) -> None:
@@ -51,16 +46,14 @@ def _remember(key: str, pdf: bytes) -> None:
 
 
 async def invoice_pdf(context: dict) -> bytes:
-    """Rendering takes tens of milliseconds of CPU: it runs in a worker thread."""
-    global _limiter
+    """Rendering takes tens of milliseconds of CPU: it runs in the renderer process
+    (ecp.invoices.pdf_process), one document at a time."""
     html = render_html(context)
     key = hashlib.sha256(html.encode()).hexdigest()
     pdf = _cache.get(key)
     if pdf is not None:
         _cache.move_to_end(key)
         return pdf
-    if _limiter is None:
-        _limiter = anyio.CapacityLimiter(1)
-    pdf = await anyio.to_thread.run_sync(_write, html, limiter=_limiter)
+    pdf = await _write(html)
     _remember(key, pdf)
     return pdf

@@ -12,7 +12,7 @@ from ecp.invoices import pdf
 def renders(monkeypatch):
     calls: list[str] = []
 
-    def fake_write(html: str) -> bytes:
+    async def fake_write(html: str) -> bytes:
         calls.append(html)
         return b"%PDF-" + html.encode()
 
