@@ -88,6 +88,16 @@ def memory(pid: int) -> dict:
             "cmd": cmd.strip()}
 
 
+def _role(row: dict, supervisor: int) -> str:
+    if row["pid"] == supervisor:
+        return "superviseur"
+    if "spawn_main" in row.get("cmd", ""):
+        return "rendu PDF"
+    if "resource_tracker" in row.get("cmd", ""):
+        return "suivi multiprocessing"
+    return "worker"
+
+
 class Server:
     def __init__(self, env: dict, workers: int, workdir: Path, hook: str | None = None) -> None:
         self.port = free_port()
@@ -128,9 +138,9 @@ class Server:
 
     def workers_memory(self) -> list[dict]:
         rows = self.app_processes()
-        # The first is granian's supervisor; the others serve the app.
-        return [{**r, "role": "superviseur" if r["pid"] == self.process.pid else "worker"}
-                for r in rows]
+        # The first is granian's supervisor; the others serve the app, except the PDF renderer
+        # a worker starts (ecp.invoices.pdf_process) and multiprocessing's resource tracker.
+        return [{**r, "role": _role(r, self.process.pid)} for r in rows]
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
