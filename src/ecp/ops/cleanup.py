@@ -1,10 +1,11 @@
-"""Clean-up job: login sessions past their idle or absolute expiry, reset tokens past expiry."""
+"""Clean-up job: login sessions past their idle or absolute expiry, reset tokens and staff
+logins waiting for their TOTP code past expiry."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from ecp.auth.tables import AuthSession, PasswordResetToken
+from ecp.auth.tables import AuthSession, PasswordResetToken, PendingLogin
 
 
 async def delete_expired(settings, now: dt.datetime) -> int:
@@ -16,4 +17,8 @@ async def delete_expired(settings, now: dt.datetime) -> int:
     tokens = await PasswordResetToken.delete().where(
         PasswordResetToken.expires_at < now
     ).returning(PasswordResetToken.id)
-    return len(sessions) + len(tokens)
+    # A pending login holds an encrypted enrolment secret: no reason to keep it past its use.
+    pending = await PendingLogin.delete().where(
+        PendingLogin.expires_at < now
+    ).returning(PendingLogin.id)
+    return len(sessions) + len(tokens) + len(pending)

@@ -1,39 +1,29 @@
-"""The clean-up job deletes sessions past idle or absolute expiry and expired reset tokens."""
+"""The clean-up job deletes what has expired and nothing else."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from ecp import clock
-from ecp.auth.tables import AuthSession, PasswordResetToken
-from ecp.ops.jobs import clean_expired
-from tests.factories import make_family
+from ecp.auth.tables import AuthSession, PasswordResetToken, PendingLogin
+from ecp.ops.cleanup import delete_expired
+from ecp.settings import Settings
+from tests import factories
 
 
-async def test_expired_sessions_and_tokens_are_deleted(settings):
-    family = await make_family()
+async def test_expired_sessions_tokens_and_pending_logins_go_the_rest_stays():
     now = clock.now()
-    ago = lambda **kw: now - dt.timedelta(**kw)  # noqa: E731
-    for name, created, seen in (("fresh", ago(hours=1), ago(minutes=5)),
-                                ("idle", ago(hours=1), ago(minutes=31)),
-                                ("old", ago(hours=12, minutes=1), ago(minutes=1))):
-        await AuthSession(token_hash=name.ljust(64, "0"), kind="family", family=family.id,
-                          created_at=created, last_seen_at=seen).save()
-    for name, expires in (("valid", now + dt.timedelta(minutes=30)),
-                          ("expired", ago(minutes=1))):
-        await PasswordResetToken(token_hash=name.ljust(64, "0"), family=family.id,
-                                 created_at=ago(hours=1), expires_at=expires).save()
-
-    assert await clean_expired(settings, now) == 3
-    assert [r["token_hash"][:5] for r in await AuthSession.select(AuthSession.token_hash)] == [
-        "fresh"]
-    assert [r["token_hash"][:5] for r in await PasswordResetToken.select(
-        PasswordResetToken.token_hash)] == ["valid"]
-
-
-async def test_the_jobs_call_the_mail_and_retention_features(settings):
-    from ecp.ops.jobs import apply_retention, send_mail
-
-    # The modules exist: the jobs call them (an empty commune: nothing to do, no SMTP host).
-    assert await apply_retention(settings, clock.now()) == 0
-    assert await send_mail(settings, clock.now()) == 0
+    family = await factories.make_family("F00001")
+    staff = await factories.make_staff()
+    old, fresh = now - dt.timedelta(hours=13), now - dt.timedelta(minutes=1)
+    for n, when in enumerate((old, fresh)):
+        await AuthSession(token_hash=f"s{n}".ljust(64, "0"), kind="family", family=family.id,
+                          created_at=when, last_seen_at=when).save()
+        await PasswordResetToken(token_hash=f"t{n}".ljust(64, "0"), family=family.id,
+                                 created_at=when, expires_at=when + dt.timedelta(hours=1)).save()
+        await PendingLogin(token_hash=f"p{n}".ljust(64, "0"), staff=staff.id, created_at=when,
+                           expires_at=when + dt.timedelta(minutes=5)).save()
+    assert await delete_expired(Settings(), now) == 3
+    assert [r["token_hash"][:2] for r in await AuthSession.select(AuthSession.token_hash)] == ["s1"]
+    assert await PasswordResetToken.count() == 1
+    assert [r["token_hash"][:2] for r in await PendingLogin.select(PendingLogin.token_hash)] == ["p1"]
