@@ -9,11 +9,25 @@ threads. One renderer per worker: invoices queue for it, which bounds its memory
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 _executor: ProcessPoolExecutor | None = None
+
+
+def _die_with_parent() -> None:
+    """Runs first in the renderer: the kernel ends it when the worker that started it dies,
+    even by SIGKILL, so no renderer outlives its worker (Linux; elsewhere a no-op)."""
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            ctypes.CDLL(name).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
 
 def render(html: str, base_url: str) -> bytes:
@@ -28,14 +42,18 @@ def _pool() -> ProcessPoolExecutor:
     if _executor is None:
         # spawn: a fresh interpreter that imports only this module, not the worker's state.
         _executor = ProcessPoolExecutor(max_workers=1,
-                                        mp_context=multiprocessing.get_context("spawn"))
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_die_with_parent)
     return _executor
 
 
 def shutdown() -> None:
+    """Waits for the renderer to stop (at most the page it is laying out): without waiting, the
+    interpreter's exit could close the queue before the stop message went out, and then wait
+    forever for a renderer still listening to it."""
     global _executor
     if _executor is not None:
-        _executor.shutdown(wait=False, cancel_futures=True)
+        _executor.shutdown(wait=True, cancel_futures=True)
         _executor = None
 
 
