@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -136,3 +137,112 @@ async def migrate() -> None:
     result = await run_forwards("all")
     if not result.success:
         raise RuntimeError(f"Migrations failed: {result.message}")
+
+
+# --- "The database is unavailable": a moment's 503, not a bug's 500 -------------------------
+
+# Modules whose frames show an OSError or a timeout came from talking to the database, not
+# from a template file, a PDF or an SMTP server.
+_DATABASE_MODULES = ("asyncpg", "piccolo", "aiosqlite", "sqlite3", "ecp.db")
+# sqlite3's messages are SQLite's own English texts (never translated).
+_SQLITE_UNAVAILABLE = ("database is locked", "disk i/o error", "unable to open database file")
+
+
+def _postgres_unavailable(exc: BaseException) -> bool:
+    import asyncpg.exceptions as pg
+
+    if isinstance(exc, (pg.ConnectionDoesNotExistError, pg.ConnectionFailureError,
+                        pg.ClientCannotConnectError, pg.ConnectionRejectionError,
+                        pg.CannotConnectNowError, pg.AdminShutdownError, pg.CrashShutdownError,
+                        pg.IdleSessionTimeoutError, pg.TooManyConnectionsError,
+                        pg.InvalidCatalogNameError)):
+        # Not the whole of PostgresConnectionError: ProtocolViolationError (08P01) is also what
+        # a query with the wrong number of parameters raises, a bug.
+        return True
+    if type(exc) is pg.ObjectNotInPrerequisiteStateError:
+        # ALTER DATABASE ... ALLOW_CONNECTIONS false. The SQLSTATE alone (55000) is also
+        # "currval before nextval", a bug; the server function that refused, or our being in
+        # the middle of connecting, says it is the database refusing new connections.
+        return (getattr(exc, "server_source_function", None) == "CheckMyDatabase"
+                or _raised_in(exc, ("asyncpg.connect_utils",)))
+    if isinstance(exc, pg.InternalClientError):
+        # asyncpg's protocol state machine confused by the server's FATAL message arriving on an
+        # idle connection (pg_terminate_backend, shutdown): "cannot switch to state 12; another
+        # operation (2) is in progress" (MagicStack/asyncpg#1069, #784). Never our query's
+        # fault; the pool drops the connection when it is released.
+        return True
+    if isinstance(exc, pg.InterfaceError):
+        # Client-side, untranslated texts: the pool or its connection was closed under us.
+        # Other InterfaceErrors ("another operation is in progress") are bugs.
+        text = str(exc)
+        return "pool is clos" in text or "connection is closed" in text
+    return False
+
+
+def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name.startswith(modules):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _unavailable_one(exc: BaseException) -> bool:
+    import sqlite3
+
+    if isinstance(exc, ConnectionError):
+        # Refused, reset, broken pipe: whichever server it was, it is away for a moment.
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return any(fragment in text for fragment in _SQLITE_UNAVAILABLE)
+    if isinstance(exc, OSError):  # TimeoutError (asyncio's too, since 3.11), DNS, unreachable
+        return _raised_in(exc, _DATABASE_MODULES)
+    try:
+        return _postgres_unavailable(exc)
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+
+
+def database_unavailable_cause(exc: BaseException) -> BaseException | None:
+    """The exception in `exc`'s chain (itself, its cause, its context...) that says the
+    database is unavailable, or None. See is_database_unavailable."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _unavailable_one(current):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) means the database cannot be reached right now:
+    PostgreSQL refusing or dropping connections (restart, ALLOW_CONNECTIONS false,
+    pg_terminate_backend, too many connections, pool closed, connect or acquire timeout),
+    SQLite locked, unopenable or failing its disk I/O. Such a request deserves a 503 with
+    Retry-After, and a caller that must not lose the data (the card payment notification)
+    keeps it for later instead of answering an error."""
+    return database_unavailable_cause(exc) is not None
+
+
+class _OutageWithoutTraceback(logging.Filter):
+    """asyncpg's pool logs a warning with the full traceback each time it fails to reconnect its
+    floor of connections (1, 2, 4... 60 s apart) while the database is away. Expected during an
+    outage: keep the line, name the error, drop the traceback; anything else keeps its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        cause = database_unavailable_cause(exc) if exc is not None else None
+        if cause is not None:
+            record.msg = f"{record.getMessage()} ({type(cause).__name__})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OutageWithoutTraceback())

@@ -10,9 +10,13 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 
+from ecp.db import database_unavailable_cause
 from ecp.web.htmx import wants_fragment
 
 log = logging.getLogger("ecp.errors")
+
+# Seconds: a restart or failover is over in a few; the pool reconnects by itself.
+DATABASE_RETRY_AFTER = 5
 
 MESSAGES = {
     400: ("Requête invalide", "La demande n’a pas pu être comprise. Revenez à la page précédente et réessayez."),
@@ -79,30 +83,14 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     return error_page(request, status, headers=headers, retry_after=retry_after)
 
 
-def _database_unavailable(exc: BaseException) -> bool:
-    """The database cannot be reached (restart, failover): a moment's 503, not a bug's 500."""
-    import sqlite3
-
-    try:
-        import asyncpg
-        postgres = (asyncpg.exceptions.CannotConnectNowError,
-                    asyncpg.exceptions.ConnectionDoesNotExistError,
-                    asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError,
-                    asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.TooManyConnectionsError)
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        postgres = ()
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, (ConnectionError, *postgres)) or (
-                isinstance(seen, sqlite3.OperationalError) and "locked" in str(seen)):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 def internal_error_handler(request: Request, exc: Exception) -> Response:
-    if _database_unavailable(exc):
-        log.warning("database unavailable", extra={"route": _route(request)})
-        return error_page(request, 503, headers={"Retry-After": "5"}, retry_after=5)
+    cause = database_unavailable_cause(exc)
+    if cause is not None:
+        # Expected during a restart or failover and the same for every request meanwhile: one
+        # warning line each, without the traceback that would bury a real bug's.
+        log.warning("database unavailable", extra={"route": _route(request),
+                                                   "error": type(cause).__name__})
+        return error_page(request, 503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+                          retry_after=DATABASE_RETRY_AFTER)
     log.exception("unhandled error", extra={"route": _route(request)})
     return error_page(request, 500)
