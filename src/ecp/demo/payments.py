@@ -48,7 +48,7 @@ async def seed(context: dict) -> None:
 
             pbx = {"PBX_TOTAL": paybox.pbx_total(amount), "PBX_CMD": reference,
                    "PBX_RETOUR": paybox.RETOUR}
-            raw = simulator.signed_reply(pbx, code, config.test_keys_dir).decode("ascii")
+            raw = simulator.signed_replies(pbx, code, config.test_keys_dir, "")[0].decode("ascii")
             await PaymentNotification(
                 received_at=created + dt.timedelta(minutes=3), source_ip="simulateur",
                 raw_query=raw, signature_valid=True, outcome=status, attempt=attempt.id,

@@ -1,5 +1,5 @@
 """Clean-up job: login sessions past their idle or absolute expiry, reset tokens and staff
-logins waiting for their TOTP code past expiry."""
+logins waiting for their TOTP code past expiry, refused payment notifications past retention."""
 
 from __future__ import annotations
 
@@ -21,4 +21,8 @@ async def delete_expired(settings, now: dt.datetime) -> int:
     pending = await PendingLogin.delete().where(
         PendingLogin.expires_at < now
     ).returning(PendingLogin.id)
-    return len(sessions) + len(tokens) + len(pending)
+    # Requests refused at the Paybox notification URL are kept for a bounded time only.
+    from ecp.payments.refusals import purge
+
+    refused = await purge(now)
+    return len(sessions) + len(tokens) + len(pending) + refused

@@ -230,6 +230,18 @@ async def expire_payments(settings, now: dt.datetime):
     return await expire_abandoned_attempts(now)
 
 
+# Notifications kept while the database was unavailable (ecp.payments.spool): an empty spool
+# costs one directory listing, and a family waits at most this long once the database is back.
+PAYBOX_SPOOL_SECONDS = 15
+
+
+async def replay_paybox_spool(settings, now: dt.datetime):
+    from ecp.payments.config import paybox_config
+    from ecp.payments.notifications import replay_spool
+
+    return await replay_spool(paybox_config(settings), now)
+
+
 def default_jobs(settings) -> list[Job]:
     return [
         Job("mail", settings.job_mail_seconds, send_mail),
@@ -237,4 +249,5 @@ def default_jobs(settings) -> list[Job]:
         Job("retention", settings.job_retention_seconds, apply_retention),
         Job("cleanup", settings.job_cleanup_seconds, clean_expired),
         Job("payment_expiry", PAYMENT_EXPIRY_SECONDS, expire_payments),
+        Job("paybox_spool", PAYBOX_SPOOL_SECONDS, replay_paybox_spool),
     ]

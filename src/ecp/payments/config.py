@@ -23,6 +23,8 @@ IPN_PATH = "/paiement/paybox/ipn"
 TEST_SITE, TEST_RANG, TEST_IDENTIFIANT = "1999888", "32", "107904482"
 TEST_HMAC_KEY = "0123456789ABCDEF" * 8
 DEFAULT_TEST_KEYS_DIR = ROOT / "var" / "paybox-test-keys"
+# Signed notifications wait here until recorded (ecp.payments.spool); must survive restarts.
+DEFAULT_SPOOL_DIR = ROOT / "var" / "paybox-spool"
 
 
 def _list(value: str | None) -> tuple[str, ...]:
@@ -40,6 +42,7 @@ class PayboxConfig:
     ipn_sources: tuple[str, ...] = ()
     simulator: bool = False
     test_keys_dir: str = str(DEFAULT_TEST_KEYS_DIR)
+    spool_dir: str = str(DEFAULT_SPOOL_DIR)
     hash: str = "SHA512"
     minimum_cents: int = 100  # Paybox refuses less than 1 € on some contracts
 
@@ -94,6 +97,7 @@ def paybox_config(settings, env: dict[str, str] | None = None) -> PayboxConfig:
         ipn_sources=_list(e.get("ECP_PAYBOX_IPN_SOURCES")),
         simulator=simulator,
         test_keys_dir=e.get("ECP_PAYBOX_TEST_KEYS_DIR") or str(DEFAULT_TEST_KEYS_DIR),
+        spool_dir=e.get("ECP_PAYBOX_SPOOL_DIR") or str(DEFAULT_SPOOL_DIR),
     )
 
 

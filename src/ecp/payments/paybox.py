@@ -11,6 +11,7 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes
@@ -22,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 # Names are our own labels; K (the signature) must come last (PAYBOX.md §2.3, field 8).
 RETOUR = "mt:M;ref:R;auto:A;err:E;appel:T;trans:S;date:W;heure:Q;carte:C;sign:K"
 SIGN_NAME = "sign"
-FIRST_NAME = "mt"
+# Our own parameter on the browser return URLs: see read_notification for why it exists.
+BROWSER_RETURN_MARKER = "canal=navigateur"
 CURRENCY_EURO = "978"
 HASHES = {"SHA512": hashlib.sha512, "SHA256": hashlib.sha256, "SHA384": hashlib.sha384,
           "SHA224": hashlib.sha224}
@@ -118,42 +120,108 @@ def split_signed(raw: bytes, sign_name: str = SIGN_NAME) -> tuple[bytes, bytes] 
 
 
 def verify(raw: bytes, keys: list[PublicKey] | tuple[PublicKey, ...], *,
-           first_name: str = FIRST_NAME, sign_name: str = SIGN_NAME) -> PublicKey | None:
-    """The key that verifies the signature, or None.
+           sign_name: str = SIGN_NAME) -> PublicKey | None:
+    """The key whose signature covers EVERYTHING before the `&<sign>=` marker, or None.
 
-    IPN rule: the signature covers the PBX_RETOUR variables only, from `<first>=`; the browser
-    return rule covers the whole query string. Both are tried, as Verifone's module does.
+    There is deliberately no second candidate span: reading fields from bytes other than those
+    whose signature was checked is how a forged prefix once became a payment (docs/payments.md,
+    « La notification »).
     """
     parts = split_signed(raw, sign_name)
     if parts is None:
         return None
     data, signature = parts
-    candidates = [data]
-    start = data.find(first_name.encode("ascii") + b"=")
-    if start > 0 and data[start - 1:start] == b"&":
-        candidates.append(data[start:])
     for key in keys:
-        for candidate in candidates:
-            try:
-                key.key.verify(signature, candidate, padding.PKCS1v15(), hashes.SHA1())
-            except InvalidSignature:
-                continue
-            return key
+        try:
+            key.key.verify(signature, data, padding.PKCS1v15(), hashes.SHA1())
+        except InvalidSignature:
+            continue
+        return key
     return None
 
 
-def signed_fields(raw: bytes, sign_name: str = SIGN_NAME) -> dict[str, str]:
-    """The signed part, percent-decoded; unsigned parameters (after the marker) are ignored."""
+# A name exactly as Paybox writes it: our own PBX_RETOUR labels are plain ASCII words, so a
+# percent-encoded or plus-encoded name can only come from someone else.
+_NAME = re.compile(rb"[A-Za-z0-9_]{1,32}")
+# Values are printable ASCII without spaces (Paybox URL-encodes them). They are signed, so this
+# only keeps odd bytes out of the database; the names are what must be exact.
+_VALUE = re.compile(rb"[\x21-\x7e]{0,400}")
+MAX_NOTIFICATION_BYTES = 4096
+
+
+class NotificationRefused(Exception):
+    """The bytes are not a Paybox notification for this site; `reason` goes to the journal."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SignedNotification:
+    key: PublicKey
+    fields: dict[str, str]
+
+
+def retour_names(retour: str = RETOUR) -> tuple[list[str], str]:
+    """(the variable names in PBX_RETOUR order, the signature's name)."""
+    names, sign = [], SIGN_NAME
+    for item in retour.split(";"):
+        name, _, letter = item.partition(":")
+        if letter == "K":
+            sign = name
+            break
+        names.append(name)
+    return names, sign
+
+
+def read_notification(raw: bytes, keys: list[PublicKey] | tuple[PublicKey, ...], *,
+                      retour: str = RETOUR, required: tuple[str, ...] = ("mt", "ref", "err")
+                      ) -> SignedNotification:
+    """The fields of a server-to-server notification, taken from exactly the signed bytes.
+
+    What makes these bytes a notification and not a browser return: the return URLs we give
+    Paybox (PBX_EFFECTUE...) carry our own `canal=navigateur` parameter, and Paybox signs a
+    browser return over the WHOLE query string, so a return's signed bytes start with
+    `canal=navigateur&`. PBX_REPONDRE_A carries no parameter, so a notification's signed bytes
+    start with the first PBX_RETOUR variable. Hence the rules, each refusing the whole request:
+    - the signed span starts at byte 0 with the first PBX_RETOUR name (nothing in front of it:
+      neither our marker nor fields an attacker put before a genuine signed query);
+    - every name is written literally (no percent- or plus-encoding), belongs to PBX_RETOUR and
+      comes in its order, so a name can neither repeat nor be smuggled in under another spelling;
+    - the signature covers that very span, and the fields returned are read from it alone.
+    """
+    names, sign_name = retour_names(retour)
+    if not raw or len(raw) > MAX_NOTIFICATION_BYTES:
+        raise NotificationRefused("format")
     parts = split_signed(raw, sign_name)
-    data = parts[0] if parts else raw
+    if parts is None:
+        raise NotificationRefused("signature")
+    data = parts[0]
+    if not data.startswith(names[0].encode("ascii") + b"="):
+        raise NotificationRefused("format")
+    position = {name: index for index, name in enumerate(names)}
     fields: dict[str, str] = {}
-    for pair in data.decode("ascii", errors="replace").split("&"):
-        if not pair:
-            continue
-        name, _, value = pair.partition("=")
-        # '+' stays '+': Paybox percent-encodes spaces; plus-decoding broke Lexik's verifier.
-        fields.setdefault(unquote(name), unquote(value))
-    return fields
+    last = -1
+    for pair in data.split(b"&"):
+        name, equals, value = pair.partition(b"=")
+        if not equals or not _NAME.fullmatch(name) or not _VALUE.fullmatch(value):
+            raise NotificationRefused("format")
+        index = position.get(name.decode("ascii"))
+        if index is None or index <= last:  # unknown, repeated or out of PBX_RETOUR order
+            raise NotificationRefused("format")
+        last = index
+        # '+' stays '+': Paybox percent-encodes spaces, and plus-decoding broke Lexik's verifier.
+        try:
+            fields[name.decode("ascii")] = unquote(value.decode("ascii"), errors="strict")
+        except UnicodeDecodeError:
+            raise NotificationRefused("format") from None
+    if any(name not in fields for name in required):
+        raise NotificationRefused("format")
+    key = verify(raw, keys, sign_name=sign_name)
+    if key is None:
+        raise NotificationRefused("signature")
+    return SignedNotification(key=key, fields=fields)
 
 
 def sign_reply(fields: list[tuple[str, str]], private_key: rsa.RSAPrivateKey,

@@ -17,6 +17,8 @@ from ecp import clock
 from ecp.payments import paybox
 from ecp.payments.config import IPN_PATH, PayboxConfig, public_keys
 
+# What is kept of a notification's bytes for the régisseur (a genuine one is about 700 bytes).
+RAW_KEPT = 1200
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class Notification:
     paid_at: dt.datetime | None = None
     status: str = paybox.ERROR
     fields: dict[str, str] = field(default_factory=dict)
+    # Why an unsigned one was refused: "signature" (none, or none that verifies) or "format"
+    # (bytes that are not laid out as a Paybox notification; see paybox.read_notification).
+    refusal: str = ""
 
 
 class PaymentProvider(Protocol):
@@ -100,6 +105,19 @@ async def _available_endpoint(endpoints: tuple[str, ...]) -> str:
     return chosen
 
 
+RETURN_KINDS = {"PBX_EFFECTUE": "effectue", "PBX_REFUSE": "refuse", "PBX_ANNULE": "annule",
+                "PBX_ATTENTE": "attente"}
+
+
+def return_urls(base_url: str, return_path: str) -> dict[str, str]:
+    """The four browser return URLs of one attempt. Each carries our marker parameter, which
+    makes a browser return's signature differ from a notification's (paybox.read_notification).
+    """
+    base = base_url.rstrip("/")
+    return {name: f"{base}{return_path}/{kind}?{paybox.BROWSER_RETURN_MARKER}"
+            for name, kind in RETURN_KINDS.items()}
+
+
 class PayboxProvider:
     name = "paybox"
 
@@ -130,10 +148,7 @@ class PayboxProvider:
             ("PBX_CMD", reference), ("PBX_PORTEUR", payer.email), ("PBX_RETOUR", paybox.RETOUR),
             ("PBX_HASH", c.hash), ("PBX_TIME", paybox.pbx_time(clock.paris_now())),
             ("PBX_REPONDRE_A", base + IPN_PATH),
-            ("PBX_EFFECTUE", f"{base}{return_path}/effectue"),
-            ("PBX_REFUSE", f"{base}{return_path}/refuse"),
-            ("PBX_ANNULE", f"{base}{return_path}/annule"),
-            ("PBX_ATTENTE", f"{base}{return_path}/attente"),
+            *return_urls(base, return_path).items(),
             ("PBX_LANGUE", "FRA"), ("PBX_SHOPPINGCART", cart), ("PBX_BILLING", billing),
         ]
         url = await _available_endpoint(c.endpoints)
@@ -141,19 +156,28 @@ class PayboxProvider:
                             fields=paybox.sign_form(fields, c.hmac_key, c.hash))
 
     def verify(self, *, method: str, raw_query: bytes, raw_body: bytes) -> Notification:
-        raw = raw_body if method.upper() == "POST" and raw_body else raw_query
-        text = raw.decode("ascii", errors="replace")[:4000]
-        key = paybox.verify(raw, public_keys(self.config))
-        if key is None:
-            return Notification(signed=False, raw=text)
-        f = paybox.signed_fields(raw)
+        """The notification as Paybox sent it to PBX_REPONDRE_A: by GET in the query string, or
+        by POST (PBX_RUF1=POST) in the body. Our notification URL has no query string of its
+        own, so a POST that also carries one is not from Paybox."""
+        if method.upper() == "POST":
+            raw, stray = raw_body, bool(raw_query)
+        else:
+            raw, stray = raw_query, False
+        text = raw.decode("ascii", errors="replace")[:RAW_KEPT]
+        if stray:
+            return Notification(signed=False, raw=text, refusal="format")
+        try:
+            signed = paybox.read_notification(raw, public_keys(self.config))
+        except paybox.NotificationRefused as refused:
+            return Notification(signed=False, raw=text, refusal=refused.reason)
+        f = signed.fields
         try:
             amount = int(f.get("mt", ""))
         except ValueError:
             amount = None
         code = f.get("err", "")
         return Notification(
-            signed=True, raw=text, key_name=key.name, reference=f.get("ref", ""),
+            signed=True, raw=text, key_name=signed.key.name, reference=f.get("ref", ""),
             amount_cents=amount, code=code, authorisation=f.get("auto", ""),
             transaction=f.get("trans", ""), call_number=f.get("appel", ""),
             paid_at=paybox.parse_paybox_date(f.get("date", ""), f.get("heure", "")),

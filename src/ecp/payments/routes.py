@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request, get, post, route
 from litestar.background_tasks import BackgroundTask
@@ -14,9 +15,9 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from ecp.auth.guards import requires_role
-from ecp.payments import paybox, services, simulator
+from ecp.payments import notifications, paybox, services, simulator
 from ecp.payments.config import IPN_PATH, paybox_config
-from ecp.payments.provider import provider_for
+from ecp.payments.provider import provider_for, return_urls
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.security import client_ip
@@ -95,6 +96,10 @@ async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, 
                             status_code=422)
 
 
+def _return_path(reference: str) -> str:
+    return f"/famille/paiements/{reference}/retour"
+
+
 async def _attempt_or_404(request: Request, reference: str) -> dict:
     try:
         return await services.attempt_for_family(request.user.family_id, reference)
@@ -111,7 +116,7 @@ async def family_payment_attempt(request: Request, reference: FromPath[str]) -> 
         payer = await services.payer_for(request.user.family_id)
         redirect_form = await provider_for(_config(request)).redirect(
             reference=reference, amount_cents=attempt["amount_cents"], payer=payer,
-            base_url=settings.base_url, return_path=f"/famille/paiements/{reference}/retour")
+            base_url=settings.base_url, return_path=_return_path(reference))
     return page_or_fragment(
         request, page="pages/payments/attempt.html",
         fragment="partials/payments/attempt_status.html",
@@ -154,18 +159,18 @@ async def family_payment_return(request: Request, reference: FromPath[str],
 
 @route(IPN_PATH, http_method=["GET", "POST"], name="paybox_ipn", include_in_schema=False)
 async def paybox_ipn(request: Request) -> Response:
-    """Server to server, no session, no CSRF: its authenticity is the RSA signature alone."""
+    """Server to server, no session, no CSRF: its authenticity is the RSA signature alone
+    (ecp.payments.notifications says what each answer means)."""
     settings = _settings(request)
-    config = _config(request)
     body = await request.body() if request.method == "POST" else b""
-    note = provider_for(config).verify(method=request.method,
-                                       raw_query=request.scope.get("query_string", b""),
-                                       raw_body=body)
-    result = await services.handle_notification(
-        note, source_ip=client_ip(request.scope, settings.trusted_proxies),
-        expected_sources=config.ipn_sources)
-    return Response(content="OK" if result.http_status == 200 else "refused",
-                    status_code=result.http_status, media_type="text/plain")
+    answer = await notifications.receive(
+        _config(request), method=request.method,
+        raw_query=request.scope.get("query_string", b""), raw_body=body,
+        source_ip=client_ip(request.scope, settings.trusted_proxies),
+        throttle_store=request.app.stores.get("action_rate"))
+    headers = {"Retry-After": "60"} if answer.status in (429, 503) else None
+    return Response(content=answer.body, status_code=answer.status, media_type="text/plain",
+                    headers=headers)
 
 
 # --- Régisseur -----------------------------------------------------------------------------
@@ -194,9 +199,30 @@ async def staff_reconciliation(request: Request, jours: FromQuery[str | None] = 
 
 # --- The simulator (never in production) ---------------------------------------------------
 
-def _pbx_fields(config, raw: bytes) -> dict[str, str] | None:
+async def _own_form(request: Request, raw: bytes) -> dict[str, str] | None:
+    """The PBX_* fields when they are a form this site made for one of its own attempts.
+
+    The HMAC alone proves nothing here: the simulator's key is Paybox's published test key. So
+    the simulator also requires an attempt of ours with that reference and amount, and return
+    and notification URLs that are exactly ours; it then never signs a reply for anything else
+    and only ever sends the browser back to this site.
+    """
+    config = _config(request)
     fields = paybox.check_form(raw, config.hmac_key)
-    return dict(fields) if fields is not None else None
+    if fields is None:
+        return None
+    pbx = dict(fields)
+    reference = pbx.get("PBX_CMD", "")
+    amount = await services.attempt_amount(reference)
+    if amount is None or pbx.get("PBX_TOTAL") != paybox.pbx_total(amount):
+        return None
+    base = _settings(request).base_url
+    expected = return_urls(base, _return_path(reference))
+    if any(pbx.get(name) != url for name, url in expected.items()):
+        return None
+    if pbx.get("PBX_REPONDRE_A") != base + IPN_PATH or pbx.get("PBX_RETOUR") != paybox.RETOUR:
+        return None
+    return pbx
 
 
 def _simulator_page(request: Request, pbx: dict[str, str], raw: str, form: Form,
@@ -243,9 +269,9 @@ def _refused_page() -> Template:
       opt={"exclude_from_csrf": True}, include_in_schema=False)
 async def simulator_entry(request: Request) -> Template:
     """Receives the PBX_* form like Paybox: it only renders the card page (no state change),
-    so, like the real bank page, it takes no CSRF token; the HMAC is its authentication."""
+    so, like the real bank page, it takes no CSRF token; see _own_form for what it checks."""
     raw = await request.body()
-    pbx = _pbx_fields(_config(request), raw)
+    pbx = await _own_form(request, raw)
     if pbx is None:
         return _refused_page()
     return _simulator_page(request, pbx, raw.decode("utf-8"),
@@ -267,7 +293,7 @@ async def _deliver(config, reply: bytes, times: int = 1, delay: float = 0.0) -> 
 async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     config = _config(request)
     raw = text(data, "pbx", 20000)
-    pbx = _pbx_fields(config, raw.encode("utf-8"))
+    pbx = await _own_form(request, raw.encode("utf-8"))
     if pbx is None:
         return _refused_page()
     mode = text(data, "notification")
@@ -293,14 +319,12 @@ async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) 
         code = simulator.CARDS.get(card, ("", ""))[0]
     if not form.valid:
         return _simulator_page(request, pbx, raw, form, status_code=422)
-    reply = simulator.signed_reply(pbx, code, config.test_keys_dir)
-    target = simulator.return_url(pbx, code)
-    base = _settings(request).base_url
-    if target.startswith(base + "/"):
-        # Same application: a relative redirect keeps working when the demo is browsed under
-        # another host name than ECP_BASE_URL (localhost versus 127.0.0.1).
-        target = target[len(base):]
-    response = Redirect(path=f"{target}?{reply.decode('ascii')}", status_code=303)
+    # _own_form made sure this URL is one of ours; only its path and query are used, so the
+    # redirect stays on this site (and works when the demo is browsed as localhost or
+    # 127.0.0.1 whatever ECP_BASE_URL says).
+    target = urlsplit(simulator.return_url(pbx, code))
+    reply, browser = simulator.signed_replies(pbx, code, config.test_keys_dir, target.query)
+    response = Redirect(path=f"{target.path}?{browser.decode('ascii')}", status_code=303)
     if mode == "normal":
         await _deliver(config, reply)
     elif mode == "double":

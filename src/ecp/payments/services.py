@@ -16,12 +16,12 @@ from babel.dates import format_date
 
 from ecp import clock
 from ecp.audit.services import record_system
-from ecp.db import lock_for_update, write_transaction
+from ecp.db import is_database_unavailable, lock_for_update, write_transaction
 from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
-from ecp.payments import paybox
+from ecp.payments import paybox, refusals
 from ecp.payments.allocation import METHODS, DuplicatePayment, record_payment
 from ecp.payments.provider import Notification, Payer
 from ecp.payments.tables import (
@@ -207,6 +207,13 @@ async def abandon_attempt(family_id: int, reference: str) -> bool:
     return True
 
 
+async def attempt_amount(reference: str) -> int | None:
+    """The amount of the attempt with this reference, or None when this site made none."""
+    row = await PaymentAttempt.select(PaymentAttempt.amount_cents).where(
+        PaymentAttempt.reference == reference[:64]).first()
+    return row["amount_cents"] if row else None
+
+
 async def attempt_for_family(family_id: int, reference: str) -> dict:
     """The attempt with its invoices (and their status now), or NotYours."""
     attempt = await PaymentAttempt.select().where(
@@ -326,24 +333,30 @@ class Settled:
 
 
 async def handle_notification(note: Notification, *, source_ip: str = "",
-                              expected_sources: tuple[str, ...] = ()) -> Settled:
+                              expected_sources: tuple[str, ...] = (),
+                              received_at: dt.datetime | None = None) -> Settled:
     """Applies one notification; idempotent (the Paybox transaction number is recorded once).
 
-    Order of checks (SECURITY.md §5): signature, reference, amount, response code and
-    authorisation number; only then a payment. A success never gets downgraded later.
+    Order of checks (docs/security.md, « Paiement »): signature, reference, amount, response
+    code and authorisation number; only then a payment. A success never gets downgraded later.
+    An unavailable database is raised, not recorded: the caller keeps the notification in the
+    spool (ecp.payments.spool) and it is recorded once the database is back.
     """
     if expected_sources and source_ip not in expected_sources:
-        # Log only: Paybox's address lists change without notice (PAYBOX.md §3.6).
+        # Log only: Paybox's address lists change without notice (docs/payments.md).
         log.warning("Paybox notification from an unexpected address %s", source_ip)
-    now = clock.now()
+    now = received_at or clock.now()
     if not note.signed:
-        log.warning("Paybox notification with an invalid signature from %s", source_ip)
-        await PaymentNotification(received_at=now, source_ip=source_ip[:45], raw_query=note.raw,
-                                  signature_valid=False, outcome="signature").save()
+        log.warning("Paybox notification refused (%s) from %s", note.refusal or "signature",
+                    source_ip)
+        await refusals.record(source_ip, note.refusal or "signature", note.raw, now)
         return Settled(403, "signature")
     try:
         return await _settle(note, source_ip=source_ip, now=now)
-    except Exception:  # kept for the régisseur; Paybox only e-mails a warning on 5xx
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            raise
+        # Kept for the régisseur; Paybox only e-mails a warning on 5xx.
         log.exception("Paybox notification could not be applied")
         await PaymentNotification(
             received_at=now, source_ip=source_ip[:45], raw_query=note.raw, signature_valid=True,
@@ -479,6 +492,7 @@ async def reconciliation(days: int) -> dict:
         PaymentNotification.received_at, ascending=False)
     card = await Payment.select(Payment.amount_cents, Payment.unallocated_cents).where(
         (Payment.method == "carte") & (Payment.received_at >= since))
+    refused = await refusals.summary(since)
     now = clock.now()
     stale_before = now - dt.timedelta(minutes=STALE_MINUTES)
     for a in attempts:
@@ -492,6 +506,7 @@ async def reconciliation(days: int) -> dict:
         "notifications": notifications,
         "anomalies": [n for n in notifications if n["anomaly"]],
         "stale": [a for a in attempts if a["stale"]],
+        "refused": refused,
         "totals": {
             "card_cents": sum(p["amount_cents"] for p in card),
             "card_count": len(card),

@@ -114,12 +114,23 @@ def sign_name(pbx: dict[str, str]) -> str:
     return paybox.SIGN_NAME
 
 
-def signed_reply(pbx: dict[str, str], code: str, keys_dir: str) -> bytes:
-    return paybox.sign_reply(reply_fields(pbx, code), private_key(keys_dir), sign_name(pbx))
+def signed_replies(pbx: dict[str, str], code: str, keys_dir: str, return_query: str
+                   ) -> tuple[bytes, bytes]:
+    """(the notification's query, the browser return's query) for one answer, as Paybox signs
+    them: the notification over the PBX_RETOUR variables alone, the browser return over its
+    whole query string, which starts with the return URL's own parameters (our marker)."""
+    fields = reply_fields(pbx, code)
+    key = private_key(keys_dir)
+    name = sign_name(pbx)
+    notification = paybox.sign_reply(fields, key, name)
+    browser = paybox.sign_reply(fields, key, name,
+                                prefix=(return_query + "&").encode("ascii") if return_query
+                                else b"")
+    return notification, browser
 
 
 def return_url(pbx: dict[str, str], code: str) -> str:
     status = paybox.outcome_of(code)
     name = {paybox.PAID: "PBX_EFFECTUE", paybox.PENDING: "PBX_ATTENTE",
             paybox.CANCELLED: "PBX_ANNULE"}.get(status, "PBX_REFUSE")
-    return pbx.get(name) or pbx.get("PBX_EFFECTUE", "/")
+    return pbx[name]

@@ -69,3 +69,17 @@ class PaymentNotification(Table):
     transaction = Varchar(length=40, default="")
     amount_cents = Integer(null=True, default=None)
     error_code = Varchar(length=10, default="")
+
+
+class RefusedNotification(Table):
+    """Requests to the notification URL that were not Paybox notifications, counted per hour,
+    address and reason: a flood of forged requests costs one row an hour, not one row each.
+    Kept REFUSED_RETENTION_DAYS (ecp.payments.refusals), then deleted by the clean-up job."""
+
+    hour = Timestamptz(help_text="The hour the requests arrived in (UTC, minutes at zero)")
+    source_ip = Varchar(length=45, default="")
+    reason = Varchar(length=20, help_text="signature format")
+    hits = Integer(default=0)
+    first_at = Timestamptz()
+    last_at = Timestamptz()
+    sample = Text(default="", help_text="The first request's bytes, shortened")

@@ -82,11 +82,40 @@ def paybox_2014_key():
 @pytest.mark.parametrize("index", range(4))
 def test_real_paybox_notifications_verify_with_the_2014_key(index, paybox_2014_key):
     raw = real_samples()[index]["query"].encode()
-    key = paybox.verify(raw, paybox_2014_key, first_name="Mt")
+    key = paybox.verify(raw, paybox_2014_key)
     assert key is not None and key.name == "pubkey-rsa1024-2014.pem"
     # Both shipped keys configured: the 2014 key is still found.
     both = [paybox.load_public_key(p) for p in SHIPPED_KEYS]
-    assert paybox.verify(raw, both, first_name="Mt").name == "pubkey-rsa1024-2014.pem"
+    assert paybox.verify(raw, both).name == "pubkey-rsa1024-2014.pem"
+
+
+# The PBX_RETOUR the omnipay samples were made with (their names, our letters).
+SAMPLE_RETOUR = "Mt:M;Id:R;Ref:A;Erreur:E;sign:K"
+
+
+@pytest.mark.parametrize("index,fields", [
+    (0, {"Mt": "100", "Id": "45", "Erreur": "00114"}),
+    (1, {"Mt": "100", "Id": "47", "Ref": "601957", "Erreur": "00000"}),
+    (2, {"Mt": "100", "Id": "43", "Ref": "XXXXXX", "Erreur": "00000"}),
+])
+def test_real_notifications_are_read_from_their_signed_bytes(index, fields, paybox_2014_key):
+    raw = real_samples()[index]["query"].encode()
+    note = paybox.read_notification(raw, paybox_2014_key, retour=SAMPLE_RETOUR, required=())
+    assert note.fields == fields and note.key.name == "pubkey-rsa1024-2014.pem"
+
+
+def test_a_real_browser_return_is_not_a_notification(paybox_2014_key):
+    """Its signature covers the merchant's parameters in front of the Paybox variables."""
+    raw = real_samples()[3]["query"].encode()
+    assert paybox.verify(raw, paybox_2014_key) is not None  # genuinely signed...
+    with pytest.raises(paybox.NotificationRefused) as refused:  # ...but not a notification
+        paybox.read_notification(raw, paybox_2014_key, retour=SAMPLE_RETOUR, required=())
+    assert refused.value.reason == "format"
+    # Cutting the merchant's parameters off breaks the signature.
+    stripped = raw[raw.index(b"Mt="):]
+    with pytest.raises(paybox.NotificationRefused) as refused:
+        paybox.read_notification(stripped, paybox_2014_key, retour=SAMPLE_RETOUR, required=())
+    assert refused.value.reason == "signature"
 
 
 @pytest.mark.parametrize("index", range(4))
@@ -96,7 +125,7 @@ def test_one_changed_byte_in_the_signed_part_is_rejected(index, paybox_2014_key)
     for position in range(signed_len):
         tampered = bytearray(raw)
         tampered[position] = ord("0") if tampered[position] != ord("0") else ord("1")
-        assert paybox.verify(bytes(tampered), paybox_2014_key, first_name="Mt") is None, position
+        assert paybox.verify(bytes(tampered), paybox_2014_key) is None, position
 
 
 def test_unsigned_or_badly_signed_data_is_rejected(paybox_2014_key):
@@ -125,25 +154,84 @@ def own_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+FIELDS = [("mt", "4250"), ("ref", "ECP-abc_DEF"), ("auto", "XXXXXX"), ("err", "00000"),
+          ("appel", "1"), ("trans", "2"), ("date", "15032026"), ("heure", "10:21:33")]
+
+
+def refusal(raw: bytes, key) -> str:
+    with pytest.raises(paybox.NotificationRefused) as refused:
+        paybox.read_notification(raw, [key])
+    return refused.value.reason
+
+
 def test_rsa_2048_reply_round_trip_and_plus_in_signature(own_key):
-    fields = [("mt", "4250"), ("ref", "ECP-abc_DEF"), ("auto", "XXXXXX"), ("err", "00000"),
-              ("appel", "1"), ("trans", "2"), ("date", "15032026"), ("heure", "10:21:33")]
-    raw = paybox.sign_reply(fields, own_key)
+    raw = paybox.sign_reply(FIELDS, own_key)
     key = paybox.PublicKey("own", own_key.public_key())
     assert paybox.verify(raw, [key]) is key
     assert b"heure=10%3A21%3A33" in raw
-    assert paybox.signed_fields(raw)["heure"] == "10:21:33"
+    note = paybox.read_notification(raw, [key])
+    assert note.fields == dict(FIELDS) and note.key is key
     # A '+' in the base64 signature must not be read as a space.
     encoded = raw[raw.rfind(b"&sign=") + 6:]
     assert b"%2B" in encoded or b"%2F" in encoded or b"%3D" in encoded
-    # The IPN rule: our own parameters before the Paybox variables are not signed.
-    assert paybox.verify(b"x=1&" + raw, [key]) is key
-    assert paybox.signed_fields(raw + b"") == dict(fields)
 
 
-def test_unsigned_parameters_after_the_signature_are_ignored(own_key):
-    raw = paybox.sign_reply([("mt", "100"), ("err", "00000")], own_key)
-    assert paybox.signed_fields(raw + b"&mt=1")["mt"] == "100"
+def test_fields_put_in_front_of_a_signed_query_are_refused(own_key):
+    """The forgery once accepted: a genuine cancellation with a success written before it."""
+    key = paybox.PublicKey("own", own_key.public_key())
+    cancelled = paybox.sign_reply([("mt", "4250"), ("ref", "ECP-x"), ("auto", ""),
+                                   ("err", "00001"), ("trans", "")], own_key)
+    assert paybox.read_notification(cancelled, [key]).fields["err"] == "00001"
+    for prefix in (b"err=00000&auto=XXXXXX&trans=777&", b"x=1&", b"&", b"mt=4250&"):
+        assert paybox.verify(prefix + cancelled, [key]) is None
+        assert refusal(prefix + cancelled, key) in ("format", "signature")
+    # The signature does cover the prefix: still refused, because nothing may come first.
+    marker = paybox.sign_reply(FIELDS, own_key, prefix=b"canal=navigateur&")
+    assert paybox.verify(marker, [key]) is key
+    assert refusal(marker, key) == "format"
+
+
+def test_names_must_be_literal_unique_and_in_order_even_when_signed(own_key):
+    """Each layout below is signed with the trusted key: the refusal comes from the layout."""
+    key = paybox.PublicKey("own", own_key.public_key())
+
+    def signed(data: bytes) -> bytes:
+        import base64
+        from urllib.parse import quote
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        signature = own_key.sign(data, padding.PKCS1v15(), hashes.SHA1())
+        return data + b"&sign=" + quote(base64.b64encode(signature), safe="").encode()
+
+    good = b"mt=4250&ref=ECP-x&auto=XXXXXX&err=00000&trans=9"
+    assert paybox.read_notification(signed(good), [key]).fields["trans"] == "9"
+    for data in (
+        b"mt=4250&%72ef=ECP-x&err=00000",          # percent-encoded name
+        b"mt=4250&re%66=ECP-x&err=00000",
+        b"%6Dt=4250&ref=ECP-x&err=00000",
+        b"mt=4250&r+ef=ECP-x&err=00000",           # plus in a name
+        b"mt=4250&ref=ECP-x&ref=ECP-y&err=00000",   # repeated name
+        b"mt=4250&ref=ECP-x&err=00000&mt=1",
+        b"mt=4250&err=00000&ref=ECP-x",            # out of PBX_RETOUR order
+        b"mt=4250&ref=ECP-x&err=00000&extra=1",    # not a PBX_RETOUR variable
+        b"mt=4250&ref=ECP-x&err=00000&sign=1",     # the signature's own name inside
+        b"mt=4250&ref&err=00000",                  # a name without value
+        b"mt=4250&ref=ECP-x",                      # err missing
+        b"mt=4250&ref=EC P&err=00000",             # a raw space
+        b"mt=4250&ref=%FF&err=00000",              # not UTF-8 once decoded
+    ):
+        assert refusal(signed(data), key) == "format", data
+
+
+def test_unsigned_parameters_after_the_signature_are_refused(own_key):
+    key = paybox.PublicKey("own", own_key.public_key())
+    raw = paybox.sign_reply([("mt", "100"), ("ref", "r"), ("err", "00000")], own_key)
+    assert refusal(raw + b"&mt=1", key) == "signature"
+    assert refusal(raw + b"&", key) == "signature"
+    assert refusal(b"", key) == "format"
+    assert refusal(raw + b"A" * 5000, key) == "format"  # far bigger than any notification
 
 
 @pytest.mark.parametrize("code,status", [

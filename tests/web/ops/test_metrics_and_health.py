@@ -104,5 +104,5 @@ async def test_app_lifespan_starts_and_stops_the_runner(settings, monkeypatch):
         runner = app.state.job_runner
         assert runner.running
         assert {j.name for j in runner.jobs} == {"mail", "reminders", "retention", "cleanup",
-                                                  "payment_expiry"}
+                                                  "payment_expiry", "paybox_spool"}
     assert not runner.running

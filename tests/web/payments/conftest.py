@@ -15,8 +15,9 @@ def paybox_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def settings(settings, paybox_dir):
-    return settings.with_(extra={"paybox": test_config(paybox_dir)})
+def settings(settings, paybox_dir, tmp_path):
+    return settings.with_(extra={"paybox": test_config(paybox_dir,
+                                                       spool_dir=str(tmp_path / "spool"))})
 
 
 @pytest.fixture
@@ -24,7 +25,8 @@ def simulator_settings(settings, paybox_dir):
     config = PayboxConfig(site="1999888", rang="32", identifiant="107904482",
                           hmac_key=TEST_HMAC_KEY, endpoints=(SIMULATOR_PATH,),
                           public_key_files=(), simulator=True,
-                          test_keys_dir=str(paybox_dir / "sim-keys"))
+                          test_keys_dir=str(paybox_dir / "sim-keys"),
+                          spool_dir=str(paybox_dir / "sim-spool"))
     return settings.with_(payment_simulator=True, extra={"paybox": config})
 
 

@@ -68,7 +68,8 @@ async def test_start_without_javascript_redirects_to_the_signed_form(client):
     assert values["PBX_REPONDRE_A"] == "https://testserver.local/paiement/paybox/ipn"
     for kind in ("effectue", "refuse", "annule", "attente"):
         assert values[f"PBX_{kind.upper()}"] == (
-            f"https://testserver.local/famille/paiements/{reference}/retour/{kind}")
+            f"https://testserver.local/famille/paiements/{reference}/retour/{kind}"
+                f"?canal=navigateur")
     assert values["PBX_RETOUR"].endswith(";sign:K")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", values["PBX_TIME"])
 

@@ -8,7 +8,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
-from ecp.payments.tables import Payment, PaymentAllocation, PaymentAttempt, PaymentNotification
+from ecp.payments.tables import (
+    Payment,
+    PaymentAllocation,
+    PaymentAttempt,
+    PaymentNotification,
+    RefusedNotification,
+)
 from tests.payments_factories import ipn_query
 from tests.web.payments.helpers import (
     attempt_status,
@@ -23,6 +29,14 @@ IPN = "/paiement/paybox/ipn"
 async def paid_cents(invoice) -> int:
     row = await Invoice.select(Invoice.paid_cents).where(Invoice.id == invoice.id).first()
     return row["paid_cents"]
+
+
+async def refused() -> list[tuple[str, int]]:
+    """(reason, count) of the requests refused at the notification URL."""
+    rows = await RefusedNotification.select(RefusedNotification.reason,
+                                            RefusedNotification.hits).order_by(
+        RefusedNotification.id)
+    return [(r["reason"], r["hits"]) for r in rows]
 
 
 async def outcomes() -> list[str]:
@@ -75,9 +89,10 @@ async def test_tampered_amount_is_rejected_by_the_signature(client):
     response = await deliver(client, raw)
     assert response.status_code == 403
     assert await paid_cents(invoices[0]) == 0 and await Payment.count() == 0
-    assert await outcomes() == ["signature"]
-    note = await PaymentNotification.select().first()
-    assert note["signature_valid"] is False and "mt=0100" in note["raw_query"]
+    # Refused requests are counted apart, not stored one row each as notifications.
+    assert await outcomes() == [] and await refused() == [("signature", 1)]
+    row = await RefusedNotification.select().first()
+    assert "mt=0100" in row["sample"] and row["source_ip"] == "127.0.0.1"
 
 
 async def test_signed_notification_with_a_different_amount_pays_nothing(client):
@@ -99,7 +114,7 @@ async def test_tampered_or_unknown_reference_pays_nothing(client):
     assert (await deliver(client, tampered)).status_code == 403
     assert (await deliver(client, ipn_query("ECP-inconnue", 4250))).status_code == 200
     assert await paid_cents(invoices[0]) == 0 and await Payment.count() == 0
-    assert await outcomes() == ["signature", "reference"]
+    assert await outcomes() == ["reference"] and await refused() == [("signature", 1)]
 
 
 async def test_missing_or_foreign_signature_pays_nothing(client):
@@ -111,7 +126,7 @@ async def test_missing_or_foreign_signature_pays_nothing(client):
                 raw + b"&mt=4250"):
         assert (await deliver(client, bad)).status_code == 403
     assert await paid_cents(invoices[0]) == 0 and await Payment.count() == 0
-    assert await outcomes() == ["signature"] * 4
+    assert await outcomes() == [] and await refused() == [("signature", 4)]
 
 
 async def test_refusal_codes_and_missing_authorisation_leave_the_invoice_unpaid(client):

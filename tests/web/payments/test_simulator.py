@@ -171,7 +171,7 @@ async def test_simulator_key_is_trusted_only_while_the_simulator_is_on(client, s
     config = paybox_config(simulator_settings)
     pbx = {"PBX_TOTAL": "4250", "PBX_CMD": reference,
            "PBX_RETOUR": "mt:M;ref:R;auto:A;err:E;appel:T;trans:S;date:W;heure:Q;carte:C;sign:K"}
-    reply = simulator.signed_reply(pbx, "00000", config.test_keys_dir)
+    reply, _ = simulator.signed_replies(pbx, "00000", config.test_keys_dir, "")
     response = await client.get(f"/paiement/paybox/ipn?{reply.decode()}")
     assert response.status_code == 403 and await paid(invoices[0]) == 0
     response = await client.post("/simulateur-paybox/paiement", content=b"x")
@@ -203,3 +203,59 @@ def test_csp_allows_the_bank_hosts_in_production(settings):
 
     assert "form-action 'self' https://preprod-tpeweb.paybox.com" in content_security_policy(
         form_action_hosts(settings))
+
+
+def resigned(fields: list[tuple[str, str]], **changes: str) -> bytes:
+    """The form rewritten AND re-signed with the published test key, as anyone can."""
+    from ecp.payments import paybox
+    from ecp.payments.config import TEST_HMAC_KEY
+
+    plain = [(n, changes.get(n, v)) for n, v in fields if n != "PBX_HMAC"]
+    return urlencode(paybox.sign_form(plain, TEST_HMAC_KEY)).encode()
+
+
+async def test_simulator_only_serves_this_sites_own_attempts(sim_client):
+    """Its HMAC key is public: a valid HMAC proves nothing, so it neither redirects elsewhere nor
+    signs a reply for a reference, an amount or a notification URL this site did not make."""
+    _, invoices = await family_with_invoices(4250)
+    await login_family(sim_client)
+    reference = await started_reference(sim_client, invoices)
+    _, fields = payment_form((await sim_client.get(f"/famille/paiements/{reference}")).text)
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    for changes in ({"PBX_EFFECTUE": "https://attaquant.example/vol"},
+                    {"PBX_ANNULE": "//attaquant.example/"},
+                    {"PBX_REFUSE": f"https://testserver.local/famille/paiements/{reference}/x"},
+                    {"PBX_CMD": "ECP-inventee"}, {"PBX_TOTAL": "100"},
+                    {"PBX_REPONDRE_A": "https://attaquant.example/ipn"},
+                    {"PBX_RETOUR": "mt:M;ref:R;err:E;sign:K"}):
+        body = resigned(fields, **changes)
+        page = await sim_client.post("/simulateur-paybox/paiement", content=body,
+                                     headers=headers)
+        assert page.status_code == 403 and "Accès refusé" in page.text, changes
+        response = await pay(sim_client, await sim_client.post(
+            "/simulateur-paybox/paiement", content=urlencode(fields).encode(), headers=headers),
+            pbx=body.decode(), carte=simulator.CARD_SUCCESS, expiration="01/39", cvv="999")
+        assert response.status_code == 403, changes
+    assert await paid(invoices[0]) == 0 and await PaymentNotification.count() == 0
+    # The untouched form still works, and sends the browser back here only.
+    page = await sim_client.post("/simulateur-paybox/paiement",
+                                 content=resigned(fields), headers=headers)
+    response = await pay(sim_client, page, carte=simulator.CARD_SUCCESS, expiration="01/39",
+                         cvv="999")
+    location = urlsplit(response.headers["location"])
+    assert response.status_code == 303 and not location.scheme and not location.netloc
+    assert location.path == f"/famille/paiements/{reference}/retour/effectue"
+    assert location.query.startswith("canal=navigateur&mt=4250&ref=")
+
+
+async def test_simulator_is_absent_in_production(client):
+    from ecp.app import create_app
+    from ecp.settings import Settings
+
+    production_like = create_app(Settings(payment_simulator=False, base_url="https://x.example",
+                                          password_profile="test", jobs_enabled=False))
+    paths = {route.path for route in production_like.routes}
+    assert not any(p.startswith("/simulateur-paybox") for p in paths)
+    refused = Settings(environment="production", payment_simulator=True,
+                       base_url="https://x.example", secret_key="s" * 40)
+    assert any("simulateur" in p for p in refused.production_problems())
