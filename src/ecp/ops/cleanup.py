@@ -21,4 +21,8 @@ async def delete_expired(settings, now: dt.datetime) -> int:
     pending = await PendingLogin.delete().where(
         PendingLogin.expires_at < now
     ).returning(PendingLogin.id)
-    return len(sessions) + len(tokens) + len(pending)
+    from ecp.mail.outbox import wipe_stale_secrets
+
+    # Sealed personal links of e-mails that never left are not kept beyond a bounded delay.
+    sealed = await wipe_stale_secrets(now)
+    return len(sessions) + len(tokens) + len(pending) + sealed
