@@ -106,7 +106,8 @@ async def test_link_uses_the_configured_base_url_not_the_host_header(client, set
     assert "evil" not in text and "evil" not in mail["body_text"]
 
 
-async def test_reset_sets_the_password_ends_every_session_and_does_not_log_in(client, other_client, settings):
+async def test_reset_sets_the_password_ends_every_session_and_does_not_log_in(
+        client, other_client, settings):
     family = await factories.make_family("F00001", email="claire@example.org")
     await login_family(other_client)
     token = await _link_for(client, settings)
