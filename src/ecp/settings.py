@@ -171,7 +171,7 @@ class Settings:
             problems.append("Le mode debug doit être désactivé (ECP_DEBUG=0).")
         if self.mail_dir:
             problems.append("ECP_MAIL_DIR (courriels écrits en fichiers) est réservé à la "
-                            "démonstration locale : configurez ECP_SMTP_HOST.")
+                            "démonstration locale\u00a0: configurez ECP_SMTP_HOST.")
         if not self.https:
             problems.append("ECP_BASE_URL doit commencer par https://.")
         if self.password_profile != "production":
