@@ -229,3 +229,14 @@ async def test_no_log_line_holds_the_token(client, settings, caplog, tmp_path):
     token = TOKEN_RE.search(body).group(1)
     await client.get(f"/mot-de-passe-oublie/nouveau/{token}")
     assert caplog.records and token not in caplog.text
+
+
+async def test_anonymising_a_family_wipes_its_sealed_links(settings):
+    from ecp.accounts.retention import _anonymise
+
+    family_id, _, token = await _reset_mail(settings)
+    assert (await _row())["sealed_body"] != ""
+    await _anonymise(family_id, clock.now())
+    row = await _row()
+    assert row["sealed_body"] == "" and row["to_address"] == ""
+    _no_token_anywhere(row, token)
