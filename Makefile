@@ -52,8 +52,9 @@ run: install
 	@echo "    famille Diallo  F00002 / demo-famille-2"
 	@echo "    agent SEJ       agent  / demo-agent-sej-2026"
 	@echo "  (démonstration : double authentification des agents facultative)"
+	@echo "  Courriels envoyés aux familles : var/courriels/*.eml"
 	@echo ""
-	ECP_BASE_URL=http://$(HOST):$(PORT) ECP_STAFF_MFA=facultative $(BIN)/ecp serve --host $(HOST) --port $(PORT)
+	ECP_BASE_URL=http://$(HOST):$(PORT) ECP_STAFF_MFA=facultative ECP_MAIL_DIR=$(CURDIR)/var/courriels $(BIN)/ecp serve --host $(HOST) --port $(PORT)
 
 # SQLite always; PostgreSQL too when ECP_TEST_POSTGRES_URL is set (CI sets it).
 test: install-test

@@ -69,6 +69,8 @@ class Settings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "Portail Famille <ne-pas-repondre@villebelle-sur-seine.fr>"
+    # The local demo's mailbox: without an SMTP host, e-mails are delivered as .eml files here.
+    mail_dir: str | None = None
     commune_name: str = "Villebelle-sur-Seine"
     brand_colour: str = "#1d4e89"
     logo_path: str = "img/logo.svg"
@@ -118,6 +120,7 @@ class Settings:
             smtp_password=e.get("ECP_SMTP_PASSWORD") or None,
             smtp_starttls=_bool(e.get("ECP_SMTP_STARTTLS"), base.smtp_starttls),
             mail_from=e.get("ECP_MAIL_FROM") or base.mail_from,
+            mail_dir=e.get("ECP_MAIL_DIR") or None,
             commune_name=e.get("ECP_COMMUNE_NAME") or base.commune_name,
             brand_colour=e.get("ECP_BRAND_COLOUR") or base.brand_colour,
             logo_path=e.get("ECP_LOGO_PATH") or base.logo_path,
@@ -166,6 +169,9 @@ class Settings:
             problems.append("Le simulateur de paiement doit être désactivé (ECP_PAYMENT_SIMULATOR=0).")
         if self.debug:
             problems.append("Le mode debug doit être désactivé (ECP_DEBUG=0).")
+        if self.mail_dir:
+            problems.append("ECP_MAIL_DIR (courriels écrits en fichiers) est réservé à la "
+                            "démonstration locale\u00a0: configurez ECP_SMTP_HOST.")
         if not self.https:
             problems.append("ECP_BASE_URL doit commencer par https://.")
         if self.password_profile != "production":

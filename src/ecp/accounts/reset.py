@@ -72,8 +72,10 @@ async def create_link(settings, family_id: int, email: str) -> str | None:
             "ignorez ce message : votre mot de passe actuel reste valable.\n\n"
             "Service Scolaire-Enfance-Jeunesse"
         )
+        # The link is sealed: staff reading the outbox see a placeholder, the family the link.
         await queue_email(to=email, subject="Choisir un nouveau mot de passe", text=text,
-                          kind="reset", family_id=family_id)
+                          kind="reset", family_id=family_id, secrets=[link],
+                          settings=settings)
     return link
 
 

@@ -91,7 +91,8 @@ async def _anonymise(family_id: int, now: dt.datetime) -> None:
         await PasswordResetToken.delete().where(PasswordResetToken.family == family_id)
         await FamilySearchTerm.delete().where(FamilySearchTerm.family == family_id)
         await OutboxEmail.update({OutboxEmail.to_address: "", OutboxEmail.subject: "",
-                                  OutboxEmail.body_text: "", OutboxEmail.body_html: ""}).where(
+                                  OutboxEmail.body_text: "", OutboxEmail.body_html: "",
+                                  OutboxEmail.sealed_body: ""}).where(
             OutboxEmail.family == family_id)
         await record_system("family_anonymised", family_id=family_id,
                             details={"children": len(children)})

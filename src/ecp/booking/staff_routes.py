@@ -3,7 +3,6 @@ the kitchen's headcount and the CSV export."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from typing import Any
@@ -21,6 +20,7 @@ from ecp.booking.calendar import MEAL_CODES
 from ecp.booking.tables import Attendance, Booking, Inscription
 from ecp.commune.tables import Activity, School
 from ecp.db import write_transaction
+from ecp.web import csv_export
 from ecp.web.forms import Form, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 
@@ -329,13 +329,13 @@ async def staff_attendance_csv(jour: FromQuery[str | None] = None,
                                ecole: FromQuery[str | None] = None) -> Response:
     data = await attendance_data(_day_or_404(jour), _school_param(ecole))
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    writer = csv_export.writer(out)  # every cell neutralised against spreadsheet formulas
     writer.writerow(["date", "ecole", "activite", "nom", "prenom", "niveau", "classe",
                      "allergie", "reservation", "pointage"])
     for group in data["groups"]:
         for c in group["children"]:
             writer.writerow([data["day"].isoformat(), group["school"], group["activity"],
-                             _csv_safe(c["last_name"]), _csv_safe(c["first_name"]), c["level"],
+                             c["last_name"], c["first_name"], c["level"],
                              c["class_name"] or "", "oui" if c["allergy"] else "non",
                              c["state"] if c["state"] in ("malade", "sans_reservation")
                              else "reservee",
@@ -344,11 +344,6 @@ async def staff_attendance_csv(jour: FromQuery[str | None] = None,
     return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              f'attachment; filename="effectifs-{data["day"].isoformat()}.csv"'})
-
-
-def _csv_safe(value: str) -> str:
-    """No formula injection in a spreadsheet (=, +, -, @ at the start)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 HANDLERS = [staff_inscriptions, staff_inscription_decide, staff_attendance,

@@ -4,7 +4,6 @@ trésorerie. Every action is written to the audit journal."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -25,6 +24,7 @@ from ecp.invoices.tables import Invoice
 from ecp.mail.notices import month_label
 from ecp.payments.allocation import METHODS, PaymentError, record_payment
 from ecp.payments.tables import Payment, PaymentAllocation
+from ecp.web import csv_export
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect
 from ecp.web.templating import euros
@@ -197,7 +197,8 @@ async def staff_payments_export(request: Request, du: FromQuery[str | None] = No
         allocations.setdefault(row["payment"], []).append(
             f"{row['number']} ({_euros_plain(row['amount_cents'])})")
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    # Every cell neutralised against formulas; amounts are Numbers, so « -12,50 » stays a number.
+    writer = csv_export.writer(out)
     writer.writerow(["Date", "Code famille", "Famille", "Mode", "Montant (€)", "Référence",
                      "Factures réglées", "Non affecté (€)", "Transaction carte", "Saisi par"])
     for p in payments:
@@ -217,7 +218,7 @@ async def staff_payments_export(request: Request, du: FromQuery[str | None] = No
 
 
 def _euros_plain(cents: int) -> str:
-    return f"{cents / 100:.2f}".replace(".", ",")
+    return csv_export.decimal_fr(cents)
 
 
 def handlers() -> list:

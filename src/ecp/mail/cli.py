@@ -11,9 +11,9 @@ def cmd_send_mail(_args) -> int:
     from ecp.settings import Settings
 
     settings = Settings.from_env()
-    if not settings.smtp_host:
-        print("Aucun serveur SMTP configuré (ECP_SMTP_HOST) : les courriels restent dans la "
-              "boîte d’envoi, lisible par les agents sur /agents/courriels.")
+    if not settings.smtp_host and not settings.mail_dir:
+        print("Aucun serveur SMTP configuré (ECP_SMTP_HOST) ni dossier de démonstration "
+              "(ECP_MAIL_DIR) : les courriels restent dans la boîte d’envoi.")
         return 0
 
     async def go():
@@ -21,7 +21,8 @@ def cmd_send_mail(_args) -> int:
             return await deliver_due(settings)
 
     sent = asyncio.run(go())
-    print(f"{sent} courriel(s) envoyé(s).")
+    where = "" if settings.smtp_host else f" dans {settings.mail_dir}"
+    print(f"{sent} courriel(s) envoyé(s){where}.")
     return 0
 
 

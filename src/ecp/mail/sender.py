@@ -10,18 +10,27 @@ permanent refusal (5xx) marks it "echec" with the server's answer, for staff to 
 A sender that dies between the server's acceptance and the "envoye" update leaves the row in
 "envoi"; it is retried once its lease expires. That window is a few milliseconds; the stable
 Message-ID lets the receiving server recognise the rare duplicate.
+
+A message holding a personal secret is sent from its sealed body (ecp.mail.sealing), opened
+here only, and the sealed body is wiped as soon as the message is delivered or refused for good.
+
+Without an SMTP host, ECP_MAIL_DIR (the local demo; refused in production) makes the sender
+"deliver" each message as an .eml file in that directory: the family's mailbox on the
+developer's machine, and never a staff page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 
 from ecp import clock
+from ecp.mail.sealing import Sealer
 from ecp.mail.tables import OutboxEmail
 
 log = logging.getLogger(__name__)
@@ -57,7 +66,24 @@ async def claim(now: dt.datetime, limit: int = BATCH) -> list[dict]:
         OutboxEmail.attempts: OutboxEmail.attempts + 1,
     }).where(OutboxEmail.id.is_in(ids) & _due(now)).returning(
         OutboxEmail.id, OutboxEmail.to_address, OutboxEmail.subject, OutboxEmail.body_text,
-        OutboxEmail.body_html, OutboxEmail.attempts, OutboxEmail.created_at)
+        OutboxEmail.body_html, OutboxEmail.attempts, OutboxEmail.created_at, OutboxEmail.kind,
+        OutboxEmail.sealed_body)
+
+
+UNREADABLE = ("Texte personnel illisible (clé secrète changée ou donnée altérée)\u00a0: "
+              "message non envoyé.")
+
+
+def unseal(row: dict, settings) -> dict | None:
+    """The row with its real text when it was sealed; None when the seal does not open (the
+    message must then not go out masked)."""
+    if not row.get("sealed_body"):
+        return row
+    opened = Sealer(settings.secret_key).open(row["sealed_body"], to=row["to_address"],
+                                              kind=row.get("kind", ""))
+    if opened is None:
+        return None
+    return {**row, "body_text": opened[0], "body_html": opened[1]}
 
 
 def build_message(row: dict, settings) -> EmailMessage:
@@ -90,17 +116,20 @@ async def deliver_due(settings, max_batches: int = 20) -> int:
     """Sends what is due, BATCH messages per SMTP connection and at most `max_batches` batches
     per call (the job runner calls again); returns how many messages the server accepted.
 
-    Without an SMTP host (the demo) nothing is sent: messages stay in the outbox, readable by
-    staff at /agents/courriels.
+    Without an SMTP host nothing is sent (messages wait in the outbox, their secrets masked),
+    unless ECP_MAIL_DIR names a directory for the local demo's mailbox files.
     """
-    if not settings.smtp_host:
+    if not settings.smtp_host and not _mail_dir(settings):
         return 0
     sent = 0
     for _ in range(max_batches):
         rows = await claim(clock.now())
         if not rows:
             break
-        accepted, server_up = await _deliver_batch(rows, settings)
+        if settings.smtp_host:
+            accepted, server_up = await _deliver_batch(rows, settings)
+        else:
+            accepted, server_up = await _deliver_to_files(rows, settings)
         sent += accepted
         if not server_up:
             break
@@ -121,7 +150,11 @@ async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
         await _release(rows, f"Serveur de courriel injoignable\u00a0: {exc}")
         return 0, False
     try:
-        for index, row in enumerate(rows):
+        for index, claimed in enumerate(rows):
+            row = unseal(claimed, settings)
+            if row is None:
+                await _fail(claimed, UNREADABLE)
+                continue
             try:
                 await smtp.send_message(build_message(row, settings))
             except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -138,10 +171,7 @@ async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
                 # The connection broke: this message and the rest wait for the next run.
                 await _release(rows[index:], f"Connexion interrompue\u00a0: {exc}")
                 return sent, False
-            await OutboxEmail.update({
-                OutboxEmail.status: "envoye", OutboxEmail.sent_at: clock.now(),
-                OutboxEmail.last_error: "",
-            }).where(OutboxEmail.id == row["id"])
+            await _delivered(row)
             sent += 1
     finally:
         try:
@@ -151,6 +181,51 @@ async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
     return sent, True
 
 
+async def _delivered(row: dict) -> None:
+    # The family has its copy: the sealed secret has no further use here.
+    await OutboxEmail.update({
+        OutboxEmail.status: "envoye", OutboxEmail.sent_at: clock.now(),
+        OutboxEmail.last_error: "", OutboxEmail.sealed_body: "",
+    }).where(OutboxEmail.id == row["id"])
+
+
 async def _fail(row: dict, error: str) -> None:
-    await OutboxEmail.update({OutboxEmail.status: "echec", OutboxEmail.last_error: error[:500]}
-                             ).where(OutboxEmail.id == row["id"])
+    # Refused for good: the secret will never be delivered, so it is not kept either.
+    await OutboxEmail.update({OutboxEmail.status: "echec", OutboxEmail.last_error: error[:500],
+                              OutboxEmail.sealed_body: ""}).where(OutboxEmail.id == row["id"])
+
+
+def _mail_dir(settings) -> str | None:
+    # Production refuses to start with ECP_MAIL_DIR (Settings.production_problems); checked
+    # again here so that a misconfigured process never writes personal links to disk.
+    directory = getattr(settings, "mail_dir", None)
+    return directory if directory and not settings.is_production else None
+
+
+async def _deliver_to_files(rows: list[dict], settings) -> tuple[int, bool]:
+    """The local demo's mailbox: one .eml file per message, readable by the owner only."""
+    directory = _mail_dir(settings)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        log.warning("mail directory unavailable: %s", exc.strerror)
+        await _release(rows, "Dossier des courriels (ECP_MAIL_DIR) inaccessible.")
+        return 0, False
+    sent = 0
+    for claimed in rows:
+        row = unseal(claimed, settings)
+        if row is None:
+            await _fail(claimed, UNREADABLE)
+            continue
+        path = os.path.join(directory, f"{row['id']:08d}.eml")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(build_message(row, settings).as_bytes())
+        except OSError as exc:
+            log.warning("mail file not written: %s", exc.strerror)
+            await _release([claimed], "Écriture du fichier de courriel impossible.")
+            continue
+        await _delivered(row)
+        sent += 1
+    return sent, True

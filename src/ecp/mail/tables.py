@@ -11,6 +11,9 @@ class OutboxEmail(Table):
     subject = Varchar(length=200)
     body_text = Text()
     body_html = Text(default="")
+    # The real text of a message holding a personal secret, encrypted (ecp.mail.sealing); the
+    # two body columns then hold it masked. Empty once delivered.
+    sealed_body = Text(default="", secret=True)
     kind = Varchar(length=40, default="", help_text="reset, facture, recu, demande, rappel...")
     family = ForeignKey(references=Family, null=True, on_delete=OnDelete.set_null)
     status = Varchar(length=20, default="en_attente", index=True, help_text="en_attente envoye echec")

@@ -21,8 +21,11 @@ async def delete_expired(settings, now: dt.datetime) -> int:
     pending = await PendingLogin.delete().where(
         PendingLogin.expires_at < now
     ).returning(PendingLogin.id)
-    # Requests refused at the Paybox notification URL are kept for a bounded time only.
+    from ecp.mail.outbox import wipe_stale_secrets
     from ecp.payments.refusals import purge
 
+    # Sealed personal links of e-mails that never left are not kept beyond a bounded delay.
+    sealed = await wipe_stale_secrets(now)
+    # Requests refused at the Paybox notification URL are kept for a bounded time only.
     refused = await purge(now)
-    return len(sessions) + len(tokens) + len(pending) + refused
+    return len(sessions) + len(tokens) + len(pending) + sealed + refused

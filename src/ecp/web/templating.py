@@ -80,7 +80,10 @@ def user(request):
 def create_environment(directory: Path = TEMPLATES) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(directory)),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        # Plain-text templates (e-mail bodies) are not HTML: escaping them would show « &amp; »
+        # to the family. Everything else, strings included, stays escaped.
+        autoescape=select_autoescape(disabled_extensions=("txt",), default=True,
+                                     default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -8,6 +8,7 @@ from ecp.audit.tables import AuditLog
 from ecp.families.tables import Child, Family
 from ecp.mail.tables import OutboxEmail
 from tests import factories
+from tests.mail_support import delivered_text
 from tests.staff_factories import indexed_family, staff_client
 from tests.support import error_summary_links, login_family, post_form, soup
 
@@ -121,7 +122,7 @@ async def test_disable_without_csrf_is_refused(client):
     assert (await Family.select(Family.active).where(Family.id == family.id).first())["active"]
 
 
-async def test_staff_sends_a_reset_link_by_e_mail(client):
+async def test_staff_sends_a_reset_link_by_e_mail(client, settings):
     await staff_client(client)
     family, _ = await indexed_family()
     response = await post_form(client, f"/agents/familles/{family.id}/lien-mot-de-passe", {},
@@ -129,7 +130,10 @@ async def test_staff_sends_a_reset_link_by_e_mail(client):
     assert response.status_code == 303
     mail = await OutboxEmail.select().first()
     assert mail["to_address"] == "martin@example.org" and mail["kind"] == "reset"
-    assert "https://testserver.local/mot-de-passe-oublie/nouveau/" in mail["body_text"]
+    # The staff member who sent it cannot read it: only the family's copy holds the link.
+    assert "/mot-de-passe-oublie/nouveau/" not in mail["body_text"]
+    assert "https://testserver.local/mot-de-passe-oublie/nouveau/" in delivered_text(
+        mail, settings)
     assert await AuditLog.count().where(AuditLog.action == "reset_link_sent") == 1
 
 
