@@ -5,6 +5,7 @@ from the servers where we can provoke them, built ones for the rest."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 from urllib.parse import urlsplit, urlunsplit
@@ -252,3 +253,40 @@ async def test_real_query_errors_are_bugs_not_outages(throwaway):
         assert not is_database_unavailable(arguments.value)
     finally:
         await connection.close()
+
+
+# ----------------------------------------------------------------- asyncpg's own warnings
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def pool_log():
+    logger = logging.getLogger("asyncpg.pool")
+    handler = _Keep()
+    logger.addHandler(handler)
+    try:
+        yield logger, handler.records
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_asyncpg_pool_reconnect_warnings_lose_their_traceback_during_an_outage(pool_log):
+    logger, records = pool_log
+    outage = _pg("55000", 'database "ecp" is not currently accepting connections',
+                 R="CheckMyDatabase")
+    logger.warning("Failed to restore the pool connection floor; retrying",
+                   exc_info=(type(outage), outage, None))
+    bug = pg.InterfaceError("cannot perform operation: another operation is in progress")
+    logger.warning("something else", exc_info=(type(bug), bug, None))
+    quiet, loud = records
+    assert quiet.exc_info is None and quiet.levelno == logging.WARNING
+    assert quiet.getMessage() == ("Failed to restore the pool connection floor; retrying "
+                                  "(ObjectNotInPrerequisiteStateError)")
+    assert loud.exc_info is not None and loud.exc_info[1] is bug
