@@ -57,11 +57,10 @@ def _feature_handlers(settings: Settings) -> tuple[list, list, list]:
 
 def _stores(settings: Settings) -> dict:
     if settings.redis_url:
-        from litestar.stores.redis import RedisStore
-        from redis.asyncio import Redis
+        from ecp.web.stores import redis_stores
 
-        redis = Redis.from_url(settings.redis_url)
-        return {name: RedisStore(redis, namespace=f"ecp:{name}") for name in STORE_NAMES}
+        # Shared across workers, and per process for as long as Redis is unavailable.
+        return redis_stores(settings.redis_url, STORE_NAMES)
     return {name: MemoryStore() for name in STORE_NAMES}
 
 

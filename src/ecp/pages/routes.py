@@ -9,6 +9,7 @@ from ecp.commune.queries import commune_settings as _commune_settings
 from ecp.commune.tables import CommuneSettings
 from ecp.web.branding import theme_css
 from ecp.web.forms import Form
+from ecp.web.stores import redis_health
 from ecp.web.htmx import page_or_fragment
 
 
@@ -40,13 +41,20 @@ async def privacy(request: Request) -> Template:
 
 @get("/healthz", name="healthz", media_type="application/json")
 async def healthz(request: Request) -> Response:
-    """For the load balancer: 503 when the database is unreachable or the job runner died."""
+    """For the load balancer: 503 when the database is unreachable or the job runner died.
+
+    Redis unavailable is reported (« redis » : « indisponible », status « degrade ») but stays
+    a 200: the rate limits fall back to each process's memory and the portal still serves
+    families, so a load balancer must not pull every worker at once because of Redis."""
     body: dict = {"status": "ok"}
     try:
         await CommuneSettings.count()
         body["database"] = "ok"
     except Exception:  # noqa: BLE001 - any database failure is "unavailable" here
         body.update(status="error", database="indisponible")
+    body["redis"] = await redis_health(request.app)
+    if body["redis"] == "indisponible" and body["status"] == "ok":
+        body["status"] = "degrade"
     runner = getattr(request.app.state, "job_runner", None)
     if runner is None:
         body["jobs"] = {"status": "desactive"}
@@ -54,7 +62,7 @@ async def healthz(request: Request) -> Response:
         body["jobs"] = runner.status()
         if body["jobs"]["status"] != "ok":
             body["status"] = "error"
-    return Response(body, status_code=200 if body["status"] == "ok" else 503,
+    return Response(body, status_code=503 if body["status"] == "error" else 200,
                     media_type="application/json")
 
 

@@ -72,7 +72,8 @@ async def test_job_metrics_count_runs_and_failures(client, settings):
 async def test_healthz_reports_database_and_job_runner(app, client, settings):
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "jobs": {"status": "desactive"}}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "desactive",
+                               "jobs": {"status": "desactive"}}
 
     runner = JobRunner(settings, [], holder="A", tick=0.05)
     app.state.job_runner = runner
