@@ -153,6 +153,19 @@ async def _child_day(child_id: int, family_id: int | None, activity_id: int,
     return rows[0], bool(rows[0]["inscribed"]), day_bookings
 
 
+def group_conflict(activity: cal.ActivityInfo, day_bookings: dict[int, dict],
+                   states: tuple[str, ...] = ("reservee",)) -> dict | None:
+    """The exclusive-group rule: the child's other booking of the day in the activity's group
+    (garderie du soir or loisirs du soir, one only), or None. `day_bookings` maps activity id
+    to a row with "activity", "state" and "group_code". The demo seed calls it too, so that it
+    never seeds what the service refuses."""
+    if not activity.group_code:
+        return None
+    return next((b for b in day_bookings.values() if b["state"] in states
+                 and b["activity"] != activity.id
+                 and b["group_code"] == activity.group_code), None)
+
+
 def _name(child: dict) -> str:
     return child["first_name"]
 
@@ -181,13 +194,10 @@ async def _book(child: dict, activity: cal.ActivityInfo, day: dt.date, setup: Se
         limit = cal.deadline(day, activity, rules)
         raise DeadlinePassed(f"Délai dépassé : {what} se réservait jusqu’au "
                              f"{limit.strftime('%d/%m/%Y')} à {limit.strftime('%H:%M')}.")
-    if activity.group_code:
-        other = next((b for b in day_bookings.values() if b["state"] == "reservee"
-                      and b["activity"] != activity.id
-                      and b["group_code"] == activity.group_code), None)
-        if other:
-            raise Conflict(f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
-                           "annulez-le d’abord.")
+    other = group_conflict(activity, day_bookings)
+    if other:
+        raise Conflict(f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
+                       "annulez-le d’abord.")
     if child["school"] is None:
         raise NotRegistered(f"{who} n’a pas d’école enregistrée : contactez le service.")
     booked = await _take_place(child["school"], activity.id, day,
