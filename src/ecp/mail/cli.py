@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from ecp.web.plural import counted
+
 
 def cmd_send_mail(_args) -> int:
     from ecp import db
@@ -21,7 +23,7 @@ def cmd_send_mail(_args) -> int:
             return await deliver_due(settings)
 
     sent = asyncio.run(go())
-    print(f"{sent} courriel(s) envoyé(s).")
+    print(f"{counted(sent, 'courriel envoyé', 'courriels envoyés')}.")
     return 0
 
 
