@@ -22,10 +22,15 @@ RUN groupadd --system --gid 10001 ecp \
  && useradd --system --uid 10001 --gid ecp --home-dir /app --shell /usr/sbin/nologin ecp
 
 WORKDIR /app
+# Exactly the tested versions, every file checked against the lock's hashes; a layer of its own,
+# rebuilt only when the lock changes.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md piccolo_conf.py ./
 COPY src ./src
-# Editable install: templates, static files and migrations are found next to the sources.
-RUN pip install -e . && mkdir -p /app/var /backups && chown ecp:ecp /app/var /backups
+# The project alone (--no-deps: everything came from the lock). Editable: ecp.settings.ROOT is
+# the checkout, where templates, static files and migrations are found next to the sources.
+RUN pip install --no-deps -e . && mkdir -p /app/var /backups && chown ecp:ecp /app/var /backups
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static

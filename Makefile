@@ -7,19 +7,44 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export ECP_DATABASE_URL ?= sqlite:///$(CURDIR)/var/ecp.sqlite
 
-.PHONY: run test install install-test system-deps browser-deps test-sqlite test-postgres lint serve
+.PHONY: run test install install-test system-deps browser-deps test-sqlite test-postgres lint serve lock
+
+# The locks (make lock) pin every package, with the hashes of its files, for Python 3.11 on Linux
+# x86_64: a fresh machine installs exactly what was tested. pip and uv are pinned here too.
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+LOCK_PYTHON := 3.11.7
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Two pip calls: --require-hashes checks every file of the lock, which the project itself (this
+# checkout, editable, no dependencies of its own to bring) cannot be part of.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: $(TEST_LOCK) $(VENV)/.installed
+	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
 	touch $@
+
+# Regenerates both locks from pyproject.toml, keeping every pinned version that still fits;
+# `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions allowed. The test lock
+# is constrained by the runtime one, so both install the same runtime versions.
+LOCK_FLAGS = --generate-hashes --python-version $(LOCK_PYTHON) \
+  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" --quiet \
+  $(LOCK_ARGS)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra test -c $(LOCK) $(LOCK_FLAGS) -o $(TEST_LOCK)
 
 install: system-deps $(VENV)/.installed
 # The bench harness tests drive wrk, so the test install brings it too (bench-deps, below).

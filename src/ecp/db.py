@@ -62,15 +62,26 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
                 return await cursor.fetchall()
 
 
+class DatabaseConfigError(ValueError):
+    """ECP_DATABASE_URL cannot be used; the message is French, for the operator."""
+
+
 def engine_from_url(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from ecp.ops.failures import os_reason
+
+            raise DatabaseConfigError(f"Dossier de la base SQLite impossible à créer "
+                                      f"({os_reason(exc)}) : {path.parent}") from exc
         # timeout -> busy_timeout (ms): writers wait for the lock instead of failing at once.
         return SQLiteSharedReadsEngine(path=str(path), timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(config={"dsn": url})
-    raise ValueError(f"Unsupported ECP_DATABASE_URL: {url.split(':', 1)[0]}")
+    raise DatabaseConfigError(f"ECP_DATABASE_URL non pris en charge ({url.split(':', 1)[0]}) : "
+                              "sqlite:///chemin ou postgresql://… attendu.")
 
 
 def engine() -> Engine:

@@ -25,6 +25,7 @@ from ecp.families.tables import Child, Family
 from ecp.web import flash
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.plural import counted
 from ecp.web.templating import french_date
 
 WEEK_PAGE = "pages/booking/week.html"
@@ -284,11 +285,10 @@ def _pattern_form(data: dict[str, Any], children: list[dict],
     return form, {"children": chosen, "pattern": pattern, "start": start, "end": end}
 
 
-async def _pattern_context(request: Request, form: Form, plan=None, refused=None,
-                           choices=None) -> dict:
+async def _pattern_context(request: Request, form: Form, plan=None, choices=None) -> dict:
     children, activities = choices or await _pattern_choices(request.user.family_id)
     return {"form": form, "children": children, "activities": activities, "plan": plan,
-            "refused": refused or [], "weekday_names": WEEKDAY_NAMES,
+            "result": None, "weekday_names": WEEKDAY_NAMES,
             "first_activity_id": activities[0].id if activities else 0}
 
 
@@ -331,12 +331,35 @@ async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str,
         return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
                                 context=context)
     made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
-    message = (f"Semaine type appliquée : {made} réservation{'s' if made > 1 else ''} "
-               f"ajoutée{'s' if made > 1 else ''}.")
-    if refused:
-        message += f" {len(refused)} jour{'s' if len(refused) > 1 else ''} n’ont pas pu être réservés."
     week = cal.week_code(parsed["start"] - dt.timedelta(days=parsed["start"].weekday()))
-    return redirect(request, f"/famille/reservations?semaine={week}", message)
+    week_url = f"/famille/reservations?semaine={week}"
+    # What the confirmation could not book: the days the preview already refused (or that
+    # became full since, seen by this second plan) and those refused while booking.
+    failed = sorted([i for i in plan if not i.ok] + refused,
+                    key=lambda i: (i.day, i.child_name, i.activity_label))
+    if made and not failed:
+        return redirect(request, week_url, "Semaine type appliquée : "
+                        f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}.")
+    # Not (all) done: the parent stays on the page, with a warning that says what was booked,
+    # what was not and why, day by day. Too long for a flash cookie, and the form stays there
+    # to try other days.
+    result = {"made": made, "failed": failed, "week_url": week_url,
+              "message": pattern_result_message(made, len(failed))}
+    context = await _pattern_context(request, form, choices=choices)
+    context["result"] = result
+    return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
+                            context=context, status_code=200 if made else 409)
+
+
+def pattern_result_message(made: int, failed: int) -> str:
+    """The warning after a semaine type that booked only part of the days, or none."""
+    not_booked = counted(failed, "jour n’a pas pu être réservé", "jours n’ont pas pu être réservés")
+    if not made and not failed:
+        return "Aucune réservation ajoutée : les jours choisis étaient déjà réservés."
+    if not made:
+        return f"Semaine type non appliquée : aucune réservation ajoutée, {not_booked}."
+    return ("Semaine type appliquée en partie : "
+            f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}, {not_booked}.")
 
 
 # ---------------------------------------------------------------------------------------------
