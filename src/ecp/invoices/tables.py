@@ -10,6 +10,7 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from ecp.commune.tables import Activity
@@ -46,7 +47,13 @@ class Invoice(Table):
     due_on = Date()
     total_cents = Integer(default=0, help_text="Negative for a credit note")
     paid_cents = Integer(default=0, help_text="Sum of the allocations, kept with them")
-    corrects = ForeignKey(references="Invoice", null=True, on_delete=OnDelete.restrict)
+    # A LazyTableReference, not the string "Invoice": Piccolo keeps a plain string in the
+    # column's params, which `--auto` then sees as differing from the table its migration state
+    # resolved, and proposes the same no-op alter_column forever.
+    corrects = ForeignKey(
+        references=LazyTableReference("Invoice", module_path="ecp.invoices.tables"),
+        null=True, on_delete=OnDelete.restrict,
+    )
     billing_run = ForeignKey(references=BillingRun, null=True, on_delete=OnDelete.restrict)
     # Frozen copies: an issued invoice shows what was true when it was issued.
     family_name = Varchar(length=200, default="")
