@@ -7,6 +7,8 @@ from piccolo.table import Table
 from ecp.families.tables import Family
 from ecp.staff.tables import StaffUser
 
+from ecp.schema import Index
+
 
 class AuthSession(Table):
     token_hash = Varchar(length=64, unique=True)
@@ -48,3 +50,10 @@ class PendingLogin(Table):
     enrol_secret = Varchar(length=200, default="")
     created_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # A family's sessions, ended together (password change, anonymisation).
+    Index("auth_session_family_idx", "auth_session", ("family",)),
+]

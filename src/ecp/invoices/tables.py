@@ -17,6 +17,8 @@ from ecp.commune.tables import Activity
 from ecp.families.tables import Child, Family
 from ecp.staff.tables import StaffUser
 
+from ecp.schema import Index
+
 
 class BillingRun(Table):
     month = Date(help_text="First day of the month billed")
@@ -73,3 +75,17 @@ class InvoiceLine(Table):
     quantity = Integer(default=1)
     unit_price_cents = Integer(default=0)
     amount_cents = Integer(default=0)
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # Gapless numbering: one counter per year and kind.
+    Index("invoice_counter_uniq", "invoice_counter", ("year", "kind"), unique=True),
+    # A family's invoices by month.
+    Index("invoice_family_month_idx", "invoice", ("family", "month")),
+    # One invoice per family and month; credit notes are free to repeat.
+    Index("invoice_family_month_facture_uniq", "invoice", ("family", "month"), unique=True,
+          where="kind = 'facture'"),
+    # The lines of an invoice.
+    Index("invoice_line_invoice_idx", "invoice_line", ("invoice",)),
+]
