@@ -216,17 +216,20 @@ def compare_triggers(declared: Iterable[Trigger], live: dict[tuple[str, str], st
             expected[(trigger.table, name)] = events
         if engine_type == "postgres" and trigger.pg_function:
             expected[("", trigger.pg_function)] = ()
+    def what(table: str, name: str) -> tuple[str, str]:  # the thing, and its agreement
+        return (f"fonction {name}", "e") if not table else (f"déclencheur {name} sur {table}", "")
+
     out = []
     for (table, name), events in sorted(expected.items()):
         definition = live.get((table, name))
-        what = f"fonction {name}" if not table else f"déclencheur {name} sur {table}"
+        thing, e = what(table, name)
         if definition is None:
-            out.append(f"{what} manquant")
+            out.append(f"{thing} manquant{e}")
         elif any(event not in definition.upper() for event in events):
-            out.append(f"{what} : ne porte pas sur {', '.join(events)}")
+            out.append(f"{thing} : ne porte pas sur {', '.join(events)}")
     for table, name in sorted(set(live) - set(expected)):
-        what = f"fonction {name}" if not table else f"déclencheur {name} sur {table}"
-        out.append(f"{what} non déclaré (à déclarer dans TRIGGERS à côté de sa table)")
+        thing, e = what(table, name)
+        out.append(f"{thing} non déclaré{e} (à déclarer dans TRIGGERS à côté de sa table)")
     return out
 
 
