@@ -38,7 +38,8 @@ class Index:
 
     def create_sql(self) -> str:
         columns = ", ".join(f'"{c}"' for c in self.columns)
-        sql = f'CREATE {"UNIQUE " if self.unique else ""}INDEX "{self.name}" ON "{self.table}" ({columns})'
+        unique = "UNIQUE " if self.unique else ""
+        sql = f'CREATE {unique}INDEX "{self.name}" ON "{self.table}" ({columns})'
         return f"{sql} WHERE {self.where}" if self.where else sql
 
     def drop_sql(self) -> str:
@@ -144,9 +145,9 @@ async def live_indexes() -> list[Index]:
                     (sql,) = await _rows("SELECT sql FROM sqlite_master WHERE type = 'index' "
                                          f"AND name = '{index['name']}'")
                     where = re.split(r"\bwhere\b", sql["sql"], maxsplit=1, flags=re.I)[1]
-                out.append(Index(index["name"], table,
-                                 tuple(c["name"] for c in sorted(columns, key=lambda c: c["seqno"])),
-                                 bool(index["unique"]), where.strip()))
+                names = tuple(c["name"] for c in sorted(columns, key=lambda c: c["seqno"]))
+                out.append(Index(index["name"], table, names, bool(index["unique"]),
+                                 where.strip()))
         return out
     rows = await _rows(
         "SELECT i.relname AS name, t.relname AS tablename, x.indisunique AS is_unique, "

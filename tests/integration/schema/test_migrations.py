@@ -123,7 +123,8 @@ async def leftovers(url: str) -> dict[str, set[str]]:
         "index": {r[0] for r in await query(
             url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
                  "AND tablename != 'migration'")},
-        "trigger": {r[0] for r in await query(url, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")},
+        "trigger": {r[0] for r in await query(
+            url, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")},
         "function": {r[0] for r in await query(
             url, f"SELECT proname FROM pg_proc WHERE pronamespace = {schema}")},
     }
