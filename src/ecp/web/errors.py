@@ -71,7 +71,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     retry_after = None
     if status == 429:
         reset = headers.get("RateLimit-Reset")
-        retry_after = int(reset) if reset and reset.isdigit() else 60
+        retry_after = int(reset) if reset and reset.isascii() and reset.isdigit() else 60
         headers["Retry-After"] = str(retry_after)
         log.info("rate limit reached", extra={"route": _route(request), "actor": _actor(request)})
     if status == 413:
