@@ -173,8 +173,10 @@ async def staff_payments_export(request: Request, du: FromQuery[str | None] = No
     """Payments received between two dates (the current month by default), one line per
     allocation so the trésorerie can match each invoice."""
     today = clock.today()
-    start = parse_date_fr(du or "") or today.replace(day=1)
-    end = parse_date_fr(au or "") or today
+    start = parse_date_fr(du) if du else today.replace(day=1)
+    end = parse_date_fr(au) if au else today
+    if start is None or end is None:
+        raise NotFoundException("Période invalide")
     since = dt.datetime.combine(start, dt.time(0), tzinfo=clock.PARIS)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=clock.PARIS)
     payments = await Payment.select(

@@ -81,12 +81,10 @@ def body_limits_middleware(app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
             raise RequestEntityTooLarge("Corps de requête trop volumineux")
         chunks: list[bytes] = []
         size = 0
-        disconnected: Message | None = None
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                disconnected = message
-                break
+                return  # the client left mid-body: nobody is waiting for an answer
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > max_bytes:
@@ -106,8 +104,6 @@ def body_limits_middleware(app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
             nonlocal replayed
             if not replayed:
                 replayed = True
-                if disconnected is not None:
-                    return disconnected
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 

@@ -28,7 +28,6 @@ from ecp.families.tables import ContactChangeRequest, Child, Family, Guardian
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment, PaymentAttempt
-from ecp.staff.tables import StaffUser
 from tests import factories
 from tests.conftest import make_client
 from tests.support import csrf_from, login_family, login_staff, soup
@@ -198,7 +197,8 @@ async def _ids() -> dict[str, str]:
     invoice = await Invoice.select(Invoice.id, Invoice.number).where(
         Invoice.family == family["id"]).first()
     target = await factories.make_staff("cible", role="agent")
-    await Closure(reason="Pont", starts_on=dt.date(2027, 5, 14), ends_on=dt.date(2027, 5, 14)).save()
+    await Closure(reason="Pont", starts_on=dt.date(2027, 5, 14),
+                  ends_on=dt.date(2027, 5, 14)).save()
 
     async def first(table, column="id"):
         row = await table.select(getattr(table, column)).first()

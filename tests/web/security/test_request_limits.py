@@ -102,3 +102,18 @@ async def test_the_largest_real_form_passes_the_caps(client):
 async def test_a_form_under_the_caps_still_reaches_csrf_and_the_handler(client):
     response = await client.post("/connexion", content=_fields(100), headers=FORM)
     assert response.status_code == 403
+
+
+def test_nul_bytes_are_dropped_from_raw_forms():
+    from ecp.web.limits import strip_nul
+
+    assert strip_nul(b"nom=Mar%00tin&x=%2500") == b"nom=Martin&x=%2500"
+    assert strip_nul(b"nom=a\x00b") == b"nom=ab"
+
+
+async def test_a_nul_byte_never_reaches_a_handler(client):
+    """PostgreSQL refuses NUL in text: the search finds what it would without it."""
+    await staff_client(client, "agent")
+    page = await client.get("/agents/familles?q=Mar%00tin")
+    assert page.status_code == 200
+    assert soup(page.text).select_one("input[name=q]")["value"] == "Martin"
