@@ -150,6 +150,11 @@ class Walk:
             if response.status_code >= 500:
                 self.failures.append(f"{who} {method} {url[:120]!r} {_short(data)} -> "
                                      f"{response.status_code}")
+            elif (400 <= response.status_code < 500 and "text/html" in response.headers.get(
+                    "content-type", "") and 'lang="fr"' not in response.text
+                    and 'id="main"' not in response.text):
+                self.failures.append(f"{who} {method} {url[:120]!r} {_short(data)} -> "
+                                     f"{response.status_code} without the French error page")
             location = response.headers.get("location") or response.headers.get(
                 "hx-redirect") or ""
             if who != "anonymous" and attempt == 1 and location.startswith(SESSION_GONE):
