@@ -7,6 +7,7 @@ module reads from the posted data. Each is given extreme values one at a time, t
 keeping a plausible value: years 1 and 9999 in weeks, months and days, 25-digit ids, a NUL
 byte, "²" (a digit to str.isdigit(), not to int()), a very long string. Guarded routes are
 walked by a client that passes their guard (a family, an administrator, who holds every role).
+The last test adds two careless routes to an app and checks that the walk reports them.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ import datetime as dt
 import inspect
 import re
 import sys
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
+from litestar import get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.routes import HTTPRoute
 
 from ecp import clock
+from ecp.auth.guards import requires_staff
 from ecp.booking.tables import Inscription
 from ecp.commune.tables import Activity, Closure, School
 from ecp.demo.seed import seed_demo
@@ -28,6 +33,7 @@ from ecp.families.tables import ContactChangeRequest, Child, Family, Guardian
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment, PaymentAttempt
+from ecp.web.forms import text
 from tests import factories
 from tests.conftest import make_client
 from tests.support import csrf_from, login_family, login_staff, soup
@@ -60,8 +66,6 @@ FIELD_CALL = re.compile(
     r"""(?:\b(?:text|raw|many|_int|_text|_date|_money|_amount|_day)\(\s*\w+\s*,\s*"""
     r"""|\b(?:data|values|form_data)(?:\.get\(|\[))\s*["']([A-Za-z_][\w\-]*)["']""")
 SESSION_GONE = ("/connexion", "/agents/connexion")
-
-pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 def _handlers(app):
@@ -254,10 +258,10 @@ def test_every_handler_module_reading_the_query_string_directly_is_listed(app):
             assert handler.name in EXTRA_QUERY, (handler.fn.__module__, handler.name)
 
 
-async def test_boundary_values_on_every_route_never_give_a_5xx(app, walk):
-    ids = await _ids()
+async def _walk(app, walk: Walk, ids: dict[str, str], only=lambda route: True) -> set:
     walked: set[tuple[str, str]] = set()
-    handlers = sorted(_handlers(app), key=lambda h: ("POST" in h[2], h[0].path))
+    handlers = sorted((h for h in _handlers(app) if only(h[0])),
+                      key=lambda h: ("POST" in h[2], h[0].path))
     # GET first: the pages rendered with real ids give the forms the POST walk fills in.
     for route, handler, methods in handlers:
         if "GET" not in methods:
@@ -295,6 +299,11 @@ async def test_boundary_values_on_every_route_never_give_a_5xx(app, walk):
             for value in FIELD_VALUES:
                 await walk.send(who, "POST", f"{base}?{urlencode({name: value})}", baseline)
         walked.add(("POST", route.path))
+    return walked
+
+
+async def test_boundary_values_on_every_route_never_give_a_5xx(app, walk):
+    walked = await _walk(app, walk, await _ids())
     for path in STATIC_PATHS:
         for who in ("anonymous", "family", "staff"):
             await walk.send(who, "GET", path)
@@ -302,3 +311,37 @@ async def test_boundary_values_on_every_route_never_give_a_5xx(app, walk):
     assert walked == expected, expected - walked
     assert walk.count > 2000
     assert not walk.failures, "\n".join(walk.failures[:60])
+
+
+# A route as one might add it tomorrow: it trusts its week and its day.
+@get("/agents/essai/{n:int}", name="walk_selftest_week", guards=[requires_staff])
+async def careless_week(n: FromPath[int], semaine: FromQuery[str | None] = None) -> str:
+    year, week = (semaine or "2026-W50").split("-W")
+    return str(dt.date.fromisocalendar(int(year), int(week), 1) + dt.timedelta(days=7 * n))
+
+
+@post("/agents/essai", name="walk_selftest_day", guards=[requires_staff], status_code=200)
+async def careless_day(data: URLEncodedBody[dict[str, Any]]) -> str:
+    return str(dt.date.fromisoformat(text(data, "jour")) + dt.timedelta(days=1))
+
+
+async def test_the_walk_finds_a_new_route_that_fails_on_boundary_input(settings):
+    from ecp.app import create_app
+
+    app = create_app(settings)
+    app.register(careless_week)
+    app.register(careless_day)
+    clock.set_now(NOW)
+    await seed_demo(settings, n_families=1)
+    walk = Walk(app)
+    await walk.open()
+    try:
+        walked = await _walk(app, walk, {"n": "1"},
+                             only=lambda r: r.path.startswith("/agents/essai"))
+    finally:
+        await walk.close()
+    assert walked == {("GET", "/agents/essai/{n:int}"), ("POST", "/agents/essai")}
+    failing = {line.split(" -> ")[0].split(" {")[0].strip() for line in walk.failures}
+    assert "staff GET '/agents/essai/1?semaine=9999-W52'" in failing
+    assert "staff GET '/agents/essai/1?semaine=2026-W00'" in failing
+    assert "staff POST '/agents/essai'" in failing
