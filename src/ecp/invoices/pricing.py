@@ -96,11 +96,14 @@ def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def parse_month(text: str) -> dt.date:
-    """'2026-11' -> date(2026, 11, 1); ValueError otherwise."""
-    year, _, month = text.strip().partition("-")
-    if len(year) != 4 or len(month) != 2 or not year.isdigit() or not month.isdigit():
+    """'2026-11' -> date(2026, 11, 1); ValueError otherwise (years 1 or 9999 too: billing
+    computes the months around)."""
+    from ecp.web.params import parse_month as parse_month_code
+
+    month = parse_month_code(text)
+    if month is None:
         raise ValueError(text)
-    return dt.date(int(year), int(month), 1)
+    return month
 
 
 def bracket_for(quotient_familial: int | None, out_of_town: bool,

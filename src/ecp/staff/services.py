@@ -221,10 +221,7 @@ async def decide_request(actor: Principal, request_id: int, *, apply_fields: lis
 
 
 def parse_date(value: str) -> dt.date | None:
-    value = value.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
+    """'2026-11-29' or '29/11/2026', within the years the app can compute around."""
+    from ecp.web.params import parse_day
+
+    return parse_day(value)
