@@ -23,15 +23,14 @@ async def _login(client, code, password):
     return await post_form(client, "/connexion", {"code_famille": code, "mot_de_passe": password})
 
 
-async def test_only_the_exact_password_logs_in(client):
+async def test_only_the_exact_password_logs_in(app, client):
     await factories.make_family("F00001", password=LONG)
     assert len(LONG) > 72
-    for variant in (LONG.upper(), LONG + " ", " " + LONG, LONG[:-1], LONG[:64]):
-        response = await _login(client, "F00001", variant)
-        assert response.status_code == 422, variant
-        # Keep the back-off (tested below) out of this test.
-        await Family.update({Family.failed_logins: 0, Family.locked_until: None}).where(
-            Family.code == "F00001")
+    for i, variant in enumerate((LONG.upper(), LONG + " ", " " + LONG, LONG[:-1], LONG[:64])):
+        # One address per variant keeps the back-off (tested below) out of this test.
+        async with make_client(app, f"10.3.0.{i}") as c:
+            response = await _login(c, "F00001", variant)
+            assert response.status_code == 422, variant
     response = await _login(client, "F00001", LONG)
     assert response.status_code == 303
 
