@@ -315,4 +315,4 @@ async def staff_mfa_setup_save(request: Request, data: URLEncodedBody[dict[str, 
 
 def route_handlers() -> list:
     return [staff_login_code_page, staff_login_activation_page, staff_login_code,
-            staff_my_account, staff_password_save, staff_mfa_setup, staff_mfa_setup_save]
+            staff_my_account, staff_password, staff_password_save, staff_mfa_setup, staff_mfa_setup_save]
