@@ -25,7 +25,7 @@ GENERIC_FAMILY = "Code famille ou mot de passe incorrect."
 GENERIC_STAFF = "Identifiant ou mot de passe incorrect."
 ENROL_OFFER = ("Protégez votre compte : activez la double authentification depuis « Mon compte » "
                "(un code de votre téléphone vous sera demandé à chaque connexion).")
-LOCK_HINT = ("Après plusieurs essais infructueux, le compte est bloqué quelques minutes : "
+LOCK_HINT = ("Après plusieurs essais infructueux, la connexion est suspendue quelques minutes : "
              "patientez avant de réessayer, ou utilisez « Mot de passe oublié ».")
 
 

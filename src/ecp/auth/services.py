@@ -153,8 +153,8 @@ async def _authenticate(attempt: Attempt, password: str, passwords: Passwords,
     return LoginResult(False)
 
 
-async def authenticate_family(attempt: Attempt, password: str, passwords: Passwords,
-                              **_: object) -> LoginResult:
+async def authenticate_family(attempt: Attempt, password: str,
+                              passwords: Passwords) -> LoginResult:
     return await _authenticate(attempt, password, passwords)
 
 

@@ -58,7 +58,7 @@ async def test_the_form_needs_a_staff_session(client):
 
 
 async def test_a_change_closes_the_other_sessions_rotates_this_one_and_is_journalled(
-        settings, client, other_client):
+        app, settings, client, other_client):
     staff = await enrolled_staff(settings, display_name="Agent Martin")
     await login_staff(client)
     await login_staff(other_client)
@@ -72,7 +72,7 @@ async def test_a_change_closes_the_other_sessions_rotates_this_one_and_is_journa
     assert await AuthSession.count() == 1
     assert (await other_client.get("/agents/", follow_redirects=False)).status_code == 303
     # The old token opens nothing any more.
-    async with make_client(client._transport.app) as replay:
+    async with make_client(app) as replay:
         replay.cookies.set(SESSION, old_token)
         assert (await replay.get("/agents/", follow_redirects=False)).status_code == 303
     entry = await AuditLog.select().where(AuditLog.action == "staff_password_changed").first()
