@@ -12,7 +12,6 @@ import asyncio
 import getpass
 import importlib
 import importlib.util
-import os
 import sys
 import warnings
 
@@ -54,7 +53,8 @@ def cmd_create_admin(args) -> int:
     from ecp.auth.admin import create_admin
     from ecp.settings import Settings
 
-    password = os.environ.get("ECP_ADMIN_PASSWORD")
+    settings = Settings.from_env()
+    password = settings.admin_password
     if not password:
         if not sys.stdin.isatty():
             print("Donnez le mot de passe dans ECP_ADMIN_PASSWORD ou lancez la commande dans un terminal.",
@@ -62,7 +62,7 @@ def cmd_create_admin(args) -> int:
             return 2
         password = getpass.getpass("Mot de passe (15 caractères au moins) : ")
     try:
-        _run(create_admin(Settings.from_env(), args.username, args.name, password))
+        _run(create_admin(settings, args.username, args.name, password))
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -74,7 +74,12 @@ def cmd_serve(args) -> int:
     from granian import Granian
 
     from ecp.ops.failures import CommandError
+    from ecp.settings import Settings
 
+    settings = Settings.from_env()
+    args.host = args.host or settings.host
+    args.port = args.port or settings.port
+    args.workers = args.workers or settings.workers
     if args.migrate:
         _run(_migrate())
     server = Granian(
@@ -113,9 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", default="Administrateur")
     admin.set_defaults(func=cmd_create_admin)
     serve = sub.add_parser("serve", help="serve the app with granian")
-    serve.add_argument("--host", default=os.environ.get("ECP_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("ECP_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=1)
+    # Defaults from ECP_HOST, ECP_PORT, ECP_WORKERS, read lazily: a bad value elsewhere in the
+    # environment must not stop `ecp --help`.
+    serve.add_argument("--host", default=None, help="default: ECP_HOST, else 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: ECP_PORT, else 8000")
+    serve.add_argument("--workers", type=int, default=None, help="default: ECP_WORKERS, else 1")
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)

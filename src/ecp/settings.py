@@ -1,149 +1,259 @@
-"""Runtime configuration: one frozen dataclass read from ECP_* environment variables."""
+"""Runtime configuration: one frozen dataclass read from ECP_* environment variables.
+
+Each setting is declared once, as a field made by `env(...)`: the environment variable that sets
+it, its default, a one-line meaning and (when not plain text) how the variable's text is read.
+`Settings.from_env` walks the fields, so adding a setting is adding one field. The Paybox part is
+a nested dataclass declared the same way (ecp.payments.config.PayboxConfig). README.md's
+configuration tables list every variable; tests/unit/test_settings_documented.py checks it.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ecp.payments.config import PayboxConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
 # Staff two-factor authentication (SECURITY.md A10): "obligatoire" everywhere but the local demo.
 STAFF_MFA_MODES = ("obligatoire", "facultative")
+TRUE_WORDS = ("1", "true", "yes", "on", "oui")
+FALSE_WORDS = ("0", "false", "no", "off", "non")
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+class SettingsError(ValueError):
+    """An environment variable the app cannot use; the message is French, for the operator."""
 
 
-def _int(value: str | None, default: int) -> int:
-    return int(value) if value not in (None, "") else default
+# Parsers: text of a set (non-blank) variable -> value. A ValueError's message says, in French,
+# what the variable should hold; read_env puts the variable's name in front of it.
+
+def parse_bool(value: str) -> bool:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    # A typo must not silently pick a side (ECP_SMTP_STARTTLS=ture would send mail in clear).
+    raise ValueError("doit valoir 1, true, yes, on, oui ou 0, false, no, off, non")
 
 
-def _staff_mfa(value: str | None, default: str) -> str:
-    if value is None or not value.strip():
-        return default
+def parse_int(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError("doit être un nombre entier") from None
+
+
+def parse_float(value: str) -> float:
+    try:
+        return float(value.strip())
+    except ValueError:
+        raise ValueError("doit être un nombre (point décimal)") from None
+
+
+def parse_list(value: str) -> tuple[str, ...]:
+    """Comma-separated; an empty list counts as unset (the default applies)."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def parse_text(value: str) -> str:
+    return value
+
+
+def parse_stripped(value: str) -> str:
+    return value.strip()
+
+
+def parse_url(value: str) -> str:
+    return value.strip().rstrip("/")
+
+
+def parse_upper(value: str) -> str:
+    return value.strip().upper()
+
+
+def parse_staff_mfa(value: str) -> str:
     mode = value.strip().lower()
     if mode not in STAFF_MFA_MODES:
         # A typo must not quietly weaken (or strengthen) the login: refuse to start.
-        raise ValueError("ECP_STAFF_MFA doit valoir « obligatoire » ou « facultative ».")
+        raise ValueError("doit valoir « obligatoire » ou « facultative »")
     return mode
 
 
-def _list(value: str | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    return tuple(part.strip() for part in value.split(",") if part.strip())
+def _parser_for(default: Any) -> Callable[[str], Any]:
+    if isinstance(default, bool):  # before int: a bool is an int
+        return parse_bool
+    if isinstance(default, int):
+        return parse_int
+    if isinstance(default, float):
+        return parse_float
+    if isinstance(default, tuple):
+        return parse_list
+    return parse_text  # str, or None for an optional string
+
+
+def env(name: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None,
+        **options: Any) -> Any:
+    """A field set by the environment variable `name` (unset or blank: `default`)."""
+    metadata = {"env": name, "doc": doc, "parse": parse or _parser_for(default)}
+    return field(default=default, metadata=metadata, **options)
+
+
+def declared(cls: type) -> list[tuple[str, Any, str]]:
+    """(variable, default, meaning) of every environment-set field of a settings dataclass."""
+    return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)
+            if "env" in f.metadata]
+
+
+def read_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
+    """The fields of `cls` that `env` sets, parsed; unset, blank or empty-list ones are left out."""
+    values = {}
+    for f in fields(cls):
+        name = f.metadata.get("env")
+        raw = env.get(name) if name else None
+        if raw is None or not raw.strip():
+            continue
+        try:
+            value = f.metadata["parse"](raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} {exc} (valeur reçue : « {raw.strip()} »).") from None
+        if value != ():
+            values[f.name] = value
+    return values
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = f"sqlite:///{ROOT / 'var' / 'ecp.sqlite'}"
-    secret_key: str = DEFAULT_SECRET
-    base_url: str = "http://127.0.0.1:8000"
-    environment: str = "development"  # "production" turns on the start-up refusals
-    debug: bool = False
-    redis_url: str | None = None
-    allowed_hosts: tuple[str, ...] = ()
-    trusted_proxies: tuple[str, ...] = ()
+    database_url: str = env("ECP_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'ecp.sqlite'}",
+                            "sqlite:///path or postgresql://user:password@host/db")
+    secret_key: str = env("ECP_SECRET_KEY", DEFAULT_SECRET,
+                          "signs CSRF tokens and flash messages, encrypts TOTP secrets",
+                          repr=False)
+    base_url: str = env("ECP_BASE_URL", "http://127.0.0.1:8000",
+                        "public address; https:// turns on Secure __Host- cookies and HSTS",
+                        parse_url)
+    environment: str = env("ECP_ENV", "development",
+                           "production turns on the start-up refusals (production_problems)")
+    debug: bool = env("ECP_DEBUG", False, "Litestar debug pages (tracebacks); refused in production")
+    redis_url: str | None = env("ECP_REDIS_URL", None,
+                                "shared store for rate limits and flash messages across processes")
+    allowed_hosts: tuple[str, ...] = env("ECP_ALLOWED_HOSTS", (),
+                                         "Host values accepted (default: host of ECP_BASE_URL)")
+    trusted_proxies: tuple[str, ...] = env("ECP_TRUSTED_PROXIES", (),
+                                           "addresses whose X-Forwarded-For is believed")
     # Password hashing: "production" pins argon2id m=19 MiB t=2 p=1; "test" is argon2's CHEAPEST.
-    password_profile: str = "production"
+    password_profile: str = env("ECP_PASSWORD_PROFILE", "production",
+                                "argon2id cost: production (OWASP), test only for the tests")
     # Each argon2 hash takes 19 MiB: two at once bound a login storm's extra memory to ~40 MB.
-    hash_concurrency: int = 2
-    session_idle_minutes: int = 30
-    session_absolute_hours: int = 12
-    login_rate_per_minute: int = 10
-    reset_rate_per_minute: int = 5
+    hash_concurrency: int = env("ECP_HASH_CONCURRENCY", 2,
+                                "password hashes computed at once per process")
+    session_idle_minutes: int = env("ECP_SESSION_IDLE_MINUTES", 30,
+                                    "a session unused this long ends")
+    session_absolute_hours: int = env("ECP_SESSION_ABSOLUTE_HOURS", 12,
+                                      "a session ends this long after login, used or not")
+    login_rate_per_minute: int = env("ECP_LOGIN_RATE_PER_MINUTE", 10,
+                                     "failed logins per minute and client address")
+    reset_rate_per_minute: int = env("ECP_RESET_RATE_PER_MINUTE", 5,
+                                     "password-reset requests per minute and client address")
     # Account back-off: after this many failures the account waits 2^(n - threshold) minutes.
-    lockout_threshold: int = 5
-    lockout_max_minutes: int = 60
+    lockout_threshold: int = env("ECP_LOCKOUT_THRESHOLD", 5,
+                                 "failures of one client on one account before it must wait")
+    lockout_max_minutes: int = env("ECP_LOCKOUT_MAX_MINUTES", 60,
+                                   "longest wait of the login back-off (doubling from 1 minute)")
     # Account-wide ceiling over every client without a device cookie (ecp.auth.throttle).
-    lockout_account_threshold: int = 20
+    lockout_account_threshold: int = env(
+        "ECP_LOCKOUT_ACCOUNT_THRESHOLD", 20,
+        "failures on one account after which unknown browsers wait too")
     # "obligatoire": no staff session without a verified TOTP code (enrolment at first login).
     # "facultative" (the local demo only): enrolled staff give their code, others may enrol.
-    staff_mfa: str = "obligatoire"
-    payment_simulator: bool = True
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = False
-    mail_from: str = "Portail Famille <ne-pas-repondre@villebelle-sur-seine.fr>"
+    staff_mfa: str = env("ECP_STAFF_MFA", "obligatoire",
+                         "staff TOTP: obligatoire, or facultative (local demo only)",
+                         parse_staff_mfa)
+    payment_simulator: bool = env("ECP_PAYMENT_SIMULATOR", True,
+                                  "local Paybox simulator instead of the bank; refused in production")
+    # Built from the ECP_PAYBOX_* variables (ecp.payments.config); None: the defaults of the
+    # payment_simulator mode, filled in by __post_init__.
+    paybox: PayboxConfig = field(default=None, metadata={"nested": "ECP_PAYBOX_"})
+    smtp_host: str | None = env("ECP_SMTP_HOST", None,
+                                "SMTP server; without it mail waits in the outbox (or ECP_MAIL_DIR)")
+    smtp_port: int = env("ECP_SMTP_PORT", 25, "SMTP port")
+    smtp_user: str | None = env("ECP_SMTP_USER", None, "SMTP login (with ECP_SMTP_PASSWORD)")
+    smtp_password: str | None = env("ECP_SMTP_PASSWORD", None, "SMTP password", repr=False)
+    smtp_starttls: bool = env("ECP_SMTP_STARTTLS", False, "STARTTLS before logging in to SMTP")
+    mail_from: str = env("ECP_MAIL_FROM",
+                         "Portail Famille <ne-pas-repondre@villebelle-sur-seine.fr>",
+                         "sender of every e-mail")
     # The local demo's mailbox: without an SMTP host, e-mails are delivered as .eml files here.
-    mail_dir: str | None = None
-    commune_name: str = "Villebelle-sur-Seine"
-    brand_colour: str = "#1d4e89"
-    logo_path: str = "img/logo.svg"
-    jobs_enabled: bool = True
+    mail_dir: str | None = env("ECP_MAIL_DIR", None,
+                               "local demo only: e-mails written as .eml files in this folder")
+    commune_name: str = env("ECP_COMMUNE_NAME", "Villebelle-sur-Seine", "the commune's name")
+    brand_colour: str = env("ECP_BRAND_COLOUR", "#1d4e89",
+                            "brand colour (below 4.5:1 on white, the default is used)")
+    logo_path: str = env("ECP_LOGO_PATH", "img/logo.svg", "logo, under static/")
+    jobs_enabled: bool = env("ECP_JOBS", True, "run the background jobs in this process")
     # Job runner: a pass every tick; a lease not renewed for job_lease_seconds is taken over.
-    job_tick_seconds: float = 5.0
-    job_lease_seconds: int = 30
-    job_mail_seconds: int = 30
-    job_reminders_seconds: int = 900
-    job_retention_seconds: int = 86400
-    job_cleanup_seconds: int = 3600
+    job_tick_seconds: float = env("ECP_JOB_TICK_SECONDS", 5.0, "seconds between job-runner passes")
+    job_lease_seconds: int = env("ECP_JOB_LEASE_SECONDS", 30,
+                                 "a job's lease not renewed this long moves to another process")
+    job_mail_seconds: int = env("ECP_JOB_MAIL_SECONDS", 30, "period of the outbox sender")
+    job_reminders_seconds: int = env("ECP_JOB_REMINDERS_SECONDS", 900,
+                                     "period of the booking reminders")
+    job_retention_seconds: int = env("ECP_JOB_RETENTION_SECONDS", 86400,
+                                     "period of the personal-data retention pass")
+    job_cleanup_seconds: int = env("ECP_JOB_CLEANUP_SECONDS", 3600,
+                                   "period of the clean-up of expired sessions and tokens")
     # A day a child "usually attends" = booked on that weekday in each of these previous weeks.
-    reminder_weeks: int = 3
+    reminder_weeks: int = env("ECP_REMINDER_WEEKS", 3,
+                              "weeks of bookings that make a weekday usual (reminders)")
     # /metrics answers only these client addresses or networks (others get 404).
-    metrics_allowed: tuple[str, ...] = ("127.0.0.1", "::1")
-    log_format: str = "json"  # json, or console for a developer's terminal
-    log_level: str = "INFO"
+    metrics_allowed: tuple[str, ...] = env("ECP_METRICS_ALLOWED", ("127.0.0.1", "::1"),
+                                           "addresses or networks that may read /metrics")
+    log_format: str = env("ECP_LOG_FORMAT", "json", "json, or console for a developer's terminal")
+    log_level: str = env("ECP_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR", parse_upper)
+    # The monthly billing run commits every billing_batch families (resumable after a crash).
+    billing_batch: int = env("ECP_BILLING_BATCH", 200, "families billed per transaction")
+    billing_pause: float = env("ECP_BILLING_PAUSE", 0.0,
+                               "seconds of pause between billing batches (eases the database)")
+    # `ecp serve` (the container's entry point passes its own, see deploy/docker-entrypoint.sh).
+    host: str = env("ECP_HOST", "127.0.0.1", "address `ecp serve` listens on")
+    port: int = env("ECP_PORT", 8000, "port `ecp serve` listens on")
+    workers: int = env("ECP_WORKERS", 1, "worker processes of `ecp serve`")
+    # Read by `ecp create-admin` only, so that scripts need not type it in a terminal.
+    admin_password: str | None = env("ECP_ADMIN_PASSWORD", None,
+                                     "password of `ecp create-admin` (else asked in a terminal)",
+                                     repr=False)
     accessibility_status: str = "partiellement conforme"
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
+    def __post_init__(self) -> None:
+        if self.paybox is None:
+            from ecp.payments.config import PayboxConfig
+
+            object.__setattr__(self, "paybox", PayboxConfig.defaults(self.payment_simulator))
+
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        from ecp.payments.config import PayboxConfig
+
         e = os.environ if env is None else env
-        base = cls()
-        return cls(
-            database_url=e.get("ECP_DATABASE_URL") or base.database_url,
-            secret_key=e.get("ECP_SECRET_KEY") or base.secret_key,
-            base_url=(e.get("ECP_BASE_URL") or base.base_url).rstrip("/"),
-            environment=e.get("ECP_ENV") or base.environment,
-            debug=_bool(e.get("ECP_DEBUG"), base.debug),
-            redis_url=e.get("ECP_REDIS_URL") or None,
-            allowed_hosts=_list(e.get("ECP_ALLOWED_HOSTS")),
-            trusted_proxies=_list(e.get("ECP_TRUSTED_PROXIES")),
-            password_profile=e.get("ECP_PASSWORD_PROFILE") or base.password_profile,
-            hash_concurrency=_int(e.get("ECP_HASH_CONCURRENCY"), base.hash_concurrency),
-            session_idle_minutes=_int(e.get("ECP_SESSION_IDLE_MINUTES"), base.session_idle_minutes),
-            session_absolute_hours=_int(
-                e.get("ECP_SESSION_ABSOLUTE_HOURS"), base.session_absolute_hours
-            ),
-            login_rate_per_minute=_int(e.get("ECP_LOGIN_RATE_PER_MINUTE"), base.login_rate_per_minute),
-            reset_rate_per_minute=_int(e.get("ECP_RESET_RATE_PER_MINUTE"), base.reset_rate_per_minute),
-            lockout_account_threshold=_int(e.get("ECP_LOCKOUT_ACCOUNT_THRESHOLD"),
-                                           base.lockout_account_threshold),
-            staff_mfa=_staff_mfa(e.get("ECP_STAFF_MFA"), base.staff_mfa),
-            payment_simulator=_bool(e.get("ECP_PAYMENT_SIMULATOR"), base.payment_simulator),
-            smtp_host=e.get("ECP_SMTP_HOST") or None,
-            smtp_port=_int(e.get("ECP_SMTP_PORT"), base.smtp_port),
-            smtp_user=e.get("ECP_SMTP_USER") or None,
-            smtp_password=e.get("ECP_SMTP_PASSWORD") or None,
-            smtp_starttls=_bool(e.get("ECP_SMTP_STARTTLS"), base.smtp_starttls),
-            mail_from=e.get("ECP_MAIL_FROM") or base.mail_from,
-            mail_dir=e.get("ECP_MAIL_DIR") or None,
-            commune_name=e.get("ECP_COMMUNE_NAME") or base.commune_name,
-            brand_colour=e.get("ECP_BRAND_COLOUR") or base.brand_colour,
-            logo_path=e.get("ECP_LOGO_PATH") or base.logo_path,
-            jobs_enabled=_bool(e.get("ECP_JOBS"), base.jobs_enabled),
-            job_tick_seconds=float(e.get("ECP_JOB_TICK_SECONDS") or base.job_tick_seconds),
-            job_lease_seconds=_int(e.get("ECP_JOB_LEASE_SECONDS"), base.job_lease_seconds),
-            job_mail_seconds=_int(e.get("ECP_JOB_MAIL_SECONDS"), base.job_mail_seconds),
-            job_reminders_seconds=_int(e.get("ECP_JOB_REMINDERS_SECONDS"),
-                                       base.job_reminders_seconds),
-            job_retention_seconds=_int(e.get("ECP_JOB_RETENTION_SECONDS"),
-                                       base.job_retention_seconds),
-            job_cleanup_seconds=_int(e.get("ECP_JOB_CLEANUP_SECONDS"), base.job_cleanup_seconds),
-            reminder_weeks=_int(e.get("ECP_REMINDER_WEEKS"), base.reminder_weeks),
-            metrics_allowed=_list(e.get("ECP_METRICS_ALLOWED")) or base.metrics_allowed,
-            log_format=e.get("ECP_LOG_FORMAT") or base.log_format,
-            log_level=(e.get("ECP_LOG_LEVEL") or base.log_level).upper(),
-        )
+        values = read_env(cls, e)
+        simulator = values.get("payment_simulator", cls.payment_simulator)
+        return cls(**values, paybox=PayboxConfig.from_env(e, simulator=simulator))
 
     def with_(self, **changes) -> Settings:
+        if "payment_simulator" in changes and "paybox" not in changes:
+            from ecp.payments.config import PayboxConfig
+
+            # Paybox settings left to their defaults follow the mode: the simulator's test
+            # account with the simulator, nothing (production gives its own) without it.
+            if self.paybox == PayboxConfig.defaults(self.payment_simulator):
+                changes["paybox"] = None
         return replace(self, **changes)
 
     @property
@@ -184,7 +294,5 @@ class Settings:
             problems.append("La double authentification des agents doit être obligatoire "
                             "(ECP_STAFF_MFA=obligatoire).")
         if not self.payment_simulator:
-            from ecp.payments.config import paybox_config
-
-            problems.extend(paybox_config(self).problems())
+            problems.extend(self.paybox.problems())
         return problems

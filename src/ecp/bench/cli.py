@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 
@@ -12,7 +11,7 @@ def cmd_seed_bench(args) -> int:
     from ecp.bench.seed import NotEmpty, seed_bench
     from ecp.settings import Settings
 
-    url = os.environ.get("ECP_DATABASE_URL") or Settings().database_url
+    url = Settings.from_env().database_url
 
     async def go():
         await db.migrate()

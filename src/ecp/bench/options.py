@@ -8,6 +8,18 @@ from __future__ import annotations
 import argparse
 import os
 
+# The bench's own variables (the app's are ecp.settings'): variable -> (default, meaning). They
+# only give the defaults of the options below; README.md's Benchmark section lists them.
+ENVIRONMENT = {
+    "ECP_BENCH_POSTGRES_URL": ("postgresql://postgres@127.0.0.1:5432/postgres",
+                               "server of the PostgreSQL pass (its ecp_bench database is recreated)"),
+    "ECP_BENCH_REDIS_URL": ("redis://127.0.0.1:6379/15", "Redis of the PostgreSQL pass"),
+}
+
+
+def _default(name: str) -> str:
+    return os.environ.get(name) or ENVIRONMENT[name][0]
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
@@ -21,10 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="pause par connexion de la mesure rythmée du calendrier (0 : sans)")
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--workers", default="1,2", help="workers de la passe PostgreSQL")
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "ECP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    parser.add_argument("--redis-url", default=os.environ.get(
-        "ECP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    parser.add_argument("--postgres-url", default=_default("ECP_BENCH_POSTGRES_URL"))
+    parser.add_argument("--redis-url", default=_default("ECP_BENCH_REDIS_URL"))
     parser.add_argument("--today", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help="garder le dossier de travail")
     parser.add_argument("--no-faults", dest="faults", action="store_false",

@@ -365,6 +365,8 @@ def redis_available(url: str) -> bool:
 
 
 def base_env(database_url: str, redis_url: str | None) -> dict:
+    # The server's environment, not a setting read here: the developer's own ECP_* are dropped so
+    # that the measured server runs exactly the settings below.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECP_")}
     env.update({
         "ECP_DATABASE_URL": database_url,

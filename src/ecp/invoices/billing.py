@@ -19,7 +19,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
 from dataclasses import dataclass
 
 from ecp import clock
@@ -258,12 +257,12 @@ async def run_billing(month: dt.date, *, started_by: int | None = None, run_id: 
                       issued_at: dt.datetime | None = None) -> dict:
     """Bills `month` (its first day); returns {"run_id", "invoices_created", "families"}."""
     month = month.replace(day=1)
-    batch_size = batch_size or int(os.environ.get("ECP_BILLING_BATCH") or 200)
-    pause = float(os.environ.get("ECP_BILLING_PAUSE") or 0) if pause is None else pause
     if settings is None:
         from ecp.settings import Settings
 
         settings = Settings.from_env()
+    batch_size = batch_size or settings.billing_batch
+    pause = settings.billing_pause if pause is None else pause
     run_id = run_id or await _open_run(month, started_by)
     ref = await load_reference(month)
     family_ids = await families_to_bill(month)

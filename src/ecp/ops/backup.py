@@ -148,6 +148,7 @@ def restore_sqlite(url: str, source: Path, *, force: bool = False) -> None:
 
 def _pg_env_and_dsn(url: str) -> tuple[dict, str]:
     parts = urlsplit(url)
+    # pg_dump/pg_restore inherit the environment (PATH, PG* variables); no ECP_* is read here.
     env = dict(os.environ)
     netloc = parts.netloc
     if parts.password is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from pathlib import Path
 def _url(args) -> str:
     from ecp.settings import Settings
 
-    return args.database_url or os.environ.get("ECP_DATABASE_URL") or Settings().database_url
+    return args.database_url or Settings.from_env().database_url
 
 
 def cmd_backup(args) -> int:

@@ -97,8 +97,9 @@ def describe(exc: BaseException) -> str | None:
     """The French line for an expected failure, or None for a bug."""
     from ecp.db import DatabaseConfigError
     from ecp.ops.backup import BackupError
+    from ecp.settings import SettingsError
 
-    if isinstance(exc, (CommandError, BackupError, DatabaseConfigError)):
+    if isinstance(exc, (CommandError, BackupError, DatabaseConfigError, SettingsError)):
         return _one_line(exc)
     message = _asyncpg_message(exc)
     if message:

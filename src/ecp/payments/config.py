@@ -1,19 +1,20 @@
-"""Paybox settings, read from ECP_PAYBOX_* environment variables.
+"""Paybox settings, the `paybox` part of ecp.settings.Settings, read from ECP_PAYBOX_* variables.
 
 With the simulator on (the demo and the tests), the defaults are Paybox's public pre-production
 account and the local simulator page; production must give its own values (README "Paiement").
+Each field is declared like Settings' own (ecp.settings.env): variable, default, meaning.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ecp.payments import paybox
-from ecp.settings import ROOT
+from ecp.settings import ROOT, env, parse_stripped, read_env
 
 KEYS_DIR = Path(__file__).resolve().parent / "keys"
 SHIPPED_KEYS = (KEYS_DIR / "pubkey-rsa1024-2014.pem", KEYS_DIR / "pubkey-rsa2048-2025.pem")
@@ -27,24 +28,46 @@ DEFAULT_TEST_KEYS_DIR = ROOT / "var" / "paybox-test-keys"
 DEFAULT_SPOOL_DIR = ROOT / "var" / "paybox-spool"
 
 
-def _list(value: str | None) -> tuple[str, ...]:
-    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
-
-
 @dataclass(frozen=True)
 class PayboxConfig:
-    site: str = ""
-    rang: str = ""
-    identifiant: str = ""
-    hmac_key: str = field(default="", repr=False)  # never logged
-    endpoints: tuple[str, ...] = ()
-    public_key_files: tuple[str, ...] = ()
-    ipn_sources: tuple[str, ...] = ()
+    # The defaults are production's (nothing: the commune gives its contract's values); the
+    # simulator's test account comes from defaults(simulator=True).
+    site: str = env("ECP_PAYBOX_SITE", "", "the 7-digit site number of the contract")
+    rang: str = env("ECP_PAYBOX_RANG", "", "the rang, leading zeros included (e.g. 001)")
+    identifiant: str = env("ECP_PAYBOX_IDENTIFIANT", "", "the Paybox identifiant (1 to 9 digits)")
+    hmac_key: str = env("ECP_PAYBOX_HMAC_KEY", "", "the back office's hexadecimal HMAC key",
+                        parse_stripped, repr=False)  # never logged
+    endpoints: tuple[str, ...] = env("ECP_PAYBOX_URLS", (),
+                                     "payment pages, main then backup (ignored by the simulator)")
+    public_key_files: tuple[str, ...] = env(
+        "ECP_PAYBOX_PUBLIC_KEYS", tuple(str(p) for p in SHIPPED_KEYS),
+        "PEM files of Paybox's public keys (default: the two shipped keys)")
+    ipn_sources: tuple[str, ...] = env("ECP_PAYBOX_IPN_SOURCES", (),
+                                       "Paybox's sending addresses (others are logged)")
+    # From ECP_PAYMENT_SIMULATOR (Settings.payment_simulator), not a variable of its own.
     simulator: bool = False
-    test_keys_dir: str = str(DEFAULT_TEST_KEYS_DIR)
-    spool_dir: str = str(DEFAULT_SPOOL_DIR)
+    test_keys_dir: str = env("ECP_PAYBOX_TEST_KEYS_DIR", str(DEFAULT_TEST_KEYS_DIR),
+                             "where the simulator keeps its generated key pair")
+    spool_dir: str = env("ECP_PAYBOX_SPOOL_DIR", str(DEFAULT_SPOOL_DIR),
+                         "where signed notifications wait while the database is unavailable")
     hash: str = "SHA512"
     minimum_cents: int = 100  # Paybox refuses less than 1 € on some contracts
+
+    @classmethod
+    def defaults(cls, simulator: bool) -> PayboxConfig:
+        """The configuration when no ECP_PAYBOX_* variable is set."""
+        if not simulator:
+            return cls()
+        return cls(site=TEST_SITE, rang=TEST_RANG, identifiant=TEST_IDENTIFIANT,
+                   hmac_key=TEST_HMAC_KEY, endpoints=(SIMULATOR_PATH,), simulator=True)
+
+    @classmethod
+    def from_env(cls, e: Mapping[str, str], *, simulator: bool) -> PayboxConfig:
+        values = read_env(cls, e)
+        if simulator:
+            # The simulator ignores ECP_PAYBOX_URLS: the demo must never post to a real bank.
+            values.pop("endpoints", None)
+        return replace(cls.defaults(simulator), **values)
 
     def problems(self) -> list[str]:
         """Why card payment cannot be offered with this configuration (French, for admins)."""
@@ -76,29 +99,9 @@ class PayboxConfig:
         return not self.problems()
 
 
-def paybox_config(settings, env: dict[str, str] | None = None) -> PayboxConfig:
-    """The configuration for these settings; tests may put a PayboxConfig in
-    settings.extra["paybox"] instead of touching the environment."""
-    override = settings.extra.get("paybox") if settings.extra else None
-    if isinstance(override, PayboxConfig):
-        return override
-    e = os.environ if env is None else env
-    simulator = bool(settings.payment_simulator)
-    default_endpoint = (SIMULATOR_PATH,) if simulator else ()
-    return PayboxConfig(
-        site=e.get("ECP_PAYBOX_SITE") or (TEST_SITE if simulator else ""),
-        rang=e.get("ECP_PAYBOX_RANG") or (TEST_RANG if simulator else ""),
-        identifiant=e.get("ECP_PAYBOX_IDENTIFIANT") or (TEST_IDENTIFIANT if simulator else ""),
-        hmac_key=(e.get("ECP_PAYBOX_HMAC_KEY") or (TEST_HMAC_KEY if simulator else "")).strip(),
-        # The simulator ignores ECP_PAYBOX_URLS: the demo must never post to a real bank.
-        endpoints=default_endpoint if simulator else _list(e.get("ECP_PAYBOX_URLS")),
-        public_key_files=_list(e.get("ECP_PAYBOX_PUBLIC_KEYS"))
-        or tuple(str(p) for p in SHIPPED_KEYS),
-        ipn_sources=_list(e.get("ECP_PAYBOX_IPN_SOURCES")),
-        simulator=simulator,
-        test_keys_dir=e.get("ECP_PAYBOX_TEST_KEYS_DIR") or str(DEFAULT_TEST_KEYS_DIR),
-        spool_dir=e.get("ECP_PAYBOX_SPOOL_DIR") or str(DEFAULT_SPOOL_DIR),
-    )
+def paybox_config(settings) -> PayboxConfig:
+    """The Paybox part of these settings (kept so that call sites read one name)."""
+    return settings.paybox
 
 
 @lru_cache(maxsize=32)

@@ -20,7 +20,7 @@ async def test_seed_adds_a_refused_and_a_lost_attempt_once(tmp_path):
     config = PayboxConfig(site="1999888", rang="32", identifiant="107904482",
                           hmac_key=TEST_HMAC_KEY, endpoints=("/simulateur-paybox/paiement",),
                           simulator=True, test_keys_dir=str(tmp_path))
-    context = {"settings": Settings(extra={"paybox": config})}
+    context = {"settings": Settings(paybox=config)}
     await demo.seed(context)
     await demo.seed(context)
     attempts = await PaymentAttempt.select().order_by(PaymentAttempt.id)

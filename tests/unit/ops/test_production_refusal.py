@@ -14,7 +14,7 @@ PAYBOX = PayboxConfig(site="1999888", rang="032", identifiant="107904482",
                       public_key_files=tuple(str(p) for p in SHIPPED_KEYS))
 GOOD = dict(environment="production", base_url="https://famille.example.fr",
             secret_key="x" * 48, payment_simulator=False, debug=False,
-            password_profile="production", jobs_enabled=False, extra={"paybox": PAYBOX})
+            password_profile="production", jobs_enabled=False, paybox=PAYBOX)
 
 
 def test_production_settings_that_are_right_start():

@@ -46,4 +46,4 @@ def test_production_refuses_default_secret_simulator_debug_and_plain_http():
                           hmac_key="0123456789ABCDEF" * 8,
                           endpoints=("https://tpeweb.paybox.com/cgi/MYchoix_pagepaiement.cgi",),
                           public_key_files=tuple(str(p) for p in SHIPPED_KEYS))
-    assert Settings(**base, extra={"paybox": paybox}).production_problems() == []
+    assert Settings(**base, paybox=paybox).production_problems() == []

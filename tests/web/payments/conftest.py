@@ -16,8 +16,7 @@ def paybox_dir(tmp_path_factory):
 
 @pytest.fixture
 def settings(settings, paybox_dir, tmp_path):
-    return settings.with_(extra={"paybox": test_config(paybox_dir,
-                                                       spool_dir=str(tmp_path / "spool"))})
+    return settings.with_(paybox=test_config(paybox_dir, spool_dir=str(tmp_path / "spool")))
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def simulator_settings(settings, paybox_dir):
                           public_key_files=(), simulator=True,
                           test_keys_dir=str(paybox_dir / "sim-keys"),
                           spool_dir=str(paybox_dir / "sim-spool"))
-    return settings.with_(payment_simulator=True, extra={"paybox": config})
+    return settings.with_(payment_simulator=True, paybox=config)
 
 
 @pytest.fixture

@@ -229,8 +229,8 @@ async def test_unexpected_source_address_is_logged_not_blocked(client, settings,
     from tests.conftest import make_client
     from tests.payments_factories import test_config
 
-    app = create_app(settings.with_(extra={"paybox": test_config(
-        paybox_dir, ipn_sources=("194.2.122.158",))}))
+    app = create_app(settings.with_(paybox=test_config(
+        paybox_dir, ipn_sources=("194.2.122.158",))))
     async with make_client(app) as paybox_client:
         response = await deliver(paybox_client, ipn_query(reference, 4250))
     assert response.status_code == 200 and await paid_cents(invoices[0]) == 4250

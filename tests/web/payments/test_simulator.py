@@ -183,16 +183,16 @@ def test_form_action_hosts(simulator_settings, settings):
     assert form_action_hosts(settings) == ("https://preprod-tpeweb.paybox.com",)
     from ecp.settings import Settings
 
-    production = Settings(payment_simulator=False)
-    env = {"ECP_PAYBOX_URLS": "https://tpeweb.paybox.com/cgi/MYchoix_pagepaiement.cgi,"
+    env = {"ECP_PAYMENT_SIMULATOR": "0",
+           "ECP_PAYBOX_URLS": "https://tpeweb.paybox.com/cgi/MYchoix_pagepaiement.cgi,"
                               "https://tpeweb1.paybox.com/cgi/MYchoix_pagepaiement.cgi"}
-    config = paybox_config(production, env)
+    config = paybox_config(Settings.from_env(env))
     assert config.endpoints[1].startswith("https://tpeweb1.")
     assert "ECP_PAYBOX_SITE doit compter 7 chiffres." in config.problems()
-    full = paybox_config(production, {**env, "ECP_PAYBOX_SITE": "1234567",
-                                      "ECP_PAYBOX_RANG": "001", "ECP_PAYBOX_IDENTIFIANT": "12345",
-                                      "ECP_PAYBOX_HMAC_KEY": "AB" * 64,
-                                      "ECP_PAYBOX_IPN_SOURCES": "62.161.15.193, 62.161.13.193"})
+    full = paybox_config(Settings.from_env({
+        **env, "ECP_PAYBOX_SITE": "1234567", "ECP_PAYBOX_RANG": "001",
+        "ECP_PAYBOX_IDENTIFIANT": "12345", "ECP_PAYBOX_HMAC_KEY": "AB" * 64,
+        "ECP_PAYBOX_IPN_SOURCES": "62.161.15.193, 62.161.13.193"}))
     assert full.problems() == [] and full.rang == "001"
     assert full.ipn_sources == ("62.161.15.193", "62.161.13.193")
     assert len(full.public_key_files) == 2 and not full.simulator
