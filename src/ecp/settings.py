@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
-# Staff two-factor authentication (SECURITY.md A10): "obligatoire" everywhere but the local demo.
+# Staff two-factor authentication (docs/security.md A10): "obligatoire" everywhere but the local demo.
 STAFF_MFA_MODES = ("obligatoire", "facultative")
 TRUE_WORDS = ("1", "true", "yes", "on", "oui")
 FALSE_WORDS = ("0", "false", "no", "off", "non")

@@ -1,4 +1,4 @@
-"""Staff two-factor authentication (SECURITY.md A10): the pending step between a correct
+"""Staff two-factor authentication (docs/security.md A10): the pending step between a correct
 password and the TOTP code, enrolment, code checks with the account back-off, and resets.
 
 A pending step is a random token in its own cookie (only its SHA-256 stored, like sessions),

@@ -1,4 +1,4 @@
-"""Staff two-factor authentication pages (SECURITY.md A10): the code step of the login
+"""Staff two-factor authentication pages (docs/security.md A10): the code step of the login
 (/agents/connexion/code), enrolment at login (/agents/connexion/activation, whose form posts to
 the code step), and the staff's own account page (/agents/compte) where an authenticator is
 added or replaced. Enrolments are logged (staff_totp_enrolled); an administrator's reset goes to

@@ -29,7 +29,7 @@ class PasswordResetToken(Table):
 
 
 class StaffTotp(Table):
-    """A staff member's authenticator app (SECURITY.md A10). The secret is encrypted at rest
+    """A staff member's authenticator app (docs/security.md A10). The secret is encrypted at rest
     (AES-GCM, key derived from ECP_SECRET_KEY, bound to the account); last_step is the last
     accepted 30-second time step, so a code is never accepted twice."""
 

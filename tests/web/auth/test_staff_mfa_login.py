@@ -1,4 +1,4 @@
-"""SECURITY.md A10: no staff session without a TOTP code (ECP_STAFF_MFA=obligatoire, the
+"""docs/security.md A10: no staff session without a TOTP code (ECP_STAFF_MFA=obligatoire, the
 default): the pending step, enrolment at login, the code step, replay, expiry, back-off,
 rotation, htmx and no-JS, CSRF, and the generic answers of A6."""
 

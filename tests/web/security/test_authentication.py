@@ -1,4 +1,4 @@
-"""SECURITY.md A1, A4, A5, A6, A8, A9: login behaviour seen from outside."""
+"""docs/security.md A1, A4, A5, A6, A8, A9: login behaviour seen from outside."""
 
 from __future__ import annotations
 
