@@ -6,7 +6,11 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+# Writable data (the SQLite file, the Paybox spool and test keys) defaults to var/ in the working
+# directory: the checkout for `make run`, /app in the image. Never next to the code: an installed
+# package lives in site-packages, which the app cannot (and should not) write to. Each of these
+# paths has its own variable (ECP_DATABASE_URL, ECP_PAYBOX_SPOOL_DIR, ECP_PAYBOX_TEST_KEYS_DIR).
+DATA_DIR = Path.cwd() / "var"
 DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
 # Staff two-factor authentication (SECURITY.md A10): "obligatoire" everywhere but the local demo.
 STAFF_MFA_MODES = ("obligatoire", "facultative")
@@ -40,7 +44,7 @@ def _list(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = f"sqlite:///{ROOT / 'var' / 'ecp.sqlite'}"
+    database_url: str = f"sqlite:///{DATA_DIR / 'ecp.sqlite'}"
     secret_key: str = DEFAULT_SECRET
     base_url: str = "http://127.0.0.1:8000"
     environment: str = "development"  # "production" turns on the start-up refusals

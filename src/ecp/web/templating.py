@@ -12,10 +12,9 @@ from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ecp import clock
-from ecp.settings import ROOT
+from ecp.resources import TEMPLATES
 from ecp.web.plural import counted, plural
 
-TEMPLATES = ROOT / "templates"
 # Parsed once: Babel re-parses a locale given as a string on every call, which made date
 # formatting the largest cost of the week calendar.
 FR = Locale.parse("fr_FR")
