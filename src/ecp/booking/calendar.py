@@ -280,7 +280,7 @@ def cell_state(*, day: dt.date, activity: ActivityInfo, level: str, school_id: i
     """The state of one child x activity x day, and the one action a tap performs.
 
     `booked` is the places taken (Slot.booked); `capacity` 0 means unlimited. Staff ignore the
-    deadline (the rule PRODUCT.md gives them), never capacity or closures.
+    deadline (the rule docs/product.md gives them), never capacity or closures.
     """
     limit = deadline(day, activity, rules)
     if booking_state == "malade":

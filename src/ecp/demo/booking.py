@@ -16,7 +16,7 @@ from ecp.booking.tables import Attendance, Booking, Inscription, Slot
 from ecp.families.tables import Child
 
 MERCREDI = "alsh_mercredi_journee"
-# What the two demo families of PRODUCT.md are registered to (the rest is random).
+# What the two demo families of docs/product.md are registered to (the rest is random).
 DEMO_INSCRIPTIONS = {
     ("F00001", "Léa"): ["garderie_matin", "restauration", "etude", "garderie_soir",
                         "alsh_mercredi_journee", "alsh_mercredi_matin", "alsh_mercredi_apres_midi"],

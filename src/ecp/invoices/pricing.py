@@ -1,6 +1,6 @@
 """The billing arithmetic of one family for one month (pure, no database).
 
-Rules (PRODUCT.md "Rules"): each booked day is billed at the family's tariff (its quotient
+Rules (docs/product.md "Rules"): each booked day is billed at the family's tariff (its quotient
 familial bracket, or the out-of-town rate); a day declared ill ("malade") or closed by the commune
 is not billed; a child present without a booking is billed the day's price plus the majoration.
 The tariff of a day is the latest one whose `valid_from` is on or before that day, so a change

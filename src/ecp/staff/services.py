@@ -101,7 +101,7 @@ async def open_session_count(family_id: int, settings) -> int:
 
 
 async def close_family_sessions(actor: Principal, settings, family_id: int) -> int:
-    """Logs the family out everywhere (SECURITY.md B5) and leaves the account active.
+    """Logs the family out everywhere (docs/security.md B5) and leaves the account active.
 
     Every session row goes, expired ones too; the count returned (and journalled) is of the
     sessions that were still open, which is what the agent can tell the family.
