@@ -341,7 +341,7 @@ async def staff_attendance_csv(jour: FromQuery[str | None] = None,
                              else "reservee",
                              POINTAGE.get(c["mark"], "")])
     # BOM: Excel (the staff's spreadsheet) reads UTF-8 accents only with it.
-    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="effectifs-{data["day"].isoformat()}.csv"'})
 

@@ -20,6 +20,7 @@ from ecp.invoices.pdf import invoice_pdf
 from ecp.invoices.tables import BillingRun, Invoice
 from ecp.mail.notices import month_label
 from ecp.web.forms import Form, many, text
+from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.params import parse_id, parse_ids
 
@@ -195,7 +196,7 @@ async def staff_billing_start(request: Request, data: URLEncodedBody[dict[str, A
                        details={"mois": value})
     billing.start_in_background(month, run_id, request.app.state.settings, user.staff_id)
     return redirect(request, f"/agents/facturation?run={run_id}",
-                    f"Facturation de {month_label(month)} lancée.")
+                    f"Facturation {de(month_label(month))} lancée.")
 
 
 # ==== Staff: invoices and credit notes ===========================================================
