@@ -64,7 +64,7 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
-# The demo agent logs in with its password alone (PRODUCT.md): staff MFA is facultative here
+# The demo agent logs in with its password alone (docs/product.md): staff MFA is facultative here
 # only; everywhere else ECP_STAFF_MFA defaults to obligatoire.
 run: install
 	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp migrate
@@ -87,7 +87,7 @@ test: install-test
 	@if [ -n "$$ECP_TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	  else echo "ECP_TEST_POSTGRES_URL non défini : passe PostgreSQL non lancée."; fi
 
-# The whole run's logs must hold no password, token, code famille or e-mail (SECURITY.md H3).
+# The whole run's logs must hold no password, token, code famille or e-mail (docs/security.md H3).
 LOG_AUDIT := -p tests.web.ops.log_audit_plugin
 
 test-sqlite:

@@ -1,5 +1,5 @@
 """StaffTotp and PendingLogin: staff two-factor authentication (hand-written; runs on both
-engines). SECURITY.md A10: no staff session without a TOTP code.
+engines). docs/security.md A10: no staff session without a TOTP code.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager

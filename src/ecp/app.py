@@ -29,6 +29,8 @@ from ecp.pages import routes as page_routes
 from ecp.settings import ROOT, Settings
 from ecp.staff import routes as staff_routes
 from ecp.web.errors import http_exception_handler, internal_error_handler
+from ecp.web.limits import MAX_BODY_BYTES, body_limits_middleware
+from ecp.web.params import path_params_middleware, reject_odd_static_path
 from ecp.web.security import fetch_metadata_middleware, make_before_send
 from ecp.web.templating import create_environment
 
@@ -128,7 +130,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             family_routes.router(family),
             staff_routes.router(staff),
             create_static_files_router(path="/static", directories=[ROOT / "static"],
-                                       name="static", include_in_schema=False),
+                                       name="static", include_in_schema=False,
+                                       before_request=reject_odd_static_path),
         ],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
@@ -137,9 +140,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name=settings.cookie_name("csrftoken"),
             cookie_secure=settings.https,
             cookie_samesite="lax",
-            exclude=["/paiement/paybox/ipn"],
+            # A pattern is searched anywhere in the routed path: anchored, it names this one route.
+            exclude=["^/paiement/paybox/ipn$"],
         ),
-        middleware=[fetch_metadata_middleware, auth_middleware],
+        # Size and field caps first: before CSRF parses the form, before anything else reads it.
+        middleware=[body_limits_middleware, fetch_metadata_middleware, auth_middleware,
+                    path_params_middleware],
+        request_max_body_size=MAX_BODY_BYTES,
         before_send=[make_before_send(settings, _form_targets(settings))],
         exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
         allowed_hosts=AllowedHostsConfig(allowed_hosts=_allowed_hosts(settings)),

@@ -1,7 +1,7 @@
 """Login sessions: a fresh random token per login, only its SHA-256 stored, idle and absolute expiry.
 
 Litestar's server-side session reuses whatever id the cookie carries, so it is not used for
-identity (SECURITY.md §9.1).
+identity (docs/security.md §9.1).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from ecp.families.tables import Child, Family
 from ecp.web import flash
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.params import parse_day, parse_id, parse_int, parse_iso_day
 from ecp.web.plural import counted
 from ecp.web.templating import french_date
 
@@ -92,10 +93,8 @@ def _parse_change(data: dict[str, Any]) -> tuple[int, int, dt.date, str, str] | 
     else:
         child, activity, day_text = text(data, "enfant"), text(data, "activite"), text(data, "jour")
         action = text(data, "action")
-    try:
-        child_id, activity_id = int(child), int(activity)
-        day = dt.date.fromisoformat(day_text)
-    except ValueError:
+    child_id, activity_id, day = parse_id(child), parse_id(activity), parse_iso_day(day_text)
+    if child_id is None or activity_id is None or day is None:
         return None
     if action not in services.ACTIONS:
         return None
@@ -226,14 +225,7 @@ WEEKDAY_NAMES = {1: "lundi", 2: "mardi", 3: "mercredi", 4: "jeudi", 5: "vendredi
 
 
 def _parse_date(value: str) -> dt.date | None:
-    value = value.strip()
-    try:
-        if "/" in value:
-            d, m, y = value.split("/")
-            return dt.date(int(y), int(m), int(d))
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
+    return parse_day(value)
 
 
 async def _pattern_choices(family_id: int) -> tuple[list[dict], list[cal.ActivityInfo]]:
@@ -255,15 +247,16 @@ def _pattern_form(data: dict[str, Any], children: list[dict],
     child_ids = {c["id"] for c in children}
     chosen = []
     for value in form.values["enfants"]:
-        if value.isdigit() and int(value) in child_ids:
-            chosen.append(int(value))
+        if parse_id(value) in child_ids:
+            chosen.append(parse_id(value))
         else:
             raise NotFoundException("Enfant introuvable")
     if not chosen:
         form.error("enfants", "Choisissez au moins un enfant.")
     pattern: dict[int, set[int]] = {}
     for activity in activities:
-        days = {int(v) for v in many(data, f"jours_{activity.id}") if v.isdigit()}
+        days = {d for d in (parse_int(v, 1, 7) for v in many(data, f"jours_{activity.id}"))
+                if d is not None}
         days &= set(activity.weekdays)
         form.values[f"jours_{activity.id}"] = [str(d) for d in sorted(days)]
         if days:
@@ -439,28 +432,29 @@ async def family_inscription_request(request: Request,
     family_id = request.user.family_id
     context = await _inscriptions_context(family_id, clock.today().replace(day=1))
     child_id, activity_id = text(data, "enfant"), text(data, "activite")
+    child, activity = parse_id(child_id), parse_id(activity_id)
     children = {c["id"]: c for c in context["children"]}
-    if not child_id.isdigit() or int(child_id) not in children:
+    if child not in children:
         raise NotFoundException("Enfant introuvable")
-    choices = {a.id: a for a in context["requestable"][int(child_id)]}
+    choices = {a.id: a for a in context["requestable"][child]}
     form = Form(values={"enfant": child_id, "activite": activity_id})
     field_id = f"activite-{child_id}"
-    if not activity_id.isdigit() or int(activity_id) not in choices:
+    if activity not in choices:
         form.error(field_id, "Choisissez une activité dans la liste.")
-        context |= {"form": form, "form_child": int(child_id)}
+        context |= {"form": form, "form_child": child}
         return page_or_fragment(request, page=INSCRIPTIONS_PAGE, context=context, status_code=422)
     settings, year = await queries.load_rules_row()
     if year is None:
         raise NotFoundException("Aucune année scolaire ouverte")
     async with write_transaction():
         exists = await Inscription.exists().where(
-            (Inscription.child == int(child_id)) & (Inscription.activity == int(activity_id))
+            (Inscription.child == child) & (Inscription.activity == activity)
             & (Inscription.school_year == year["id"]))
         if not exists:
-            await Inscription.insert(Inscription(child=int(child_id), activity=int(activity_id),
+            await Inscription.insert(Inscription(child=child, activity=activity,
                                                  school_year=year["id"], status="en_attente",
                                                  requested_at=clock.now()))
-    name = children[int(child_id)]["first_name"]
+    name = children[child]["first_name"]
     return redirect(request, "/famille/inscriptions",
                     f"Demande d’inscription de {name} à « {choices[int(activity_id)].label} » "
                     "envoyée : le service vous répondra ici.")

@@ -1,4 +1,4 @@
-"""Booking, cancelling and declaring an illness: the rules of PRODUCT.md enforced in one
+"""Booking, cancelling and declaring an illness: the rules of docs/product.md enforced in one
 transaction each, with the place counter kept by a conditional UPDATE.
 
 Capacity: `INSERT INTO slot ... ON CONFLICT DO UPDATE SET booked = booked + 1 WHERE booked <

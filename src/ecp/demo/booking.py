@@ -17,7 +17,7 @@ from ecp.db import fetch
 from ecp.families.tables import Child
 
 MERCREDI = "alsh_mercredi_journee"
-# What the two demo families of PRODUCT.md are registered to (the rest is random).
+# What the two demo families of docs/product.md are registered to (the rest is random).
 DEMO_INSCRIPTIONS = {
     ("F00001", "Léa"): ["garderie_matin", "restauration", "etude", "garderie_soir",
                         "alsh_mercredi_journee", "alsh_mercredi_matin", "alsh_mercredi_apres_midi"],

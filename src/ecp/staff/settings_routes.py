@@ -33,6 +33,7 @@ from ecp.staff.services import parse_date
 from ecp.staff.tables import ROLES, StaffUser
 from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.params import parse_id, parse_int
 
 ADMIN = [requires_role("administrateur")]
 KINDS = [("maternelle", "maternelle"), ("elementaire", "élémentaire"), ("primaire", "primaire")]
@@ -49,10 +50,10 @@ def _time(value: str) -> dt.time | None:
 def _int(form: Form, data: dict, name: str, label: str, low: int, high: int) -> int | None:
     value = text(data, name, 10)
     form.values[name] = value
-    if not value.isdigit() or not low <= int(value) <= high:
+    number = parse_int(value, low, high)
+    if number is None:
         form.error(name, f"{label} : un nombre entier entre {low} et {high}.")
-        return None
-    return int(value)
+    return number
 
 
 async def _overview_context(rules_form: Form | None = None, year_form: Form | None = None,
@@ -248,8 +249,7 @@ async def staff_closure_add(request: Request, data: URLEncodedBody[dict[str, Any
         form.error("fermeture_au", "Le dernier jour ne peut pas précéder le premier.")
     if not reason:
         form.error("motif", "Indiquez le motif : il est montré aux familles.")
-    school = int(school_raw) if school_raw.isdigit() else None
-    activity = int(activity_raw) if activity_raw.isdigit() else None
+    school, activity = parse_id(school_raw), parse_id(activity_raw)
     if school_raw and not await School.exists().where(School.id == (school or -1)):
         form.error("ecole", "Choisissez une école de la liste.")
     if activity_raw and not await Activity.exists().where(Activity.id == (activity or -1)):

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from ecp import clock
 from ecp.settings import ROOT
+from ecp.web.french import de
 from ecp.web.plural import counted, plural
 
 TEMPLATES = ROOT / "templates"
@@ -93,6 +94,6 @@ def create_environment(directory: Path = TEMPLATES) -> Environment:
     )
     env.filters.update(
         euros=euros, date_fr=date_fr, jour=jour, jour_long=jour_long, heure=heure,
-        date_heure=date_heure, user=user, plural=plural, counted=counted,
+        date_heure=date_heure, user=user, plural=plural, counted=counted, de=de,
     )
     return env

@@ -1,4 +1,4 @@
-"""SECURITY.md J3/J4 and the schema: engine settings, restrict on financial rows, append-only log."""
+"""docs/security.md J3/J4 and the schema: engine settings, restrict on financial rows, append-only log."""
 
 from __future__ import annotations
 

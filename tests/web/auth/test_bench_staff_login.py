@@ -1,5 +1,5 @@
 """The benchmark logs its agent in over HTTP with MFA obligatoire: seed-bench enrols
-bench-agent with a known secret, ecp.bench.staff computes the codes (issue: SECURITY.md A10)."""
+bench-agent with a known secret, ecp.bench.staff computes the codes (issue: docs/security.md A10)."""
 
 from __future__ import annotations
 
