@@ -120,9 +120,9 @@ def _column_indexes() -> tuple[set[tuple], set[tuple]]:
 
 
 async def _rows(sql: str) -> list[dict]:
-    from piccolo.apps.migrations.tables import Migration
+    from ecp.db import fetch
 
-    return await Migration.raw(sql)
+    return await fetch(sql)
 
 
 def _engine_type() -> str:

@@ -14,6 +14,7 @@ from litestar.response import Template
 from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.guards import requires_role
+from ecp.db import fetch
 from ecp.families.tables import Family
 from ecp.invoices import billing, credit_notes, pricing, queries
 from ecp.invoices.pdf import invoice_pdf
@@ -37,7 +38,8 @@ def doc_context(request: Request, doc: dict) -> dict:
 # ==== Family side =================================================================================
 
 async def _paperless_context(family_id: int, form: Form | None = None) -> dict:
-    rows = await Family.raw("SELECT id, email, paperless FROM family WHERE id = {}", family_id)
+    rows = await fetch("SELECT id, email, paperless FROM family WHERE id = {}", family_id,
+                       types={"paperless": bool})
     family = rows[0] if rows else None
     if form is None:
         form = Form(values={"mode": "courriel" if family["paperless"] else "papier"})
