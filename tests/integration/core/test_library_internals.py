@@ -1,8 +1,8 @@
 """Where ECP leans on library internals, pinned and checked, so an upgrade fails here first.
 
 ecp.db.SQLiteSharedReadsEngine overrides Piccolo's private SQLiteEngine._run_in_new_connection
-and sets aiosqlite's private Connection._thread.daemon; the bench tools (ecp.bench.sqlite_reads,
-ecp.bench.querycount, which tests/booking_support.count_queries uses) patch the same method and
+and sets aiosqlite's private Connection._thread.daemon; the bench tool bench.querycount (which
+tests/booking_support.count_queries uses) patches the same method and
 SQLiteEngine/PostgresEngine.run_querystring. These tests run in both engine passes: they build
 their own SQLite engine and need no database of the pass.
 """
@@ -28,7 +28,7 @@ from ecp.db import PINNED_VERSIONS, SQLiteSharedReadsEngine
 
 ROOT = Path(__file__).resolve().parents[3]
 RECHECK = (
-    "ecp.db.SQLiteSharedReadsEngine (and ecp.bench.sqlite_reads / ecp.bench.querycount) rely "
+    "ecp.db.SQLiteSharedReadsEngine (and bench.querycount) rely "
     "on internals of piccolo and aiosqlite, written for piccolo {piccolo} and aiosqlite "
     "{aiosqlite}. Before moving the pin: read "
     "piccolo/engine/sqlite.py and check that run_querystring and run_ddl still call "

@@ -66,8 +66,11 @@ def test_a_column_named_but_absent_or_an_unknown_type_fails_loudly():
 
 def test_the_app_runs_raw_sql_only_through_ecp_db_fetch():
     """One way in keeps one placeholder style and one set of row types: a Table.raw() call
-    would bring back per-engine rows (and the helpers that patched them up)."""
+    would bring back per-engine rows (and the helpers that patched them up). Migrations are
+    the exception: they run DDL, return no rows, and must never change once they have run."""
+    migrations = SRC / "migrations"
     offenders = [f"{path.relative_to(SRC)}:{n}" for path in SRC.rglob("*.py")
+                 if migrations not in path.parents
                  for n, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"\.raw\(", line)]
     assert offenders == []
