@@ -101,6 +101,8 @@ test-postgres:
 # The PostgreSQL + Redis pass (1 then 2 workers) uses ECP_BENCH_POSTGRES_URL / ECP_BENCH_REDIS_URL
 # (default 127.0.0.1:5432 user postgres, 127.0.0.1:6379/15) and is skipped when they are down.
 # Results: a table on stdout and bench-results/<label>-<time>.json, compared with the previous one.
+# The bench (bench/, outside the product package) runs from this checkout: its own commands are
+# `python -m bench.run` and `python -m bench.seed --families N` (the generated commune).
 .PHONY: bench bench-quick bench-deps
 
 bench-deps:
@@ -110,7 +112,7 @@ bench-deps:
 	fi
 
 bench: install bench-deps
-	$(BIN)/python -m ecp.bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-quick: install bench-deps
-	$(BIN)/python -m ecp.bench.run --quick $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)

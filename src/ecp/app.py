@@ -26,7 +26,8 @@ from ecp.families import routes as family_routes
 from ecp.ops.logs import configure_logging, request_middleware
 from ecp.ops.memory import tune_malloc
 from ecp.pages import routes as page_routes
-from ecp.settings import ROOT, Settings
+from ecp.resources import STATIC
+from ecp.settings import Settings
 from ecp.staff import routes as staff_routes
 from ecp.web.errors import http_exception_handler, internal_error_handler
 from ecp.web.limits import MAX_BODY_BYTES, body_limits_middleware
@@ -129,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *public,
             family_routes.router(family),
             staff_routes.router(staff),
-            create_static_files_router(path="/static", directories=[ROOT / "static"],
+            create_static_files_router(path="/static", directories=[STATIC],
                                        name="static", include_in_schema=False,
                                        before_request=reject_odd_static_path),
         ],

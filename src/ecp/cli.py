@@ -17,7 +17,7 @@ import warnings
 
 
 CLI_FEATURES = ("ecp.booking", "ecp.invoices", "ecp.payments", "ecp.mail", "ecp.accounts",
-                "ecp.ops", "ecp.bench")
+                "ecp.ops")
 
 
 def _run(coro):

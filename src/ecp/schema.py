@@ -1,7 +1,7 @@
 """Indexes and triggers the rules rely on, declared beside their tables, checked against a database.
 
 A Piccolo Table knows a column's own `index=True` and `unique=True`, not a composite, partial or
-multi-column unique index, nor a trigger: those are raw SQL in migrations/ (piccolo.constraints
+multi-column unique index, nor a trigger: those are raw SQL in ecp/migrations/ (piccolo.constraints
 emits ALTER TABLE ... ADD CONSTRAINT, which SQLite rejects). So that a reader of a tables.py sees
 all of them, each tables.py lists its own in module-level `INDEXES` and `TRIGGERS`, and
 `schema_differences()` compares a live database with those lists plus the column flags: every
@@ -120,9 +120,9 @@ def _column_indexes() -> tuple[set[tuple], set[tuple]]:
 
 
 async def _rows(sql: str) -> list[dict]:
-    from piccolo.apps.migrations.tables import Migration
+    from ecp.db import fetch
 
-    return await Migration.raw(sql)
+    return await fetch(sql)
 
 
 def _engine_type() -> str:

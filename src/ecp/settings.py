@@ -18,7 +18,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ecp.payments.config import PayboxConfig
 
-ROOT = Path(__file__).resolve().parents[2]
+# Writable data (the SQLite file, the Paybox spool and test keys) defaults to var/ in the working
+# directory: the checkout for `make run`, /app in the image. Never next to the code: an installed
+# package lives in site-packages, which the app cannot (and should not) write to. Each of these
+# paths has its own variable (ECP_DATABASE_URL, ECP_PAYBOX_SPOOL_DIR, ECP_PAYBOX_TEST_KEYS_DIR).
+DATA_DIR = Path.cwd() / "var"
 DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
 # Staff two-factor authentication (docs/security.md A10): "obligatoire" everywhere but the local demo.
 STAFF_MFA_MODES = ("obligatoire", "facultative")
@@ -130,7 +134,7 @@ def read_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = env("ECP_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'ecp.sqlite'}",
+    database_url: str = env("ECP_DATABASE_URL", f"sqlite:///{DATA_DIR / 'ecp.sqlite'}",
                             "sqlite:///path or postgresql://user:password@host/db")
     secret_key: str = env("ECP_SECRET_KEY", DEFAULT_SECRET,
                           "signs CSRF tokens and flash messages, encrypts TOTP secrets",

@@ -9,7 +9,6 @@ variable that nothing reads: a typo there is a setting silently ignored.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
@@ -26,13 +25,9 @@ def app_variables() -> set[str]:
 
 
 def bench_variables() -> set[str]:
-    # The bench lives in a top-level `bench/` package (formerly `ecp.bench`).
-    for module in ("bench.options", "ecp.bench.options"):
-        try:
-            return set(importlib.import_module(module).ENVIRONMENT)
-        except ModuleNotFoundError:
-            continue
-    raise AssertionError("the bench's options module (ENVIRONMENT) was not found")
+    from bench import options
+
+    return set(options.ENVIRONMENT)
 
 
 def shell_variables() -> set[str]:

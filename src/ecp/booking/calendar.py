@@ -130,20 +130,13 @@ class Rules:
             year_end=year["ends_on"] if year else None,
             zone=(settings.get("school_zone") or "C").upper(),
             deadline_working_days=int(settings.get("booking_deadline_working_days", 2)),
-            deadline_time=_as_time(settings.get("booking_deadline_time"), dt.time(23, 59)),
-            illness_cutoff=_as_time(settings.get("illness_cutoff_time"), dt.time(9, 0)),
+            # Rows come typed (ecp.db.fetch); a time is never falsy, None takes the default.
+            deadline_time=settings.get("booking_deadline_time") or dt.time(23, 59),
+            illness_cutoff=settings.get("illness_cutoff_time") or dt.time(9, 0),
             closures=tuple(ClosureSpec(c["starts_on"], c["ends_on"], c.get("school"),
                                        c.get("activity"), c.get("reason") or "Fermeture")
                            for c in closures),
         )
-
-
-def _as_time(value, default: dt.time) -> dt.time:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return dt.time.fromisoformat(value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -169,8 +162,8 @@ class ActivityInfo:
                                       if v.strip()),
             group_code=row.get("group_code") or "",
             deadline_rule=row.get("deadline_rule") or "working_days",
-            starts_at=_as_time(row.get("starts_at"), dt.time(8, 0)),
-            ends_at=_as_time(row.get("ends_at"), dt.time(9, 0)),
+            starts_at=row.get("starts_at") or dt.time(8, 0),
+            ends_at=row.get("ends_at") or dt.time(9, 0),
         )
 
     @functools.cached_property

@@ -19,7 +19,7 @@ from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking import queries, services, views
 from ecp.booking.tables import Booking, Inscription
-from ecp.commune import setup_cache
+from ecp.commune.setup_cache import SETUP
 from ecp.db import write_transaction
 from ecp.families.tables import Child, Family
 from ecp.web import flash
@@ -134,7 +134,7 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
     # records itself in it (3 queries for a booking instead of reading the week twice).
     data = None
     # The set-up is read before the write, as fresh as at the request's start: the cache will do.
-    setup_cache.trust(request.scope)
+    SETUP.trust()
     if wants_fragment(request):
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     try:
@@ -304,7 +304,7 @@ async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str,
     family_id = request.user.family_id
     start, end = _parse_date(text(data, "du")), _parse_date(text(data, "au"))
     calendar = None
-    setup_cache.trust(request.scope)  # the set-up is read before any write, as for a tap
+    SETUP.trust()  # the set-up is read before any write, as for a tap
     if start and end and start <= end and (end - start).days <= MAX_PATTERN_DAYS:
         # One read of the period serves the form's choices, the preview and the booking rules.
         calendar = await queries.load_calendar(family_id, start, end)
@@ -538,18 +538,14 @@ async def build_ics(family_id: int, family_name: str) -> bytes:
         ill = row["state"] == "malade"
         event.add("uid", f"booking-{row['id']}@ecp")
         event.add("summary", f"{row['label']} – {row['child']}" + (" (absence signalée)" if ill else ""))
-        event.add("dtstart", dt.datetime.combine(row["day"], _time(row["starts_at"]), tzinfo=clock.PARIS))
-        event.add("dtend", dt.datetime.combine(row["day"], _time(row["ends_at"]), tzinfo=clock.PARIS))
+        event.add("dtstart", dt.datetime.combine(row["day"], row["starts_at"], tzinfo=clock.PARIS))
+        event.add("dtend", dt.datetime.combine(row["day"], row["ends_at"], tzinfo=clock.PARIS))
         event.add("dtstamp", row["updated_at"] or clock.now())
         event.add("location", row["school"] or "")
         event.add("status", "CANCELLED" if ill else "CONFIRMED")
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
-
-
-def _time(value) -> dt.time:
-    return dt.time.fromisoformat(value) if isinstance(value, str) else value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from ecp.audit import services as audit
 from ecp.auth.principal import Principal
 from ecp.booking import calendar as cal
 from ecp.booking.queries import CalendarData, Setup, load_calendar, load_setup, placeholders
-from ecp.booking.tables import Attendance, Booking, Inscription, Slot
-from ecp.db import is_sqlite, lock_for_update, write_transaction
+from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.db import fetch, is_sqlite, lock_for_update, write_transaction
 from ecp.families.tables import Child
 
 
@@ -95,12 +95,12 @@ async def _take_place(school_id: int, activity_id: int, day: dt.date, capacity: 
     if capacity > 0:
         sql += " WHERE slot.booked < {}"
         args.append(capacity)
-    rows = await Slot.raw(sql + " RETURNING booked", *args)
+    rows = await fetch(sql + " RETURNING booked", *args)
     return rows[0]["booked"] if rows else None
 
 
 async def _free_place(school_id: int, activity_id: int, day: dt.date) -> int | None:
-    rows = await Slot.raw(
+    rows = await fetch(
         "UPDATE slot SET booked = booked - 1 WHERE school = {} AND activity = {} AND day = {} "
         "AND booked > 0 RETURNING booked", school_id, activity_id, day)
     return rows[0]["booked"] if rows else None
@@ -120,8 +120,8 @@ async def _lock_children(child_ids: list[int]) -> None:
     serialises every writer, no query.
     """
     if not is_sqlite():
-        await Child.raw(f"SELECT id FROM child WHERE id IN ({placeholders(child_ids)}) "
-                        "ORDER BY id FOR UPDATE", *child_ids)
+        await fetch(f"SELECT id FROM child WHERE id IN ({placeholders(child_ids)}) "
+                    "ORDER BY id FOR UPDATE", *child_ids)
 
 
 async def _child_day(child_id: int, family_id: int | None, activity_id: int,
@@ -143,7 +143,7 @@ async def _child_day(child_id: int, family_id: int | None, activity_id: int,
         sql += " AND c.family = {}"
         args.append(family_id)
     await _lock_children([child_id])
-    rows = await Child.raw(sql, *args)
+    rows = await fetch(sql, *args, types={"inscribed": bool})
     if not rows:
         raise NotFound("Enfant introuvable.")
     day_bookings = {r["b_activity"]: {"id": r["b_id"], "activity": r["b_activity"],
@@ -151,7 +151,7 @@ async def _child_day(child_id: int, family_id: int | None, activity_id: int,
                                       "group_code": r["b_group"] or "",
                                       "short_label": r["b_label"]}
                     for r in rows if r["b_id"] is not None}
-    return rows[0], bool(rows[0]["inscribed"]), day_bookings
+    return rows[0], rows[0]["inscribed"], day_bookings
 
 
 def group_conflict(activity: cal.ActivityInfo, day_bookings: dict[int, dict],
@@ -456,7 +456,7 @@ async def _children_days(child_ids: list[int], family_id: int, activity_ids: lis
     inscriptions to these activities, then their bookings between the dates. 2 queries (3 on
     PostgreSQL, see _lock_children)."""
     await _lock_children(child_ids)
-    rows = await Child.raw(
+    rows = await fetch(
         "SELECT c.id, c.family, c.first_name, c.level, c.school, i.activity AS ins_activity "
         "FROM child c LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         f"AND i.status = 'validee' AND i.activity IN ({placeholders(activity_ids)}) "
@@ -501,7 +501,7 @@ async def unbooked_candidates(day: dt.date, school_ids: list[int],
     a child without one has to be inscribed first."""
     if not school_ids or not activity_ids:
         return {}
-    rows = await Inscription.raw(
+    rows = await fetch(
         "SELECT i.child, i.activity, c.first_name, c.last_name, c.school "
         "FROM inscription i JOIN child c ON c.id = i.child "
         "JOIN school_year y ON y.id = i.school_year "

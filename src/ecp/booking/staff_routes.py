@@ -19,7 +19,7 @@ from ecp.booking import services
 from ecp.booking.calendar import MEAL_CODES
 from ecp.booking.tables import Attendance, Booking, Inscription
 from ecp.commune.tables import Activity, School
-from ecp.db import write_transaction
+from ecp.db import fetch, write_transaction
 from ecp.web import csv_export
 from ecp.web.forms import Form, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
@@ -129,13 +129,15 @@ KITCHEN_SQL = (
     "FROM booking b JOIN child c ON c.id = b.child JOIN activity a ON a.id = b.activity "
     "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s)"
     % ", ".join("'%s'" % code for code in sorted(MEAL_CODES)))
+LIST_TYPES = {"allergy": bool, "support": bool}
+KITCHEN_TYPES = {"meals": int, "allergies": int}
 
 
 async def _list_rows(day: dt.date, school_id: int | None) -> tuple[list[dict], list[dict]]:
     where = " AND r.school = {}" if school_id is not None else ""
     args = [day] + ([school_id] if school_id is not None else [])
-    rows = await Booking.raw(f"{BOOKINGS_SQL}{where} UNION ALL {MARKS_SQL}{where}"
-                             " ORDER BY last_name, first_name, child", *args, *args)
+    rows = await fetch(f"{BOOKINGS_SQL}{where} UNION ALL {MARKS_SQL}{where}"
+                       " ORDER BY last_name, first_name, child", *args, *args, types=LIST_TYPES)
     bookings = [r for r in rows if r["kind"] == "b"]
     marks = [r for r in rows if r["kind"] == "m"]
     return bookings, marks
@@ -145,8 +147,7 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
     """Expected children per school and activity for a day, their pointage, and the kitchen's
     headcount per school: four queries whatever the number of children (schools, lists and
     pointage, kitchen, children who may be added)."""
-    schools = await School.raw(
-        "SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
+    schools = await fetch("SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
     if school_id is not None and school_id not in {s["id"] for s in schools}:
         raise NotFoundException("École introuvable")
     bookings, attendance = await _list_rows(day, school_id)
@@ -158,14 +159,15 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
     kitchen_sql, kitchen_args = KITCHEN_SQL, [day]
     if school_id is not None:
         kitchen_sql, kitchen_args = f"{kitchen_sql} AND b.school = {{}}", [day, school_id]
-    for row in await Booking.raw(f"{kitchen_sql} GROUP BY b.school, c.diet", *kitchen_args):
+    for row in await fetch(f"{kitchen_sql} GROUP BY b.school, c.diet", *kitchen_args,
+                           types=KITCHEN_TYPES):
         k = kitchen.get(row["school"])
         if k is None:
             continue
-        k["meals"] += int(row["meals"])
-        k["allergies"] += int(row["allergies"] or 0)
+        k["meals"] += row["meals"]
+        k["allergies"] += row["allergies"]
         if row["diet"] and row["diet"] != "standard":
-            k["diets"][row["diet"]] = k["diets"].get(row["diet"], 0) + int(row["meals"])
+            k["diets"][row["diet"]] = k["diets"].get(row["diet"], 0) + row["meals"]
     groups: dict[tuple[int, int], dict] = {}
     for b in bookings:
         group = groups.setdefault((b["school"], b["activity"]), {
@@ -341,7 +343,7 @@ async def staff_attendance_csv(jour: FromQuery[str | None] = None,
                              else "reservee",
                              POINTAGE.get(c["mark"], "")])
     # BOM: Excel (the staff's spreadsheet) reads UTF-8 accents only with it.
-    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="effectifs-{data["day"].isoformat()}.csv"'})
 

@@ -12,7 +12,8 @@ from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking.queries import load_activities, load_rules_and_year
 from ecp.booking.services import group_conflict
-from ecp.booking.tables import Attendance, Booking, Inscription, Slot
+from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.db import fetch
 from ecp.families.tables import Child
 
 MERCREDI = "alsh_mercredi_journee"
@@ -166,8 +167,8 @@ async def _pointage(today: dt.date) -> None:
 
 async def rebuild_slots() -> None:
     """The place counters recomputed from the bookings (demo only: no concurrent writers)."""
-    await Slot.raw("DELETE FROM slot")
-    await Slot.raw(
+    await fetch("DELETE FROM slot")
+    await fetch(
         "INSERT INTO slot (school, activity, day, booked) "
         "SELECT school, activity, day, COUNT(*) FROM booking WHERE state = 'reservee' "
         "GROUP BY school, activity, day")

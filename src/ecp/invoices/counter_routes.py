@@ -210,7 +210,7 @@ async def staff_payments_export(request: Request, du: FromQuery[str | None] = No
                                 "lignes": len(payments)})
     filename = f"paiements-{start.isoformat()}-{end.isoformat()}.csv"
     # The BOM makes spreadsheet software read the file as UTF-8.
-    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

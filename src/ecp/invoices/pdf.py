@@ -8,7 +8,7 @@ from collections import OrderedDict
 from functools import lru_cache
 
 from ecp.invoices import pdf_process
-from ecp.settings import ROOT
+from ecp.resources import PACKAGE
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +23,8 @@ def render_html(context: dict) -> str:
 
 
 async def _write(html: str) -> bytes:
-    return await pdf_process.write_pdf(html, str(ROOT))
+    # Relative URLs in the markup (none today) resolve inside the package, e.g. static/...
+    return await pdf_process.write_pdf(html, str(PACKAGE))
 
 
 # An invoice is downloaded again and again while its content stays the same: PDFs are kept

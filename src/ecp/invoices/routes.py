@@ -14,12 +14,14 @@ from litestar.response import Template
 from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.guards import requires_role
+from ecp.db import fetch
 from ecp.families.tables import Family
 from ecp.invoices import billing, credit_notes, pricing, queries
 from ecp.invoices.pdf import invoice_pdf
 from ecp.invoices.tables import BillingRun, Invoice
 from ecp.mail.notices import month_label
 from ecp.web.forms import Form, many, text
+from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.params import parse_id, parse_ids
 
@@ -36,7 +38,8 @@ def doc_context(request: Request, doc: dict) -> dict:
 # ==== Family side =================================================================================
 
 async def _paperless_context(family_id: int, form: Form | None = None) -> dict:
-    rows = await Family.raw("SELECT id, email, paperless FROM family WHERE id = {}", family_id)
+    rows = await fetch("SELECT id, email, paperless FROM family WHERE id = {}", family_id,
+                       types={"paperless": bool})
     family = rows[0] if rows else None
     if form is None:
         form = Form(values={"mode": "courriel" if family["paperless"] else "papier"})
@@ -195,7 +198,7 @@ async def staff_billing_start(request: Request, data: URLEncodedBody[dict[str, A
                        details={"mois": value})
     billing.start_in_background(month, run_id, request.app.state.settings, user.staff_id)
     return redirect(request, f"/agents/facturation?run={run_id}",
-                    f"Facturation de {month_label(month)} lancée.")
+                    f"Facturation {de(month_label(month))} lancée.")
 
 
 # ==== Staff: invoices and credit notes ===========================================================

@@ -223,6 +223,10 @@ async def _own_form(request: Request, raw: bytes) -> dict[str, str] | None:
         return None
     if pbx.get("PBX_REPONDRE_A") != base + IPN_PATH or pbx.get("PBX_RETOUR") != paybox.RETOUR:
         return None
+    ours = {"PBX_SITE": config.site, "PBX_RANG": config.rang,
+            "PBX_IDENTIFIANT": config.identifiant, "PBX_DEVISE": paybox.CURRENCY_EURO}
+    if any(pbx.get(name) != value for name, value in ours.items()):
+        return None
     return pbx
 
 

@@ -47,11 +47,6 @@ def _time(value: str) -> dt.time | None:
     return dt.time(int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _clock_time(value) -> dt.time:
-    # commune_settings() hands back Piccolo's TimeCustom default when the row is missing.
-    return value.python() if hasattr(value, "python") else value
-
-
 def _int(form: Form, data: dict, name: str, label: str, low: int, high: int) -> int | None:
     value = text(data, name, 10)
     form.values[name] = value
@@ -79,8 +74,8 @@ async def _overview_context(rules_form: Form | None = None, year_form: Form | No
     return {
         "rules_form": rules_form or Form(values={
             "delai_jours": str(rules["booking_deadline_working_days"]),
-            "delai_heure": _clock_time(rules["booking_deadline_time"]).strftime("%H:%M"),
-            "maladie_heure": _clock_time(rules["illness_cutoff_time"]).strftime("%H:%M"),
+            "delai_heure": rules["booking_deadline_time"].strftime("%H:%M"),
+            "maladie_heure": rules["illness_cutoff_time"].strftime("%H:%M"),
             "echeance_jours": str(rules["invoice_due_days"]),
             "conservation_ans": str(rules["retention_years"])}),
         "year_form": year_form or Form(values={

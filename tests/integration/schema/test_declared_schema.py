@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
 
 from ecp import schema
 from ecp.piccolo_app import TABLE_MODULES
+from ecp.resources import MIGRATIONS
 from ecp.schema import Index, Trigger, compare_indexes, compare_triggers
-
-MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
 
 async def test_the_database_has_exactly_the_declared_indexes_and_triggers():

@@ -18,16 +18,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 ENGINE = os.environ.get("ECP_TEST_ENGINE", "sqlite")
+# The migrations folder, relative to a checkout (ecp.resources.MIGRATIONS in the package).
+MIGRATIONS = Path("src", "ecp", "migrations")
 
 
 @pytest.fixture
 def checkout(tmp_path) -> Path:
-    """What the piccolo CLI needs: the package, the migrations and the root piccolo_conf.py.
-    ecp.piccolo_app finds migrations/ beside src/, so generated files land in the copy."""
+    """What the piccolo CLI needs: the package (with its migrations) and the root piccolo_conf.py.
+    ecp.piccolo_app finds the migrations inside the package, so generated files land in the
+    copy."""
     copy = tmp_path / "repo"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "src", copy / "src", ignore=ignore)
-    shutil.copytree(ROOT / "migrations", copy / "migrations", ignore=ignore)
     shutil.copy(ROOT / "piccolo_conf.py", copy / "piccolo_conf.py")
     return copy
 
@@ -131,12 +133,12 @@ async def leftovers(url: str) -> dict[str, set[str]]:
 
 
 async def test_auto_proposes_no_migration_on_head(checkout, database_url):
-    before = sorted(os.listdir(checkout / "migrations"))
-    real_before = sorted(os.listdir(ROOT / "migrations"))
+    before = sorted(os.listdir(checkout / MIGRATIONS))
+    real_before = sorted(os.listdir(ROOT / MIGRATIONS))
     out = new_auto(checkout, database_url)
     assert "No changes detected" in out
-    assert sorted(os.listdir(checkout / "migrations")) == before
-    assert sorted(os.listdir(ROOT / "migrations")) == real_before
+    assert sorted(os.listdir(checkout / MIGRATIONS)) == before
+    assert sorted(os.listdir(ROOT / MIGRATIONS)) == real_before
 
 
 async def test_all_migrations_go_forwards_backwards_all_the_way_and_forwards_again(
@@ -171,11 +173,11 @@ async def test_a_column_added_to_a_table_gives_an_auto_migration_that_runs_both_
     assert text.count(anchor) == 1
     tables.write_text(text.replace(
         anchor, anchor + '    schema_probe = Varchar(length=30, default="")\n'))
-    before = set(os.listdir(checkout / "migrations"))
+    before = set(os.listdir(checkout / MIGRATIONS))
 
     new_auto(checkout, database_url)
-    (generated,) = set(os.listdir(checkout / "migrations")) - before
-    source = (checkout / "migrations" / generated).read_text()
+    (generated,) = set(os.listdir(checkout / MIGRATIONS)) - before
+    source = (checkout / MIGRATIONS / generated).read_text()
     # Only the new column: no set-up table re-created, no phantom alteration.
     assert source.count("manager.add_column(") == 1 and 'column_name="schema_probe"' in source
     for other in ("add_table(", "alter_column(", "drop_column(", "drop_table("):

@@ -55,6 +55,8 @@ def test_make_and_docker_install_from_the_locks_with_hash_checking():
     assert re.search(r"^lock: ", makefile, re.M) and "--generate-hashes" in makefile
     docker = (ROOT / "Dockerfile").read_text()
     lock_line = docker.index("RUN pip install --require-hashes -r requirements.lock")
-    assert docker.index("COPY requirements.lock") < lock_line < docker.index("COPY src")
-    assert "pip install --no-deps -e ." in docker
-    assert "pip install -e ." not in docker and "pip install ." not in docker
+    wheel_line = docker.index("RUN pip install --no-deps /tmp/wheels/ecp-*.whl")
+    assert docker.index("COPY requirements.lock") < lock_line < wheel_line
+    # The image installs the built wheel, never an editable checkout, and nothing from PyPI
+    # beyond the lock.
+    assert "-e ." not in docker and "pip install ." not in docker

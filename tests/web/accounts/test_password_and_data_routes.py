@@ -210,3 +210,21 @@ async def test_the_change_password_form_has_the_login_rate_limit(client):
     statuses = [(await _change(client, current=f"faux-{i}")).status_code for i in range(11)]
     assert statuses == [422] * 10 + [429]
     assert "Trop de tentatives" in (await _change(client)).text
+
+
+async def test_the_wait_grows_with_each_wrong_current_password_after_the_first(app, client):
+    """Guessing through a stolen session stays as slow as guessing at the login: 1, 2, 4…"""
+    clock.set_now(NOW)
+    await family_with_guardian()
+    await login_family(client)
+    for i in range(5):
+        assert (await _change(client, current=f"faux-{i}")).status_code == 422
+    moment = NOW
+    for minutes in (1, 2, 4, 8):
+        waiting = await _change(client)
+        text = soup(waiting.text).select_one("#mot_de_passe_actuel-error").get_text()
+        expected = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        assert f"Patientez {expected} avant de réessayer." in text, (minutes, text)
+        moment += dt.timedelta(minutes=minutes, seconds=1)
+        clock.set_now(moment)
+        assert (await _change(client, current="encore-faux")).status_code == 422

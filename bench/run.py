@@ -1,4 +1,4 @@
-"""The load benchmark: `python -m ecp.bench.run [--quick]` (what `make bench` runs).
+"""The load benchmark: `python -m bench.run [--quick]` (what `make bench` runs).
 
 For each configuration (SQLite with one worker; PostgreSQL + Redis with one, then two workers):
 seed the bench commune into a fresh database, start the app as in production (`ecp serve`,
@@ -6,7 +6,7 @@ granian, ECP_PASSWORD_PROFILE=production), log families in over HTTP and collect
 then drive each endpoint in turn with wrk (a separate process) for a few seconds, /healthz
 included, then the realistic mix. Then a login storm, the peak memory of every app process, and
 the billing run of a month. Queries per request and page sizes come from an in-process probe
-(ecp.bench.probe). Prints one table, writes bench-results/<label>-<time>.json and compares it
+(bench.probe). Prints one table, writes bench-results/<label>-<time>.json and compares it
 with the previous file of the same label.
 """
 
@@ -29,12 +29,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ecp.bench import targets, wrk
-from ecp.bench.options import add_arguments, finish_args
-from ecp.bench import staff as bench_staff
-from ecp.bench.seed import BENCH_PASSWORD, CODE_PREFIX
-from ecp.settings import ROOT
-
+from bench import targets, wrk
+from bench.options import add_arguments, finish_args
+from bench import staff as bench_staff
+from bench.seed import BENCH_PASSWORD, CODE_PREFIX
+# The checkout: the bench runs from it (its servers and seeding processes import this
+# checkout's src/ and bench/), and keeps its results next to it.
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench-results"
 # Endpoint weights in the realistic mix (a Thursday evening: mostly looking at weeks, tapping).
 MIX = {"week": 40, "toggle": 20, "semaine_type": 5, "invoices": 15, "pdf": 5, "effectifs": 5}
@@ -99,13 +100,10 @@ def _role(row: dict, supervisor: int) -> str:
 
 
 class Server:
-    def __init__(self, env: dict, workers: int, workdir: Path, hook: str | None = None) -> None:
+    def __init__(self, env: dict, workers: int, workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**env, "ECP_BASE_URL": self.url}
-        if hook:
-            # Only the app processes get the experiment (sitecustomize), not seed or billing.
-            self.env["PYTHONPATH"] = f"{hook}:{env['PYTHONPATH']}"
         self.workers = workers
         self.log_path = workdir / f"server-{self.port}.log"
         self.process: subprocess.Popen | None = None
@@ -309,16 +307,16 @@ async def storm(url: str, families: int, week_client, week_path: str | None, ser
 
 def seed(env: dict, families: int) -> dict:
     started = time.perf_counter()
-    done = subprocess.run([python(), "-m", "ecp.cli", "seed-bench", "--families", str(families),
+    done = subprocess.run([python(), "-m", "bench.seed", "--families", str(families),
                            "--quiet"], env=env, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError("seed-bench a échoué :\n" + done.stderr[-3000:])
+        raise RuntimeError("bench.seed a échoué :\n" + done.stderr[-3000:])
     return {"seconds": round(time.perf_counter() - started, 1),
             "summary": done.stdout.strip().splitlines()[-1]}
 
 
 def probe(env: dict) -> dict:
-    done = subprocess.run([python(), "-m", "ecp.bench.probe"], env=env, cwd=ROOT,
+    done = subprocess.run([python(), "-m", "bench.probe"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     for line in done.stdout.splitlines():
         if line.startswith("PROBEJSON "):
@@ -373,7 +371,7 @@ def base_env(database_url: str, redis_url: str | None) -> dict:
         "ECP_PASSWORD_PROFILE": "production",
         "ECP_TRUSTED_PROXIES": "127.0.0.1",
         "ECP_JOBS": "0",
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
     })
     if redis_url:
         env["ECP_REDIS_URL"] = redis_url
@@ -462,7 +460,7 @@ async def drive(server: Server, args, families: int, routes: dict, keys: list[st
 
 def run_config(name: str, env: dict, args, families: int, worker_counts: list[int],
                keys: list[str], workdir: Path, *, storm_on: int | None, probe_it: bool,
-               bill_it: bool, hook: str | None = None) -> dict:
+               bill_it: bool) -> dict:
     config: dict = {"name": name, "families": families}
     log(f"{name} : génération de la commune ({families} familles)…")
     config["seed"] = seed(env, families)
@@ -476,7 +474,7 @@ def run_config(name: str, env: dict, args, families: int, worker_counts: list[in
         routes = targets.resolve(probe(env)["routes"])
     config["runs"] = []
     for workers in worker_counts:
-        server = Server(env, workers, workdir, hook if name == "sqlite" else None)
+        server = Server(env, workers, workdir)
         server.start()
         try:
             config["runs"].append(asyncio.run(drive(
@@ -708,7 +706,7 @@ def previous_results(label: str) -> dict | None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m ecp.bench.run",
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
                                      description="Benchmark de charge du portail (wrk).")
     add_arguments(parser)
     return finish_args(parser.parse_args(argv))
@@ -739,16 +737,9 @@ def bench(args: argparse.Namespace) -> int:
     if "sqlite" in engines:
         path = workdir / "bench.sqlite"
         env = base_env(f"sqlite:///{path}", None)
-        if args.sqlite_shared_reads:
-            from ecp.bench.sqlite_reads import SITECUSTOMIZE
-
-            hook = workdir / "hook"
-            hook.mkdir()
-            (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
-            results["params"]["sqlite_shared_reads"] = str(hook)
         results["configs"].append(run_config(
             "sqlite", env, args, args.families, [1], all_keys, workdir, storm_on=1,
-            probe_it=True, bill_it=True, hook=results["params"].get("sqlite_shared_reads")))
+            probe_it=True, bill_it=True))
     if "postgres" in engines:
         try:
             url = postgres_database(args.postgres_url, "ecp_bench")
@@ -772,7 +763,7 @@ def bench(args: argparse.Namespace) -> int:
                 storm_on=None if args.quick else workers[-1], probe_it=not args.quick,
                 bill_it=not args.quick))
     if args.faults:
-        from ecp.bench.faults import run_faults
+        from bench.faults import run_faults
 
         try:
             results["faults"] = run_faults(families=60, after=5 if args.quick else 8)

@@ -1,7 +1,5 @@
-"""The benchmark's command-line options, shared by `ecp bench` and `python -m ecp.bench.run`.
-
-Kept free of heavy imports: the `ecp` command registers them at every start.
-"""
+"""The benchmark's command-line options (`python -m bench.run`), kept apart from run.py's
+heavy imports."""
 
 from __future__ import annotations
 
@@ -40,9 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-faults", dest="faults", action="store_false",
                         help="sans la panne PostgreSQL (cluster jetable)")
     parser.add_argument("--label", default=None)
-    parser.add_argument("--sqlite-shared-reads", action="store_true",
-                        help="EXPÉRIENCE : une connexion SQLite partagée pour les lectures "
-                             "(ecp.bench.sqlite_reads)")
 
 
 def finish_args(args: argparse.Namespace) -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """PostgreSQL restarted under load, on a throwaway cluster (never the machine's own server).
 
-`python -m ecp.bench.faults`: initdb a private cluster on a free port (as the postgres user when
+`python -m bench.faults`: initdb a private cluster on a free port (as the postgres user when
 run as root), seed a small bench commune, start the app on it, drive week pages, booking taps
 and /healthz from several families, stop PostgreSQL for a few seconds, start it again, and
 report what the families saw (status codes over time), how long the app took to recover by
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import httpx
 
-from ecp.bench import targets
-from ecp.bench.run import Server, base_env, free_port, log, open_sessions, seed
+from bench import targets
+from bench.run import Server, base_env, free_port, log, open_sessions, seed
 
 
 def _pg_bin() -> Path | None:

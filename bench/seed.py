@@ -1,4 +1,4 @@
-"""`ecp seed-bench`: a large commune for the benchmark, written in bulk.
+"""`python -m bench.seed`: a large commune for the benchmark, written in bulk.
 
 Default: 10,000 families, about 15,000 children, 30 schools, the demo's activities and tariffs,
 a full school year of bookings (about three million rows), ten months of invoices and payments.
@@ -329,7 +329,7 @@ async def seed_bench(url: str, families: int = 10_000, schools: int = 30, seed: 
                     + await w.scalar('SELECT COUNT(*) FROM "school"'))
         if existing:
             raise NotEmpty("La base contient déjà une commune (familles ou écoles) : "
-                           "seed-bench s’utilise sur une base vide.")
+                           "bench.seed s’utilise sur une base vide.")
         ids = Ids()
         await ids.load(w, TABLES)
         passwords = Passwords("production")
@@ -677,3 +677,51 @@ async def _invoices(w: Writer, ids: Ids, rng: random.Random, family_plans: list,
                    [(ids.take("invoice_counter"), year, "FAC", last)
                     for year, last in sorted(counters.items())])
     await w.commit()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def cmd_seed(args) -> int:
+    import asyncio
+    import sys
+
+    from ecp import db
+    from ecp.settings import Settings
+
+    url = Settings.from_env().database_url
+
+    async def go():
+        await db.migrate()
+        return await seed_bench(url, families=args.families, schools=args.schools,
+                                seed=args.seed, progress=None if args.quiet else print)
+
+    try:
+        summary = asyncio.run(go())
+    except NotEmpty as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(summary.text())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    # The product's own error handling: an unreachable database or an unwritable folder ends
+    # with one French line, as for every `ecp` command.
+    from ecp.cli import run_command
+
+    parser = argparse.ArgumentParser(prog="python -m bench.seed",
+                                     description="Génère la commune du benchmark (base vide).")
+    parser.add_argument("--families", type=int, default=10_000)
+    parser.add_argument("--schools", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=2026,
+                        help="graine aléatoire (même graine, même commune)")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(func=cmd_seed)
+    return run_command(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

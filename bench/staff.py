@@ -1,5 +1,5 @@
 """The bench agent's login over HTTP, as a browser and a phone would do it: the password, then
-the TOTP code of the authenticator that seed-bench enrolled (the bench server keeps
+the TOTP code of the authenticator that bench.seed enrolled (the bench server keeps
 ECP_STAFF_MFA=obligatoire, the production default)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import httpx
 
 from ecp import clock
 from ecp.auth import totp
-from ecp.bench import targets
-from ecp.bench.seed import BENCH_STAFF, BENCH_STAFF_PASSWORD, BENCH_STAFF_TOTP_SECRET
+from bench import targets
+from bench.seed import BENCH_STAFF, BENCH_STAFF_PASSWORD, BENCH_STAFF_TOTP_SECRET
 
 LOGIN = "/agents/connexion"
 CODE = "/agents/connexion/code"

@@ -1,7 +1,7 @@
 """In-process measurements on the bench database: route table, queries per request, page sizes.
 
-Run by ecp.bench.run as `python -m ecp.bench.probe` with ECP_DATABASE_URL set; prints one JSON
-document. Queries are counted around each request with ecp.bench.querycount (the app is the real
+Run by bench.run as `python -m bench.probe` with ECP_DATABASE_URL set; prints one JSON
+document. Queries are counted around each request with bench.querycount (the app is the real
 one, built by create_app, served through httpx's ASGI transport).
 """
 
@@ -16,10 +16,10 @@ import time
 
 import httpx
 
-from ecp.bench import targets
-from ecp.bench.querycount import counting, install
-from ecp.bench import staff as bench_staff
-from ecp.bench.seed import BENCH_PASSWORD, CODE_PREFIX
+from bench import targets
+from bench.querycount import counting, install
+from bench import staff as bench_staff
+from bench.seed import BENCH_PASSWORD, CODE_PREFIX
 
 BASE = "http://127.0.0.1:8000"
 
