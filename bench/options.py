@@ -10,7 +10,7 @@ import os
 # only give the defaults of the options below; README.md's Benchmark section lists them.
 ENVIRONMENT = {
     "ECP_BENCH_POSTGRES_URL": ("postgresql://postgres@127.0.0.1:5432/postgres",
-                               "server of the PostgreSQL pass (its ecp_bench database is recreated)"),
+                               "server of the PostgreSQL pass (its ecp_bench database recreated)"),
     "ECP_BENCH_REDIS_URL": ("redis://127.0.0.1:6379/15", "Redis of the PostgreSQL pass"),
 }
 

@@ -144,7 +144,8 @@ class Settings:
                         parse_url)
     environment: str = env("ECP_ENV", "development",
                            "production turns on the start-up refusals (production_problems)")
-    debug: bool = env("ECP_DEBUG", False, "Litestar debug pages (tracebacks); refused in production")
+    debug: bool = env("ECP_DEBUG", False,
+                      "Litestar debug pages (tracebacks); refused in production")
     redis_url: str | None = env("ECP_REDIS_URL", None,
                                 "shared store for rate limits and flash messages across processes")
     allowed_hosts: tuple[str, ...] = env("ECP_ALLOWED_HOSTS", (),
@@ -179,13 +180,14 @@ class Settings:
     staff_mfa: str = env("ECP_STAFF_MFA", "obligatoire",
                          "staff TOTP: obligatoire, or facultative (local demo only)",
                          parse_staff_mfa)
-    payment_simulator: bool = env("ECP_PAYMENT_SIMULATOR", True,
-                                  "local Paybox simulator instead of the bank; refused in production")
+    payment_simulator: bool = env(
+        "ECP_PAYMENT_SIMULATOR", True,
+        "local Paybox simulator instead of the bank; refused in production")
     # Built from the ECP_PAYBOX_* variables (ecp.payments.config); None: the defaults of the
     # payment_simulator mode, filled in by __post_init__.
     paybox: PayboxConfig = field(default=None, metadata={"nested": "ECP_PAYBOX_"})
-    smtp_host: str | None = env("ECP_SMTP_HOST", None,
-                                "SMTP server; without it mail waits in the outbox (or ECP_MAIL_DIR)")
+    smtp_host: str | None = env(
+        "ECP_SMTP_HOST", None, "SMTP server; without it mail waits in the outbox (or ECP_MAIL_DIR)")
     smtp_port: int = env("ECP_SMTP_PORT", 25, "SMTP port")
     smtp_user: str | None = env("ECP_SMTP_USER", None, "SMTP login (with ECP_SMTP_PASSWORD)")
     smtp_password: str | None = env("ECP_SMTP_PASSWORD", None, "SMTP password", repr=False)
@@ -233,6 +235,8 @@ class Settings:
                                      "password of `ecp create-admin` (else asked in a terminal)",
                                      repr=False)
     accessibility_status: str = "partiellement conforme"
+    # One-off overrides of values that are not settings (ecp.accounts.retention's years); not
+    # compared, so that equal settings stay equal.
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:

@@ -81,7 +81,8 @@ def test_blank_values_and_empty_lists_keep_the_default():
     ({"ECP_SMTP_PORT": "vingt-cinq"}, "ECP_SMTP_PORT doit être un nombre entier"),
     ({"ECP_JOB_TICK_SECONDS": "5,5"}, "ECP_JOB_TICK_SECONDS doit être un nombre"),
     ({"ECP_SMTP_STARTTLS": "ture"}, "ECP_SMTP_STARTTLS doit valoir 1, true"),
-    ({"ECP_STAFF_MFA": "facultatif"}, "ECP_STAFF_MFA doit valoir « obligatoire » ou « facultative »"),
+    ({"ECP_STAFF_MFA": "facultatif"},
+     "ECP_STAFF_MFA doit valoir « obligatoire » ou « facultative »"),
 ])
 def test_unusable_values_are_refused_in_french(env, message):
     with pytest.raises(SettingsError) as refused:
@@ -95,7 +96,8 @@ def test_a_bad_setting_is_one_french_line_for_the_commands():
 
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"ECP_PORT": "http"})
-    assert describe(refused.value) == "ECP_PORT doit être un nombre entier (valeur reçue : « http »)."
+    assert describe(refused.value) == ("ECP_PORT doit être un nombre entier "
+                                       "(valeur reçue : « http »).")
 
 
 def test_secrets_stay_out_of_the_repr():
