@@ -224,9 +224,33 @@ async def pool(min_size: int = 1, max_size: int = 10) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await db.close_connection_pool()
+            await close_pool(db)
     else:
         yield
+
+
+# asyncpg's Pool.close() waits, without limit, for every connection to come back. One that never
+# does (a task cancelled mid-query while the server was killing its connections) would hang the
+# process at shutdown; past this grace the remaining connections are terminated instead.
+POOL_CLOSE_SECONDS = 10.0
+
+
+async def close_pool(db: PostgresEngine, timeout: float = POOL_CLOSE_SECONDS) -> bool:
+    """Closes the engine's pool; False when connections had to be terminated."""
+    pool = db.pool
+    if pool is None:
+        return True
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+        graceful = True
+    except asyncio.TimeoutError:
+        logging.getLogger("ecp.db").warning(
+            "database pool: connections still held after %.0f s at shutdown, terminated",
+            timeout)
+        pool.terminate()
+        graceful = False
+    db.pool = None
+    return graceful
 
 
 async def migrate() -> None:
