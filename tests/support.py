@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from bs4 import BeautifulSoup
@@ -31,6 +32,57 @@ async def truncate_all() -> None:
                 if fk._foreign_key_meta.resolved_references is table:
                     await table.raw(f'DELETE FROM "{name}" WHERE "{fk._meta.db_column_name}" IS NOT NULL')
             await table.raw(f'DELETE FROM "{name}"')
+
+
+def clear_process_caches() -> None:
+    """What this process remembers between requests, emptied between tests: the tables it was
+    derived from have just been emptied (modules not imported yet have nothing to forget)."""
+    setup_cache = sys.modules.get("ecp.commune.setup_cache")
+    if setup_cache is not None:
+        setup_cache._cached = None
+    pdf = sys.modules.get("ecp.invoices.pdf")
+    if pdf is not None:
+        pdf._cache.clear()
+        pdf._cached_bytes = 0
+    provider = sys.modules.get("ecp.payments.provider")
+    if provider is not None:
+        provider._probe_cache.clear()
+
+
+class AppSnapshot:
+    """The shared app as it was built, put back after each test: its state (a test may add a
+    job runner or swap the password hasher for a spy) and its stores (rate-limit counters)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.state = app.state.dict()
+        self.attributes = [(value, dict(vars(value))) for value in self.state.values()
+                           if hasattr(value, "__dict__")]
+
+    async def restore(self) -> None:
+        state = self.app.state
+        for key in [key for key in state.dict() if key not in self.state]:
+            del state[key]
+        for key, value in self.state.items():
+            state[key] = value
+        for value, attributes in self.attributes:
+            vars(value).clear()
+            vars(value).update(attributes)
+        for store in self.app.stores._stores.values():
+            await store.delete_all()
+
+
+def refused_by_the_database() -> tuple[type[Exception], ...]:
+    """What either engine raises when the schema refuses a write: a constraint (foreign key,
+    unique) or a trigger. Pair it with `match=` to say which refusal is expected."""
+    import sqlite3
+
+    import asyncpg
+
+    # SQLite reports a trigger's RAISE(ABORT) as a constraint failure; PostgreSQL's RAISE
+    # EXCEPTION is a RaiseError (P0001), not an integrity violation.
+    return (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError,
+            asyncpg.exceptions.RaiseError)
 
 
 def soup(html: str) -> BeautifulSoup:
