@@ -127,7 +127,8 @@ async def test_contact_change_from_the_family_to_the_agent_and_the_journal(page,
         await agent.keyboard.press("Enter")
         await agent.wait_for_url(re.compile(r"/agents/journal$"))
         first = await agent.locator("#journal-entries tbody tr").first.inner_text()
-        assert "Consultation d’un dossier famille" in first or "Application" in first
+        # The agent's last action: opening the family record, after applying the request.
+        assert "Consultation d’un dossier famille" in first
         assert "Application d’une demande de changement" in await agent.locator(
             "#journal-entries").inner_text()
         await check(agent)
