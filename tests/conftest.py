@@ -86,6 +86,11 @@ from tests import support  # noqa: E402
 BASE_URL = "https://testserver.local"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "own_app: the test changes its app (registers a route, "
+                                       "say), so it gets one of its own")
+
+
 def pytest_collection_modifyitems(config, items):
     """Engine-specific tests run in their own pass only (both passes run in CI)."""
     if ENGINE == "postgres":
@@ -153,7 +158,7 @@ def _is_default(settings: Settings) -> bool:
 
 @pytest.fixture
 async def app(settings, request):
-    if not _is_default(settings):
+    if not _is_default(settings) or request.node.get_closest_marker("own_app"):
         from ecp.app import create_app
 
         yield create_app(settings)

@@ -19,7 +19,7 @@ import itertools
 
 from ecp import clock
 
-START = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 
 
 class ManualClock:

@@ -55,11 +55,18 @@ class AppSnapshot:
 
     def __init__(self, app) -> None:
         self.app = app
+        self.routes = self._routes()
         self.state = app.state.dict()
         self.attributes = [(value, dict(vars(value))) for value in self.state.values()
                            if hasattr(value, "__dict__")]
 
+    def _routes(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(route.path, tuple(sorted(route.methods))) for route in self.app.routes]
+
     async def restore(self) -> None:
+        # Routes cannot be taken back out of a Litestar app: a test that adds one must say so.
+        assert self._routes() == self.routes, (
+            "this test changed the shared app's routes: mark it @pytest.mark.own_app")
         state = self.app.state
         for key in [key for key in state.dict() if key not in self.state]:
             del state[key]

@@ -15,8 +15,8 @@ from tests.browser.a11y import (
     assert_reflows_at_320,
     small_targets,
     tab_until,
-    wait_for_error_title,
     wait_for_error_summary_focus,
+    wait_for_error_title,
 )
 from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
 

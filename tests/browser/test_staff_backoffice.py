@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.a11y import assert_accessible, assert_reflows_at_320, small_targets, tab_until, \
-    wait_for_error_title
+from tests.browser.a11y import (
+    assert_accessible,
+    assert_reflows_at_320,
+    small_targets,
+    tab_until,
+    wait_for_error_title,
+)
 from tests.browser.test_public_and_login import keyboard_login_staff
 
 

@@ -6,7 +6,6 @@ link is the portal's own invoice page.
 
 from __future__ import annotations
 
-
 from ecp import clock
 from ecp.mail.tables import OutboxEmail
 

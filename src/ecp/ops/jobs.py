@@ -21,8 +21,9 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -112,7 +113,7 @@ class JobRunner:
             if release and not self._idle:
                 try:
                     await asyncio.wait_for(asyncio.shield(task), timeout=grace)
-                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
+                except (TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
                     pass
             task.cancel()
             try:

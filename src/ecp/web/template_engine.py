@@ -5,7 +5,8 @@ Not in ecp.web.templating, which the job runner and the PDF code import without 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from jinja2 import Environment, Template
 from litestar.plugins.jinja import JinjaTemplateEngine

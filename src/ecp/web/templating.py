@@ -103,8 +103,12 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
     return env
 
 
-@lru_cache(maxsize=2)
 def environment(*, auto_reload: bool = False) -> Environment:
     """The process's environment; nothing may write its globals after this (see the module)."""
+    return _environment(bool(auto_reload))
+
+
+@lru_cache(maxsize=2)  # keyed by the flag alone: environment() and (auto_reload=False) are one
+def _environment(auto_reload: bool) -> Environment:
     return create_environment(auto_reload=auto_reload)
 

@@ -202,7 +202,6 @@ def test_names_must_be_literal_unique_and_in_order_even_when_signed(own_key):
 
     def signed(data: bytes) -> bytes:
         import base64
-        from urllib.parse import quote
 
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
