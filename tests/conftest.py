@@ -106,17 +106,30 @@ async def migrated():
     await migrate()
     # The app's lifespan is not run by the in-process transport: the pool lives in the tests'
     # loop, which the app shares.
-    async with db.pool(min_size=1, max_size=4):
+    if not PG_DATABASE:
         yield
-    if PG_DATABASE:
-        # After the pool has closed: this session's database goes with it.
-        import asyncpg
+        return
+    engine = db.engine()
+    await engine.start_connection_pool(min_size=1, max_size=4)
+    yield
+    # asyncpg's close() waits, without end, for every connection to be given back: one that
+    # a test never released would hang the run. Bounded, then cut, and said.
+    pool, leaked = engine.pool, False
+    try:
+        await asyncio.wait_for(pool.close(), timeout=30)
+    except TimeoutError:
+        pool.terminate()
+        leaked = True
+    engine.pool = None
+    # After the pool has closed: this session's database goes with it.
+    import asyncpg
 
-        conn = await asyncpg.connect(os.environ["ECP_TEST_POSTGRES_URL"])
-        try:
-            await _drop_database(conn, PG_DATABASE)
-        finally:
-            await conn.close()
+    conn = await asyncpg.connect(os.environ["ECP_TEST_POSTGRES_URL"])
+    try:
+        await _drop_database(conn, PG_DATABASE)
+    finally:
+        await conn.close()
+    assert not leaked, "a test kept a pooled PostgreSQL connection to the end of the session"
 
 
 @pytest.fixture(autouse=True)

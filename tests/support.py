@@ -19,19 +19,43 @@ def tables():
 
 
 async def truncate_all() -> None:
+    """Empty every table that holds rows, or whose ids have moved, in one transaction.
+
+    Most tests touch a handful of the tables: emptying all of them one statement (and, on
+    SQLite, one commit) at a time cost 0.1 s a test, and TRUNCATE on PostgreSQL 0.45 s (it
+    makes new files for each table). So one query finds what is not empty, DELETE empties it,
+    and the ids start from 1 again (SQLite's rowid does by itself; PostgreSQL's sequences are
+    reset). The audit log refuses UPDATE only, so DELETE is allowed on it."""
+    from ecp.db import write_transaction
+
     ordered = list(reversed(tables()))
     first = ordered[0]
-    if first._meta.db.engine_type == "postgres":
-        names = ", ".join(f'"{t._meta.tablename}"' for t in ordered)
-        await first.raw(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    else:
+    postgres = first._meta.db.engine_type == "postgres"
+    probe = " UNION ALL ".join(
+        f"SELECT '{t._meta.tablename}' AS name WHERE EXISTS (SELECT 1 FROM \"{t._meta.tablename}\")"
+        for t in ordered)
+    if postgres:
+        # A sequence used since its last reset, even if its rows were deleted by the test.
+        probe += (" UNION ALL SELECT c.relname FROM pg_sequences q "
+                  "JOIN pg_class s ON s.relname = q.sequencename AND s.relkind = 'S' "
+                  "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
+                  "JOIN pg_class c ON c.oid = d.refobjid WHERE q.last_value IS NOT NULL")
+    dirty = {row["name"] for row in await first.raw(probe)}
+    if not dirty:
+        return
+    async with write_transaction():
         for table in ordered:
             name = table._meta.tablename
-            # SQLite checks a self-reference row by row (credit note -> invoice): children first.
+            if name not in dirty:
+                continue
+            # A self-reference (credit note -> invoice) may be checked row by row: children first.
             for fk in table._meta.foreign_key_columns:
                 if fk._foreign_key_meta.resolved_references is table:
                     await table.raw(f'DELETE FROM "{name}" WHERE "{fk._meta.db_column_name}" IS NOT NULL')
             await table.raw(f'DELETE FROM "{name}"')
+            if postgres:
+                await table.raw(
+                    "SELECT setval(pg_get_serial_sequence({}, 'id'), 1, false)", f'"{name}"')
 
 
 def clear_process_caches() -> None:
