@@ -7,19 +7,44 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export ECP_DATABASE_URL ?= sqlite:///$(CURDIR)/var/ecp.sqlite
 
-.PHONY: run test install install-test system-deps browser-deps test-sqlite test-postgres lint serve
+.PHONY: run test install install-test system-deps browser-deps test-sqlite test-postgres lint serve lock
+
+# The locks (make lock) pin every package, with the hashes of its files, for Python 3.11 on Linux
+# x86_64: a fresh machine installs exactly what was tested. pip and uv are pinned here too.
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+LOCK_PYTHON := 3.11.7
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet pip==$(PIP_VERSION)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Two pip calls: --require-hashes checks every file of the lock, which the project itself (this
+# checkout, editable, no dependencies of its own to bring) cannot be part of.
+$(VENV)/.installed: $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: $(TEST_LOCK) $(VENV)/.installed
+	$(BIN)/pip install --quiet --require-hashes -r $(TEST_LOCK)
 	touch $@
+
+# Regenerates both locks from pyproject.toml, keeping every pinned version that still fits;
+# `make lock LOCK_ARGS=--upgrade` moves everything to the newest versions allowed. The test lock
+# is constrained by the runtime one, so both install the same runtime versions.
+LOCK_FLAGS = --generate-hashes --python-version $(LOCK_PYTHON) \
+  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" --quiet \
+  $(LOCK_ARGS)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra test -c $(LOCK) $(LOCK_FLAGS) -o $(TEST_LOCK)
 
 install: system-deps $(VENV)/.installed
 # The bench harness tests drive wrk, so the test install brings it too (bench-deps, below).
@@ -39,7 +64,7 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
-# The demo agent logs in with its password alone (PRODUCT.md): staff MFA is facultative here
+# The demo agent logs in with its password alone (docs/product.md): staff MFA is facultative here
 # only; everywhere else ECP_STAFF_MFA defaults to obligatoire.
 run: install
 	ECP_BASE_URL=http://$(HOST):$(PORT) $(BIN)/ecp migrate
@@ -62,7 +87,7 @@ test: install-test
 	@if [ -n "$$ECP_TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	  else echo "ECP_TEST_POSTGRES_URL non défini : passe PostgreSQL non lancée."; fi
 
-# The whole run's logs must hold no password, token, code famille or e-mail (SECURITY.md H3).
+# The whole run's logs must hold no password, token, code famille or e-mail (docs/security.md H3).
 LOG_AUDIT := -p tests.web.ops.log_audit_plugin
 
 test-sqlite:
@@ -72,7 +97,7 @@ test-postgres:
 	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) -m "not browser and not sqlite_only"
 
 # ruff, pinned in the test extras: lint rules (pyproject.toml) and formatting, checked only.
-LINT_PATHS := src tests migrations $(wildcard bench)
+LINT_PATHS := src tests $(wildcard migrations bench)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -83,6 +108,8 @@ lint: $(VENV)/.installed-test
 # The PostgreSQL + Redis pass (1 then 2 workers) uses ECP_BENCH_POSTGRES_URL / ECP_BENCH_REDIS_URL
 # (default 127.0.0.1:5432 user postgres, 127.0.0.1:6379/15) and is skipped when they are down.
 # Results: a table on stdout and bench-results/<label>-<time>.json, compared with the previous one.
+# The bench (bench/, outside the product package) runs from this checkout: its own commands are
+# `python -m bench.run` and `python -m bench.seed --families N` (the generated commune).
 .PHONY: bench bench-quick bench-deps
 
 bench-deps:
@@ -92,7 +119,7 @@ bench-deps:
 	fi
 
 bench: install bench-deps
-	$(BIN)/python -m ecp.bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-quick: install bench-deps
-	$(BIN)/python -m ecp.bench.run --quick $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)

@@ -25,9 +25,12 @@ from ecp.families import routes as family_routes
 from ecp.ops.logs import configure_logging, request_middleware
 from ecp.ops.memory import tune_malloc
 from ecp.pages import routes as page_routes
-from ecp.settings import ROOT, Settings
+from ecp.resources import STATIC
+from ecp.settings import Settings
 from ecp.staff import routes as staff_routes
 from ecp.web.errors import http_exception_handler, internal_error_handler
+from ecp.web.limits import MAX_BODY_BYTES, body_limits_middleware
+from ecp.web.params import path_params_middleware, reject_odd_static_path
 from ecp.web.security import fetch_metadata_middleware, make_before_send
 from ecp.web.template_engine import AppTemplateEngine
 from ecp.web.templating import environment
@@ -128,8 +131,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *public,
             family_routes.router(family),
             staff_routes.router(staff),
-            create_static_files_router(path="/static", directories=[ROOT / "static"],
-                                       name="static", include_in_schema=False),
+            create_static_files_router(path="/static", directories=[STATIC],
+                                       name="static", include_in_schema=False,
+                                       before_request=reject_odd_static_path),
         ],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(instance=AppTemplateEngine(
@@ -139,9 +143,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name=settings.cookie_name("csrftoken"),
             cookie_secure=settings.https,
             cookie_samesite="lax",
-            exclude=["/paiement/paybox/ipn"],
+            # A pattern is searched anywhere in the routed path: anchored, it names this one route.
+            exclude=["^/paiement/paybox/ipn$"],
         ),
-        middleware=[fetch_metadata_middleware, auth_middleware],
+        # Size and field caps first: before CSRF parses the form, before anything else reads it.
+        middleware=[body_limits_middleware, fetch_metadata_middleware, auth_middleware,
+                    path_params_middleware],
+        request_max_body_size=MAX_BODY_BYTES,
         before_send=[make_before_send(settings, _form_targets(settings))],
         exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
         allowed_hosts=AllowedHostsConfig(allowed_hosts=_allowed_hosts(settings)),

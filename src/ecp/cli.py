@@ -1,4 +1,9 @@
-"""The `ecp` command line: migrate, seed-demo, serve, create-admin."""
+"""The `ecp` command line: migrate, seed-demo, serve, create-admin (and each feature's commands).
+
+Expected failures (a folder that cannot be written, a missing file, the database out of reach)
+end every command with one French line on stderr and exit status 1, never a traceback; see
+ecp.ops.failures. An unrecognised exception is a bug and keeps its traceback for the report.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,10 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 
 CLI_FEATURES = ("ecp.booking", "ecp.invoices", "ecp.payments", "ecp.mail", "ecp.accounts",
-                "ecp.ops", "ecp.bench")
+                "ecp.ops")
 
 
 def _run(coro):
@@ -66,7 +72,8 @@ def cmd_create_admin(args) -> int:
 def cmd_serve(args) -> int:
     from granian import Granian
 
-    from ecp.settings import ROOT
+    from ecp.ops.failures import CommandError
+    from ecp.resources import PACKAGE
 
     reload = {}
     if args.reload:
@@ -75,12 +82,12 @@ def cmd_serve(args) -> int:
             print("« ecp serve --reload » demande watchfiles : pip install 'granian[reload]'.",
                   file=sys.stderr)
             return 1
-        # The code and the templates: a changed template restarts the workers too, so no
-        # ECP_DEBUG is needed to see it.
-        reload = dict(reload=True, reload_paths=[ROOT / "src", ROOT / "templates"])
+        # The package: its code and its templates (a changed template restarts the workers
+        # too, so no ECP_DEBUG is needed to see it).
+        reload = dict(reload=True, reload_paths=[PACKAGE])
     if args.migrate:
         _run(_migrate())
-    Granian(
+    server = Granian(
         "ecp.asgi:app",
         address=args.host,
         port=args.port,
@@ -90,7 +97,19 @@ def cmd_serve(args) -> int:
         respawn_failed_workers=True,
         log_access=args.access_log,
         **reload,
-    ).serve()
+    )
+    try:
+        server.serve()
+    except RuntimeError as exc:  # granian reports socket errors as RuntimeError("... os error N")
+        if "os error 98" in str(exc) or "Address already in use" in str(exc):
+            raise CommandError(f"Le port {args.port} est déjà utilisé sur {args.host} : arrêtez "
+                               "l’autre serveur ou choisissez un autre port (--port).") from exc
+        if "os error 13" in str(exc) or "Permission denied" in str(exc):
+            raise CommandError(f"Droit refusé pour écouter sur le port {args.port} : choisissez "
+                               "un port au-dessus de 1024.") from exc
+        if "os error 99" in str(exc) or "Cannot assign requested address" in str(exc):
+            raise CommandError(f"Adresse {args.host} inconnue sur cette machine (--host).") from exc
+        raise
     return 0
 
 
@@ -120,7 +139,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"{feature}.cli") is not None:
             importlib.import_module(f"{feature}.cli").register(sub)
     args = parser.parse_args(argv)
-    return args.func(args)
+    return run_command(args)
+
+
+def run_command(args) -> int:
+    from ecp.ops.failures import describe
+
+    # Piccolo warns (two lines, in colour) before the connection error it then raises: the
+    # French line below says it once.
+    warnings.filterwarnings("ignore", message=r".*Unable to (connect to database|fetch server)")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - sorted below: expected failures, or re-raised
+        message = describe(exc)
+        if message is None:
+            raise
+        print(f"Erreur : {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

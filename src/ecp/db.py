@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Callable, Mapping
 
 import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.querystring import QueryString
+
+# The versions SQLiteSharedReadsEngine was written and tested against: it overrides a private
+# method of Piccolo's SQLiteEngine and sets a private attribute of aiosqlite's Connection.
+# pyproject.toml pins both; tests/integration/core/test_library_internals.py fails on any other
+# version and says what to re-check.
+PINNED_VERSIONS = {"piccolo": "1.38.0", "aiosqlite": "0.22.1"}
 
 
 class SQLiteSharedReadsEngine(SQLiteEngine):
     """Piccolo's SQLite engine, with one long-lived connection per event loop for plain SELECTs.
+
+    Relies on library internals (pinned in PINNED_VERSIONS): Piccolo's run_querystring and
+    run_ddl call `_run_in_new_connection(query, args, query_type, table)` outside a transaction,
+    and aiosqlite's Connection keeps its worker thread in `_thread` until awaited.
 
     Piccolo opens a connection (and an aiosqlite thread) for every query outside a transaction:
     about 2 ms each against 0.1 ms on an open connection, most of a page's time (the benchmark's
@@ -62,21 +74,40 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
                 return await cursor.fetchall()
 
 
+class DatabaseConfigError(ValueError):
+    """ECP_DATABASE_URL cannot be used; the message is French, for the operator."""
+
+
 def engine_from_url(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from ecp.ops.failures import os_reason
+
+            raise DatabaseConfigError(f"Dossier de la base SQLite impossible à créer "
+                                      f"({os_reason(exc)}) : {path.parent}") from exc
         # timeout -> busy_timeout (ms): writers wait for the lock instead of failing at once.
         return SQLiteSharedReadsEngine(path=str(path), timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(config={"dsn": url})
-    raise ValueError(f"Unsupported ECP_DATABASE_URL: {url.split(':', 1)[0]}")
+    raise DatabaseConfigError(f"ECP_DATABASE_URL non pris en charge ({url.split(':', 1)[0]}) : "
+                              "sqlite:///chemin ou postgresql://… attendu.")
+
+
+_engine: Engine | None = None
 
 
 def engine() -> Engine:
-    db = engine_finder()
-    assert db is not None, "piccolo_conf.py defines DB"
-    return db
+    # Found once: the Table classes bound this very engine at import, and finding it again
+    # (importing piccolo_conf by name) costs about 20 µs, a fair share of a raw query.
+    global _engine
+    if _engine is None:
+        found = engine_finder()
+        assert found is not None, "piccolo_conf.py defines DB"
+        _engine = found
+    return _engine
 
 
 def is_sqlite() -> bool:
@@ -161,7 +192,75 @@ async def prepare_database() -> None:
     """Per-database settings that persist: WAL lets readers run while one writer commits."""
     db = engine()
     if isinstance(db, SQLiteEngine):
-        await db._run_in_new_connection("PRAGMA journal_mode=WAL")
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+
+
+# --- Raw SQL: one way in, the same placeholders and the same Python types on both engines ---
+#
+# The hot pages run raw SQL (building Piccolo's select costs more than running it). The rows
+# differ per engine: asyncpg returns date, datetime and bool for any expression, while SQLite's
+# driver converts only columns read straight from a table (their declared type); an aggregate,
+# a CASE, an EXISTS or a COALESCE comes back as text or an integer. `fetch` names, per query,
+# the columns whose type matters and makes them so on both engines.
+
+def _as_date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_datetime(value: Any) -> dt.datetime:
+    # Every timestamp of the schema is a Timestamptz: aware, in UTC when the text had no offset.
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _as_time(value: Any) -> dt.time:
+    return dt.time.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_bool(value: Any) -> bool:
+    # SQLite's 0/1 (int, or "0"/"1" as text from an expression); asyncpg's bool passes through.
+    return value if value.__class__ is bool else bool(int(value))
+
+
+def _as_int(value: Any) -> int:
+    # PostgreSQL's SUM of a bigint is a Decimal; SQLite's aggregate of text columns is text.
+    return value if value.__class__ is int else int(value)
+
+
+_COERCE: dict[type, Callable[[Any], Any]] = {
+    dt.date: _as_date, dt.datetime: _as_datetime, dt.time: _as_time, bool: _as_bool,
+    int: _as_int}
+
+
+def typed_rows(rows: list[dict], types: Mapping[str, type]) -> list[dict]:
+    """Makes the named columns of `rows` (in place) date, datetime (aware), time, bool or int;
+    NULL stays None. A column named but absent from a row is a bug: KeyError."""
+    try:
+        plan = [(name, _COERCE[kind]) for name, kind in types.items()]
+    except KeyError as exc:
+        raise TypeError(f"fetch(types=...): no conversion to {exc.args[0]!r}; "
+                        f"use one of {', '.join(k.__name__ for k in _COERCE)}") from None
+    for row in rows:
+        for name, convert in plan:
+            value = row[name]
+            if value is not None:
+                row[name] = convert(value)
+    return rows
+
+
+async def fetch(sql: str, *args: Any, types: Mapping[str, type] | None = None) -> list[dict]:
+    """Runs raw SQL and returns its rows as dicts, typed alike on SQLite and PostgreSQL.
+
+    `sql` takes `{}` placeholders on both engines, bound in order from `args` (never
+    formatted into the text); inside a transaction it runs on the transaction's connection.
+    `types` maps column names to date, datetime, time, bool or int (see typed_rows), e.g.
+    `await fetch("SELECT day, MAX(at) AS at FROM t WHERE id = {}", 1, types={"at": datetime})`.
+    """
+    db = engine()
+    results = await db.run_querystring(QueryString(sql, *args))
+    rows = db.transform_response_to_dicts(results) if results else []
+    return typed_rows(rows, types) if types else rows
 
 
 @asynccontextmanager
@@ -172,9 +271,33 @@ async def pool(min_size: int = 1, max_size: int = 10) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await db.close_connection_pool()
+            await close_pool(db)
     else:
         yield
+
+
+# asyncpg's Pool.close() waits, without limit, for every connection to come back. One that never
+# does (a task cancelled mid-query while the server was killing its connections) would hang the
+# process at shutdown; past this grace the remaining connections are terminated instead.
+POOL_CLOSE_SECONDS = 10.0
+
+
+async def close_pool(db: PostgresEngine, timeout: float = POOL_CLOSE_SECONDS) -> bool:
+    """Closes the engine's pool; False when connections had to be terminated."""
+    pool = db.pool
+    if pool is None:
+        return True
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+        graceful = True
+    except asyncio.TimeoutError:
+        logging.getLogger("ecp.db").warning(
+            "database pool: connections still held after %.0f s at shutdown, terminated",
+            timeout)
+        pool.terminate()
+        graceful = False
+    db.pool = None
+    return graceful
 
 
 async def migrate() -> None:

@@ -1,8 +1,8 @@
 """The single Piccolo app: every feature's tables, one migrations folder."""
 
-from pathlib import Path
-
 from piccolo.conf.apps import AppConfig, table_finder
+
+from ecp.resources import MIGRATIONS
 
 TABLE_MODULES = [
     "ecp.commune.tables",
@@ -19,7 +19,7 @@ TABLE_MODULES = [
 
 APP_CONFIG = AppConfig(
     app_name="ecp",
-    migrations_folder_path=str(Path(__file__).resolve().parents[2] / "migrations"),
+    migrations_folder_path=str(MIGRATIONS),
     table_classes=table_finder(modules=TABLE_MODULES, exclude_imported=True),
     migration_dependencies=[],
     commands=[],

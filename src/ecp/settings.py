@@ -6,9 +6,13 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+# Writable data (the SQLite file, the Paybox spool and test keys) defaults to var/ in the working
+# directory: the checkout for `make run`, /app in the image. Never next to the code: an installed
+# package lives in site-packages, which the app cannot (and should not) write to. Each of these
+# paths has its own variable (ECP_DATABASE_URL, ECP_PAYBOX_SPOOL_DIR, ECP_PAYBOX_TEST_KEYS_DIR).
+DATA_DIR = Path.cwd() / "var"
 DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
-# Staff two-factor authentication (SECURITY.md A10): "obligatoire" everywhere but the local demo.
+# Staff two-factor authentication (docs/security.md A10): "obligatoire" everywhere but the local demo.
 STAFF_MFA_MODES = ("obligatoire", "facultative")
 
 
@@ -40,7 +44,7 @@ def _list(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = f"sqlite:///{ROOT / 'var' / 'ecp.sqlite'}"
+    database_url: str = f"sqlite:///{DATA_DIR / 'ecp.sqlite'}"
     secret_key: str = DEFAULT_SECRET
     base_url: str = "http://127.0.0.1:8000"
     environment: str = "development"  # "production" turns on the start-up refusals
@@ -59,6 +63,8 @@ class Settings:
     # Account back-off: after this many failures the account waits 2^(n - threshold) minutes.
     lockout_threshold: int = 5
     lockout_max_minutes: int = 60
+    # Account-wide ceiling over every client without a device cookie (ecp.auth.throttle).
+    lockout_account_threshold: int = 20
     # "obligatoire": no staff session without a verified TOTP code (enrolment at first login).
     # "facultative" (the local demo only): enrolled staff give their code, others may enrol.
     staff_mfa: str = "obligatoire"
@@ -112,6 +118,8 @@ class Settings:
             ),
             login_rate_per_minute=_int(e.get("ECP_LOGIN_RATE_PER_MINUTE"), base.login_rate_per_minute),
             reset_rate_per_minute=_int(e.get("ECP_RESET_RATE_PER_MINUTE"), base.reset_rate_per_minute),
+            lockout_account_threshold=_int(e.get("ECP_LOCKOUT_ACCOUNT_THRESHOLD"),
+                                           base.lockout_account_threshold),
             staff_mfa=_staff_mfa(e.get("ECP_STAFF_MFA"), base.staff_mfa),
             payment_simulator=_bool(e.get("ECP_PAYMENT_SIMULATOR"), base.payment_simulator),
             smtp_host=e.get("ECP_SMTP_HOST") or None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from ecp.web.plural import counted
+
 
 def _reindex(_args) -> int:
     from ecp import db
@@ -13,7 +15,7 @@ def _reindex(_args) -> int:
         async with db.pool():
             return await rebuild_all()
 
-    print(f"Index de recherche reconstruit : {asyncio.run(go())} familles.")
+    print(f"Index de recherche reconstruit : {counted(asyncio.run(go()), 'famille')}.")
     return 0
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 # Only these guardian columns can be changed by a family; anything else posted is ignored
-# (SECURITY.md C4): the form never reads a key that is not listed here.
+# (docs/security.md C4): the form never reads a key that is not listed here.
 FIELDS: dict[str, str] = {
     "address_line1": "Adresse",
     "address_line2": "Complément d’adresse",

@@ -2,7 +2,7 @@
 
 The public form answers the same whatever is typed; the look-up, the token and the e-mail happen
 in `issue_for_identifier`, which the route runs after the response (a background task), so an
-existing account costs the visitor no more time than an unknown one (SECURITY.md A7).
+existing account costs the visitor no more time than an unknown one (docs/security.md A7).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ async def create_link(settings, family_id: int, email: str) -> str | None:
             return None
         await PasswordResetToken(token_hash=hash_token(token), family=family_id, created_at=now,
                                  expires_at=now + VALIDITY).save()
-        # Built from configuration, never from the Host header (SECURITY.md D4).
+        # Built from configuration, never from the Host header (docs/security.md D4).
         link = f"{settings.base_url}{PATH}{token}"
         text = (
             "Bonjour,\n\n"

@@ -15,7 +15,9 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Response, Template
 
 from ecp.accounts import contact, export, reset, services
+from ecp.auth import services as auth_services
 from ecp.auth.policy import password_problem
+from ecp.auth.routes import attempt_for, fresh_session, log_login, too_many
 from ecp.families.tables import Family
 from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment, redirect
@@ -210,18 +212,29 @@ async def family_password(request: Request) -> Template:
 
 @post("/mot-de-passe", name="family_password_save", status_code=200)
 async def family_password_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
-    errors = await services.change_password(
-        request.user.family_id, request.user.session_id, raw(data, "mot_de_passe_actuel", 300),
-        raw(data, "nouveau_mot_de_passe", 300), raw(data, "confirmation", 300),
-        request.app.state.passwords)
-    if errors:
+    """A wrong current password counts like a failed login of the account, from this browser
+    (ecp.auth.throttle): after a few, no password is checked until the wait is over."""
+    user = request.user
+    row = await auth_services.account_row("family", user.code)
+    attempt = attempt_for(request, "family", user.code, row)
+    result = await auth_services.change_password(
+        attempt, request.app.state.passwords, current=raw(data, "mot_de_passe_actuel", 300),
+        new=raw(data, "nouveau_mot_de_passe", 300), confirmation=raw(data, "confirmation", 300))
+    if result.refusal is not None:
+        raise too_many(request, result.refusal, "family", user.family_id)
+    if not result.done:
+        if result.outcome:
+            log_login(request, "family", f"password_change_{result.outcome}", user.family_id)
         form = Form()
         for name in ("mot_de_passe_actuel", "nouveau_mot_de_passe", "confirmation"):
-            if name in errors:
-                form.error(name, errors[name])
+            if name in result.errors:
+                form.error(name, result.errors[name])
         return _password_form(request, form, status=422)
-    return redirect(request, "/famille/coordonnees",
-                    "Votre mot de passe a été changé. Vos autres connexions ont été fermées.")
+    log_login(request, "family", "password_changed", user.family_id)
+    response = redirect(request, "/famille/coordonnees",
+                        "Votre mot de passe a été changé. Vos autres connexions ont été fermées.")
+    await fresh_session(request, response, "family", user.family_id)
+    return response
 
 
 @get("/mes-donnees", name="family_data")

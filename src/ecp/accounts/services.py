@@ -1,4 +1,5 @@
-"""The family's own account: password change, contact-change requests, reminders."""
+"""The family's own account: contact-change requests, reminders (the password change is
+ecp.auth.services.change_password, shared with the staff's)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import json
 
 from ecp import clock
 from ecp.accounts import contact
-from ecp.auth.policy import password_problem
-from ecp.auth.sessions import close_all_for
-from ecp.db import write_transaction
 from ecp.families.tables import ContactChangeRequest, Family, Guardian
 
 STATUS_LABELS = {
@@ -25,35 +23,6 @@ def load_json(value, default):
     if isinstance(value, (dict, list)):
         return value
     return json.loads(value)
-
-
-async def change_password(family_id: int, session_id: int, current: str, new: str,
-                          confirmation: str, passwords) -> dict[str, str]:
-    """Errors by field id; empty when the password was changed and other sessions ended."""
-    errors: dict[str, str] = {}
-    row = await Family.select(Family.password_hash, Family.code).where(
-        Family.id == family_id).first()
-    if not current:
-        errors["mot_de_passe_actuel"] = "Saisissez votre mot de passe actuel."
-    if not new:
-        errors["nouveau_mot_de_passe"] = "Choisissez un nouveau mot de passe."
-    else:
-        problem = password_problem(new, forbidden=(row["code"],))
-        if problem:
-            errors["nouveau_mot_de_passe"] = problem
-        elif new != confirmation:
-            errors["confirmation"] = "Les deux mots de passe saisis sont différents."
-    # Always one verify, so a wrong current password costs the same as a right one.
-    ok = await passwords.verify(row["password_hash"], current)
-    if current and not ok:
-        errors["mot_de_passe_actuel"] = "Le mot de passe actuel est incorrect."
-    if errors:
-        return errors
-    new_hash = await passwords.hash(new)
-    async with write_transaction():
-        await Family.update({Family.password_hash: new_hash}).where(Family.id == family_id)
-        await close_all_for(family_id=family_id, keep_session_id=session_id)
-    return {}
 
 
 async def guardians(family_id: int) -> list[dict]:

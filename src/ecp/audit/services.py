@@ -26,6 +26,7 @@ ACTIONS = {
     "contact_change_refused": "Refus d’une demande de changement de coordonnées",
     "settings_changed": "Modification des paramètres",
     "staff_account_changed": "Modification d’un compte agent",
+    "staff_password_changed": "Mot de passe modifié",
     "family_anonymised": "Anonymisation d’une famille inactive",
     "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
 }

@@ -6,6 +6,8 @@ from piccolo.table import Table
 from ecp.families.tables import Family
 from ecp.staff.tables import StaffUser
 
+from ecp.schema import Index, Trigger
+
 
 class AuditLog(Table):
     at = Timestamptz(index=True)
@@ -15,3 +17,15 @@ class AuditLog(Table):
     action = Varchar(length=60, index=True)
     target = Varchar(length=120, default="")
     details = JSON(default="{}")
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # A family's journal in time order.
+    Index("audit_log_family_idx", "audit_log", ("family", "at")),
+]
+
+# The journal is append-only: an UPDATE is refused by the database itself.
+TRIGGERS = [
+    Trigger("audit_log_no_update", "audit_log", ("UPDATE",), pg_function="audit_log_append_only"),
+]

@@ -1,4 +1,4 @@
-"""Staff two-factor authentication (SECURITY.md A10): the pending step between a correct
+"""Staff two-factor authentication (docs/security.md A10): the pending step between a correct
 password and the TOTP code, enrolment, code checks with the account back-off, and resets.
 
 A pending step is a random token in its own cookie (only its SHA-256 stored, like sessions),
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ecp import clock
 from ecp.auth import totp
-from ecp.auth.services import _aware, backoff_until
+from ecp.auth.services import Attempt, _aware
 from ecp.auth.sessions import hash_token
 from ecp.auth.tables import PendingLogin, StaffTotp
 from ecp.db import write_transaction
@@ -97,30 +97,15 @@ async def discard_pending(token: str | None) -> None:
         await PendingLogin.delete().where(PendingLogin.token_hash == hash_token(token))
 
 
-async def _locked_or_inactive(staff_id: int) -> tuple[bool, dict | None]:
-    row = await StaffUser.select(StaffUser.active, StaffUser.failed_logins,
-                                 StaffUser.locked_until).where(StaffUser.id == staff_id).first()
-    if row is None or not row["active"]:
-        return True, row
-    locked_until = _aware(row["locked_until"])
-    return locked_until is not None and locked_until > clock.now(), row
-
-
-async def count_failure(staff_id: int, failures: int, threshold: int, max_minutes: int) -> None:
-    failures += 1
-    await StaffUser.update({StaffUser.failed_logins: failures,
-                            StaffUser.locked_until: backoff_until(failures, threshold,
-                                                                  max_minutes)}).where(
-        StaffUser.id == staff_id)
-
-
-async def check_login_code(pending: Pending, code: str, secret_box: totp.SecretBox, *,
-                           threshold: int = 5, max_minutes: int = 60) -> bool:
+async def check_login_code(pending: Pending, code: str, secret_box: totp.SecretBox,
+                           attempt: Attempt) -> bool:
     """True once: the code is right, not used before, and the pending step was still unused
-    (it is consumed). Otherwise False, with the same account back-off as a wrong password; a
-    locked account is refused without counting, as for passwords."""
-    blocked, row = await _locked_or_inactive(pending.staff_id)
-    if blocked:
+    (it is consumed). Otherwise False, counted like a wrong password (the attempt's lane and
+    the account-wide ceiling); an account over the ceiling (for this client) or disabled is
+    refused without counting, as for passwords. The caller has already asked
+    `attempt.refusal()`."""
+    row = attempt.row
+    if row is None or not row["active"] or attempt.account_locked:
         return False
     now = clock.now()
     ok = False
@@ -152,11 +137,10 @@ async def check_login_code(pending: Pending, code: str, secret_box: totp.SecretB
     except _Abort:
         ok = False
     if not ok:
-        await count_failure(pending.staff_id, row["failed_logins"], threshold, max_minutes)
+        await attempt.failed()
         return False
-    await StaffUser.update({StaffUser.failed_logins: 0, StaffUser.locked_until: None,
-                            StaffUser.last_login_at: now}).where(
-        StaffUser.id == pending.staff_id)
+    await attempt.succeeded()
+    await StaffUser.update({StaffUser.last_login_at: now}).where(StaffUser.id == pending.staff_id)
     return True
 
 

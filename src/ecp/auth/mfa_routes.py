@@ -1,4 +1,4 @@
-"""Staff two-factor authentication pages (SECURITY.md A10): the code step of the login
+"""Staff two-factor authentication pages (docs/security.md A10): the code step of the login
 (/agents/connexion/code), enrolment at login (/agents/connexion/activation, whose form posts to
 the code step), and the staff's own account page (/agents/compte) where an authenticator is
 added or replaced. Enrolments are logged (staff_totp_enrolled); an administrator's reset goes to
@@ -14,13 +14,14 @@ from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from ecp import clock
-from ecp.auth import mfa, totp
+from ecp.audit.services import record
+from ecp.auth import mfa, services, totp
 from ecp.auth.guards import requires_staff
 from ecp.auth.principal import ROLE_LABELS
-from ecp.auth.routes import _log_login, _logged_in, pending_cookie
+from ecp.auth.routes import (_logged_in, attempt_for, fresh_session, log_login, pending_cookie,
+                             too_many)
 from ecp.auth.services import _aware
 from ecp.auth.sessions import close_all_for
-from ecp.db import write_transaction
 from ecp.staff.tables import StaffUser
 from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment, redirect
@@ -31,6 +32,8 @@ CODE_PATH = "/agents/connexion/code"
 ACTIVATION_PATH = "/agents/connexion/activation"
 ACCOUNT_PATH = "/agents/compte"
 SETUP_PATH = "/agents/compte/double-authentification"
+PASSWORD_PATH = "/agents/compte/mot-de-passe"
+PASSWORD_FRAGMENT = "partials/auth/staff_password_form.html"
 
 GENERIC_CODE = ("Code incorrect ou expiré : saisissez le code affiché en ce moment par "
                 "l’application.")
@@ -79,7 +82,7 @@ def _code(data: dict, form: Form) -> str | None:
 
 def _log(request: Request, outcome: str, account_id: int | None) -> None:
     # A staff login succeeds here, once the code is accepted ("password_ok" came before it).
-    _log_login(request, "staff", outcome, account_id)
+    log_login(request, "staff", outcome, account_id)
 
 
 def _setup_context(settings, secret: str, account: str) -> dict:
@@ -124,16 +127,27 @@ async def staff_login_code_page(request: Request) -> Any:
 
 async def _code_post(request: Request, data: dict) -> Any:
     """One POST for the second factor, at enrolment too: the pending step knows which secret
-    the code must come from (and one address for the rate limit to count)."""
+    the code must come from. A code is checked like a password (ecp.auth.throttle): the
+    agent's lane from this browser, the address budget, the account-wide ceiling."""
     pending = await _pending(request)
     if pending is None:
         return _restart(request)
+    row = await services.account_row_by_id("staff", pending.staff_id)
+    attempt = attempt_for(request, "staff", pending.username, row)
+    refusal = await attempt.refusal()
+    if refusal is not None and refusal.reason == "rate":
+        raise too_many(request, refusal, "staff", pending.staff_id)
     form = Form()
     code = _code(data, form)
-    if code is not None:
-        s = _settings(request)
-        if await mfa.check_login_code(pending, code, mfa.box(s), threshold=s.lockout_threshold,
-                                      max_minutes=s.lockout_max_minutes):
+    if code is None:
+        # Could not have been right: no lane failure, but it spends the address budget.
+        await attempt.failed(checked=False)
+    elif refusal is not None:
+        await attempt.failed(checked=False)
+        _log(request, "code_refused", pending.staff_id)
+        form.error("code", GENERIC_CODE)
+    else:
+        if await mfa.check_login_code(pending, code, mfa.box(_settings(request)), attempt):
             return await _finish(request, pending, enrolled_now=pending.enrol_secret is not None)
         _log(request, "code_failure", pending.staff_id)
         form.error("code", GENERIC_CODE)
@@ -163,20 +177,15 @@ async def staff_login_activation_page(request: Request) -> Any:
     return _activation_page(request, pending, Form())
 
 
-def code_posts(limit: list) -> list:
-    """The second factor's POST shares the login forms' rate limit (middleware and store)."""
-
-    @post(CODE_PATH, name="staff_login_code", status_code=200, middleware=limit)
-    async def staff_login_code(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        return await _code_post(request, data)
-
-    return [staff_login_code]
+@post(CODE_PATH, name="staff_login_code", status_code=200)
+async def staff_login_code(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    return await _code_post(request, data)
 
 
 # ---------------------------------------------------------------- the staff's own account
 
-@get(ACCOUNT_PATH, name="staff_my_account", guards=STAFF)
-async def staff_my_account(request: Request) -> Template:
+async def _account_page(request: Request, form: Form, status: int = 200,
+                        fragment: str = "partials/auth/staff_account.html") -> Template:
     user = request.user
     row = await StaffUser.select(StaffUser.username, StaffUser.display_name, StaffUser.email,
                                  StaffUser.role).where(StaffUser.id == user.staff_id).first()
@@ -184,9 +193,52 @@ async def staff_my_account(request: Request) -> Template:
     enrolment = await mfa.enrolment(user.staff_id)
     if enrolment:
         enrolment["enrolled_at"] = _aware(enrolment["enrolled_at"])
-    return page_or_fragment(request, page="pages/auth/staff_account.html",
-                            fragment="partials/auth/staff_account.html",
-                            context={"account": row, "enrolment": enrolment})
+    return page_or_fragment(request, page="pages/auth/staff_account.html", fragment=fragment,
+                            context={"account": row, "enrolment": enrolment, "form": form},
+                            status_code=status)
+
+
+@get(ACCOUNT_PATH, name="staff_my_account", guards=STAFF)
+async def staff_my_account(request: Request) -> Template:
+    return await _account_page(request, Form())
+
+
+@get(PASSWORD_PATH, name="staff_password", guards=STAFF)
+async def staff_password(request: Request) -> Template:
+    # The form lives on the account page; its own URL answers too (a reload after a no-JS
+    # error, a bookmark), with the form alone for htmx.
+    return await _account_page(request, Form(), fragment=PASSWORD_FRAGMENT)
+
+
+@post(PASSWORD_PATH, name="staff_password_save", guards=STAFF, status_code=200)
+async def staff_password_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """The agent's own password. A wrong current password counts like a failed login from
+    this browser (ecp.auth.throttle); on success every session of the agent ends and this
+    browser gets a new one."""
+    user = request.user
+    row = await services.account_row_by_id("staff", user.staff_id)
+    attempt = attempt_for(request, "staff", row["login"], row)
+    result = await services.change_password(
+        attempt, request.app.state.passwords, current=raw(data, "mot_de_passe_actuel", 300),
+        new=raw(data, "nouveau_mot_de_passe", 300), confirmation=raw(data, "confirmation", 300),
+        staff=True)
+    if result.refusal is not None:
+        raise too_many(request, result.refusal, "staff", user.staff_id)
+    if not result.done:
+        if result.outcome:
+            log_login(request, "staff", f"password_change_{result.outcome}", user.staff_id)
+        form = Form()
+        for name in ("mot_de_passe_actuel", "nouveau_mot_de_passe", "confirmation"):
+            if name in result.errors:
+                form.error(name, result.errors[name])
+        return await _account_page(request, form, status=422, fragment=PASSWORD_FRAGMENT)
+    log_login(request, "staff", "password_changed", user.staff_id)
+    await record(user, "staff_password_changed", target=f"agent {row['login']}",
+                 details={"autres_connexions": "fermées"})
+    response = redirect(request, ACCOUNT_PATH, "Votre mot de passe a été changé. Vos autres "
+                        "connexions ont été fermées.")
+    await fresh_session(request, response, "staff", user.staff_id)
+    return response
 
 
 async def _setup_view(request: Request, form: Form, sealed: str | None = None,
@@ -217,46 +269,38 @@ async def _setup_post(request: Request, data: dict) -> Any:
     box = mfa.box(s)
     sealed = text(data, "cle", 500)
     secret = box.open_candidate(sealed, user.staff_id, clock.now())
-    form = Form()
-    password = raw(data, "mot_de_passe_actuel", 300)
-    if not password:
-        form.error("mot_de_passe_actuel", "Saisissez votre mot de passe actuel.")
-    code = _code(data, form)
-    row = await StaffUser.select(StaffUser.username, StaffUser.password_hash,
-                                 StaffUser.failed_logins, StaffUser.locked_until).where(
-        StaffUser.id == user.staff_id).first()
-    # Always one Argon2 verify, whatever else is wrong.
-    password_ok = await request.app.state.passwords.verify(row["password_hash"], password)
     if secret is None:
         # Expired or altered: a new key is shown, to be added to the app before a code.
         form = Form()
         form.error("code", "La clé proposée a expiré : une nouvelle clé est affichée. Ajoutez-la "
                            "à votre application, puis saisissez son code.")
         return await _setup_view(request, form, status=422)
-    locked_until = _aware(row["locked_until"])
-    locked = locked_until is not None and locked_until > clock.now()
-    guessed = False
-    if locked:
-        form.error("mot_de_passe_actuel", "Trop d’essais infructueux : patientez quelques "
-                                          "minutes avant de réessayer.")
-    elif password and not password_ok:
-        form.error("mot_de_passe_actuel", "Le mot de passe actuel est incorrect.")
-        guessed = True
+    form = Form()
+    password = raw(data, "mot_de_passe_actuel", 300)
+    row = await services.account_row_by_id("staff", user.staff_id)
+    # Guessing here costs the same lane and ceiling as at login (ecp.auth.throttle).
+    attempt = attempt_for(request, "staff", row["login"], row)
+    if not password:
+        form.error("mot_de_passe_actuel", "Saisissez votre mot de passe actuel.")
+    else:
+        ok, refusal = await services.check_current_password(
+            attempt, password, request.app.state.passwords)
+        if refusal is not None and refusal.reason == "rate":
+            raise too_many(request, refusal, "staff", user.staff_id)
+        if refusal is not None:
+            form.error("mot_de_passe_actuel", refusal.wait_message())
+        elif not ok:
+            form.error("mot_de_passe_actuel", "Le mot de passe actuel est incorrect.")
+    code = _code(data, form)
     if form.valid and not await mfa.replace_authenticator(user.staff_id, secret, code, box):
         form.error("code", "Code incorrect : saisissez le code que l’application affiche pour "
                            "cette nouvelle clé.")
-        guessed = True
+        await attempt.failed()
     if not form.valid:
-        if guessed:
-            # Guessing here costs the account's back-off, as at login.
-            await mfa.count_failure(user.staff_id, row["failed_logins"], s.lockout_threshold,
-                                    s.lockout_max_minutes)
         return await _setup_view(request, form, sealed=sealed, secret=secret, status=422)
-    async with write_transaction():
-        await StaffUser.update({StaffUser.failed_logins: 0, StaffUser.locked_until: None}).where(
-            StaffUser.id == user.staff_id)
-        # Sessions opened with the old authenticator end; this one stays.
-        await close_all_for(staff_id=user.staff_id, keep_session_id=user.session_id)
+    await attempt.succeeded()
+    # Sessions opened with the old authenticator end; this one stays.
+    await close_all_for(staff_id=user.staff_id, keep_session_id=user.session_id)
     log.info("staff_totp_enrolled", account_id=user.staff_id)
     return redirect(request, ACCOUNT_PATH, "La double authentification est activée : à chaque "
                     "connexion, le code de cette application vous sera demandé. Vos autres "
@@ -269,6 +313,6 @@ async def staff_mfa_setup_save(request: Request, data: URLEncodedBody[dict[str, 
     return await _setup_post(request, data)
 
 
-def route_handlers(limit: list) -> list:
-    return [staff_login_code_page, staff_login_activation_page, *code_posts(limit),
-            staff_my_account, staff_mfa_setup, staff_mfa_setup_save]
+def route_handlers() -> list:
+    return [staff_login_code_page, staff_login_activation_page, staff_login_code,
+            staff_my_account, staff_password, staff_password_save, staff_mfa_setup, staff_mfa_setup_save]

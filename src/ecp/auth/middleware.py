@@ -7,7 +7,7 @@ import datetime as dt
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ecp.auth import sessions
-from ecp.commune import setup_cache
+from ecp.commune.setup_cache import SETUP
 
 SKIP = ("/static/", "/healthz", "/theme.css", "/paiement/paybox/ipn")
 
@@ -37,7 +37,8 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
                     idle=dt.timedelta(minutes=settings.session_idle_minutes),
                     absolute=dt.timedelta(hours=settings.session_absolute_hours),
                 )
-        with setup_cache.request_version(scope, version):
+        # The session query read the set-up version; the cache alone makes use of it.
+        with SETUP.current(version, scope.get("method")):
             await app(scope, receive, send)
 
     return middleware

@@ -1,4 +1,4 @@
-"""Password rules (SECURITY.md A1): a minimum length, no composition rules, no truncation."""
+"""Password rules (docs/security.md A1): a minimum length, no composition rules, no truncation."""
 
 from __future__ import annotations
 

@@ -8,12 +8,12 @@ from typing import Any, Awaitable, Callable
 import structlog
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.exceptions import TooManyRequestsException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Redirect, Template
 
-from ecp.auth import mfa, services, sessions
+from ecp.auth import mfa, services, sessions, throttle
 from ecp.web import flash
 from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment, wants_fragment
@@ -25,7 +25,7 @@ GENERIC_FAMILY = "Code famille ou mot de passe incorrect."
 GENERIC_STAFF = "Identifiant ou mot de passe incorrect."
 ENROL_OFFER = ("Protégez votre compte : activez la double authentification depuis « Mon compte » "
                "(un code de votre téléphone vous sera demandé à chaque connexion).")
-LOCK_HINT = ("Après plusieurs essais infructueux, le compte est bloqué quelques minutes : "
+LOCK_HINT = ("Après plusieurs essais infructueux, la connexion est suspendue quelques minutes : "
              "patientez avant de réessayer, ou utilisez « Mot de passe oublié ».")
 
 
@@ -33,7 +33,7 @@ def _identifier(request: Request) -> str:
     return client_ip(request.scope, request.app.state.settings.trusted_proxies)
 
 
-def _log_login(request: Request, kind: str, outcome: str, account_id: int | None = None) -> None:
+def log_login(request: Request, kind: str, outcome: str, account_id: int | None = None) -> None:
     """H1: one event per attempt; the account's numeric id only, never the code, the username,
     the e-mail address or the password."""
     from ecp.ops.metrics import REGISTRY
@@ -42,10 +42,41 @@ def _log_login(request: Request, kind: str, outcome: str, account_id: int | None
     log.info("login", kind=kind, outcome=outcome, account_id=account_id, ip=_identifier(request))
 
 
-def login_rate_limit(per_minute: int) -> RateLimitConfig:
-    # Its own store: a shared store would let one limit eat another's budget (SECURITY.md §9.5).
-    return RateLimitConfig(rate_limit=("minute", per_minute), store="login_rate",
-                           identifier_for_request=_identifier)
+def _throttle(request: Request) -> throttle.Throttle:
+    # The rate-limit store: shared by every process when Redis is configured.
+    return throttle.Throttle(request.app.stores.get(throttle.STORE), request.app.state.settings)
+
+
+def attempt_for(request: Request, kind: str, login: str, row: dict | None) -> services.Attempt:
+    """The login, code and change-password forms all check secrets through this."""
+    s = request.app.state.settings
+    return services.Attempt(
+        kind, login, row, throttle=_throttle(request), devices=throttle.DeviceCookies(s),
+        address=_identifier(request),
+        device_cookie=request.cookies.get(s.cookie_name(throttle.DeviceCookies.name(kind))),
+        account_threshold=s.lockout_account_threshold, max_minutes=s.lockout_max_minutes)
+
+
+def too_many(request: Request, refusal: throttle.Refusal, kind: str,
+             account_id: int | None = None) -> TooManyRequestsException:
+    """The address's budget is spent: the French 429 page, as the rate limit always gave."""
+    log_login(request, kind, "rate_limited", account_id)
+    return TooManyRequestsException(headers=refusal.headers())
+
+
+def device_cookie(request: Request, kind: str, account_id: int, password_hash: str) -> Cookie:
+    s = request.app.state.settings
+    return Cookie(key=s.cookie_name(throttle.DeviceCookies.name(kind)),
+                  value=throttle.DeviceCookies(s).issue(kind, account_id, password_hash),
+                  path="/", httponly=True, secure=s.https, samesite="lax",
+                  max_age=int(throttle.DEVICE_LIFETIME.total_seconds()))
+
+
+async def remember_device(request: Request, response: Any, kind: str, account_id: int) -> None:
+    """After a full login (or a password change, which voids the old cookie)."""
+    row = await services.account_row_by_id(kind, account_id)
+    if row is not None:
+        response.set_cookie(device_cookie(request, kind, account_id, row["password_hash"]))
 
 
 def safe_next(value: str | None, default: str) -> str:
@@ -69,7 +100,17 @@ async def _logged_in(request: Request, *, family_id=None, staff_id=None, target:
     response = (ClientRedirect(redirect_to=target) if wants_fragment(request)
                 else Redirect(path=target, status_code=303))
     response.set_cookie(_session_cookie(request, token, max_age=None))
+    await remember_device(request, response, "family" if family_id else "staff",
+                          family_id or staff_id)
     return response
+
+
+async def fresh_session(request: Request, response: Any, kind: str, account_id: int) -> None:
+    """After a password change has ended every session of the account: this browser gets a
+    new one (a new token, as at login) and a device cookie signed with the new hash."""
+    token = await sessions.open_session(**{f"{kind}_id": account_id})
+    response.set_cookie(_session_cookie(request, token, max_age=None))
+    await remember_device(request, response, kind, account_id)
 
 
 def pending_cookie(request: Request, token: str, max_age: int) -> Cookie:
@@ -132,22 +173,26 @@ async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
         form.error("mot_de_passe", "Saisissez votre mot de passe.")
     if form.valid:
         extra = {"mfa_required": s.staff_mfa_required} if how is STAFF else {}
-        result = await how.authenticate(login, password, request.app.state.passwords,
-                                        threshold=s.lockout_threshold,
-                                        max_minutes=s.lockout_max_minutes, **extra)
+        attempt = attempt_for(request, how.kind, login,
+                              await services.account_row(how.kind, login))
+        result = await how.authenticate(attempt, password, request.app.state.passwords,
+                                        **extra)
+        if result.refusal is not None and result.refusal.reason == "rate":
+            raise too_many(request, result.refusal, how.kind)
         if result.ok and result.second_factor:
-            _log_login(request, how.kind, "password_ok", result.account_id)
+            log_login(request, how.kind, "password_ok", result.account_id)
             return await _second_step(request, result.account_id, result.second_factor,
                                       next_path)
         if result.ok:
-            _log_login(request, how.kind, "success", result.account_id)
+            log_login(request, how.kind, "success", result.account_id)
             account = {"family_id" if how is FAMILY else "staff_id": result.account_id}
             response = await _logged_in(request, target=next_path, **account)
             if how is STAFF:
                 # Only in the facultative mode (the demo) does a staff password alone get here.
                 flash.add(request, response, ENROL_OFFER, "warning")
             return response
-        _log_login(request, how.kind, "failure")
+        # A lane in back-off gets the generic answer too (A8): the lock hint says to wait.
+        log_login(request, how.kind, "refused" if result.refusal else "failure")
         form.error("mot_de_passe", how.generic)
     return _login_page(request, how.template, form, next_path, status=422)
 
@@ -162,13 +207,15 @@ async def staff_login_page(request: Request, next: FromQuery[str | None] = None)
     return _login_page(request, STAFF.template, Form(), safe_next(next, STAFF.home))
 
 
-def login_posts(limit: list) -> list:
+def login_posts() -> list:
+    """Throttled inside the handlers (ecp.auth.throttle): the body says which account, and so
+    which lane and whether the browser's device cookie is the account's."""
 
-    @post("/connexion", name="family_login", status_code=200, middleware=limit)
+    @post("/connexion", name="family_login", status_code=200)
     async def family_login(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return await _login(request, data, FAMILY)
 
-    @post("/agents/connexion", name="staff_login", status_code=200, middleware=limit)
+    @post("/agents/connexion", name="staff_login", status_code=200)
     async def staff_login(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return await _login(request, data, STAFF)
 
@@ -192,8 +239,5 @@ async def logout(request: Request) -> Redirect:
 def route_handlers(settings) -> list:
     from ecp.auth import mfa_routes
 
-    # One rate-limit middleware (and store) for every login form, the TOTP code included: the
-    # same budget per address.
-    limit = [login_rate_limit(settings.login_rate_per_minute).middleware]
-    return [family_login_page, staff_login_page, *login_posts(limit), logout,
-            *mfa_routes.route_handlers(limit)]
+    return [family_login_page, staff_login_page, *login_posts(), logout,
+            *mfa_routes.route_handlers()]

@@ -1,5 +1,10 @@
-"""Authentication with account back-off: one Argon2 verify on every path, one generic answer.
-For staff, a correct password may only open the way to the second factor (ecp.auth.mfa)."""
+"""Authentication with back-off (ecp.auth.throttle): at most one Argon2 verify per attempt and
+none for an attempt refused unchecked, one generic answer. For staff, a correct password may
+only open the way to the second factor (ecp.auth.mfa).
+
+`Attempt` is shared by every place a secret of an account is checked: the two login forms, the
+staff code step and the change-password forms, so a guess costs the same everywhere and counts
+in the same lane and the same account-wide ceiling."""
 
 from __future__ import annotations
 
@@ -10,8 +15,14 @@ from typing import Awaitable, Callable
 from ecp import clock
 from ecp.auth.passwords import Passwords
 from ecp.auth.tables import StaffTotp
+from ecp.auth.throttle import Client, DeviceCookies, Refusal, Throttle, backoff_until
 from ecp.families.tables import Family
 from ecp.staff.tables import StaffUser
+
+__all__ = ["Attempt", "LoginResult", "authenticate_family", "authenticate_staff",
+           "backoff_until", "normalise"]
+
+TABLES = {"family": Family, "staff": StaffUser}
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,8 @@ class LoginResult:
     account_id: int | None = None
     # "code" (the account gives its TOTP code) or "activation" (it enrols first); None: done.
     second_factor: str | None = None
+    # Set when the attempt was refused without checking the password.
+    refusal: Refusal | None = None
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -28,70 +41,207 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def backoff_until(failures: int, threshold: int, max_minutes: int) -> dt.datetime | None:
-    """After `threshold` failures: 1, 2, 4 ... minutes, capped; the lock lifts by itself."""
-    if failures < threshold:
-        return None
-    minutes = min(2 ** (failures - threshold), max_minutes)
-    return clock.now() + dt.timedelta(minutes=minutes)
+def normalise(kind: str, login: str) -> str:
+    login = login.strip()
+    return login.upper() if kind == "family" else login.lower()
 
 
-async def _authenticate(table, row: dict | None, password: str, passwords: Passwords,
-                        threshold: int, max_minutes: int,
+class Attempt:
+    """One check of an account's secret from one client. `row` holds the account's id,
+    password_hash, active, failed_logins and locked_until (None: no such account; the
+    lane, keyed on the identifier as typed, then behaves exactly as for a real one)."""
+
+    def __init__(self, kind: str, login: str, row: dict | None, *, throttle: Throttle,
+                 devices: DeviceCookies, address: str, device_cookie: str | None,
+                 account_threshold: int, max_minutes: int) -> None:
+        self.kind, self.login, self.row = kind, normalise(kind, login), row
+        self.table = TABLES[kind]
+        self.throttle = throttle
+        self.account_threshold, self.max_minutes = account_threshold, max_minutes
+        device = devices.device(device_cookie, kind, row["id"] if row else None,
+                                row["password_hash"] if row else None)
+        self.client = Client(address, device)
+
+    @property
+    def trusted(self) -> bool:
+        return self.client.device is not None
+
+    async def refusal(self) -> Refusal | None:
+        return await self.throttle.refusal(self.kind, self.login, self.client)
+
+    async def checking(self) -> None:
+        await self.throttle.checking(self.client)
+
+    @property
+    def account_locked(self) -> bool:
+        """The account-wide ceiling; a browser with the account's device cookie is exempt."""
+        if self.row is None or self.trusted:
+            return False
+        return self._ceiling_reached()
+
+    def _ceiling_reached(self) -> bool:
+        until = _aware(self.row["locked_until"]) if self.row else None
+        return until is not None and until > clock.now()
+
+    async def failed(self, *, checked: bool = True) -> None:
+        counts = await self.throttle.failed(self.kind, self.login, self.client, checked=checked)
+        if not counts or self.row is None or self._ceiling_reached():
+            return
+        t = self.table
+        rows = await t.update({t.failed_logins: t.failed_logins + 1}).where(
+            t.id == self.row["id"]).returning(t.failed_logins)
+        failures = rows[0]["failed_logins"] if rows else 0
+        until = backoff_until(failures, self.account_threshold, self.max_minutes)
+        if until is not None:
+            await t.update({t.locked_until: until}).where(t.id == self.row["id"])
+
+    async def succeeded(self) -> None:
+        """The lane forgets its failures; so does the account-wide count (as before: a
+        distributed attacker thus gets a fresh ceiling only when the parent logs in)."""
+        await self.throttle.succeeded(self.kind, self.login, self.client)
+        if self.row is not None:
+            t = self.table
+            await t.update({t.failed_logins: 0, t.locked_until: None}).where(
+                t.id == self.row["id"])
+
+
+async def account_row(kind: str, login: str) -> dict | None:
+    t = TABLES[kind]
+    key = t.code if kind == "family" else t.username
+    return await t.select(t.id, t.password_hash, t.active, t.failed_logins, t.locked_until).where(
+        key == normalise(kind, login)).first()
+
+
+async def account_row_by_id(kind: str, account_id: int) -> dict | None:
+    t = TABLES[kind]
+    return await t.select(t.id, t.password_hash, t.active, t.failed_logins, t.locked_until,
+                          (t.code if kind == "family" else t.username).as_alias("login")).where(
+        t.id == account_id).first()
+
+
+async def _authenticate(attempt: Attempt, password: str, passwords: Passwords,
                         second_factor: Callable[[int], Awaitable[str | None]] | None = None,
                         ) -> LoginResult:
+    refusal = await attempt.refusal()
+    if refusal is not None:
+        # No hash: a lane in back-off or an address over its budget (both keyed on what the
+        # client sent, not on the account, so this says nothing about the account).
+        if refusal.reason == "backoff":
+            await attempt.failed(checked=False)
+        return LoginResult(False, refusal=refusal)
+    await attempt.checking()
+    row, table = attempt.row, attempt.table
     stored = row["password_hash"] if row else None
+    # One verify for unknown, wrong, disabled and account-locked alike (A6).
     ok = await passwords.verify(stored, password)
     if row is None:
+        await attempt.failed()
         return LoginResult(False)
-    locked_until = _aware(row["locked_until"])
-    locked = locked_until is not None and locked_until > clock.now()
-    if ok and row["active"] and not locked:
+    if ok and row["active"] and not attempt.account_locked:
         # Asked only once the password is right: the failure paths stay identical (A6).
         factor = await second_factor(row["id"]) if second_factor else None
-        changes = {}
         if factor is None:
-            changes = {table.failed_logins: 0, table.locked_until: None,
-                       table.last_login_at: clock.now()}
-        # With a second factor to come, the failure count stays: else a password known to an
+            await attempt.succeeded()
+            await table.update({table.last_login_at: clock.now()}).where(table.id == row["id"])
+        # With a second factor to come, the failure counts stay: else a password known to an
         # attacker would reset the back-off between each series of guessed codes.
         if passwords.needs_rehash(stored):
-            changes[table.password_hash] = await passwords.hash(password)
-        if changes:
-            await table.update(changes).where(table.id == row["id"])
+            await table.update({table.password_hash: await passwords.hash(password)}).where(
+                table.id == row["id"])
         return LoginResult(True, row["id"], second_factor=factor)
-    if not locked:
-        failures = row["failed_logins"] + 1
-        await table.update(
-            {table.failed_logins: failures,
-             table.locked_until: backoff_until(failures, threshold, max_minutes)}
-        ).where(table.id == row["id"])
+    await attempt.failed()
     return LoginResult(False)
 
 
-async def authenticate_family(code: str, password: str, passwords: Passwords, *,
-                              threshold: int = 5, max_minutes: int = 60) -> LoginResult:
-    rows = await Family.select(
-        Family.id, Family.password_hash, Family.active, Family.failed_logins, Family.locked_until
-    ).where(Family.code == code.strip().upper())
-    return await _authenticate(Family, rows[0] if rows else None, password, passwords,
-                               threshold, max_minutes)
+async def authenticate_family(attempt: Attempt, password: str,
+                              passwords: Passwords) -> LoginResult:
+    return await _authenticate(attempt, password, passwords)
 
 
-async def authenticate_staff(username: str, password: str, passwords: Passwords, *,
-                             threshold: int = 5, max_minutes: int = 60,
+async def authenticate_staff(attempt: Attempt, password: str, passwords: Passwords, *,
                              mfa_required: bool = True) -> LoginResult:
     """An enrolled account always gives its code; with `mfa_required` (ECP_STAFF_MFA
     obligatoire) an account without an authenticator enrols before any session."""
-    rows = await StaffUser.select(
-        StaffUser.id, StaffUser.password_hash, StaffUser.active, StaffUser.failed_logins,
-        StaffUser.locked_until,
-    ).where(StaffUser.username == username.strip().lower())
 
     async def second_factor(staff_id: int) -> str | None:
         if await StaffTotp.exists().where(StaffTotp.staff == staff_id):
             return "code"
         return "activation" if mfa_required else None
 
-    return await _authenticate(StaffUser, rows[0] if rows else None, password, passwords,
-                               threshold, max_minutes, second_factor)
+    return await _authenticate(attempt, password, passwords, second_factor)
+
+
+async def check_current_password(attempt: Attempt, password: str,
+                                 passwords: Passwords) -> tuple[bool, Refusal | None]:
+    """A form behind a session asks for the current password: the same lane and ceiling as
+    the login, but no account-wide lock (the session already proved a login). Refused
+    unchecked (no hash) while the lane waits or the address is over its budget."""
+    refusal = await attempt.refusal()
+    if refusal is not None:
+        if refusal.reason == "backoff":
+            await attempt.failed(checked=False)
+        return False, refusal
+    await attempt.checking()
+    ok = await passwords.verify(attempt.row["password_hash"], password)
+    if not ok:
+        await attempt.failed()
+    return ok, None
+
+
+@dataclass
+class PasswordChange:
+    """The outcome of a change-password form: errors by field id, or done."""
+
+    errors: dict[str, str]
+    refusal: Refusal | None = None  # the address is over its budget: the caller answers 429
+    outcome: str | None = None  # for the login events: "wrong_current" or "waiting"
+
+    @property
+    def done(self) -> bool:
+        return not self.errors and self.refusal is None
+
+
+WRONG_CURRENT = "Le mot de passe actuel est incorrect."
+
+
+async def change_password(attempt: Attempt, passwords: Passwords, *, current: str, new: str,
+                          confirmation: str, staff: bool = False) -> PasswordChange:
+    """Checks the form; on success stores the new hash and ends EVERY session of the account
+    (the caller opens a fresh one for this browser). The account-wide count is reset: the
+    guesses it counted were against a password that no longer exists."""
+    from ecp.auth.policy import password_problem
+    from ecp.auth.sessions import close_all_for
+    from ecp.db import write_transaction
+
+    errors: dict[str, str] = {}
+    if not current:
+        errors["mot_de_passe_actuel"] = "Saisissez votre mot de passe actuel."
+    else:
+        ok, refusal = await check_current_password(attempt, current, passwords)
+        if refusal is not None and refusal.reason == "rate":
+            return PasswordChange({}, refusal)
+        if refusal is not None:
+            # Nothing else is checked while the lane waits: the message says how long.
+            return PasswordChange({"mot_de_passe_actuel": refusal.wait_message()},
+                                  outcome="waiting")
+        if not ok:
+            errors["mot_de_passe_actuel"] = WRONG_CURRENT
+    if not new:
+        errors["nouveau_mot_de_passe"] = "Choisissez un nouveau mot de passe."
+    else:
+        problem = password_problem(new, staff=staff, forbidden=(attempt.login,))
+        if problem:
+            errors["nouveau_mot_de_passe"] = problem
+        elif new != confirmation:
+            errors["confirmation"] = "Les deux mots de passe saisis sont différents."
+    if errors:
+        wrong = errors.get("mot_de_passe_actuel") == WRONG_CURRENT
+        return PasswordChange(errors, outcome="wrong_current" if wrong else None)
+    new_hash = await passwords.hash(new)
+    t, account_id = attempt.table, attempt.row["id"]
+    async with write_transaction():
+        await t.update({t.password_hash: new_hash, t.failed_logins: 0,
+                        t.locked_until: None}).where(t.id == account_id)
+        await close_all_for(**{f"{attempt.kind}_id": account_id})
+    await attempt.throttle.succeeded(attempt.kind, attempt.login, attempt.client)
+    return PasswordChange({})

@@ -1,7 +1,7 @@
 """Login sessions: a fresh random token per login, only its SHA-256 stored, idle and absolute expiry.
 
 Litestar's server-side session reuses whatever id the cookie carries, so it is not used for
-identity (SECURITY.md §9.1).
+identity (docs/security.md §9.1).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import secrets
 from ecp import clock
 from ecp.auth.principal import Principal
 from ecp.auth.tables import AuthSession
+from ecp.commune.setup_cache import SetupCache
+from ecp.db import fetch
 
 COOKIE = "ecp_session"
 # A write per request would cost more than it tells: last_seen moves by the minute.
@@ -20,15 +22,17 @@ TOUCH_EVERY = dt.timedelta(seconds=60)
 
 
 # Raw SQL: every request runs it, and building the equivalent Piccolo join cost more than the
-# query itself.
+# query itself. It carries the set-up version for the set-up cache (a column, not a query).
 RESOLVE_SQL = (
     "SELECT s.id, s.kind, s.created_at, s.last_seen_at, "
     "f.id AS family_id, f.name AS family_name, f.code AS family_code, f.active AS family_active, "
     "u.id AS staff_id, u.display_name AS staff_name, u.role AS staff_role, "
     "u.active AS staff_active, "
-    "(SELECT v.version FROM setup_version v WHERE v.id = 1) AS setup_version "
+    f"{SetupCache.VERSION_COLUMN} AS setup_version "
     "FROM auth_session s LEFT JOIN family f ON f.id = s.family "
     "LEFT JOIN staff_user u ON u.id = s.staff WHERE s.token_hash = {}")
+SESSION_TYPES = {"created_at": dt.datetime, "last_seen_at": dt.datetime,
+                 "family_active": bool, "staff_active": bool}
 
 
 def hash_token(token: str) -> str:
@@ -72,10 +76,10 @@ async def resolve(token: str | None, *, idle: dt.timedelta, absolute: dt.timedel
 async def resolve_with_setup_version(token: str | None, *, idle: dt.timedelta,
                                      absolute: dt.timedelta) -> tuple[Principal | None, int | None]:
     """One query in the common case; expired sessions are deleted as they are found. The same
-    query reads the commune set-up's version, which lets the request use the cached set-up."""
+    query reads the commune set-up's version, for the caller to hand to SETUP.current()."""
     if not token or len(token) > 100:
         return None, None
-    rows = await AuthSession.raw(RESOLVE_SQL, hash_token(token))
+    rows = await fetch(RESOLVE_SQL, hash_token(token), types=SESSION_TYPES)
     if not rows:
         return None, None
     row = rows[0]
@@ -84,7 +88,7 @@ async def resolve_with_setup_version(token: str | None, *, idle: dt.timedelta,
 
 async def _principal(row: dict, *, idle: dt.timedelta, absolute: dt.timedelta) -> Principal | None:
     now = clock.now()
-    created, seen = _aware(row["created_at"]), _aware(row["last_seen_at"])
+    created, seen = row["created_at"], row["last_seen_at"]
     active = row["family_active"] if row["kind"] == "family" else row["staff_active"]
     if now - seen > idle or now - created > absolute or not active:
         await AuthSession.delete().where(AuthSession.id == row["id"])
@@ -96,9 +100,3 @@ async def _principal(row: dict, *, idle: dt.timedelta, absolute: dt.timedelta) -
                          family_id=row["family_id"], code=row["family_code"])
     return Principal(kind="staff", session_id=row["id"], name=row["staff_name"],
                      staff_id=row["staff_id"], role=row["staff_role"])
-
-
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

@@ -7,6 +7,8 @@ from piccolo.table import Table
 from ecp.families.tables import Family
 from ecp.staff.tables import StaffUser
 
+from ecp.schema import Index
+
 
 class AuthSession(Table):
     token_hash = Varchar(length=64, unique=True)
@@ -27,7 +29,7 @@ class PasswordResetToken(Table):
 
 
 class StaffTotp(Table):
-    """A staff member's authenticator app (SECURITY.md A10). The secret is encrypted at rest
+    """A staff member's authenticator app (docs/security.md A10). The secret is encrypted at rest
     (AES-GCM, key derived from ECP_SECRET_KEY, bound to the account); last_step is the last
     accepted 30-second time step, so a code is never accepted twice."""
 
@@ -48,3 +50,10 @@ class PendingLogin(Table):
     enrol_secret = Varchar(length=200, default="")
     created_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # A family's sessions, ended together (password change, anonymisation).
+    Index("auth_session_family_idx", "auth_session", ("family",)),
+]

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from dataclasses import dataclass, field
 
 import holidays
 from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
 
 from ecp.clock import PARIS
+from ecp.web.params import parse_month as parse_month_code
+from ecp.web.params import parse_week as parse_week_code
 
-WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 # Activities whose day includes a meal: the kitchen counts them.
 MEAL_CODES = frozenset({"restauration", "alsh_mercredi_journee", "alsh_mercredi_matin"})
 FEW_PLACES = 5  # "places left" is shown at or under this number
@@ -30,13 +29,8 @@ def parse_week(value: str | None, today: dt.date) -> dt.date | None:
     if not value:
         monday = today - dt.timedelta(days=today.weekday())
         return monday + dt.timedelta(days=7) if today.weekday() >= 5 else monday
-    match = WEEK_RE.match(value.strip())
-    if not match:
-        return None
-    try:
-        return dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError:
-        return None
+    # Within the years the app computes around (a calendar spans weeks on both sides).
+    return parse_week_code(value)
 
 
 def week_code(monday: dt.date) -> str:
@@ -47,10 +41,7 @@ def week_code(monday: dt.date) -> str:
 def parse_month(value: str | None, today: dt.date) -> dt.date | None:
     if not value:
         return today.replace(day=1)
-    match = MONTH_RE.match(value.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        return None
-    return dt.date(int(match.group(1)), int(match.group(2)), 1)
+    return parse_month_code(value)
 
 
 def month_end(first: dt.date) -> dt.date:
@@ -139,20 +130,13 @@ class Rules:
             year_end=year["ends_on"] if year else None,
             zone=(settings.get("school_zone") or "C").upper(),
             deadline_working_days=int(settings.get("booking_deadline_working_days", 2)),
-            deadline_time=_as_time(settings.get("booking_deadline_time"), dt.time(23, 59)),
-            illness_cutoff=_as_time(settings.get("illness_cutoff_time"), dt.time(9, 0)),
+            # Rows come typed (ecp.db.fetch); a time is never falsy, None takes the default.
+            deadline_time=settings.get("booking_deadline_time") or dt.time(23, 59),
+            illness_cutoff=settings.get("illness_cutoff_time") or dt.time(9, 0),
             closures=tuple(ClosureSpec(c["starts_on"], c["ends_on"], c.get("school"),
                                        c.get("activity"), c.get("reason") or "Fermeture")
                            for c in closures),
         )
-
-
-def _as_time(value, default: dt.time) -> dt.time:
-    if value is None:
-        return default
-    if isinstance(value, str):
-        return dt.time.fromisoformat(value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -178,8 +162,8 @@ class ActivityInfo:
                                       if v.strip()),
             group_code=row.get("group_code") or "",
             deadline_rule=row.get("deadline_rule") or "working_days",
-            starts_at=_as_time(row.get("starts_at"), dt.time(8, 0)),
-            ends_at=_as_time(row.get("ends_at"), dt.time(9, 0)),
+            starts_at=row.get("starts_at") or dt.time(8, 0),
+            ends_at=row.get("ends_at") or dt.time(9, 0),
         )
 
     @functools.cached_property
@@ -289,7 +273,7 @@ def cell_state(*, day: dt.date, activity: ActivityInfo, level: str, school_id: i
     """The state of one child x activity x day, and the one action a tap performs.
 
     `booked` is the places taken (Slot.booked); `capacity` 0 means unlimited. Staff ignore the
-    deadline (the rule PRODUCT.md gives them), never capacity or closures.
+    deadline (the rule docs/product.md gives them), never capacity or closures.
     """
     limit = deadline(day, activity, rules)
     if booking_state == "malade":

@@ -8,19 +8,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ecp.booking import calendar as cal
-from ecp.booking.tables import Booking, Slot
 from ecp.commune.queries import defaults as settings_defaults
-from ecp.commune import setup_cache
-from ecp.commune.tables import Activity, Closure
+from ecp.commune.setup_cache import SETUP
+from ecp.db import fetch
+
+# Column types of the raw rows below (ecp.db.fetch makes them so on both engines).
+YEAR_TYPES = {"starts_on": dt.date, "ends_on": dt.date}
+SETTINGS_TYPES = {"booking_deadline_time": dt.time, "illness_cutoff_time": dt.time}
+ACTIVITY_TYPES = {"starts_at": dt.time, "ends_at": dt.time}
 
 
 async def load_rules_row() -> tuple[dict, dict | None]:
     """Settings and the current school year in one query (a LEFT JOIN on the one settings row)."""
-    rows = await Activity.raw(
+    rows = await fetch(
         "SELECT y.id AS year_id, y.starts_on, y.ends_on, s.school_zone, "
         "s.booking_deadline_working_days, s.booking_deadline_time, s.illness_cutoff_time "
         "FROM school_year y LEFT JOIN commune_settings s ON 1 = 1 "
-        "WHERE y.is_current = {} ORDER BY s.id LIMIT 1", True)
+        "WHERE y.is_current = {} ORDER BY s.id LIMIT 1", True,
+        types=YEAR_TYPES | SETTINGS_TYPES)
     settings = settings_defaults()
     if not rows:
         return settings, None
@@ -29,24 +34,16 @@ async def load_rules_row() -> tuple[dict, dict | None]:
                 "illness_cutoff_time"):
         if row.get(key) is not None:
             settings[key] = row[key]
-    year = {"id": row["year_id"], "starts_on": _date(row["starts_on"]),
-            "ends_on": _date(row["ends_on"])}
+    year = {"id": row["year_id"], "starts_on": row["starts_on"], "ends_on": row["ends_on"]}
     return settings, year
-
-
-def _date(value) -> dt.date:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def load_closures(start: dt.date, end: dt.date) -> list[dict]:
     """Closures overlapping the dates. Raw SQL: building the equivalent Piccolo select cost more
     than running it, on a page every family opens."""
-    rows = await Closure.raw(
+    return await fetch(
         "SELECT starts_on, ends_on, school, activity, reason FROM closure "
-        "WHERE starts_on <= {} AND ends_on >= {}", end, start)
-    for row in rows:
-        row["starts_on"], row["ends_on"] = _date(row["starts_on"]), _date(row["ends_on"])
-    return rows
+        "WHERE starts_on <= {} AND ends_on >= {}", end, start, types=YEAR_TYPES)
 
 
 async def load_rules_and_year(start: dt.date, end: dt.date) -> tuple[cal.Rules, int | None]:
@@ -57,12 +54,12 @@ async def load_rules_and_year(start: dt.date, end: dt.date) -> tuple[cal.Rules, 
 
 async def load_activities() -> tuple[list[cal.ActivityInfo], dict[tuple[int, int | None], int]]:
     """Active activities and their capacity per school ((activity, None) = the default)."""
-    rows = await Activity.raw(
+    rows = await fetch(
         "SELECT a.id, a.code, a.label, a.short_label, a.weekdays, a.eligible_levels, "
         "a.group_code, a.deadline_rule, a.starts_at, a.ends_at, a.default_capacity, "
         "a.sort_order, c.school AS cap_school, c.capacity AS cap "
         "FROM activity a LEFT JOIN activity_capacity c ON c.activity = a.id "
-        "WHERE a.active = {} ORDER BY a.sort_order, a.id", True)
+        "WHERE a.active = {} ORDER BY a.sort_order, a.id", True, types=ACTIVITY_TYPES)
     activities: dict[int, cal.ActivityInfo] = {}
     capacity: dict[tuple[int, int | None], int] = {}
     for row in rows:
@@ -117,7 +114,8 @@ class _SetupRows:
 
 
 async def _read_setup() -> _SetupRows:
-    rows = await Activity.raw(SETUP_SQL, True, True)
+    rows = await fetch(SETUP_SQL, True, True,
+                       types=YEAR_TYPES | SETTINGS_TYPES | ACTIVITY_TYPES)
     settings = settings_defaults()
     first = rows[0] if rows else {}
     for key in ("school_zone", "booking_deadline_working_days", "booking_deadline_time",
@@ -126,8 +124,8 @@ async def _read_setup() -> _SetupRows:
             settings[key] = first[key]
     year = None
     if first.get("year_id") is not None:
-        year = {"id": first["year_id"], "starts_on": _date(first["starts_on"]),
-                "ends_on": _date(first["ends_on"])}
+        year = {"id": first["year_id"], "starts_on": first["starts_on"],
+                "ends_on": first["ends_on"]}
     activities: dict[int, cal.ActivityInfo] = {}
     capacity: dict[tuple[int, int | None], int] = {}
     for row in rows:
@@ -144,11 +142,11 @@ async def _read_setup() -> _SetupRows:
 
 async def load_setup(start: dt.date, end: dt.date) -> Setup:
     """Rules (settings, school year, closures between the dates), activities and capacities:
-    2 queries, none when the request may use the process's cached set-up (setup_cache)."""
-    rows = setup_cache.get()
+    2 queries, none when the request may use the process's cached set-up (SETUP)."""
+    rows = SETUP.get()
     if rows is None:
         rows = await _read_setup()
-        setup_cache.put(rows)
+        SETUP.put(rows)
     closures = [c for c in rows.closures if c["starts_on"] <= end and c["ends_on"] >= start]
     return Setup(cal.Rules.from_rows(rows.settings, rows.year, closures),
                  rows.year["id"] if rows.year else None, list(rows.activities), rows.capacity)
@@ -215,14 +213,14 @@ async def load_calendar(family_id: int, start: dt.date, end: dt.date,
     """Everything a family's calendar needs between two dates: 4 queries."""
     setup = await load_setup(start, end)                            # 1-2
     # Children and their inscriptions for the year in one LEFT JOIN.
-    rows = await Activity.raw(                                      # 3
+    rows = await fetch(                                             # 3
         "SELECT c.id, c.first_name, c.last_name, c.level, c.school, c.has_allergy, "
         "c.birth_date, s.name AS school_name, i.activity AS ins_activity, i.status AS ins_status, "
         "i.id AS ins_id "
         "FROM child c LEFT JOIN school s ON s.id = c.school "
         "LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         "WHERE c.family = {} AND c.active = {} ORDER BY c.birth_date, c.id",
-        setup.year_id or 0, family_id, True)
+        setup.year_id or 0, family_id, True, types={"birth_date": dt.date, "has_allergy": bool})
     children: dict[int, dict] = {}
     inscriptions: dict[tuple[int, int], str] = {}
     for row in rows:
@@ -239,15 +237,15 @@ async def load_calendar(family_id: int, start: dt.date, end: dt.date,
     # keyed by (school, activity, day) over the same dates.
     ids = list(children) or [0]
     schools = list({c["school"] for c in children.values() if c["school"]}) or [0]
-    rows = await Booking.raw(                                       # 4
+    rows = await fetch(                                             # 4
         "SELECT 'b' AS kind, b.id, b.child, b.activity, b.day, b.state, b.school, 0 AS booked "
         f"FROM booking b WHERE b.child IN ({placeholders(ids)}) AND b.day >= {{}} AND b.day <= {{}} "
         "UNION ALL "
         "SELECT 's', NULL, NULL, s.activity, s.day, NULL, s.school, s.booked "
         f"FROM slot s WHERE s.school IN ({placeholders(schools)}) AND s.day >= {{}} AND s.day <= {{}}",
-        *ids, start, end, *schools, start, end)
+        *ids, start, end, *schools, start, end, types={"day": dt.date})
     for row in rows:
-        day = _date(row["day"])
+        day = row["day"]
         if row["kind"] == "b":
             data.bookings[(row["child"], row["activity"], day)] = {
                 "id": row["id"], "child": row["child"], "activity": row["activity"], "day": day,

@@ -19,12 +19,14 @@ from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking import queries, services, views
 from ecp.booking.tables import Booking, Inscription
-from ecp.commune import setup_cache
+from ecp.commune.setup_cache import SETUP
 from ecp.db import write_transaction
 from ecp.families.tables import Child, Family
 from ecp.web import flash
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.params import parse_day, parse_id, parse_int, parse_iso_day
+from ecp.web.plural import counted
 from ecp.web.templating import french_date
 
 WEEK_PAGE = "pages/booking/week.html"
@@ -91,10 +93,8 @@ def _parse_change(data: dict[str, Any]) -> tuple[int, int, dt.date, str, str] | 
     else:
         child, activity, day_text = text(data, "enfant"), text(data, "activite"), text(data, "jour")
         action = text(data, "action")
-    try:
-        child_id, activity_id = int(child), int(activity)
-        day = dt.date.fromisoformat(day_text)
-    except ValueError:
+    child_id, activity_id, day = parse_id(child), parse_id(activity), parse_iso_day(day_text)
+    if child_id is None or activity_id is None or day is None:
         return None
     if action not in services.ACTIONS:
         return None
@@ -134,7 +134,7 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
     # records itself in it (3 queries for a booking instead of reading the week twice).
     data = None
     # The set-up is read before the write, as fresh as at the request's start: the cache will do.
-    setup_cache.trust(request.scope)
+    SETUP.trust()
     if wants_fragment(request):
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     try:
@@ -225,14 +225,7 @@ WEEKDAY_NAMES = {1: "lundi", 2: "mardi", 3: "mercredi", 4: "jeudi", 5: "vendredi
 
 
 def _parse_date(value: str) -> dt.date | None:
-    value = value.strip()
-    try:
-        if "/" in value:
-            d, m, y = value.split("/")
-            return dt.date(int(y), int(m), int(d))
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
+    return parse_day(value)
 
 
 async def _pattern_choices(family_id: int) -> tuple[list[dict], list[cal.ActivityInfo]]:
@@ -254,15 +247,16 @@ def _pattern_form(data: dict[str, Any], children: list[dict],
     child_ids = {c["id"] for c in children}
     chosen = []
     for value in form.values["enfants"]:
-        if value.isdigit() and int(value) in child_ids:
-            chosen.append(int(value))
+        if parse_id(value) in child_ids:
+            chosen.append(parse_id(value))
         else:
             raise NotFoundException("Enfant introuvable")
     if not chosen:
         form.error("enfants", "Choisissez au moins un enfant.")
     pattern: dict[int, set[int]] = {}
     for activity in activities:
-        days = {int(v) for v in many(data, f"jours_{activity.id}") if v.isdigit()}
+        days = {d for d in (parse_int(v, 1, 7) for v in many(data, f"jours_{activity.id}"))
+                if d is not None}
         days &= set(activity.weekdays)
         form.values[f"jours_{activity.id}"] = [str(d) for d in sorted(days)]
         if days:
@@ -284,11 +278,10 @@ def _pattern_form(data: dict[str, Any], children: list[dict],
     return form, {"children": chosen, "pattern": pattern, "start": start, "end": end}
 
 
-async def _pattern_context(request: Request, form: Form, plan=None, refused=None,
-                           choices=None) -> dict:
+async def _pattern_context(request: Request, form: Form, plan=None, choices=None) -> dict:
     children, activities = choices or await _pattern_choices(request.user.family_id)
     return {"form": form, "children": children, "activities": activities, "plan": plan,
-            "refused": refused or [], "weekday_names": WEEKDAY_NAMES,
+            "result": None, "weekday_names": WEEKDAY_NAMES,
             "first_activity_id": activities[0].id if activities else 0}
 
 
@@ -311,7 +304,7 @@ async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str,
     family_id = request.user.family_id
     start, end = _parse_date(text(data, "du")), _parse_date(text(data, "au"))
     calendar = None
-    setup_cache.trust(request.scope)  # the set-up is read before any write, as for a tap
+    SETUP.trust()  # the set-up is read before any write, as for a tap
     if start and end and start <= end and (end - start).days <= MAX_PATTERN_DAYS:
         # One read of the period serves the form's choices, the preview and the booking rules.
         calendar = await queries.load_calendar(family_id, start, end)
@@ -331,12 +324,35 @@ async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str,
         return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
                                 context=context)
     made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
-    message = (f"Semaine type appliquée : {made} réservation{'s' if made > 1 else ''} "
-               f"ajoutée{'s' if made > 1 else ''}.")
-    if refused:
-        message += f" {len(refused)} jour{'s' if len(refused) > 1 else ''} n’ont pas pu être réservés."
     week = cal.week_code(parsed["start"] - dt.timedelta(days=parsed["start"].weekday()))
-    return redirect(request, f"/famille/reservations?semaine={week}", message)
+    week_url = f"/famille/reservations?semaine={week}"
+    # What the confirmation could not book: the days the preview already refused (or that
+    # became full since, seen by this second plan) and those refused while booking.
+    failed = sorted([i for i in plan if not i.ok] + refused,
+                    key=lambda i: (i.day, i.child_name, i.activity_label))
+    if made and not failed:
+        return redirect(request, week_url, "Semaine type appliquée : "
+                        f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}.")
+    # Not (all) done: the parent stays on the page, with a warning that says what was booked,
+    # what was not and why, day by day. Too long for a flash cookie, and the form stays there
+    # to try other days.
+    result = {"made": made, "failed": failed, "week_url": week_url,
+              "message": pattern_result_message(made, len(failed))}
+    context = await _pattern_context(request, form, choices=choices)
+    context["result"] = result
+    return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
+                            context=context, status_code=200 if made else 409)
+
+
+def pattern_result_message(made: int, failed: int) -> str:
+    """The warning after a semaine type that booked only part of the days, or none."""
+    not_booked = counted(failed, "jour n’a pas pu être réservé", "jours n’ont pas pu être réservés")
+    if not made and not failed:
+        return "Aucune réservation ajoutée : les jours choisis étaient déjà réservés."
+    if not made:
+        return f"Semaine type non appliquée : aucune réservation ajoutée, {not_booked}."
+    return ("Semaine type appliquée en partie : "
+            f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}, {not_booked}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,28 +432,29 @@ async def family_inscription_request(request: Request,
     family_id = request.user.family_id
     context = await _inscriptions_context(family_id, clock.today().replace(day=1))
     child_id, activity_id = text(data, "enfant"), text(data, "activite")
+    child, activity = parse_id(child_id), parse_id(activity_id)
     children = {c["id"]: c for c in context["children"]}
-    if not child_id.isdigit() or int(child_id) not in children:
+    if child not in children:
         raise NotFoundException("Enfant introuvable")
-    choices = {a.id: a for a in context["requestable"][int(child_id)]}
+    choices = {a.id: a for a in context["requestable"][child]}
     form = Form(values={"enfant": child_id, "activite": activity_id})
     field_id = f"activite-{child_id}"
-    if not activity_id.isdigit() or int(activity_id) not in choices:
+    if activity not in choices:
         form.error(field_id, "Choisissez une activité dans la liste.")
-        context |= {"form": form, "form_child": int(child_id)}
+        context |= {"form": form, "form_child": child}
         return page_or_fragment(request, page=INSCRIPTIONS_PAGE, context=context, status_code=422)
     settings, year = await queries.load_rules_row()
     if year is None:
         raise NotFoundException("Aucune année scolaire ouverte")
     async with write_transaction():
         exists = await Inscription.exists().where(
-            (Inscription.child == int(child_id)) & (Inscription.activity == int(activity_id))
+            (Inscription.child == child) & (Inscription.activity == activity)
             & (Inscription.school_year == year["id"]))
         if not exists:
-            await Inscription.insert(Inscription(child=int(child_id), activity=int(activity_id),
+            await Inscription.insert(Inscription(child=child, activity=activity,
                                                  school_year=year["id"], status="en_attente",
                                                  requested_at=clock.now()))
-    name = children[int(child_id)]["first_name"]
+    name = children[child]["first_name"]
     return redirect(request, "/famille/inscriptions",
                     f"Demande d’inscription de {name} à « {choices[int(activity_id)].label} » "
                     "envoyée : le service vous répondra ici.")
@@ -521,18 +538,14 @@ async def build_ics(family_id: int, family_name: str) -> bytes:
         ill = row["state"] == "malade"
         event.add("uid", f"booking-{row['id']}@ecp")
         event.add("summary", f"{row['label']} – {row['child']}" + (" (absence signalée)" if ill else ""))
-        event.add("dtstart", dt.datetime.combine(row["day"], _time(row["starts_at"]), tzinfo=clock.PARIS))
-        event.add("dtend", dt.datetime.combine(row["day"], _time(row["ends_at"]), tzinfo=clock.PARIS))
+        event.add("dtstart", dt.datetime.combine(row["day"], row["starts_at"], tzinfo=clock.PARIS))
+        event.add("dtend", dt.datetime.combine(row["day"], row["ends_at"], tzinfo=clock.PARIS))
         event.add("dtstamp", row["updated_at"] or clock.now())
         event.add("location", row["school"] or "")
         event.add("status", "CANCELLED" if ill else "CONFIRMED")
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
-
-
-def _time(value) -> dt.time:
-    return dt.time.fromisoformat(value) if isinstance(value, str) else value
 
 
 # ---------------------------------------------------------------------------------------------

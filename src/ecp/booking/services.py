@@ -1,4 +1,4 @@
-"""Booking, cancelling and declaring an illness: the rules of PRODUCT.md enforced in one
+"""Booking, cancelling and declaring an illness: the rules of docs/product.md enforced in one
 transaction each, with the place counter kept by a conditional UPDATE.
 
 Capacity: `INSERT INTO slot ... ON CONFLICT DO UPDATE SET booked = booked + 1 WHERE booked <
@@ -12,6 +12,7 @@ may give the place to another child on the day.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -21,8 +22,8 @@ from ecp.audit import services as audit
 from ecp.auth.principal import Principal
 from ecp.booking import calendar as cal
 from ecp.booking.queries import CalendarData, Setup, load_calendar, load_setup, placeholders
-from ecp.booking.tables import Attendance, Booking, Inscription, Slot
-from ecp.db import is_sqlite, lock_for_update, write_transaction
+from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.db import fetch, is_sqlite, lock_for_update, write_transaction
 from ecp.families.tables import Child
 
 
@@ -94,12 +95,12 @@ async def _take_place(school_id: int, activity_id: int, day: dt.date, capacity: 
     if capacity > 0:
         sql += " WHERE slot.booked < {}"
         args.append(capacity)
-    rows = await Slot.raw(sql + " RETURNING booked", *args)
+    rows = await fetch(sql + " RETURNING booked", *args)
     return rows[0]["booked"] if rows else None
 
 
 async def _free_place(school_id: int, activity_id: int, day: dt.date) -> int | None:
-    rows = await Slot.raw(
+    rows = await fetch(
         "UPDATE slot SET booked = booked - 1 WHERE school = {} AND activity = {} AND day = {} "
         "AND booked > 0 RETURNING booked", school_id, activity_id, day)
     return rows[0]["booked"] if rows else None
@@ -119,8 +120,8 @@ async def _lock_children(child_ids: list[int]) -> None:
     serialises every writer, no query.
     """
     if not is_sqlite():
-        await Child.raw(f"SELECT id FROM child WHERE id IN ({placeholders(child_ids)}) "
-                        "ORDER BY id FOR UPDATE", *child_ids)
+        await fetch(f"SELECT id FROM child WHERE id IN ({placeholders(child_ids)}) "
+                    "ORDER BY id FOR UPDATE", *child_ids)
 
 
 async def _child_day(child_id: int, family_id: int | None, activity_id: int,
@@ -142,7 +143,7 @@ async def _child_day(child_id: int, family_id: int | None, activity_id: int,
         sql += " AND c.family = {}"
         args.append(family_id)
     await _lock_children([child_id])
-    rows = await Child.raw(sql, *args)
+    rows = await fetch(sql, *args, types={"inscribed": bool})
     if not rows:
         raise NotFound("Enfant introuvable.")
     day_bookings = {r["b_activity"]: {"id": r["b_id"], "activity": r["b_activity"],
@@ -150,7 +151,20 @@ async def _child_day(child_id: int, family_id: int | None, activity_id: int,
                                       "group_code": r["b_group"] or "",
                                       "short_label": r["b_label"]}
                     for r in rows if r["b_id"] is not None}
-    return rows[0], bool(rows[0]["inscribed"]), day_bookings
+    return rows[0], rows[0]["inscribed"], day_bookings
+
+
+def group_conflict(activity: cal.ActivityInfo, day_bookings: dict[int, dict],
+                   states: tuple[str, ...] = ("reservee",)) -> dict | None:
+    """The exclusive-group rule: the child's other booking of the day in the activity's group
+    (garderie du soir or loisirs du soir, one only), or None. `day_bookings` maps activity id
+    to a row with "activity", "state" and "group_code". The demo seed calls it too, so that it
+    never seeds what the service refuses."""
+    if not activity.group_code:
+        return None
+    return next((b for b in day_bookings.values() if b["state"] in states
+                 and b["activity"] != activity.id
+                 and b["group_code"] == activity.group_code), None)
 
 
 def _name(child: dict) -> str:
@@ -181,13 +195,10 @@ async def _book(child: dict, activity: cal.ActivityInfo, day: dt.date, setup: Se
         limit = cal.deadline(day, activity, rules)
         raise DeadlinePassed(f"Délai dépassé : {what} se réservait jusqu’au "
                              f"{limit.strftime('%d/%m/%Y')} à {limit.strftime('%H:%M')}.")
-    if activity.group_code:
-        other = next((b for b in day_bookings.values() if b["state"] == "reservee"
-                      and b["activity"] != activity.id
-                      and b["group_code"] == activity.group_code), None)
-        if other:
-            raise Conflict(f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
-                           "annulez-le d’abord.")
+    other = group_conflict(activity, day_bookings)
+    if other:
+        raise Conflict(f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
+                       "annulez-le d’abord.")
     if child["school"] is None:
         raise NotRegistered(f"{who} n’a pas d’école enregistrée : contactez le service.")
     booked = await _take_place(child["school"], activity.id, day,
@@ -327,6 +338,12 @@ async def declare_illness(child_id: int, activity_id: int, day: dt.date, *,
 # Semaine type
 
 
+# Why a day of a semaine type is not booked, by cell state or BookingError.code: the words a
+# parent acts on (« inscription manquante » sends them to the Inscriptions page).
+PATTERN_REASONS = {"complet": "complet", "delai": "délai dépassé", "ferme": "fermé",
+                   "non_inscrit": "inscription manquante"}
+
+
 @dataclass
 class PlanItem:
     child_id: int
@@ -379,7 +396,8 @@ async def plan_week_pattern(family_id: int, child_ids: list[int], pattern: dict[
                 elif cell.state == "ferme" and cell.reason == "Pas d’activité ce jour-là":
                     continue
                 else:
-                    reason = cell.label + (f" ({cell.reason})" if cell.reason else "")
+                    reason = PATTERN_REASONS.get(cell.state, cell.label) + (
+                        f" ({cell.reason})" if cell.reason else "")
                     items.append(PlanItem(child["id"], child["first_name"], activity.id,
                                           activity.short_label, day, False, reason))
     items.sort(key=lambda i: (i.day, i.child_name, i.activity_label))
@@ -387,9 +405,10 @@ async def plan_week_pattern(family_id: int, child_ids: list[int], pattern: dict[
 
 
 async def apply_week_pattern(family_id: int, items: list[PlanItem],
-                             setup: Setup | None = None) -> tuple[int, list[str]]:
+                             setup: Setup | None = None) -> tuple[int, list[PlanItem]]:
     """Books the planned days in ONE transaction; a day that filled up meanwhile is reported,
-    not fatal. Returns (bookings made, messages of the days refused).
+    not fatal. Returns (bookings made, the days refused: PlanItem with ok=False and the reason,
+    « complet », « délai dépassé »..., or the service's own sentence for the rarer refusals).
 
     Queries: the children (locked) with their inscriptions, their bookings over the dates, one
     place taken per booking (the capacity rule is per slot) and one INSERT for the new rows.
@@ -402,7 +421,8 @@ async def apply_week_pattern(family_id: int, items: list[PlanItem],
     start, end = min(i.day for i in todo), max(i.day for i in todo)
     if setup is None:
         setup = await load_setup(start, end)
-    made, refused = 0, []
+    made = 0
+    refused: list[PlanItem] = []
     async with write_transaction():
         children, inscribed, days = await _children_days(
             sorted({i.child_id for i in todo}), family_id,
@@ -421,7 +441,10 @@ async def apply_week_pattern(family_id: int, items: list[PlanItem],
                             source="semaine_type", staff_id=None, pending=pending)
                 made += 1
             except BookingError as exc:
-                refused.append(f"{item.day.strftime('%d/%m/%Y')} : {exc.message}")
+                # The short word when it says it all, else the service's sentence (closure
+                # reason, no school on record...).
+                short = PATTERN_REASONS.get(exc.code) if exc.code in ("complet", "delai") else None
+                refused.append(dataclasses.replace(item, ok=False, reason=short or exc.message))
         if pending:
             await Booking.insert(*pending)
     return made, refused
@@ -433,7 +456,7 @@ async def _children_days(child_ids: list[int], family_id: int, activity_ids: lis
     inscriptions to these activities, then their bookings between the dates. 2 queries (3 on
     PostgreSQL, see _lock_children)."""
     await _lock_children(child_ids)
-    rows = await Child.raw(
+    rows = await fetch(
         "SELECT c.id, c.family, c.first_name, c.level, c.school, i.activity AS ins_activity "
         "FROM child c LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         f"AND i.status = 'validee' AND i.activity IN ({placeholders(activity_ids)}) "
@@ -478,7 +501,7 @@ async def unbooked_candidates(day: dt.date, school_ids: list[int],
     a child without one has to be inscribed first."""
     if not school_ids or not activity_ids:
         return {}
-    rows = await Inscription.raw(
+    rows = await fetch(
         "SELECT i.child, i.activity, c.first_name, c.last_name, c.school "
         "FROM inscription i JOIN child c ON c.id = i.child "
         "JOIN school_year y ON y.id = i.school_year "

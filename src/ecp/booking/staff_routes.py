@@ -19,10 +19,11 @@ from ecp.booking import services
 from ecp.booking.calendar import MEAL_CODES
 from ecp.booking.tables import Attendance, Booking, Inscription
 from ecp.commune.tables import Activity, School
-from ecp.db import write_transaction
+from ecp.db import fetch, write_transaction
 from ecp.web import csv_export
 from ecp.web.forms import Form, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.params import parse_id, parse_iso_day
 
 STATUS_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
 POINTAGE = {"present": "présent", "absent": "absent", "excuse": "excusé"}
@@ -102,10 +103,10 @@ async def staff_inscription_decide(request: Request, inscription_id: FromPath[in
 def _day_or_404(jour: str | None) -> dt.date:
     if not jour:
         return clock.today()
-    try:
-        return dt.date.fromisoformat(jour)
-    except ValueError as exc:
-        raise NotFoundException("Jour invalide") from exc
+    day = parse_iso_day(jour)
+    if day is None:
+        raise NotFoundException("Jour invalide")
+    return day
 
 
 # The lists of one day, for one school or all: raw SQL, because building these Piccolo joins
@@ -128,13 +129,15 @@ KITCHEN_SQL = (
     "FROM booking b JOIN child c ON c.id = b.child JOIN activity a ON a.id = b.activity "
     "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s)"
     % ", ".join("'%s'" % code for code in sorted(MEAL_CODES)))
+LIST_TYPES = {"allergy": bool, "support": bool}
+KITCHEN_TYPES = {"meals": int, "allergies": int}
 
 
 async def _list_rows(day: dt.date, school_id: int | None) -> tuple[list[dict], list[dict]]:
     where = " AND r.school = {}" if school_id is not None else ""
     args = [day] + ([school_id] if school_id is not None else [])
-    rows = await Booking.raw(f"{BOOKINGS_SQL}{where} UNION ALL {MARKS_SQL}{where}"
-                             " ORDER BY last_name, first_name, child", *args, *args)
+    rows = await fetch(f"{BOOKINGS_SQL}{where} UNION ALL {MARKS_SQL}{where}"
+                       " ORDER BY last_name, first_name, child", *args, *args, types=LIST_TYPES)
     bookings = [r for r in rows if r["kind"] == "b"]
     marks = [r for r in rows if r["kind"] == "m"]
     return bookings, marks
@@ -144,8 +147,7 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
     """Expected children per school and activity for a day, their pointage, and the kitchen's
     headcount per school: four queries whatever the number of children (schools, lists and
     pointage, kitchen, children who may be added)."""
-    schools = await School.raw(
-        "SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
+    schools = await fetch("SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
     if school_id is not None and school_id not in {s["id"] for s in schools}:
         raise NotFoundException("École introuvable")
     bookings, attendance = await _list_rows(day, school_id)
@@ -157,14 +159,15 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
     kitchen_sql, kitchen_args = KITCHEN_SQL, [day]
     if school_id is not None:
         kitchen_sql, kitchen_args = f"{kitchen_sql} AND b.school = {{}}", [day, school_id]
-    for row in await Booking.raw(f"{kitchen_sql} GROUP BY b.school, c.diet", *kitchen_args):
+    for row in await fetch(f"{kitchen_sql} GROUP BY b.school, c.diet", *kitchen_args,
+                           types=KITCHEN_TYPES):
         k = kitchen.get(row["school"])
         if k is None:
             continue
-        k["meals"] += int(row["meals"])
-        k["allergies"] += int(row["allergies"] or 0)
+        k["meals"] += row["meals"]
+        k["allergies"] += row["allergies"]
         if row["diet"] and row["diet"] != "standard":
-            k["diets"][row["diet"]] = k["diets"].get(row["diet"], 0) + int(row["meals"])
+            k["diets"][row["diet"]] = k["diets"].get(row["diet"], 0) + row["meals"]
     groups: dict[tuple[int, int], dict] = {}
     for b in bookings:
         group = groups.setdefault((b["school"], b["activity"]), {
@@ -200,9 +203,10 @@ async def attendance_data(day: dt.date, school_id: int | None) -> dict[str, Any]
 def _school_param(ecole: str | None) -> int | None:
     if not ecole:
         return None
-    if not ecole.isdigit():
+    school_id = parse_id(ecole)
+    if school_id is None:
         raise NotFoundException("École introuvable")
-    return int(ecole)
+    return school_id
 
 
 @get("/effectifs", name="staff_attendance")
@@ -215,12 +219,10 @@ async def staff_attendance(request: Request, jour: FromQuery[str | None] = None,
 
 async def _posted_list(data: dict[str, Any]) -> tuple[dt.date, int, int]:
     """The (day, activity, school) a pointage form names; 404 when it names no list."""
-    try:
-        day = dt.date.fromisoformat(text(data, "jour"))
-        activity_id = int(text(data, "activite"))
-        school_id = int(text(data, "ecole"))
-    except ValueError as exc:
-        raise NotFoundException("Liste introuvable") from exc
+    day = parse_iso_day(text(data, "jour"))
+    activity_id, school_id = parse_id(text(data, "activite")), parse_id(text(data, "ecole"))
+    if day is None or activity_id is None or school_id is None:
+        raise NotFoundException("Liste introuvable")
     if not await Activity.exists().where(Activity.id == activity_id):
         raise NotFoundException("Activité introuvable")
     return day, activity_id, school_id
@@ -243,11 +245,11 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
         if not key.startswith("statut_"):
             continue
         value = value[0] if isinstance(value, list) else value
-        child = key.removeprefix("statut_")
-        if not child.isdigit() or int(child) not in expected:
+        child = parse_id(key.removeprefix("statut_"))
+        if child is None or child not in expected:
             raise NotFoundException("Enfant introuvable sur cette liste")
         if value in POINTAGE:
-            marks[int(child)] = value
+            marks[child] = value
     stamp = clock.now()
     async with write_transaction():
         existing = {r["child"]: r["id"] for r in await Attendance.select(
@@ -293,12 +295,12 @@ async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[
     outcome = None
     if not raw_child:
         form.error(field, "Choisissez l’enfant présent sans réservation.")
-    elif not raw_child.isdigit():
+    elif parse_id(raw_child) is None:
         form.error(field, "Cet enfant est introuvable : choisissez-le dans la liste.")
     else:
         try:
             outcome = await services.record_unbooked_presence(
-                request.user, child_id=int(raw_child), activity_id=activity_id,
+                request.user, child_id=parse_id(raw_child), activity_id=activity_id,
                 school_id=school_id, day=day)
         except services.UnbookedRefused as exc:
             form.error(field, exc.message)
@@ -341,7 +343,7 @@ async def staff_attendance_csv(jour: FromQuery[str | None] = None,
                              else "reservee",
                              POINTAGE.get(c["mark"], "")])
     # BOM: Excel (the staff's spreadsheet) reads UTF-8 accents only with it.
-    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="effectifs-{data["day"].isoformat()}.csv"'})
 

@@ -5,6 +5,8 @@ from piccolo.table import Table
 
 from ecp.commune.tables import Activity, School, SchoolYear
 from ecp.families.tables import Child
+
+from ecp.schema import Index
 from ecp.staff.tables import StaffUser
 
 
@@ -50,3 +52,24 @@ class Attendance(Table):
     status = Varchar(length=20, help_text="present absent excuse")
     marked_at = Timestamptz()
     marked_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # One booking per child, activity and day: what makes "already booked" hold under races.
+    Index("booking_child_activity_day_uniq", "booking", ("child", "activity", "day"), unique=True),
+    # Places taken and the staff lists of one day, school and activity.
+    Index("booking_day_school_activity_idx", "booking", ("day", "school", "activity")),
+    # A family's (or a billing batch's) bookings over a month.
+    Index("booking_child_day_idx", "booking", ("child", "day")),
+    # One place counter per school, activity and day (the conditional UPDATE's row).
+    Index("slot_school_activity_day_uniq", "slot", ("school", "activity", "day"), unique=True),
+    # One pointage per child, activity and day.
+    Index("attendance_child_activity_day_uniq", "attendance", ("child", "activity", "day"),
+          unique=True),
+    # The day's pointage sheet of a school.
+    Index("attendance_day_school_idx", "attendance", ("day", "school")),
+    # One inscription per child, activity and school year.
+    Index("inscription_child_activity_year_uniq", "inscription",
+          ("child", "activity", "school_year"), unique=True),
+]

@@ -15,6 +15,8 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from ecp.schema import Index, Trigger
+
 
 class CommuneSettings(Table):
     """One row: the rules the administrator can change without a deployment."""
@@ -120,3 +122,20 @@ class SetupVersion(Table):
     code path can forget; each process caches the set-up under it (ecp.commune.setup_cache)."""
 
     version = BigInt(default=0)
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # One capacity per activity and school.
+    Index("activity_capacity_uniq", "activity_capacity", ("activity", "school"), unique=True),
+]
+
+# The set-up tables: any change to one of them gives setup_version a new random value, which
+# every process's set-up cache is keyed on (migration 2026-11-29T21:40:00). A new set-up table
+# needs its trigger in a new migration and its name here.
+SETUP_TABLES = ("commune_settings", "school_year", "activity", "activity_capacity", "closure")
+TRIGGERS = [
+    Trigger(f"setup_version_{table}", table, ("INSERT", "UPDATE", "DELETE"),
+            pg_function="bump_setup_version")
+    for table in SETUP_TABLES
+]

@@ -1,6 +1,7 @@
 """Demo inscriptions, bookings and pointage around today. Idempotent and date-relative: a run adds
 only what is missing for the window [first day of last month, today + 3 weeks], then rebuilds the
-place counters from the bookings. Some Wednesday cells are left close to full."""
+place counters from the bookings. Some Wednesday cells are left close to full. The exclusive
+groups are obeyed through the booking service's own rule (services.group_conflict)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import random
 from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking.queries import load_activities, load_rules_and_year
-from ecp.booking.tables import Attendance, Booking, Inscription, Slot
+from ecp.booking.services import group_conflict
+from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.db import fetch
 from ecp.families.tables import Child
 
 MERCREDI = "alsh_mercredi_journee"
-# What the two demo families of PRODUCT.md are registered to (the rest is random).
+# What the two demo families of docs/product.md are registered to (the rest is random).
 DEMO_INSCRIPTIONS = {
     ("F00001", "Léa"): ["garderie_matin", "restauration", "etude", "garderie_soir",
                         "alsh_mercredi_journee", "alsh_mercredi_matin", "alsh_mercredi_apres_midi"],
@@ -77,9 +80,18 @@ async def seed(context: dict) -> None:
 
     # Bookings: a weekly pattern per child; the demo families keep the weeks after next free
     # so that they can try booking a whole week.
-    have = {(r["child"], r["activity"], r["day"]) for r in await Booking.select(
-        Booking.child, Booking.activity, Booking.day).where(
-        (Booking.day >= start) & (Booking.day <= end))}
+    # The child's day as the booking service sees it (activity id -> row), so that the seed
+    # obeys the exclusive groups: one evening activity of « soir » per day, never both.
+    group_of = {a.id: a.group_code for a in activities}
+    have: set[tuple[int, int, dt.date]] = set()
+    child_days: dict[tuple[int, dt.date], dict[int, dict]] = {}
+    for r in await Booking.select(Booking.child, Booking.activity, Booking.day,
+                                  Booking.state).where(
+            (Booking.day >= start) & (Booking.day <= end)):
+        have.add((r["child"], r["activity"], r["day"]))
+        child_days.setdefault((r["child"], r["day"]), {})[r["activity"]] = {
+            "activity": r["activity"], "state": r["state"],
+            "group_code": group_of.get(r["activity"], "")}
     next_monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7)
     demo_until = next_monday + dt.timedelta(days=4)
     mercredi_left: dict[tuple[int, dt.date], int] = {}
@@ -113,7 +125,13 @@ async def seed(context: dict) -> None:
                     continue
                 if (child["id"], activity.id, day) in have:
                     continue
+                day_bookings = child_days.setdefault((child["id"], day), {})
+                # Stricter than a family's tap: a day declared ill still holds the group.
+                if group_conflict(activity, day_bookings, states=("reservee", "malade")):
+                    continue
                 state = "malade" if day < today and rng.random() < 0.03 else "reservee"
+                day_bookings[activity.id] = {"activity": activity.id, "state": state,
+                                             "group_code": activity.group_code}
                 stamp = clock.now()
                 rows.append(Booking(child=child["id"], activity=activity.id,
                                     school=child["school"], day=day, state=state, source="demo",
@@ -149,8 +167,8 @@ async def _pointage(today: dt.date) -> None:
 
 async def rebuild_slots() -> None:
     """The place counters recomputed from the bookings (demo only: no concurrent writers)."""
-    await Slot.raw("DELETE FROM slot")
-    await Slot.raw(
+    await fetch("DELETE FROM slot")
+    await fetch(
         "INSERT INTO slot (school, activity, day, booked) "
         "SELECT school, activity, day, COUNT(*) FROM booking WHERE state = 'reservee' "
         "GROUP BY school, activity, day")

@@ -1,4 +1,4 @@
-"""The demo commune of PRODUCT.md: Villebelle-sur-Seine, its schools, activities, tariffs,
+"""The demo commune of docs/product.md: Villebelle-sur-Seine, its schools, activities, tariffs,
 about a hundred families and the demo accounts. Idempotent: existing rows are kept."""
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ async def _seed_families(passwords: Passwords, schools: dict, start_year: int, n
         SchoolClass.id, SchoolClass.school, SchoolClass.level)}
 
     plans = []
-    # The two demo families of PRODUCT.md, exactly.
+    # The two demo families of docs/product.md, exactly.
     plans.append(("F00001", "Martin", [("Léa", "CE1", elementaire), ("Hugo", "MS", maternelle)],
                   [("Mme", "Claire", "Martin"), ("M.", "Pierre", "Martin")], 720, False))
     plans.append(("F00002", "Diallo", [("Awa", "CM2", primaire)],

@@ -16,6 +16,8 @@ from piccolo.table import Table
 from ecp.commune.tables import School, SchoolClass
 from ecp.staff.tables import StaffUser
 
+from ecp.schema import Index
+
 LEVELS = ("PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2")
 
 
@@ -80,3 +82,11 @@ class ContactChangeRequest(Table):
     decided_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
     applied_fields = JSON(default="[]")
     reason = Text(default="")
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # A family's children and responsables légaux.
+    Index("child_family_idx", "child", ("family",)),
+    Index("guardian_family_idx", "guardian", ("family",)),
+]

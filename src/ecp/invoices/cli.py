@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from ecp.web.plural import counted
+
 
 def cmd_bill(args) -> int:
     from ecp import db
@@ -22,8 +24,9 @@ def cmd_bill(args) -> int:
             return await run_billing(month)
 
     result = asyncio.run(go())
-    print(f"Facturation de {args.month} terminée : {result['invoices_created']} facture(s) "
-          f"créée(s) pour {result['families']} famille(s) concernée(s).")
+    print(f"Facturation de {args.month} terminée : "
+          f"{counted(result['invoices_created'], 'facture créée', 'factures créées')} pour "
+          f"{counted(result['families'], 'famille concernée', 'familles concernées')}.")
     return 0
 
 

@@ -27,6 +27,7 @@ from ecp.payments.tables import Payment, PaymentAllocation
 from ecp.web import csv_export
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.params import parse_day, parse_ids
 from ecp.web.templating import euros
 
 COUNTER_METHODS = {code: label for code, label in METHODS.items() if code != "carte"}
@@ -45,14 +46,8 @@ def parse_euros(value: str) -> int | None:
 
 
 def parse_date_fr(value: str) -> dt.date | None:
-    """'29/11/2026' or '2026-11-29'."""
-    value = value.strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
+    """'29/11/2026' or '2026-11-29', within the years the app can compute around."""
+    return parse_day(value)
 
 
 async def _family_by_code(code: str) -> dict | None:
@@ -105,7 +100,7 @@ async def staff_payment_record(request: Request, data: URLEncodedBody[dict[str, 
     family = await _family_by_code(code)
     if family is None:
         form.error("famille", "Indiquez le code d’une famille existante.")
-    invoice_ids = [int(v) for v in values["facture"] if v.isdigit()]
+    invoice_ids = parse_ids(values["facture"])
     if family is not None and not invoice_ids:
         form.error("facture", "Cochez au moins une facture à régler.")
     amount = parse_euros(values["montant"])
@@ -178,8 +173,10 @@ async def staff_payments_export(request: Request, du: FromQuery[str | None] = No
     """Payments received between two dates (the current month by default), one line per
     allocation so the trésorerie can match each invoice."""
     today = clock.today()
-    start = parse_date_fr(du or "") or today.replace(day=1)
-    end = parse_date_fr(au or "") or today
+    start = parse_date_fr(du) if du else today.replace(day=1)
+    end = parse_date_fr(au) if au else today
+    if start is None or end is None:
+        raise NotFoundException("Période invalide")
     since = dt.datetime.combine(start, dt.time(0), tzinfo=clock.PARIS)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=clock.PARIS)
     payments = await Payment.select(
@@ -213,7 +210,7 @@ async def staff_payments_export(request: Request, du: FromQuery[str | None] = No
                                 "lignes": len(payments)})
     filename = f"paiements-{start.isoformat()}-{end.isoformat()}.csv"
     # The BOM makes spreadsheet software read the file as UTF-8.
-    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(content="\ufeff" + out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

@@ -7,7 +7,7 @@ import hashlib
 from collections import OrderedDict
 
 from ecp.invoices import pdf_process
-from ecp.settings import ROOT
+from ecp.resources import PACKAGE
 
 
 def _env():
@@ -21,7 +21,8 @@ def render_html(context: dict) -> str:
 
 
 async def _write(html: str) -> bytes:
-    return await pdf_process.write_pdf(html, str(ROOT))
+    # Relative URLs in the markup (none today) resolve inside the package, e.g. static/...
+    return await pdf_process.write_pdf(html, str(PACKAGE))
 
 
 # An invoice is downloaded again and again while its content stays the same: PDFs are kept

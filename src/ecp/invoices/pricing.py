@@ -1,6 +1,6 @@
 """The billing arithmetic of one family for one month (pure, no database).
 
-Rules (PRODUCT.md "Rules"): each booked day is billed at the family's tariff (its quotient
+Rules (docs/product.md "Rules"): each booked day is billed at the family's tariff (its quotient
 familial bracket, or the out-of-town rate); a day declared ill ("malade") or closed by the commune
 is not billed; a child present without a booking is billed the day's price plus the majoration.
 The tariff of a day is the latest one whose `valid_from` is on or before that day, so a change
@@ -96,11 +96,14 @@ def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def parse_month(text: str) -> dt.date:
-    """'2026-11' -> date(2026, 11, 1); ValueError otherwise."""
-    year, _, month = text.strip().partition("-")
-    if len(year) != 4 or len(month) != 2 or not year.isdigit() or not month.isdigit():
+    """'2026-11' -> date(2026, 11, 1); ValueError otherwise (years 1 or 9999 too: billing
+    computes the months around)."""
+    from ecp.web.params import parse_month as parse_month_code
+
+    month = parse_month_code(text)
+    if month is None:
         raise ValueError(text)
-    return dt.date(int(year), int(month), 1)
+    return month
 
 
 def bracket_for(quotient_familial: int | None, out_of_town: bool,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from ecp import clock
 from ecp.commune.tables import CommuneSettings
+from ecp.db import fetch
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice, InvoiceLine
 
@@ -34,24 +35,12 @@ FAMILY_INVOICES_SQL = (
     "c.number AS corrects_number "
     "FROM invoice i LEFT JOIN invoice c ON c.id = i.corrects "
     "WHERE i.family = {} ORDER BY i.month DESC, i.id DESC")
-
-
-def _date(value) -> dt.date:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _datetime(value) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+FAMILY_INVOICES_TYPES = {"month": dt.date, "due_on": dt.date, "issued_at": dt.datetime}
 
 
 async def family_invoices(family_id: int) -> list[dict]:
-    rows = await Invoice.raw(FAMILY_INVOICES_SQL, family_id)
+    rows = await fetch(FAMILY_INVOICES_SQL, family_id, types=FAMILY_INVOICES_TYPES)
     today = clock.today()
-    for row in rows:
-        row["month"], row["due_on"] = _date(row["month"]), _date(row["due_on"])
-        row["issued_at"] = _datetime(row["issued_at"])
     return [decorate(r, today) for r in rows]
 
 

@@ -14,13 +14,16 @@ from litestar.response import Template
 from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.guards import requires_role
+from ecp.db import fetch
 from ecp.families.tables import Family
 from ecp.invoices import billing, credit_notes, pricing, queries
 from ecp.invoices.pdf import invoice_pdf
 from ecp.invoices.tables import BillingRun, Invoice
 from ecp.mail.notices import month_label
 from ecp.web.forms import Form, many, text
+from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.params import parse_id, parse_ids
 
 PAPERLESS_FRAGMENT = "partials/invoices/paperless_choice.html"
 PROGRESS_FRAGMENT = "partials/invoices/billing_progress.html"
@@ -35,7 +38,8 @@ def doc_context(request: Request, doc: dict) -> dict:
 # ==== Family side =================================================================================
 
 async def _paperless_context(family_id: int, form: Form | None = None) -> dict:
-    rows = await Family.raw("SELECT id, email, paperless FROM family WHERE id = {}", family_id)
+    rows = await fetch("SELECT id, email, paperless FROM family WHERE id = {}", family_id,
+                       types={"paperless": bool})
     family = rows[0] if rows else None
     if form is None:
         form = Form(values={"mode": "courriel" if family["paperless"] else "papier"})
@@ -88,10 +92,10 @@ async def family_paperless(request: Request, data: URLEncodedBody[dict[str, Any]
 async def family_invoice(request: Request, ref: FromPath[str]) -> Any:
     """`/famille/factures/12` is the detail page, `/famille/factures/12.pdf` its PDF."""
     as_pdf = ref.endswith(".pdf")
-    number = ref.removesuffix(".pdf")
-    if not number.isdigit() or len(number) > 12:
+    invoice_id = parse_id(ref.removesuffix(".pdf"))
+    if invoice_id is None:
         raise NotFoundException()
-    doc = await queries.invoice_document(int(number), family_id=request.user.family_id)
+    doc = await queries.invoice_document(invoice_id, family_id=request.user.family_id)
     if doc is None:
         raise NotFoundException()
     context = doc_context(request, doc)
@@ -163,8 +167,11 @@ async def _billing_context(run_id: int | None, form: Form | None = None) -> dict
 
 
 @get("/facturation", name="staff_billing", guards=[requires_role("regisseur")])
-async def staff_billing(request: Request, run: FromQuery[int | None] = None) -> Template:
-    context = await _billing_context(run)
+async def staff_billing(request: Request, run: FromQuery[str | None] = None) -> Template:
+    run_id = parse_id(run) if run else None
+    if run and run_id is None:
+        raise NotFoundException("Facturation introuvable")
+    context = await _billing_context(run_id)
     return page_or_fragment(request, page="pages/invoices/staff_billing.html",
                             fragment=PROGRESS_FRAGMENT, context=context)
 
@@ -191,7 +198,7 @@ async def staff_billing_start(request: Request, data: URLEncodedBody[dict[str, A
                        details={"mois": value})
     billing.start_in_background(month, run_id, request.app.state.settings, user.staff_id)
     return redirect(request, f"/agents/facturation?run={run_id}",
-                    f"Facturation de {month_label(month)} lancée.")
+                    f"Facturation {de(month_label(month))} lancée.")
 
 
 # ==== Staff: invoices and credit notes ===========================================================
@@ -261,7 +268,7 @@ async def staff_credit_note(request: Request, invoice_id: FromPath[int],
     reason = text(data, "motif", 300)
     raw_lines = many(data, "ligne")
     form = Form(values={"motif": reason, "ligne": raw_lines})
-    line_ids = [int(v) for v in raw_lines if v.isdigit()]
+    line_ids = parse_ids(raw_lines)
     if not line_ids:
         form.error("ligne", "Choisissez au moins une ligne à annuler.")
     if not reason:

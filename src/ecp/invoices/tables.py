@@ -10,11 +10,14 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from ecp.commune.tables import Activity
 from ecp.families.tables import Child, Family
 from ecp.staff.tables import StaffUser
+
+from ecp.schema import Index
 
 
 class BillingRun(Table):
@@ -46,7 +49,13 @@ class Invoice(Table):
     due_on = Date()
     total_cents = Integer(default=0, help_text="Negative for a credit note")
     paid_cents = Integer(default=0, help_text="Sum of the allocations, kept with them")
-    corrects = ForeignKey(references="Invoice", null=True, on_delete=OnDelete.restrict)
+    # A LazyTableReference, not the string "Invoice": Piccolo keeps a plain string in the
+    # column's params, which `--auto` then sees as differing from the table its migration state
+    # resolved, and proposes the same no-op alter_column forever.
+    corrects = ForeignKey(
+        references=LazyTableReference("Invoice", module_path="ecp.invoices.tables"),
+        null=True, on_delete=OnDelete.restrict,
+    )
     billing_run = ForeignKey(references=BillingRun, null=True, on_delete=OnDelete.restrict)
     # Frozen copies: an issued invoice shows what was true when it was issued.
     family_name = Varchar(length=200, default="")
@@ -66,3 +75,17 @@ class InvoiceLine(Table):
     quantity = Integer(default=1)
     unit_price_cents = Integer(default=0)
     amount_cents = Integer(default=0)
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # Gapless numbering: one counter per year and kind.
+    Index("invoice_counter_uniq", "invoice_counter", ("year", "kind"), unique=True),
+    # A family's invoices by month.
+    Index("invoice_family_month_idx", "invoice", ("family", "month")),
+    # One invoice per family and month; credit notes are free to repeat.
+    Index("invoice_family_month_facture_uniq", "invoice", ("family", "month"), unique=True,
+          where="kind = 'facture'"),
+    # The lines of an invoice.
+    Index("invoice_line_invoice_idx", "invoice_line", ("invoice",)),
+]

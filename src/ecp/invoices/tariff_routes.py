@@ -20,6 +20,7 @@ from ecp.invoices.counter_routes import parse_date_fr, parse_euros
 from ecp.invoices.tables import Invoice
 from ecp.web.forms import Form, text
 from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.params import parse_id
 
 ADMIN = [requires_role("administrateur")]
 FORM_FRAGMENT = "partials/invoices/tariff_form.html"
@@ -70,16 +71,17 @@ async def staff_tariff_create(request: Request, data: URLEncodedBody[dict[str, A
     values = {k: text(data, k, 20) for k in ("activite", "tranche", "prix", "majoration", "date")}
     form = Form(values=values)
     activity = None
-    if values["activite"].isdigit():
+    if (activity_id := parse_id(values["activite"])) is not None:
         activity = await Activity.select(Activity.id, Activity.label).where(
-            Activity.id == int(values["activite"])).first()
+            Activity.id == activity_id).first()
     if activity is None:
         form.error("activite", "Choisissez l’activité.")
     bracket_id, bracket_label = None, "hors commune"
     if values["tranche"] == OUT_OF_TOWN:
         pass
-    elif values["tranche"].isdigit() and (bracket := await TariffBracket.select().where(
-            TariffBracket.id == int(values["tranche"])).first()):
+    elif (bracket_ref := parse_id(values["tranche"])) is not None and (
+            bracket := await TariffBracket.select().where(
+                TariffBracket.id == bracket_ref).first()):
         bracket_id, bracket_label = bracket["id"], bracket["label"]
     else:
         form.error("tranche",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from ecp.web.plural import counted
+
 
 def cmd_send_mail(_args) -> int:
     from ecp import db
@@ -22,7 +24,7 @@ def cmd_send_mail(_args) -> int:
 
     sent = asyncio.run(go())
     where = "" if settings.smtp_host else f" dans {settings.mail_dir}"
-    print(f"{sent} courriel(s) envoyé(s){where}.")
+    print(f"{counted(sent, 'courriel envoyé', 'courriels envoyés')}{where}.")
     return 0
 
 

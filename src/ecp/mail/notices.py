@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ecp import clock
 from ecp.mail.tables import OutboxEmail
+from ecp.web.french import de
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre")
@@ -30,7 +31,7 @@ def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
         "due_on": item["due_on"], "commune": settings.commune_name,
         "url": f"{settings.base_url}/famille/factures/{item['invoice_id']}",
     }
-    subject = f"Votre facture de {context['month']} est disponible"
+    subject = f"Votre facture {de(context['month'])} est disponible"
     text = _env().get_template("partials/mail/invoice_available.txt").render(**context)
     html = _env().get_template("partials/mail/invoice_available.html").render(**context)
     return subject, text, html

@@ -5,6 +5,8 @@ from piccolo.table import Table
 
 from ecp.families.tables import Family
 
+from ecp.schema import Index
+
 
 class OutboxEmail(Table):
     to_address = Varchar(length=200)
@@ -22,3 +24,10 @@ class OutboxEmail(Table):
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
     last_error = Text(default="")
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # The sender job's next messages: waiting and due.
+    Index("outbox_due_idx", "outbox_email", ("status", "next_attempt_at")),
+]

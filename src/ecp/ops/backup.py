@@ -4,7 +4,9 @@ SQLite: the online backup API copies a consistent snapshot while the app keeps w
 readers never block the writer), then `PRAGMA integrity_check` vets the copy before it replaces
 the target file. PostgreSQL: `pg_dump --format=custom`, vetted with `pg_restore --list`;
 restore with `pg_restore --clean --single-transaction`. The password never appears on a
-command line (ps): it travels in PGPASSWORD.
+command line (ps): it travels in PGPASSWORD. Every expected failure (a folder that cannot be
+created or written, a missing backup, a database out of reach) is a BackupError with one French
+line for the operator.
 """
 
 from __future__ import annotations
@@ -19,6 +21,25 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 class BackupError(RuntimeError):
     pass
+
+
+def _reason(exc: BaseException) -> str:
+    from ecp.ops.failures import os_reason, sqlite_reason
+
+    if isinstance(exc, OSError):
+        return os_reason(exc)
+    if isinstance(exc, sqlite3.Error):
+        return sqlite_reason(exc)
+    return " ".join(str(exc).split())
+
+
+def _engine_of(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return "sqlite"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgres"
+    raise BackupError(f"ECP_DATABASE_URL non pris en charge ({url.split(':', 1)[0]}) : "
+                      "sqlite:///chemin ou postgresql://… attendu.")
 
 
 def _sqlite_path(url: str) -> Path:
@@ -55,23 +76,45 @@ def backup_sqlite(url: str, dest: Path) -> None:
     if not source.exists():
         raise BackupError(f"Base introuvable : {source}")
     partial = dest.with_name(dest.name + ".partial")
-    partial.unlink(missing_ok=True)
-    src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(partial)
     try:
-        # One step (pages=-1): a single read transaction, hence one consistent snapshot; in WAL
-        # mode the app's writers carry on meanwhile. Step-wise copying would restart each time
-        # another connection writes, and might never finish on a busy day.
-        src.backup(dst, pages=-1)
-        dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained file, no -wal beside it
-    finally:
-        dst.close()
-        src.close()
+        partial.unlink(missing_ok=True)
+        src = sqlite3.connect(source, timeout=30)
+        try:
+            dst = sqlite3.connect(partial)
+            try:
+                # One step (pages=-1): a single read transaction, hence one consistent snapshot;
+                # in WAL mode the app's writers carry on meanwhile. Step-wise copying would
+                # restart each time another connection writes, and might never finish on a busy
+                # day.
+                src.backup(dst, pages=-1)
+                dst.execute("PRAGMA journal_mode=DELETE")  # self-contained, no -wal beside it
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except (OSError, sqlite3.Error) as exc:
+        _discard(partial)
+        raise BackupError(f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}") from exc
     result = integrity_check(partial)
     if result != "ok":
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise BackupError(f"Contrôle d'intégrité de la sauvegarde en échec : {result}")
-    os.replace(partial, dest)
+    _move(partial, dest)
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # nothing was written there, or it cannot be removed: the error above says why
+
+
+def _move(partial: Path, dest: Path) -> None:
+    try:
+        os.replace(partial, dest)
+    except OSError as exc:
+        _discard(partial)
+        raise BackupError(f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}") from exc
 
 
 def restore_sqlite(url: str, source: Path, *, force: bool = False) -> None:
@@ -79,19 +122,25 @@ def restore_sqlite(url: str, source: Path, *, force: bool = False) -> None:
     result = integrity_check(source)
     if result != "ok":
         raise BackupError(f"Sauvegarde corrompue : {result}")
-    if not force and _table_count_sqlite(target):
-        raise BackupError("La base cible n'est pas vide : ajoutez --force pour l'écraser.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(target, timeout=30)
     try:
-        # Through the backup API rather than a file copy: it takes the target's locks, so a
-        # process that still has the file open sees either the old or the new database.
-        src.backup(dst, pages=-1)
-        dst.execute("PRAGMA journal_mode=WAL")
-    finally:
-        dst.close()
-        src.close()
+        if not force and _table_count_sqlite(target):
+            raise BackupError("La base cible n'est pas vide : ajoutez --force pour l'écraser.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            dst = sqlite3.connect(target, timeout=30)
+            try:
+                # Through the backup API rather than a file copy: it takes the target's locks,
+                # so a process that still has the file open sees either the old or the new
+                # database.
+                src.backup(dst, pages=-1)
+                dst.execute("PRAGMA journal_mode=WAL")
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(f"Restauration impossible dans {target} ({_reason(exc)}).") from exc
     result = integrity_check(target)
     if result != "ok":
         raise BackupError(f"Base restaurée en échec au contrôle d'intégrité : {result}")
@@ -123,7 +172,12 @@ def _tool(name: str) -> str:
 def _run(args: list[str], env: dict) -> subprocess.CompletedProcess:
     done = subprocess.run(args, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise BackupError(f"{Path(args[0]).name} a échoué : {done.stderr.strip()[:500]}")
+        # One line: pg_dump's message spans several ("Is the server running...").
+        detail = " ".join(done.stderr.split())[:500]
+        tool = Path(args[0]).name
+        if "connection to server" in detail or "could not translate host name" in detail:
+            raise BackupError(f"Base de données injoignable, {tool} a échoué : {detail}")
+        raise BackupError(f"{tool} a échoué : {detail}")
     return done
 
 
@@ -131,13 +185,17 @@ def backup_postgres(url: str, dest: Path) -> None:
     env, dsn = _pg_env_and_dsn(url)
     partial = dest.with_name(dest.name + ".partial")
     # pg_dump works inside one repeatable-read snapshot: concurrent bookings do not tear it.
-    _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-          f"--file={partial}", f"--dbname={dsn}"], env)
+    try:
+        _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+              f"--file={partial}", f"--dbname={dsn}"], env)
+    except BackupError:
+        _discard(partial)
+        raise
     listing = _run([_tool("pg_restore"), "--list", str(partial)], env).stdout
     if "TABLE DATA" not in listing:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise BackupError("L'archive pg_dump ne contient aucune donnée.")
-    os.replace(partial, dest)
+    _move(partial, dest)
 
 
 def _pg_table_count(env: dict, dsn: str) -> int:
@@ -157,17 +215,37 @@ def restore_postgres(url: str, source: Path, *, force: bool = False) -> None:
 
 
 def backup(url: str, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("sqlite:///"):
+    engine = _engine_of(url)
+    if dest.is_dir():
+        raise BackupError(f"{dest} est un dossier : donnez le chemin du fichier de sauvegarde, "
+                          f"par exemple {dest / 'ecp-sauvegarde'}.")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"Dossier de sauvegarde impossible à créer ({_reason(exc)}) : "
+                          f"{dest.parent}") from exc
+    if not os.access(dest.parent, os.W_OK):
+        raise BackupError(f"Dossier de sauvegarde non accessible en écriture : {dest.parent}")
+    # The file is tried first, the same way for both engines: pg_dump would say it in English.
+    partial = dest.with_name(dest.name + ".partial")
+    try:
+        with open(partial, "wb"):
+            pass
+    except OSError as exc:
+        raise BackupError(f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}") from exc
+    if engine == "sqlite":
         backup_sqlite(url, dest)
     else:
         backup_postgres(url, dest)
 
 
 def restore(url: str, source: Path, *, force: bool = False) -> None:
+    engine = _engine_of(url)
     if not source.is_file():
         raise BackupError(f"Sauvegarde introuvable : {source}")
-    if url.startswith("sqlite:///"):
+    if not os.access(source, os.R_OK):
+        raise BackupError(f"Sauvegarde illisible (permission refusée) : {source}")
+    if engine == "sqlite":
         restore_sqlite(url, source, force=force)
     else:
         restore_postgres(url, source, force=force)

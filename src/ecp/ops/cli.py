@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 
@@ -16,25 +15,18 @@ def _url(args) -> str:
 
 
 def cmd_backup(args) -> int:
-    from ecp.ops.backup import BackupError, backup
+    from ecp.ops.backup import backup
 
-    try:
-        backup(_url(args), Path(args.path))
-    except BackupError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
+    # A BackupError reaches ecp.cli.run_command, which prints its French line (exit 1).
+    backup(_url(args), Path(args.path))
     print(f"Sauvegarde écrite et vérifiée : {args.path}")
     return 0
 
 
 def cmd_restore(args) -> int:
-    from ecp.ops.backup import BackupError, restore
+    from ecp.ops.backup import restore
 
-    try:
-        restore(_url(args), Path(args.path), force=args.force)
-    except BackupError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
+    restore(_url(args), Path(args.path), force=args.force)
     print(f"Base restaurée depuis {args.path}. Lancez « ecp migrate » si la sauvegarde est "
           "plus ancienne que la version installée.")
     return 0

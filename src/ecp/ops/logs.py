@@ -1,7 +1,7 @@
 """Structured JSON logs (structlog) with a request id, and the request middleware that writes
 the access log and the HTTP metrics.
 
-No personal data and no secret (SECURITY.md H1-H3): the access log names the route *template*
+No personal data and no secret (docs/security.md H1-H3): the access log names the route *template*
 (never the raw path, which may hold a reset or calendar token, nor the query string); values
 under sensitive keys are dropped and e-mail addresses in any string are masked, as a net under
 the rule that callers log ids, never codes, addresses or passwords.

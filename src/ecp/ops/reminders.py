@@ -76,19 +76,11 @@ def iso_week(monday: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _time(value) -> dt.time:
-    if isinstance(value, dt.time):
-        return value
-    if hasattr(value, "hour"):  # Piccolo's TimeCustom default when the row does not exist yet
-        return dt.time(value.hour, value.minute)
-    return dt.time.fromisoformat(str(value))
-
-
 async def upcoming_week(now: dt.datetime) -> tuple[dt.date, dt.datetime, list] | None:
     """Next week whose deadline is still ahead, if it falls within the 48-hour window."""
     rules = await commune_settings()
     working_days = rules["booking_deadline_working_days"]
-    at = _time(rules["booking_deadline_time"])
+    at = rules["booking_deadline_time"]  # a time on both engines, default included
     activities = await Activity.select(Activity.weekdays, Activity.deadline_rule).where(
         Activity.active == True)  # noqa: E712 - Piccolo builds SQL from ==
     today = now.astimezone(clock.PARIS).date()

@@ -13,18 +13,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ecp.payments import paybox
-from ecp.settings import ROOT
+from ecp.settings import DATA_DIR
 
 KEYS_DIR = Path(__file__).resolve().parent / "keys"
 SHIPPED_KEYS = (KEYS_DIR / "pubkey-rsa1024-2014.pem", KEYS_DIR / "pubkey-rsa2048-2025.pem")
 SIMULATOR_PATH = "/simulateur-paybox/paiement"
 IPN_PATH = "/paiement/paybox/ipn"
-# Paybox's published pre-production account (PAYBOX.md §2.2): harmless, for the simulator only.
+# Paybox's published pre-production account (docs/payments.md): harmless, for the simulator only.
 TEST_SITE, TEST_RANG, TEST_IDENTIFIANT = "1999888", "32", "107904482"
 TEST_HMAC_KEY = "0123456789ABCDEF" * 8
-DEFAULT_TEST_KEYS_DIR = ROOT / "var" / "paybox-test-keys"
+DEFAULT_TEST_KEYS_DIR = DATA_DIR / "paybox-test-keys"
 # Signed notifications wait here until recorded (ecp.payments.spool); must survive restarts.
-DEFAULT_SPOOL_DIR = ROOT / "var" / "paybox-spool"
+DEFAULT_SPOOL_DIR = DATA_DIR / "paybox-spool"
 
 
 def _list(value: str | None) -> tuple[str, ...]:

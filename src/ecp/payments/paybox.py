@@ -1,4 +1,4 @@
-"""The Paybox System protocol (PAYBOX.md): the HMAC-signed PBX_* form and the RSA-signed reply.
+"""The Paybox System protocol (docs/payments.md): the HMAC-signed PBX_* form and the RSA-signed reply.
 
 Pure functions, no database: signing the outgoing form, verifying a notification over the raw
 bytes exactly as received, reading its signed fields and mapping the response code.
@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-# Names are our own labels; K (the signature) must come last (PAYBOX.md §2.3, field 8).
+# Names are our own labels; K (the signature) must come last (docs/payments.md).
 RETOUR = "mt:M;ref:R;auto:A;err:E;appel:T;trans:S;date:W;heure:Q;carte:C;sign:K"
 SIGN_NAME = "sign"
 # Our own parameter on the browser return URLs: see read_notification for why it exists.
@@ -35,7 +35,7 @@ PAID, PENDING, REFUSED, CANCELLED, EXPIRED, ERROR = (
 
 
 def hmac_message(fields: list[tuple[str, str]]) -> str:
-    """NAME=value joined by &, in form order, without URL-encoding (PAYBOX.md §2.4)."""
+    """NAME=value joined by &, in form order, without URL-encoding (docs/payments.md)."""
     return "&".join(f"{name}={value}" for name, value in fields)
 
 
@@ -102,7 +102,7 @@ def load_public_key(path: Path | str) -> PublicKey:
 
 
 def split_signed(raw: bytes, sign_name: str = SIGN_NAME) -> tuple[bytes, bytes] | None:
-    """(signed data, signature) or None when the data is not signed as PAYBOX.md §3.5 requires:
+    """(signed data, signature) or None when the data is not signed as docs/payments.md requires:
     the LAST `&<sign>=` marker, nothing after the signature, strict base64 after percent-decoding
     (not plus-decoding: a '+' is base64)."""
     marker = b"&" + sign_name.encode("ascii") + b"="
@@ -236,7 +236,7 @@ def sign_reply(fields: list[tuple[str, str]], private_key: rsa.RSAPrivateKey,
     return data + f"&{sign_name}=".encode() + quote(base64.b64encode(signature), safe="").encode()
 
 
-# --- Response codes (PAYBOX.md §3.3) -------------------------------------------------------
+# --- Response codes (docs/payments.md) -------------------------------------------------------
 
 CONFIG_ERRORS = {"00006", "00010", "00011"}
 REFUSALS = {"00004", "00008", "00021", "00029", "00033", "00040"}
@@ -270,7 +270,7 @@ def family_message(status: str) -> str:
 
 
 def parse_paybox_date(day: str, time: str) -> dt.datetime | None:
-    """W is DDMMYYYY and Q is HH:MM:SS, both Paris time (PAYBOX.md §3.2)."""
+    """W is DDMMYYYY and Q is HH:MM:SS, both Paris time (docs/payments.md)."""
     from ecp.clock import PARIS
 
     try:

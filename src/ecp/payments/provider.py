@@ -79,7 +79,7 @@ _probe_cache: dict[tuple[str, ...], tuple[float, str]] = {}
 
 
 async def _available_endpoint(endpoints: tuple[str, ...]) -> str:
-    """The first host whose /load.html says OK (PAYBOX.md §2.1), cached 5 minutes; the
+    """The first host whose /load.html says OK (docs/payments.md), cached 5 minutes; the
     primary when no probe answers (the bank's page then explains itself to the parent)."""
     if len(endpoints) < 2:
         return endpoints[0]

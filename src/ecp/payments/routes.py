@@ -20,6 +20,7 @@ from ecp.payments.config import IPN_PATH, paybox_config
 from ecp.payments.provider import provider_for, return_urls
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.params import parse_id
 from ecp.web.security import client_ip
 
 RETURN_KINDS = {"effectue", "refuse", "annule", "attente"}
@@ -67,9 +68,9 @@ async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, 
     config = _config(request)
     ids = []
     for value in form.values["factures"]:
-        if not value.isdigit():
+        if parse_id(value) is None:
             raise NotFoundException()
-        ids.append(int(value))
+        ids.append(parse_id(value))
     if not config.ready:
         form.error("factures", "Le paiement en ligne est momentanément indisponible. "
                                "Réglez au guichet ou réessayez plus tard.")
@@ -222,6 +223,10 @@ async def _own_form(request: Request, raw: bytes) -> dict[str, str] | None:
         return None
     if pbx.get("PBX_REPONDRE_A") != base + IPN_PATH or pbx.get("PBX_RETOUR") != paybox.RETOUR:
         return None
+    ours = {"PBX_SITE": config.site, "PBX_RANG": config.rang,
+            "PBX_IDENTIFIANT": config.identifiant, "PBX_DEVISE": paybox.CURRENCY_EURO}
+    if any(pbx.get(name) != value for name, value in ours.items()):
+        return None
     return pbx
 
 
@@ -339,7 +344,8 @@ def _valid_expiry(value: str) -> bool:
     from ecp import clock
 
     month, _, year = value.replace(" ", "").partition("/")
-    if not (month.isdigit() and year.isdigit() and len(year) == 2 and 1 <= int(month) <= 12):
+    if not (month.isascii() and month.isdigit() and year.isascii() and year.isdigit()
+            and len(year) == 2 and 1 <= int(month) <= 12):
         return False
     today = clock.today()
     return (2000 + int(year), int(month)) >= (today.year, today.month)

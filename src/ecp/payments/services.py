@@ -36,7 +36,7 @@ from ecp.web.templating import date_heure, euros
 log = logging.getLogger("ecp.payments")
 
 ATTEMPT_MINUTES = 20  # Paybox's page times out after 15 minutes (code 00030)
-STALE_MINUTES = 30  # after this, the régisseur should look (PAYBOX.md §3.7)
+STALE_MINUTES = 30  # after this, the régisseur should look (docs/payments.md)
 # An attempt Paybox never said a word about is closed ("expirée") this long after its payment
 # window ended, i.e. about 2 h 20 after the family last went to the bank. The bank's page is dead
 # after 15 minutes and Paybox notifies within seconds of the payment, without documented retries;
@@ -86,7 +86,7 @@ class NotYours(Exception):
 
 
 def new_reference() -> str:
-    """PBX_CMD: unguessable, [A-Za-z0-9_-] only (PAYBOX.md §2.3, field 6)."""
+    """PBX_CMD: unguessable, [A-Za-z0-9_-] only (docs/payments.md)."""
     return "ECP-" + secrets.token_urlsafe(18)
 
 

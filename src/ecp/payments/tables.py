@@ -15,6 +15,8 @@ from ecp.families.tables import Family
 from ecp.invoices.tables import Invoice
 from ecp.staff.tables import StaffUser
 
+from ecp.schema import Index
+
 
 class PaymentAttempt(Table):
     """A card payment started by a family; only a signed notification settles it."""
@@ -83,3 +85,13 @@ class RefusedNotification(Table):
     first_at = Timestamptz()
     last_at = Timestamptz()
     sample = Text(default="", help_text="The first request's bytes, shortened")
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+INDEXES = [
+    # What was paid against an invoice.
+    Index("payment_allocation_invoice_idx", "payment_allocation", ("invoice",)),
+    # The refusal counter's upsert conflict target: one row per hour, address and reason.
+    Index("refused_notification_key", "refused_notification", ("hour", "source_ip", "reason"),
+          unique=True),
+]

@@ -1,6 +1,6 @@
 """Staff > Familles: search, family record, creation with a welcome letter, children,
 disable/enable, closing the family's open sessions, reset link. Reading is for every agent; changing accounts is the
-administrator's (PRODUCT.md roles)."""
+administrator's (docs/product.md roles)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from ecp.accounts import contact
 from ecp.families.tables import LEVELS
 from ecp.staff.services import parse_date
 from ecp.web.forms import Form, text
+from ecp.web.params import parse_id, parse_int
 
 CIVILITIES = [("Mme", "Mme"), ("M.", "M."), ("", "non précisé")]
 DIETS = [("standard", "standard"), ("sans_porc", "sans porc"), ("sans_viande", "sans viande")]
@@ -36,11 +37,10 @@ def family_form(data: dict[str, Any]) -> tuple[Form, dict]:
         form.error(field_name, message)
     qf = None
     if qf_raw:
-        if not qf_raw.isdigit() or int(qf_raw) > 100000:
+        qf = parse_int(qf_raw, 0, 100000)
+        if qf is None:
             form.error("quotient_familial", "Le quotient familial est un nombre entier, par "
                                             "exemple 720.")
-        else:
-            qf = int(qf_raw)
     guardian = {k: cleaned.values.get(k, "") for k in contact.FIELDS}
     guardian.update(civility=civility, first_name=first, last_name=last)
     return form, {"name": name, "guardian": guardian, "qf": qf,
@@ -67,7 +67,7 @@ def child_form(data: dict[str, Any], school_ids: set[int], editing: bool) -> tup
         form.error("naissance", "Saisissez la date de naissance, par exemple 04/05/2019.")
     if level not in LEVELS:
         form.error("niveau", "Choisissez le niveau scolaire.")
-    school = int(school_raw) if school_raw.isdigit() else None
+    school = parse_id(school_raw)
     if school_raw and school not in school_ids:
         form.error("ecole", "Choisissez une école de la liste.")
     if diet not in dict(DIETS):

@@ -17,6 +17,7 @@ from ecp.staff.services import parse_date
 from ecp.staff.tables import StaffUser
 from ecp.web.forms import Form
 from ecp.web.htmx import page_or_fragment
+from ecp.web.params import parse_id
 
 PAGE = 50
 
@@ -30,7 +31,7 @@ async def staff_journal(request: Request, action: FromQuery[str | None] = None,
                         famille: FromQuery[str | None] = None,
                         agent: FromQuery[str | None] = None, du: FromQuery[str | None] = None,
                         au: FromQuery[str | None] = None,
-                        avant: FromQuery[int | None] = None) -> Template:
+                        avant: FromQuery[str | None] = None) -> Template:
     form = Form(values={"action": action or "", "famille": (famille or "").strip()[:20],
                         "agent": agent or "", "du": du or "", "au": au or ""})
     filters: dict = {}
@@ -43,8 +44,8 @@ async def staff_journal(request: Request, action: FromQuery[str | None] = None,
             form.error("famille", "Aucune famille n’a ce code.")
         else:
             filters["family_id"] = row["id"]
-    if agent and agent.isdigit():
-        filters["staff_id"] = int(agent)
+    if agent and parse_id(agent) is not None:
+        filters["staff_id"] = parse_id(agent)
     for name, key, shift in (("du", "since", 0), ("au", "until", 1)):
         raw = form.values[name]
         if raw:
@@ -53,7 +54,7 @@ async def staff_journal(request: Request, action: FromQuery[str | None] = None,
                 form.error(name, "Saisissez une date, par exemple 29/11/2026.")
             else:
                 filters[key] = _paris_midnight(day + dt.timedelta(days=shift))
-    rows = [] if not form.valid else await audit.entries(**filters, before_id=avant,
+    rows = [] if not form.valid else await audit.entries(**filters, before_id=parse_id(avant),
                                                          limit=PAGE + 1)
     more = len(rows) > PAGE
     rows = rows[:PAGE]

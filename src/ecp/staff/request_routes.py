@@ -1,28 +1,77 @@
 """Staff > Demandes: the queue of contact-change requests, applied in whole or in part, or
-refused with a reason; the family is told by e-mail."""
+refused with a reason; the family is told by e-mail.
+
+Two agents may open the same request: the first decision wins (services.decide_request), and
+the second agent is shown who decided it, when, and what was decided, in place of the form.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
+from ecp.accounts import contact
+from ecp.accounts.services import load_json
+from ecp.families.tables import ContactChangeRequest
 from ecp.staff import queries, services
 from ecp.web.forms import Form, many, text
 from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.templating import date_heure
+
+STATUS_LABELS = {"appliquee": "appliquée", "partielle": "appliquée en partie",
+                 "refusee": "refusée"}
 
 
 def _queue(request: Request, requests: list[dict], forms: dict[int, Form] | None = None,
-           status: int = 200) -> Template:
+           status: int = 200, decided: dict | None = None) -> Template:
     forms = forms or {}
     return page_or_fragment(request, page="pages/staff/requests.html",
                             fragment="partials/staff/request_queue.html",
                             context={"requests": requests,
                                      "forms": {r["id"]: forms.get(r["id"], Form())
-                                               for r in requests}},
+                                               for r in requests},
+                                     "decided": decided},
                             status_code=status)
+
+
+async def _decision(request_id: int) -> dict | None:
+    """The request as it stands: status, who decided it and when, what was applied."""
+    row = await ContactChangeRequest.select(
+        ContactChangeRequest.id, ContactChangeRequest.status, ContactChangeRequest.decided_at,
+        ContactChangeRequest.decided_by, ContactChangeRequest.applied_fields,
+        ContactChangeRequest.reason, ContactChangeRequest.family,
+        ContactChangeRequest.family.code.as_alias("family_code"),
+        ContactChangeRequest.family.name.as_alias("family_name"),
+        ContactChangeRequest.decided_by.display_name.as_alias("decided_by_name"),
+    ).where(ContactChangeRequest.id == request_id).first()
+    return row
+
+
+def _decided_context(request: Request, row: dict) -> dict:
+    """What the second agent reads: « Cette demande a déjà été traitée par … le … »."""
+    if row["decided_by"] is not None and row["decided_by"] == request.user.staff_id:
+        who = "vous-même"
+    else:
+        who = row["decided_by_name"] or "un autre agent"
+    when = f" le {date_heure(row['decided_at'])}" if row["decided_at"] else ""
+    applied = [contact.FIELDS.get(f, f) for f in load_json(row["applied_fields"], [])]
+    state = STATUS_LABELS.get(row["status"], row["status"])
+    if applied:
+        state += " (" + ", ".join(applied) + ")"
+    return {"id": row["id"], "message": f"Cette demande a déjà été traitée par {who}{when}.",
+            "state": state, "reason": row["reason"] if row["status"] == "refusee" else "",
+            "family": row["family"], "family_name": row["family_name"],
+            "family_code": row["family_code"]}
+
+
+async def _already_decided(request: Request, row: dict) -> Template:
+    # 409 as for a place that just went: htmx swaps it (htmx-config), the form is gone.
+    return _queue(request, await queries.waiting_requests(), status=409,
+                  decided=_decided_context(request, row))
 
 
 @get("/demandes", name="staff_requests")
@@ -33,6 +82,13 @@ async def staff_requests(request: Request) -> Template:
 @post("/demandes/{request_id:int}", name="staff_request_decide", status_code=200)
 async def staff_request_decide(request: Request, request_id: FromPath[int],
                                data: URLEncodedBody[dict[str, Any]]) -> Any:
+    current = await _decision(request_id)
+    if current is None:
+        raise NotFoundException("Demande introuvable")
+    if current["status"] != "en_attente":
+        # Before validating: the form of a decided request is no longer on the page, so its
+        # errors would be a 422 with nothing to see.
+        return await _already_decided(request, current)
     decision = text(data, "decision", 20)
     fields = many(data, "champ")
     reason = text(data, "motif", 500)
@@ -51,6 +107,10 @@ async def staff_request_decide(request: Request, request_id: FromPath[int],
                 request.user, request_id,
                 apply_fields=fields if decision == "appliquer" else [], reason=reason)
         except services.ActionRefused as exc:
+            # Another agent decided between our read and our lock: same answer as above.
+            current = await _decision(request_id)
+            if current is not None and current["status"] != "en_attente":
+                return await _already_decided(request, current)
             return redirect(request, "/agents/demandes", str(exc), kind="error")
         messages = {"appliquee": "Demande appliquée ; la famille est prévenue par courriel.",
                     "partielle": "Demande appliquée en partie ; la famille est prévenue par "

@@ -101,7 +101,7 @@ async def open_session_count(family_id: int, settings) -> int:
 
 
 async def close_family_sessions(actor: Principal, settings, family_id: int) -> int:
-    """Logs the family out everywhere (SECURITY.md B5) and leaves the account active.
+    """Logs the family out everywhere (docs/security.md B5) and leaves the account active.
 
     Every session row goes, expired ones too; the count returned (and journalled) is of the
     sessions that were still open, which is what the agent can tell the family.
@@ -221,10 +221,7 @@ async def decide_request(actor: Principal, request_id: int, *, apply_fields: lis
 
 
 def parse_date(value: str) -> dt.date | None:
-    value = value.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
+    """'2026-11-29' or '29/11/2026', within the years the app can compute around."""
+    from ecp.web.params import parse_day
+
+    return parse_day(value)

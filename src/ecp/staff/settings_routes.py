@@ -33,6 +33,7 @@ from ecp.staff.services import parse_date
 from ecp.staff.tables import ROLES, StaffUser
 from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.params import parse_id, parse_int
 
 ADMIN = [requires_role("administrateur")]
 KINDS = [("maternelle", "maternelle"), ("elementaire", "élémentaire"), ("primaire", "primaire")]
@@ -46,18 +47,13 @@ def _time(value: str) -> dt.time | None:
     return dt.time(int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _clock_time(value) -> dt.time:
-    # commune_settings() hands back Piccolo's TimeCustom default when the row is missing.
-    return value.python() if hasattr(value, "python") else value
-
-
 def _int(form: Form, data: dict, name: str, label: str, low: int, high: int) -> int | None:
     value = text(data, name, 10)
     form.values[name] = value
-    if not value.isdigit() or not low <= int(value) <= high:
+    number = parse_int(value, low, high)
+    if number is None:
         form.error(name, f"{label} : un nombre entier entre {low} et {high}.")
-        return None
-    return int(value)
+    return number
 
 
 async def _overview_context(rules_form: Form | None = None, year_form: Form | None = None,
@@ -78,8 +74,8 @@ async def _overview_context(rules_form: Form | None = None, year_form: Form | No
     return {
         "rules_form": rules_form or Form(values={
             "delai_jours": str(rules["booking_deadline_working_days"]),
-            "delai_heure": _clock_time(rules["booking_deadline_time"]).strftime("%H:%M"),
-            "maladie_heure": _clock_time(rules["illness_cutoff_time"]).strftime("%H:%M"),
+            "delai_heure": rules["booking_deadline_time"].strftime("%H:%M"),
+            "maladie_heure": rules["illness_cutoff_time"].strftime("%H:%M"),
             "echeance_jours": str(rules["invoice_due_days"]),
             "conservation_ans": str(rules["retention_years"])}),
         "year_form": year_form or Form(values={
@@ -253,8 +249,7 @@ async def staff_closure_add(request: Request, data: URLEncodedBody[dict[str, Any
         form.error("fermeture_au", "Le dernier jour ne peut pas précéder le premier.")
     if not reason:
         form.error("motif", "Indiquez le motif : il est montré aux familles.")
-    school = int(school_raw) if school_raw.isdigit() else None
-    activity = int(activity_raw) if activity_raw.isdigit() else None
+    school, activity = parse_id(school_raw), parse_id(activity_raw)
     if school_raw and not await School.exists().where(School.id == (school or -1)):
         form.error("ecole", "Choisissez une école de la liste.")
     if activity_raw and not await Activity.exists().where(Activity.id == (activity or -1)):

@@ -4,6 +4,8 @@ from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Timestamptz,
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
+from ecp.schema import Index
+
 ROLES = ("agent", "regisseur", "administrateur")
 
 
@@ -30,3 +32,14 @@ class FamilySearchTerm(Table):
         null=False, on_delete=OnDelete.cascade,
     )
     term = Varchar(length=120, help_text="Folded word; binary collation on both engines")
+
+
+# Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
+# On PostgreSQL family_search_term.term is also COLLATE "C" (migration 2026-11-29T18:38:45), so
+# the prefix search is a byte-wise B-tree range scan whatever the server's locale.
+INDEXES = [
+    # The staff search's prefix range scan.
+    Index("family_search_term_idx", "family_search_term", ("term",)),
+    # A family's terms, replaced whenever the family changes.
+    Index("family_search_term_family_idx", "family_search_term", ("family",)),
+]

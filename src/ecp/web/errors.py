@@ -24,7 +24,8 @@ MESSAGES = {
           "Rechargez la page puis réessayez."),
     404: ("Page introuvable", "Cette page n’existe pas ou plus. Vérifiez l’adresse, ou revenez à l’accueil."),
     405: ("Action impossible", "Cette action n’est pas possible sur cette page."),
-    413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
+    413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses ou comptent trop "
+          "de champs. Revenez à la page précédente et réessayez."),
     429: ("Trop de tentatives", "Vous avez fait trop de tentatives en peu de temps."),
     500: ("Erreur technique", "Une erreur inattendue s’est produite. Elle a été enregistrée ; "
           "réessayez dans quelques instants. Si elle persiste, contactez le service."),
@@ -74,9 +75,11 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     retry_after = None
     if status == 429:
         reset = headers.get("RateLimit-Reset")
-        retry_after = int(reset) if reset and reset.isdigit() else 60
+        retry_after = int(reset) if reset and reset.isascii() and reset.isdigit() else 60
         headers["Retry-After"] = str(retry_after)
         log.info("rate limit reached", extra={"route": _route(request), "actor": _actor(request)})
+    if status == 413:
+        log.info("request too large", extra={"route": _route(request), "reason": exc.detail})
     if status == 403:
         log.info("forbidden", extra={"route": _route(request), "reason": exc.detail,
                                      "actor": _actor(request)})

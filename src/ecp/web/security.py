@@ -63,7 +63,8 @@ def fetch_metadata_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in UNSAFE:
             path = scope.get("path", "")
-            if not path.startswith(CROSS_SITE_ALLOWED):
+            # The routed path (trailing slash already stripped): only this exact route.
+            if path not in CROSS_SITE_ALLOWED:
                 headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                            for k, v in scope.get("headers", [])}
                 site = headers.get("sec-fetch-site")

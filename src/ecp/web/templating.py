@@ -17,9 +17,10 @@ from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ecp import clock
-from ecp.settings import ROOT
+from ecp.resources import TEMPLATES
+from ecp.web.french import de
+from ecp.web.plural import counted, plural
 
-TEMPLATES = ROOT / "templates"
 # Parsed once: Babel re-parses a locale given as a string on every call, which made date
 # formatting the largest cost of the week calendar.
 FR = Locale.parse("fr_FR")
@@ -98,7 +99,7 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
     )
     env.filters.update(
         euros=euros, date_fr=date_fr, jour=jour, jour_long=jour_long, heure=heure,
-        date_heure=date_heure, user=user,
+        date_heure=date_heure, user=user, plural=plural, counted=counted, de=de,
     )
     return env
 

@@ -1,13 +1,15 @@
-"""`ecp seed-bench` on a small commune: the rows it writes hold together, on both engines."""
+"""`python -m bench.seed` on a small commune: the rows it writes hold together, on both
+engines."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
+from bench.seed import BENCH_PASSWORD, BENCH_STAFF, NotEmpty, billed_months, seed_bench
 from ecp.auth.passwords import Passwords
-from ecp.bench.seed import BENCH_PASSWORD, BENCH_STAFF, NotEmpty, billed_months, seed_bench
 from ecp.booking.tables import Booking, Inscription, Slot
 from ecp.commune.tables import ActivityCapacity, School, SchoolYear, Tariff
 from ecp.families.tables import Child, Family, Guardian
@@ -120,12 +122,15 @@ def test_the_command_seeds_then_refuses_a_second_run():
     import subprocess
     import sys
 
-    env = {**os.environ, "ECP_DATABASE_URL": DATABASE_URL}
-    command = [sys.executable, "-m", "ecp.cli", "seed-bench", "--families", "3", "--schools", "3",
-               "--quiet"]
-    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    # This checkout's bench/ and src/, whatever ecp the interpreter has installed.
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "ECP_DATABASE_URL": DATABASE_URL, "PYTHONPATH": f"{root / 'src'}:{root}"}
+    command = [sys.executable, "-m", "bench.seed", "--families", "3", "--schools", "3", "--quiet"]
+    first = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True,
+                           timeout=120)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "3 familles" in first.stdout and "bench-famille" in first.stdout
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True,
+                            timeout=120)
     assert second.returncode == 1
     assert "base vide" in second.stderr

@@ -46,3 +46,45 @@ async def test_demo_booking_seed_is_relative_to_today_and_idempotent(settings):
             inscribed[r["school"]] = inscribed.get(r["school"], 0) + 1
     taken = {s: v for (s, a, d), v in slots.items() if a == mercredi and d == wednesday}
     assert taken == {s: min(22, n) for s, n in inscribed.items() if n}
+
+
+async def test_demo_seed_obeys_exclusive_groups_in_bookings_and_billing(settings):
+    """Garderie du soir and loisirs du soir share the group « soir »: the seed books at most one
+    of them a day per child (as the booking service would), so no invoice bills both."""
+    from ecp.demo.seed import seed_demo
+    from ecp.invoices.tables import Invoice, InvoiceLine
+
+    clock.set_now(dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock.PARIS))
+    await seed_demo(settings, n_families=60)
+    for _ in range(2):  # idempotent: the second run neither adds nor breaks anything
+        pairs = await Booking.raw(
+            "SELECT b.child, b.day, a.group_code, COUNT(*) AS n FROM booking b "
+            "JOIN activity a ON a.id = b.activity "
+            "WHERE a.group_code <> '' AND b.state <> 'annulee' "
+            "GROUP BY b.child, b.day, a.group_code HAVING COUNT(*) > 1")
+        assert pairs == []
+        counts = (await Booking.count(), await Invoice.count())
+        await seed_demo(settings, n_families=60)
+        assert (await Booking.count(), await Invoice.count()) == counts
+    # Both evening activities were seeded (the check is not vacuous)...
+    soir = await Booking.count().where((Booking.activity.group_code == "soir")
+                                       & (Booking.state == "reservee"))
+    alsh = await Booking.count().where((Booking.activity.code == "alsh_soir")
+                                       & (Booking.state == "reservee"))
+    assert alsh > 0 and soir > alsh
+    # ...and the invoices of the seeded months never bill one child both on one day.
+    lines = await InvoiceLine.select(
+        InvoiceLine.invoice, InvoiceLine.child, InvoiceLine.days,
+        InvoiceLine.activity.group_code.as_alias("group_code"),
+        InvoiceLine.activity.code.as_alias("code"),
+    ).where((InvoiceLine.kind == "prestation") & (InvoiceLine.invoice.kind == "facture"))
+    billed: dict[tuple, list[str]] = {}
+    for line in lines:
+        if line["group_code"] != "soir":
+            continue
+        for day in filter(None, line["days"].split(",")):
+            billed.setdefault((line["invoice"], line["child"], day), []).append(line["code"])
+    assert billed, "the seeded months bill evening care"
+    assert {k: v for k, v in billed.items() if len(v) > 1} == {}
+    months = {r["month"] for r in await Invoice.select(Invoice.month)}
+    assert dt.date(2026, 10, 1) in months  # the month the booking seed covers is billed

@@ -1,4 +1,4 @@
-"""SECURITY.md J3/J4 and the schema: engine settings, restrict on financial rows, append-only log."""
+"""docs/security.md J3/J4 and the schema: engine settings, restrict on financial rows, append-only log."""
 
 from __future__ import annotations
 
@@ -96,3 +96,20 @@ async def test_sqlite_write_transactions_queue_in_order_inside_a_process():
             await Child(family=family.id, first_name="Imbriqué", last_name="Martin",
                         birth_date=dt.date(2019, 1, 1), level="CE1").save()
     assert await Child.count() == 13
+
+
+@pytest.mark.postgres_only
+async def test_a_connection_never_released_does_not_hang_the_shutdown():
+    """asyncpg's close waits forever for a held connection; ours gives up and terminates it."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    from ecp import db
+    from tests.conftest import DATABASE_URL
+
+    engine = PostgresEngine(config={"dsn": DATABASE_URL})
+    await engine.start_connection_pool(min_size=1, max_size=2)
+    held = await engine.pool.acquire()  # never released, as by a task lost mid-query
+    assert await db.close_pool(engine, timeout=0.5) is False
+    assert engine.pool is None and held is not None
+    await engine.start_connection_pool(min_size=1, max_size=1)
+    assert await db.close_pool(engine, timeout=5) is True

@@ -1,4 +1,4 @@
-"""SECURITY.md A1/A2: length rules, no composition rules, no truncation, common passwords."""
+"""docs/security.md A1/A2: length rules, no composition rules, no truncation, common passwords."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import datetime as dt
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ecp.bench import run, targets, wrk
-from ecp.bench.seed import billed_months, school_days
+from bench import run, targets, wrk
+from bench.seed import billed_months, school_days
 
 WEEK_HTML = """
 <form method="post" action="/famille/reservations" class="cell-form">

@@ -7,7 +7,7 @@ import importlib.util
 import granian
 
 from ecp import cli
-from ecp.settings import ROOT
+from ecp.resources import PACKAGE
 
 
 class FakeGranian:
@@ -29,12 +29,13 @@ def _serve(monkeypatch, *args, watchfiles=True):
     return cli.main(["serve", "--port", "8123", *args])
 
 
-def test_reload_watches_the_code_and_the_templates(monkeypatch):
+def test_reload_watches_the_package_code_and_templates(monkeypatch):
     assert _serve(monkeypatch, "--reload") == 0
     [options] = FakeGranian.calls
     assert options["target"] == "ecp.asgi:app" and options["port"] == 8123
     assert options["reload"] is True
-    assert options["reload_paths"] == [ROOT / "src", ROOT / "templates"]
+    assert options["reload_paths"] == [PACKAGE]
+    assert (PACKAGE / "templates" / "base.html").is_file()  # the templates are watched too
 
 
 def test_without_the_flag_nothing_is_watched(monkeypatch):

@@ -1,4 +1,4 @@
-"""The Paybox protocol itself: PAYBOX.md's HMAC worked example and real Paybox signatures."""
+"""The Paybox protocol itself: docs/payments.md's HMAC worked example and real Paybox signatures."""
 
 from __future__ import annotations
 

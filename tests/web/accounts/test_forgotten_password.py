@@ -1,4 +1,4 @@
-"""Forgotten password (SECURITY.md A7, B5, D4): same answer, hashed single-use one-hour tokens."""
+"""Forgotten password (docs/security.md A7, B5, D4): same answer, hashed single-use one-hour tokens."""
 
 from __future__ import annotations
 

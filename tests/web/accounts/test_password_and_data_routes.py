@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 
 import pytest
 
+from ecp import clock
 from ecp.auth.common import _words
 from ecp.families.tables import Family
 from tests import factories
 from tests.accounts_factories import family_with_guardian
+from tests.conftest import make_client
+from tests.web.auth.throttle_support import VerifySpy, login_events
 from tests.support import error_summary_links, login_family, post_form, soup
 
 NEW = "le chat dort sur le piano"
@@ -44,10 +49,14 @@ async def test_change_ends_the_other_sessions_but_keeps_this_one(client, other_c
     family, _ = await family_with_guardian()
     await login_family(client)
     await login_family(other_client)
+    before = client.cookies.get("__Host-ecp_session")
     response = await _change(client)
     assert response.status_code == 303
-    assert (await client.get("/famille/coordonnees")).status_code == 200
-    assert "Votre mot de passe a été changé" in (await client.get("/famille/coordonnees")).text or True
+    # This browser keeps a session, under a new token (the old one is gone).
+    assert client.cookies.get("__Host-ecp_session") != before
+    page = await client.get("/famille/coordonnees")
+    assert page.status_code == 200
+    assert "Votre mot de passe a été changé" in page.text
     assert (await other_client.get("/famille/", follow_redirects=False)).status_code == 303
     await post_form(other_client, "/connexion", {"code_famille": "F00001",
                                                  "mot_de_passe": "demo-famille-1"})
@@ -142,3 +151,80 @@ async def test_my_data_has_every_field_about_the_family_and_nothing_about_others
     fragment = await client.get("/famille/mes-donnees", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="my-data"' in fragment.text
     assert child.id
+
+
+# ---------------------------------------------------------------- guessing the current password
+
+NOW = dt.datetime(2026, 11, 30, 18, 0, tzinfo=clock.PARIS)
+
+
+async def _login(client, password="demo-famille-1"):
+    return await post_form(client, "/connexion", {"code_famille": "F00001",
+                                                  "mot_de_passe": password})
+
+
+async def test_wrong_current_passwords_put_this_browser_in_back_off_like_failed_logins(
+        app, client, caplog):
+    caplog.set_level(logging.INFO, logger="ecp.auth")
+    clock.set_now(NOW)
+    family, _ = await family_with_guardian()
+    await login_family(client)
+    before = await _hash(family.id)
+    for i in range(5):
+        response = await _change(client, current=f"ce-n-est-pas-lui-{i}")
+        assert response.status_code == 422
+        field = soup(response.text).select_one("#mot_de_passe_actuel-error")
+        assert "Le mot de passe actuel est incorrect." in field.get_text()
+    # Counted for the account, as failed logins are.
+    assert (await Family.select(Family.failed_logins).first())["failed_logins"] == 5
+    spy = VerifySpy(app.state.passwords.hasher)
+    app.state.passwords.hasher = spy
+    # In back-off: even the right current password is not checked (no hash) and the form
+    # says how long to wait.
+    waiting = await _change(client)
+    assert waiting.status_code == 422 and spy.calls == 0
+    message = soup(waiting.text).select_one("#mot_de_passe_actuel-error").get_text()
+    assert "Patientez 1 minute avant de réessayer." in message
+    assert error_summary_links(waiting.text) == ["#mot_de_passe_actuel"]
+    assert await _hash(family.id) == before
+    # The counter is shared with the login from this browser: it waits too.
+    assert (await _login(client)).status_code == 422 and spy.calls == 0
+    # Not from the parent's other phone (another address, ecp.auth.throttle rule 1).
+    async with make_client(app, "203.0.113.9") as phone:
+        assert (await _login(phone)).status_code == 303
+    clock.set_now(NOW + dt.timedelta(minutes=1, seconds=1))
+    assert (await _change(client)).status_code == 303
+    assert await _hash(family.id) != before
+    events = login_events(caplog)
+    outcomes = [e["outcome"] for e in events if e["kind"] == "family"]
+    assert outcomes.count("password_change_wrong_current") == 5
+    assert outcomes.count("password_change_waiting") == 1 and "refused" in outcomes
+    assert outcomes[-1] == "password_changed"
+    assert all(e["account_id"] == family.id for e in events if e["outcome"].startswith(
+        "password_change"))
+
+
+async def test_the_change_password_form_has_the_login_rate_limit(client):
+    await family_with_guardian()
+    await login_family(client)
+    statuses = [(await _change(client, current=f"faux-{i}")).status_code for i in range(11)]
+    assert statuses == [422] * 10 + [429]
+    assert "Trop de tentatives" in (await _change(client)).text
+
+
+async def test_the_wait_grows_with_each_wrong_current_password_after_the_first(app, client):
+    """Guessing through a stolen session stays as slow as guessing at the login: 1, 2, 4…"""
+    clock.set_now(NOW)
+    await family_with_guardian()
+    await login_family(client)
+    for i in range(5):
+        assert (await _change(client, current=f"faux-{i}")).status_code == 422
+    moment = NOW
+    for minutes in (1, 2, 4, 8):
+        waiting = await _change(client)
+        text = soup(waiting.text).select_one("#mot_de_passe_actuel-error").get_text()
+        expected = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        assert f"Patientez {expected} avant de réessayer." in text, (minutes, text)
+        moment += dt.timedelta(minutes=minutes, seconds=1)
+        clock.set_now(moment)
+        assert (await _change(client, current="encore-faux")).status_code == 422

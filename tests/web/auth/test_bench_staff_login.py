@@ -1,14 +1,14 @@
-"""The benchmark logs its agent in over HTTP with MFA obligatoire: seed-bench enrols
-bench-agent with a known secret, ecp.bench.staff computes the codes (issue: SECURITY.md A10)."""
+"""The benchmark logs its agent in over HTTP with MFA obligatoire: bench.seed enrols
+bench-agent with a known secret, bench.staff computes the codes (issue: docs/security.md A10)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from bench import staff as bench_staff
+from bench.seed import BENCH_STAFF_TOTP_SECRET, seed_bench
 from ecp import clock
 from ecp.auth.tables import AuthSession, StaffTotp
-from ecp.bench import staff as bench_staff
-from ecp.bench.seed import BENCH_STAFF_TOTP_SECRET, seed_bench
 from tests.conftest import DATABASE_URL, make_client
 
 TODAY = dt.date(2026, 11, 30)

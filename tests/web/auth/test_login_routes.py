@@ -79,7 +79,7 @@ async def test_staff_login_goes_to_the_staff_home(client):
     response = await post_form(client, "/agents/connexion",
                                {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
                                from_page="/agents/connexion")
-    # The password alone is not enough (SECURITY.md A10): the second factor comes first.
+    # The password alone is not enough (docs/security.md A10): the second factor comes first.
     assert response.status_code == 303
     assert response.headers["location"] == "/agents/connexion/activation"
     response = await login_staff(client)

@@ -1,4 +1,4 @@
-"""SECURITY.md A10: no staff session without a TOTP code (ECP_STAFF_MFA=obligatoire, the
+"""docs/security.md A10: no staff session without a TOTP code (ECP_STAFF_MFA=obligatoire, the
 default): the pending step, enrolment at login, the code step, replay, expiry, back-off,
 rotation, htmx and no-JS, CSRF, and the generic answers of A6."""
 
@@ -241,7 +241,9 @@ async def test_repeated_wrong_codes_lock_the_account_then_the_lock_lifts(setting
         assert (await StaffUser.select(StaffUser.failed_logins).first())["failed_logins"] == 4
         assert (await post_code(c, wrong_code())).status_code == 422
         row = await StaffUser.select(StaffUser.failed_logins, StaffUser.locked_until).first()
-        assert row["failed_logins"] == 5 and row["locked_until"] is not None
+        # Counted for the account, but the wait is this browser's (its address): the
+        # account-wide ceiling (ecp.auth.throttle) is far off.
+        assert row["failed_logins"] == 5 and row["locked_until"] is None
         locked = await post_code(c, code_now())  # the right code while locked
         assert locked.status_code == 422 and "Code incorrect ou expiré" in locked.text
         password = await password_step(c)
@@ -257,9 +259,9 @@ async def test_repeated_wrong_codes_lock_the_account_then_the_lock_lifts(setting
 
 async def test_the_login_rate_limit_counts_code_posts_too(settings, client):
     await enrolled_staff(settings)
-    await password_step(client)  # 1 of the 10 attempts a minute
-    statuses = [(await post_code(client, "12")).status_code for _ in range(10)]
-    assert statuses[:9] == [422] * 9 and statuses[9] == 429
+    await password_step(client)  # a right password is not an unsuccessful attempt
+    statuses = [(await post_code(client, "12")).status_code for _ in range(11)]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429
     assert "Trop de tentatives" in (await post_code(client, "12")).text
 
 

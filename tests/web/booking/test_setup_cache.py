@@ -1,4 +1,4 @@
-"""The commune set-up cached per process (ecp.commune.setup_cache): database triggers change
+"""The commune set-up cached per process (ecp.commune.setup_cache.SETUP): database triggers change
 setup_version with every change to the set-up, so a page never shows a stale closure, activity
 or capacity, whichever path made the change."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from ecp import clock
 from ecp.booking import queries
-from ecp.commune import setup_cache
+from ecp.commune.setup_cache import SetupCache
 from ecp.commune.tables import (
     Activity,
     ActivityCapacity,
@@ -105,14 +105,14 @@ async def test_outside_a_request_the_set_up_is_always_read():
 
 
 def test_only_safe_requests_trust_the_version_unless_a_route_opts_in():
+    setup_cache = SetupCache("test_setup")  # its own, so the app's entry is left alone
     setup_cache.put("x")  # no request: nothing kept
-    post = {"method": "POST"}
-    with setup_cache.request_version(post, 7):
+    with setup_cache.current(7, "POST"):
         setup_cache.put("posted")
         assert setup_cache.get() is None
-        setup_cache.trust(post)
+        setup_cache.trust()
         setup_cache.put("trusted")
         assert setup_cache.get() == "trusted"
     assert setup_cache.get() is None  # the request's version ends with it
-    with setup_cache.request_version({"method": "GET"}, 8):
+    with setup_cache.current(8, "GET"):
         assert setup_cache.get() is None  # another version: the entry is stale

@@ -1,5 +1,5 @@
 """A pytest plugin that captures the logs of a whole test run and fails the run if they hold a
-password, a token, a code famille or an e-mail address (SECURITY.md H3).
+password, a token, a code famille or an e-mail address (docs/security.md H3).
 
     .venv/bin/python -m pytest -p tests.web.ops.log_audit_plugin tests/
 

@@ -227,7 +227,8 @@ async def test_simulator_only_serves_this_sites_own_attempts(sim_client):
                     {"PBX_REFUSE": f"https://testserver.local/famille/paiements/{reference}/x"},
                     {"PBX_CMD": "ECP-inventee"}, {"PBX_TOTAL": "100"},
                     {"PBX_REPONDRE_A": "https://attaquant.example/ipn"},
-                    {"PBX_RETOUR": "mt:M;ref:R;err:E;sign:K"}):
+                    {"PBX_RETOUR": "mt:M;ref:R;err:E;sign:K"}, {"PBX_DEVISE": "840"},
+                    {"PBX_SITE": "1234567"}, {"PBX_RANG": "99"}, {"PBX_IDENTIFIANT": "1"}):
         body = resigned(fields, **changes)
         page = await sim_client.post("/simulateur-paybox/paiement", content=body,
                                      headers=headers)

@@ -1,4 +1,4 @@
-"""SECURITY.md D1–D4, E4, F1, F4, G1: forgery, cross-origin, headers, errors, rate limits."""
+"""docs/security.md D1–D4, E4, F1, F4, G1: forgery, cross-origin, headers, errors, rate limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SECURITY.md B1–B4, B6: session tokens, cookie attributes, logout, expiry, caching."""
+"""docs/security.md B1–B4, B6: session tokens, cookie attributes, logout, expiry, caching."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Staff « Fermer les sessions ouvertes » on a family record (SECURITY.md B5): every session of
+"""Staff « Fermer les sessions ouvertes » on a family record (docs/security.md B5): every session of
 the family ends, the account stays active, the action is journalled; administrators only."""
 
 from __future__ import annotations

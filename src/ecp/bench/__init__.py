@@ -1,1 +1,0 @@
-"""The benchmark: a large generated commune (`ecp seed-bench`) and the load driver (`ecp.bench.run`)."""

@@ -1,0 +1,124 @@
+"""Where ECP leans on library internals, pinned and checked, so an upgrade fails here first.
+
+ecp.db.SQLiteSharedReadsEngine overrides Piccolo's private SQLiteEngine._run_in_new_connection
+and sets aiosqlite's private Connection._thread.daemon; the bench tool bench.querycount (which
+tests/booking_support.count_queries uses) patches the same method and
+SQLiteEngine/PostgresEngine.run_querystring. These tests run in both engine passes: they build
+their own SQLite engine and need no database of the pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib.metadata
+import inspect
+import re
+import threading
+import tomllib
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.querystring import QueryString
+
+from ecp.db import PINNED_VERSIONS, SQLiteSharedReadsEngine
+
+ROOT = Path(__file__).resolve().parents[3]
+RECHECK = (
+    "ecp.db.SQLiteSharedReadsEngine (and bench.querycount) rely "
+    "on internals of piccolo and aiosqlite, written for piccolo {piccolo} and aiosqlite "
+    "{aiosqlite}. Before moving the pin: read "
+    "piccolo/engine/sqlite.py and check that run_querystring and run_ddl still call "
+    "self._run_in_new_connection(query=..., args=..., query_type=..., table=...) outside a "
+    "transaction and that _run_in_new_connection still only opens a connection, runs and "
+    "commits; read aiosqlite/core.py and check that Connection still keeps its worker thread, "
+    "unstarted until awaited, in `_thread`. Then update ecp.db.PINNED_VERSIONS and the pins "
+    "in pyproject.toml together.").format(**PINNED_VERSIONS)
+
+
+def _shape(function) -> list[tuple[str, str, object]]:
+    """Names, kinds and defaults: what a caller passing arguments by name depends on."""
+    return [(p.name, p.kind.name, p.default) for p in inspect.signature(function).parameters.values()]
+
+
+EMPTY = inspect.Parameter.empty
+POSITIONAL = "POSITIONAL_OR_KEYWORD"
+
+
+@pytest.mark.parametrize("package", sorted(PINNED_VERSIONS))
+def test_the_installed_version_is_the_one_the_override_was_written_for(package):
+    installed = importlib.metadata.version(package)
+    assert installed == PINNED_VERSIONS[package], (
+        f"{package} {installed} is installed, not {PINNED_VERSIONS[package]}. {RECHECK}")
+
+
+def test_pyproject_pins_exactly_those_versions():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for package, version in PINNED_VERSIONS.items():
+        pins = [d for d in dependencies if re.match(rf"{package}(\[[^\]]*\])?\s*[=<>!~]", d)]
+        assert len(pins) == 1 and pins[0].endswith(f"=={version}"), (
+            f"pyproject.toml must pin {package}=={version} (found {pins}). {RECHECK}")
+
+
+def test_piccolo_private_and_patched_methods_keep_their_signatures():
+    assert _shape(SQLiteEngine._run_in_new_connection) == [
+        ("self", POSITIONAL, EMPTY), ("query", POSITIONAL, EMPTY), ("args", POSITIONAL, None),
+        ("query_type", POSITIONAL, "generic"), ("table", POSITIONAL, None)], RECHECK
+    # The override's own signature must stay a drop-in for the original.
+    assert _shape(SQLiteSharedReadsEngine._run_in_new_connection) == _shape(
+        SQLiteEngine._run_in_new_connection), RECHECK
+    assert _shape(SQLiteEngine.run_querystring) == [
+        ("self", POSITIONAL, EMPTY), ("querystring", POSITIONAL, EMPTY),
+        ("in_pool", POSITIONAL, False)], RECHECK
+    assert _shape(PostgresEngine.run_querystring) == [
+        ("self", POSITIONAL, EMPTY), ("querystring", POSITIONAL, EMPTY),
+        ("in_pool", POSITIONAL, True)], RECHECK
+    assert _shape(SQLiteEngine.run_ddl) == [
+        ("self", POSITIONAL, EMPTY), ("ddl", POSITIONAL, EMPTY),
+        ("in_pool", POSITIONAL, False)], RECHECK
+    assert _shape(dict_factory) == [("cursor", POSITIONAL, EMPTY), ("row", POSITIONAL, EMPTY)]
+    assert TransactionType.immediate.value == "IMMEDIATE", RECHECK
+
+
+def test_piccolo_still_routes_queries_outside_a_transaction_through_the_overridden_method():
+    for method in (SQLiteEngine.run_querystring, SQLiteEngine.run_ddl):
+        source = inspect.getsource(method)
+        assert "self._run_in_new_connection(" in source, f"{method.__qualname__}: {RECHECK}"
+        assert "self.current_transaction.get()" in source, f"{method.__qualname__}: {RECHECK}"
+
+
+async def test_aiosqlite_keeps_its_worker_thread_in_thread_until_awaited():
+    assert "database" in inspect.signature(aiosqlite.connect).parameters, RECHECK
+    connection = aiosqlite.connect(":memory:")
+    thread = getattr(connection, "_thread", None)
+    assert isinstance(thread, threading.Thread) and not thread.is_alive(), RECHECK
+    thread.daemon = True  # what the override does: allowed only before the thread starts
+    await connection
+    try:
+        assert thread.is_alive() and thread.daemon
+    finally:
+        await connection.close()
+
+
+async def test_the_shared_reader_serves_selects_and_leaves_writes_to_piccolo(tmp_path):
+    engine = SQLiteSharedReadsEngine(path=str(tmp_path / "internals.sqlite"), timeout=30)
+    await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, day DATE, ok BOOLEAN)")
+    await engine.run_querystring(QueryString(
+        "INSERT INTO t (day, ok) VALUES ({}, {})", "2026-12-21", True))
+    first = await engine.run_querystring(QueryString("SELECT day, ok FROM t"))
+    second = await engine.run_querystring(QueryString("SELECT COUNT(*) AS n FROM t"))
+    try:
+        # One reader for this loop, opened by the first SELECT and reused by the second; the
+        # rows are Piccolo's (dicts, declared types converted), as on Piccolo's own path.
+        assert list(engine._readers) == [id(asyncio.get_running_loop())]
+        assert first == [{"day": dt.date(2026, 12, 21), "ok": True}] and second == [{"n": 1}]
+        # A write after the reader opened is seen by it: each SELECT runs in autocommit.
+        await engine.run_querystring(QueryString("DELETE FROM t"))
+        assert await engine.run_querystring(QueryString("SELECT COUNT(*) AS n FROM t")) == [
+            {"n": 0}]
+    finally:
+        connection, _lock = engine._readers.pop(id(asyncio.get_running_loop()))
+        await connection.close()
