@@ -112,15 +112,8 @@ async def migrated():
     engine = db.engine()
     await engine.start_connection_pool(min_size=1, max_size=4)
     yield
-    # asyncpg's close() waits, without end, for every connection to be given back: one that
-    # a test never released would hang the run. Bounded, then cut, and said.
-    pool, leaked = engine.pool, False
-    try:
-        await asyncio.wait_for(pool.close(), timeout=30)
-    except TimeoutError:
-        pool.terminate()
-        leaked = True
-    engine.pool = None
+    # Bounded (ecp.db.close_pool): a connection a test never gave back would hang the run.
+    graceful = await db.close_pool(engine)
     # After the pool has closed: this session's database goes with it.
     import asyncpg
 
@@ -129,7 +122,7 @@ async def migrated():
         await _drop_database(conn, PG_DATABASE)
     finally:
         await conn.close()
-    assert not leaked, "a test kept a pooled PostgreSQL connection to the end of the session"
+    assert graceful, "a test kept a pooled PostgreSQL connection to the end of the session"
 
 
 @pytest.fixture(autouse=True)
