@@ -63,7 +63,7 @@ def clear_process_caches() -> None:
     derived from have just been emptied (modules not imported yet have nothing to forget)."""
     setup_cache = sys.modules.get("ecp.commune.setup_cache")
     if setup_cache is not None:
-        setup_cache._cached = None
+        setup_cache.SETUP._entry = None  # tests/web/test_shared_app.py checks this still works
     pdf = sys.modules.get("ecp.invoices.pdf")
     if pdf is not None:
         pdf._cache.clear()
