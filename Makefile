@@ -96,6 +96,13 @@ test-sqlite:
 test-postgres:
 	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) -m "not browser and not sqlite_only"
 
+# ruff, pinned in the test extras: lint rules (pyproject.toml) and formatting, checked only.
+LINT_PATHS := src tests $(wildcard migrations bench)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
 # ---- Benchmark (issue 7): a generated commune, the app under granian, wrk as load generator.
 # `make bench`: 10,000 families; `make bench-quick`: a small commune, under three minutes.
 # The PostgreSQL + Redis pass (1 then 2 workers) uses ECP_BENCH_POSTGRES_URL / ECP_BENCH_REDIS_URL

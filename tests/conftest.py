@@ -1,13 +1,19 @@
 """Test harness: the database is chosen BEFORE ecp is imported (Piccolo binds it at import).
 
 ECP_TEST_ENGINE=sqlite (default) uses a temporary file; ECP_TEST_ENGINE=postgres creates a fresh
-database on the server named by ECP_TEST_POSTGRES_URL. `make test` runs both passes.
+database on the server named by ECP_TEST_POSTGRES_URL, and drops it at the end of the session.
+`make test` runs both passes.
+
+One app serves every test that uses the default settings (building one costs most of a second);
+each test still starts clean: tables emptied, the app's stores and state as built, the process's
+caches cleared and the clock unfrozen. A test whose `settings` differ gets an app of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,9 +21,27 @@ import pytest
 
 ENGINE = os.environ.get("ECP_TEST_ENGINE", "sqlite")
 TEST_DIR = tempfile.mkdtemp(prefix="ecp-tests-")
+_PG_NAME = re.compile(r"^ecp_test_(\d+)$")
 
 
-def _postgres_url() -> str:
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+async def _drop_database(conn, name: str) -> None:
+    # DROP refuses while anyone is connected: a crashed run's pool, or a child process's.
+    await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def _postgres_url() -> tuple[str, str]:
     base = os.environ.get("ECP_TEST_POSTGRES_URL")
     if not base:
         raise pytest.UsageError("ECP_TEST_ENGINE=postgres needs ECP_TEST_POSTGRES_URL")
@@ -28,17 +52,26 @@ def _postgres_url() -> str:
     async def create():
         conn = await asyncpg.connect(base)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            # Runs killed before their finaliser leave their database behind: drop those whose
+            # process is gone (a pid still alive may be a run going on beside this one).
+            for row in await conn.fetch("SELECT datname FROM pg_database "
+                                        "WHERE datname LIKE 'ecp\\_test\\_%'"):
+                match = _PG_NAME.match(row["datname"])
+                if match and (row["datname"] == name or not _pid_alive(int(match.group(1)))):
+                    await _drop_database(conn, row["datname"])
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     asyncio.run(create())
     parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return urlunsplit(parts._replace(path=f"/{name}")), name
 
 
-DATABASE_URL = _postgres_url() if ENGINE == "postgres" else f"sqlite:///{TEST_DIR}/test.sqlite"
+if ENGINE == "postgres":
+    DATABASE_URL, PG_DATABASE = _postgres_url()
+else:
+    DATABASE_URL, PG_DATABASE = f"sqlite:///{TEST_DIR}/test.sqlite", None
 os.environ["ECP_DATABASE_URL"] = DATABASE_URL
 os.environ["ECP_PASSWORD_PROFILE"] = "test"
 os.environ.pop("ECP_REDIS_URL", None)
@@ -51,6 +84,11 @@ from ecp.settings import Settings  # noqa: E402
 from tests import support  # noqa: E402
 
 BASE_URL = "https://testserver.local"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "own_app: the test changes its app (registers a route, "
+                                       "say), so it gets one of its own")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -68,19 +106,34 @@ async def migrated():
     await migrate()
     # The app's lifespan is not run by the in-process transport: the pool lives in the tests'
     # loop, which the app shares.
-    async with db.pool(min_size=1, max_size=4):
+    if not PG_DATABASE:
         yield
+        return
+    engine = db.engine()
+    await engine.start_connection_pool(min_size=1, max_size=4)
+    yield
+    # Bounded (ecp.db.close_pool): a connection a test never gave back would hang the run.
+    graceful = await db.close_pool(engine)
+    # After the pool has closed: this session's database goes with it.
+    import asyncpg
+
+    conn = await asyncpg.connect(os.environ["ECP_TEST_POSTGRES_URL"])
+    try:
+        await _drop_database(conn, PG_DATABASE)
+    finally:
+        await conn.close()
+    assert graceful, "a test kept a pooled PostgreSQL connection to the end of the session"
 
 
 @pytest.fixture(autouse=True)
 async def clean_db(migrated):
     yield
     clock.set_now(None)
+    support.clear_process_caches()
     await support.truncate_all()
 
 
-@pytest.fixture
-def settings() -> Settings:
+def default_settings() -> Settings:
     return Settings(
         database_url=DATABASE_URL,
         secret_key="test-secret-key-with-enough-length-0123456789",
@@ -91,10 +144,34 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def app(settings):
+def settings() -> Settings:
+    return default_settings()
+
+
+@pytest.fixture(scope="session")
+def shared_app():
+    """The app of every test with the default settings, and what it looked like when built."""
     from ecp.app import create_app
 
-    return create_app(settings)
+    app = create_app(default_settings())
+    return app, support.AppSnapshot(app)
+
+
+def _is_default(settings: Settings) -> bool:
+    # `extra` takes no part in Settings' equality: anything in it makes the settings different.
+    return settings == default_settings() and not settings.extra
+
+
+@pytest.fixture
+async def app(settings, request):
+    if not _is_default(settings) or request.node.get_closest_marker("own_app"):
+        from ecp.app import create_app
+
+        yield create_app(settings)
+        return
+    shared, snapshot = request.getfixturevalue("shared_app")
+    yield shared
+    await snapshot.restore()
 
 
 def make_client(app, client_ip: str = "127.0.0.1") -> httpx.AsyncClient:

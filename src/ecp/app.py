@@ -13,7 +13,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import HTMXPlugin
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
@@ -33,7 +32,8 @@ from ecp.web.errors import http_exception_handler, internal_error_handler
 from ecp.web.limits import MAX_BODY_BYTES, body_limits_middleware
 from ecp.web.params import path_params_middleware, reject_odd_static_path
 from ecp.web.security import fetch_metadata_middleware, make_before_send
-from ecp.web.templating import create_environment
+from ecp.web.template_engine import AppTemplateEngine
+from ecp.web.templating import environment
 
 STORE_NAMES = ("login_rate", "reset_rate", "action_rate")
 
@@ -97,10 +97,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     configure_logging(settings)
     tune_malloc()
-    env = create_environment()
-    env.globals.update(branding={
-        "commune": settings.commune_name, "logo": settings.logo_path,
-    }, accessibility_status=settings.accessibility_status)
+    # Filled in below; the shared environment's globals stay the same for every app.
+    template_values = {
+        "branding": {"commune": settings.commune_name, "logo": settings.logo_path},
+        "accessibility_status": settings.accessibility_status,
+    }
     passwords = Passwords(settings.password_profile, settings.hash_concurrency)
 
     @asynccontextmanager
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                        before_request=reject_odd_static_path),
         ],
         plugins=[HTMXPlugin()],
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(env)),
+        template_config=TemplateConfig(instance=AppTemplateEngine(
+            environment(auto_reload=settings.debug), template_values)),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=settings.cookie_name("csrftoken"),
@@ -163,7 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # request id, an access-log line and a metric.
     app.asgi_handler = request_middleware(app.asgi_handler)
     # Navigation shows a section only once its routes exist.
-    env.globals["route_names"] = frozenset(
+    template_values["route_names"] = frozenset(
         handler.name for route in app.routes for handler in getattr(route, "route_handlers", [])
         if handler.name
     )

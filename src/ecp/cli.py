@@ -15,7 +15,6 @@ import importlib.util
 import sys
 import warnings
 
-
 CLI_FEATURES = ("ecp.booking", "ecp.invoices", "ecp.payments", "ecp.mail", "ecp.accounts",
                 "ecp.ops")
 
@@ -80,6 +79,19 @@ def cmd_serve(args) -> int:
     args.host = args.host or settings.host
     args.port = args.port or settings.port
     args.workers = args.workers or settings.workers
+
+    from ecp.resources import PACKAGE
+
+    reload = {}
+    if args.reload:
+        # Granian's reloader is an extra (it watches files through watchfiles).
+        if importlib.util.find_spec("watchfiles") is None:
+            print("« ecp serve --reload » demande watchfiles : pip install 'granian[reload]'.",
+                  file=sys.stderr)
+            return 1
+        # The package: its code and its templates (a changed template restarts the workers
+        # too, so no ECP_DEBUG is needed to see it).
+        reload = dict(reload=True, reload_paths=[PACKAGE])
     if args.migrate:
         _run(_migrate())
     server = Granian(
@@ -91,6 +103,7 @@ def cmd_serve(args) -> int:
         # One crashed worker must not take the whole portal down.
         respawn_failed_workers=True,
         log_access=args.access_log,
+        **reload,
     )
     try:
         server.serve()
@@ -125,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=None, help="default: ECP_WORKERS, else 1")
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.add_argument("--access-log", action="store_true")
+    serve.add_argument("--reload", action="store_true",
+                       help="restart the workers when the code or a template changes (development)")
     serve.set_defaults(func=cmd_serve)
     # Features add their own commands: ecp/<feature>/cli.py with register(subparsers), where each
     # subcommand sets `func` (a callable taking the parsed args and returning an exit code).

@@ -126,7 +126,54 @@ def write_transaction():
         return _queued_sqlite_transaction(db)
     if isinstance(db, SQLiteEngine):
         return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction(allow_nested=True)
+    return _postgres_transaction(db)
+
+
+@asynccontextmanager
+async def _postgres_transaction(db: PostgresEngine) -> AsyncIterator[object]:
+    """Piccolo's transaction, which takes a pooled connection and then sends BEGIN: when BEGIN
+    fails, or ROLLBACK does (the server ended the connection in an outage), Piccolo never gives
+    the connection back. Each outage would keep one for good until the pool was exhausted (and
+    closing the pool would wait for them for ever)."""
+    transaction = db.transaction(allow_nested=True)
+    try:
+        entered = await transaction.__aenter__()
+    except BaseException:
+        await _give_back(db, transaction)
+        raise
+    try:
+        yield entered
+    except BaseException as exc:
+        try:
+            await transaction.__aexit__(type(exc), exc, exc.__traceback__)
+        except BaseException:
+            await _give_back(db, transaction)
+        raise
+    try:
+        await transaction.__aexit__(None, None, None)
+    except BaseException:
+        await _give_back(db, transaction)
+        raise
+
+
+async def _give_back(db: PostgresEngine, transaction) -> None:
+    connection = getattr(transaction, "connection", None)
+    if connection is None or getattr(transaction, "_parent", None) is not None:
+        return
+    context = getattr(transaction, "context", None)
+    if context is not None:
+        try:  # what __aexit__ would have done: this task's queries leave the dead transaction
+            db.current_transaction.reset(context)
+        except ValueError:
+            pass
+    # Its protocol may be stuck mid-operation ("another operation is in progress"): it must
+    # not be handed out again. Closed, then released, the pool replaces it with a new one.
+    connection.terminate()
+    if db.pool:
+        try:
+            await db.pool.release(connection)
+        except Exception:  # noqa: BLE001 - released already (asyncpg frees closed ones)
+            pass
 
 
 @asynccontextmanager

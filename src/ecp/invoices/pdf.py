@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from functools import lru_cache
 
 from ecp.invoices import pdf_process
 from ecp.resources import PACKAGE
 
 
-@lru_cache(maxsize=1)
 def _env():
-    from ecp.web.templating import create_environment
+    from ecp.web.templating import environment
 
-    return create_environment()
+    return environment()
 
 
 def render_html(context: dict) -> str:

@@ -6,8 +6,6 @@ link is the portal's own invoice page.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from ecp import clock
 from ecp.mail.tables import OutboxEmail
 from ecp.web.french import de
@@ -20,11 +18,10 @@ def month_label(month) -> str:
     return f"{MONTHS[month.month - 1]} {month.year}"
 
 
-@lru_cache(maxsize=1)
 def _env():
-    from ecp.web.templating import create_environment
+    from ecp.web.templating import environment
 
-    return create_environment()
+    return environment()
 
 
 def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:

@@ -5,6 +5,10 @@ tries to take or renew the job's lease; only the holder runs the job, and only w
 has elapsed since `last_run_at`, which is stored on the lease row and so survives restarts and
 hand-overs. While a job runs a heartbeat renews the lease; a process that dies stops renewing
 and another takes the job over once the lease has expired (ttl, 30 s by default).
+
+The runner's time comes from one object (`SystemClock` unless another is given): the instants
+it compares with the lease rows, the loop's ticks and the heartbeat's waits. Tests hand it a
+manual clock and move time forward instead of sleeping through it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Protocol
 
 import structlog
 
@@ -38,6 +43,30 @@ class Job:
     func: JobFunc  # async func(settings, now) -> anything (a count is logged)
 
 
+class RunnerClock(Protocol):
+    def now(self) -> dt.datetime: ...  # an aware instant, what the lease rows hold
+
+    def monotonic(self) -> float: ...  # seconds, for the loop's own ages
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The app's clock (ecp.clock, which tests may freeze) and the event loop's sleep.
+
+    The lease functions read ecp.clock themselves: a clock given to the runner must agree with
+    it, as the tests' manual clock does by setting ecp.clock as it moves."""
+
+    def now(self) -> dt.datetime:
+        return clock.now()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
 def holder_id() -> str:
     """Unique per process start: a restarted process must not inherit a dead one's lease."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -45,26 +74,31 @@ def holder_id() -> str:
 
 class JobRunner:
     def __init__(self, settings, jobs: list[Job], *, holder: str | None = None,
-                 tick: float | None = None, ttl: float | None = None) -> None:
+                 tick: float | None = None, ttl: float | None = None,
+                 clock: RunnerClock | None = None) -> None:
         self.settings = settings
         self.jobs = list(jobs)
         self.holder = holder or holder_id()
         self.tick = tick if tick is not None else getattr(settings, "job_tick_seconds", 5.0)
         ttl = ttl if ttl is not None else getattr(settings, "job_lease_seconds", 30)
         self.ttl = dt.timedelta(seconds=ttl)
+        self.clock = clock or SystemClock()
         self._task: asyncio.Task | None = None
         self._stopping = False
-        self.last_tick: float | None = None  # monotonic time of the last completed pass
+        self._idle = False  # between two passes, waiting for the next tick
+        self.last_tick: float | None = None  # clock.monotonic() of the last completed pass
         self.held: set[str] = set()
         self.current: str | None = None  # the job running now, if any
         self._ensured = False
-        self._wake = asyncio.Event()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
+    @property
+    def task(self) -> asyncio.Task | None:
+        return self._task
+
     async def start(self) -> None:
         self._stopping = False
-        self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._loop(), name=f"ecp-jobs-{self.holder}")
         log.info("job_runner_started", holder=self.holder, jobs=[j.name for j in self.jobs])
 
@@ -73,13 +107,13 @@ class JobRunner:
         message is not cut off mid-send. release=False imitates a crash: cancelled at once, the
         leases left to expire."""
         self._stopping = True
-        self._wake.set()
         task, self._task = self._task, None
         if task is not None:
-            if release:
+            # Waiting for the next tick, the loop has nothing to finish: cancelled at once.
+            if release and not self._idle:
                 try:
                     await asyncio.wait_for(asyncio.shield(task), timeout=grace)
-                except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
+                except (TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
                     pass
             task.cancel()
             try:
@@ -102,7 +136,7 @@ class JobRunner:
         """For /healthz: is the loop alive and has it ticked recently?"""
         if not self.running:
             return {"status": "arrete"}
-        age = None if self.last_tick is None else time.monotonic() - self.last_tick
+        age = None if self.last_tick is None else self.clock.monotonic() - self.last_tick
         # A long job (its lease kept alive by the heartbeat) is not a stuck loop.
         stale = self.current is None and age is not None and age > max(60.0, self.tick * 6)
         return {"status": "en_retard" if stale else "ok", "jobs": len(self.jobs),
@@ -119,11 +153,15 @@ class JobRunner:
             except Exception:  # noqa: BLE001 - a database blip must not kill the runner
                 self._ensured = False
                 log.exception("job_runner_pass_failed", holder=self.holder)
-            self.last_tick = time.monotonic()
-            try:  # sleep for a tick, or until stop() wakes us
-                await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
-            except asyncio.TimeoutError:
-                pass
+            self.last_tick = self.clock.monotonic()
+            if self._stopping:
+                break
+            # stop() cancels this sleep rather than waiting for it (see _idle).
+            self._idle = True
+            try:
+                await self.clock.sleep(self.tick)
+            finally:
+                self._idle = False
 
     async def run_pending(self) -> list[str]:
         """One pass over the jobs; returns the names of the jobs this process ran."""
@@ -140,7 +178,7 @@ class JobRunner:
                 continue
             self.held.add(job.name)
             last = leases.aware(row["last_run_at"])
-            now = clock.now()
+            now = self.clock.now()
             if last is not None and (now - last).total_seconds() < job.period:
                 continue
             await self._run(job, now)
@@ -176,7 +214,7 @@ class JobRunner:
     async def _heartbeat(self, name: str) -> None:
         interval = max(self.ttl.total_seconds() / 3, 0.05)
         while True:
-            await asyncio.sleep(interval)
+            await self.clock.sleep(interval)
             if not await leases.renew(name, self.holder, self.ttl):
                 log.warning("job_lease_lost", job=name, holder=self.holder)
                 return

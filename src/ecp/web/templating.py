@@ -1,4 +1,9 @@
-"""The Jinja environment: autoescape, StrictUndefined, French formatting filters."""
+"""The Jinja environment: autoescape, StrictUndefined, French formatting filters.
+
+One environment per process (two when a debug app reloads templates), shared by every app, the
+e-mails and the PDFs, so each template is compiled once. What differs between apps (the
+commune's name, the routes that exist) is not in the environment's globals, which all apps
+would share, but given to each render by the app's own engine (ecp.web.template_engine)."""
 
 from __future__ import annotations
 
@@ -78,7 +83,7 @@ def user(request):
     return request.scope.get("user")
 
 
-def create_environment(directory: Path = TEMPLATES) -> Environment:
+def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(directory)),
         # Plain-text templates (e-mail bodies) are not HTML: escaping them would show « &amp; »
@@ -88,11 +93,23 @@ def create_environment(directory: Path = TEMPLATES) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        # Templates ship with the code: checking every file's mtime on every render is waste.
-        auto_reload=False,
+        # Templates ship with the code: checking every file's mtime on every render is waste,
+        # except for a developer editing them (ECP_DEBUG).
+        auto_reload=auto_reload,
     )
     env.filters.update(
         euros=euros, date_fr=date_fr, jour=jour, jour_long=jour_long, heure=heure,
         date_heure=date_heure, user=user, plural=plural, counted=counted, de=de,
     )
     return env
+
+
+def environment(*, auto_reload: bool = False) -> Environment:
+    """The process's environment; nothing may write its globals after this (see the module)."""
+    return _environment(bool(auto_reload))
+
+
+@lru_cache(maxsize=2)  # keyed by the flag alone: environment() and (auto_reload=False) are one
+def _environment(auto_reload: bool) -> Environment:
+    return create_environment(auto_reload=auto_reload)
+

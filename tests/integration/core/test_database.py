@@ -12,6 +12,7 @@ from ecp.db import write_transaction
 from ecp.families.tables import Child, Family
 from ecp.invoices.tables import Invoice
 from tests import factories
+from tests.support import refused_by_the_database
 
 
 @pytest.mark.sqlite_only
@@ -32,7 +33,7 @@ async def test_a_family_with_an_invoice_cannot_be_deleted():
     family = await factories.make_family("F00001")
     await Invoice(number="FAC-2026-000001", family=family.id, month=dt.date(2026, 10, 1),
                   issued_at=clock.now(), due_on=dt.date(2026, 11, 30), total_cents=1250).save()
-    with pytest.raises(Exception):
+    with pytest.raises(refused_by_the_database(), match="(?i)foreign key"):
         await Family.delete().where(Family.id == family.id)
     assert await Family.count() == 1 and await Invoice.count() == 1
 
@@ -49,7 +50,7 @@ async def test_a_failure_inside_a_write_transaction_rolls_everything_back():
 
 async def test_the_audit_log_cannot_be_edited():
     await AuditLog(at=clock.now(), actor="agent", action="family.view", target="F00001").save()
-    with pytest.raises(Exception):
+    with pytest.raises(refused_by_the_database(), match="audit_log is append-only"):
         await AuditLog.update({AuditLog.action: "rien"}).where(AuditLog.actor == "agent")
     row = await AuditLog.select(AuditLog.action).first()
     assert row["action"] == "family.view"
@@ -60,7 +61,7 @@ async def test_one_invoice_per_family_and_month():
     values = dict(family=family.id, month=dt.date(2026, 10, 1), issued_at=clock.now(),
                   due_on=dt.date(2026, 11, 30), total_cents=100)
     await Invoice(number="FAC-2026-000001", **values).save()
-    with pytest.raises(Exception):
+    with pytest.raises(refused_by_the_database(), match="(?i)unique"):
         await Invoice(number="FAC-2026-000002", **values).save()
     await Invoice(number="AV-2026-000001", kind="avoir", **values).save()
     assert await Invoice.count() == 2

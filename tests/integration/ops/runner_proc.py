@@ -25,8 +25,7 @@ async def main(holder: str) -> None:
                            tick=TICK, ttl=TTL)
         await runner.start()
         print(json.dumps({"holder": holder, "ready": True}), flush=True)
-        while True:
-            await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # until the test kills this process
 
 
 if __name__ == "__main__":

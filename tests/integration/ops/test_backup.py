@@ -100,7 +100,7 @@ async def test_backup_under_writes_restores_every_acknowledged_booking(settings,
     child = await Child.select(Child.id, Child.school).where(Child.school.is_not_null()).first()
     activity = await Activity.select(Activity.id).first()
     acknowledged: list[int] = []
-    stop = asyncio.Event()
+    stop, thirty = asyncio.Event(), asyncio.Event()
 
     async def writer() -> None:
         day = dt.date(2031, 1, 1)
@@ -111,12 +111,13 @@ async def test_backup_under_writes_restores_every_acknowledged_booking(settings,
                           updated_at=now)
             await row.save()
             acknowledged.append(row.id)  # the family saw "réservé" from here on
+            if len(acknowledged) == 30:
+                thirty.set()
             day += dt.timedelta(days=1)
             await asyncio.sleep(0)
 
     task = asyncio.create_task(writer())
-    while len(acknowledged) < 30:
-        await asyncio.sleep(0.01)
+    await thirty.wait()
     before_backup = list(acknowledged)
     families = await Family.count()
     dump = tmp_path / "nightly.backup"

@@ -58,7 +58,9 @@ def test_killing_the_lease_holder_hands_the_job_to_the_other_process():
         assert a.wait_for(lambda: len(a.runs()) >= 1, 30), "process A never ran the job"
         b = Proc("B")
         assert b.wait_for(lambda: any("ready" in line for line in b.lines), 30)
-        time.sleep(3 * PERIOD)
+        # B polls the lease every tick meanwhile: two more runs of A's are two periods later.
+        held = len(a.runs())
+        assert a.wait_for(lambda: len(a.runs()) >= held + 2, 30), "A stopped running the job"
         assert b.runs() == [], "B ran a job whose lease A holds"
         a.kill()
         killed = time.time()

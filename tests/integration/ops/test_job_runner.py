@@ -4,30 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
+
+import pytest
 
 from ecp import clock
 from ecp.jobs.tables import JobLease
 from ecp.mail.outbox import queue_email
 from ecp.mail.tables import OutboxEmail
-from ecp.ops.jobs import Job, JobRunner
 from ecp.ops import leases
+from ecp.ops.jobs import Job, JobRunner
+from tests.manual_clock import ManualClock
 
 PERIOD = 0.5
 TTL = 1.5
 TICK = 0.1
+WORK = 0.05  # how long the test job takes, on the manual clock
 
 
-def _runner(settings, name, runs, holder, period=PERIOD):
-    job_runs: list = []
-
+def _runner(settings, name, runs, holder, mc, period=PERIOD, work=WORK):
+    """A runner of one job that records (holder, start, end) of each run, in clock seconds."""
     async def func(_settings, _now):
-        start = time.monotonic()
-        await asyncio.sleep(0.05)
-        runs.append((holder, start, time.monotonic()))
-        job_runs.append(start)
+        start = mc.monotonic()
+        if work:
+            await mc.sleep(work)
+        runs.append((holder, start, mc.monotonic()))
 
-    return JobRunner(settings, [Job(name, period, func)], holder=holder, tick=TICK, ttl=TTL)
+    return JobRunner(settings, [Job(name, period, func)], holder=holder, tick=TICK, ttl=TTL,
+                     clock=mc)
+
+
+async def _start(mc, *runners):
+    """Each runner's first pass is over (lease taken or refused) before the next starts."""
+    for runner in runners:
+        await runner.start()
+        mc.watch(runner.task)
+        await mc.settle()
 
 
 def _no_overlap(runs):
@@ -37,65 +48,72 @@ def _no_overlap(runs):
 
 
 async def test_two_runners_run_each_job_once_per_period(settings):
+    mc = ManualClock()
     runs: list = []
-    a, b = _runner(settings, "tick", runs, "A"), _runner(settings, "tick", runs, "B")
-    await a.start()
-    await b.start()
-    t0 = time.monotonic()
-    await asyncio.sleep(3.0)
+    a, b = _runner(settings, "tick", runs, "A", mc), _runner(settings, "tick", runs, "B", mc)
+    await _start(mc, a, b)
+    await mc.advance(3.0)
     await a.stop()
     await b.stop()
-    elapsed = time.monotonic() - t0
     _no_overlap(runs)
-    assert len({holder for holder, _, _ in runs}) == 1, "the lease holder alone runs the job"
-    starts = sorted(start for _, start, _ in runs)
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
-    assert min(gaps) >= PERIOD - 0.15  # a second run within the period would be ~0
-    assert len(runs) <= elapsed / PERIOD + 1
-    assert len(runs) >= 3
+    assert {holder for holder, _, _ in runs} == {"A"}, "the lease holder alone runs the job"
+    # Due again once PERIOD has passed since the last start, and run at the first tick after:
+    # 0, then every WORK + 5 ticks (the pass that ends a run starts the tick count).
+    starts = [start for _, start, _ in runs]
+    assert starts == pytest.approx([0.0, 0.55, 1.1, 1.65, 2.2, 2.75], abs=1e-6)
 
 
 async def test_killed_holder_hands_the_job_over_within_the_lease(settings):
+    mc = ManualClock()
     runs: list = []
-    a, b = _runner(settings, "tick", runs, "A"), _runner(settings, "tick", runs, "B")
-    await a.start()
-    await asyncio.sleep(0.3)
-    await b.start()
-    await asyncio.sleep(1.0)
+    a, b = _runner(settings, "tick", runs, "A", mc), _runner(settings, "tick", runs, "B", mc)
+    await _start(mc, a)
+    await mc.advance(0.3)
+    await _start(mc, b)
+    await mc.advance(1.0)
     assert {h for h, _, _ in runs} == {"A"}
     await a.stop(release=False)  # a crash: the lease stays until it expires
-    killed = time.monotonic()
-    while not any(h == "B" for h, _, _ in runs):
-        assert time.monotonic() - killed < TTL + PERIOD + 3.0, "no hand-over"
-        await asyncio.sleep(0.05)
-    handed = next(start for h, start, _ in runs if h == "B") - killed
+    left = leases.aware((await JobLease.select().where(JobLease.name == "tick").first())[
+        "lease_until"])
+    expires = (left - mc.start).total_seconds()
+    assert expires > mc.monotonic(), "the dead holder's lease is still running"
+    await mc.advance(TTL + PERIOD)
+    taken = [start for h, start, _ in runs if h == "B"]
+    assert taken, "no hand-over"
+    # B waited for the dead holder's lease to expire, and took the job at its next tick.
+    assert expires < taken[0] <= expires + TICK + 1e-6
     await b.stop()
-    assert handed >= TTL - 0.2 - PERIOD  # B waited for the dead holder's lease to expire
     _no_overlap(runs)
     row = await JobLease.select().where(JobLease.name == "tick").first()
     assert row["holder"] == ""  # B stopped cleanly and released
 
 
 async def test_clean_stop_releases_at_once_and_schedule_survives_restart(settings):
+    mc = ManualClock()
     runs: list = []
-    a = _runner(settings, "tick", runs, "A", period=2.0)
+    a = _runner(settings, "tick", runs, "A", mc, period=2.0, work=0)
     assert await a.run_pending() == ["tick"]
     assert await a.run_pending() == []  # not due again within the period
     await a.stop()
-    b = _runner(settings, "tick", runs, "B", period=2.0)
+    b = _runner(settings, "tick", runs, "B", mc, period=2.0, work=0)
     assert await b.run_pending() == [], "a restart keeps last_run_at: no early second run"
-    await asyncio.sleep(2.0)
+    await mc.advance(1.9)
+    assert await b.run_pending() == []
+    await mc.advance(0.1)
     assert await b.run_pending() == ["tick"]
     assert [h for h, _, _ in runs] == ["A", "B"]
 
 
 async def test_lease_is_exclusive_until_expiry(settings):
+    mc = ManualClock()
     await leases.ensure(["x"])
     ttl = dt.timedelta(seconds=0.4)
     assert await leases.acquire("x", "A", ttl) is not None
     assert await leases.acquire("x", "B", ttl) is None
     assert await leases.acquire("x", "A", ttl) is not None  # renewal
-    await asyncio.sleep(0.5)
+    await mc.advance(0.4)
+    assert await leases.acquire("x", "B", ttl) is None  # expiry is strict
+    await mc.advance(0.001)
     assert await leases.acquire("x", "B", ttl) is not None
     assert await leases.renew("x", "A", ttl) is False
 
@@ -120,10 +138,12 @@ async def test_failing_job_is_recorded_and_retried_next_period(settings):
 
 async def test_no_email_is_sent_twice_when_the_sender_moves(settings):
     """The sender job's runs never overlap, so a message is handed to SMTP once, even when the
-    process holding the lease dies in the middle of the queue."""
+    process holding the lease dies in the middle of the queue, during an SMTP conversation."""
+    mc = ManualClock()
     for i in range(12):
         await queue_email(to=f"parent{i}@example.org", subject="Facture", text="…", kind="test")
-    delivered: list[int] = []
+    delivered: list[tuple[str, int]] = []
+    talking: set[str] = set()
 
     def make(holder):
         async def deliver(_settings, _now):
@@ -137,45 +157,70 @@ async def test_no_email_is_sent_twice_when_the_sender_moves(settings):
                 ).returning(OutboxEmail.id)
                 if not claimed:
                     continue
-                await asyncio.sleep(0.02)  # the SMTP conversation
-                delivered.append(row["id"])
+                talking.add(holder)
+                await mc.sleep(0.02)  # the SMTP conversation
+                talking.discard(holder)
+                delivered.append((holder, row["id"]))
                 await OutboxEmail.update({OutboxEmail.status: "envoye"}).where(
                     OutboxEmail.id == row["id"])
             return len(rows)
 
         return JobRunner(settings, [Job("mail", 0.2, deliver)], holder=holder, tick=TICK,
-                         ttl=0.6)
+                         ttl=0.6, clock=mc)
 
     a, b = make("A"), make("B")
-    await a.start()
-    await b.start()
-    await asyncio.sleep(0.5)
+    await _start(mc, a, b)
+    # A dies while talking to the SMTP server about its fifth message.
+    while not ("A" in talking and len(delivered) == 4):
+        assert mc.monotonic() < 5, "A never reached its fifth message"
+        await mc.advance(0.01)
     await a.stop(release=False)
-    deadline = time.monotonic() + 10
-    while await OutboxEmail.count().where(OutboxEmail.status == "en_attente") and (
-            time.monotonic() < deadline):
-        await asyncio.sleep(0.1)
+    while await OutboxEmail.count().where(OutboxEmail.status == "en_attente"):
+        assert mc.monotonic() < 10, "B never took the queue over"
+        await mc.advance(0.1)
     await b.stop()
-    assert sorted(delivered) == sorted(set(delivered)), "an e-mail was sent twice"
+    ids = [message for _, message in delivered]
+    assert sorted(ids) == sorted(set(ids)), "an e-mail was sent twice"
     interrupted = await OutboxEmail.count().where(OutboxEmail.status == "envoi")
-    assert len(delivered) + interrupted == 12
-    assert len(delivered) >= 11
+    assert interrupted == 1  # the one A was sending when it died: claimed, never re-sent
+    assert len(delivered) == 11
+    assert [h for h, _ in delivered] == ["A"] * 4 + ["B"] * 7
 
 
 async def test_a_clean_stop_lets_the_running_job_finish(settings):
+    mc = ManualClock()
     finished = []
 
     async def slow(_s, _n):
-        await asyncio.sleep(0.5)
-        finished.append(True)
+        await mc.sleep(0.5)
+        finished.append(mc.monotonic())
 
-    runner = JobRunner(settings, [Job("slow", 60, slow)], holder="A", tick=0.05, ttl=2)
-    await runner.start()
-    await asyncio.sleep(0.1)
+    runner = JobRunner(settings, [Job("slow", 60, slow)], holder="A", tick=0.05, ttl=2,
+                       clock=mc)
+    await _start(mc, runner)
     assert runner.current == "slow"
-    t0 = time.monotonic()
-    await runner.stop()
-    assert finished == [True]
-    assert time.monotonic() - t0 < 1.5
+    stopping = asyncio.create_task(runner.stop())
+    await asyncio.sleep(0)  # one turn of the loop: stop() is now waiting for the job
+    assert not stopping.done() and finished == []
+    await mc.advance(0.5)
+    await asyncio.wait_for(stopping, timeout=10)
+    assert finished == [0.5]  # the job ran to its end, then stop() returned
     row = await JobLease.select().where(JobLease.name == "slow").first()
     assert row["last_run_at"] is not None and row["holder"] == ""
+
+
+async def test_stopping_between_two_passes_does_not_wait_for_the_tick(settings):
+    mc = ManualClock()
+    runs: list = []
+    runner = JobRunner(settings, [Job("tick", 60, lambda _s, _n: _record(runs))], holder="A",
+                       tick=3600, ttl=TTL, clock=mc)
+    await _start(mc, runner)
+    assert runs == [1] and not runner.current
+    await asyncio.wait_for(runner.stop(), timeout=10)  # the tick is an hour of clock time
+    assert not runner.running and mc.monotonic() == 0
+    row = await JobLease.select().where(JobLease.name == "tick").first()
+    assert row["holder"] == ""
+
+
+async def _record(runs):
+    runs.append(1)

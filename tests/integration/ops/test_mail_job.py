@@ -3,9 +3,7 @@ including after the runner that held the job is killed and the other takes over.
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import time
 from collections import Counter
 
 from aiosmtpd.controller import Controller
@@ -13,6 +11,7 @@ from aiosmtpd.controller import Controller
 from ecp.mail.outbox import queue_email
 from ecp.mail.tables import OutboxEmail
 from ecp.ops.jobs import Job, JobRunner, send_mail
+from tests.manual_clock import ManualClock
 
 
 class Collector:
@@ -32,11 +31,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def _wait_sent(n: int, timeout: float) -> None:
-    end = time.monotonic() + timeout
+async def _wait_sent(mc: ManualClock, n: int, within: float) -> None:
+    """Clock time passes, tick by tick, until n messages are sent (each tick's SMTP talk is
+    over before the next: see ManualClock)."""
+    end = mc.monotonic() + within
     while await OutboxEmail.count().where(OutboxEmail.status == "envoye") < n:
-        assert time.monotonic() < end, "messages not delivered in time"
-        await asyncio.sleep(0.1)
+        assert mc.monotonic() < end, "messages not delivered in time"
+        await mc.advance(0.1)
 
 
 async def test_each_message_is_sent_once_across_two_runners_and_a_crash(settings):
@@ -45,20 +46,23 @@ async def test_each_message_is_sent_once_across_two_runners_and_a_crash(settings
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
     smtp = settings.with_(smtp_host="127.0.0.1", smtp_port=port)
-    runners = [JobRunner(smtp, [Job("mail", 0.3, send_mail)], holder=h, tick=0.1, ttl=1.0)
-               for h in ("A", "B")]
+    mc = ManualClock()
+    runners = [JobRunner(smtp, [Job("mail", 0.3, send_mail)], holder=h, tick=0.1, ttl=1.0,
+                         clock=mc) for h in ("A", "B")]
     try:
         for i in range(15):
             await queue_email(to=f"parent{i}@example.org", subject="Reçu", text="Merci.")
         for runner in runners:
             await runner.start()
-        await _wait_sent(15, 20)
+            mc.watch(runner.task)
+            await mc.settle()
+        await _wait_sent(mc, 15, 20)
         holder = next(r for r in runners if "mail" in r.held)
         other = next(r for r in runners if r is not holder)
         await holder.stop(release=False)  # dies holding the lease
         for i in range(15, 30):
             await queue_email(to=f"parent{i}@example.org", subject="Reçu", text="Merci.")
-        await _wait_sent(30, 20)
+        await _wait_sent(mc, 30, 20)
         assert "mail" in other.held
     finally:
         for runner in runners:

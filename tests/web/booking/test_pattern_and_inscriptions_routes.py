@@ -49,7 +49,9 @@ async def test_pattern_preview_lists_changes_and_refusals_without_writing(client
     response = await post_form(client, PATTERN, pattern_data(commune, kids), from_page=PATTERN)
     assert response.status_code == 200
     text = soup(response.text).get_text(" ", strip=True)
-    assert "5 réservations à ajouter" in text or "réservations à ajouter" in text
+    # Mondays and Thursdays of 7-18 December for two children, less Thursday 10 (closed).
+    assert "Changements prévus : 6 réservations à ajouter" in text
+    assert "Jours qui ne peuvent pas être réservés (2)" in text
     assert "Lundi 7 décembre : Cantine pour Léa" in text
     assert "Sortie scolaire" in text
     assert await Booking.count() == 0

@@ -77,8 +77,12 @@ async def test_effectifs_lists_children_kitchen_and_saves_pointage(client):
     url = f"/agents/effectifs?jour={bf.MONDAY.isoformat()}"
     page = await client.get(url)
     assert page.status_code == 200
-    text = soup(page.text).get_text(" ", strip=True)
-    assert "Cantine" not in text or True
+    s = soup(page.text)
+    text = s.get_text(" ", strip=True)
+    # Each booked child is listed, by name, level and allergy flag, for the pointage.
+    listed = [" ".join(li.select_one("legend").get_text(" ", strip=True).split())
+              for li in s.select("li.pointage-child")]
+    assert listed == ["Martin Hugo MS allergie", "Martin Léa CE1"]
     assert "Restauration scolaire – École Jules-Ferry : 2 attendus" in text
     assert "2 repas, dont 1 avec allergie" in text
     fragment = await client.get(url, headers={"HX-Request": "true"})

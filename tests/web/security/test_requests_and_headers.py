@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from litestar import get
 from litestar.routes import HTTPRoute
 
@@ -141,6 +142,7 @@ async def boom() -> None:
     raise RuntimeError("secret internal detail")
 
 
+@pytest.mark.own_app
 async def test_security_headers_on_every_kind_of_response(app, client):
     app.register(boom)
     token = await csrf_token(client)
@@ -157,6 +159,7 @@ async def test_security_headers_on_every_kind_of_response(app, client):
         _assert_security_headers(response)
 
 
+@pytest.mark.own_app
 async def test_errors_are_french_pages_without_internals(app, client):
     app.register(boom)
     response = await client.get("/test-boom")
@@ -199,6 +202,7 @@ async def database_down() -> None:
         raise RuntimeError("query failed") from exc
 
 
+@pytest.mark.own_app
 async def test_an_unreachable_database_gives_a_503_page_that_says_to_retry(app, client):
     app.register(database_down)
     response = await client.get("/test-db-down")

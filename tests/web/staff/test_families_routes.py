@@ -50,10 +50,14 @@ async def test_search_uses_the_index_not_a_scan(client):
     sql = ("EXPLAIN QUERY PLAN " if engine == "sqlite" else "EXPLAIN ") + (
         "SELECT family FROM family_search_term WHERE term >= 'dup' AND term < 'duq'")
     if engine == "postgres":
-        await FamilySearchTerm.raw("SET enable_seqscan = off")
-    plan = str(await FamilySearchTerm.raw(sql))
-    if engine == "postgres":
-        await FamilySearchTerm.raw("SET enable_seqscan = on")
+        # A handful of rows makes any scan cheap; the question is whether the index can serve.
+        # SET LOCAL inside one transaction: the pool would run each statement on any of its
+        # connections, and leave the setting on one of them for the next tests.
+        async with FamilySearchTerm._meta.db.transaction():
+            await FamilySearchTerm.raw("SET LOCAL enable_seqscan = off")
+            plan = str(await FamilySearchTerm.raw(sql))
+    else:
+        plan = str(await FamilySearchTerm.raw(sql))
     assert "family_search_term_idx" in plan, plan
 
 

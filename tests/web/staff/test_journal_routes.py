@@ -11,7 +11,7 @@ from ecp.audit import services as audit
 from ecp.audit.tables import AuditLog
 from ecp.auth.principal import Principal
 from tests.staff_factories import indexed_family, staff_client
-from tests.support import post_form, soup
+from tests.support import post_form, refused_by_the_database, soup
 
 
 async def _lines(staff, family, other):
@@ -85,7 +85,7 @@ async def test_the_database_refuses_to_update_a_line(client):
     actor = Principal(kind="staff", session_id=0, name="A", staff_id=staff.id,
                       role="administrateur")
     await audit.record(actor, "settings_changed")
-    with pytest.raises(Exception):
+    with pytest.raises(refused_by_the_database(), match="audit_log is append-only"):
         await AuditLog.update({AuditLog.action: "autre"}, force=True)
     assert (await AuditLog.select(AuditLog.action).first())["action"] == "settings_changed"
 

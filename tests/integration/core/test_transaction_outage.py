@@ -1,0 +1,62 @@
+"""A write transaction that an outage ends gives its pooled connection back: otherwise each
+outage would keep one for good, until the pool is exhausted and every request waits."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from ecp import db
+from ecp.db import is_database_unavailable, write_transaction
+from ecp.families.tables import Family
+from tests.factories import make_family
+from tests.web.ops.test_database_outage import Outage
+
+# A BEGIN on a connection the server ended may fail inside asyncpg itself (InternalClientError).
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                   OSError)
+
+
+def _busy() -> int:
+    """Connections acquired and not released (a holder being reconnected in the background to
+    keep the pool's floor is not one)."""
+    return sum(1 for holder in db.engine().pool._holders if holder._in_use is not None)
+
+
+@pytest.fixture
+async def outage():
+    o = Outage()
+    await o.open()
+    try:
+        yield o
+    finally:
+        await o.close()
+
+
+@pytest.mark.postgres_only
+async def test_begin_on_a_connection_the_server_ended(outage):
+    await make_family("F00001")
+    await outage.refuse()  # the pooled connections are ended; new ones refused
+    with pytest.raises(DATABASE_ERRORS) as failed:
+        async with write_transaction():
+            await Family.select()
+    assert is_database_unavailable(failed.value)
+    assert _busy() == 0
+    await outage.allow()
+    assert await Family.count() == 1  # and the pool serves again
+
+
+@pytest.mark.postgres_only
+async def test_rollback_on_a_connection_the_server_ended(outage):
+    await make_family("F00001")
+    with pytest.raises(DATABASE_ERRORS) as failed:
+        async with write_transaction():
+            await Family.select()
+            await outage.refuse()  # ends this transaction's connection under it
+            await Family.update({Family.name: "Autre"}).where(Family.code == "F00001")
+    # Not always classified as an outage: asyncpg may already have released the connection it
+    # saw closed ("released back to the pool"), an InterfaceError also raised by real bugs.
+    assert isinstance(failed.value, DATABASE_ERRORS)
+    assert _busy() == 0
+    await outage.allow()
+    assert (await Family.select(Family.name).first())["name"] != "Autre"
