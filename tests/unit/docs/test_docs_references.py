@@ -54,7 +54,9 @@ def test_every_named_module_imports(doc):
 
 
 def test_nothing_points_at_documents_outside_the_repository():
-    outside = re.compile(r"(SECURITY|PAYBOX|PRODUCT|TREASURY|STYLE|FIELD)\.md|shared/")
+    # Spelt in pieces so that this file does not itself match what it looks for.
+    names = "|".join(("SECURITY", "PAYBOX", "PRODUCT", "TREASURY", "STYLE", "FIELD"))
+    outside = re.compile(rf"({names})\.md|shared" + "/")
     found = []
     for base in ("src", "bench", "tests", "deploy", "docs"):
         for path in (ROOT / base).rglob("*"):
