@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
 import pytest
 
 from ecp.web.limits import MAX_BODY_BYTES
+from tests.live_server import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[3]
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -24,16 +23,10 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 pytestmark = pytest.mark.sqlite_only
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_url():
     workdir = Path(tempfile.mkdtemp(prefix="ecp-limits-"))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ECP_DATABASE_URL": f"sqlite:///{workdir}/live.sqlite",
            "ECP_BASE_URL": url, "ECP_PASSWORD_PROFILE": "test", "ECP_JOBS": "0",
@@ -42,28 +35,8 @@ def live_url():
     log = workdir / "server.log"
     subprocess.run([sys.executable, "-m", "ecp.cli", "migrate"], env=env, cwd=ROOT, check=True,
                    capture_output=True, timeout=120)
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "ecp.cli", "serve", "--port", str(port)],
-                                   env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("server did not start:\n" + log.read_text()[-3000:])
-            time.sleep(0.2)
+    with serving(port, env, log):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _many_fields(n: int) -> bytes:
