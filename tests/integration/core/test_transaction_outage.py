@@ -10,7 +10,8 @@ from ecp import db
 from ecp.db import is_database_unavailable, write_transaction
 from ecp.families.tables import Family
 from tests.factories import make_family
-from tests.web.ops.test_database_outage import Outage
+# The same fixture as the page-level outage tests: refuse, terminate, then always allow again.
+from tests.web.ops.test_database_outage import outage  # noqa: F401 (a pytest fixture)
 
 # A BEGIN on a connection the server ended may fail inside asyncpg itself (InternalClientError).
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
@@ -21,16 +22,6 @@ def _busy() -> int:
     """Connections acquired and not released (a holder being reconnected in the background to
     keep the pool's floor is not one)."""
     return sum(1 for holder in db.engine().pool._holders if holder._in_use is not None)
-
-
-@pytest.fixture
-async def outage():
-    o = Outage()
-    await o.open()
-    try:
-        yield o
-    finally:
-        await o.close()
 
 
 @pytest.mark.postgres_only
