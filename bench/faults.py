@@ -48,44 +48,65 @@ class Cluster:
         if os.geteuid() == 0:
             # PostgreSQL refuses to run as root.
             shutil.chown(self.dir, "postgres")
-            return subprocess.run(["su", "postgres", "-c", line], capture_output=True, text=True,
-                                  timeout=120)
+            return subprocess.run(
+                ["su", "postgres", "-c", line], capture_output=True, text=True, timeout=120
+            )
         return subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=120)
 
     def init(self) -> None:
         data = self.dir / "data"
-        done = self._run(str(self.bin / "initdb"), "-D", str(data), "-U", "postgres",
-                         "--auth=trust", "-E", "UTF8", "--no-sync")
+        done = self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         if done.returncode != 0:
             raise RuntimeError(done.stderr[-2000:])
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        done = self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-o",
-                         f"'{options}'", "-l", str(self.dir / "postgres.log"), "-w", "start")
+        done = self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.dir / "data"),
+            "-o",
+            f"'{options}'",
+            "-l",
+            str(self.dir / "postgres.log"),
+            "-w",
+            "start",
+        )
         if done.returncode != 0:
             raise RuntimeError(done.stderr[-2000:] + done.stdout[-2000:])
 
     def stop(self, mode: str = "fast") -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", mode, "-w",
-                  "stop")
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", mode, "-w", "stop")
 
     def remove(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-async def drive_through_outage(server: Server, cluster: Cluster, families: int, *,
-                               before: float, outage: float, after: float) -> dict:
+async def drive_through_outage(
+    server: Server, cluster: Cluster, families: int, *, before: float, outage: float, after: float
+) -> dict:
     import datetime as dt
 
     today = dt.date.today()
     clients, _staff = await open_sessions(server.url, 6, families)
-    routes = targets.resolve([{"path": "/famille/reservations", "name": "booking_week",
-                               "methods": ["GET"]},
-                              {"path": "/famille/reservations", "name": "booking_change",
-                               "methods": ["POST"]},
-                              {"path": "/healthz", "name": "healthz", "methods": ["GET"]}])
+    routes = targets.resolve(
+        [
+            {"path": "/famille/reservations", "name": "booking_week", "methods": ["GET"]},
+            {"path": "/famille/reservations", "name": "booking_change", "methods": ["POST"]},
+            {"path": "/healthz", "name": "healthz", "methods": ["GET"]},
+        ]
+    )
     plans = [await targets.discover_family(c, routes, today) for c in clients]
     events: list[tuple[float, str, int | str]] = []
     stop = asyncio.Event()
@@ -102,10 +123,19 @@ async def drive_through_outage(server: Server, cluster: Cluster, families: int, 
                 body = spec.body if (n // max(1, len(toggles))) % 2 == 0 else spec.alt_body
                 try:
                     response = await client.request(
-                        spec.method, spec.path, content=body if spec.method == "POST" else None,
-                        headers={**spec.headers, **({"Content-Type":
-                                 "application/x-www-form-urlencoded"} if spec.method == "POST"
-                                 else {})}, timeout=10)
+                        spec.method,
+                        spec.path,
+                        content=body if spec.method == "POST" else None,
+                        headers={
+                            **spec.headers,
+                            **(
+                                {"Content-Type": "application/x-www-form-urlencoded"}
+                                if spec.method == "POST"
+                                else {}
+                            ),
+                        },
+                        timeout=10,
+                    )
                     events.append((time.monotonic() - t0, kind, response.status_code))
                 except httpx.HTTPError as exc:
                     events.append((time.monotonic() - t0, kind, type(exc).__name__))
@@ -141,16 +171,21 @@ async def drive_through_outage(server: Server, cluster: Cluster, families: int, 
         return dict(sorted(counts.items()))
 
     # Recovery: from the restart, the first moment after which every page answered below 500.
-    failures_after = [t for t, _k, s in events if t >= up_at and (not isinstance(s, int) or s >= 500)]
+    failures_after = [
+        t for t, _k, s in events if t >= up_at and (not isinstance(s, int) or s >= 500)
+    ]
     recovered_at = max(failures_after, default=up_at)
     return {
         "sessions": len(clients),
-        "down_at_s": round(down_at, 1), "up_at_s": round(up_at, 1),
-        "before": window(0, down_at), "during": window(down_at, up_at),
+        "down_at_s": round(down_at, 1),
+        "up_at_s": round(up_at, 1),
+        "before": window(0, down_at),
+        "during": window(down_at, up_at),
         "after_restart": window(up_at, up_at + after + 5),
         "recovered_seconds_after_restart": round(recovered_at - up_at, 2),
-        "failures_after_recovery": sum(1 for t, _k, s in events if t > recovered_at
-                                       and (not isinstance(s, int) or s >= 500)),
+        "failures_after_recovery": sum(
+            1 for t, _k, s in events if t > recovered_at and (not isinstance(s, int) or s >= 500)
+        ),
     }
 
 
@@ -158,8 +193,11 @@ def server_exceptions(log_path: Path) -> dict:
     """The exception types behind 500s, from the server's log."""
     text = log_path.read_text(errors="replace")
     # Plain tracebacks end with "Type: message"; structured logs carry the type in a field.
-    found = Counter(re.findall(
-        r"(?:\\x0a|\\n|\b)((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))\b(?=:|\\|\"|')", text))
+    found = Counter(
+        re.findall(
+            r"(?:\\x0a|\\n|\b)((?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception))\b(?=:|\\|\"|')", text
+        )
+    )
     found.pop("HTTPException", None)
     return dict(found.most_common(8))
 
@@ -172,10 +210,12 @@ async def check_counters(url: str) -> dict:
         mismatched = await conn.fetchval(
             "SELECT COUNT(*) FROM slot s WHERE s.booked <> (SELECT COUNT(*) FROM booking b "
             "WHERE b.school = s.school AND b.activity = s.activity AND b.day = s.day "
-            "AND b.state = 'reservee')")
+            "AND b.state = 'reservee')"
+        )
         duplicates = await conn.fetchval(
             "SELECT COUNT(*) FROM (SELECT child, activity, day FROM booking "
-            "GROUP BY child, activity, day HAVING COUNT(*) > 1) d")
+            "GROUP BY child, activity, day HAVING COUNT(*) > 1) d"
+        )
     finally:
         await conn.close()
     return {"slots_not_matching_bookings": mismatched, "duplicate_bookings": duplicates}
@@ -196,8 +236,11 @@ def run_faults(families: int = 60, before: float = 3, outage: float = 4, after: 
         server = Server(env, 1, workdir)
         server.start()
         log(f"pannes : arrêt de PostgreSQL {outage} s sous charge…")
-        result = asyncio.run(drive_through_outage(server, cluster, families, before=before,
-                                                  outage=outage, after=after))
+        result = asyncio.run(
+            drive_through_outage(
+                server, cluster, families, before=before, outage=outage, after=after
+            )
+        )
         result["server_exceptions"] = server_exceptions(server.log_path)
         result["counters"] = asyncio.run(check_counters(cluster.url))
         return result

@@ -8,7 +8,6 @@ one, built by create_app, served through httpx's ASGI transport).
 from __future__ import annotations
 
 import asyncio
-
 import gzip
 import json
 import sys
@@ -16,9 +15,9 @@ import time
 
 import httpx
 
+from bench import staff as bench_staff
 from bench import targets
 from bench.querycount import counting, install
-from bench import staff as bench_staff
 from bench.seed import BENCH_PASSWORD, CODE_PREFIX
 
 BASE = "http://127.0.0.1:8000"
@@ -30,8 +29,15 @@ def gz(body: bytes) -> int:
 
 async def login(client, path: str, fields: dict) -> bool:
     page = await client.get(path)
-    token = next((v for form in targets.parse(page.text).forms
-                  for _k, n, v, _c in form["fields"] if n == "_csrf_token"), "")
+    token = next(
+        (
+            v
+            for form in targets.parse(page.text).forms
+            for _k, n, v, _c in form["fields"]
+            if n == "_csrf_token"
+        ),
+        "",
+    )
     response = await client.post(path, data={**fields, "_csrf_token": token})
     return response.status_code == 303
 
@@ -46,15 +52,25 @@ async def probe(family_code: str) -> dict:
     install()
     routes = targets.route_table(app)
     resolved = targets.resolve(routes)
-    out: dict = {"routes": routes, "present": {k: v is not None for k, v in resolved.items()},
-                 "queries": {}, "sizes": {}, "assets": {}, "compression": None, "errors": []}
+    out: dict = {
+        "routes": routes,
+        "present": {k: v is not None for k, v in resolved.items()},
+        "queries": {},
+        "sizes": {},
+        "assets": {},
+        "compression": None,
+        "errors": [],
+    }
     today = clock.today()
     async with db.pool(min_size=1, max_size=4):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as family, \
-                httpx.AsyncClient(transport=transport, base_url=BASE) as staff:
-            if not await login(family, "/connexion", {"code_famille": family_code,
-                                                      "mot_de_passe": BENCH_PASSWORD}):
+        async with (
+            httpx.AsyncClient(transport=transport, base_url=BASE) as family,
+            httpx.AsyncClient(transport=transport, base_url=BASE) as staff,
+        ):
+            if not await login(
+                family, "/connexion", {"code_famille": family_code, "mot_de_passe": BENCH_PASSWORD}
+            ):
                 out["errors"].append("connexion famille impossible")
                 return out
             staff_ok = await bench_staff.login(staff) == 303
@@ -82,17 +98,31 @@ async def probe(family_code: str) -> dict:
                     started = time.perf_counter()
                     with counting() as box:
                         response = await client.request(
-                            spec.method, spec.path, content=body,
-                            headers={**spec.headers, **({"Content-Type":
-                                     "application/x-www-form-urlencoded"} if body else {})})
+                            spec.method,
+                            spec.path,
+                            content=body,
+                            headers={
+                                **spec.headers,
+                                **(
+                                    {"Content-Type": "application/x-www-form-urlencoded"}
+                                    if body
+                                    else {}
+                                ),
+                            },
+                        )
                     counts.append(box[0])
                     times.append((time.perf_counter() - started) * 1000)
                 # The first call may warm caches; the others are what a request costs alone.
-                out["queries"][key] = {"queries": max(counts[1:]), "status": response.status_code,
-                                       "path": spec.path, "alone_ms": round(min(times[1:]), 1)}
+                out["queries"][key] = {
+                    "queries": max(counts[1:]),
+                    "status": response.status_code,
+                    "path": spec.path,
+                    "alone_ms": round(min(times[1:]), 1),
+                }
             for key, (client, path) in pages.items():
-                response = await (client or anonymous).get(path, headers={
-                    "Accept-Encoding": "gzip"})
+                response = await (client or anonymous).get(
+                    path, headers={"Accept-Encoding": "gzip"}
+                )
                 body = response.content
                 encoding = response.headers.get("content-encoding", "")
                 out["compression"] = out["compression"] or bool(encoding)
@@ -100,15 +130,22 @@ async def probe(family_code: str) -> dict:
                 asset_sizes = {}
                 for asset in assets:
                     a = await anonymous.get(asset)
-                    asset_sizes[asset] = {"raw": len(a.content), "gzip": gz(a.content),
-                                          "status": a.status_code}
+                    asset_sizes[asset] = {
+                        "raw": len(a.content),
+                        "gzip": gz(a.content),
+                        "status": a.status_code,
+                    }
                     out["assets"][asset] = asset_sizes[asset]
                 page_gzip = gz(body)
                 assets_gzip = sum(v["gzip"] for v in asset_sizes.values())
                 out["sizes"][key] = {
-                    "path": path, "status": response.status_code, "raw": len(body),
-                    "gzip": page_gzip, "assets_gzip": assets_gzip,
-                    "cold_gzip": page_gzip + assets_gzip, "encoding": encoding,
+                    "path": path,
+                    "status": response.status_code,
+                    "raw": len(body),
+                    "gzip": page_gzip,
+                    "assets_gzip": assets_gzip,
+                    "cold_gzip": page_gzip + assets_gzip,
+                    "encoding": encoding,
                 }
             await anonymous.aclose()
     out["today"] = today.isoformat()
@@ -124,6 +161,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-

@@ -13,7 +13,8 @@ import contextvars
 from contextlib import contextmanager
 
 _counter: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "ecp_query_counter", default=None)
+    "ecp_query_counter", default=None
+)
 _installed: set[type] = set()
 
 
@@ -45,4 +46,3 @@ def counting():
         yield box
     finally:
         _counter.reset(token)
-

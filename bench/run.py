@@ -29,10 +29,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from bench import staff as bench_staff
 from bench import targets, wrk
 from bench.options import add_arguments, finish_args
-from bench import staff as bench_staff
 from bench.seed import BENCH_PASSWORD, CODE_PREFIX
+
 # The checkout: the bench runs from it (its servers and seeding processes import this
 # checkout's src/ and bench/), and keeps its results next to it.
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +86,12 @@ def memory(pid: int) -> dict:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:80]
     except OSError:
         return {}
-    return {"pid": pid, "peak_mb": values.get("VmHWM"), "rss_mb": values.get("VmRSS"),
-            "cmd": cmd.strip()}
+    return {
+        "pid": pid,
+        "peak_mb": values.get("VmHWM"),
+        "rss_mb": values.get("VmRSS"),
+        "cmd": cmd.strip(),
+    }
 
 
 def _role(row: dict, supervisor: int) -> str:
@@ -111,9 +116,22 @@ class Server:
     def start(self) -> None:
         out = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [python(), "-m", "ecp.cli", "serve", "--port", str(self.port),
-             "--workers", str(self.workers)],
-            env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                python(),
+                "-m",
+                "ecp.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -161,11 +179,19 @@ def xff(n: int) -> str:
 
 async def login(client: httpx.AsyncClient, path: str, fields: dict, ip: str) -> tuple[int, float]:
     page = await client.get(path, headers={"X-Forwarded-For": ip})
-    token = next((v for form in targets.parse(page.text).forms
-                  for _k, n, v, _c in form["fields"] if n == "_csrf_token"), "")
+    token = next(
+        (
+            v
+            for form in targets.parse(page.text).forms
+            for _k, n, v, _c in form["fields"]
+            if n == "_csrf_token"
+        ),
+        "",
+    )
     started = time.perf_counter()
-    response = await client.post(path, data={**fields, "_csrf_token": token},
-                                 headers={"X-Forwarded-For": ip})
+    response = await client.post(
+        path, data={**fields, "_csrf_token": token}, headers={"X-Forwarded-For": ip}
+    )
     return response.status_code, time.perf_counter() - started
 
 
@@ -183,8 +209,12 @@ async def open_sessions(url: str, count: int, families: int, concurrency: int = 
     async def one(i: int, code: str):
         client = httpx.AsyncClient(base_url=url, timeout=60)
         async with semaphore:
-            status, _ = await login(client, "/connexion", {
-                "code_famille": code, "mot_de_passe": BENCH_PASSWORD}, xff(i + 1))
+            status, _ = await login(
+                client,
+                "/connexion",
+                {"code_famille": code, "mot_de_passe": BENCH_PASSWORD},
+                xff(i + 1),
+            )
         if status == 303:
             clients.append(client)
         else:
@@ -214,14 +244,16 @@ async def collect_specs(url: str, routes: dict, clients, staff, today: dt.date) 
                 headers = {"Cookie": cookies, **spec.headers}
                 if spec.body is not None:
                     headers["Content-Type"] = "application/x-www-form-urlencoded"
-                per_target[key].append(wrk.lua_entry(spec.method, spec.path, headers, spec.body,
-                                                     spec.alt_body))
+                per_target[key].append(
+                    wrk.lua_entry(spec.method, spec.path, headers, spec.body, spec.alt_body)
+                )
     if staff is not None:
         specs = await targets.discover_staff(staff, routes, today)
         cookies = cookie_header(staff)
         for spec in specs.get("effectifs", []):
-            per_target["effectifs"].append(wrk.lua_entry("GET", spec.path, {"Cookie": cookies},
-                                                         None, None))
+            per_target["effectifs"].append(
+                wrk.lua_entry("GET", spec.path, {"Cookie": cookies}, None, None)
+            )
     return per_target
 
 
@@ -239,14 +271,20 @@ def mix_entries(per_target: dict[str, list[str]]) -> list[str]:
         for key in present:
             if quota[key]:
                 pool = pools[key]
-                entries.append(pool[len(entries) % len(pool)] if key != "toggle" else
-                               pool.pop() if pool else None)
+                entries.append(
+                    pool[len(entries) % len(pool)]
+                    if key != "toggle"
+                    else pool.pop()
+                    if pool
+                    else None
+                )
                 quota[key] -= 1
     return [e for e in entries if e]
 
 
-async def storm(url: str, families: int, week_client, week_path: str | None, server: Server,
-                size: int = 50) -> dict:
+async def storm(
+    url: str, families: int, week_client, week_path: str | None, server: Server, size: int = 50
+) -> dict:
     """50 concurrent logins while /healthz and the week page are polled."""
     stop = asyncio.Event()
     samples: dict[str, list[float]] = {"healthz": [], "week": []}
@@ -270,16 +308,27 @@ async def storm(url: str, families: int, week_client, week_path: str | None, ser
         clients = [httpx.AsyncClient(base_url=url, timeout=120) for _ in range(size)]
         step = max(1, families // size)
         started = time.perf_counter()
-        results = await asyncio.gather(*(
-            login(c, "/connexion", {"code_famille": f"{CODE_PREFIX}{2 + i * step:06d}",
-                                    "mot_de_passe": BENCH_PASSWORD}, xff(50000 + i))
-            for i, c in enumerate(clients)), return_exceptions=True)
+        results = await asyncio.gather(
+            *(
+                login(
+                    c,
+                    "/connexion",
+                    {
+                        "code_famille": f"{CODE_PREFIX}{2 + i * step:06d}",
+                        "mot_de_passe": BENCH_PASSWORD,
+                    },
+                    xff(50000 + i),
+                )
+                for i, c in enumerate(clients)
+            ),
+            return_exceptions=True,
+        )
         elapsed = time.perf_counter() - started
         stop.set()
         await asyncio.gather(*pollers)
         for c in clients:
             await c.aclose()
-    during = {k: v[len(baseline[k]):] for k, v in samples.items()}
+    during = {k: v[len(baseline[k]) :] for k, v in samples.items()}
     statuses = [r[0] if isinstance(r, tuple) else type(r).__name__ for r in results]
     login_times = sorted(r[1] * 1000 for r in results if isinstance(r, tuple))
 
@@ -290,9 +339,12 @@ async def storm(url: str, families: int, week_client, week_path: str | None, ser
         return round(values[min(len(values) - 1, int(len(values) * p))], 1)
 
     return {
-        "logins": size, "seconds": round(elapsed, 2),
-        "ok": statuses.count(303), "statuses": {str(s): statuses.count(s) for s in set(statuses)},
-        "login_p50_ms": pct(login_times, 0.5), "login_max_ms": pct(login_times, 1.0),
+        "logins": size,
+        "seconds": round(elapsed, 2),
+        "ok": statuses.count(303),
+        "statuses": {str(s): statuses.count(s) for s in set(statuses)},
+        "login_p50_ms": pct(login_times, 0.5),
+        "login_max_ms": pct(login_times, 1.0),
         "healthz_before_p95_ms": pct(baseline["healthz"], 0.95),
         "healthz_during_p95_ms": pct(during["healthz"], 0.95),
         "healthz_during_max_ms": pct(during["healthz"], 1.0),
@@ -307,17 +359,30 @@ async def storm(url: str, families: int, week_client, week_path: str | None, ser
 
 def seed(env: dict, families: int) -> dict:
     started = time.perf_counter()
-    done = subprocess.run([python(), "-m", "bench.seed", "--families", str(families),
-                           "--quiet"], env=env, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [python(), "-m", "bench.seed", "--families", str(families), "--quiet"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise RuntimeError("bench.seed a échoué :\n" + done.stderr[-3000:])
-    return {"seconds": round(time.perf_counter() - started, 1),
-            "summary": done.stdout.strip().splitlines()[-1]}
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "summary": done.stdout.strip().splitlines()[-1],
+    }
 
 
 def probe(env: dict) -> dict:
-    done = subprocess.run([python(), "-m", "bench.probe"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [python(), "-m", "bench.probe"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     for line in done.stdout.splitlines():
         if line.startswith("PROBEJSON "):
             return json.loads(line.removeprefix("PROBEJSON "))
@@ -330,12 +395,23 @@ def bill(env: dict, month: str) -> dict:
     if find_spec("ecp.invoices.cli") is None:
         return {"absent": True}
     started = time.perf_counter()
-    done = subprocess.run([python(), "-m", "ecp.cli", "bill", "--month", month], env=env,
-                          cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    done = subprocess.run(
+        [python(), "-m", "ecp.cli", "bill", "--month", month],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     seconds = round(time.perf_counter() - started, 1)
-    return {"month": month, "seconds": seconds, "returncode": done.returncode,
-            "output": (done.stdout.strip().splitlines() or [""])[-1][:200]
-            if done.returncode == 0 else done.stderr[-500:]}
+    return {
+        "month": month,
+        "seconds": seconds,
+        "returncode": done.returncode,
+        "output": (done.stdout.strip().splitlines() or [""])[-1][:200]
+        if done.returncode == 0
+        else done.stderr[-500:],
+    }
 
 
 def postgres_database(base: str, name: str) -> str:
@@ -366,13 +442,15 @@ def base_env(database_url: str, redis_url: str | None) -> dict:
     # The server's environment, not a setting read here: the developer's own ECP_* are dropped so
     # that the measured server runs exactly the settings below.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECP_")}
-    env.update({
-        "ECP_DATABASE_URL": database_url,
-        "ECP_PASSWORD_PROFILE": "production",
-        "ECP_TRUSTED_PROXIES": "127.0.0.1",
-        "ECP_JOBS": "0",
-        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
-    })
+    env.update(
+        {
+            "ECP_DATABASE_URL": database_url,
+            "ECP_PASSWORD_PROFILE": "production",
+            "ECP_TRUSTED_PROXIES": "127.0.0.1",
+            "ECP_JOBS": "0",
+            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+        }
+    )
     if redis_url:
         env["ECP_REDIS_URL"] = redis_url
     return env
@@ -395,34 +473,55 @@ async def settle(url: str, limit: float = 60) -> float:
     return round(time.perf_counter() - started, 1)
 
 
-async def drive(server: Server, args, families: int, routes: dict, keys: list[str],
-                workdir: Path, with_storm: bool) -> dict:
+async def drive(
+    server: Server,
+    args,
+    families: int,
+    routes: dict,
+    keys: list[str],
+    workdir: Path,
+    with_storm: bool,
+) -> dict:
     today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     log(f"{server.workers} worker(s) : connexion de {args.sessions} familles…")
     idle = server.workers_memory()
     started = time.perf_counter()
     clients, staff = await open_sessions(server.url, args.sessions, families)
-    result: dict = {"workers": server.workers, "sessions": len(clients),
-                    "login_seconds": round(time.perf_counter() - started, 1), "endpoints": {},
-                    "memory_idle": idle, "memory_after_logins": server.workers_memory()}
+    result: dict = {
+        "workers": server.workers,
+        "sessions": len(clients),
+        "login_seconds": round(time.perf_counter() - started, 1),
+        "endpoints": {},
+        "memory_idle": idle,
+        "memory_after_logins": server.workers_memory(),
+    }
     try:
         per_target = await collect_specs(server.url, routes, clients, staff, today)
         for key in keys:
             entries = per_target.get(key) or []
             if not entries:
-                result["endpoints"][key] = {"absent": True, "why": "route absente" if not
-                                            routes.get(key) else "aucune requête trouvée"}
+                result["endpoints"][key] = {
+                    "absent": True,
+                    "why": "route absente" if not routes.get(key) else "aucune requête trouvée",
+                }
                 continue
             lua = wrk.script(entries, args.threads)
             await settle(server.url)
             log(f"  {key} : {len(entries)} requêtes distinctes, {args.duration}s…")
             # A PDF costs ~150 ms of CPU under the GIL: 32 at once would answer after the
             # measurement ends. Families download few; 4 at once is already a busy evening.
-            connections = min(args.connections, PDF_CONNECTIONS) if key == "pdf" else \
-                args.connections
-            result["endpoints"][key] = wrk.run(server.url, lua, workdir, f"{key}-{server.workers}",
-                                               duration=args.duration, connections=connections,
-                                               threads=min(args.threads, connections))
+            connections = (
+                min(args.connections, PDF_CONNECTIONS) if key == "pdf" else args.connections
+            )
+            result["endpoints"][key] = wrk.run(
+                server.url,
+                lua,
+                workdir,
+                f"{key}-{server.workers}",
+                duration=args.duration,
+                connections=connections,
+                threads=min(args.threads, connections),
+            )
             result["endpoints"][key]["connections"] = connections
         if "week" in keys and per_target.get("week") and args.think_ms:
             # The same 32 connections, each a family pausing ~think_ms between pages: latency
@@ -430,26 +529,39 @@ async def drive(server: Server, args, families: int, routes: dict, keys: list[st
             await settle(server.url)
             log(f"  calendrier, {args.think_ms} ms de pause par connexion : {args.duration}s…")
             result["endpoints"]["week_paced"] = wrk.run(
-                server.url, wrk.script(per_target["week"], args.threads, args.think_ms), workdir,
-                f"week-paced-{server.workers}", duration=args.duration,
-                connections=args.connections, threads=args.threads)
+                server.url,
+                wrk.script(per_target["week"], args.threads, args.think_ms),
+                workdir,
+                f"week-paced-{server.workers}",
+                duration=args.duration,
+                connections=args.connections,
+                threads=args.threads,
+            )
         if "mix" in keys:
             entries = mix_entries(per_target)
             if entries:
                 await settle(server.url)
                 log(f"  mélange réaliste : {args.duration}s…")
                 result["endpoints"]["mix"] = wrk.run(
-                    server.url, wrk.script(entries, args.threads), workdir,
-                    f"mix-{server.workers}", duration=args.duration,
-                    connections=args.connections, threads=args.threads)
+                    server.url,
+                    wrk.script(entries, args.threads),
+                    workdir,
+                    f"mix-{server.workers}",
+                    duration=args.duration,
+                    connections=args.connections,
+                    threads=args.threads,
+                )
         result["memory_after_load"] = server.workers_memory()
         if with_storm:
             await settle(server.url)
             log("  tempête de 50 connexions…")
-            week_path = routes.get("week") and f"{routes['week']['path']}?semaine=" \
-                f"{targets.bench_weeks(today)[0]}"
-            result["storm"] = await storm(server.url, families, clients[0] if clients else None,
-                                          week_path, server)
+            week_path = (
+                routes.get("week")
+                and f"{routes['week']['path']}?semaine={targets.bench_weeks(today)[0]}"
+            )
+            result["storm"] = await storm(
+                server.url, families, clients[0] if clients else None, week_path, server
+            )
     finally:
         for client in clients:
             await client.aclose()
@@ -458,9 +570,19 @@ async def drive(server: Server, args, families: int, routes: dict, keys: list[st
     return result
 
 
-def run_config(name: str, env: dict, args, families: int, worker_counts: list[int],
-               keys: list[str], workdir: Path, *, storm_on: int | None, probe_it: bool,
-               bill_it: bool) -> dict:
+def run_config(
+    name: str,
+    env: dict,
+    args,
+    families: int,
+    worker_counts: list[int],
+    keys: list[str],
+    workdir: Path,
+    *,
+    storm_on: int | None,
+    probe_it: bool,
+    bill_it: bool,
+) -> dict:
     config: dict = {"name": name, "families": families}
     log(f"{name} : génération de la commune ({families} familles)…")
     config["seed"] = seed(env, families)
@@ -477,8 +599,11 @@ def run_config(name: str, env: dict, args, families: int, worker_counts: list[in
         server = Server(env, workers, workdir)
         server.start()
         try:
-            config["runs"].append(asyncio.run(drive(
-                server, args, families, routes, keys, workdir, storm_on == workers)))
+            config["runs"].append(
+                asyncio.run(
+                    drive(server, args, families, routes, keys, workdir, storm_on == workers)
+                )
+            )
         finally:
             server.stop()
     if bill_it:
@@ -503,10 +628,14 @@ def report(results: dict, previous: dict | None) -> str:
     lines = []
     add = lines.append
     add("")
-    add(f"ECP bench « {results['label']} » — {results['started']} — machine : "
-        f"{results['machine']['cpus']} cœurs, charge moyenne au départ {results['machine']['load']}")
-    add(f"wrk : {results['params']['connections']} connexions, {results['params']['threads']} "
-        f"threads, {results['params']['duration']} s par point de mesure")
+    add(
+        f"ECP bench « {results['label']} » — {results['started']} — machine : "
+        f"{results['machine']['cpus']} cœurs, charge moyenne au départ {results['machine']['load']}"
+    )
+    add(
+        f"wrk : {results['params']['connections']} connexions, {results['params']['threads']} "
+        f"threads, {results['params']['duration']} s par point de mesure"
+    )
     prev_runs = {}
     if previous:
         for config in previous.get("configs", []):
@@ -514,21 +643,29 @@ def report(results: dict, previous: dict | None) -> str:
                 prev_runs[(config["name"], run["workers"])] = run
     for config in results["configs"]:
         add("")
-        add(f"== {config['name']} — {config['families']} familles "
-            f"(génération {config['seed']['seconds']} s)")
+        add(
+            f"== {config['name']} — {config['families']} familles "
+            f"(génération {config['seed']['seconds']} s)"
+        )
         for run in config["runs"]:
             before = prev_runs.get((config["name"], run["workers"]), {}).get("endpoints", {})
             healthz = run["endpoints"].get("healthz", {})
-            add(f"-- {run['workers']} worker(s), {run['sessions']} familles connectées "
-                f"en {run['login_seconds']} s")
-            add(f"{'point de mesure':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-                f"{'/healthz':>10}{'erreurs':>9}{'409':>6}{'préc. req/s':>13}")
+            add(
+                f"-- {run['workers']} worker(s), {run['sessions']} familles connectées "
+                f"en {run['login_seconds']} s"
+            )
+            add(
+                f"{'point de mesure':<34}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+                f"{'/healthz':>10}{'erreurs':>9}{'409':>6}{'préc. req/s':>13}"
+            )
             for key in [*TARGET_ORDER, "week_paced", "mix"]:
                 data = run["endpoints"].get(key)
                 if data is None:
                     continue
-                label = {"mix": "Mélange réaliste", "week_paced": f"Calendrier, pause "
-                         f"{results['params'].get('think_ms')} ms"}.get(key) or targets.LABELS[key]
+                label = {
+                    "mix": "Mélange réaliste",
+                    "week_paced": f"Calendrier, pause {results['params'].get('think_ms')} ms",
+                }.get(key) or targets.LABELS[key]
                 if data.get("connections") and data["connections"] != args_connections(results):
                     label = f"{label[:24]} ({data['connections']} conn.)"
                 label = label[:33]
@@ -539,32 +676,49 @@ def report(results: dict, previous: dict | None) -> str:
                     add(f"{label:<34}  erreur wrk : {data['error'][:60]}")
                     continue
                 if not data.get("requests"):
-                    add(f"{label:<34}{'aucune réponse en ' + str(results['params']['duration']) + ' s':>45}")
+                    add(
+                        f"{label:<34}{'aucune réponse en ' + str(results['params']['duration']) + ' s':>45}"
+                    )
                     continue
-                ratio = (f"{100 * data['rps'] / healthz['rps']:.0f} %"
-                         if healthz.get("rps") and key not in ("healthz", "week_paced") else "")
+                ratio = (
+                    f"{100 * data['rps'] / healthz['rps']:.0f} %"
+                    if healthz.get("rps") and key not in ("healthz", "week_paced")
+                    else ""
+                )
                 # 409 is the booking rules answering (a cell already booked by another of the
                 # family's connections, a full slot, a group conflict), not a failure: counted apart.
                 refused = data.get("s409", 0)
-                errors = data["non_2xx_3xx"] - refused + data["connect_errors"] + \
-                    data["read_errors"] + data["timeouts"]
+                errors = (
+                    data["non_2xx_3xx"]
+                    - refused
+                    + data["connect_errors"]
+                    + data["read_errors"]
+                    + data["timeouts"]
+                )
                 prev = before.get(key, {}).get("rps")
                 delta = f"{prev:.0f} ({100 * (data['rps'] - prev) / prev:+.0f} %)" if prev else "–"
-                add(f"{label:<34}{data['rps']:>9.0f}{data['p50_ms']:>9.1f}{data['p95_ms']:>9.1f}"
-                    f"{data['p99_ms']:>9.1f}{ratio:>10}{errors:>9}{refused:>6}{delta:>13}")
+                add(
+                    f"{label:<34}{data['rps']:>9.0f}{data['p50_ms']:>9.1f}{data['p95_ms']:>9.1f}"
+                    f"{data['p99_ms']:>9.1f}{ratio:>10}{errors:>9}{refused:>6}{delta:>13}"
+                )
+
             def mem(rows: list[dict], key: str = "peak_mb") -> str:
                 return ", ".join(f"{m['role']} {m[key]} Mo" for m in rows)
 
-            add(f"mémoire : au repos {mem(run.get('memory_idle', []), 'rss_mb')} ; pointe après "
+            add(
+                f"mémoire : au repos {mem(run.get('memory_idle', []), 'rss_mb')} ; pointe après "
                 f"les connexions {mem(run.get('memory_after_logins', []))} ; après la charge "
-                f"{mem(run.get('memory_after_load', []))}")
+                f"{mem(run.get('memory_after_load', []))}"
+            )
             if run.get("storm"):
                 s = run["storm"]
-                add(f"tempête : {s['ok']}/{s['logins']} connexions réussies en {s['seconds']} s "
+                add(
+                    f"tempête : {s['ok']}/{s['logins']} connexions réussies en {s['seconds']} s "
                     f"(connexion p50 {fmt(s['login_p50_ms'])} ms, max {fmt(s['login_max_ms'])} ms) ; "
                     f"/healthz p95 {fmt(s['healthz_before_p95_ms'])} → {fmt(s['healthz_during_p95_ms'])} ms"
                     f" (max {fmt(s['healthz_during_max_ms'])}) ; semaine p95 pendant "
-                    f"{fmt(s['week_during_p95_ms'])} ms")
+                    f"{fmt(s['week_during_p95_ms'])} ms"
+                )
                 add(f"mémoire de pointe après la tempête : {mem(s['memory'])}")
         if len(config["runs"]) > 1:
             first, last = config["runs"][0], config["runs"][-1]
@@ -578,44 +732,72 @@ def report(results: dict, previous: dict | None) -> str:
         if config.get("probe"):
             p = config["probe"]
             add("")
-            add(f"{'page (sonde en processus)':<34}{'requêtes SQL':>13}{'seule ms':>10}"
-                f"{'HTML':>9}{'gzip':>8}{'+ ressources':>14}")
-            for key in ("healthz", "week", "toggle", "semaine_type", "semaine_type_page",
-                        "invoices", "pdf", "effectifs", "home"):
+            add(
+                f"{'page (sonde en processus)':<34}{'requêtes SQL':>13}{'seule ms':>10}"
+                f"{'HTML':>9}{'gzip':>8}{'+ ressources':>14}"
+            )
+            for key in (
+                "healthz",
+                "week",
+                "toggle",
+                "semaine_type",
+                "semaine_type_page",
+                "invoices",
+                "pdf",
+                "effectifs",
+                "home",
+            ):
                 q = p["queries"].get(key, {})
                 s = p["sizes"].get(key, {})
                 if not q and not s:
                     continue
                 status = q.get("status") or s.get("status")
                 label = f"{targets.LABELS.get(key, key)[:26]} [{status}]"
-                add(f"{label:<34}{fmt(q.get('queries')):>13}{fmt(q.get('alone_ms')):>10}"
+                add(
+                    f"{label:<34}{fmt(q.get('queries')):>13}{fmt(q.get('alone_ms')):>10}"
                     f"{fmt(s.get('raw')):>9}"
-                    f"{fmt(s.get('gzip')):>8}{fmt(s.get('cold_gzip')):>14}")
+                    f"{fmt(s.get('gzip')):>8}{fmt(s.get('cold_gzip')):>14}"
+                )
             assets = sum(v["gzip"] for v in p["assets"].values())
-            add(f"ressources statiques (gzip) : {assets} octets en {len(p['assets'])} fichiers ; "
-                f"compression par le serveur : {'oui' if p['compression'] else 'non'}")
+            add(
+                f"ressources statiques (gzip) : {assets} octets en {len(p['assets'])} fichiers ; "
+                f"compression par le serveur : {'oui' if p['compression'] else 'non'}"
+            )
         if config.get("billing"):
             b = config["billing"]
             if b.get("absent"):
                 add("facturation : commande `ecp bill` absente")
             else:
                 per_10k = b["seconds"] * 10_000 / config["families"]
-                add(f"facturation {b['month']} : {b['seconds']} s pour {config['families']} "
-                    f"familles" + (f" (≈ {per_10k:.0f} s pour 10 000 en extrapolant linéairement ; "
-                                   "seul make bench le mesure)" if config["families"] < 10_000
-                                   else "") + f" — {b['output'][:100]}")
+                add(
+                    f"facturation {b['month']} : {b['seconds']} s pour {config['families']} "
+                    f"familles"
+                    + (
+                        f" (≈ {per_10k:.0f} s pour 10 000 en extrapolant linéairement ; "
+                        "seul make bench le mesure)"
+                        if config["families"] < 10_000
+                        else ""
+                    )
+                    + f" — {b['output'][:100]}"
+                )
     faults = results.get("faults")
     if faults:
         add("")
         if faults.get("absent") or faults.get("error"):
-            add(f"PostgreSQL redémarré sous charge : non mesuré ({faults.get('absent') or faults.get('error')})")
+            add(
+                f"PostgreSQL redémarré sous charge : non mesuré ({faults.get('absent') or faults.get('error')})"
+            )
         else:
-            add(f"PostgreSQL arrêté {faults['up_at_s'] - faults['down_at_s']:.1f} s sous charge "
-                f"(cluster jetable) : pendant {faults['during']}")
-            add(f"  après le redémarrage : {faults['after_restart']} ; rétabli "
+            add(
+                f"PostgreSQL arrêté {faults['up_at_s'] - faults['down_at_s']:.1f} s sous charge "
+                f"(cluster jetable) : pendant {faults['during']}"
+            )
+            add(
+                f"  après le redémarrage : {faults['after_restart']} ; rétabli "
                 f"{faults['recovered_seconds_after_restart']} s après, "
                 f"{faults['failures_after_recovery']} échec ensuite ; exceptions du serveur "
-                f"{faults['server_exceptions']} ; compteurs {faults['counters']}")
+                f"{faults['server_exceptions']} ; compteurs {faults['counters']}"
+            )
     add("")
     add("Objectifs (SQLite, 1 worker, 32 connexions) :")
     for line in check_targets(results):
@@ -644,51 +826,81 @@ def check_targets(results: dict) -> list[str]:
         out.append(f"{targets.LABELS[key]} p95 ≤ {limit} ms : {p95} ms — {verdict}")
     paced = ep.get("week_paced", {})
     if paced.get("requests"):
-        out.append(f"  (calendrier à charge rythmée, {paced['rps']:.0f} req/s offertes par "
-                   f"{results['params']['connections']} familles : p95 {paced['p95_ms']} ms)")
+        out.append(
+            f"  (calendrier à charge rythmée, {paced['rps']:.0f} req/s offertes par "
+            f"{results['params']['connections']} familles : p95 {paced['p95_ms']} ms)"
+        )
     if ep.get("week", {}).get("rps") and ep.get("healthz", {}).get("rps"):
         ratio = 100 * ep["week"]["rps"] / ep["healthz"]["rps"]
-        out.append(f"Débit du calendrier ≥ 25 % de /healthz : {ratio:.0f} % — "
-                   f"{'atteint' if ratio >= 25 else 'manqué'}")
+        out.append(
+            f"Débit du calendrier ≥ 25 % de /healthz : {ratio:.0f} % — "
+            f"{'atteint' if ratio >= 25 else 'manqué'}"
+        )
     probe_data = sqlite.get("probe")
     if probe_data:
         worst = {k: v["queries"] for k, v in probe_data["queries"].items() if k != "healthz"}
         over = {k: n for k, n in worst.items() if n > 6}
-        out.append("Chaque page ≤ 6 requêtes SQL : " + (
-            "atteint" if not over else "manqué : " + ", ".join(f"{k} {n}" for k, n in over.items())))
+        out.append(
+            "Chaque page ≤ 6 requêtes SQL : "
+            + (
+                "atteint"
+                if not over
+                else "manqué : " + ", ".join(f"{k} {n}" for k, n in over.items())
+            )
+        )
         pages = {k: v["cold_gzip"] for k, v in probe_data["sizes"].items()}
         big = {k: v for k, v in pages.items() if v > 30 * 1024}
-        out.append(f"Page ≤ 30 Ko compressée sans cache : max {max(pages.values(), default=0)} o — "
-                   + ("atteint" if not big else f"manqué : {big}"))
+        out.append(
+            f"Page ≤ 30 Ko compressée sans cache : max {max(pages.values(), default=0)} o — "
+            + ("atteint" if not big else f"manqué : {big}")
+        )
         assets = sum(v["gzip"] for v in probe_data["assets"].values())
-        out.append(f"Ressources ≤ 40 Ko compressées : {assets} o — "
-                   f"{'atteint' if assets <= 40 * 1024 else 'manqué'}")
+        out.append(
+            f"Ressources ≤ 40 Ko compressées : {assets} o — "
+            f"{'atteint' if assets <= 40 * 1024 else 'manqué'}"
+        )
     billing = sqlite.get("billing")
     if billing and not billing.get("absent"):
         per_10k = billing["seconds"] * 10_000 / sqlite["families"]
         ok = billing.get("returncode") == 0 and per_10k <= 60
         measured = sqlite["families"] >= 10_000
-        out.append(f"Facturation d’un mois pour 10 000 familles ≤ 60 s : "
-                   f"{'' if measured else '≈ '}{per_10k:.0f} s "
-                   f"(mesuré {billing['seconds']} s sur {sqlite['families']}"
-                   f"{'' if measured else ', extrapolé : à confirmer par make bench'}) — "
-                   f"{'atteint' if ok else 'manqué'}")
+        out.append(
+            f"Facturation d’un mois pour 10 000 familles ≤ 60 s : "
+            f"{'' if measured else '≈ '}{per_10k:.0f} s "
+            f"(mesuré {billing['seconds']} s sur {sqlite['families']}"
+            f"{'' if measured else ', extrapolé : à confirmer par make bench'}) — "
+            f"{'atteint' if ok else 'manqué'}"
+        )
     faults = results.get("faults") or {}
     if faults.get("during"):
-        pages_500 = sum(n for k, n in faults["during"].items()
-                        if not k.startswith("healthz") and k.endswith(" 500"))
-        out.append(f"PostgreSQL redémarré : 503 pendant la panne — "
-                   + ("atteint" if not pages_500 else f"manqué ({pages_500} réponses 500 sur les "
-                      "pages ; /healthz répond bien 503)")
-                   + f" ; rétablissement seul en {faults['recovered_seconds_after_restart']} s ; "
-                   f"rien de perdu ni en double : "
-                   + ("oui" if not any(faults["counters"].values()) else f"non {faults['counters']}"))
-    peaks = [m["peak_mb"] for c in results["configs"] for r in c["runs"]
-             for m in (r.get("memory_after_load", []) + (r.get("storm") or {}).get("memory", []))
-             if m.get("peak_mb") is not None]
+        pages_500 = sum(
+            n
+            for k, n in faults["during"].items()
+            if not k.startswith("healthz") and k.endswith(" 500")
+        )
+        out.append(
+            "PostgreSQL redémarré : 503 pendant la panne — "
+            + (
+                "atteint"
+                if not pages_500
+                else f"manqué ({pages_500} réponses 500 sur les pages ; /healthz répond bien 503)"
+            )
+            + f" ; rétablissement seul en {faults['recovered_seconds_after_restart']} s ; "
+            f"rien de perdu ni en double : "
+            + ("oui" if not any(faults["counters"].values()) else f"non {faults['counters']}")
+        )
+    peaks = [
+        m["peak_mb"]
+        for c in results["configs"]
+        for r in c["runs"]
+        for m in (r.get("memory_after_load", []) + (r.get("storm") or {}).get("memory", []))
+        if m.get("peak_mb") is not None
+    ]
     if peaks:
-        out.append(f"Chaque processus ≤ 200 Mo : pointe {max(peaks)} Mo — "
-                   f"{'atteint' if max(peaks) <= 200 else 'manqué'}")
+        out.append(
+            f"Chaque processus ≤ 200 Mo : pointe {max(peaks)} Mo — "
+            f"{'atteint' if max(peaks) <= 200 else 'manqué'}"
+        )
     return out
 
 
@@ -706,8 +918,9 @@ def previous_results(label: str) -> dict | None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.run",
-                                     description="Benchmark de charge du portail (wrk).")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description="Benchmark de charge du portail (wrk)."
+    )
     add_arguments(parser)
     return finish_args(parser.parse_args(argv))
 
@@ -718,18 +931,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def bench(args: argparse.Namespace) -> int:
     if not wrk.available():
-        print("wrk est introuvable : `make bench` l’installe (apt-get install wrk).",
-              file=sys.stderr)
+        print(
+            "wrk est introuvable : `make bench` l’installe (apt-get install wrk).", file=sys.stderr
+        )
         return 2
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     workdir = Path(tempfile.mkdtemp(prefix="ecp-bench-"))
     results: dict = {
-        "label": args.label, "started": started.isoformat(timespec="seconds"),
+        "label": args.label,
+        "started": started.isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()[0]},
-        "params": {"connections": args.connections, "threads": args.threads,
-                   "duration": args.duration, "sessions": args.sessions,
-                   "think_ms": args.think_ms,
-                   "families": args.families},
+        "params": {
+            "connections": args.connections,
+            "threads": args.threads,
+            "duration": args.duration,
+            "sessions": args.sessions,
+            "think_ms": args.think_ms,
+            "families": args.families,
+        },
         "configs": [],
     }
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -737,9 +956,20 @@ def bench(args: argparse.Namespace) -> int:
     if "sqlite" in engines:
         path = workdir / "bench.sqlite"
         env = base_env(f"sqlite:///{path}", None)
-        results["configs"].append(run_config(
-            "sqlite", env, args, args.families, [1], all_keys, workdir, storm_on=1,
-            probe_it=True, bill_it=True))
+        results["configs"].append(
+            run_config(
+                "sqlite",
+                env,
+                args,
+                args.families,
+                [1],
+                all_keys,
+                workdir,
+                storm_on=1,
+                probe_it=True,
+                bill_it=True,
+            )
+        )
     if "postgres" in engines:
         try:
             url = postgres_database(args.postgres_url, "ecp_bench")
@@ -747,8 +977,10 @@ def bench(args: argparse.Namespace) -> int:
             log(f"PostgreSQL indisponible ({exc}) : passe sautée")
         else:
             if not redis_available(args.redis_url):
-                log(f"Redis indisponible ({args.redis_url}) : passe PostgreSQL sans Redis, "
-                    "un seul worker (sessions en base, limites de débit par processus)")
+                log(
+                    f"Redis indisponible ({args.redis_url}) : passe PostgreSQL sans Redis, "
+                    "un seul worker (sessions en base, limites de débit par processus)"
+                )
                 args.redis_url, args.workers = None, "1"
             env = base_env(url, args.redis_url)
             workers = [int(w) for w in args.workers.split(",")]
@@ -758,10 +990,20 @@ def bench(args: argparse.Namespace) -> int:
                 # The quick pass only shows how throughput grows from 1 to 2 workers.
                 pg_args.duration = min(args.duration, 3)
                 pg_args.think_ms = 0
-            results["configs"].append(run_config(
-                "postgres+redis", env, pg_args, args.families, workers, keys, workdir,
-                storm_on=None if args.quick else workers[-1], probe_it=not args.quick,
-                bill_it=not args.quick))
+            results["configs"].append(
+                run_config(
+                    "postgres+redis",
+                    env,
+                    pg_args,
+                    args.families,
+                    workers,
+                    keys,
+                    workdir,
+                    storm_on=None if args.quick else workers[-1],
+                    probe_it=not args.quick,
+                    bill_it=not args.quick,
+                )
+            )
     if args.faults:
         from bench.faults import run_faults
 
@@ -771,7 +1013,7 @@ def bench(args: argparse.Namespace) -> int:
             results["faults"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
-    results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results["load_after"] = os.getloadavg()[0]
     previous = previous_results(args.label)
     text = report(results, previous)
@@ -779,8 +1021,10 @@ def bench(args: argparse.Namespace) -> int:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{args.label}-{started:%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str))
-    print(f"\nRésultats : {out.relative_to(ROOT)}"
-          + (f" (comparés à {previous['started']})" if previous else " (premier passage)"))
+    print(
+        f"\nRésultats : {out.relative_to(ROOT)}"
+        + (f" (comparés à {previous['started']})" if previous else " (premier passage)")
+    )
     return 0
 
 

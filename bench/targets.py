@@ -55,21 +55,30 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
         if tag == "form":
-            self._form = {"method": a.get("method", "get").lower(), "action": a.get("action", ""),
-                          "fields": [], "selects": {}, "buttons": []}
+            self._form = {
+                "method": a.get("method", "get").lower(),
+                "action": a.get("action", ""),
+                "fields": [],
+                "selects": {},
+                "buttons": [],
+            }
             self.forms.append(self._form)
         elif tag == "a" and a.get("href"):
             self.links.append(a["href"])
-        elif tag == "link" and a.get("href") and ("stylesheet" in a.get("rel", "")
-                                                  or "icon" in a.get("rel", "")):
+        elif (
+            tag == "link"
+            and a.get("href")
+            and ("stylesheet" in a.get("rel", "") or "icon" in a.get("rel", ""))
+        ):
             self.assets.append(a["href"])
         elif tag in ("script", "img") and a.get("src"):
             self.assets.append(a["src"])
         if self._form is None:
             return
         if tag == "input" and a.get("name"):
-            self._form["fields"].append((a.get("type", "text").lower(), a["name"],
-                                         a.get("value", ""), "checked" in a))
+            self._form["fields"].append(
+                (a.get("type", "text").lower(), a["name"], a.get("value", ""), "checked" in a)
+            )
         elif tag == "select" and a.get("name"):
             self._select = a["name"]
             self._form["selects"][self._select] = []
@@ -118,13 +127,19 @@ def route_table(app) -> list[dict]:
     rows = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            rows.append({"path": route.path, "name": handler.name or "",
-                         "methods": sorted(getattr(handler, "http_methods", []) or [])})
+            rows.append(
+                {
+                    "path": route.path,
+                    "name": handler.name or "",
+                    "methods": sorted(getattr(handler, "http_methods", []) or []),
+                }
+            )
     return rows
 
 
-def find_route(routes: list[dict], *, names=(), path_re: str | None = None,
-               method: str | None = None) -> dict | None:
+def find_route(
+    routes: list[dict], *, names=(), path_re: str | None = None, method: str | None = None
+) -> dict | None:
     for row in routes:
         if method and method not in row["methods"]:
             continue
@@ -139,8 +154,9 @@ def resolve(routes: list[dict]) -> dict[str, dict | None]:
         "healthz": find_route(routes, names=("healthz",)),
         "week": find_route(routes, names=("booking_week",)),
         "toggle": find_route(routes, names=("booking_change",), method="POST"),
-        "semaine_type": find_route(routes, path_re=r"^/famille/reservations/semaine-type",
-                                   method="POST")
+        "semaine_type": find_route(
+            routes, path_re=r"^/famille/reservations/semaine-type", method="POST"
+        )
         or find_route(routes, path_re=r"semaine.?type", method="POST"),
         "invoices": find_route(routes, names=("family_invoices",)),
         "pdf": find_route(routes, path_re=r"^/famille/factures/.*\.pdf$"),
@@ -189,20 +205,31 @@ async def discover_family(client, routes: dict, today: dt.date) -> dict[str, lis
     """The requests one logged-in family makes, per target (empty when absent or not found)."""
     found: dict[str, list[Spec]] = {}
     if routes.get("week"):
-        found["week"] = [Spec("GET", f"{routes['week']['path']}?semaine={w}")
-                         for w in bench_weeks(today)]
+        found["week"] = [
+            Spec("GET", f"{routes['week']['path']}?semaine={w}") for w in bench_weeks(today)
+        ]
     if routes.get("toggle") and routes.get("week"):
         response = await client.get(f"{routes['week']['path']}?semaine={toggle_week(today)}")
         specs = []
         for form in parse(response.text).forms:
-            if form["method"] != "post" or urlsplit(form["action"]).path != routes["toggle"]["path"]:
+            if (
+                form["method"] != "post"
+                or urlsplit(form["action"]).path != routes["toggle"]["path"]
+            ):
                 continue
             values = dict(form_values(form))
             action = values.get("action")
             if action in TOGGLE_OPPOSITE:  # one form per cell, its action in a field
                 other = {**values, "action": TOGGLE_OPPOSITE[action]}
-                specs.append(Spec("POST", routes["toggle"]["path"], urlencode(values),
-                                  urlencode(other), {"HX-Request": "true"}))
+                specs.append(
+                    Spec(
+                        "POST",
+                        routes["toggle"]["path"],
+                        urlencode(values),
+                        urlencode(other),
+                        {"HX-Request": "true"},
+                    )
+                )
             # One form per child, each cell a button posting case=child:activity:day:action.
             for name, value in form["buttons"]:
                 cell, _, action = value.rpartition(":")
@@ -210,8 +237,15 @@ async def discover_family(client, routes: dict, today: dt.date) -> dict[str, lis
                     continue
                 tap = {**values, "case": value}
                 other = {**values, "case": f"{cell}:{TOGGLE_OPPOSITE[action]}"}
-                specs.append(Spec("POST", routes["toggle"]["path"], urlencode(tap),
-                                  urlencode(other), {"HX-Request": "true"}))
+                specs.append(
+                    Spec(
+                        "POST",
+                        routes["toggle"]["path"],
+                        urlencode(tap),
+                        urlencode(other),
+                        {"HX-Request": "true"},
+                    )
+                )
         found["toggle"] = specs
     if routes.get("semaine_type"):
         found["semaine_type"] = await _semaine_type(client, routes["semaine_type"]["path"], today)
@@ -220,8 +254,13 @@ async def discover_family(client, routes: dict, today: dt.date) -> dict[str, lis
         found["invoices"] = [Spec("GET", path)]
         if routes.get("pdf"):
             response = await client.get(path)
-            pdfs = sorted({_local(urljoin(path, href)) for href in parse(response.text).links
-                           if href.split("?")[0].endswith(".pdf")})
+            pdfs = sorted(
+                {
+                    _local(urljoin(path, href))
+                    for href in parse(response.text).links
+                    if href.split("?")[0].endswith(".pdf")
+                }
+            )
             found["pdf"] = [Spec("GET", p) for p in pdfs[:3]]
     return found
 
@@ -230,8 +269,12 @@ async def _semaine_type(client, path: str, today: dt.date) -> list[Spec]:
     """Fill the semaine type form as a parent would (every box ticked, dates as proposed), then
     keep the request that applies it: the confirmation form when there is a preview step."""
     page = await client.get(path)
-    forms = [f for f in parse(page.text).forms if f["method"] == "post"
-             and urlsplit(urljoin(path, f["action"] or path)).path.startswith(path)]
+    forms = [
+        f
+        for f in parse(page.text).forms
+        if f["method"] == "post"
+        and urlsplit(urljoin(path, f["action"] or path)).path.startswith(path)
+    ]
     if not forms:
         return []
     form = forms[0]
@@ -242,14 +285,22 @@ async def _semaine_type(client, path: str, today: dt.date) -> list[Spec]:
     start = monday + dt.timedelta(weeks=5)
     values = [(n, _date_field(n, v, start)) for n, v in values]
     body = urlencode(values)
-    response = await client.post(target, content=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded"}, follow_redirects=False)
+    response = await client.post(
+        target,
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
     if response.status_code == 200:
         confirm = [f for f in parse(response.text).forms if f["method"] == "post"]
-        confirm = [f for f in confirm if any(n in ("confirmer", "confirm", "etape", "step")
-                                             or v in ("confirmer", "appliquer")
-                                             for n, v in f["buttons"] + [
-                                                 (n, v) for _k, n, v, _c in f["fields"]])]
+        confirm = [
+            f
+            for f in confirm
+            if any(
+                n in ("confirmer", "confirm", "etape", "step") or v in ("confirmer", "appliquer")
+                for n, v in f["buttons"] + [(n, v) for _k, n, v, _c in f["fields"]]
+            )
+        ]
         if confirm:
             form = confirm[0]
             target = urlsplit(urljoin(path, form["action"] or path)).path
@@ -291,10 +342,22 @@ async def discover_staff(client, routes: dict, today: dt.date) -> dict[str, list
     for form in parse(page.text).forms:
         if form["method"] != "get":
             continue
-        schools = next(((n, [v for v, _ in opts if v]) for n, opts in form["selects"].items()
-                        if "ecole" in n.lower() or "school" in n.lower()), None)
-        date_name = next((n for k, n, _v, _c in form["fields"]
-                          if k == "date" or n.lower() in ("jour", "date", "day")), None)
+        schools = next(
+            (
+                (n, [v for v, _ in opts if v])
+                for n, opts in form["selects"].items()
+                if "ecole" in n.lower() or "school" in n.lower()
+            ),
+            None,
+        )
+        date_name = next(
+            (
+                n
+                for k, n, _v, _c in form["fields"]
+                if k == "date" or n.lower() in ("jour", "date", "day")
+            ),
+            None,
+        )
         if not schools or not date_name:
             continue
         base = dict(form_values(form))
@@ -308,5 +371,10 @@ async def discover_staff(client, routes: dict, today: dt.date) -> dict[str, list
 
 async def asset_paths(client, page_path: str) -> list[str]:
     response = await client.get(page_path)
-    return sorted({_local(urljoin(page_path, a)) for a in parse(response.text).assets
-                   if not a.startswith(("http://", "https://", "data:"))})
+    return sorted(
+        {
+            _local(urljoin(page_path, a))
+            for a in parse(response.text).assets
+            if not a.startswith(("http://", "https://", "data:"))
+        }
+    )

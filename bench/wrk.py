@@ -106,12 +106,22 @@ def available() -> str | None:
     return shutil.which("wrk")
 
 
-def run(url: str, lua: str, workdir: Path, name: str, *, duration: float, connections: int,
-        threads: int) -> dict:
+def run(
+    url: str, lua: str, workdir: Path, name: str, *, duration: float, connections: int, threads: int
+) -> dict:
     path = workdir / f"{name}.lua"
     path.write_text(lua, encoding="utf-8")
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
-               "--timeout", "10s", "-s", str(path), url]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(path),
+        url,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
     match = re.search(r"^BENCHJSON (.*)$", done.stdout, re.M)
     if not match:

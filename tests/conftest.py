@@ -36,8 +36,11 @@ def _pid_alive(pid: int) -> bool:
 
 async def _drop_database(conn, name: str) -> None:
     # DROP refuses while anyone is connected: a crashed run's pool, or a child process's.
-    await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+    await conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid()",
+        name,
+    )
     await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
@@ -54,8 +57,9 @@ def _postgres_url() -> tuple[str, str]:
         try:
             # Runs killed before their finaliser leave their database behind: drop those whose
             # process is gone (a pid still alive may be a run going on beside this one).
-            for row in await conn.fetch("SELECT datname FROM pg_database "
-                                        "WHERE datname LIKE 'ecp\\_test\\_%'"):
+            for row in await conn.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'ecp\\_test\\_%'"
+            ):
                 match = _PG_NAME.match(row["datname"])
                 if match and (row["datname"] == name or not _pid_alive(int(match.group(1)))):
                     await _drop_database(conn, row["datname"])
@@ -87,8 +91,10 @@ BASE_URL = "https://testserver.local"
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "own_app: the test changes its app (registers a route, "
-                                       "say), so it gets one of its own")
+    config.addinivalue_line(
+        "markers",
+        "own_app: the test changes its app (registers a route, say), so it gets one of its own",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

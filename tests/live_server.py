@@ -21,13 +21,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(port: int, env: dict[str, str], log: Path, *, start_seconds: float = 30
-            ) -> Iterator[subprocess.Popen]:
+def serving(
+    port: int, env: dict[str, str], log: Path, *, start_seconds: float = 30
+) -> Iterator[subprocess.Popen]:
     """The server process, once /healthz says 200; stopped (killed if it must be) on exit."""
     url = f"http://127.0.0.1:{port}"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "ecp.cli", "serve", "--port", str(port)],
-                                   env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ecp.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + start_seconds
         while True:

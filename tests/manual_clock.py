@@ -43,8 +43,10 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         self._know(asyncio.current_task())
         woken = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._elapsed + max(seconds, 0.0), next(self._order),
-                                        woken, asyncio.current_task()))
+        heapq.heappush(
+            self._sleepers,
+            (self._elapsed + max(seconds, 0.0), next(self._order), woken, asyncio.current_task()),
+        )
         self._changed.set()
         await woken  # a cancelled sleeper cancels its future, which advance() then skips
 
@@ -58,6 +60,7 @@ class ManualClock:
 
     async def settle(self, timeout: float = 20.0) -> None:
         """Until every known task is asleep on this clock or finished."""
+
         async def quiet() -> None:
             while not self._settled():
                 self._changed.clear()

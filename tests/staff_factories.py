@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from ecp.staff import search
+from ecp.families import search
 from tests import factories
 from tests.accounts_factories import family_with_guardian
 from tests.support import login_staff
 
-PASSWORDS = {"agent": "agent-du-service-sej", "regisseur": "regisseur-de-la-regie",
-             "administrateur": "administrateur-du-portail"}
+PASSWORDS = {
+    "agent": "agent-du-service-sej",
+    "regisseur": "regisseur-de-la-regie",
+    "administrateur": "administrateur-du-portail",
+}
 
 
 async def staff_client(client, role: str = "administrateur", username: str | None = None):
     username = username or role
-    staff = await factories.make_staff(username, password=PASSWORDS[role], role=role,
-                                       display_name=f"{role.capitalize()} Test")
+    staff = await factories.make_staff(
+        username, password=PASSWORDS[role], role=role, display_name=f"{role.capitalize()} Test"
+    )
     await login_staff(client, username, PASSWORDS[role])
     return staff
 

@@ -33,13 +33,16 @@ async def truncate_all() -> None:
     postgres = first._meta.db.engine_type == "postgres"
     probe = " UNION ALL ".join(
         f"SELECT '{t._meta.tablename}' AS name WHERE EXISTS (SELECT 1 FROM \"{t._meta.tablename}\")"
-        for t in ordered)
+        for t in ordered
+    )
     if postgres:
         # A sequence used since its last reset, even if its rows were deleted by the test.
-        probe += (" UNION ALL SELECT c.relname FROM pg_sequences q "
-                  "JOIN pg_class s ON s.relname = q.sequencename AND s.relkind = 'S' "
-                  "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
-                  "JOIN pg_class c ON c.oid = d.refobjid WHERE q.last_value IS NOT NULL")
+        probe += (
+            " UNION ALL SELECT c.relname FROM pg_sequences q "
+            "JOIN pg_class s ON s.relname = q.sequencename AND s.relkind = 'S' "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
+            "JOIN pg_class c ON c.oid = d.refobjid WHERE q.last_value IS NOT NULL"
+        )
     dirty = {row["name"] for row in await first.raw(probe)}
     if not dirty:
         return
@@ -51,11 +54,14 @@ async def truncate_all() -> None:
             # A self-reference (credit note -> invoice) may be checked row by row: children first.
             for fk in table._meta.foreign_key_columns:
                 if fk._foreign_key_meta.resolved_references is table:
-                    await table.raw(f'DELETE FROM "{name}" WHERE "{fk._meta.db_column_name}" IS NOT NULL')
+                    await table.raw(
+                        f'DELETE FROM "{name}" WHERE "{fk._meta.db_column_name}" IS NOT NULL'
+                    )
             await table.raw(f'DELETE FROM "{name}"')
             if postgres:
                 await table.raw(
-                    "SELECT setval(pg_get_serial_sequence({}, 'id'), 1, false)", f'"{name}"')
+                    "SELECT setval(pg_get_serial_sequence({}, 'id'), 1, false)", f'"{name}"'
+                )
 
 
 def clear_process_caches() -> None:
@@ -81,8 +87,11 @@ class AppSnapshot:
         self.app = app
         self.routes = self._routes()
         self.state = app.state.dict()
-        self.attributes = [(value, dict(vars(value))) for value in self.state.values()
-                           if hasattr(value, "__dict__")]
+        self.attributes = [
+            (value, dict(vars(value)))
+            for value in self.state.values()
+            if hasattr(value, "__dict__")
+        ]
 
     def _routes(self) -> list[tuple[str, tuple[str, ...]]]:
         return [(route.path, tuple(sorted(route.methods))) for route in self.app.routes]
@@ -90,7 +99,8 @@ class AppSnapshot:
     async def restore(self) -> None:
         # Routes cannot be taken back out of a Litestar app: a test that adds one must say so.
         assert self._routes() == self.routes, (
-            "this test changed the shared app's routes: mark it @pytest.mark.own_app")
+            "this test changed the shared app's routes: mark it @pytest.mark.own_app"
+        )
         state = self.app.state
         for key in [key for key in state.dict() if key not in self.state]:
             del state[key]
@@ -112,8 +122,11 @@ def refused_by_the_database() -> tuple[type[Exception], ...]:
 
     # SQLite reports a trigger's RAISE(ABORT) as a constraint failure; PostgreSQL's RAISE
     # EXCEPTION is a RaiseError (P0001), not an integrity violation.
-    return (sqlite3.IntegrityError, asyncpg.exceptions.IntegrityConstraintViolationError,
-            asyncpg.exceptions.RaiseError)
+    return (
+        sqlite3.IntegrityError,
+        asyncpg.exceptions.IntegrityConstraintViolationError,
+        asyncpg.exceptions.RaiseError,
+    )
 
 
 def soup(html: str) -> BeautifulSoup:
@@ -131,8 +144,15 @@ async def csrf_token(client, path: str = "/") -> str:
     return csrf_from(response.text)
 
 
-async def post_form(client, path: str, data: dict[str, Any], *, from_page: str | None = None,
-                    headers: dict[str, str] | None = None, csrf: bool = True):
+async def post_form(
+    client,
+    path: str,
+    data: dict[str, Any],
+    *,
+    from_page: str | None = None,
+    headers: dict[str, str] | None = None,
+    csrf: bool = True,
+):
     """POST like a browser: fetch the page first for its CSRF token (or reuse the cookie's)."""
     payload = dict(data)
     if csrf:
@@ -141,8 +161,9 @@ async def post_form(client, path: str, data: dict[str, Any], *, from_page: str |
 
 
 async def login_family(client, code: str = "F00001", password: str = "demo-famille-1"):
-    response = await post_form(client, "/connexion", {"code_famille": code,
-                                                        "mot_de_passe": password})
+    response = await post_form(
+        client, "/connexion", {"code_famille": code, "mot_de_passe": password}
+    )
     assert response.status_code == 303, response.text[:500]
     return response
 
@@ -172,21 +193,27 @@ def remember_totp(username: str, secret: str) -> None:
 async def login_staff(client, username: str = "agent", password: str = "demo-agent-sej-2026"):
     """Password, then the TOTP step the app asks for: enrolment (the key is read from the page,
     as a phone would scan it) or the code of the authenticator enrolled before."""
-    response = await post_form(client, "/agents/connexion",
-                               {"identifiant": username, "mot_de_passe": password},
-                               from_page="/agents/connexion")
+    response = await post_form(
+        client,
+        "/agents/connexion",
+        {"identifiant": username, "mot_de_passe": password},
+        from_page="/agents/connexion",
+    )
     assert response.status_code == 303, response.text[:500]
     step = response.headers["location"]
     if step in ("/agents/connexion/activation", "/agents/connexion/code"):
         page = await client.get(step)
         assert page.status_code == 200, page.text[:500]
         if step.endswith("/activation"):
-            remember_totp(username, soup(page.text).select_one("#totp-key").get_text()
-                          .replace(" ", ""))
+            remember_totp(
+                username, soup(page.text).select_one("#totp-key").get_text().replace(" ", "")
+            )
         # The enrolment form posts to the code step too.
-        response = await client.post("/agents/connexion/code", data={
-            "_csrf_token": csrf_from(page.text), "code": next_totp_code(username)},
-            follow_redirects=False)
+        response = await client.post(
+            "/agents/connexion/code",
+            data={"_csrf_token": csrf_from(page.text), "code": next_totp_code(username)},
+            follow_redirects=False,
+        )
         assert response.status_code == 303, response.text[:500]
     return response
 

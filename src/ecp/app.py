@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -18,18 +16,26 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from ecp import db
-from ecp.auth import routes as auth_routes
+from ecp.accounts import routes as accounts
+from ecp.auth import routes as auth
+from ecp.auth.guards import requires_family, requires_staff
 from ecp.auth.middleware import auth_middleware
 from ecp.auth.passwords import Passwords
-from ecp.families import routes as family_routes
-from ecp.ops.logs import configure_logging, request_middleware
+from ecp.backoffice import routes as backoffice
+from ecp.booking import routes as booking
+from ecp.invoices import routes as invoices
+from ecp.mail import routes as mail
+from ecp.ops import routes as ops
 from ecp.ops.memory import tune_malloc
-from ecp.pages import routes as page_routes
+from ecp.pages import routes as pages
+from ecp.payments import routes as payments
+from ecp.payments.config import form_action_hosts
 from ecp.resources import STATIC
 from ecp.settings import Settings
-from ecp.staff import routes as staff_routes
+from ecp.web import urls
 from ecp.web.errors import http_exception_handler, internal_error_handler
 from ecp.web.limits import MAX_BODY_BYTES, body_limits_middleware
+from ecp.web.logs import configure_logging, request_middleware
 from ecp.web.params import path_params_middleware, reject_odd_static_path
 from ecp.web.security import fetch_metadata_middleware, make_before_send
 from ecp.web.template_engine import AppTemplateEngine
@@ -37,25 +43,45 @@ from ecp.web.templating import environment
 
 STORE_NAMES = ("login_rate", "reset_rate", "action_rate")
 
-# Each feature's `routes` module may define public_handlers(settings), family_handlers(settings)
-# (mounted under /famille, families only) and staff_handlers(settings) (under /agents, staff only).
-FEATURES = ("ecp.booking", "ecp.invoices", "ecp.payments", "ecp.mail", "ecp.accounts",
-            "ecp.staff", "ecp.ops")
+# Every feature, listed once. A feature's routes module builds one Router per side: public,
+# family (mounted under /famille behind requires_family) and staff (under /agents behind
+# requires_staff). Route names are global, so templates and redirects reverse them (url_for).
+PUBLIC_ROUTERS = (
+    pages.public_router,
+    auth.public_router,
+    accounts.public_router,
+    booking.public_router,
+    payments.public_router,
+    ops.public_router,
+)
+FAMILY_ROUTERS = (
+    pages.family_router,
+    booking.family_router,
+    invoices.family_router,
+    payments.family_router,
+    accounts.family_router,
+)
+STAFF_ROUTERS = (
+    backoffice.staff_router,
+    booking.staff_router,
+    invoices.staff_router,
+    payments.staff_router,
+    mail.staff_router,
+)
 
 
-def _feature_handlers(settings: Settings) -> tuple[list, list, list]:
-    public, family, staff = [], [], []
-    for feature in FEATURES:
-        if importlib.util.find_spec(feature) is None or importlib.util.find_spec(
-                f"{feature}.routes") is None:
-            continue
-        module = importlib.import_module(f"{feature}.routes")
-        for bucket, name in ((public, "public_handlers"), (family, "family_handlers"),
-                             (staff, "staff_handlers")):
-            factory = getattr(module, name, None)
-            if factory is not None:
-                bucket.extend(factory(settings))
-    return public, family, staff
+def _routers(settings: Settings) -> list[Router]:
+    family = Router(
+        path="/famille",
+        guards=[requires_family],
+        route_handlers=[build(settings) for build in FAMILY_ROUTERS],
+    )
+    staff = Router(
+        path="/agents",
+        guards=[requires_staff],
+        route_handlers=[build(settings) for build in STAFF_ROUTERS],
+    )
+    return [*(build(settings) for build in PUBLIC_ROUTERS), family, staff]
 
 
 def _stores(settings: Settings) -> dict:
@@ -79,14 +105,6 @@ def _allowed_hosts(settings: Settings) -> list[str]:
     if parts.port:
         hosts |= {f"{name}:{parts.port}" for name in names}
     return sorted(hosts)
-
-
-def _form_targets(settings: Settings) -> tuple[str, ...]:
-    """Hosts forms may post to besides our own (the card payment page), for the CSP."""
-    if importlib.util.find_spec("ecp.payments.config") is None:
-        return ()
-    module = importlib.import_module("ecp.payments.config")
-    return tuple(getattr(module, "form_action_hosts", lambda s: ())(settings))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -123,21 +141,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
                 pdf_process.shutdown()
 
-    public, family, staff = _feature_handlers(settings)
     app = Litestar(
         route_handlers=[
-            *page_routes.route_handlers,
-            *auth_routes.route_handlers(settings),
-            *public,
-            family_routes.router(family),
-            staff_routes.router(staff),
-            create_static_files_router(path="/static", directories=[STATIC],
-                                       name="static", include_in_schema=False,
-                                       before_request=reject_odd_static_path),
+            *_routers(settings),
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC],
+                name="static",
+                include_in_schema=False,
+                before_request=reject_odd_static_path,
+            ),
         ],
         plugins=[HTMXPlugin()],
-        template_config=TemplateConfig(instance=AppTemplateEngine(
-            environment(auto_reload=settings.debug), template_values)),
+        template_config=TemplateConfig(
+            instance=AppTemplateEngine(environment(auto_reload=settings.debug), template_values)
+        ),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name=settings.cookie_name("csrftoken"),
@@ -147,16 +165,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["^/paiement/paybox/ipn$"],
         ),
         # Size and field caps first: before CSRF parses the form, before anything else reads it.
-        middleware=[body_limits_middleware, fetch_metadata_middleware, auth_middleware,
-                    path_params_middleware],
+        middleware=[
+            body_limits_middleware,
+            fetch_metadata_middleware,
+            auth_middleware,
+            path_params_middleware,
+        ],
         request_max_body_size=MAX_BODY_BYTES,
-        before_send=[make_before_send(settings, _form_targets(settings))],
-        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        before_send=[make_before_send(settings, form_action_hosts(settings))],
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            Exception: internal_error_handler,
+        },
         allowed_hosts=AllowedHostsConfig(allowed_hosts=_allowed_hosts(settings)),
         stores=_stores(settings),
         openapi_config=None,
         debug=settings.debug,
-        # Ours (ecp.ops.logs, JSON) instead of Litestar's, which would replace the root handler.
+        # Ours (ecp.web.logs, JSON) instead of Litestar's, which would replace the root handler.
         logging_config=None,
         lifespan=[lifespan],
         state=State({"settings": settings, "passwords": passwords}),
@@ -164,9 +189,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Outside Litestar's middleware stack so that unrouted requests (404, bad host) also get a
     # request id, an access-log line and a metric.
     app.asgi_handler = request_middleware(app.asgi_handler)
-    # Navigation shows a section only once its routes exist.
-    template_values["route_names"] = frozenset(
-        handler.name for route in app.routes for handler in getattr(route, "route_handlers", [])
-        if handler.name
-    )
+    urls.bind(app)
     return app

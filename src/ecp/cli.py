@@ -2,7 +2,7 @@
 
 Expected failures (a folder that cannot be written, a missing file, the database out of reach)
 end every command with one French line on stderr and exit status 1, never a traceback; see
-ecp.ops.failures. An unrecognised exception is a bug and keeps its traceback for the report.
+ecp.failures. An unrecognised exception is a bug and keeps its traceback for the report.
 """
 
 from __future__ import annotations
@@ -10,13 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import importlib
-import importlib.util
 import sys
 import warnings
-
-CLI_FEATURES = ("ecp.booking", "ecp.invoices", "ecp.payments", "ecp.mail", "ecp.accounts",
-                "ecp.ops")
 
 
 def _run(coro):
@@ -56,8 +51,10 @@ def cmd_create_admin(args) -> int:
     password = settings.admin_password
     if not password:
         if not sys.stdin.isatty():
-            print("Donnez le mot de passe dans ECP_ADMIN_PASSWORD ou lancez la commande dans un terminal.",
-                  file=sys.stderr)
+            print(
+                "Donnez le mot de passe dans ECP_ADMIN_PASSWORD ou lancez la commande dans un terminal.",
+                file=sys.stderr,
+            )
             return 2
         password = getpass.getpass("Mot de passe (15 caractères au moins) : ")
     try:
@@ -72,7 +69,7 @@ def cmd_create_admin(args) -> int:
 def cmd_serve(args) -> int:
     from granian import Granian
 
-    from ecp.ops.failures import CommandError
+    from ecp.failures import CommandError
     from ecp.settings import Settings
 
     settings = Settings.from_env()
@@ -85,9 +82,13 @@ def cmd_serve(args) -> int:
     reload = {}
     if args.reload:
         # Granian's reloader is an extra (it watches files through watchfiles).
-        if importlib.util.find_spec("watchfiles") is None:
-            print("« ecp serve --reload » demande watchfiles : pip install 'granian[reload]'.",
-                  file=sys.stderr)
+        try:
+            import watchfiles  # noqa: F401
+        except ImportError:
+            print(
+                "« ecp serve --reload » demande watchfiles : pip install 'granian[reload]'.",
+                file=sys.stderr,
+            )
             return 1
         # The package: its code and its templates (a changed template restarts the workers
         # too, so no ECP_DEBUG is needed to see it).
@@ -109,11 +110,15 @@ def cmd_serve(args) -> int:
         server.serve()
     except RuntimeError as exc:  # granian reports socket errors as RuntimeError("... os error N")
         if "os error 98" in str(exc) or "Address already in use" in str(exc):
-            raise CommandError(f"Le port {args.port} est déjà utilisé sur {args.host} : arrêtez "
-                               "l’autre serveur ou choisissez un autre port (--port).") from exc
+            raise CommandError(
+                f"Le port {args.port} est déjà utilisé sur {args.host} : arrêtez "
+                "l’autre serveur ou choisissez un autre port (--port)."
+            ) from exc
         if "os error 13" in str(exc) or "Permission denied" in str(exc):
-            raise CommandError(f"Droit refusé pour écouter sur le port {args.port} : choisissez "
-                               "un port au-dessus de 1024.") from exc
+            raise CommandError(
+                f"Droit refusé pour écouter sur le port {args.port} : choisissez "
+                "un port au-dessus de 1024."
+            ) from exc
         if "os error 99" in str(exc) or "Cannot assign requested address" in str(exc):
             raise CommandError(f"Adresse {args.host} inconnue sur cette machine (--host).") from exc
         raise
@@ -125,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed-demo", help="create or refresh the demo commune").set_defaults(
-        func=cmd_seed_demo)
+        func=cmd_seed_demo
+    )
     admin = sub.add_parser("create-admin", help="create an administrator account")
     admin.add_argument("--username", required=True)
     admin.add_argument("--name", default="Administrateur")
@@ -138,21 +144,27 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=None, help="default: ECP_WORKERS, else 1")
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.add_argument("--access-log", action="store_true")
-    serve.add_argument("--reload", action="store_true",
-                       help="restart the workers when the code or a template changes (development)")
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the workers when the code or a template changes (development)",
+    )
     serve.set_defaults(func=cmd_serve)
-    # Features add their own commands: ecp/<feature>/cli.py with register(subparsers), where each
+    # Each feature's commands: ecp/<feature>/cli.py with register(subparsers), where each
     # subcommand sets `func` (a callable taking the parsed args and returning an exit code).
-    for feature in CLI_FEATURES:
-        if importlib.util.find_spec(feature) is not None and importlib.util.find_spec(
-                f"{feature}.cli") is not None:
-            importlib.import_module(f"{feature}.cli").register(sub)
+    from ecp.accounts import cli as accounts_cli
+    from ecp.invoices import cli as invoices_cli
+    from ecp.mail import cli as mail_cli
+    from ecp.ops import cli as ops_cli
+
+    for feature_cli in (invoices_cli, mail_cli, accounts_cli, ops_cli):
+        feature_cli.register(sub)
     args = parser.parse_args(argv)
     return run_command(args)
 
 
 def run_command(args) -> int:
-    from ecp.ops.failures import describe
+    from ecp.failures import describe
 
     # Piccolo warns (two lines, in colour) before the connection error it then raises: the
     # French line below says it once.

@@ -11,7 +11,7 @@ _frozen: dt.datetime | None = None
 
 
 def now() -> dt.datetime:
-    return _frozen if _frozen is not None else dt.datetime.now(dt.timezone.utc)
+    return _frozen if _frozen is not None else dt.datetime.now(dt.UTC)
 
 
 def paris_now() -> dt.datetime:
@@ -26,7 +26,7 @@ def set_now(value: dt.datetime | None) -> None:
     global _frozen
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=PARIS)
-    _frozen = value.astimezone(dt.timezone.utc) if value is not None else None
+    _frozen = value.astimezone(dt.UTC) if value is not None else None
 
 
 @contextmanager

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Mapping
+from typing import Any
 
 import aiosqlite
 from piccolo.engine.base import Engine
@@ -84,16 +85,19 @@ def engine_from_url(url: str) -> Engine:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            from ecp.ops.failures import os_reason
+            from ecp.failures import os_reason
 
-            raise DatabaseConfigError(f"Dossier de la base SQLite impossible à créer "
-                                      f"({os_reason(exc)}) : {path.parent}") from exc
+            raise DatabaseConfigError(
+                f"Dossier de la base SQLite impossible à créer ({os_reason(exc)}) : {path.parent}"
+            ) from exc
         # timeout -> busy_timeout (ms): writers wait for the lock instead of failing at once.
         return SQLiteSharedReadsEngine(path=str(path), timeout=30)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(config={"dsn": url})
-    raise DatabaseConfigError(f"ECP_DATABASE_URL non pris en charge ({url.split(':', 1)[0]}) : "
-                              "sqlite:///chemin ou postgresql://… attendu.")
+    raise DatabaseConfigError(
+        f"ECP_DATABASE_URL non pris en charge ({url.split(':', 1)[0]}) : "
+        "sqlite:///chemin ou postgresql://… attendu."
+    )
 
 
 _engine: Engine | None = None
@@ -203,15 +207,25 @@ async def prepare_database() -> None:
 # a CASE, an EXISTS or a COALESCE comes back as text or an integer. `fetch` names, per query,
 # the columns whose type matters and makes them so on both engines.
 
+
 def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A timestamp read back from the database, aware (UTC) on both engines.
+
+    Every timestamp of the schema is a Timestamptz; PostgreSQL returns it aware, SQLite's driver
+    sometimes naive (in UTC), and comparing a naive value with clock.now() would raise."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def _as_datetime(value: Any) -> dt.datetime:
-    # Every timestamp of the schema is a Timestamptz: aware, in UTC when the text had no offset.
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+    return aware(value)
 
 
 def _as_time(value: Any) -> dt.time:
@@ -229,8 +243,12 @@ def _as_int(value: Any) -> int:
 
 
 _COERCE: dict[type, Callable[[Any], Any]] = {
-    dt.date: _as_date, dt.datetime: _as_datetime, dt.time: _as_time, bool: _as_bool,
-    int: _as_int}
+    dt.date: _as_date,
+    dt.datetime: _as_datetime,
+    dt.time: _as_time,
+    bool: _as_bool,
+    int: _as_int,
+}
 
 
 def typed_rows(rows: list[dict], types: Mapping[str, type]) -> list[dict]:
@@ -239,8 +257,10 @@ def typed_rows(rows: list[dict], types: Mapping[str, type]) -> list[dict]:
     try:
         plan = [(name, _COERCE[kind]) for name, kind in types.items()]
     except KeyError as exc:
-        raise TypeError(f"fetch(types=...): no conversion to {exc.args[0]!r}; "
-                        f"use one of {', '.join(k.__name__ for k in _COERCE)}") from None
+        raise TypeError(
+            f"fetch(types=...): no conversion to {exc.args[0]!r}; "
+            f"use one of {', '.join(k.__name__ for k in _COERCE)}"
+        ) from None
     for row in rows:
         for name, convert in plan:
             value = row[name]
@@ -290,10 +310,10 @@ async def close_pool(db: PostgresEngine, timeout: float = POOL_CLOSE_SECONDS) ->
     try:
         await asyncio.wait_for(pool.close(), timeout)
         graceful = True
-    except asyncio.TimeoutError:
+    except TimeoutError:
         logging.getLogger("ecp.db").warning(
-            "database pool: connections still held after %.0f s at shutdown, terminated",
-            timeout)
+            "database pool: connections still held after %.0f s at shutdown, terminated", timeout
+        )
         pool.terminate()
         graceful = False
     db.pool = None
@@ -321,11 +341,21 @@ _SQLITE_UNAVAILABLE = ("database is locked", "disk i/o error", "unable to open d
 def _postgres_unavailable(exc: BaseException) -> bool:
     import asyncpg.exceptions as pg
 
-    if isinstance(exc, (pg.ConnectionDoesNotExistError, pg.ConnectionFailureError,
-                        pg.ClientCannotConnectError, pg.ConnectionRejectionError,
-                        pg.CannotConnectNowError, pg.AdminShutdownError, pg.CrashShutdownError,
-                        pg.IdleSessionTimeoutError, pg.TooManyConnectionsError,
-                        pg.InvalidCatalogNameError)):
+    if isinstance(
+        exc,
+        (
+            pg.ConnectionDoesNotExistError,
+            pg.ConnectionFailureError,
+            pg.ClientCannotConnectError,
+            pg.ConnectionRejectionError,
+            pg.CannotConnectNowError,
+            pg.AdminShutdownError,
+            pg.CrashShutdownError,
+            pg.IdleSessionTimeoutError,
+            pg.TooManyConnectionsError,
+            pg.InvalidCatalogNameError,
+        ),
+    ):
         # Not the whole of PostgresConnectionError: ProtocolViolationError (08P01) is also what
         # a query with the wrong number of parameters raises, a bug.
         return True
@@ -333,8 +363,9 @@ def _postgres_unavailable(exc: BaseException) -> bool:
         # ALTER DATABASE ... ALLOW_CONNECTIONS false. The SQLSTATE alone (55000) is also
         # "currval before nextval", a bug; the server function that refused, or our being in
         # the middle of connecting, says it is the database refusing new connections.
-        return (getattr(exc, "server_source_function", None) == "CheckMyDatabase"
-                or _raised_in(exc, ("asyncpg.connect_utils",)))
+        return getattr(exc, "server_source_function", None) == "CheckMyDatabase" or _raised_in(
+            exc, ("asyncpg.connect_utils",)
+        )
     if isinstance(exc, pg.InternalClientError):
         # asyncpg's protocol state machine confused by the server's FATAL message arriving on an
         # idle connection (pg_terminate_backend, shutdown): "cannot switch to state 12; another

@@ -16,13 +16,20 @@ migration must keep doing what it did even if a declaration changes later).
 
 from __future__ import annotations
 
-import importlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
-__all__ = ("Index", "Trigger", "declared_indexes", "declared_triggers", "live_indexes",
-           "live_triggers", "schema_differences", "compare_indexes")
+__all__ = (
+    "Index",
+    "Trigger",
+    "declared_indexes",
+    "declared_triggers",
+    "live_indexes",
+    "live_triggers",
+    "schema_differences",
+    "compare_indexes",
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,8 @@ class Trigger:
         return (self.name,)
 
 
-def _table_modules() -> list[str]:
+def _table_modules() -> tuple:
+    # Imported late: the table modules import this one (Index, Trigger).
     from ecp.piccolo_app import TABLE_MODULES
 
     return TABLE_MODULES
@@ -79,14 +87,14 @@ def _table_modules() -> list[str]:
 def declared_indexes() -> list[Index]:
     out: list[Index] = []
     for module in _table_modules():
-        out.extend(getattr(importlib.import_module(module), "INDEXES", ()))
+        out.extend(getattr(module, "INDEXES", ()))
     return out
 
 
 def declared_triggers() -> list[Trigger]:
     out: list[Trigger] = []
     for module in _table_modules():
-        out.extend(getattr(importlib.import_module(module), "TRIGGERS", ()))
+        out.extend(getattr(module, "TRIGGERS", ()))
     return out
 
 
@@ -135,19 +143,21 @@ async def live_indexes() -> list[Index]:
     """Every index of the database's user tables, automatic ones included."""
     if _engine_type() == "sqlite":
         out = []
-        tables = await _rows("SELECT name FROM sqlite_master WHERE type = 'table' "
-                             "AND name NOT LIKE 'sqlite_%'")
+        tables = await _rows(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
         for table in (t["name"] for t in tables):
             for index in await _rows(f'PRAGMA index_list("{table}")'):
                 columns = await _rows(f'PRAGMA index_info("{index["name"]}")')
                 where = ""
                 if index["partial"]:
-                    (sql,) = await _rows("SELECT sql FROM sqlite_master WHERE type = 'index' "
-                                         f"AND name = '{index['name']}'")
+                    (sql,) = await _rows(
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' "
+                        f"AND name = '{index['name']}'"
+                    )
                     where = re.split(r"\bwhere\b", sql["sql"], maxsplit=1, flags=re.I)[1]
                 names = tuple(c["name"] for c in sorted(columns, key=lambda c: c["seqno"]))
-                out.append(Index(index["name"], table, names, bool(index["unique"]),
-                                 where.strip()))
+                out.append(Index(index["name"], table, names, bool(index["unique"]), where.strip()))
         return out
     rows = await _rows(
         "SELECT i.relname AS name, t.relname AS tablename, x.indisunique AS is_unique, "
@@ -157,9 +167,12 @@ async def live_indexes() -> list[Index]:
         "      ORDER BY k.n)::text[] AS columns "
         "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
         "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace s ON s.oid = t.relnamespace "
-        "WHERE s.nspname = current_schema()")
-    return [Index(r["name"], r["tablename"], tuple(r["columns"]), r["is_unique"], r["predicate"])
-            for r in rows]
+        "WHERE s.nspname = current_schema()"
+    )
+    return [
+        Index(r["name"], r["tablename"], tuple(r["columns"]), r["is_unique"], r["predicate"])
+        for r in rows
+    ]
 
 
 async def live_triggers() -> dict[tuple[str, str], str]:
@@ -172,17 +185,21 @@ async def live_triggers() -> dict[tuple[str, str], str]:
         "SELECT t.tgname AS name, c.relname AS tablename, pg_get_triggerdef(t.oid) AS definition "
         "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
         "JOIN pg_namespace s ON s.oid = c.relnamespace "
-        "WHERE NOT t.tgisinternal AND s.nspname = current_schema()")
+        "WHERE NOT t.tgisinternal AND s.nspname = current_schema()"
+    )
     out = {(r["tablename"], r["name"]): r["definition"] for r in rows}
-    functions = await _rows("SELECT p.proname AS name FROM pg_proc p "
-                            "JOIN pg_namespace s ON s.oid = p.pronamespace "
-                            "WHERE s.nspname = current_schema()")
+    functions = await _rows(
+        "SELECT p.proname AS name FROM pg_proc p "
+        "JOIN pg_namespace s ON s.oid = p.pronamespace "
+        "WHERE s.nspname = current_schema()"
+    )
     out.update({("", r["name"]): "" for r in functions})
     return out
 
 
-def compare_indexes(declared: Iterable[Index], live: Iterable[Index],
-                    required: set[tuple], allowed: set[tuple]) -> list[str]:
+def compare_indexes(
+    declared: Iterable[Index], live: Iterable[Index], required: set[tuple], allowed: set[tuple]
+) -> list[str]:
     """What differs between the indexes a database has and those it should have, in French."""
     declared = {i.name: i for i in declared}
     live = list(live)
@@ -193,22 +210,28 @@ def compare_indexes(declared: Iterable[Index], live: Iterable[Index],
         if found is None:
             out.append(f"index manquant : {name}, déclaré {index.describe()}")
         elif found.shape() != index.shape():
-            out.append(f"index {name} : {found.describe()} dans la base, "
-                       f"déclaré {index.describe()}")
+            out.append(
+                f"index {name} : {found.describe()} dans la base, déclaré {index.describe()}"
+            )
     automatic = [i for i in live if i.name not in declared]
     for index in automatic:
         if index.shape() not in allowed:
-            out.append(f"index non déclaré : {index.name}, {index.describe()} "
-                       "(à déclarer dans INDEXES à côté de sa table)")
+            out.append(
+                f"index non déclaré : {index.name}, {index.describe()} "
+                "(à déclarer dans INDEXES à côté de sa table)"
+            )
     shapes = {i.shape() for i in automatic}
     for table, columns, unique, _where in sorted(required - shapes):
-        out.append(f"index de colonne manquant : {table} ({', '.join(columns)})"
-                   f"{', unique' if unique else ''}")
+        out.append(
+            f"index de colonne manquant : {table} ({', '.join(columns)})"
+            f"{', unique' if unique else ''}"
+        )
     return out
 
 
-def compare_triggers(declared: Iterable[Trigger], live: dict[tuple[str, str], str],
-                     engine_type: str) -> list[str]:
+def compare_triggers(
+    declared: Iterable[Trigger], live: dict[tuple[str, str], str], engine_type: str
+) -> list[str]:
     expected: dict[tuple[str, str], tuple[str, ...]] = {}
     for trigger in declared:
         names = trigger.names(engine_type)
@@ -217,6 +240,7 @@ def compare_triggers(declared: Iterable[Trigger], live: dict[tuple[str, str], st
             expected[(trigger.table, name)] = events
         if engine_type == "postgres" and trigger.pg_function:
             expected[("", trigger.pg_function)] = ()
+
     def what(table: str, name: str) -> tuple[str, str]:  # the thing, and its agreement
         return (f"fonction {name}", "e") if not table else (f"déclencheur {name} sur {table}", "")
 
@@ -237,8 +261,9 @@ def compare_triggers(declared: Iterable[Trigger], live: dict[tuple[str, str], st
 async def schema_differences() -> list[str]:
     """Empty when the database has exactly the declared indexes and triggers."""
     required, allowed = _column_indexes()
-    return (compare_indexes(declared_indexes(), await live_indexes(), required, allowed)
-            + compare_triggers(declared_triggers(), await live_triggers(), _engine_type()))
+    return compare_indexes(
+        declared_indexes(), await live_indexes(), required, allowed
+    ) + compare_triggers(declared_triggers(), await live_triggers(), _engine_type())
 
 
 def main() -> int:

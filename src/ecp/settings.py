@@ -3,7 +3,7 @@
 Each setting is declared once, as a field made by `env(...)`: the environment variable that sets
 it, its default, a one-line meaning and (when not plain text) how the variable's text is read.
 `Settings.from_env` walks the fields, so adding a setting is adding one field. The Paybox part is
-a nested dataclass declared the same way (ecp.payments.config.PayboxConfig). README.md's
+a nested dataclass declared the same way (PayboxConfig, below). README.md's
 configuration tables list every variable; tests/unit/test_settings_documented.py checks it.
 """
 
@@ -13,10 +13,9 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ecp.payments.config import PayboxConfig
+from ecp.resources import PACKAGE
 
 # Writable data (the SQLite file, the Paybox spool and test keys) defaults to var/ in the working
 # directory: the checkout for `make run`, /app in the image. Never next to the code: an installed
@@ -36,6 +35,7 @@ class SettingsError(ValueError):
 
 # Parsers: text of a set (non-blank) variable -> value. A ValueError's message says, in French,
 # what the variable should hold; read_env puts the variable's name in front of it.
+
 
 def parse_bool(value: str) -> bool:
     word = value.strip().lower()
@@ -102,8 +102,9 @@ def _parser_for(default: Any) -> Callable[[str], Any]:
     return parse_text  # str, or None for an optional string
 
 
-def env(name: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None,
-        **options: Any) -> Any:
+def env(
+    name: str, default: Any, doc: str, parse: Callable[[str], Any] | None = None, **options: Any
+) -> Any:
     """A field set by the environment variable `name` (unset or blank: `default`)."""
     metadata = {"env": name, "doc": doc, "parse": parse or _parser_for(default)}
     return field(default=default, metadata=metadata, **options)
@@ -111,8 +112,11 @@ def env(name: str, default: Any, doc: str, parse: Callable[[str], Any] | None = 
 
 def declared(cls: type) -> list[tuple[str, Any, str]]:
     """(variable, default, meaning) of every environment-set field of a settings dataclass."""
-    return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(cls)
-            if "env" in f.metadata]
+    return [
+        (f.metadata["env"], f.default, f.metadata["doc"])
+        for f in fields(cls)
+        if "env" in f.metadata
+    ]
 
 
 def read_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
@@ -132,108 +136,259 @@ def read_env(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+# Paybox settings, the `paybox` part of Settings (ecp.payments.config uses them).
+KEYS_DIR = PACKAGE / "payments" / "keys"
+SHIPPED_KEYS = (KEYS_DIR / "pubkey-rsa1024-2014.pem", KEYS_DIR / "pubkey-rsa2048-2025.pem")
+SIMULATOR_PATH = "/simulateur-paybox/paiement"
+IPN_PATH = "/paiement/paybox/ipn"
+# Paybox's published pre-production account (docs/payments.md): harmless, for the simulator only.
+TEST_SITE, TEST_RANG, TEST_IDENTIFIANT = "1999888", "32", "107904482"
+TEST_HMAC_KEY = "0123456789ABCDEF" * 8
+DEFAULT_TEST_KEYS_DIR = DATA_DIR / "paybox-test-keys"
+# Signed notifications wait here until recorded (ecp.payments.spool); must survive restarts.
+DEFAULT_SPOOL_DIR = DATA_DIR / "paybox-spool"
+
+
+@dataclass(frozen=True)
+class PayboxConfig:
+    # The defaults are production's (nothing: the commune gives its contract's values); the
+    # simulator's test account comes from defaults(simulator=True).
+    site: str = env("ECP_PAYBOX_SITE", "", "the 7-digit site number of the contract")
+    rang: str = env("ECP_PAYBOX_RANG", "", "the rang, leading zeros included (e.g. 001)")
+    identifiant: str = env("ECP_PAYBOX_IDENTIFIANT", "", "the Paybox identifiant (1 to 9 digits)")
+    hmac_key: str = env(
+        "ECP_PAYBOX_HMAC_KEY",
+        "",
+        "the back office's hexadecimal HMAC key",
+        parse_stripped,
+        repr=False,
+    )  # never logged
+    endpoints: tuple[str, ...] = env(
+        "ECP_PAYBOX_URLS", (), "payment pages, main then backup (ignored by the simulator)"
+    )
+    public_key_files: tuple[str, ...] = env(
+        "ECP_PAYBOX_PUBLIC_KEYS",
+        tuple(str(p) for p in SHIPPED_KEYS),
+        "PEM files of Paybox's public keys (default: the two shipped keys)",
+    )
+    ipn_sources: tuple[str, ...] = env(
+        "ECP_PAYBOX_IPN_SOURCES", (), "Paybox's sending addresses (others are logged)"
+    )
+    # From ECP_PAYMENT_SIMULATOR (Settings.payment_simulator), not a variable of its own.
+    simulator: bool = False
+    test_keys_dir: str = env(
+        "ECP_PAYBOX_TEST_KEYS_DIR",
+        str(DEFAULT_TEST_KEYS_DIR),
+        "where the simulator keeps its generated key pair",
+    )
+    spool_dir: str = env(
+        "ECP_PAYBOX_SPOOL_DIR",
+        str(DEFAULT_SPOOL_DIR),
+        "where signed notifications wait while the database is unavailable",
+    )
+    hash: str = "SHA512"
+    minimum_cents: int = 100  # Paybox refuses less than 1 € on some contracts
+
+    @classmethod
+    def defaults(cls, simulator: bool) -> PayboxConfig:
+        """The configuration when no ECP_PAYBOX_* variable is set."""
+        if not simulator:
+            return cls()
+        return cls(
+            site=TEST_SITE,
+            rang=TEST_RANG,
+            identifiant=TEST_IDENTIFIANT,
+            hmac_key=TEST_HMAC_KEY,
+            endpoints=(SIMULATOR_PATH,),
+            simulator=True,
+        )
+
+    @classmethod
+    def from_env(cls, e: Mapping[str, str], *, simulator: bool) -> PayboxConfig:
+        values = read_env(cls, e)
+        if simulator:
+            # The simulator ignores ECP_PAYBOX_URLS: the demo must never post to a real bank.
+            values.pop("endpoints", None)
+        return replace(cls.defaults(simulator), **values)
+
+    def problems(self) -> list[str]:
+        """Why card payment cannot be offered with this configuration (French, for admins)."""
+        found = []
+        if not self.site.isdigit() or len(self.site) != 7:
+            found.append("ECP_PAYBOX_SITE doit compter 7 chiffres.")
+        if not self.rang.isdigit() or not 2 <= len(self.rang) <= 3:
+            found.append("ECP_PAYBOX_RANG doit compter 2 ou 3 chiffres.")
+        if not self.identifiant.isdigit() or not 1 <= len(self.identifiant) <= 9:
+            found.append("ECP_PAYBOX_IDENTIFIANT doit compter 1 à 9 chiffres.")
+        try:
+            if len(bytes.fromhex(self.hmac_key)) < 32:
+                raise ValueError
+        except ValueError:
+            found.append("ECP_PAYBOX_HMAC_KEY doit être la clé hexadécimale du back-office.")
+        if not self.endpoints:
+            found.append("ECP_PAYBOX_URLS doit donner au moins une adresse de paiement.")
+        if not self.simulator and any(not e.startswith("https://") for e in self.endpoints):
+            found.append("Les adresses ECP_PAYBOX_URLS doivent commencer par https://.")
+        if not self.public_key_files and not self.simulator:
+            found.append("ECP_PAYBOX_PUBLIC_KEYS doit citer au moins une clé publique.")
+        for name in self.public_key_files:
+            if not Path(name).is_file():
+                found.append(f"Clé publique introuvable : {name}.")
+        return found
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems()
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = env("ECP_DATABASE_URL", f"sqlite:///{DATA_DIR / 'ecp.sqlite'}",
-                            "sqlite:///path or postgresql://user:password@host/db")
-    secret_key: str = env("ECP_SECRET_KEY", DEFAULT_SECRET,
-                          "signs CSRF tokens and flash messages, encrypts TOTP secrets",
-                          repr=False)
-    base_url: str = env("ECP_BASE_URL", "http://127.0.0.1:8000",
-                        "public address; https:// turns on Secure __Host- cookies and HSTS",
-                        parse_url)
-    environment: str = env("ECP_ENV", "development",
-                           "production turns on the start-up refusals (production_problems)")
-    debug: bool = env("ECP_DEBUG", False,
-                      "Litestar debug pages (tracebacks); refused in production")
-    redis_url: str | None = env("ECP_REDIS_URL", None,
-                                "shared store for rate limits and flash messages across processes")
-    allowed_hosts: tuple[str, ...] = env("ECP_ALLOWED_HOSTS", (),
-                                         "Host values accepted (default: host of ECP_BASE_URL)")
-    trusted_proxies: tuple[str, ...] = env("ECP_TRUSTED_PROXIES", (),
-                                           "addresses whose X-Forwarded-For is believed")
+    database_url: str = env(
+        "ECP_DATABASE_URL",
+        f"sqlite:///{DATA_DIR / 'ecp.sqlite'}",
+        "sqlite:///path or postgresql://user:password@host/db",
+    )
+    secret_key: str = env(
+        "ECP_SECRET_KEY",
+        DEFAULT_SECRET,
+        "signs CSRF tokens and flash messages, encrypts TOTP secrets",
+        repr=False,
+    )
+    base_url: str = env(
+        "ECP_BASE_URL",
+        "http://127.0.0.1:8000",
+        "public address; https:// turns on Secure __Host- cookies and HSTS",
+        parse_url,
+    )
+    environment: str = env(
+        "ECP_ENV", "development", "production turns on the start-up refusals (production_problems)"
+    )
+    debug: bool = env(
+        "ECP_DEBUG", False, "Litestar debug pages (tracebacks); refused in production"
+    )
+    redis_url: str | None = env(
+        "ECP_REDIS_URL", None, "shared store for rate limits and flash messages across processes"
+    )
+    allowed_hosts: tuple[str, ...] = env(
+        "ECP_ALLOWED_HOSTS", (), "Host values accepted (default: host of ECP_BASE_URL)"
+    )
+    trusted_proxies: tuple[str, ...] = env(
+        "ECP_TRUSTED_PROXIES", (), "addresses whose X-Forwarded-For is believed"
+    )
     # Password hashing: "production" pins argon2id m=19 MiB t=2 p=1; "test" is argon2's CHEAPEST.
-    password_profile: str = env("ECP_PASSWORD_PROFILE", "production",
-                                "argon2id cost: production (OWASP), test only for the tests")
+    password_profile: str = env(
+        "ECP_PASSWORD_PROFILE",
+        "production",
+        "argon2id cost: production (OWASP), test only for the tests",
+    )
     # Each argon2 hash takes 19 MiB: two at once bound a login storm's extra memory to ~40 MB.
-    hash_concurrency: int = env("ECP_HASH_CONCURRENCY", 2,
-                                "password hashes computed at once per process")
-    session_idle_minutes: int = env("ECP_SESSION_IDLE_MINUTES", 30,
-                                    "a session unused this long ends")
-    session_absolute_hours: int = env("ECP_SESSION_ABSOLUTE_HOURS", 12,
-                                      "a session ends this long after login, used or not")
-    login_rate_per_minute: int = env("ECP_LOGIN_RATE_PER_MINUTE", 10,
-                                     "failed logins per minute and client address")
-    reset_rate_per_minute: int = env("ECP_RESET_RATE_PER_MINUTE", 5,
-                                     "password-reset requests per minute and client address")
+    hash_concurrency: int = env(
+        "ECP_HASH_CONCURRENCY", 2, "password hashes computed at once per process"
+    )
+    session_idle_minutes: int = env(
+        "ECP_SESSION_IDLE_MINUTES", 30, "a session unused this long ends"
+    )
+    session_absolute_hours: int = env(
+        "ECP_SESSION_ABSOLUTE_HOURS", 12, "a session ends this long after login, used or not"
+    )
+    login_rate_per_minute: int = env(
+        "ECP_LOGIN_RATE_PER_MINUTE", 10, "failed logins per minute and client address"
+    )
+    reset_rate_per_minute: int = env(
+        "ECP_RESET_RATE_PER_MINUTE", 5, "password-reset requests per minute and client address"
+    )
     # Account back-off: after this many failures the account waits 2^(n - threshold) minutes.
-    lockout_threshold: int = env("ECP_LOCKOUT_THRESHOLD", 5,
-                                 "failures of one client on one account before it must wait")
-    lockout_max_minutes: int = env("ECP_LOCKOUT_MAX_MINUTES", 60,
-                                   "longest wait of the login back-off (doubling from 1 minute)")
+    lockout_threshold: int = env(
+        "ECP_LOCKOUT_THRESHOLD", 5, "failures of one client on one account before it must wait"
+    )
+    lockout_max_minutes: int = env(
+        "ECP_LOCKOUT_MAX_MINUTES", 60, "longest wait of the login back-off (doubling from 1 minute)"
+    )
     # Account-wide ceiling over every client without a device cookie (ecp.auth.throttle).
     lockout_account_threshold: int = env(
-        "ECP_LOCKOUT_ACCOUNT_THRESHOLD", 20,
-        "failures on one account after which unknown browsers wait too")
+        "ECP_LOCKOUT_ACCOUNT_THRESHOLD",
+        20,
+        "failures on one account after which unknown browsers wait too",
+    )
     # "obligatoire": no staff session without a verified TOTP code (enrolment at first login).
     # "facultative" (the local demo only): enrolled staff give their code, others may enrol.
-    staff_mfa: str = env("ECP_STAFF_MFA", "obligatoire",
-                         "staff TOTP: obligatoire, or facultative (local demo only)",
-                         parse_staff_mfa)
+    staff_mfa: str = env(
+        "ECP_STAFF_MFA",
+        "obligatoire",
+        "staff TOTP: obligatoire, or facultative (local demo only)",
+        parse_staff_mfa,
+    )
     payment_simulator: bool = env(
-        "ECP_PAYMENT_SIMULATOR", True,
-        "local Paybox simulator instead of the bank; refused in production")
-    # Built from the ECP_PAYBOX_* variables (ecp.payments.config); None: the defaults of the
+        "ECP_PAYMENT_SIMULATOR",
+        True,
+        "local Paybox simulator instead of the bank; refused in production",
+    )
+    # Built from the ECP_PAYBOX_* variables (PayboxConfig); None: the defaults of the
     # payment_simulator mode, filled in by __post_init__.
     paybox: PayboxConfig = field(default=None, metadata={"nested": "ECP_PAYBOX_"})
     smtp_host: str | None = env(
-        "ECP_SMTP_HOST", None, "SMTP server; without it mail waits in the outbox (or ECP_MAIL_DIR)")
+        "ECP_SMTP_HOST", None, "SMTP server; without it mail waits in the outbox (or ECP_MAIL_DIR)"
+    )
     smtp_port: int = env("ECP_SMTP_PORT", 25, "SMTP port")
     smtp_user: str | None = env("ECP_SMTP_USER", None, "SMTP login (with ECP_SMTP_PASSWORD)")
     smtp_password: str | None = env("ECP_SMTP_PASSWORD", None, "SMTP password", repr=False)
     smtp_starttls: bool = env("ECP_SMTP_STARTTLS", False, "STARTTLS before logging in to SMTP")
-    mail_from: str = env("ECP_MAIL_FROM",
-                         "Portail Famille <ne-pas-repondre@villebelle-sur-seine.fr>",
-                         "sender of every e-mail")
+    mail_from: str = env(
+        "ECP_MAIL_FROM",
+        "Portail Famille <ne-pas-repondre@villebelle-sur-seine.fr>",
+        "sender of every e-mail",
+    )
     # The local demo's mailbox: without an SMTP host, e-mails are delivered as .eml files here.
-    mail_dir: str | None = env("ECP_MAIL_DIR", None,
-                               "local demo only: e-mails written as .eml files in this folder")
+    mail_dir: str | None = env(
+        "ECP_MAIL_DIR", None, "local demo only: e-mails written as .eml files in this folder"
+    )
     commune_name: str = env("ECP_COMMUNE_NAME", "Villebelle-sur-Seine", "the commune's name")
-    brand_colour: str = env("ECP_BRAND_COLOUR", "#1d4e89",
-                            "brand colour (below 4.5:1 on white, the default is used)")
+    brand_colour: str = env(
+        "ECP_BRAND_COLOUR", "#1d4e89", "brand colour (below 4.5:1 on white, the default is used)"
+    )
     logo_path: str = env("ECP_LOGO_PATH", "img/logo.svg", "logo, under static/")
     jobs_enabled: bool = env("ECP_JOBS", True, "run the background jobs in this process")
     # Job runner: a pass every tick; a lease not renewed for job_lease_seconds is taken over.
     job_tick_seconds: float = env("ECP_JOB_TICK_SECONDS", 5.0, "seconds between job-runner passes")
-    job_lease_seconds: int = env("ECP_JOB_LEASE_SECONDS", 30,
-                                 "a job's lease not renewed this long moves to another process")
+    job_lease_seconds: int = env(
+        "ECP_JOB_LEASE_SECONDS", 30, "a job's lease not renewed this long moves to another process"
+    )
     job_mail_seconds: int = env("ECP_JOB_MAIL_SECONDS", 30, "period of the outbox sender")
-    job_reminders_seconds: int = env("ECP_JOB_REMINDERS_SECONDS", 900,
-                                     "period of the booking reminders")
-    job_retention_seconds: int = env("ECP_JOB_RETENTION_SECONDS", 86400,
-                                     "period of the personal-data retention pass")
-    job_cleanup_seconds: int = env("ECP_JOB_CLEANUP_SECONDS", 3600,
-                                   "period of the clean-up of expired sessions and tokens")
+    job_reminders_seconds: int = env(
+        "ECP_JOB_REMINDERS_SECONDS", 900, "period of the booking reminders"
+    )
+    job_retention_seconds: int = env(
+        "ECP_JOB_RETENTION_SECONDS", 86400, "period of the personal-data retention pass"
+    )
+    job_cleanup_seconds: int = env(
+        "ECP_JOB_CLEANUP_SECONDS", 3600, "period of the clean-up of expired sessions and tokens"
+    )
     # A day a child "usually attends" = booked on that weekday in each of these previous weeks.
-    reminder_weeks: int = env("ECP_REMINDER_WEEKS", 3,
-                              "weeks of bookings that make a weekday usual (reminders)")
+    reminder_weeks: int = env(
+        "ECP_REMINDER_WEEKS", 3, "weeks of bookings that make a weekday usual (reminders)"
+    )
     # /metrics answers only these client addresses or networks (others get 404).
-    metrics_allowed: tuple[str, ...] = env("ECP_METRICS_ALLOWED", ("127.0.0.1", "::1"),
-                                           "addresses or networks that may read /metrics")
+    metrics_allowed: tuple[str, ...] = env(
+        "ECP_METRICS_ALLOWED", ("127.0.0.1", "::1"), "addresses or networks that may read /metrics"
+    )
     log_format: str = env("ECP_LOG_FORMAT", "json", "json, or console for a developer's terminal")
     log_level: str = env("ECP_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR", parse_upper)
     # The monthly billing run commits every billing_batch families (resumable after a crash).
     billing_batch: int = env("ECP_BILLING_BATCH", 200, "families billed per transaction")
-    billing_pause: float = env("ECP_BILLING_PAUSE", 0.0,
-                               "seconds of pause between billing batches (eases the database)")
+    billing_pause: float = env(
+        "ECP_BILLING_PAUSE", 0.0, "seconds of pause between billing batches (eases the database)"
+    )
     # `ecp serve` (the container's entry point passes its own, see deploy/docker-entrypoint.sh).
     host: str = env("ECP_HOST", "127.0.0.1", "address `ecp serve` listens on")
     port: int = env("ECP_PORT", 8000, "port `ecp serve` listens on")
     workers: int = env("ECP_WORKERS", 1, "worker processes of `ecp serve`")
     # Read by `ecp create-admin` only, so that scripts need not type it in a terminal.
-    admin_password: str | None = env("ECP_ADMIN_PASSWORD", None,
-                                     "password of `ecp create-admin` (else asked in a terminal)",
-                                     repr=False)
+    admin_password: str | None = env(
+        "ECP_ADMIN_PASSWORD",
+        None,
+        "password of `ecp create-admin` (else asked in a terminal)",
+        repr=False,
+    )
     accessibility_status: str = "partiellement conforme"
     # One-off overrides of values that are not settings (ecp.accounts.retention's years); not
     # compared, so that equal settings stay equal.
@@ -241,14 +396,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.paybox is None:
-            from ecp.payments.config import PayboxConfig
-
             object.__setattr__(self, "paybox", PayboxConfig.defaults(self.payment_simulator))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        from ecp.payments.config import PayboxConfig
-
         e = os.environ if env is None else env
         values = read_env(cls, e)
         simulator = values.get("payment_simulator", cls.payment_simulator)
@@ -256,8 +407,6 @@ class Settings:
 
     def with_(self, **changes) -> Settings:
         if "payment_simulator" in changes and "paybox" not in changes:
-            from ecp.payments.config import PayboxConfig
-
             # Paybox settings left to their defaults follow the mode: the simulator's test
             # account with the simulator, nothing (production gives its own) without it.
             if self.paybox == PayboxConfig.defaults(self.payment_simulator):
@@ -288,19 +437,25 @@ class Settings:
         if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
             problems.append("ECP_SECRET_KEY doit être un secret propre d'au moins 32 caractères.")
         if self.payment_simulator:
-            problems.append("Le simulateur de paiement doit être désactivé (ECP_PAYMENT_SIMULATOR=0).")
+            problems.append(
+                "Le simulateur de paiement doit être désactivé (ECP_PAYMENT_SIMULATOR=0)."
+            )
         if self.debug:
             problems.append("Le mode debug doit être désactivé (ECP_DEBUG=0).")
         if self.mail_dir:
-            problems.append("ECP_MAIL_DIR (courriels écrits en fichiers) est réservé à la "
-                            "démonstration locale\u00a0: configurez ECP_SMTP_HOST.")
+            problems.append(
+                "ECP_MAIL_DIR (courriels écrits en fichiers) est réservé à la "
+                "démonstration locale\u00a0: configurez ECP_SMTP_HOST."
+            )
         if not self.https:
             problems.append("ECP_BASE_URL doit commencer par https://.")
         if self.password_profile != "production":
             problems.append("ECP_PASSWORD_PROFILE doit valoir « production ».")
         if not self.staff_mfa_required:
-            problems.append("La double authentification des agents doit être obligatoire "
-                            "(ECP_STAFF_MFA=obligatoire).")
+            problems.append(
+                "La double authentification des agents doit être obligatoire "
+                "(ECP_STAFF_MFA=obligatoire)."
+            )
         if not self.payment_simulator:
             problems.extend(self.paybox.problems())
         return problems

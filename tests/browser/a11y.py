@@ -29,7 +29,8 @@ async def assert_accessible(page) -> None:
 async def horizontal_overflow(page) -> int:
     """Pixels the page scrolls sideways (0 when it reflows)."""
     return await page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
 
 
 async def assert_reflows_at_320(page) -> None:
@@ -63,7 +64,9 @@ async def tab_until(page, predicate_js: str, max_tabs: int = 60) -> list[str]:
         desc = await page.evaluate("""() => { const e = document.activeElement;
             return e ? `${e.tagName}#${e.id}|${(e.textContent||'').trim().slice(0,40)}|${e.getAttribute('name')||''}` : ''; }""")
         path.append(desc)
-        if await page.evaluate(f"() => {{ const e = document.activeElement; return !!({predicate_js}); }}"):
+        if await page.evaluate(
+            f"() => {{ const e = document.activeElement; return !!({predicate_js}); }}"
+        ):
             return path
     raise AssertionError("focus never reached the target; path: " + " > ".join(path))
 
@@ -82,7 +85,8 @@ async def wait_for_focus(page, predicate_js: str) -> None:
     DOM, so asserting right after `wait_for_selector` races the settle step."""
     await page.wait_for_function(
         f"() => {{ const e = document.activeElement; return !!e && !!({predicate_js}); }}",
-        timeout=5000)
+        timeout=5000,
+    )
 
 
 async def wait_for_error_summary_focus(page) -> None:

@@ -15,8 +15,15 @@ import pytest
 from tests.live_server import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def pytest_collection_modifyitems(items):
@@ -34,8 +41,14 @@ class LiveServer:
 
     def ecp(self, *args: str) -> str:
         """Runs an `ecp` command against the live server's database."""
-        done = subprocess.run([sys.executable, "-m", "ecp.cli", *args], env=self.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "ecp.cli", *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
@@ -69,8 +82,7 @@ def live_server():
     # The demo as `make run` serves it: the demo agent logs in with its password alone
     # (ECP_STAFF_MFA=facultative); tests/browser/test_staff_mfa.py runs its own server with the
     # production default.
-    with running_server("ecp-live-", {"ECP_STAFF_MFA": "facultative"},
-                        [("seed-demo",)]) as server:
+    with running_server("ecp-live-", {"ECP_STAFF_MFA": "facultative"}, [("seed-demo",)]) as server:
         yield server
 
 
@@ -88,8 +100,9 @@ async def browser():
 
 
 async def _new_page(browser, live_server, **options):
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR",
-                                        base_url=live_server.url, **options)
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="fr-FR", base_url=live_server.url, **options
+    )
     p = await context.new_page()
     p.console_messages = []
     p.on("console", lambda msg: p.console_messages.append(f"{msg.type}: {msg.text}"))

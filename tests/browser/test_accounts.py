@@ -53,16 +53,18 @@ async def test_forgotten_password_without_javascript(nojs_page):
     await nojs_page.wait_for_selector("text=Demande enregistrée")
 
 
-async def test_contact_change_from_the_family_to_the_agent_and_the_journal(page, browser,
-                                                                           live_server):
+async def test_contact_change_from_the_family_to_the_agent_and_the_journal(
+    page, browser, live_server
+):
     # The family, by keyboard.
     await keyboard_login_family(page)
     await tab_until(page, "e.getAttribute('href') === '/famille/coordonnees'")
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(r"/famille/coordonnees$"))
     await check(page)
-    await tab_until(page, "e.textContent.includes('Signaler un changement') && "
-                          "e.textContent.includes('Claire')")
+    await tab_until(
+        page, "e.textContent.includes('Signaler un changement') && e.textContent.includes('Claire')"
+    )
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(r"/modifier$"))
     await check(page)
@@ -76,7 +78,8 @@ async def test_contact_change_from_the_family_to_the_agent_and_the_journal(page,
     await tab_until(page, "e.getAttribute('href') === '#postcode'")
     await page.keyboard.press("Enter")
     await tab_until(page, "e.id === 'postcode'", max_tabs=3) if await page.evaluate(
-        "document.activeElement.id") != "postcode" else None
+        "document.activeElement.id"
+    ) != "postcode" else None
     await replace_value(page, "78999")
     await tab_until(page, "e.id === 'phone_mobile'")
     await replace_value(page, "07 81 11 22 33")
@@ -87,8 +90,9 @@ async def test_contact_change_from_the_family_to_the_agent_and_the_journal(page,
     await check(page)
 
     # The agent, by keyboard, in another browser context.
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR",
-                                        base_url=live_server.url)
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="fr-FR", base_url=live_server.url
+    )
     agent = await context.new_page()
     try:
         await keyboard_login_staff(agent)
@@ -99,9 +103,12 @@ async def test_contact_change_from_the_family_to_the_agent_and_the_journal(page,
         section = agent.locator("section.request", has_text="07 81 11 22 33")
         assert "Famille Martin (F00001)" in await section.inner_text()
         request_id = (await section.locator("form").get_attribute("action")).rsplit("/", 1)[1]
-        await tab_until(agent, f"e.value === 'appliquer' && e.form && "
-                               f"e.form.getAttribute('action') === '/agents/demandes/{request_id}'",
-                        max_tabs=200)
+        await tab_until(
+            agent,
+            f"e.value === 'appliquer' && e.form && "
+            f"e.form.getAttribute('action') === '/agents/demandes/{request_id}'",
+            max_tabs=200,
+        )
         await agent.keyboard.press("Enter")
         await agent.wait_for_selector("text=Demande appliquée")
         await check(agent)
@@ -129,8 +136,10 @@ async def test_contact_change_from_the_family_to_the_agent_and_the_journal(page,
         first = await agent.locator("#journal-entries tbody tr").first.inner_text()
         # The agent's last action: opening the family record, after applying the request.
         assert "Consultation d’un dossier famille" in first
-        assert "Application d’une demande de changement" in await agent.locator(
-            "#journal-entries").inner_text()
+        assert (
+            "Application d’une demande de changement"
+            in await agent.locator("#journal-entries").inner_text()
+        )
         await check(agent)
     finally:
         await context.close()

@@ -52,12 +52,14 @@ async def tab_to(page, match, max_tabs: int = 200):
 def has_text(fragment: str):
     async def match(focused) -> bool:
         return fragment in (await focused.text_content() or "")
+
     return match
 
 
 def has_id(element_id: str):
     async def match(focused) -> bool:
         return await focused.get_attribute("id") == element_id
+
     return match
 
 
@@ -99,7 +101,8 @@ async def keyboard_press_cell(page, activity, day, child, *, js: bool) -> None:
             "ctx => document.activeElement && document.activeElement.tagName === 'BUTTON'"
             " && document.activeElement.textContent.includes(ctx)"
             " && !document.activeElement.closest('[aria-busy]')",
-            arg=f"{activity}, {jour(day)}, pour {child}")
+            arg=f"{activity}, {jour(day)}, pour {child}",
+        )
 
 
 async def test_book_a_week_and_cancel_a_day_by_keyboard(page):
@@ -154,11 +157,15 @@ async def fill_pattern_by_keyboard(page, start: dt.date, end: dt.date) -> None:
     await page.goto("/famille/reservations/semaine-type")
     targets = []
     for child in ("Léa", "Hugo"):
-        targets.append(await page.locator("#pattern-form label", has_text=child).first
-                       .get_attribute("for"))
+        targets.append(
+            await page.locator("#pattern-form label", has_text=child).first.get_attribute("for")
+        )
     for weekday in ("lundi", "jeudi"):
-        targets.append(await page.locator("#pattern-form label",
-                                          has_text=f"{weekday} (Cantine)").first.get_attribute("for"))
+        targets.append(
+            await page.locator(
+                "#pattern-form label", has_text=f"{weekday} (Cantine)"
+            ).first.get_attribute("for")
+        )
     for target in targets:
         await tab_to(page, has_id(target))
         await page.keyboard.press("Space")
@@ -184,7 +191,9 @@ async def test_semaine_type_for_two_children_by_keyboard(page):
     await assert_accessible(page)
     await fill_pattern_by_keyboard(page, start, end)
     await page.wait_for_selector("#plan-title")
-    await page.wait_for_function("document.activeElement && document.activeElement.id === 'plan-title'")
+    await page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'plan-title'"
+    )
     plan = await page.locator("#pattern-form").inner_text()
     assert f"{jour(start).capitalize()} : Cantine pour Léa" in plan
     assert f"{jour(start).capitalize()} : Cantine pour Hugo" in plan
@@ -192,7 +201,10 @@ async def test_semaine_type_for_two_children_by_keyboard(page):
     await tab_until(page, "e.textContent.trim().startsWith('Confirmer les')")
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(r"/famille/reservations\?semaine="))
-    assert "Semaine type appliquée : 8 réservations ajoutées." in await page.locator("#flash").inner_text()
+    assert (
+        "Semaine type appliquée : 8 réservations ajoutées."
+        in await page.locator("#flash").inner_text()
+    )
     summary = await page.locator("#week-summary").inner_text()
     assert summary.count("Cantine × 2") == 2
 
@@ -256,7 +268,9 @@ async def test_staff_pages_are_accessible_and_work_by_keyboard(page):
     assert "repas" in await page.locator("#kitchen-title + ul").inner_text()
     await tab_until(page, "e.type === 'radio'", max_tabs=80)
     await page.keyboard.press("Space")
-    await tab_until(page, "e.textContent.trim().startsWith('Enregistrer le pointage')", max_tabs=400)
+    await tab_until(
+        page, "e.textContent.trim().startsWith('Enregistrer le pointage')", max_tabs=400
+    )
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
     assert "Pointage enregistré" in await page.locator("#flash").inner_text()

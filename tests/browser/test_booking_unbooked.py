@@ -100,8 +100,9 @@ async def test_add_a_child_without_booking_without_javascript(nojs_page):
     await page.keyboard.press("Tab")
     async with page.expect_navigation():
         await page.keyboard.press("Enter")
-    assert re.search(rf"jour={day.isoformat()}&ecole=1#liste-{select_id.removeprefix('enfant-')}$",
-                     page.url)
+    assert re.search(
+        rf"jour={day.isoformat()}&ecole=1#liste-{select_id.removeprefix('enfant-')}$", page.url
+    )
     assert "Présence sans réservation enregistrée" in await page.locator("#flash").inner_text()
     item = page.locator(f"#pointage-{select_id.removeprefix('enfant-')}-{child_id}")
     assert "sans réservation" in await item.inner_text()

@@ -38,8 +38,9 @@ async def test_family_reads_its_invoices_and_opens_one_by_keyboard(page):
     async with page.expect_download() as info:
         await page.get_by_role("link", name=re.compile("Télécharger le PDF")).click()
     download = await info.value
-    assert download.suggested_filename.startswith("FAC-") and \
-        download.suggested_filename.endswith(".pdf")
+    assert download.suggested_filename.startswith("FAC-") and download.suggested_filename.endswith(
+        ".pdf"
+    )
 
 
 async def test_family_switches_paperless_by_keyboard_with_htmx(page):
@@ -52,7 +53,8 @@ async def test_family_switches_paperless_by_keyboard_with_htmx(page):
     await page.keyboard.press("Enter")
     await page.wait_for_function(
         "() => document.querySelector('#flash') && document.querySelector('#flash').textContent"
-        ".includes('choisie')")
+        ".includes('choisie')"
+    )
     # Focus moves to the swapped section's heading (data-focus, after htmx settles).
     await page.wait_for_function("() => document.activeElement.id === 'paperless-choice-title'")
     await assert_accessible(page)
@@ -62,7 +64,8 @@ async def test_family_switches_paperless_by_keyboard_with_htmx(page):
     await page.locator(radio).check()
     await page.get_by_role("button", name="Enregistrer mon choix").click()
     await page.wait_for_function(
-        "() => document.querySelector('#flash').textContent.includes('choisie')")
+        "() => document.querySelector('#flash').textContent.includes('choisie')"
+    )
 
 
 async def test_family_switches_paperless_without_javascript(nojs_page):
@@ -94,7 +97,8 @@ async def test_regisseur_reruns_a_billed_month_and_sees_the_summary(page):
     await page.wait_for_url(re.compile(r"/agents/facturation\?run=\d+"))
     await page.wait_for_function(
         "() => document.querySelector('#billing-progress h2').textContent.includes('terminée')",
-        timeout=30000)
+        timeout=30000,
+    )
     await check_page(page)
     assert "lancée" in await page.locator("#flash").inner_text()
 
@@ -128,8 +132,7 @@ async def test_regisseur_records_a_counter_payment_by_keyboard(page):
     await tab_until(page, BUTTON % "Enregistrer le paiement")
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#counter-payment-form .error-summary")
-    await page.wait_for_function(
-        "() => document.activeElement.classList.contains('error-summary')")
+    await page.wait_for_function("() => document.activeElement.classList.contains('error-summary')")
     await assert_accessible(page)
     await tab_until(page, "e.name === 'facture'")
     await page.keyboard.press("Space")

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+from tests.browser.a11y import tab_until
 from tests.browser.conftest import ROOT, _new_page
 from tests.browser.test_payments import (
     ENSURE_UNPAID,
@@ -16,14 +17,14 @@ from tests.browser.test_payments import (
     keyboard_card,
     keyboard_to_bank_page,
 )
-from tests.browser.a11y import tab_until
 from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
 
 CODE, PASSWORD = "F00002", "demo-famille-2"
 
 # The live server runs no jobs (ECP_JOBS=0): age the family's open attempt past its expiry, then
 # run the payment_expiry job once through the job runner, as a process of the app would.
-EXPIRE = r"""
+EXPIRE = (
+    r"""
 import asyncio, datetime as dt
 from ecp import clock, db
 from ecp.families.tables import Family
@@ -51,18 +52,27 @@ async def main():
         print(",".join(r["reference"] for r in aged), "|", ",".join(ran))
 
 asyncio.run(main())
-""" % CODE
+"""
+    % CODE
+)
 
 
 def run(live_server, script: str) -> str:
-    done = subprocess.run([sys.executable, "-c", script], env=live_server.env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=live_server.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip().splitlines()[-1]
 
 
-async def test_an_abandoned_card_payment_expires_and_the_family_pays_again(page, browser,
-                                                                           live_server):
+async def test_an_abandoned_card_payment_expires_and_the_family_pays_again(
+    page, browser, live_server
+):
     number = run(live_server, ENSURE_UNPAID.replace('"F00001"', f'"{CODE}"'))
     await keyboard_login_family(page, CODE, PASSWORD)
     await keyboard_to_bank_page(page, number)
@@ -77,8 +87,7 @@ async def test_an_abandoned_card_payment_expires_and_the_family_pays_again(page,
     history = await page.locator("#payment-history").inner_text()
     assert "expiré sans réponse de la banque" in history
     await check_page(page)
-    await tab_until(page, f"(e.getAttribute('href') || '').endsWith('{reference}')",
-                    max_tabs=120)
+    await tab_until(page, f"(e.getAttribute('href') || '').endsWith('{reference}')", max_tabs=120)
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(f"/famille/paiements/{reference}$"))
     status = await page.locator("#attempt-status").inner_text()

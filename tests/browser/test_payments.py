@@ -12,8 +12,8 @@ from tests.browser.a11y import (
     assert_reflows_at_320,
     small_targets,
     tab_until,
-    wait_for_error_title,
     wait_for_error_summary_focus,
+    wait_for_error_title,
 )
 from tests.browser.conftest import ROOT
 from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
@@ -52,8 +52,14 @@ asyncio.run(main())
 
 
 def unpaid_invoice_number(live_server) -> str:
-    done = subprocess.run([sys.executable, "-c", ENSURE_UNPAID], env=live_server.env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", ENSURE_UNPAID],
+        env=live_server.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip().splitlines()[-1]
 

@@ -10,12 +10,19 @@ from tests.browser.a11y import (
     focus_is_visible,
     small_targets,
     tab_until,
-    wait_for_error_title,
     wait_for_error_summary_focus,
+    wait_for_error_title,
 )
 
-PUBLIC = ["/", "/connexion", "/agents/connexion", "/accessibilite", "/mentions-legales",
-          "/donnees-personnelles", "/page-qui-n-existe-pas"]
+PUBLIC = [
+    "/",
+    "/connexion",
+    "/agents/connexion",
+    "/accessibilite",
+    "/mentions-legales",
+    "/donnees-personnelles",
+    "/page-qui-n-existe-pas",
+]
 
 
 async def keyboard_login_family(page, code="F00001", password="demo-famille-1"):
@@ -40,8 +47,9 @@ async def keyboard_login_staff(page, username="agent", password="demo-agent-sej-
 
 
 async def crawl_nav(page) -> list[str]:
-    links = await page.eval_on_selector_all(".main-nav a",
-                                            "els => els.map(e => e.getAttribute('href'))")
+    links = await page.eval_on_selector_all(
+        ".main-nav a", "els => els.map(e => e.getAttribute('href'))"
+    )
     for href in links:
         await page.goto(href)
         assert await page.locator("h1").count() == 1, href

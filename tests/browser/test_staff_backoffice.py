@@ -52,7 +52,8 @@ async def test_family_pages_in_every_state(page):
     await page.wait_for_url(re.compile(r"/sante$"))
     # The demo's Hugo Martin: his health notes, shown to the agent who asked for them.
     assert "Allergie à l’arachide : PAI, trousse d’urgence dans le sac." in (
-        await page.locator("main").inner_text())
+        await page.locator("main").inner_text()
+    )
     await check(page)
     await page.goto(f"/agents/familles/{fid}/enfants/nouveau")
     await check(page)
@@ -80,10 +81,15 @@ async def test_creating_a_family_and_a_child_by_keyboard(page):
     await page.keyboard.press("Enter")  # incomplete: errors
     await page.wait_for_selector("#family-form .error-summary")
     await check(page)
-    for field, value in (("prenom", "Jeanne"), ("nom", "Tremblay"),
-                         ("address_line1", "3 rue du Moulin"), ("postcode", "78999"),
-                         ("city", "Villebelle-sur-Seine"), ("phone_mobile", "06 55 44 33 22"),
-                         ("email", "jeanne.tremblay@example.org")):
+    for field, value in (
+        ("prenom", "Jeanne"),
+        ("nom", "Tremblay"),
+        ("address_line1", "3 rue du Moulin"),
+        ("postcode", "78999"),
+        ("city", "Villebelle-sur-Seine"),
+        ("phone_mobile", "06 55 44 33 22"),
+        ("email", "jeanne.tremblay@example.org"),
+    ):
         await tab_until(page, f"e.id === '{field}'", max_tabs=80)
         await page.keyboard.type(value)
     await page.keyboard.press("Enter")

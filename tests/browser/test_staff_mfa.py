@@ -29,8 +29,11 @@ ADMIN, PASSWORD = "admin", "une longue phrase secrète du matin"
 @pytest.fixture(scope="module")
 def mfa_server():
     env = {"ECP_STAFF_MFA": "obligatoire", "ECP_ADMIN_PASSWORD": PASSWORD}
-    with running_server("ecp-mfa-", env, [
-            ("migrate",), ("create-admin", "--username", ADMIN, "--name", "Camille Admin")]) as s:
+    with running_server(
+        "ecp-mfa-",
+        env,
+        [("migrate",), ("create-admin", "--username", ADMIN, "--name", "Camille Admin")],
+    ) as s:
         yield s
 
 
@@ -104,7 +107,8 @@ async def test_an_administrator_enrols_by_keyboard_then_logs_in_with_a_code(mfa_
     # A wrong code first: the error summary takes the focus, the page stays accessible.
     await tab_until(page, "e.id === 'code'")
     assert await page.evaluate("document.activeElement.getAttribute('autocomplete')") == (
-        "one-time-code")
+        "one-time-code"
+    )
     await page.keyboard.type(PHONE.wrong_code())
     await page.keyboard.press("Enter")
     await wait_for_error_title(page)

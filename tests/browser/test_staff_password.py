@@ -31,9 +31,15 @@ def password_server():
     # Facultative mode, so that the password alone opens the session (the TOTP step has
     # its own browser tests).
     env = {"ECP_STAFF_MFA": "facultative", "ECP_ADMIN_PASSWORD": PASSWORD}
-    with running_server("ecp-pw-", env, [
-            ("migrate",), ("create-admin", "--username", ADMIN, "--name", "Camille Admin"),
-            ("create-admin", "--username", NOJS_ADMIN, "--name", "Dominique Admin")]) as s:
+    with running_server(
+        "ecp-pw-",
+        env,
+        [
+            ("migrate",),
+            ("create-admin", "--username", ADMIN, "--name", "Camille Admin"),
+            ("create-admin", "--username", NOJS_ADMIN, "--name", "Dominique Admin"),
+        ],
+    ) as s:
         yield s
 
 
@@ -133,8 +139,10 @@ async def test_the_change_without_javascript(browser, password_server):
         await page.press("#confirmation", "Enter")
         await page.wait_for_url(re.compile(r"/agents/compte/mot-de-passe$"))
         assert (await page.title()).startswith("Erreur : ")
-        assert "Les deux mots de passe saisis sont différents." in await page.locator(
-            "#confirmation-error").inner_text()
+        assert (
+            "Les deux mots de passe saisis sont différents."
+            in await page.locator("#confirmation-error").inner_text()
+        )
         # (axe needs scripts: the same markup is checked with them in the test above.)
         assert await page.locator(".error-summary a[href='#confirmation']").count() == 1
         await page.fill("#mot_de_passe_actuel", PASSWORD)

@@ -41,18 +41,21 @@ async def test_admin_closes_a_familys_sessions_by_keyboard(page, browser, live_s
         sessions = page.locator("#sessions-title + p")
         assert re.match(r"\d+ sessions? ouvertes? en ce moment\.", await sessions.inner_text())
         await check(page)
-        await tab_until(page, "e.textContent.trim() === 'Fermer les sessions ouvertes'",
-                        max_tabs=200)
+        await tab_until(
+            page, "e.textContent.trim() === 'Fermer les sessions ouvertes'", max_tabs=200
+        )
         hint_id = await page.evaluate("document.activeElement.getAttribute('aria-describedby')")
         hint = await page.locator(f"#{hint_id}").inner_text()
         assert "devra se reconnecter" in hint and "reste actif" in hint
         await page.keyboard.press("Enter")
         await page.wait_for_function(
             "() => /fermées? : la famille devra se reconnecter/.test("
-            "document.querySelector('#flash')?.textContent || '')")
+            "document.querySelector('#flash')?.textContent || '')"
+        )
         assert page.url.endswith(record)
         assert await page.locator("#sessions-title + p").inner_text() == (
-            "Aucune session ouverte en ce moment.")
+            "Aucune session ouverte en ce moment."
+        )
         await check(page)
         # The family's browser is logged out at its next request, its account still open.
         await family.goto("/famille/")
@@ -63,8 +66,9 @@ async def test_admin_closes_a_familys_sessions_by_keyboard(page, browser, live_s
         await context.close()
 
 
-async def test_admin_creates_an_activity_by_keyboard_and_families_can_ask_for_it(page, browser,
-                                                                                 live_server):
+async def test_admin_creates_an_activity_by_keyboard_and_families_can_ask_for_it(
+    page, browser, live_server
+):
     await keyboard_login_staff(page)
     await page.goto("/agents/parametres")
     await tab_until(page, "e.textContent.trim() === 'Nouvelle activité'", max_tabs=120)
@@ -97,7 +101,9 @@ async def test_admin_creates_an_activity_by_keyboard_and_families_can_ask_for_it
     try:
         await keyboard_login_family(family)
         await family.goto("/famille/inscriptions")
-        assert await family.locator("select[name=activite] option",
-                                    has_text="Atelier théâtre").count() >= 1
+        assert (
+            await family.locator("select[name=activite] option", has_text="Atelier théâtre").count()
+            >= 1
+        )
     finally:
         await context.close()

@@ -43,15 +43,17 @@ def test_no_variable_set_gives_the_declared_defaults():
     assert unset == {"paybox", "accessibility_status", "extra"}
 
 
-@pytest.mark.parametrize("name, default", [(n, d) for n, d, _ in declared(Settings)
-                                           if n != "ECP_STAFF_MFA"])
+@pytest.mark.parametrize(
+    "name, default", [(n, d) for n, d, _ in declared(Settings) if n != "ECP_STAFF_MFA"]
+)
 def test_each_variable_sets_its_own_field(name, default):
     value, text = sample(default)
     if name == "ECP_LOG_LEVEL":
         value, text = "DEBUG", "DEBUG"
     settings = Settings.from_env({name: text})
-    changed = {f.name for f in fields(Settings)
-               if getattr(settings, f.name) != getattr(Settings(), f.name)}
+    changed = {
+        f.name for f in fields(Settings) if getattr(settings, f.name) != getattr(Settings(), f.name)
+    }
     field_name = next(f.name for f in fields(Settings) if f.metadata.get("env") == name)
     # The simulator mode also brings its own Paybox defaults (tested below).
     assert changed - {"paybox"} == {field_name}
@@ -64,26 +66,49 @@ def test_the_base_url_loses_its_final_slash_and_the_log_level_is_upper_case():
     assert (s.base_url, s.log_level) == ("https://famille.example.fr", "DEBUG")
 
 
-@pytest.mark.parametrize("text, value", [("1", True), ("true", True), ("Yes", True), ("on", True),
-                                         ("oui", True), ("0", False), ("false", False),
-                                         ("no", False), ("off", False), ("NON", False)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("oui", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("NON", False),
+    ],
+)
 def test_booleans(text, value):
     assert Settings.from_env({"ECP_SMTP_STARTTLS": text}).smtp_starttls is value
 
 
 def test_blank_values_and_empty_lists_keep_the_default():
-    s = Settings.from_env({"ECP_SMTP_PORT": " ", "ECP_SECRET_KEY": "", "ECP_METRICS_ALLOWED": ",",
-                           "ECP_REDIS_URL": ""})
+    s = Settings.from_env(
+        {
+            "ECP_SMTP_PORT": " ",
+            "ECP_SECRET_KEY": "",
+            "ECP_METRICS_ALLOWED": ",",
+            "ECP_REDIS_URL": "",
+        }
+    )
     assert s == Settings()
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"ECP_SMTP_PORT": "vingt-cinq"}, "ECP_SMTP_PORT doit être un nombre entier"),
-    ({"ECP_JOB_TICK_SECONDS": "5,5"}, "ECP_JOB_TICK_SECONDS doit être un nombre"),
-    ({"ECP_SMTP_STARTTLS": "ture"}, "ECP_SMTP_STARTTLS doit valoir 1, true"),
-    ({"ECP_STAFF_MFA": "facultatif"},
-     "ECP_STAFF_MFA doit valoir « obligatoire » ou « facultative »"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"ECP_SMTP_PORT": "vingt-cinq"}, "ECP_SMTP_PORT doit être un nombre entier"),
+        ({"ECP_JOB_TICK_SECONDS": "5,5"}, "ECP_JOB_TICK_SECONDS doit être un nombre"),
+        ({"ECP_SMTP_STARTTLS": "ture"}, "ECP_SMTP_STARTTLS doit valoir 1, true"),
+        (
+            {"ECP_STAFF_MFA": "facultatif"},
+            "ECP_STAFF_MFA doit valoir « obligatoire » ou « facultative »",
+        ),
+    ],
+)
 def test_unusable_values_are_refused_in_french(env, message):
     with pytest.raises(SettingsError) as refused:
         Settings.from_env(env)
@@ -92,29 +117,39 @@ def test_unusable_values_are_refused_in_french(env, message):
 
 
 def test_a_bad_setting_is_one_french_line_for_the_commands():
-    from ecp.ops.failures import describe
+    from ecp.failures import describe
 
     with pytest.raises(SettingsError) as refused:
         Settings.from_env({"ECP_PORT": "http"})
-    assert describe(refused.value) == ("ECP_PORT doit être un nombre entier "
-                                       "(valeur reçue : « http »).")
+    assert describe(refused.value) == (
+        "ECP_PORT doit être un nombre entier (valeur reçue : « http »)."
+    )
 
 
 def test_secrets_stay_out_of_the_repr():
-    s = Settings(secret_key="s3cr3t-value-0123456789-0123456789", smtp_password="mot-de-passe",
-                 admin_password="admin-passe", paybox=PayboxConfig(hmac_key="AB" * 64))
-    assert not {"s3cr3t", "mot-de-passe", "admin-passe", "ABAB"} & set(re.findall(r"[\w-]+",
-                                                                                  repr(s)))
+    s = Settings(
+        secret_key="s3cr3t-value-0123456789-0123456789",
+        smtp_password="mot-de-passe",
+        admin_password="admin-passe",
+        paybox=PayboxConfig(hmac_key="AB" * 64),
+    )
+    assert not {"s3cr3t", "mot-de-passe", "admin-passe", "ABAB"} & set(
+        re.findall(r"[\w-]+", repr(s))
+    )
 
 
 # ---------------------------------------------------------------- the Paybox part
+
 
 def test_with_the_simulator_paybox_defaults_to_the_test_account():
     settings = Settings()
     config = settings.paybox
     assert paybox_config(settings) is config
-    assert (config.site, config.hmac_key, config.endpoints) == (TEST_SITE, TEST_HMAC_KEY,
-                                                                (SIMULATOR_PATH,))
+    assert (config.site, config.hmac_key, config.endpoints) == (
+        TEST_SITE,
+        TEST_HMAC_KEY,
+        (SIMULATOR_PATH,),
+    )
     assert config.simulator and config.problems() == []
     assert Settings.from_env({}).paybox == config
 
@@ -129,26 +164,37 @@ def test_without_the_simulator_production_must_give_its_own():
 
 
 def test_paybox_variables_are_read():
-    env = {"ECP_PAYMENT_SIMULATOR": "non", "ECP_PAYBOX_SITE": "1234567", "ECP_PAYBOX_RANG": "001",
-           "ECP_PAYBOX_IDENTIFIANT": "12345", "ECP_PAYBOX_HMAC_KEY": " " + "AB" * 64 + "\n",
-           "ECP_PAYBOX_URLS": "https://tpeweb.paybox.com/a, https://tpeweb1.paybox.com/a",
-           "ECP_PAYBOX_PUBLIC_KEYS": str(SHIPPED_KEYS[1]),
-           "ECP_PAYBOX_IPN_SOURCES": "62.161.15.193", "ECP_PAYBOX_SPOOL_DIR": "/srv/spool",
-           "ECP_PAYBOX_TEST_KEYS_DIR": "/srv/keys"}
+    env = {
+        "ECP_PAYMENT_SIMULATOR": "non",
+        "ECP_PAYBOX_SITE": "1234567",
+        "ECP_PAYBOX_RANG": "001",
+        "ECP_PAYBOX_IDENTIFIANT": "12345",
+        "ECP_PAYBOX_HMAC_KEY": " " + "AB" * 64 + "\n",
+        "ECP_PAYBOX_URLS": "https://tpeweb.paybox.com/a, https://tpeweb1.paybox.com/a",
+        "ECP_PAYBOX_PUBLIC_KEYS": str(SHIPPED_KEYS[1]),
+        "ECP_PAYBOX_IPN_SOURCES": "62.161.15.193",
+        "ECP_PAYBOX_SPOOL_DIR": "/srv/spool",
+        "ECP_PAYBOX_TEST_KEYS_DIR": "/srv/keys",
+    }
     config = Settings.from_env(env).paybox
-    assert config == PayboxConfig(site="1234567", rang="001", identifiant="12345",
-                                  hmac_key="AB" * 64,
-                                  endpoints=("https://tpeweb.paybox.com/a",
-                                             "https://tpeweb1.paybox.com/a"),
-                                  public_key_files=(str(SHIPPED_KEYS[1]),),
-                                  ipn_sources=("62.161.15.193",), spool_dir="/srv/spool",
-                                  test_keys_dir="/srv/keys")
+    assert config == PayboxConfig(
+        site="1234567",
+        rang="001",
+        identifiant="12345",
+        hmac_key="AB" * 64,
+        endpoints=("https://tpeweb.paybox.com/a", "https://tpeweb1.paybox.com/a"),
+        public_key_files=(str(SHIPPED_KEYS[1]),),
+        ipn_sources=("62.161.15.193",),
+        spool_dir="/srv/spool",
+        test_keys_dir="/srv/keys",
+    )
     assert config.problems() == [] and "AB" * 64 not in repr(config)
 
 
 def test_the_simulator_never_posts_to_a_real_bank():
-    config = Settings.from_env({"ECP_PAYBOX_URLS": "https://tpeweb.paybox.com/a",
-                                "ECP_PAYBOX_SPOOL_DIR": "/srv/spool"}).paybox
+    config = Settings.from_env(
+        {"ECP_PAYBOX_URLS": "https://tpeweb.paybox.com/a", "ECP_PAYBOX_SPOOL_DIR": "/srv/spool"}
+    ).paybox
     assert config.endpoints == (SIMULATOR_PATH,) and config.spool_dir == "/srv/spool"
 
 

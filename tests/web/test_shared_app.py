@@ -58,7 +58,8 @@ async def test_the_next_test_starts_clean(app):
     assert await app.stores.get("login_rate").get("someone") is None
     assert "job_runner" not in app.state
     assert app.state.passwords.hasher != "a spy" and app.state.passwords.hasher.verify(
-        app.state.passwords.hasher.hash("x"), "x")
+        app.state.passwords.hasher.hash("x"), "x"
+    )
     assert clock.now().year < 2030
     with setup_cache.SETUP.current(41, "GET"):
         assert setup_cache.SETUP.get() is None

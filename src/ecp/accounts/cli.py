@@ -9,7 +9,7 @@ from ecp.web.plural import counted
 
 def _reindex(_args) -> int:
     from ecp import db
-    from ecp.staff.search import rebuild_all
+    from ecp.families.search import rebuild_all
 
     async def go():
         async with db.pool():
@@ -33,7 +33,9 @@ def _anonymise(_args) -> int:
 
 
 def register(subparsers) -> None:
-    subparsers.add_parser("reindex-familles", help="rebuild the staff family-search index"
-                          ).set_defaults(func=_reindex)
-    subparsers.add_parser("anonymiser-inactifs", help="anonymise families inactive beyond the "
-                          "retention period").set_defaults(func=_anonymise)
+    subparsers.add_parser(
+        "reindex-familles", help="rebuild the staff family-search index"
+    ).set_defaults(func=_reindex)
+    subparsers.add_parser(
+        "anonymiser-inactifs", help="anonymise families inactive beyond the retention period"
+    ).set_defaults(func=_anonymise)

@@ -19,11 +19,21 @@ FIELDS: dict[str, str] = {
     "phone_work": "Téléphone professionnel",
     "email": "Adresse électronique",
 }
-MAX_LENGTH = {"address_line1": 200, "address_line2": 200, "postcode": 10, "city": 100,
-              "phone_mobile": 20, "phone_home": 20, "phone_work": 20, "email": 200}
+MAX_LENGTH = {
+    "address_line1": 200,
+    "address_line2": 200,
+    "postcode": 10,
+    "city": 100,
+    "phone_mobile": 20,
+    "phone_home": 20,
+    "phone_work": 20,
+    "email": 200,
+}
 PHONE_FIELDS = ("phone_mobile", "phone_home", "phone_work")
-EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 POSTCODE_RE = re.compile(r"^\d{5}$")
 
 
@@ -85,24 +95,36 @@ def clean(data: dict, current: dict) -> Cleaned:
             errors[name] = error
         else:
             cleaned[name] = value
-    if ("postcode" not in errors and cleaned.get("postcode")
-            and cleaned["postcode"] != current.get("postcode")
-            and not POSTCODE_RE.match(cleaned["postcode"])):
+    if (
+        "postcode" not in errors
+        and cleaned.get("postcode")
+        and cleaned["postcode"] != current.get("postcode")
+        and not POSTCODE_RE.match(cleaned["postcode"])
+    ):
         errors["postcode"] = "Le code postal comporte 5 chiffres, par exemple 78999."
-    for name, message in (("address_line1", "Saisissez l’adresse (numéro et voie)."),
-                          ("postcode", "Saisissez le code postal."),
-                          ("city", "Saisissez la commune."),
-                          ("email", "Saisissez une adresse électronique : elle sert aux "
-                                    "factures et au mot de passe oublié.")):
+    for name, message in (
+        ("address_line1", "Saisissez l’adresse (numéro et voie)."),
+        ("postcode", "Saisissez le code postal."),
+        ("city", "Saisissez la commune."),
+        (
+            "email",
+            "Saisissez une adresse électronique : elle sert aux "
+            "factures et au mot de passe oublié.",
+        ),
+    ):
         if name not in errors and not cleaned.get(name) and current.get(name):
             errors[name] = message
     if not any(cleaned.get(n, current.get(n, "")) for n in PHONE_FIELDS) and not any(
-            n in errors for n in PHONE_FIELDS):
+        n in errors for n in PHONE_FIELDS
+    ):
         errors["phone_mobile"] = "Indiquez au moins un numéro de téléphone."
-    return Cleaned(values={**values, **{k: v for k, v in cleaned.items()}}, errors=errors)
+    return Cleaned(values={**values, **cleaned}, errors=errors)
 
 
 def differences(cleaned: dict[str, str], current: dict) -> dict[str, dict[str, str]]:
     """{field: {before, after}} for the fields that really change."""
-    return {name: {"before": current.get(name) or "", "after": cleaned[name]}
-            for name in FIELDS if name in cleaned and cleaned[name] != (current.get(name) or "")}
+    return {
+        name: {"before": current.get(name) or "", "after": cleaned[name]}
+        for name in FIELDS
+        if name in cleaned and cleaned[name] != (current.get(name) or "")
+    }

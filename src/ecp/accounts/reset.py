@@ -14,7 +14,7 @@ import secrets
 from ecp import clock
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import PasswordResetToken
-from ecp.db import lock_for_update, write_transaction
+from ecp.db import aware, lock_for_update, write_transaction
 from ecp.families.tables import Family
 from ecp.mail.outbox import queue_email
 
@@ -29,23 +29,27 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 async def _find_family(identifier: str) -> dict | None:
     identifier = identifier.strip()
     if not identifier or len(identifier) > 200:
         return None
     if "@" in identifier:
         rows = await Family.select(Family.id, Family.email, Family.name).where(
-            (Family.email == identifier.lower()) & (Family.active == True)  # noqa: E712
-            & (Family.anonymised_at.is_null()))
+            (Family.email == identifier.lower())
+            & (Family.active == True)  # noqa: E712
+            & (Family.anonymised_at.is_null())
+        )
         # An address shared by two families identifies neither: no mail rather than a wrong one.
         return rows[0] if len(rows) == 1 else None
-    return await Family.select(Family.id, Family.email, Family.name).where(
-        (Family.code == identifier.upper()) & (Family.active == True)  # noqa: E712
-        & (Family.anonymised_at.is_null())).first()
+    return (
+        await Family.select(Family.id, Family.email, Family.name)
+        .where(
+            (Family.code == identifier.upper())
+            & (Family.active == True)  # noqa: E712
+            & (Family.anonymised_at.is_null())
+        )
+        .first()
+    )
 
 
 async def create_link(settings, family_id: int, email: str) -> str | None:
@@ -57,11 +61,16 @@ async def create_link(settings, family_id: int, email: str) -> str | None:
     async with write_transaction():
         recent = await PasswordResetToken.count().where(
             (PasswordResetToken.family == family_id)
-            & (PasswordResetToken.created_at > now - dt.timedelta(hours=1)))
+            & (PasswordResetToken.created_at > now - dt.timedelta(hours=1))
+        )
         if recent >= MAX_PER_HOUR:
             return None
-        await PasswordResetToken(token_hash=hash_token(token), family=family_id, created_at=now,
-                                 expires_at=now + VALIDITY).save()
+        await PasswordResetToken(
+            token_hash=hash_token(token),
+            family=family_id,
+            created_at=now,
+            expires_at=now + VALIDITY,
+        ).save()
         # Built from configuration, never from the Host header (docs/security.md D4).
         link = f"{settings.base_url}{PATH}{token}"
         text = (
@@ -73,9 +82,15 @@ async def create_link(settings, family_id: int, email: str) -> str | None:
             "Service Scolaire-Enfance-Jeunesse"
         )
         # The link is sealed: staff reading the outbox see a placeholder, the family the link.
-        await queue_email(to=email, subject="Choisir un nouveau mot de passe", text=text,
-                          kind="reset", family_id=family_id, secrets=[link],
-                          settings=settings)
+        await queue_email(
+            to=email,
+            subject="Choisir un nouveau mot de passe",
+            text=text,
+            kind="reset",
+            family_id=family_id,
+            secrets=[link],
+            settings=settings,
+        )
     return link
 
 
@@ -89,13 +104,19 @@ async def valid_token(token: str) -> dict | None:
     """The token row if it exists, is unused and unexpired."""
     if not token or len(token) > 100:
         return None
-    row = await PasswordResetToken.select(
-        PasswordResetToken.id, PasswordResetToken.family, PasswordResetToken.expires_at,
-        PasswordResetToken.used_at,
-    ).where(PasswordResetToken.token_hash == hash_token(token)).first()
+    row = (
+        await PasswordResetToken.select(
+            PasswordResetToken.id,
+            PasswordResetToken.family,
+            PasswordResetToken.expires_at,
+            PasswordResetToken.used_at,
+        )
+        .where(PasswordResetToken.token_hash == hash_token(token))
+        .first()
+    )
     if row is None or row["used_at"] is not None or row["family"] is None:
         return None
-    if _aware(row["expires_at"]) <= clock.now():
+    if aware(row["expires_at"]) <= clock.now():
         return None
     return row
 
@@ -110,19 +131,33 @@ async def use_token(token: str, password_hash: str) -> int:
     Raises TokenInvalid when the link is unknown, used or expired, in which case nothing changes.
     """
     async with write_transaction():
-        row = await lock_for_update(PasswordResetToken.select(
-            PasswordResetToken.id, PasswordResetToken.family, PasswordResetToken.expires_at,
-            PasswordResetToken.used_at,
-        ).where(PasswordResetToken.token_hash == hash_token(token)))
+        row = await lock_for_update(
+            PasswordResetToken.select(
+                PasswordResetToken.id,
+                PasswordResetToken.family,
+                PasswordResetToken.expires_at,
+                PasswordResetToken.used_at,
+            ).where(PasswordResetToken.token_hash == hash_token(token))
+        )
         row = row[0] if row else None
         now = clock.now()
-        if (row is None or row["used_at"] is not None or row["family"] is None
-                or _aware(row["expires_at"]) <= now):
+        if (
+            row is None
+            or row["used_at"] is not None
+            or row["family"] is None
+            or aware(row["expires_at"]) <= now
+        ):
             raise TokenInvalid()
         family_id = row["family"]
         await PasswordResetToken.update({PasswordResetToken.used_at: now}).where(
-            (PasswordResetToken.family == family_id) & PasswordResetToken.used_at.is_null())
-        await Family.update({Family.password_hash: password_hash, Family.failed_logins: 0,
-                             Family.locked_until: None}).where(Family.id == family_id)
+            (PasswordResetToken.family == family_id) & PasswordResetToken.used_at.is_null()
+        )
+        await Family.update(
+            {
+                Family.password_hash: password_hash,
+                Family.failed_logins: 0,
+                Family.locked_until: None,
+            }
+        ).where(Family.id == family_id)
         await close_all_for(family_id=family_id)
     return family_id

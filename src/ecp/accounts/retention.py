@@ -29,11 +29,10 @@ from ecp.auth.tables import AuthSession, PasswordResetToken
 from ecp.booking.tables import Booking
 from ecp.commune.queries import commune_settings
 from ecp.db import write_transaction
-from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
+from ecp.families.tables import Child, ContactChangeRequest, Family, FamilySearchTerm, Guardian
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment
-from ecp.staff.tables import FamilySearchTerm
 
 BATCH = 500
 ANONYMOUS_NAME = "Famille anonymisée"
@@ -50,52 +49,90 @@ async def _still_active(ids: list[int], cutoff: dt.datetime) -> set[int]:
     """Among `ids`, the families with any activity since `cutoff` or an unpaid invoice."""
     busy: set[int] = set()
     cutoff_day = cutoff.date()
-    rows = await Booking.select(Booking.child.family.as_alias("family")).where(
-        Booking.child.family.is_in(ids) & (Booking.day >= cutoff_day)).distinct()
+    rows = (
+        await Booking.select(Booking.child.family.as_alias("family"))
+        .where(Booking.child.family.is_in(ids) & (Booking.day >= cutoff_day))
+        .distinct()
+    )
     busy |= {r["family"] for r in rows}
-    rows = await Invoice.select(Invoice.family).where(
-        Invoice.family.is_in(ids) & ((Invoice.issued_at >= cutoff)
-                                     | ((Invoice.kind == "facture")
-                                        & (Invoice.paid_cents < Invoice.total_cents)))).distinct()
+    rows = (
+        await Invoice.select(Invoice.family)
+        .where(
+            Invoice.family.is_in(ids)
+            & (
+                (Invoice.issued_at >= cutoff)
+                | ((Invoice.kind == "facture") & (Invoice.paid_cents < Invoice.total_cents))
+            )
+        )
+        .distinct()
+    )
     busy |= {r["family"] for r in rows}
-    rows = await Payment.select(Payment.family).where(
-        Payment.family.is_in(ids) & (Payment.received_at >= cutoff)).distinct()
+    rows = (
+        await Payment.select(Payment.family)
+        .where(Payment.family.is_in(ids) & (Payment.received_at >= cutoff))
+        .distinct()
+    )
     busy |= {r["family"] for r in rows}
-    rows = await ContactChangeRequest.select(ContactChangeRequest.family).where(
-        ContactChangeRequest.family.is_in(ids)
-        & (ContactChangeRequest.submitted_at >= cutoff)).distinct()
+    rows = (
+        await ContactChangeRequest.select(ContactChangeRequest.family)
+        .where(
+            ContactChangeRequest.family.is_in(ids) & (ContactChangeRequest.submitted_at >= cutoff)
+        )
+        .distinct()
+    )
     busy |= {r["family"] for r in rows}
     return busy
 
 
 async def _anonymise(family_id: int, now: dt.datetime) -> None:
     async with write_transaction():
-        await Family.update({
-            Family.name: ANONYMOUS_NAME, Family.email: "", Family.password_hash: "",
-            Family.quotient_familial: None, Family.paperless: False, Family.reminders: False,
-            Family.ics_token_hash: None, Family.active: False, Family.failed_logins: 0,
-            Family.locked_until: None, Family.anonymised_at: now,
-        }).where(Family.id == family_id)
+        await Family.update(
+            {
+                Family.name: ANONYMOUS_NAME,
+                Family.email: "",
+                Family.password_hash: "",
+                Family.quotient_familial: None,
+                Family.paperless: False,
+                Family.reminders: False,
+                Family.ics_token_hash: None,
+                Family.active: False,
+                Family.failed_logins: 0,
+                Family.locked_until: None,
+                Family.anonymised_at: now,
+            }
+        ).where(Family.id == family_id)
         await ContactChangeRequest.delete().where(ContactChangeRequest.family == family_id)
         await Guardian.delete().where(Guardian.family == family_id)
         children = await Child.select(Child.id, Child.birth_date).where(Child.family == family_id)
         for child in children:
             # The year stays (statistics by age); the day that identifies the child goes.
-            await Child.update({
-                Child.first_name: "Enfant", Child.last_name: "anonymisé",
-                Child.birth_date: dt.date(child["birth_date"].year, 1, 1),
-                Child.health_notes: "", Child.has_allergy: False, Child.needs_support: False,
-                Child.diet: "standard", Child.active: False,
-            }).where(Child.id == child["id"])
+            await Child.update(
+                {
+                    Child.first_name: "Enfant",
+                    Child.last_name: "anonymisé",
+                    Child.birth_date: dt.date(child["birth_date"].year, 1, 1),
+                    Child.health_notes: "",
+                    Child.has_allergy: False,
+                    Child.needs_support: False,
+                    Child.diet: "standard",
+                    Child.active: False,
+                }
+            ).where(Child.id == child["id"])
         await AuthSession.delete().where(AuthSession.family == family_id)
         await PasswordResetToken.delete().where(PasswordResetToken.family == family_id)
         await FamilySearchTerm.delete().where(FamilySearchTerm.family == family_id)
-        await OutboxEmail.update({OutboxEmail.to_address: "", OutboxEmail.subject: "",
-                                  OutboxEmail.body_text: "", OutboxEmail.body_html: "",
-                                  OutboxEmail.sealed_body: ""}).where(
-            OutboxEmail.family == family_id)
-        await record_system("family_anonymised", family_id=family_id,
-                            details={"children": len(children)})
+        await OutboxEmail.update(
+            {
+                OutboxEmail.to_address: "",
+                OutboxEmail.subject: "",
+                OutboxEmail.body_text: "",
+                OutboxEmail.body_html: "",
+                OutboxEmail.sealed_body: "",
+            }
+        ).where(OutboxEmail.family == family_id)
+        await record_system(
+            "family_anonymised", family_id=family_id, details={"children": len(children)}
+        )
 
 
 async def anonymise_inactive(settings, now: dt.datetime) -> int:
@@ -107,11 +144,17 @@ async def anonymise_inactive(settings, now: dt.datetime) -> int:
     done = 0
     last_id = 0
     while True:
-        candidates = await Family.select(Family.id).where(
-            (Family.id > last_id) & Family.anonymised_at.is_null()
-            & (Family.created_at < cutoff)
-            & (Family.last_login_at.is_null() | (Family.last_login_at < cutoff))
-        ).order_by(Family.id).limit(BATCH)
+        candidates = (
+            await Family.select(Family.id)
+            .where(
+                (Family.id > last_id)
+                & Family.anonymised_at.is_null()
+                & (Family.created_at < cutoff)
+                & (Family.last_login_at.is_null() | (Family.last_login_at < cutoff))
+            )
+            .order_by(Family.id)
+            .limit(BATCH)
+        )
         if not candidates:
             return done
         ids = [r["id"] for r in candidates]

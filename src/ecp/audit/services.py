@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from ecp import clock
 from ecp.audit.tables import AuditLog
-from ecp.auth.principal import Principal
+
+
+class Actor(Protocol):
+    """Who acted, as the journal needs it: ecp.auth's Principal fits. The journal sits below
+    the auth feature (which writes to it), so it names the shape, not the class."""
+
+    @property
+    def staff_id(self) -> int | None: ...
+
+    @property
+    def name(self) -> str: ...
+
 
 ACTIONS = {
     "family_record_viewed": "Consultation d’un dossier famille",
@@ -36,8 +47,14 @@ def label(action: str) -> str:
     return ACTIONS.get(action, action)
 
 
-async def record(actor: Principal, action: str, *, family_id: int | None = None,
-                 target: str = "", details: dict[str, Any] | None = None) -> None:
+async def record(
+    actor: Actor,
+    action: str,
+    *,
+    family_id: int | None = None,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
     await AuditLog.insert(
         AuditLog(
             at=clock.now(),
@@ -51,21 +68,47 @@ async def record(actor: Principal, action: str, *, family_id: int | None = None,
     )
 
 
-async def record_system(action: str, *, family_id: int | None = None, target: str = "",
-                        details: dict[str, Any] | None = None) -> None:
+async def record_system(
+    action: str,
+    *,
+    family_id: int | None = None,
+    target: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
     """A line written by a job rather than a person (e.g. the retention job)."""
-    await AuditLog.insert(AuditLog(at=clock.now(), staff=None, actor="système", family=family_id,
-                                   action=action, target=target[:120], details=details or {}))
+    await AuditLog.insert(
+        AuditLog(
+            at=clock.now(),
+            staff=None,
+            actor="système",
+            family=family_id,
+            action=action,
+            target=target[:120],
+            details=details or {},
+        )
+    )
 
 
-async def entries(*, family_id: int | None = None, action: str | None = None,
-                  staff_id: int | None = None, since: dt.datetime | None = None,
-                  until: dt.datetime | None = None, before_id: int | None = None,
-                  limit: int = 50) -> list[dict]:
+async def entries(
+    *,
+    family_id: int | None = None,
+    action: str | None = None,
+    staff_id: int | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[dict]:
     """Newest first; `before_id` pages backwards (keyset, so deep pages stay cheap)."""
     query = AuditLog.select(
-        AuditLog.id, AuditLog.at, AuditLog.actor, AuditLog.action, AuditLog.target,
-        AuditLog.details, AuditLog.family, AuditLog.family.code.as_alias("family_code"),
+        AuditLog.id,
+        AuditLog.at,
+        AuditLog.actor,
+        AuditLog.action,
+        AuditLog.target,
+        AuditLog.details,
+        AuditLog.family,
+        AuditLog.family.code.as_alias("family_code"),
         AuditLog.family.name.as_alias("family_name"),
     )
     if family_id is not None:
@@ -83,7 +126,8 @@ async def entries(*, family_id: int | None = None, action: str | None = None,
     rows = await query.order_by(AuditLog.id, ascending=False).limit(limit)
     for row in rows:
         details = row["details"]
-        row["details"] = json.loads(details) if isinstance(details, str) and details else (
-            details or {})
+        row["details"] = (
+            json.loads(details) if isinstance(details, str) and details else (details or {})
+        )
         row["label"] = label(row["action"])
     return rows

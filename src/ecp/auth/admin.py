@@ -5,7 +5,7 @@ from __future__ import annotations
 from ecp import clock
 from ecp.auth.passwords import Passwords
 from ecp.auth.policy import password_problem
-from ecp.staff.tables import StaffUser
+from ecp.auth.tables import StaffUser
 
 
 async def create_admin(settings, username: str, name: str, password: str) -> int:
@@ -18,7 +18,12 @@ async def create_admin(settings, username: str, name: str, password: str) -> int
     if await StaffUser.exists().where(StaffUser.username == username):
         raise ValueError(f"Le compte « {username} » existe déjà.")
     passwords = Passwords(settings.password_profile)
-    row = StaffUser(username=username, display_name=name, role="administrateur",
-                    password_hash=await passwords.hash(password), created_at=clock.now())
+    row = StaffUser(
+        username=username,
+        display_name=name,
+        role="administrateur",
+        password_hash=await passwords.hash(password),
+        created_at=clock.now(),
+    )
     await row.save()
     return row.id

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 from ecp import clock
 from ecp.auth import totp
-from ecp.auth.services import Attempt, _aware
+from ecp.auth.services import Attempt
 from ecp.auth.sessions import hash_token
-from ecp.auth.tables import PendingLogin, StaffTotp
-from ecp.db import write_transaction
-from ecp.staff.tables import StaffUser
+from ecp.auth.tables import PendingLogin, StaffTotp, StaffUser
+from ecp.db import aware, write_transaction
 
 COOKIE = "ecp_mfa"
 PENDING_LIFETIME = dt.timedelta(minutes=5)
@@ -52,22 +51,30 @@ async def enrolled(staff_id: int) -> bool:
 
 
 async def enrolment(staff_id: int) -> dict | None:
-    return await StaffTotp.select(StaffTotp.enrolled_at).where(
-        StaffTotp.staff == staff_id).first()
+    return await StaffTotp.select(StaffTotp.enrolled_at).where(StaffTotp.staff == staff_id).first()
 
 
-async def start_pending(staff_id: int, next_path: str, secret_box: totp.SecretBox, *,
-                        enrol: bool) -> str:
+async def start_pending(
+    staff_id: int, next_path: str, secret_box: totp.SecretBox, *, enrol: bool
+) -> str:
     """After a correct password: a fresh pending step (an older one of the account goes)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     candidate = secret_box.seal(totp.new_secret(), "pending", staff_id) if enrol else ""
     async with write_transaction():
         await PendingLogin.delete().where(
-            (PendingLogin.expires_at < now) | (PendingLogin.staff == staff_id))
-        await PendingLogin.insert(PendingLogin(
-            token_hash=hash_token(token), staff=staff_id, next_path=next_path[:300],
-            enrol_secret=candidate, created_at=now, expires_at=now + PENDING_LIFETIME))
+            (PendingLogin.expires_at < now) | (PendingLogin.staff == staff_id)
+        )
+        await PendingLogin.insert(
+            PendingLogin(
+                token_hash=hash_token(token),
+                staff=staff_id,
+                next_path=next_path[:300],
+                enrol_secret=candidate,
+                created_at=now,
+                expires_at=now + PENDING_LIFETIME,
+            )
+        )
     return token
 
 
@@ -75,21 +82,33 @@ async def load_pending(token: str | None, secret_box: totp.SecretBox) -> Pending
     """The live pending step of this cookie, or None (unknown, expired, account disabled)."""
     if not token or len(token) > 100:
         return None
-    row = await PendingLogin.select(
-        PendingLogin.id, PendingLogin.next_path, PendingLogin.enrol_secret,
-        PendingLogin.expires_at, PendingLogin.staff.id.as_alias("staff_id"),
-        PendingLogin.staff.username.as_alias("username"),
-        PendingLogin.staff.active.as_alias("active"),
-    ).where(PendingLogin.token_hash == hash_token(token)).first()
-    if row is None or not row["active"] or _aware(row["expires_at"]) <= clock.now():
+    row = (
+        await PendingLogin.select(
+            PendingLogin.id,
+            PendingLogin.next_path,
+            PendingLogin.enrol_secret,
+            PendingLogin.expires_at,
+            PendingLogin.staff.id.as_alias("staff_id"),
+            PendingLogin.staff.username.as_alias("username"),
+            PendingLogin.staff.active.as_alias("active"),
+        )
+        .where(PendingLogin.token_hash == hash_token(token))
+        .first()
+    )
+    if row is None or not row["active"] or aware(row["expires_at"]) <= clock.now():
         return None
     candidate = None
     if row["enrol_secret"]:
         candidate = secret_box.open(row["enrol_secret"], "pending", row["staff_id"])
         if candidate is None:
             return None
-    return Pending(id=row["id"], staff_id=row["staff_id"], username=row["username"],
-                   next_path=row["next_path"], enrol_secret=candidate)
+    return Pending(
+        id=row["id"],
+        staff_id=row["staff_id"],
+        username=row["username"],
+        next_path=row["next_path"],
+        enrol_secret=candidate,
+    )
 
 
 async def discard_pending(token: str | None) -> None:
@@ -97,8 +116,9 @@ async def discard_pending(token: str | None) -> None:
         await PendingLogin.delete().where(PendingLogin.token_hash == hash_token(token))
 
 
-async def check_login_code(pending: Pending, code: str, secret_box: totp.SecretBox,
-                           attempt: Attempt) -> bool:
+async def check_login_code(
+    pending: Pending, code: str, secret_box: totp.SecretBox, attempt: Attempt
+) -> bool:
     """True once: the code is right, not used before, and the pending step was still unused
     (it is consumed). Otherwise False, counted like a wrong password (the attempt's lane and
     the account-wide ceiling); an account over the ceiling (for this client) or disabled is
@@ -117,18 +137,29 @@ async def check_login_code(pending: Pending, code: str, secret_box: totp.SecretB
                     await _consume(pending.id)
                     if await StaffTotp.exists().where(StaffTotp.staff == pending.staff_id):
                         raise _Abort()
-                    await StaffTotp.insert(StaffTotp(
-                        staff=pending.staff_id, last_step=step, enrolled_at=now,
-                        secret_encrypted=secret_box.seal(pending.enrol_secret, "totp",
-                                                         pending.staff_id)))
+                    await StaffTotp.insert(
+                        StaffTotp(
+                            staff=pending.staff_id,
+                            last_step=step,
+                            enrolled_at=now,
+                            secret_encrypted=secret_box.seal(
+                                pending.enrol_secret, "totp", pending.staff_id
+                            ),
+                        )
+                    )
                 ok = True
         else:
-            stored = await StaffTotp.select(StaffTotp.secret_encrypted, StaffTotp.last_step).where(
-                StaffTotp.staff == pending.staff_id).first()
-            secret = (secret_box.open(stored["secret_encrypted"], "totp", pending.staff_id)
-                      if stored else None)
-            step = (totp.matching_step(secret, code, now, stored["last_step"])
-                    if secret else None)
+            stored = (
+                await StaffTotp.select(StaffTotp.secret_encrypted, StaffTotp.last_step)
+                .where(StaffTotp.staff == pending.staff_id)
+                .first()
+            )
+            secret = (
+                secret_box.open(stored["secret_encrypted"], "totp", pending.staff_id)
+                if stored
+                else None
+            )
+            step = totp.matching_step(secret, code, now, stored["last_step"]) if secret else None
             if step is not None:
                 async with write_transaction():
                     await _claim_step(pending.staff_id, step)
@@ -146,24 +177,30 @@ async def check_login_code(pending: Pending, code: str, secret_box: totp.SecretB
 
 async def _consume(pending_id: int) -> None:
     """Single use: of two requests racing with one pending step, one finds it gone."""
-    gone = await PendingLogin.delete().where(PendingLogin.id == pending_id).returning(
-        PendingLogin.id)
+    gone = (
+        await PendingLogin.delete().where(PendingLogin.id == pending_id).returning(PendingLogin.id)
+    )
     if not gone:
         raise _Abort()
 
 
 async def _claim_step(staff_id: int, step: int) -> None:
     """No replay, even for two requests at once: the step moves forward only once."""
-    claimed = await StaffTotp.update({StaffTotp.last_step: step}).where(
-        (StaffTotp.staff == staff_id)
-        & (StaffTotp.last_step.is_null() | (StaffTotp.last_step < step))
-    ).returning(StaffTotp.id)
+    claimed = (
+        await StaffTotp.update({StaffTotp.last_step: step})
+        .where(
+            (StaffTotp.staff == staff_id)
+            & (StaffTotp.last_step.is_null() | (StaffTotp.last_step < step))
+        )
+        .returning(StaffTotp.id)
+    )
     if not claimed:
         raise _Abort()
 
 
-async def replace_authenticator(staff_id: int, secret: str, code: str,
-                                secret_box: totp.SecretBox) -> bool:
+async def replace_authenticator(
+    staff_id: int, secret: str, code: str, secret_box: totp.SecretBox
+) -> bool:
     """Enrolment or re-enrolment from the account page: the code must come from `secret`."""
     now = clock.now()
     step = totp.matching_step(secret, code, now)
@@ -172,8 +209,9 @@ async def replace_authenticator(staff_id: int, secret: str, code: str,
     sealed = secret_box.seal(secret, "totp", staff_id)
     async with write_transaction():
         await StaffTotp.delete().where(StaffTotp.staff == staff_id)
-        await StaffTotp.insert(StaffTotp(staff=staff_id, secret_encrypted=sealed,
-                                         last_step=step, enrolled_at=now))
+        await StaffTotp.insert(
+            StaffTotp(staff=staff_id, secret_encrypted=sealed, last_step=step, enrolled_at=now)
+        )
     return True
 
 

@@ -2,7 +2,7 @@
 (/agents/connexion/code), enrolment at login (/agents/connexion/activation, whose form posts to
 the code step), and the staff's own account page (/agents/compte) where an authenticator is
 added or replaced. Enrolments are logged (staff_totp_enrolled); an administrator's reset goes to
-the journal (ecp.staff.settings_routes)."""
+the journal (ecp.backoffice.settings_routes)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,17 @@ from ecp.audit.services import record
 from ecp.auth import mfa, services, totp
 from ecp.auth.guards import requires_staff
 from ecp.auth.principal import ROLE_LABELS
-from ecp.auth.routes import (_logged_in, attempt_for, fresh_session, log_login, pending_cookie,
-                             too_many)
-from ecp.auth.services import _aware
+from ecp.auth.routes import (
+    _logged_in,
+    attempt_for,
+    fresh_session,
+    log_login,
+    pending_cookie,
+    too_many,
+)
 from ecp.auth.sessions import close_all_for
-from ecp.staff.tables import StaffUser
+from ecp.auth.tables import StaffUser
+from ecp.db import aware
 from ecp.web.forms import Form, raw, text
 from ecp.web.htmx import page_or_fragment, redirect
 
@@ -35,14 +41,17 @@ SETUP_PATH = "/agents/compte/double-authentification"
 PASSWORD_PATH = "/agents/compte/mot-de-passe"
 PASSWORD_FRAGMENT = "partials/auth/staff_password_form.html"
 
-GENERIC_CODE = ("Code incorrect ou expiré : saisissez le code affiché en ce moment par "
-                "l’application.")
+GENERIC_CODE = (
+    "Code incorrect ou expiré : saisissez le code affiché en ce moment par l’application."
+)
 MISSING_CODE = "Saisissez le code à 6 chiffres affiché par votre application d’authentification."
 MALFORMED_CODE = "Le code comporte 6 chiffres, par exemple 123456."
 RESTART = "La vérification a expiré : saisissez à nouveau votre identifiant et votre mot de passe."
-CODE_LOCK_HINT = ("Après plusieurs codes erronés, le compte est bloqué quelques minutes. Téléphone "
-                  "perdu ou changé ? Demandez à un administrateur de réinitialiser votre double "
-                  "authentification.")
+CODE_LOCK_HINT = (
+    "Après plusieurs codes erronés, le compte est bloqué quelques minutes. Téléphone "
+    "perdu ou changé ? Demandez à un administrateur de réinitialiser votre double "
+    "authentification."
+)
 STAFF = [requires_staff]
 
 
@@ -87,10 +96,13 @@ def _log(request: Request, outcome: str, account_id: int | None) -> None:
 
 def _setup_context(settings, secret: str, account: str) -> dict:
     uri = totp.provisioning_uri(secret, account, mfa.issuer(settings))
-    return {"secret_groups": totp.grouped(secret), "otpauth_uri": uri,
-            "qr_svg": totp.qr_svg(uri, "Code QR à scanner avec votre application "
-                                       "d’authentification"),
-            "issuer": mfa.issuer(settings), "account": account}
+    return {
+        "secret_groups": totp.grouped(secret),
+        "otpauth_uri": uri,
+        "qr_svg": totp.qr_svg(uri, "Code QR à scanner avec votre application d’authentification"),
+        "issuer": mfa.issuer(settings),
+        "account": account,
+    }
 
 
 def _failed(form: Form) -> dict:
@@ -109,10 +121,15 @@ async def _finish(request: Request, pending: mfa.Pending, enrolled_now: bool) ->
 
 # ---------------------------------------------------------------- login: code
 
+
 def _code_page(request: Request, form: Form, status: int = 200) -> Template:
-    return page_or_fragment(request, page="pages/auth/staff_code.html",
-                            fragment="partials/auth/code_form.html", status_code=status,
-                            context={"form": form, **_failed(form)})
+    return page_or_fragment(
+        request,
+        page="pages/auth/staff_code.html",
+        fragment="partials/auth/code_form.html",
+        status_code=status,
+        context={"form": form, **_failed(form)},
+    )
 
 
 @get(CODE_PATH, name="staff_login_code_page")
@@ -158,13 +175,22 @@ async def _code_post(request: Request, data: dict) -> Any:
 
 # ---------------------------------------------------------------- login: enrolment
 
-def _activation_page(request: Request, pending: mfa.Pending, form: Form,
-                     status: int = 200) -> Template:
-    context = {"form": form, **_failed(form),
-               **_setup_context(_settings(request), pending.enrol_secret, pending.username)}
-    return page_or_fragment(request, page="pages/auth/staff_activation.html",
-                            fragment="partials/auth/activation_form.html", status_code=status,
-                            context=context)
+
+def _activation_page(
+    request: Request, pending: mfa.Pending, form: Form, status: int = 200
+) -> Template:
+    context = {
+        "form": form,
+        **_failed(form),
+        **_setup_context(_settings(request), pending.enrol_secret, pending.username),
+    }
+    return page_or_fragment(
+        request,
+        page="pages/auth/staff_activation.html",
+        fragment="partials/auth/activation_form.html",
+        status_code=status,
+        context=context,
+    )
 
 
 @get(ACTIVATION_PATH, name="staff_login_activation_page")
@@ -184,18 +210,32 @@ async def staff_login_code(request: Request, data: URLEncodedBody[dict[str, Any]
 
 # ---------------------------------------------------------------- the staff's own account
 
-async def _account_page(request: Request, form: Form, status: int = 200,
-                        fragment: str = "partials/auth/staff_account.html") -> Template:
+
+async def _account_page(
+    request: Request,
+    form: Form,
+    status: int = 200,
+    fragment: str = "partials/auth/staff_account.html",
+) -> Template:
     user = request.user
-    row = await StaffUser.select(StaffUser.username, StaffUser.display_name, StaffUser.email,
-                                 StaffUser.role).where(StaffUser.id == user.staff_id).first()
+    row = (
+        await StaffUser.select(
+            StaffUser.username, StaffUser.display_name, StaffUser.email, StaffUser.role
+        )
+        .where(StaffUser.id == user.staff_id)
+        .first()
+    )
     row["role_label"] = ROLE_LABELS.get(row["role"], row["role"])
     enrolment = await mfa.enrolment(user.staff_id)
     if enrolment:
-        enrolment["enrolled_at"] = _aware(enrolment["enrolled_at"])
-    return page_or_fragment(request, page="pages/auth/staff_account.html", fragment=fragment,
-                            context={"account": row, "enrolment": enrolment, "form": form},
-                            status_code=status)
+        enrolment["enrolled_at"] = aware(enrolment["enrolled_at"])
+    return page_or_fragment(
+        request,
+        page="pages/auth/staff_account.html",
+        fragment=fragment,
+        context={"account": row, "enrolment": enrolment, "form": form},
+        status_code=status,
+    )
 
 
 @get(ACCOUNT_PATH, name="staff_my_account", guards=STAFF)
@@ -219,9 +259,13 @@ async def staff_password_save(request: Request, data: URLEncodedBody[dict[str, A
     row = await services.account_row_by_id("staff", user.staff_id)
     attempt = attempt_for(request, "staff", row["login"], row)
     result = await services.change_password(
-        attempt, request.app.state.passwords, current=raw(data, "mot_de_passe_actuel", 300),
-        new=raw(data, "nouveau_mot_de_passe", 300), confirmation=raw(data, "confirmation", 300),
-        staff=True)
+        attempt,
+        request.app.state.passwords,
+        current=raw(data, "mot_de_passe_actuel", 300),
+        new=raw(data, "nouveau_mot_de_passe", 300),
+        confirmation=raw(data, "confirmation", 300),
+        staff=True,
+    )
     if result.refusal is not None:
         raise too_many(request, result.refusal, "staff", user.staff_id)
     if not result.done:
@@ -233,29 +277,49 @@ async def staff_password_save(request: Request, data: URLEncodedBody[dict[str, A
                 form.error(name, result.errors[name])
         return await _account_page(request, form, status=422, fragment=PASSWORD_FRAGMENT)
     log_login(request, "staff", "password_changed", user.staff_id)
-    await record(user, "staff_password_changed", target=f"agent {row['login']}",
-                 details={"autres_connexions": "fermées"})
-    response = redirect(request, ACCOUNT_PATH, "Votre mot de passe a été changé. Vos autres "
-                        "connexions ont été fermées.")
+    await record(
+        user,
+        "staff_password_changed",
+        target=f"agent {row['login']}",
+        details={"autres_connexions": "fermées"},
+    )
+    response = redirect(
+        request,
+        ACCOUNT_PATH,
+        "Votre mot de passe a été changé. Vos autres connexions ont été fermées.",
+    )
     await fresh_session(request, response, "staff", user.staff_id)
     return response
 
 
-async def _setup_view(request: Request, form: Form, sealed: str | None = None,
-                      secret: str | None = None, status: int = 200) -> Template:
+async def _setup_view(
+    request: Request,
+    form: Form,
+    sealed: str | None = None,
+    secret: str | None = None,
+    status: int = 200,
+) -> Template:
     user = request.user
     s = _settings(request)
     if secret is None:
         secret = totp.new_secret()
-        sealed = mfa.box(s).seal_candidate(secret, user.staff_id,
-                                           clock.now() + mfa.CANDIDATE_LIFETIME)
+        sealed = mfa.box(s).seal_candidate(
+            secret, user.staff_id, clock.now() + mfa.CANDIDATE_LIFETIME
+        )
     row = await StaffUser.select(StaffUser.username).where(StaffUser.id == user.staff_id).first()
-    context = {"form": form, "candidate": sealed,
-               "replacing": await mfa.enrolled(user.staff_id),
-               **_setup_context(s, secret, row["username"])}
-    return page_or_fragment(request, page="pages/auth/staff_mfa_setup.html",
-                            fragment="partials/auth/mfa_setup_form.html", context=context,
-                            status_code=status)
+    context = {
+        "form": form,
+        "candidate": sealed,
+        "replacing": await mfa.enrolled(user.staff_id),
+        **_setup_context(s, secret, row["username"]),
+    }
+    return page_or_fragment(
+        request,
+        page="pages/auth/staff_mfa_setup.html",
+        fragment="partials/auth/mfa_setup_form.html",
+        context=context,
+        status_code=status,
+    )
 
 
 @get(SETUP_PATH, name="staff_mfa_setup", guards=STAFF)
@@ -272,8 +336,11 @@ async def _setup_post(request: Request, data: dict) -> Any:
     if secret is None:
         # Expired or altered: a new key is shown, to be added to the app before a code.
         form = Form()
-        form.error("code", "La clé proposée a expiré : une nouvelle clé est affichée. Ajoutez-la "
-                           "à votre application, puis saisissez son code.")
+        form.error(
+            "code",
+            "La clé proposée a expiré : une nouvelle clé est affichée. Ajoutez-la "
+            "à votre application, puis saisissez son code.",
+        )
         return await _setup_view(request, form, status=422)
     form = Form()
     password = raw(data, "mot_de_passe_actuel", 300)
@@ -284,7 +351,8 @@ async def _setup_post(request: Request, data: dict) -> Any:
         form.error("mot_de_passe_actuel", "Saisissez votre mot de passe actuel.")
     else:
         ok, refusal = await services.check_current_password(
-            attempt, password, request.app.state.passwords)
+            attempt, password, request.app.state.passwords
+        )
         if refusal is not None and refusal.reason == "rate":
             raise too_many(request, refusal, "staff", user.staff_id)
         if refusal is not None:
@@ -293,8 +361,10 @@ async def _setup_post(request: Request, data: dict) -> Any:
             form.error("mot_de_passe_actuel", "Le mot de passe actuel est incorrect.")
     code = _code(data, form)
     if form.valid and not await mfa.replace_authenticator(user.staff_id, secret, code, box):
-        form.error("code", "Code incorrect : saisissez le code que l’application affiche pour "
-                           "cette nouvelle clé.")
+        form.error(
+            "code",
+            "Code incorrect : saisissez le code que l’application affiche pour cette nouvelle clé.",
+        )
         await attempt.failed()
     if not form.valid:
         return await _setup_view(request, form, sealed=sealed, secret=secret, status=422)
@@ -302,9 +372,13 @@ async def _setup_post(request: Request, data: dict) -> Any:
     # Sessions opened with the old authenticator end; this one stays.
     await close_all_for(staff_id=user.staff_id, keep_session_id=user.session_id)
     log.info("staff_totp_enrolled", account_id=user.staff_id)
-    return redirect(request, ACCOUNT_PATH, "La double authentification est activée : à chaque "
-                    "connexion, le code de cette application vous sera demandé. Vos autres "
-                    "connexions ont été fermées.")
+    return redirect(
+        request,
+        ACCOUNT_PATH,
+        "La double authentification est activée : à chaque "
+        "connexion, le code de cette application vous sera demandé. Vos autres "
+        "connexions ont été fermées.",
+    )
 
 
 @post(SETUP_PATH, name="staff_mfa_setup_save", guards=STAFF, status_code=200)
@@ -314,5 +388,13 @@ async def staff_mfa_setup_save(request: Request, data: URLEncodedBody[dict[str, 
 
 
 def route_handlers() -> list:
-    return [staff_login_code_page, staff_login_activation_page, staff_login_code,
-            staff_my_account, staff_password, staff_password_save, staff_mfa_setup, staff_mfa_setup_save]
+    return [
+        staff_login_code_page,
+        staff_login_activation_page,
+        staff_login_code,
+        staff_my_account,
+        staff_password,
+        staff_password_save,
+        staff_mfa_setup,
+        staff_mfa_setup_save,
+    ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from ecp.auth.passwords import FAMILY_MIN_LENGTH, MAX_LENGTH, STAFF_MIN_LENGTH
 
 
-def password_problem(password: str, *, staff: bool = False, forbidden: tuple[str, ...] = ()) -> str | None:
+def password_problem(
+    password: str, *, staff: bool = False, forbidden: tuple[str, ...] = ()
+) -> str | None:
     """The French message explaining why a new password is refused, or None."""
     minimum = STAFF_MIN_LENGTH if staff else FAMILY_MIN_LENGTH
     if len(password) < minimum:

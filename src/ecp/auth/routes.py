@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import structlog
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import TooManyRequestsException
 from litestar.params import FromQuery, URLEncodedBody
@@ -23,10 +24,14 @@ log = structlog.get_logger("ecp.auth")
 
 GENERIC_FAMILY = "Code famille ou mot de passe incorrect."
 GENERIC_STAFF = "Identifiant ou mot de passe incorrect."
-ENROL_OFFER = ("Protégez votre compte : activez la double authentification depuis « Mon compte » "
-               "(un code de votre téléphone vous sera demandé à chaque connexion).")
-LOCK_HINT = ("Après plusieurs essais infructueux, la connexion est suspendue quelques minutes : "
-             "patientez avant de réessayer, ou utilisez « Mot de passe oublié ».")
+ENROL_OFFER = (
+    "Protégez votre compte : activez la double authentification depuis « Mon compte » "
+    "(un code de votre téléphone vous sera demandé à chaque connexion)."
+)
+LOCK_HINT = (
+    "Après plusieurs essais infructueux, la connexion est suspendue quelques minutes : "
+    "patientez avant de réessayer, ou utilisez « Mot de passe oublié »."
+)
 
 
 def _identifier(request: Request) -> str:
@@ -36,7 +41,7 @@ def _identifier(request: Request) -> str:
 def log_login(request: Request, kind: str, outcome: str, account_id: int | None = None) -> None:
     """H1: one event per attempt; the account's numeric id only, never the code, the username,
     the e-mail address or the password."""
-    from ecp.ops.metrics import REGISTRY
+    from ecp.web.metrics import REGISTRY
 
     REGISTRY.inc("ecp_logins_total", kind=kind, outcome=outcome)
     log.info("login", kind=kind, outcome=outcome, account_id=account_id, ip=_identifier(request))
@@ -51,14 +56,21 @@ def attempt_for(request: Request, kind: str, login: str, row: dict | None) -> se
     """The login, code and change-password forms all check secrets through this."""
     s = request.app.state.settings
     return services.Attempt(
-        kind, login, row, throttle=_throttle(request), devices=throttle.DeviceCookies(s),
+        kind,
+        login,
+        row,
+        throttle=_throttle(request),
+        devices=throttle.DeviceCookies(s),
         address=_identifier(request),
         device_cookie=request.cookies.get(s.cookie_name(throttle.DeviceCookies.name(kind))),
-        account_threshold=s.lockout_account_threshold, max_minutes=s.lockout_max_minutes)
+        account_threshold=s.lockout_account_threshold,
+        max_minutes=s.lockout_max_minutes,
+    )
 
 
-def too_many(request: Request, refusal: throttle.Refusal, kind: str,
-             account_id: int | None = None) -> TooManyRequestsException:
+def too_many(
+    request: Request, refusal: throttle.Refusal, kind: str, account_id: int | None = None
+) -> TooManyRequestsException:
     """The address's budget is spent: the French 429 page, as the rate limit always gave."""
     log_login(request, kind, "rate_limited", account_id)
     return TooManyRequestsException(headers=refusal.headers())
@@ -66,10 +78,15 @@ def too_many(request: Request, refusal: throttle.Refusal, kind: str,
 
 def device_cookie(request: Request, kind: str, account_id: int, password_hash: str) -> Cookie:
     s = request.app.state.settings
-    return Cookie(key=s.cookie_name(throttle.DeviceCookies.name(kind)),
-                  value=throttle.DeviceCookies(s).issue(kind, account_id, password_hash),
-                  path="/", httponly=True, secure=s.https, samesite="lax",
-                  max_age=int(throttle.DEVICE_LIFETIME.total_seconds()))
+    return Cookie(
+        key=s.cookie_name(throttle.DeviceCookies.name(kind)),
+        value=throttle.DeviceCookies(s).issue(kind, account_id, password_hash),
+        path="/",
+        httponly=True,
+        secure=s.https,
+        samesite="lax",
+        max_age=int(throttle.DEVICE_LIFETIME.total_seconds()),
+    )
 
 
 async def remember_device(request: Request, response: Any, kind: str, account_id: int) -> None:
@@ -88,8 +105,15 @@ def safe_next(value: str | None, default: str) -> str:
 
 def _session_cookie(request: Request, token: str, max_age: int | None) -> Cookie:
     s = request.app.state.settings
-    return Cookie(key=s.cookie_name(sessions.COOKIE), value=token, path="/", httponly=True,
-                  secure=s.https, samesite="lax", max_age=max_age)
+    return Cookie(
+        key=s.cookie_name(sessions.COOKIE),
+        value=token,
+        path="/",
+        httponly=True,
+        secure=s.https,
+        samesite="lax",
+        max_age=max_age,
+    )
 
 
 async def _logged_in(request: Request, *, family_id=None, staff_id=None, target: str) -> Any:
@@ -97,11 +121,15 @@ async def _logged_in(request: Request, *, family_id=None, staff_id=None, target:
     await sessions.close_session(request.scope.get("auth"))
     token = await sessions.open_session(family_id=family_id, staff_id=staff_id)
     # An htmx form (the TOTP step) is told to navigate; a plain form gets post/redirect/get.
-    response = (ClientRedirect(redirect_to=target) if wants_fragment(request)
-                else Redirect(path=target, status_code=303))
+    response = (
+        ClientRedirect(redirect_to=target)
+        if wants_fragment(request)
+        else Redirect(path=target, status_code=303)
+    )
     response.set_cookie(_session_cookie(request, token, max_age=None))
-    await remember_device(request, response, "family" if family_id else "staff",
-                          family_id or staff_id)
+    await remember_device(
+        request, response, "family" if family_id else "staff", family_id or staff_id
+    )
     return response
 
 
@@ -116,29 +144,41 @@ async def fresh_session(request: Request, response: Any, kind: str, account_id: 
 def pending_cookie(request: Request, token: str, max_age: int) -> Cookie:
     """The TOTP step's cookie: the session cookie's attributes, and its own five minutes."""
     s = request.app.state.settings
-    return Cookie(key=s.cookie_name(mfa.COOKIE), value=token, path="/", httponly=True,
-                  secure=s.https, samesite="lax", max_age=max_age)
+    return Cookie(
+        key=s.cookie_name(mfa.COOKIE),
+        value=token,
+        path="/",
+        httponly=True,
+        secure=s.https,
+        samesite="lax",
+        max_age=max_age,
+    )
 
 
 async def _second_step(request: Request, staff_id: int, factor: str, next_path: str) -> Any:
     """A correct staff password: no session yet, a pending step and the code (or enrolment)
     page."""
     s = request.app.state.settings
-    token = await mfa.start_pending(staff_id, next_path, mfa.box(s),
-                                    enrol=factor == "activation")
+    token = await mfa.start_pending(staff_id, next_path, mfa.box(s), enrol=factor == "activation")
     target = "/agents/connexion/code" if factor == "code" else "/agents/connexion/activation"
-    response = (ClientRedirect(redirect_to=target) if wants_fragment(request)
-                else Redirect(path=target, status_code=303))
-    response.set_cookie(pending_cookie(request, token,
-                                       int(mfa.PENDING_LIFETIME.total_seconds())))
+    response = (
+        ClientRedirect(redirect_to=target)
+        if wants_fragment(request)
+        else Redirect(path=target, status_code=303)
+    )
+    response.set_cookie(pending_cookie(request, token, int(mfa.PENDING_LIFETIME.total_seconds())))
     return response
 
 
 def _login_page(request: Request, template: str, form: Form, next_path: str, status: int = 200):
     # The lock hint is shown on every failure, so it reveals nothing about the account.
     failed = form.errors.get("mot_de_passe") in (GENERIC_FAMILY, GENERIC_STAFF)
-    return page_or_fragment(request, page=template, status_code=status, context={
-        "form": form, "next": next_path, "lock_hint": LOCK_HINT if failed else ""})
+    return page_or_fragment(
+        request,
+        page=template,
+        status_code=status,
+        context={"form": form, "next": next_path, "lock_hint": LOCK_HINT if failed else ""},
+    )
 
 
 @dataclass(frozen=True)
@@ -154,10 +194,24 @@ class LoginKind:
     authenticate: Callable[..., Awaitable[services.LoginResult]]
 
 
-FAMILY = LoginKind("family", "code_famille", "Saisissez votre code famille.", GENERIC_FAMILY,
-                   "pages/auth/family_login.html", "/famille/", services.authenticate_family)
-STAFF = LoginKind("staff", "identifiant", "Saisissez votre identifiant.", GENERIC_STAFF,
-                  "pages/auth/staff_login.html", "/agents/", services.authenticate_staff)
+FAMILY = LoginKind(
+    "family",
+    "code_famille",
+    "Saisissez votre code famille.",
+    GENERIC_FAMILY,
+    "pages/auth/family_login.html",
+    "/famille/",
+    services.authenticate_family,
+)
+STAFF = LoginKind(
+    "staff",
+    "identifiant",
+    "Saisissez votre identifiant.",
+    GENERIC_STAFF,
+    "pages/auth/staff_login.html",
+    "/agents/",
+    services.authenticate_staff,
+)
 
 
 async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
@@ -173,16 +227,13 @@ async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
         form.error("mot_de_passe", "Saisissez votre mot de passe.")
     if form.valid:
         extra = {"mfa_required": s.staff_mfa_required} if how is STAFF else {}
-        attempt = attempt_for(request, how.kind, login,
-                              await services.account_row(how.kind, login))
-        result = await how.authenticate(attempt, password, request.app.state.passwords,
-                                        **extra)
+        attempt = attempt_for(request, how.kind, login, await services.account_row(how.kind, login))
+        result = await how.authenticate(attempt, password, request.app.state.passwords, **extra)
         if result.refusal is not None and result.refusal.reason == "rate":
             raise too_many(request, result.refusal, how.kind)
         if result.ok and result.second_factor:
             log_login(request, how.kind, "password_ok", result.account_id)
-            return await _second_step(request, result.account_id, result.second_factor,
-                                      next_path)
+            return await _second_step(request, result.account_id, result.second_factor, next_path)
         if result.ok:
             log_login(request, how.kind, "success", result.account_id)
             account = {"family_id" if how is FAMILY else "staff_id": result.account_id}
@@ -229,15 +280,24 @@ async def logout(request: Request) -> Redirect:
     if user is not None:
         log.info("logout", kind=user.kind, account_id=user.family_id or user.staff_id)
     target = "/agents/connexion" if user is not None and user.is_staff else "/"
-    response = Redirect(path=target, status_code=303,
-                        headers={"Clear-Site-Data": '"cache", "storage"'})
+    response = Redirect(
+        path=target, status_code=303, headers={"Clear-Site-Data": '"cache", "storage"'}
+    )
     response.set_cookie(_session_cookie(request, "", max_age=0))
     flash.add(request, response, "Déconnexion effectuée. À bientôt !")
     return response
 
 
-def route_handlers(settings) -> list:
+def public_router(settings) -> Router:
     from ecp.auth import mfa_routes
 
-    return [family_login_page, staff_login_page, *login_posts(), logout,
-            *mfa_routes.route_handlers()]
+    return Router(
+        path="/",
+        route_handlers=[
+            family_login_page,
+            staff_login_page,
+            *login_posts(),
+            logout,
+            *mfa_routes.route_handlers(),
+        ],
+    )

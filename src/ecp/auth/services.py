@@ -8,19 +8,24 @@ in the same lane and the same account-wide ceiling."""
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from ecp import clock
 from ecp.auth.passwords import Passwords
-from ecp.auth.tables import StaffTotp
+from ecp.auth.tables import StaffTotp, StaffUser
 from ecp.auth.throttle import Client, DeviceCookies, Refusal, Throttle, backoff_until
+from ecp.db import aware
 from ecp.families.tables import Family
-from ecp.staff.tables import StaffUser
 
-__all__ = ["Attempt", "LoginResult", "authenticate_family", "authenticate_staff",
-           "backoff_until", "normalise"]
+__all__ = [
+    "Attempt",
+    "LoginResult",
+    "authenticate_family",
+    "authenticate_staff",
+    "backoff_until",
+    "normalise",
+]
 
 TABLES = {"family": Family, "staff": StaffUser}
 
@@ -35,12 +40,6 @@ class LoginResult:
     refusal: Refusal | None = None
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
 def normalise(kind: str, login: str) -> str:
     login = login.strip()
     return login.upper() if kind == "family" else login.lower()
@@ -51,15 +50,26 @@ class Attempt:
     password_hash, active, failed_logins and locked_until (None: no such account; the
     lane, keyed on the identifier as typed, then behaves exactly as for a real one)."""
 
-    def __init__(self, kind: str, login: str, row: dict | None, *, throttle: Throttle,
-                 devices: DeviceCookies, address: str, device_cookie: str | None,
-                 account_threshold: int, max_minutes: int) -> None:
+    def __init__(
+        self,
+        kind: str,
+        login: str,
+        row: dict | None,
+        *,
+        throttle: Throttle,
+        devices: DeviceCookies,
+        address: str,
+        device_cookie: str | None,
+        account_threshold: int,
+        max_minutes: int,
+    ) -> None:
         self.kind, self.login, self.row = kind, normalise(kind, login), row
         self.table = TABLES[kind]
         self.throttle = throttle
         self.account_threshold, self.max_minutes = account_threshold, max_minutes
-        device = devices.device(device_cookie, kind, row["id"] if row else None,
-                                row["password_hash"] if row else None)
+        device = devices.device(
+            device_cookie, kind, row["id"] if row else None, row["password_hash"] if row else None
+        )
         self.client = Client(address, device)
 
     @property
@@ -80,7 +90,7 @@ class Attempt:
         return self._ceiling_reached()
 
     def _ceiling_reached(self) -> bool:
-        until = _aware(self.row["locked_until"]) if self.row else None
+        until = aware(self.row["locked_until"]) if self.row else None
         return until is not None and until > clock.now()
 
     async def failed(self, *, checked: bool = True) -> None:
@@ -88,8 +98,11 @@ class Attempt:
         if not counts or self.row is None or self._ceiling_reached():
             return
         t = self.table
-        rows = await t.update({t.failed_logins: t.failed_logins + 1}).where(
-            t.id == self.row["id"]).returning(t.failed_logins)
+        rows = (
+            await t.update({t.failed_logins: t.failed_logins + 1})
+            .where(t.id == self.row["id"])
+            .returning(t.failed_logins)
+        )
         failures = rows[0]["failed_logins"] if rows else 0
         until = backoff_until(failures, self.account_threshold, self.max_minutes)
         if until is not None:
@@ -101,27 +114,41 @@ class Attempt:
         await self.throttle.succeeded(self.kind, self.login, self.client)
         if self.row is not None:
             t = self.table
-            await t.update({t.failed_logins: 0, t.locked_until: None}).where(
-                t.id == self.row["id"])
+            await t.update({t.failed_logins: 0, t.locked_until: None}).where(t.id == self.row["id"])
 
 
 async def account_row(kind: str, login: str) -> dict | None:
     t = TABLES[kind]
     key = t.code if kind == "family" else t.username
-    return await t.select(t.id, t.password_hash, t.active, t.failed_logins, t.locked_until).where(
-        key == normalise(kind, login)).first()
+    return (
+        await t.select(t.id, t.password_hash, t.active, t.failed_logins, t.locked_until)
+        .where(key == normalise(kind, login))
+        .first()
+    )
 
 
 async def account_row_by_id(kind: str, account_id: int) -> dict | None:
     t = TABLES[kind]
-    return await t.select(t.id, t.password_hash, t.active, t.failed_logins, t.locked_until,
-                          (t.code if kind == "family" else t.username).as_alias("login")).where(
-        t.id == account_id).first()
+    return (
+        await t.select(
+            t.id,
+            t.password_hash,
+            t.active,
+            t.failed_logins,
+            t.locked_until,
+            (t.code if kind == "family" else t.username).as_alias("login"),
+        )
+        .where(t.id == account_id)
+        .first()
+    )
 
 
-async def _authenticate(attempt: Attempt, password: str, passwords: Passwords,
-                        second_factor: Callable[[int], Awaitable[str | None]] | None = None,
-                        ) -> LoginResult:
+async def _authenticate(
+    attempt: Attempt,
+    password: str,
+    passwords: Passwords,
+    second_factor: Callable[[int], Awaitable[str | None]] | None = None,
+) -> LoginResult:
     refusal = await attempt.refusal()
     if refusal is not None:
         # No hash: a lane in back-off or an address over its budget (both keyed on what the
@@ -147,19 +174,20 @@ async def _authenticate(attempt: Attempt, password: str, passwords: Passwords,
         # attacker would reset the back-off between each series of guessed codes.
         if passwords.needs_rehash(stored):
             await table.update({table.password_hash: await passwords.hash(password)}).where(
-                table.id == row["id"])
+                table.id == row["id"]
+            )
         return LoginResult(True, row["id"], second_factor=factor)
     await attempt.failed()
     return LoginResult(False)
 
 
-async def authenticate_family(attempt: Attempt, password: str,
-                              passwords: Passwords) -> LoginResult:
+async def authenticate_family(attempt: Attempt, password: str, passwords: Passwords) -> LoginResult:
     return await _authenticate(attempt, password, passwords)
 
 
-async def authenticate_staff(attempt: Attempt, password: str, passwords: Passwords, *,
-                             mfa_required: bool = True) -> LoginResult:
+async def authenticate_staff(
+    attempt: Attempt, password: str, passwords: Passwords, *, mfa_required: bool = True
+) -> LoginResult:
     """An enrolled account always gives its code; with `mfa_required` (ECP_STAFF_MFA
     obligatoire) an account without an authenticator enrols before any session."""
 
@@ -171,8 +199,9 @@ async def authenticate_staff(attempt: Attempt, password: str, passwords: Passwor
     return await _authenticate(attempt, password, passwords, second_factor)
 
 
-async def check_current_password(attempt: Attempt, password: str,
-                                 passwords: Passwords) -> tuple[bool, Refusal | None]:
+async def check_current_password(
+    attempt: Attempt, password: str, passwords: Passwords
+) -> tuple[bool, Refusal | None]:
     """A form behind a session asks for the current password: the same lane and ceiling as
     the login, but no account-wide lock (the session already proved a login). Refused
     unchecked (no hash) while the lane waits or the address is over its budget."""
@@ -204,8 +233,15 @@ class PasswordChange:
 WRONG_CURRENT = "Le mot de passe actuel est incorrect."
 
 
-async def change_password(attempt: Attempt, passwords: Passwords, *, current: str, new: str,
-                          confirmation: str, staff: bool = False) -> PasswordChange:
+async def change_password(
+    attempt: Attempt,
+    passwords: Passwords,
+    *,
+    current: str,
+    new: str,
+    confirmation: str,
+    staff: bool = False,
+) -> PasswordChange:
     """Checks the form; on success stores the new hash and ends EVERY session of the account
     (the caller opens a fresh one for this browser). The account-wide count is reset: the
     guesses it counted were against a password that no longer exists."""
@@ -222,8 +258,9 @@ async def change_password(attempt: Attempt, passwords: Passwords, *, current: st
             return PasswordChange({}, refusal)
         if refusal is not None:
             # Nothing else is checked while the lane waits: the message says how long.
-            return PasswordChange({"mot_de_passe_actuel": refusal.wait_message()},
-                                  outcome="waiting")
+            return PasswordChange(
+                {"mot_de_passe_actuel": refusal.wait_message()}, outcome="waiting"
+            )
         if not ok:
             errors["mot_de_passe_actuel"] = WRONG_CURRENT
     if not new:
@@ -240,8 +277,9 @@ async def change_password(attempt: Attempt, passwords: Passwords, *, current: st
     new_hash = await passwords.hash(new)
     t, account_id = attempt.table, attempt.row["id"]
     async with write_transaction():
-        await t.update({t.password_hash: new_hash, t.failed_logins: 0,
-                        t.locked_until: None}).where(t.id == account_id)
+        await t.update({t.password_hash: new_hash, t.failed_logins: 0, t.locked_until: None}).where(
+            t.id == account_id
+        )
         await close_all_for(**{f"{attempt.kind}_id": account_id})
     await attempt.throttle.succeeded(attempt.kind, attempt.login, attempt.client)
     return PasswordChange({})

@@ -30,9 +30,14 @@ RESOLVE_SQL = (
     "u.active AS staff_active, "
     f"{SetupCache.VERSION_COLUMN} AS setup_version "
     "FROM auth_session s LEFT JOIN family f ON f.id = s.family "
-    "LEFT JOIN staff_user u ON u.id = s.staff WHERE s.token_hash = {}")
-SESSION_TYPES = {"created_at": dt.datetime, "last_seen_at": dt.datetime,
-                 "family_active": bool, "staff_active": bool}
+    "LEFT JOIN staff_user u ON u.id = s.staff WHERE s.token_hash = {}"
+)
+SESSION_TYPES = {
+    "created_at": dt.datetime,
+    "last_seen_at": dt.datetime,
+    "family_active": bool,
+    "staff_active": bool,
+}
 
 
 def hash_token(token: str) -> str:
@@ -60,8 +65,9 @@ async def close_session(token: str | None) -> None:
         await AuthSession.delete().where(AuthSession.token_hash == hash_token(token))
 
 
-async def close_all_for(*, family_id: int | None = None, staff_id: int | None = None,
-                        keep_session_id: int | None = None) -> None:
+async def close_all_for(
+    *, family_id: int | None = None, staff_id: int | None = None, keep_session_id: int | None = None
+) -> None:
     query = AuthSession.delete()
     where = AuthSession.family == family_id if family_id else AuthSession.staff == staff_id
     if keep_session_id is not None:
@@ -69,12 +75,15 @@ async def close_all_for(*, family_id: int | None = None, staff_id: int | None = 
     await query.where(where)
 
 
-async def resolve(token: str | None, *, idle: dt.timedelta, absolute: dt.timedelta) -> Principal | None:
+async def resolve(
+    token: str | None, *, idle: dt.timedelta, absolute: dt.timedelta
+) -> Principal | None:
     return (await resolve_with_setup_version(token, idle=idle, absolute=absolute))[0]
 
 
-async def resolve_with_setup_version(token: str | None, *, idle: dt.timedelta,
-                                     absolute: dt.timedelta) -> tuple[Principal | None, int | None]:
+async def resolve_with_setup_version(
+    token: str | None, *, idle: dt.timedelta, absolute: dt.timedelta
+) -> tuple[Principal | None, int | None]:
     """One query in the common case; expired sessions are deleted as they are found. The same
     query reads the commune set-up's version, for the caller to hand to SETUP.current()."""
     if not token or len(token) > 100:
@@ -96,7 +105,17 @@ async def _principal(row: dict, *, idle: dt.timedelta, absolute: dt.timedelta) -
     if now - seen > TOUCH_EVERY:
         await AuthSession.update({AuthSession.last_seen_at: now}).where(AuthSession.id == row["id"])
     if row["kind"] == "family":
-        return Principal(kind="family", session_id=row["id"], name=row["family_name"],
-                         family_id=row["family_id"], code=row["family_code"])
-    return Principal(kind="staff", session_id=row["id"], name=row["staff_name"],
-                     staff_id=row["staff_id"], role=row["staff_role"])
+        return Principal(
+            kind="family",
+            session_id=row["id"],
+            name=row["family_name"],
+            family_id=row["family_id"],
+            code=row["family_code"],
+        )
+    return Principal(
+        kind="staff",
+        session_id=row["id"],
+        name=row["staff_name"],
+        staff_id=row["staff_id"],
+        role=row["staff_role"],
+    )

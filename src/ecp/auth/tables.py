@@ -1,13 +1,26 @@
 """Login sessions, password-reset tokens, staff TOTP authenticators and the login step between
 password and code; only SHA-256 hashes of the tokens are stored, TOTP secrets are encrypted."""
 
-from piccolo.columns import BigInt, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from ecp.families.tables import Family
-from ecp.staff.tables import StaffUser
-
 from ecp.schema import Index
+
+ROLES = ("agent", "regisseur", "administrateur")
+
+
+class StaffUser(Table):
+    username = Varchar(length=60, unique=True)
+    display_name = Varchar(length=120)
+    email = Varchar(length=200, default="")
+    password_hash = Varchar(length=200)
+    role = Varchar(length=20, default="agent", help_text="agent < regisseur < administrateur")
+    active = Boolean(default=True)
+    failed_logins = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    last_login_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
 
 
 class AuthSession(Table):
@@ -33,8 +46,7 @@ class StaffTotp(Table):
     (AES-GCM, key derived from ECP_SECRET_KEY, bound to the account); last_step is the last
     accepted 30-second time step, so a code is never accepted twice."""
 
-    staff = ForeignKey(references=StaffUser, null=False, unique=True,
-                       on_delete=OnDelete.cascade)
+    staff = ForeignKey(references=StaffUser, null=False, unique=True, on_delete=OnDelete.cascade)
     secret_encrypted = Varchar(length=200)
     last_step = BigInt(null=True, default=None)
     enrolled_at = Timestamptz()

@@ -76,13 +76,18 @@ class Refusal:
     def wait_message(self) -> str:
         minutes = max(1, math.ceil(self.seconds / 60))
         delay = "1 minute" if minutes == 1 else f"{minutes} minutes"
-        return (f"Trop d’essais infructueux : par sécurité, aucun mot de passe n’est vérifié "
-                f"pendant {delay}. Patientez {delay} avant de réessayer.")
+        return (
+            f"Trop d’essais infructueux : par sécurité, aucun mot de passe n’est vérifié "
+            f"pendant {delay}. Patientez {delay} avant de réessayer."
+        )
 
     def headers(self) -> dict[str, str]:
-        return {"RateLimit-Limit": str(self.limit), "RateLimit-Remaining": "0",
-                "RateLimit-Reset": str(self.seconds),
-                "RateLimit-Policy": f"{self.limit}; w={RATE_WINDOW}"}
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(self.seconds),
+            "RateLimit-Policy": f"{self.limit}; w={RATE_WINDOW}",
+        }
 
 
 def backoff_until(failures: int, threshold: int, max_minutes: int) -> dt.datetime | None:
@@ -98,7 +103,7 @@ def _ts(value: dt.datetime) -> float:
 
 
 def _at(value: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(value, dt.UTC)
 
 
 class Throttle:
@@ -107,8 +112,9 @@ class Throttle:
         self.threshold = settings.lockout_threshold
         self.max_minutes = settings.lockout_max_minutes
         self.rate = settings.login_rate_per_minute
-        self._key = hmac.new(settings.secret_key.encode(), b"ecp-login-throttle",
-                             hashlib.sha256).digest()
+        self._key = hmac.new(
+            settings.secret_key.encode(), b"ecp-login-throttle", hashlib.sha256
+        ).digest()
 
     def _name(self, *parts: str) -> str:
         digest = hmac.new(self._key, "\0".join(parts).encode(), hashlib.sha256).hexdigest()
@@ -137,8 +143,9 @@ class Throttle:
         return [t for t in await self._read(key, []) if horizon < t <= _ts(clock.now()) + 1]
 
     async def _append(self, key: str, recent: list[float]) -> None:
-        await self.store.set(key, json.dumps([*recent, _ts(clock.now())]),
-                             expires_in=RATE_WINDOW * 2)
+        await self.store.set(
+            key, json.dumps([*recent, _ts(clock.now())]), expires_in=RATE_WINDOW * 2
+        )
 
     async def refusal(self, kind: str, login: str, client: Client) -> Refusal | None:
         """The reason not to check this attempt's password at all, or None."""
@@ -148,8 +155,9 @@ class Throttle:
             return Refusal("rate", _at(checks[0] + RATE_WINDOW), self.rate * RATE_ATTEMPTS_FACTOR)
         # A browser with the account's device cookie has a budget of its own: the others'
         # failures from its address never hold it back.
-        failures = await self._recent(self._name("fails", client.ref if client.device
-                                                 else f"a:{client.address}"))
+        failures = await self._recent(
+            self._name("fails", client.ref if client.device else f"a:{client.address}")
+        )
         if len(failures) >= self.rate:
             return Refusal("rate", _at(failures[0] + RATE_WINDOW), self.rate)
         until = await self.lane_wait(kind, login, client)
@@ -162,8 +170,7 @@ class Throttle:
         key = self._name("checks", client.address)
         await self._append(key, await self._recent(key))
 
-    async def failed(self, kind: str, login: str, client: Client, *,
-                     checked: bool = True) -> bool:
+    async def failed(self, kind: str, login: str, client: Client, *, checked: bool = True) -> bool:
         """An unsuccessful attempt (a wrong password or code, or one refused by its lane's
         back-off when `checked` is False). True when it counts towards the account-wide
         ceiling: a checked failure within the lane's first `threshold`."""
@@ -176,9 +183,11 @@ class Throttle:
         state = await self._read(lane, {})
         failures = int(state.get("failures", 0)) + 1
         until = backoff_until(failures, self.threshold, self.max_minutes)
-        await self.store.set(lane, json.dumps(
-            {"failures": failures, "until": _ts(until) if until else None}),
-            expires_in=int(LANE_TTL.total_seconds()))
+        await self.store.set(
+            lane,
+            json.dumps({"failures": failures, "until": _ts(until) if until else None}),
+            expires_in=int(LANE_TTL.total_seconds()),
+        )
         return failures <= self.threshold
 
     async def succeeded(self, kind: str, login: str, client: Client) -> None:
@@ -193,23 +202,26 @@ class DeviceCookies:
     voids every device cookie of the account."""
 
     def __init__(self, settings) -> None:
-        self._key = hmac.new(settings.secret_key.encode(), b"ecp-device-cookie",
-                             hashlib.sha256).digest()
+        self._key = hmac.new(
+            settings.secret_key.encode(), b"ecp-device-cookie", hashlib.sha256
+        ).digest()
 
     @staticmethod
     def name(kind: str) -> str:
         return f"ecp_device_{kind}"
 
     def _sign(self, payload: str, password_hash: str) -> str:
-        return hmac.new(self._key, f"{payload}.{password_hash}".encode(),
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            self._key, f"{payload}.{password_hash}".encode(), hashlib.sha256
+        ).hexdigest()
 
     def issue(self, kind: str, account_id: int, password_hash: str) -> str:
         payload = f"{kind}.{account_id}.{int(_ts(clock.now()))}.{secrets.token_urlsafe(16)}"
         return f"{payload}.{self._sign(payload, password_hash)}"
 
-    def device(self, value: str | None, kind: str, account_id: int | None,
-               password_hash: str | None) -> str | None:
+    def device(
+        self, value: str | None, kind: str, account_id: int | None, password_hash: str | None
+    ) -> str | None:
         """The device id when `value` is a live cookie of this very account, else None."""
         if not value or account_id is None or not password_hash or len(value) > 200:
             return None

@@ -32,7 +32,7 @@ def new_secret() -> str:
 
 def grouped(secret: str) -> str:
     """'ABCD EFGH …': easier to copy by hand into an app."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def clean_code(value: str) -> str:
@@ -52,8 +52,9 @@ def code_at(secret: str, step: int) -> str:
     return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).generate_otp(step)
 
 
-def matching_step(secret: str, code: str, moment: dt.datetime,
-                  last_step: int | None = None) -> int | None:
+def matching_step(
+    secret: str, code: str, moment: dt.datetime, last_step: int | None = None
+) -> int | None:
     """The time step whose code this is, within ±WINDOW steps of `moment` and after
     `last_step` (a code already accepted is refused); None when it matches nothing."""
     if not is_well_formed(code):
@@ -63,14 +64,16 @@ def matching_step(secret: str, code: str, moment: dt.datetime,
     # Every candidate is compared, in constant time, whatever matched first.
     for step in range(now - WINDOW, now + WINDOW + 1):
         if hmac.compare_digest(code_at(secret, step), code) and (
-                last_step is None or step > last_step):
+            last_step is None or step > last_step
+        ):
             found = step
     return found
 
 
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:
     return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
-        name=account, issuer_name=issuer)
+        name=account, issuer_name=issuer
+    )
 
 
 def qr_svg(uri: str, label: str) -> str:
@@ -79,9 +82,19 @@ def qr_svg(uri: str, label: str) -> str:
     import io
 
     out = io.BytesIO()
-    segno.make(uri, error="m").save(out, kind="svg", xmldecl=False, svgns=True,
-                                    svgclass="qr-code", lineclass=None, scale=4, border=4,
-                                    dark="#000", light="#fff", title=label)
+    segno.make(uri, error="m").save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        svgclass="qr-code",
+        lineclass=None,
+        scale=4,
+        border=4,
+        dark="#000",
+        light="#fff",
+        title=label,
+    )
     svg = out.getvalue().decode()
     return svg.replace("<svg ", '<svg role="img" focusable="false" ', 1)
 
@@ -129,8 +142,9 @@ class SecretBox:
 
 @lru_cache(maxsize=4)
 def _derive(secret_key: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"ecp staff totp secrets v1").derive(secret_key.encode())
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ecp staff totp secrets v1"
+    ).derive(secret_key.encode())
 
 
 def _aad(purpose: str, account_id: int) -> bytes:

@@ -106,9 +106,11 @@ class ClosureSpec:
     reason: str
 
     def covers(self, day: dt.date, school_id: int | None, activity_id: int) -> bool:
-        return (self.starts_on <= day <= self.ends_on
-                and (self.school_id is None or self.school_id == school_id)
-                and (self.activity_id is None or self.activity_id == activity_id))
+        return (
+            self.starts_on <= day <= self.ends_on
+            and (self.school_id is None or self.school_id == school_id)
+            and (self.activity_id is None or self.activity_id == activity_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class Rules:
     closures: tuple[ClosureSpec, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_rows(cls, settings: dict, year: dict | None, closures: list[dict]) -> "Rules":
+    def from_rows(cls, settings: dict, year: dict | None, closures: list[dict]) -> Rules:
         return cls(
             year_start=year["starts_on"] if year else None,
             year_end=year["ends_on"] if year else None,
@@ -133,9 +135,16 @@ class Rules:
             # Rows come typed (ecp.db.fetch); a time is never falsy, None takes the default.
             deadline_time=settings.get("booking_deadline_time") or dt.time(23, 59),
             illness_cutoff=settings.get("illness_cutoff_time") or dt.time(9, 0),
-            closures=tuple(ClosureSpec(c["starts_on"], c["ends_on"], c.get("school"),
-                                       c.get("activity"), c.get("reason") or "Fermeture")
-                           for c in closures),
+            closures=tuple(
+                ClosureSpec(
+                    c["starts_on"],
+                    c["ends_on"],
+                    c.get("school"),
+                    c.get("activity"),
+                    c.get("reason") or "Fermeture",
+                )
+                for c in closures
+            ),
         )
 
 
@@ -153,13 +162,16 @@ class ActivityInfo:
     ends_at: dt.time
 
     @classmethod
-    def from_row(cls, row: dict) -> "ActivityInfo":
+    def from_row(cls, row: dict) -> ActivityInfo:
         return cls(
-            id=row["id"], code=row["code"], label=row["label"],
+            id=row["id"],
+            code=row["code"],
+            label=row["label"],
             short_label=row.get("short_label") or row["label"],
             weekdays=frozenset(int(d) for d in str(row["weekdays"]).split(",") if d.strip()),
-            eligible_levels=frozenset(v.strip() for v in str(row["eligible_levels"]).split(",")
-                                      if v.strip()),
+            eligible_levels=frozenset(
+                v.strip() for v in str(row["eligible_levels"]).split(",") if v.strip()
+            ),
             group_code=row.get("group_code") or "",
             deadline_rule=row.get("deadline_rule") or "working_days",
             starts_at=row.get("starts_at") or dt.time(8, 0),
@@ -175,8 +187,9 @@ class ActivityInfo:
         return not self.eligible_levels or level in self.eligible_levels
 
 
-def closed_reason(day: dt.date, activity: ActivityInfo, school_id: int | None,
-                  rules: Rules) -> str | None:
+def closed_reason(
+    day: dt.date, activity: ActivityInfo, school_id: int | None, rules: Rules
+) -> str | None:
     """Why the activity does not run that day for that school, or None when it runs."""
     if day.isoweekday() not in activity.weekdays:
         return "Pas d’activité ce jour-là"
@@ -215,8 +228,7 @@ def _deadline_day(day: dt.date, rule: str, working_days: int) -> dt.date:
 def deadline(day: dt.date, activity: ActivityInfo, rules: Rules) -> dt.datetime:
     """The last minute (Paris) at which a family may book or cancel `day`: '23:59' means until
     23:59:59, so the instant returned is the start of that minute."""
-    return _deadline(day, activity.deadline_rule, rules.deadline_working_days,
-                     rules.deadline_time)
+    return _deadline(day, activity.deadline_rule, rules.deadline_working_days, rules.deadline_time)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -235,8 +247,9 @@ def open_for_family(day: dt.date, activity: ActivityInfo, rules: Rules, now: dt.
 def illness_open(day: dt.date, rules: Rules, now: dt.datetime) -> bool:
     """A parent may declare the child ill on the day itself, until the cut-off minute."""
     local = now.astimezone(PARIS)
-    return local.date() == day and _until(dt.datetime.combine(day, rules.illness_cutoff,
-                                                              tzinfo=PARIS), now)
+    return local.date() == day and _until(
+        dt.datetime.combine(day, rules.illness_cutoff, tzinfo=PARIS), now
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,9 +280,20 @@ class Cell:
         return LABELS[self.state]
 
 
-def cell_state(*, day: dt.date, activity: ActivityInfo, level: str, school_id: int | None,
-               inscribed: bool, booking_state: str | None, booked: int, capacity: int,
-               rules: Rules, now: dt.datetime, staff: bool = False) -> Cell:
+def cell_state(
+    *,
+    day: dt.date,
+    activity: ActivityInfo,
+    level: str,
+    school_id: int | None,
+    inscribed: bool,
+    booking_state: str | None,
+    booked: int,
+    capacity: int,
+    rules: Rules,
+    now: dt.datetime,
+    staff: bool = False,
+) -> Cell:
     """The state of one child x activity x day, and the one action a tap performs.
 
     `booked` is the places taken (Slot.booked); `capacity` 0 means unlimited. Staff ignore the
@@ -294,5 +318,6 @@ def cell_state(*, day: dt.date, activity: ActivityInfo, level: str, school_id: i
     left = None if capacity <= 0 else max(capacity - booked, 0)
     if left == 0:
         return Cell("complet", None, 0, limit)
-    return Cell("libre", "reserver", left if left is not None and left <= FEW_PLACES else None,
-                limit)
+    return Cell(
+        "libre", "reserver", left if left is not None and left <= FEW_PLACES else None, limit
+    )

@@ -24,14 +24,20 @@ async def load_rules_row() -> tuple[dict, dict | None]:
         "SELECT y.id AS year_id, y.starts_on, y.ends_on, s.school_zone, "
         "s.booking_deadline_working_days, s.booking_deadline_time, s.illness_cutoff_time "
         "FROM school_year y LEFT JOIN commune_settings s ON 1 = 1 "
-        "WHERE y.is_current = {} ORDER BY s.id LIMIT 1", True,
-        types=YEAR_TYPES | SETTINGS_TYPES)
+        "WHERE y.is_current = {} ORDER BY s.id LIMIT 1",
+        True,
+        types=YEAR_TYPES | SETTINGS_TYPES,
+    )
     settings = settings_defaults()
     if not rows:
         return settings, None
     row = rows[0]
-    for key in ("school_zone", "booking_deadline_working_days", "booking_deadline_time",
-                "illness_cutoff_time"):
+    for key in (
+        "school_zone",
+        "booking_deadline_working_days",
+        "booking_deadline_time",
+        "illness_cutoff_time",
+    ):
         if row.get(key) is not None:
             settings[key] = row[key]
     year = {"id": row["year_id"], "starts_on": row["starts_on"], "ends_on": row["ends_on"]}
@@ -43,7 +49,11 @@ async def load_closures(start: dt.date, end: dt.date) -> list[dict]:
     than running it, on a page every family opens."""
     return await fetch(
         "SELECT starts_on, ends_on, school, activity, reason FROM closure "
-        "WHERE starts_on <= {} AND ends_on >= {}", end, start, types=YEAR_TYPES)
+        "WHERE starts_on <= {} AND ends_on >= {}",
+        end,
+        start,
+        types=YEAR_TYPES,
+    )
 
 
 async def load_rules_and_year(start: dt.date, end: dt.date) -> tuple[cal.Rules, int | None]:
@@ -59,7 +69,10 @@ async def load_activities() -> tuple[list[cal.ActivityInfo], dict[tuple[int, int
         "a.group_code, a.deadline_rule, a.starts_at, a.ends_at, a.default_capacity, "
         "a.sort_order, c.school AS cap_school, c.capacity AS cap "
         "FROM activity a LEFT JOIN activity_capacity c ON c.activity = a.id "
-        "WHERE a.active = {} ORDER BY a.sort_order, a.id", True, types=ACTIVITY_TYPES)
+        "WHERE a.active = {} ORDER BY a.sort_order, a.id",
+        True,
+        types=ACTIVITY_TYPES,
+    )
     activities: dict[int, cal.ActivityInfo] = {}
     capacity: dict[tuple[int, int | None], int] = {}
     for row in rows:
@@ -85,7 +98,8 @@ SETUP_SQL = (
     "LEFT JOIN commune_settings s ON s.id = (SELECT MIN(id) FROM commune_settings) "
     "LEFT JOIN activity a ON a.active = {} "
     "LEFT JOIN activity_capacity c ON c.activity = a.id "
-    "ORDER BY a.sort_order, a.id")
+    "ORDER BY a.sort_order, a.id"
+)
 
 
 @dataclass
@@ -99,7 +113,9 @@ class Setup:
         return next((a for a in self.activities if a.id == activity_id), None)
 
     def capacity_of(self, activity_id: int, school_id: int | None) -> int:
-        return self.capacity.get((activity_id, school_id), self.capacity.get((activity_id, None), 0))
+        return self.capacity.get(
+            (activity_id, school_id), self.capacity.get((activity_id, None), 0)
+        )
 
 
 @dataclass(frozen=True)
@@ -114,18 +130,24 @@ class _SetupRows:
 
 
 async def _read_setup() -> _SetupRows:
-    rows = await fetch(SETUP_SQL, True, True,
-                       types=YEAR_TYPES | SETTINGS_TYPES | ACTIVITY_TYPES)
+    rows = await fetch(SETUP_SQL, True, True, types=YEAR_TYPES | SETTINGS_TYPES | ACTIVITY_TYPES)
     settings = settings_defaults()
     first = rows[0] if rows else {}
-    for key in ("school_zone", "booking_deadline_working_days", "booking_deadline_time",
-                "illness_cutoff_time"):
+    for key in (
+        "school_zone",
+        "booking_deadline_working_days",
+        "booking_deadline_time",
+        "illness_cutoff_time",
+    ):
         if first.get(key) is not None:
             settings[key] = first[key]
     year = None
     if first.get("year_id") is not None:
-        year = {"id": first["year_id"], "starts_on": first["starts_on"],
-                "ends_on": first["ends_on"]}
+        year = {
+            "id": first["year_id"],
+            "starts_on": first["starts_on"],
+            "ends_on": first["ends_on"],
+        }
     activities: dict[int, cal.ActivityInfo] = {}
     capacity: dict[tuple[int, int | None], int] = {}
     for row in rows:
@@ -136,8 +158,13 @@ async def _read_setup() -> _SetupRows:
             capacity[(row["id"], None)] = int(row["default_capacity"] or 0)
         if row["cap_school"] is not None:
             capacity[(row["id"], row["cap_school"])] = int(row["cap"] or 0)
-    return _SetupRows(settings, year, list(activities.values()), capacity,
-                      await load_closures(dt.date.min, dt.date.max))
+    return _SetupRows(
+        settings,
+        year,
+        list(activities.values()),
+        capacity,
+        await load_closures(dt.date.min, dt.date.max),
+    )
 
 
 async def load_setup(start: dt.date, end: dt.date) -> Setup:
@@ -148,8 +175,12 @@ async def load_setup(start: dt.date, end: dt.date) -> Setup:
         rows = await _read_setup()
         SETUP.put(rows)
     closures = [c for c in rows.closures if c["starts_on"] <= end and c["ends_on"] >= start]
-    return Setup(cal.Rules.from_rows(rows.settings, rows.year, closures),
-                 rows.year["id"] if rows.year else None, list(rows.activities), rows.capacity)
+    return Setup(
+        cal.Rules.from_rows(rows.settings, rows.year, closures),
+        rows.year["id"] if rows.year else None,
+        list(rows.activities),
+        rows.capacity,
+    )
 
 
 @dataclass
@@ -164,7 +195,9 @@ class CalendarData:
     slots: dict[tuple[int, int, dt.date], int] = field(default_factory=dict)
 
     def capacity_of(self, activity_id: int, school_id: int | None) -> int:
-        return self.capacity.get((activity_id, school_id), self.capacity.get((activity_id, None), 0))
+        return self.capacity.get(
+            (activity_id, school_id), self.capacity.get((activity_id, None), 0)
+        )
 
     def booking_state(self, child_id: int, activity_id: int, day: dt.date) -> str | None:
         row = self.bookings.get((child_id, activity_id, day))
@@ -177,18 +210,29 @@ class CalendarData:
         if not activity.group_code:
             return ""
         for other in self.activities:
-            if (other.id != activity.id and other.group_code == activity.group_code
-                    and self.booking_state(child_id, other.id, day) == "reservee"):
+            if (
+                other.id != activity.id
+                and other.group_code == activity.group_code
+                and self.booking_state(child_id, other.id, day) == "reservee"
+            ):
                 return other.short_label
         return ""
 
-    def record(self, child_id: int, activity_id: int, day: dt.date, state: str,
-               school: int | None, booked: int | None = None) -> None:
+    def record(
+        self,
+        child_id: int,
+        activity_id: int,
+        day: dt.date,
+        state: str,
+        school: int | None,
+        booked: int | None = None,
+    ) -> None:
         """A change the booking service just made, so the re-rendered week shows it without
         reading the week again."""
         key = (child_id, activity_id, day)
-        row = self.bookings.setdefault(key, {"id": None, "child": child_id,
-                                             "activity": activity_id, "day": day})
+        row = self.bookings.setdefault(
+            key, {"id": None, "child": child_id, "activity": activity_id, "day": day}
+        )
         row.update(state=state, school=school)
         if booked is not None and school is not None:
             self.slots[(school, activity_id, day)] = booked
@@ -196,60 +240,108 @@ class CalendarData:
     def setup(self) -> Setup:
         return Setup(self.rules, self.year_id, self.activities, self.capacity)
 
-    def cell(self, child: dict, activity: cal.ActivityInfo, day: dt.date, now: dt.datetime,
-             staff: bool = False) -> cal.Cell:
+    def cell(
+        self,
+        child: dict,
+        activity: cal.ActivityInfo,
+        day: dt.date,
+        now: dt.datetime,
+        staff: bool = False,
+    ) -> cal.Cell:
         school = child["school"]
         return cal.cell_state(
-            day=day, activity=activity, level=child["level"], school_id=school,
+            day=day,
+            activity=activity,
+            level=child["level"],
+            school_id=school,
             inscribed=self.inscribed(child["id"], activity.id),
             booking_state=self.booking_state(child["id"], activity.id, day),
             booked=self.slots.get((school, activity.id, day), 0),
-            capacity=self.capacity_of(activity.id, school), rules=self.rules, now=now,
-            staff=staff)
+            capacity=self.capacity_of(activity.id, school),
+            rules=self.rules,
+            now=now,
+            staff=staff,
+        )
 
 
-async def load_calendar(family_id: int, start: dt.date, end: dt.date,
-                        child_id: int | None = None) -> CalendarData:
+async def load_calendar(
+    family_id: int, start: dt.date, end: dt.date, child_id: int | None = None
+) -> CalendarData:
     """Everything a family's calendar needs between two dates: 4 queries."""
-    setup = await load_setup(start, end)                            # 1-2
+    setup = await load_setup(start, end)  # 1-2
     # Children and their inscriptions for the year in one LEFT JOIN.
-    rows = await fetch(                                             # 3
+    rows = await fetch(  # 3
         "SELECT c.id, c.first_name, c.last_name, c.level, c.school, c.has_allergy, "
         "c.birth_date, s.name AS school_name, i.activity AS ins_activity, i.status AS ins_status, "
         "i.id AS ins_id "
         "FROM child c LEFT JOIN school s ON s.id = c.school "
         "LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         "WHERE c.family = {} AND c.active = {} ORDER BY c.birth_date, c.id",
-        setup.year_id or 0, family_id, True, types={"birth_date": dt.date, "has_allergy": bool})
+        setup.year_id or 0,
+        family_id,
+        True,
+        types={"birth_date": dt.date, "has_allergy": bool},
+    )
     children: dict[int, dict] = {}
     inscriptions: dict[tuple[int, int], str] = {}
     for row in rows:
         if child_id is not None and row["id"] != child_id:
             continue
-        children.setdefault(row["id"], {k: row[k] for k in (
-            "id", "first_name", "last_name", "level", "school", "school_name", "has_allergy",
-            "birth_date")})
+        children.setdefault(
+            row["id"],
+            {
+                k: row[k]
+                for k in (
+                    "id",
+                    "first_name",
+                    "last_name",
+                    "level",
+                    "school",
+                    "school_name",
+                    "has_allergy",
+                    "birth_date",
+                )
+            },
+        )
         if row["ins_activity"] is not None:
             inscriptions[(row["id"], row["ins_activity"])] = row["ins_status"]
-    data = CalendarData(setup.rules, setup.year_id, list(children.values()), setup.activities,
-                        setup.capacity, inscriptions)
+    data = CalendarData(
+        setup.rules,
+        setup.year_id,
+        list(children.values()),
+        setup.activities,
+        setup.capacity,
+        inscriptions,
+    )
     # The children's bookings and their schools' place counters share one round trip: both are
     # keyed by (school, activity, day) over the same dates.
     ids = list(children) or [0]
     schools = list({c["school"] for c in children.values() if c["school"]}) or [0]
-    rows = await fetch(                                             # 4
+    rows = await fetch(  # 4
         "SELECT 'b' AS kind, b.id, b.child, b.activity, b.day, b.state, b.school, 0 AS booked "
         f"FROM booking b WHERE b.child IN ({placeholders(ids)}) AND b.day >= {{}} AND b.day <= {{}} "
         "UNION ALL "
         "SELECT 's', NULL, NULL, s.activity, s.day, NULL, s.school, s.booked "
         f"FROM slot s WHERE s.school IN ({placeholders(schools)}) AND s.day >= {{}} AND s.day <= {{}}",
-        *ids, start, end, *schools, start, end, types={"day": dt.date})
+        *ids,
+        start,
+        end,
+        *schools,
+        start,
+        end,
+        types={"day": dt.date},
+    )
     for row in rows:
         day = row["day"]
         if row["kind"] == "b":
             data.bookings[(row["child"], row["activity"], day)] = {
-                "id": row["id"], "child": row["child"], "activity": row["activity"], "day": day,
-                "state": row["state"], "school": row["school"]}
+                "id": row["id"],
+                "child": row["child"],
+                "activity": row["activity"],
+                "day": day,
+                "state": row["state"],
+                "school": row["school"],
+            }
         else:
             data.slots[(row["school"], row["activity"], day)] = row["booked"]
     return data

@@ -8,11 +8,10 @@ import hashlib
 import secrets
 from typing import Any
 
-
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from ecp import clock
@@ -41,8 +40,9 @@ def _rate_key(request: Request) -> str:
 
 
 # Generous for a parent tapping a whole month (about 25 taps a week), fatal to a runaway script.
-BOOKING_RATE = RateLimitConfig(rate_limit=("minute", 120), store="action_rate",
-                               identifier_for_request=_rate_key)
+BOOKING_RATE = RateLimitConfig(
+    rate_limit=("minute", 120), store="action_rate", identifier_for_request=_rate_key
+)
 WEEK_FRAGMENT = "partials/booking/week_grid.html"
 STAFF_WEEK_PAGE = "pages/booking/staff_family_week.html"
 
@@ -58,9 +58,16 @@ def _week_or_404(semaine: str | None) -> dt.date:
     return monday
 
 
-async def week_context(family_id: int, monday: dt.date, *, staff: bool, post_url: str,
-                       base_url: str, focus: str = "",
-                       data: queries.CalendarData | None = None) -> dict[str, Any]:
+async def week_context(
+    family_id: int,
+    monday: dt.date,
+    *,
+    staff: bool,
+    post_url: str,
+    base_url: str,
+    focus: str = "",
+    data: queries.CalendarData | None = None,
+) -> dict[str, Any]:
     """`data`: the week already loaded (and updated by a booking change), else read here."""
     if data is None:
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
@@ -107,24 +114,38 @@ def _success_message(outcome: services.Outcome) -> str:
         "reservee": f"{outcome.activity_label} réservé pour {outcome.child_name}, {when}.",
         "annulee": f"{outcome.activity_label} annulé pour {outcome.child_name}, {when}.",
         "malade": f"Absence pour maladie signalée pour {outcome.child_name}, {when} "
-                  f"({outcome.activity_label}) : ce jour ne sera pas facturé.",
+        f"({outcome.activity_label}) : ce jour ne sera pas facturé.",
     }[outcome.state]
 
 
-async def _change(request: Request, data: dict[str, Any], *, family_id: int, staff: bool,
-                  post_url: str, base_url: str):
+async def _change(
+    request: Request,
+    data: dict[str, Any],
+    *,
+    family_id: int,
+    staff: bool,
+    post_url: str,
+    base_url: str,
+):
     parsed = _parse_change(data)
     if parsed is None:
         monday = cal.parse_week(text(data, "semaine"), clock.today()) or cal.parse_week(
-            None, clock.today())
-        context = await week_context(family_id, monday, staff=staff, post_url=post_url,
-                                     base_url=base_url)
-        context["flash_messages"] = [{"kind": "error", "text": "Demande incomplète : "
-                                      "choisissez une case du calendrier."}]
+            None, clock.today()
+        )
+        context = await week_context(
+            family_id, monday, staff=staff, post_url=post_url, base_url=base_url
+        )
+        context["flash_messages"] = [
+            {"kind": "error", "text": "Demande incomplète : choisissez une case du calendrier."}
+        ]
         context["flash_oob"] = wants_fragment(request)
-        return page_or_fragment(request, page=_page(staff), fragment=WEEK_FRAGMENT,
-                                context=context | await _page_extra(staff, family_id),
-                                status_code=422)
+        return page_or_fragment(
+            request,
+            page=_page(staff),
+            fragment=WEEK_FRAGMENT,
+            context=context | await _page_extra(staff, family_id),
+            status_code=422,
+        )
     child_id, activity_id, day, action, week = parsed
     monday = cal.parse_week(week, clock.today())
     if monday is None or not monday <= day <= monday + dt.timedelta(days=4):
@@ -138,26 +159,35 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
     if wants_fragment(request):
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     try:
-        outcome = await services.change(action, child_id=child_id, activity_id=activity_id,
-                                        day=day, family_id=family_id,
-                                        actor=request.user if staff else None, calendar=data)
+        outcome = await services.change(
+            action,
+            child_id=child_id,
+            activity_id=activity_id,
+            day=day,
+            family_id=family_id,
+            actor=request.user if staff else None,
+            calendar=data,
+        )
         message, kind, status = _success_message(outcome), "success", 200
     except services.NotFound as exc:
         raise NotFoundException(exc.message) from exc
     except services.BookingError as exc:
         message, kind, status = exc.message, "error", 409
     if not wants_fragment(request):
-        response = Redirect(path=f"{base_url}?semaine={cal.week_code(monday)}#{focus}",
-                            status_code=303)
+        response = Redirect(
+            path=f"{base_url}?semaine={cal.week_code(monday)}#{focus}", status_code=303
+        )
         flash.add(request, response, message, kind)
         return response
-    context = await week_context(family_id, monday, staff=staff, post_url=post_url,
-                                 base_url=base_url, focus=focus, data=data)
+    context = await week_context(
+        family_id, monday, staff=staff, post_url=post_url, base_url=base_url, focus=focus, data=data
+    )
     context["flash_messages"] = [{"kind": kind, "text": message}]
     context["flash_oob"] = True
     context |= await _page_extra(staff, family_id)
-    return page_or_fragment(request, page=_page(staff), fragment=WEEK_FRAGMENT,
-                            context=context, status_code=status)
+    return page_or_fragment(
+        request, page=_page(staff), fragment=WEEK_FRAGMENT, context=context, status_code=status
+    )
 
 
 def _page(staff: bool) -> str:
@@ -171,8 +201,11 @@ async def _page_extra(staff: bool, family_id: int) -> dict[str, Any]:
 
 
 async def _family_or_404(family_id: int) -> dict:
-    family = await Family.select(Family.id, Family.code, Family.name).where(
-        Family.id == family_id).first()
+    family = (
+        await Family.select(Family.id, Family.code, Family.name)
+        .where(Family.id == family_id)
+        .first()
+    )
     if family is None:
         raise NotFoundException("Famille introuvable")
     return family
@@ -181,38 +214,47 @@ async def _family_or_404(family_id: int) -> dict:
 @get("/reservations", name="booking_week")
 async def booking_week(request: Request, semaine: FromQuery[str | None] = None) -> Template:
     monday = _week_or_404(semaine)
-    context = await week_context(request.user.family_id, monday, staff=False,
-                                 post_url="/famille/reservations",
-                                 base_url="/famille/reservations")
+    context = await week_context(
+        request.user.family_id,
+        monday,
+        staff=False,
+        post_url="/famille/reservations",
+        base_url="/famille/reservations",
+    )
     return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
 
 
-@post("/reservations", name="booking_change", status_code=200,
-      middleware=[BOOKING_RATE.middleware])
+@post("/reservations", name="booking_change", status_code=200, middleware=[BOOKING_RATE.middleware])
 async def booking_change(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
-    return await _change(request, data, family_id=request.user.family_id, staff=False,
-                         post_url="/famille/reservations", base_url="/famille/reservations")
+    return await _change(
+        request,
+        data,
+        family_id=request.user.family_id,
+        staff=False,
+        post_url="/famille/reservations",
+        base_url="/famille/reservations",
+    )
 
 
 @get("/familles/{family_id:int}/reservations", name="staff_family_week")
-async def staff_family_week(request: Request, family_id: FromPath[int],
-                            semaine: FromQuery[str | None] = None) -> Template:
+async def staff_family_week(
+    request: Request, family_id: FromPath[int], semaine: FromQuery[str | None] = None
+) -> Template:
     family = await _family_or_404(family_id)
     monday = _week_or_404(semaine)
     url = f"/agents/familles/{family_id}/reservations"
     context = await week_context(family_id, monday, staff=True, post_url=url, base_url=url)
     context["family"] = family
-    return page_or_fragment(request, page=STAFF_WEEK_PAGE, fragment=WEEK_FRAGMENT,
-                            context=context)
+    return page_or_fragment(request, page=STAFF_WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
 
 
 @post("/familles/{family_id:int}/reservations", name="staff_family_week_change", status_code=200)
-async def staff_family_week_change(request: Request, family_id: FromPath[int],
-                                   data: URLEncodedBody[dict[str, Any]]) -> Any:
+async def staff_family_week_change(
+    request: Request, family_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
+) -> Any:
     await _family_or_404(family_id)
     url = f"/agents/familles/{family_id}/reservations"
-    return await _change(request, data, family_id=family_id, staff=True, post_url=url,
-                         base_url=url)
+    return await _change(request, data, family_id=family_id, staff=True, post_url=url, base_url=url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,8 +271,11 @@ def _parse_date(value: str) -> dt.date | None:
 
 
 async def _pattern_choices(family_id: int) -> tuple[list[dict], list[cal.ActivityInfo]]:
-    children = await Child.select(Child.id, Child.first_name, Child.last_name, Child.level).where(
-        (Child.family == family_id) & (Child.active == True)).order_by(Child.birth_date)  # noqa: E712
+    children = (
+        await Child.select(Child.id, Child.first_name, Child.last_name, Child.level)
+        .where((Child.family == family_id) & (Child.active == True))
+        .order_by(Child.birth_date)
+    )  # noqa: E712
     activities, _ = await queries.load_activities()
     return children, _eligible(activities, children)
 
@@ -240,10 +285,12 @@ def _eligible(activities: list[cal.ActivityInfo], children: list[dict]) -> list[
     return [a for a in activities if any(a.eligible(lv) for lv in levels)]
 
 
-def _pattern_form(data: dict[str, Any], children: list[dict],
-                  activities: list[cal.ActivityInfo]) -> tuple[Form, dict]:
-    form = Form(values={"enfants": many(data, "enfants"), "du": text(data, "du"),
-                        "au": text(data, "au")})
+def _pattern_form(
+    data: dict[str, Any], children: list[dict], activities: list[cal.ActivityInfo]
+) -> tuple[Form, dict]:
+    form = Form(
+        values={"enfants": many(data, "enfants"), "du": text(data, "du"), "au": text(data, "au")}
+    )
     child_ids = {c["id"] for c in children}
     chosen = []
     for value in form.values["enfants"]:
@@ -255,8 +302,11 @@ def _pattern_form(data: dict[str, Any], children: list[dict],
         form.error("enfants", "Choisissez au moins un enfant.")
     pattern: dict[int, set[int]] = {}
     for activity in activities:
-        days = {d for d in (parse_int(v, 1, 7) for v in many(data, f"jours_{activity.id}"))
-                if d is not None}
+        days = {
+            d
+            for d in (parse_int(v, 1, 7) for v in many(data, f"jours_{activity.id}"))
+            if d is not None
+        }
         days &= set(activity.weekdays)
         form.values[f"jours_{activity.id}"] = [str(d) for d in sorted(days)]
         if days:
@@ -280,16 +330,27 @@ def _pattern_form(data: dict[str, Any], children: list[dict],
 
 async def _pattern_context(request: Request, form: Form, plan=None, choices=None) -> dict:
     children, activities = choices or await _pattern_choices(request.user.family_id)
-    return {"form": form, "children": children, "activities": activities, "plan": plan,
-            "result": None, "weekday_names": WEEKDAY_NAMES,
-            "first_activity_id": activities[0].id if activities else 0}
+    return {
+        "form": form,
+        "children": children,
+        "activities": activities,
+        "plan": plan,
+        "result": None,
+        "weekday_names": WEEKDAY_NAMES,
+        "first_activity_id": activities[0].id if activities else 0,
+    }
 
 
 def _default_pattern_form() -> Form:
     today = clock.today()
     monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=14)
-    return Form(values={"enfants": [], "du": monday.strftime("%d/%m/%Y"),
-                        "au": (monday + dt.timedelta(days=11)).strftime("%d/%m/%Y")})
+    return Form(
+        values={
+            "enfants": [],
+            "du": monday.strftime("%d/%m/%Y"),
+            "au": (monday + dt.timedelta(days=11)).strftime("%d/%m/%Y"),
+        }
+    )
 
 
 @get("/reservations/semaine-type", name="booking_pattern")
@@ -298,8 +359,12 @@ async def booking_pattern(request: Request) -> Template:
     return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT, context=context)
 
 
-@post("/reservations/semaine-type", name="booking_pattern_apply", status_code=200,
-      middleware=[BOOKING_RATE.middleware])
+@post(
+    "/reservations/semaine-type",
+    name="booking_pattern_apply",
+    status_code=200,
+    middleware=[BOOKING_RATE.middleware],
+)
 async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     family_id = request.user.family_id
     start, end = _parse_date(text(data, "du")), _parse_date(text(data, "au"))
@@ -314,34 +379,57 @@ async def booking_pattern_apply(request: Request, data: URLEncodedBody[dict[str,
     form, parsed = _pattern_form(data, *choices)
     if not form.valid:
         context = await _pattern_context(request, form, choices=choices)
-        return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
-                                context=context, status_code=422)
+        return page_or_fragment(
+            request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT, context=context, status_code=422
+        )
     assert calendar is not None  # valid dates were loaded above
-    plan = await services.plan_week_pattern(family_id, parsed["children"], parsed["pattern"],
-                                            parsed["start"], parsed["end"], data=calendar)
+    plan = await services.plan_week_pattern(
+        family_id,
+        parsed["children"],
+        parsed["pattern"],
+        parsed["start"],
+        parsed["end"],
+        data=calendar,
+    )
     if text(data, "etape") != "confirmer":
         context = await _pattern_context(request, form, plan=plan, choices=choices)
-        return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
-                                context=context)
+        return page_or_fragment(
+            request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT, context=context
+        )
     made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
     week = cal.week_code(parsed["start"] - dt.timedelta(days=parsed["start"].weekday()))
     week_url = f"/famille/reservations?semaine={week}"
     # What the confirmation could not book: the days the preview already refused (or that
     # became full since, seen by this second plan) and those refused while booking.
-    failed = sorted([i for i in plan if not i.ok] + refused,
-                    key=lambda i: (i.day, i.child_name, i.activity_label))
+    failed = sorted(
+        [i for i in plan if not i.ok] + refused,
+        key=lambda i: (i.day, i.child_name, i.activity_label),
+    )
     if made and not failed:
-        return redirect(request, week_url, "Semaine type appliquée : "
-                        f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}.")
+        return redirect(
+            request,
+            week_url,
+            "Semaine type appliquée : "
+            f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}.",
+        )
     # Not (all) done: the parent stays on the page, with a warning that says what was booked,
     # what was not and why, day by day. Too long for a flash cookie, and the form stays there
     # to try other days.
-    result = {"made": made, "failed": failed, "week_url": week_url,
-              "message": pattern_result_message(made, len(failed))}
+    result = {
+        "made": made,
+        "failed": failed,
+        "week_url": week_url,
+        "message": pattern_result_message(made, len(failed)),
+    }
     context = await _pattern_context(request, form, choices=choices)
     context["result"] = result
-    return page_or_fragment(request, page=PATTERN_PAGE, fragment=PATTERN_FRAGMENT,
-                            context=context, status_code=200 if made else 409)
+    return page_or_fragment(
+        request,
+        page=PATTERN_PAGE,
+        fragment=PATTERN_FRAGMENT,
+        context=context,
+        status_code=200 if made else 409,
+    )
 
 
 def pattern_result_message(made: int, failed: int) -> str:
@@ -351,8 +439,10 @@ def pattern_result_message(made: int, failed: int) -> str:
         return "Aucune réservation ajoutée : les jours choisis étaient déjà réservés."
     if not made:
         return f"Semaine type non appliquée : aucune réservation ajoutée, {not_booked}."
-    return ("Semaine type appliquée en partie : "
-            f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}, {not_booked}.")
+    return (
+        "Semaine type appliquée en partie : "
+        f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}, {not_booked}."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,48 +456,87 @@ STATUS_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "
 async def _inscriptions_context(family_id: int, month: dt.date) -> dict[str, Any]:
     settings, year = await queries.load_rules_row()
     year_id = year["id"] if year else 0
-    children = await Child.select(Child.id, Child.first_name, Child.last_name, Child.level).where(
-        (Child.family == family_id) & (Child.active == True)).order_by(Child.birth_date)  # noqa: E712
+    children = (
+        await Child.select(Child.id, Child.first_name, Child.last_name, Child.level)
+        .where((Child.family == family_id) & (Child.active == True))
+        .order_by(Child.birth_date)
+    )  # noqa: E712
     activities, _ = await queries.load_activities()
     rows = await Inscription.select(
-        Inscription.id, Inscription.child, Inscription.activity, Inscription.status,
-        Inscription.reason, Inscription.requested_at).where(
-        (Inscription.child.family == family_id) & (Inscription.school_year == year_id))
+        Inscription.id,
+        Inscription.child,
+        Inscription.activity,
+        Inscription.status,
+        Inscription.reason,
+        Inscription.requested_at,
+    ).where((Inscription.child.family == family_id) & (Inscription.school_year == year_id))
     by_child: dict[int, list[dict]] = {c["id"]: [] for c in children}
     labels = {a.id: a.label for a in activities}
     taken = set()
     for row in rows:
         taken.add((row["child"], row["activity"]))
         by_child.setdefault(row["child"], []).append(
-            row | {"label": labels.get(row["activity"], "?"),
-                   "status_label": STATUS_LABELS.get(row["status"], row["status"])})
-    requestable = {c["id"]: [a for a in activities if a.eligible(c["level"])
-                             and (c["id"], a.id) not in taken] for c in children}
+            row
+            | {
+                "label": labels.get(row["activity"], "?"),
+                "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+            }
+        )
+    requestable = {
+        c["id"]: [a for a in activities if a.eligible(c["level"]) and (c["id"], a.id) not in taken]
+        for c in children
+    }
     recap = await _recap(family_id, month)
     family = await Family.select(Family.ics_token_hash).where(Family.id == family_id).first()
-    return {"children": children, "inscriptions": by_child, "requestable": requestable,
-            "recap": recap, "month": month, "month_code": month.strftime("%Y-%m"),
-            "month_label": french_date(month, "MMMM y"),
-            "prev_month": (month - dt.timedelta(days=1)).strftime("%Y-%m"),
-            "next_month": (cal.month_end(month) + dt.timedelta(days=1)).strftime("%Y-%m"),
-            "has_year": year is not None, "ics_active": bool(family and family["ics_token_hash"]),
-            "ics_url": None, "form": Form()}
+    return {
+        "children": children,
+        "inscriptions": by_child,
+        "requestable": requestable,
+        "recap": recap,
+        "month": month,
+        "month_code": month.strftime("%Y-%m"),
+        "month_label": french_date(month, "MMMM y"),
+        "prev_month": (month - dt.timedelta(days=1)).strftime("%Y-%m"),
+        "next_month": (cal.month_end(month) + dt.timedelta(days=1)).strftime("%Y-%m"),
+        "has_year": year is not None,
+        "ics_active": bool(family and family["ics_token_hash"]),
+        "ics_url": None,
+        "form": Form(),
+    }
 
 
 async def _recap(family_id: int, month: dt.date) -> list[dict]:
     """Per child and activity: booked days and days declared ill in the month (one query)."""
-    rows = await Booking.select(
-        Booking.child, Booking.child.first_name.as_alias("child_name"), Booking.activity,
-        Booking.activity.short_label.as_alias("label"), Booking.activity.sort_order.as_alias("o"),
-        Booking.day, Booking.state,
-    ).where((Booking.child.family == family_id) & (Booking.day >= month)
-            & (Booking.day <= cal.month_end(month)) & (Booking.state != "annulee")
-            ).order_by(Booking.day)
+    rows = (
+        await Booking.select(
+            Booking.child,
+            Booking.child.first_name.as_alias("child_name"),
+            Booking.activity,
+            Booking.activity.short_label.as_alias("label"),
+            Booking.activity.sort_order.as_alias("o"),
+            Booking.day,
+            Booking.state,
+        )
+        .where(
+            (Booking.child.family == family_id)
+            & (Booking.day >= month)
+            & (Booking.day <= cal.month_end(month))
+            & (Booking.state != "annulee")
+        )
+        .order_by(Booking.day)
+    )
     lines: dict[tuple[int, int], dict] = {}
     for row in rows:
-        line = lines.setdefault((row["child"], row["activity"]), {
-            "child": row["child_name"], "label": row["label"], "order": row["o"], "days": [],
-            "ill": []})
+        line = lines.setdefault(
+            (row["child"], row["activity"]),
+            {
+                "child": row["child_name"],
+                "label": row["label"],
+                "order": row["o"],
+                "days": [],
+                "ill": [],
+            },
+        )
         (line["ill"] if row["state"] == "malade" else line["days"]).append(row["day"])
     return sorted(lines.values(), key=lambda x: (x["child"], x["order"]))
 
@@ -425,10 +554,13 @@ async def family_inscriptions(request: Request, mois: FromQuery[str | None] = No
     return page_or_fragment(request, page=INSCRIPTIONS_PAGE, context=context)
 
 
-@post("/inscriptions", name="family_inscription_request", status_code=200,
-      middleware=[BOOKING_RATE.middleware])
-async def family_inscription_request(request: Request,
-                                     data: URLEncodedBody[dict[str, Any]]) -> Any:
+@post(
+    "/inscriptions",
+    name="family_inscription_request",
+    status_code=200,
+    middleware=[BOOKING_RATE.middleware],
+)
+async def family_inscription_request(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     family_id = request.user.family_id
     context = await _inscriptions_context(family_id, clock.today().replace(day=1))
     child_id, activity_id = text(data, "enfant"), text(data, "activite")
@@ -448,24 +580,40 @@ async def family_inscription_request(request: Request,
         raise NotFoundException("Aucune année scolaire ouverte")
     async with write_transaction():
         exists = await Inscription.exists().where(
-            (Inscription.child == child) & (Inscription.activity == activity)
-            & (Inscription.school_year == year["id"]))
+            (Inscription.child == child)
+            & (Inscription.activity == activity)
+            & (Inscription.school_year == year["id"])
+        )
         if not exists:
-            await Inscription.insert(Inscription(child=child, activity=activity,
-                                                 school_year=year["id"], status="en_attente",
-                                                 requested_at=clock.now()))
+            await Inscription.insert(
+                Inscription(
+                    child=child,
+                    activity=activity,
+                    school_year=year["id"],
+                    status="en_attente",
+                    requested_at=clock.now(),
+                )
+            )
     name = children[child]["first_name"]
-    return redirect(request, "/famille/inscriptions",
-                    f"Demande d’inscription de {name} à « {choices[int(activity_id)].label} » "
-                    "envoyée : le service vous répondra ici.")
+    return redirect(
+        request,
+        "/famille/inscriptions",
+        f"Demande d’inscription de {name} à « {choices[int(activity_id)].label} » "
+        "envoyée : le service vous répondra ici.",
+    )
 
 
 @get("/inscriptions/imprimer", name="family_inscriptions_print")
-async def family_inscriptions_print(request: Request, mois: FromQuery[str | None] = None) -> Template:
+async def family_inscriptions_print(
+    request: Request, mois: FromQuery[str | None] = None
+) -> Template:
     month = _month_or_404(mois)
     context = await _inscriptions_context(request.user.family_id, month)
-    family = await Family.select(Family.name, Family.code).where(
-        Family.id == request.user.family_id).first()
+    family = (
+        await Family.select(Family.name, Family.code)
+        .where(Family.id == request.user.family_id)
+        .first()
+    )
     context["family"] = family
     return page_or_fragment(request, page="pages/booking/inscriptions_print.html", context=context)
 
@@ -474,8 +622,12 @@ def ics_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@post("/inscriptions/calendrier", name="family_ics", status_code=200,
-      middleware=[BOOKING_RATE.middleware])
+@post(
+    "/inscriptions/calendrier",
+    name="family_ics",
+    status_code=200,
+    middleware=[BOOKING_RATE.middleware],
+)
 async def family_ics(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     """Creates (or replaces) the private feed address, or revokes it. The token is shown once:
     only its SHA-256 is kept, so a leaked database does not leak the feeds."""
@@ -483,36 +635,51 @@ async def family_ics(request: Request, data: URLEncodedBody[dict[str, Any]]) -> 
     action = text(data, "action")
     if action == "revoquer":
         await Family.update({Family.ics_token_hash: None}).where(Family.id == family_id)
-        return redirect(request, "/famille/inscriptions",
-                        "Adresse du calendrier révoquée : les abonnements existants ne reçoivent "
-                        "plus rien.")
+        return redirect(
+            request,
+            "/famille/inscriptions",
+            "Adresse du calendrier révoquée : les abonnements existants ne reçoivent plus rien.",
+        )
     if action != "creer":
         raise NotFoundException("Action inconnue")
     token = secrets.token_urlsafe(32)
     await Family.update({Family.ics_token_hash: ics_token_hash(token)}).where(
-        Family.id == family_id)
+        Family.id == family_id
+    )
     context = await _inscriptions_context(family_id, clock.today().replace(day=1))
     settings = request.app.state.settings
     context["ics_url"] = f"{settings.base_url.rstrip('/')}/calendrier/{token}.ics"
-    context["flash_messages"] = [{"kind": "success", "text": "Nouvelle adresse de calendrier "
-                                  "créée ; l’ancienne, s’il y en avait une, ne fonctionne plus."}]
+    context["flash_messages"] = [
+        {
+            "kind": "success",
+            "text": "Nouvelle adresse de calendrier "
+            "créée ; l’ancienne, s’il y en avait une, ne fonctionne plus.",
+        }
+    ]
     context["flash_oob"] = wants_fragment(request)
-    return page_or_fragment(request, page=INSCRIPTIONS_PAGE, fragment=ICS_FRAGMENT,
-                            context=context)
+    return page_or_fragment(request, page=INSCRIPTIONS_PAGE, fragment=ICS_FRAGMENT, context=context)
 
 
 @get("/calendrier/{token:str}", name="ics_feed", media_type="text/calendar")
 async def ics_feed(token: FromPath[str]) -> Response:
     if not token.endswith(".ics") or len(token) > 100:
         raise NotFoundException()
-    family = await Family.select(Family.id, Family.name).where(
-        (Family.ics_token_hash == ics_token_hash(token.removesuffix(".ics")))
-        & (Family.active == True)).first()  # noqa: E712
+    family = (
+        await Family.select(Family.id, Family.name)
+        .where(
+            (Family.ics_token_hash == ics_token_hash(token.removesuffix(".ics")))
+            & (Family.active == True)
+        )
+        .first()
+    )  # noqa: E712
     if family is None:
         raise NotFoundException()
     body = await build_ics(family["id"], family["name"])
-    return Response(content=body, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": 'inline; filename="reservations.ics"'})
+    return Response(
+        content=body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'inline; filename="reservations.ics"'},
+    )
 
 
 async def build_ics(family_id: int, family_name: str) -> bytes:
@@ -520,12 +687,21 @@ async def build_ics(family_id: int, family_name: str) -> bytes:
 
     today = clock.today()
     rows = await Booking.select(
-        Booking.id, Booking.day, Booking.state, Booking.updated_at,
-        Booking.child.first_name.as_alias("child"), Booking.activity.label.as_alias("label"),
+        Booking.id,
+        Booking.day,
+        Booking.state,
+        Booking.updated_at,
+        Booking.child.first_name.as_alias("child"),
+        Booking.activity.label.as_alias("label"),
         Booking.activity.starts_at.as_alias("starts_at"),
-        Booking.activity.ends_at.as_alias("ends_at"), Booking.school.name.as_alias("school"),
-    ).where((Booking.child.family == family_id) & (Booking.day >= today - dt.timedelta(days=31))
-            & (Booking.day <= today + dt.timedelta(days=200)) & (Booking.state != "annulee"))
+        Booking.activity.ends_at.as_alias("ends_at"),
+        Booking.school.name.as_alias("school"),
+    ).where(
+        (Booking.child.family == family_id)
+        & (Booking.day >= today - dt.timedelta(days=31))
+        & (Booking.day <= today + dt.timedelta(days=200))
+        & (Booking.state != "annulee")
+    )
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Portail Famille//ECP//FR")
     calendar.add("version", "2.0")
@@ -537,7 +713,9 @@ async def build_ics(family_id: int, family_name: str) -> bytes:
         event = icalendar.Event()
         ill = row["state"] == "malade"
         event.add("uid", f"booking-{row['id']}@ecp")
-        event.add("summary", f"{row['label']} – {row['child']}" + (" (absence signalée)" if ill else ""))
+        event.add(
+            "summary", f"{row['label']} – {row['child']}" + (" (absence signalée)" if ill else "")
+        )
         event.add("dtstart", dt.datetime.combine(row["day"], row["starts_at"], tzinfo=clock.PARIS))
         event.add("dtend", dt.datetime.combine(row["day"], row["ends_at"], tzinfo=clock.PARIS))
         event.add("dtstamp", row["updated_at"] or clock.now())
@@ -551,19 +729,30 @@ async def build_ics(family_id: int, family_name: str) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
-def family_handlers(settings) -> list:
-    return [booking_week, booking_change, booking_pattern, booking_pattern_apply,
-            family_inscriptions, family_inscription_request, family_inscriptions_print, family_ics]
+def family_router(settings) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[
+            booking_week,
+            booking_change,
+            booking_pattern,
+            booking_pattern_apply,
+            family_inscriptions,
+            family_inscription_request,
+            family_inscriptions_print,
+            family_ics,
+        ],
+    )
 
 
-def staff_handlers(settings) -> list:
+def staff_router(settings) -> Router:
     from ecp.booking.staff_routes import HANDLERS
 
-    return [staff_family_week, staff_family_week_change, *HANDLERS]
+    return Router(path="/", route_handlers=[staff_family_week, staff_family_week_change, *HANDLERS])
 
 
-def public_handlers(settings) -> list:
-    return [ics_feed]
+def public_router(settings) -> Router:
+    return Router(path="/", route_handlers=[ics_feed])
 
 
-__all__ = ["family_handlers", "staff_handlers", "public_handlers"]
+__all__ = ["family_router", "staff_router", "public_router"]

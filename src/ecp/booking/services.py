@@ -16,7 +16,6 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-
 from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.principal import Principal
@@ -89,8 +88,10 @@ async def _take_place(school_id: int, activity_id: int, day: dt.date, capacity: 
     latest version, so the last place goes to one parent; SQLite's IMMEDIATE transaction
     serialises writers. Capacity 0 means unlimited.
     """
-    sql = ("INSERT INTO slot (school, activity, day, booked) VALUES ({}, {}, {}, 1) "
-           "ON CONFLICT (school, activity, day) DO UPDATE SET booked = slot.booked + 1")
+    sql = (
+        "INSERT INTO slot (school, activity, day, booked) VALUES ({}, {}, {}, 1) "
+        "ON CONFLICT (school, activity, day) DO UPDATE SET booked = slot.booked + 1"
+    )
     args: list = [school_id, activity_id, day]
     if capacity > 0:
         sql += " WHERE slot.booked < {}"
@@ -102,12 +103,17 @@ async def _take_place(school_id: int, activity_id: int, day: dt.date, capacity: 
 async def _free_place(school_id: int, activity_id: int, day: dt.date) -> int | None:
     rows = await fetch(
         "UPDATE slot SET booked = booked - 1 WHERE school = {} AND activity = {} AND day = {} "
-        "AND booked > 0 RETURNING booked", school_id, activity_id, day)
+        "AND booked > 0 RETURNING booked",
+        school_id,
+        activity_id,
+        day,
+    )
     return rows[0]["booked"] if rows else None
 
 
 # ---------------------------------------------------------------------------------------------
 # One booking, inside a transaction the caller opened
+
 
 async def _lock_children(child_ids: list[int]) -> None:
     """The child's row serialises its bookings: the same child booked twice at once (or two
@@ -120,12 +126,15 @@ async def _lock_children(child_ids: list[int]) -> None:
     serialises every writer, no query.
     """
     if not is_sqlite():
-        await fetch(f"SELECT id FROM child WHERE id IN ({placeholders(child_ids)}) "
-                    "ORDER BY id FOR UPDATE", *child_ids)
+        await fetch(
+            f"SELECT id FROM child WHERE id IN ({placeholders(child_ids)}) ORDER BY id FOR UPDATE",
+            *child_ids,
+        )
 
 
-async def _child_day(child_id: int, family_id: int | None, activity_id: int,
-                     year_id: int | None, day: dt.date) -> tuple[dict, bool, dict[int, dict]]:
+async def _child_day(
+    child_id: int, family_id: int | None, activity_id: int, year_id: int | None, day: dt.date
+) -> tuple[dict, bool, dict[int, dict]]:
     """The child (locked), whether it holds a validated inscription to the activity, and its
     bookings of the day by activity, read inside the transaction in one query (two on
     PostgreSQL, see _lock_children)."""
@@ -137,7 +146,8 @@ async def _child_day(child_id: int, family_id: int | None, activity_id: int,
         "a.group_code AS b_group, a.short_label AS b_label "
         "FROM child c LEFT JOIN booking b ON b.child = c.id AND b.day = {} "
         "LEFT JOIN activity a ON a.id = b.activity "
-        "WHERE c.id = {} AND c.active = {}")
+        "WHERE c.id = {} AND c.active = {}"
+    )
     args: list = [activity_id, year_id or 0, day, child_id, True]
     if family_id is not None:
         sql += " AND c.family = {}"
@@ -146,35 +156,62 @@ async def _child_day(child_id: int, family_id: int | None, activity_id: int,
     rows = await fetch(sql, *args, types={"inscribed": bool})
     if not rows:
         raise NotFound("Enfant introuvable.")
-    day_bookings = {r["b_activity"]: {"id": r["b_id"], "activity": r["b_activity"],
-                                      "state": r["b_state"], "school": r["b_school"],
-                                      "group_code": r["b_group"] or "",
-                                      "short_label": r["b_label"]}
-                    for r in rows if r["b_id"] is not None}
+    day_bookings = {
+        r["b_activity"]: {
+            "id": r["b_id"],
+            "activity": r["b_activity"],
+            "state": r["b_state"],
+            "school": r["b_school"],
+            "group_code": r["b_group"] or "",
+            "short_label": r["b_label"],
+        }
+        for r in rows
+        if r["b_id"] is not None
+    }
     return rows[0], rows[0]["inscribed"], day_bookings
 
 
-def group_conflict(activity: cal.ActivityInfo, day_bookings: dict[int, dict],
-                   states: tuple[str, ...] = ("reservee",)) -> dict | None:
+def group_conflict(
+    activity: cal.ActivityInfo,
+    day_bookings: dict[int, dict],
+    states: tuple[str, ...] = ("reservee",),
+) -> dict | None:
     """The exclusive-group rule: the child's other booking of the day in the activity's group
     (garderie du soir or loisirs du soir, one only), or None. `day_bookings` maps activity id
     to a row with "activity", "state" and "group_code". The demo seed calls it too, so that it
     never seeds what the service refuses."""
     if not activity.group_code:
         return None
-    return next((b for b in day_bookings.values() if b["state"] in states
-                 and b["activity"] != activity.id
-                 and b["group_code"] == activity.group_code), None)
+    return next(
+        (
+            b
+            for b in day_bookings.values()
+            if b["state"] in states
+            and b["activity"] != activity.id
+            and b["group_code"] == activity.group_code
+        ),
+        None,
+    )
 
 
 def _name(child: dict) -> str:
     return child["first_name"]
 
 
-async def _book(child: dict, activity: cal.ActivityInfo, day: dt.date, setup: Setup,
-                day_bookings: dict[int, dict], inscribed: bool, *, staff: bool,
-                now: dt.datetime, source: str, staff_id: int | None,
-                pending: list[Booking] | None = None) -> Outcome:
+async def _book(
+    child: dict,
+    activity: cal.ActivityInfo,
+    day: dt.date,
+    setup: Setup,
+    day_bookings: dict[int, dict],
+    inscribed: bool,
+    *,
+    staff: bool,
+    now: dt.datetime,
+    source: str,
+    staff_id: int | None,
+    pending: list[Booking] | None = None,
+) -> Outcome:
     """`day_bookings` (activity id -> row) is the child's day, read under the child's lock; it
     is updated here so that the next booking of a batch sees this one. With `pending`, a new
     row is appended there for the caller to insert with the others in one statement."""
@@ -189,45 +226,78 @@ async def _book(child: dict, activity: cal.ActivityInfo, day: dt.date, setup: Se
     if not activity.eligible(child["level"]):
         raise NotRegistered(f"{what} n’est pas ouvert au niveau {child['level']}.")
     if not inscribed:
-        raise NotRegistered(f"{who} n’est pas inscrit·e à « {activity.label} » : "
-                            "demandez l’inscription depuis la page Inscriptions.")
+        raise NotRegistered(
+            f"{who} n’est pas inscrit·e à « {activity.label} » : "
+            "demandez l’inscription depuis la page Inscriptions."
+        )
     if not staff and not cal.open_for_family(day, activity, rules, now):
         limit = cal.deadline(day, activity, rules)
-        raise DeadlinePassed(f"Délai dépassé : {what} se réservait jusqu’au "
-                             f"{limit.strftime('%d/%m/%Y')} à {limit.strftime('%H:%M')}.")
+        raise DeadlinePassed(
+            f"Délai dépassé : {what} se réservait jusqu’au "
+            f"{limit.strftime('%d/%m/%Y')} à {limit.strftime('%H:%M')}."
+        )
     other = group_conflict(activity, day_bookings)
     if other:
-        raise Conflict(f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
-                       "annulez-le d’abord.")
+        raise Conflict(
+            f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
+            "annulez-le d’abord."
+        )
     if child["school"] is None:
         raise NotRegistered(f"{who} n’a pas d’école enregistrée : contactez le service.")
-    booked = await _take_place(child["school"], activity.id, day,
-                               setup.capacity_of(activity.id, child["school"]))
+    booked = await _take_place(
+        child["school"], activity.id, day, setup.capacity_of(activity.id, child["school"])
+    )
     if booked is None:
         raise SlotFull(f"Complet : plus de place en {what} ce jour-là.")
     stamp = clock.now()
     if existing:
-        await Booking.update({Booking.state: "reservee", Booking.source: source,
-                              Booking.school: child["school"], Booking.updated_at: stamp,
-                              Booking.updated_by: staff_id}).where(Booking.id == existing["id"])
+        await Booking.update(
+            {
+                Booking.state: "reservee",
+                Booking.source: source,
+                Booking.school: child["school"],
+                Booking.updated_at: stamp,
+                Booking.updated_by: staff_id,
+            }
+        ).where(Booking.id == existing["id"])
     else:
-        row = Booking(child=child["id"], activity=activity.id, school=child["school"], day=day,
-                      state="reservee", source=source, created_at=stamp, updated_at=stamp,
-                      updated_by=staff_id)
+        row = Booking(
+            child=child["id"],
+            activity=activity.id,
+            school=child["school"],
+            day=day,
+            state="reservee",
+            source=source,
+            created_at=stamp,
+            updated_at=stamp,
+            updated_by=staff_id,
+        )
         if pending is None:
             await Booking.insert(row)
         else:
             pending.append(row)
-    day_bookings[activity.id] = {"id": existing["id"] if existing else None,
-                                 "activity": activity.id, "state": "reservee",
-                                 "school": child["school"], "group_code": activity.group_code,
-                                 "short_label": activity.short_label}
+    day_bookings[activity.id] = {
+        "id": existing["id"] if existing else None,
+        "activity": activity.id,
+        "state": "reservee",
+        "school": child["school"],
+        "group_code": activity.group_code,
+        "short_label": activity.short_label,
+    }
     return Outcome(who, what, day, "reservee", school=child["school"], booked=booked)
 
 
-async def _cancel(child: dict, activity: cal.ActivityInfo, day: dt.date, rules: cal.Rules,
-                  existing: dict | None, *, staff: bool, now: dt.datetime,
-                  staff_id: int | None) -> Outcome:
+async def _cancel(
+    child: dict,
+    activity: cal.ActivityInfo,
+    day: dt.date,
+    rules: cal.Rules,
+    existing: dict | None,
+    *,
+    staff: bool,
+    now: dt.datetime,
+    staff_id: int | None,
+) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] == "annulee":
         raise NothingToDo(f"{what} n’était pas réservé pour {who} ce jour-là.")
@@ -235,25 +305,35 @@ async def _cancel(child: dict, activity: cal.ActivityInfo, day: dt.date, rules: 
         raise NothingToDo(f"L’absence de {who} est déjà signalée ce jour-là.")
     if not staff and not cal.open_for_family(day, activity, rules, now):
         raise DeadlinePassed("Délai dépassé : seul le service peut encore modifier ce jour.")
-    await Booking.update({Booking.state: "annulee", Booking.updated_at: clock.now(),
-                          Booking.updated_by: staff_id}).where(Booking.id == existing["id"])
+    await Booking.update(
+        {Booking.state: "annulee", Booking.updated_at: clock.now(), Booking.updated_by: staff_id}
+    ).where(Booking.id == existing["id"])
     booked = None
     if existing["state"] == "reservee":
         booked = await _free_place(existing["school"], activity.id, day)
     return Outcome(who, what, day, "annulee", school=existing["school"], booked=booked)
 
 
-async def _illness(child: dict, activity: cal.ActivityInfo, day: dt.date, rules: cal.Rules,
-                   existing: dict | None, *, staff: bool, now: dt.datetime,
-                   staff_id: int | None) -> Outcome:
+async def _illness(
+    child: dict,
+    activity: cal.ActivityInfo,
+    day: dt.date,
+    rules: cal.Rules,
+    existing: dict | None,
+    *,
+    staff: bool,
+    now: dt.datetime,
+    staff_id: int | None,
+) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] != "reservee":
         raise NothingToDo(f"{what} n’est pas réservé pour {who} ce jour-là.")
     if not staff and not cal.illness_open(day, rules, now):
         cutoff = rules.illness_cutoff.strftime("%H:%M")
         raise DeadlinePassed(f"Une absence pour maladie se signale le jour même, avant {cutoff}.")
-    await Booking.update({Booking.state: "malade", Booking.updated_at: clock.now(),
-                          Booking.updated_by: staff_id}).where(Booking.id == existing["id"])
+    await Booking.update(
+        {Booking.state: "malade", Booking.updated_at: clock.now(), Booking.updated_by: staff_id}
+    ).where(Booking.id == existing["id"])
     booked = await _free_place(existing["school"], activity.id, day)
     return Outcome(who, what, day, "malade", school=existing["school"], booked=booked)
 
@@ -261,9 +341,16 @@ async def _illness(child: dict, activity: cal.ActivityInfo, day: dt.date, rules:
 ACTIONS = {"reserver": "book", "annuler": "cancel", "malade": "illness"}
 
 
-async def change(action: str, *, child_id: int, activity_id: int, day: dt.date,
-                 family_id: int | None, actor: Principal | None = None,
-                 calendar: CalendarData | None = None) -> Outcome:
+async def change(
+    action: str,
+    *,
+    child_id: int,
+    activity_id: int,
+    day: dt.date,
+    family_id: int | None,
+    actor: Principal | None = None,
+    calendar: CalendarData | None = None,
+) -> Outcome:
     """One tap on a cell. `family_id` scopes the child (families); `actor` is staff or None.
 
     Staff changes ignore the deadline and are audit-logged in the same transaction. With
@@ -277,8 +364,9 @@ async def change(action: str, *, child_id: int, activity_id: int, day: dt.date,
     now = clock.now()
     setup = calendar.setup() if calendar is not None else await load_setup(day, day)
     async with write_transaction():
-        child, inscribed, day_bookings = await _child_day(child_id, family_id, activity_id,
-                                                          setup.year_id, day)
+        child, inscribed, day_bookings = await _child_day(
+            child_id, family_id, activity_id, setup.year_id, day
+        )
         activity = setup.activity(activity_id)
         if activity is None:
             raise NotFound("Activité introuvable.")
@@ -287,51 +375,117 @@ async def change(action: str, *, child_id: int, activity_id: int, day: dt.date,
                 calendar.record(child["id"], row["activity"], day, row["state"], row["school"])
         try:
             if action == "reserver":
-                outcome = await _book(child, activity, day, setup, day_bookings, inscribed,
-                                      staff=staff, now=now,
-                                      source="agent" if staff else "famille", staff_id=staff_id)
+                outcome = await _book(
+                    child,
+                    activity,
+                    day,
+                    setup,
+                    day_bookings,
+                    inscribed,
+                    staff=staff,
+                    now=now,
+                    source="agent" if staff else "famille",
+                    staff_id=staff_id,
+                )
             elif action == "annuler":
-                outcome = await _cancel(child, activity, day, setup.rules,
-                                        day_bookings.get(activity.id), staff=staff, now=now,
-                                        staff_id=staff_id)
+                outcome = await _cancel(
+                    child,
+                    activity,
+                    day,
+                    setup.rules,
+                    day_bookings.get(activity.id),
+                    staff=staff,
+                    now=now,
+                    staff_id=staff_id,
+                )
             else:
-                outcome = await _illness(child, activity, day, setup.rules,
-                                         day_bookings.get(activity.id), staff=staff, now=now,
-                                         staff_id=staff_id)
+                outcome = await _illness(
+                    child,
+                    activity,
+                    day,
+                    setup.rules,
+                    day_bookings.get(activity.id),
+                    staff=staff,
+                    now=now,
+                    staff_id=staff_id,
+                )
         except SlotFull:
             if calendar is not None:
                 calendar.slots[(child["school"], activity.id, day)] = setup.capacity_of(
-                    activity.id, child["school"])
+                    activity.id, child["school"]
+                )
             raise
         if staff:
-            await audit.record(actor, f"booking_{ACTIONS[action]}", family_id=child["family"],
-                               target=f"child:{child['id']}",
-                               details={"activity": activity.code, "day": day.isoformat(),
-                                        "late": not cal.open_for_family(day, activity,
-                                                                        setup.rules, now)})
+            await audit.record(
+                actor,
+                f"booking_{ACTIONS[action]}",
+                family_id=child["family"],
+                target=f"child:{child['id']}",
+                details={
+                    "activity": activity.code,
+                    "day": day.isoformat(),
+                    "late": not cal.open_for_family(day, activity, setup.rules, now),
+                },
+            )
     if calendar is not None:
-        calendar.record(child["id"], activity.id, day, outcome.state, outcome.school,
-                        outcome.booked)
+        calendar.record(
+            child["id"], activity.id, day, outcome.state, outcome.school, outcome.booked
+        )
     return outcome
 
 
-async def book(child_id: int, activity_id: int, day: dt.date, *, family_id: int | None = None,
-               actor: Principal | None = None) -> Outcome:
-    return await change("reserver", child_id=child_id, activity_id=activity_id, day=day,
-                        family_id=family_id, actor=actor)
+async def book(
+    child_id: int,
+    activity_id: int,
+    day: dt.date,
+    *,
+    family_id: int | None = None,
+    actor: Principal | None = None,
+) -> Outcome:
+    return await change(
+        "reserver",
+        child_id=child_id,
+        activity_id=activity_id,
+        day=day,
+        family_id=family_id,
+        actor=actor,
+    )
 
 
-async def cancel(child_id: int, activity_id: int, day: dt.date, *, family_id: int | None = None,
-                 actor: Principal | None = None) -> Outcome:
-    return await change("annuler", child_id=child_id, activity_id=activity_id, day=day,
-                        family_id=family_id, actor=actor)
+async def cancel(
+    child_id: int,
+    activity_id: int,
+    day: dt.date,
+    *,
+    family_id: int | None = None,
+    actor: Principal | None = None,
+) -> Outcome:
+    return await change(
+        "annuler",
+        child_id=child_id,
+        activity_id=activity_id,
+        day=day,
+        family_id=family_id,
+        actor=actor,
+    )
 
 
-async def declare_illness(child_id: int, activity_id: int, day: dt.date, *,
-                          family_id: int | None = None,
-                          actor: Principal | None = None) -> Outcome:
-    return await change("malade", child_id=child_id, activity_id=activity_id, day=day,
-                        family_id=family_id, actor=actor)
+async def declare_illness(
+    child_id: int,
+    activity_id: int,
+    day: dt.date,
+    *,
+    family_id: int | None = None,
+    actor: Principal | None = None,
+) -> Outcome:
+    return await change(
+        "malade",
+        child_id=child_id,
+        activity_id=activity_id,
+        day=day,
+        family_id=family_id,
+        actor=actor,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,8 +494,12 @@ async def declare_illness(child_id: int, activity_id: int, day: dt.date, *,
 
 # Why a day of a semaine type is not booked, by cell state or BookingError.code: the words a
 # parent acts on (« inscription manquante » sends them to the Inscriptions page).
-PATTERN_REASONS = {"complet": "complet", "delai": "délai dépassé", "ferme": "fermé",
-                   "non_inscrit": "inscription manquante"}
+PATTERN_REASONS = {
+    "complet": "complet",
+    "delai": "délai dépassé",
+    "ferme": "fermé",
+    "non_inscrit": "inscription manquante",
+}
 
 
 @dataclass
@@ -355,9 +513,14 @@ class PlanItem:
     reason: str = ""
 
 
-async def plan_week_pattern(family_id: int, child_ids: list[int], pattern: dict[int, set[int]],
-                            start: dt.date, end: dt.date,
-                            data: CalendarData | None = None) -> list[PlanItem]:
+async def plan_week_pattern(
+    family_id: int,
+    child_ids: list[int],
+    pattern: dict[int, set[int]],
+    start: dt.date,
+    end: dt.date,
+    data: CalendarData | None = None,
+) -> list[PlanItem]:
     """What a semaine type would do, day by day, without writing: every booking it would add
     and every day it cannot book, with the reason. Additive: it never cancels a booking.
 
@@ -387,25 +550,52 @@ async def plan_week_pattern(family_id: int, child_ids: list[int], pattern: dict[
                 if cell.state == "libre":
                     conflict = data.group_conflict(child["id"], activity, day)
                     if conflict:
-                        items.append(PlanItem(child["id"], child["first_name"], activity.id,
-                                              activity.short_label, day, False,
-                                              f"déjà réservé : {conflict}"))
+                        items.append(
+                            PlanItem(
+                                child["id"],
+                                child["first_name"],
+                                activity.id,
+                                activity.short_label,
+                                day,
+                                False,
+                                f"déjà réservé : {conflict}",
+                            )
+                        )
                     else:
-                        items.append(PlanItem(child["id"], child["first_name"], activity.id,
-                                              activity.short_label, day, True))
+                        items.append(
+                            PlanItem(
+                                child["id"],
+                                child["first_name"],
+                                activity.id,
+                                activity.short_label,
+                                day,
+                                True,
+                            )
+                        )
                 elif cell.state == "ferme" and cell.reason == "Pas d’activité ce jour-là":
                     continue
                 else:
                     reason = PATTERN_REASONS.get(cell.state, cell.label) + (
-                        f" ({cell.reason})" if cell.reason else "")
-                    items.append(PlanItem(child["id"], child["first_name"], activity.id,
-                                          activity.short_label, day, False, reason))
+                        f" ({cell.reason})" if cell.reason else ""
+                    )
+                    items.append(
+                        PlanItem(
+                            child["id"],
+                            child["first_name"],
+                            activity.id,
+                            activity.short_label,
+                            day,
+                            False,
+                            reason,
+                        )
+                    )
     items.sort(key=lambda i: (i.day, i.child_name, i.activity_label))
     return items
 
 
-async def apply_week_pattern(family_id: int, items: list[PlanItem],
-                             setup: Setup | None = None) -> tuple[int, list[PlanItem]]:
+async def apply_week_pattern(
+    family_id: int, items: list[PlanItem], setup: Setup | None = None
+) -> tuple[int, list[PlanItem]]:
     """Books the planned days in ONE transaction; a day that filled up meanwhile is reported,
     not fatal. Returns (bookings made, the days refused: PlanItem with ok=False and the reason,
     « complet », « délai dépassé »..., or the service's own sentence for the rarer refusals).
@@ -425,8 +615,13 @@ async def apply_week_pattern(family_id: int, items: list[PlanItem],
     refused: list[PlanItem] = []
     async with write_transaction():
         children, inscribed, days = await _children_days(
-            sorted({i.child_id for i in todo}), family_id,
-            sorted({i.activity_id for i in todo}), setup.year_id, start, end)
+            sorted({i.child_id for i in todo}),
+            family_id,
+            sorted({i.activity_id for i in todo}),
+            setup.year_id,
+            start,
+            end,
+        )
         pending: list[Booking] = []
         for item in todo:
             child, activity = children.get(item.child_id), setup.activity(item.activity_id)
@@ -435,10 +630,19 @@ async def apply_week_pattern(family_id: int, items: list[PlanItem],
             if activity is None:
                 raise NotFound("Activité introuvable.")
             try:
-                await _book(child, activity, item.day, setup,
-                            days.setdefault((child["id"], item.day), {}),
-                            (child["id"], activity.id) in inscribed, staff=False, now=now,
-                            source="semaine_type", staff_id=None, pending=pending)
+                await _book(
+                    child,
+                    activity,
+                    item.day,
+                    setup,
+                    days.setdefault((child["id"], item.day), {}),
+                    (child["id"], activity.id) in inscribed,
+                    staff=False,
+                    now=now,
+                    source="semaine_type",
+                    staff_id=None,
+                    pending=pending,
+                )
                 made += 1
             except BookingError as exc:
                 # The short word when it says it all, else the service's sentence (closure
@@ -450,8 +654,14 @@ async def apply_week_pattern(family_id: int, items: list[PlanItem],
     return made, refused
 
 
-async def _children_days(child_ids: list[int], family_id: int, activity_ids: list[int],
-                         year_id: int | None, start: dt.date, end: dt.date):
+async def _children_days(
+    child_ids: list[int],
+    family_id: int,
+    activity_ids: list[int],
+    year_id: int | None,
+    start: dt.date,
+    end: dt.date,
+):
     """Inside the transaction: the family's children (locked) with their validated
     inscriptions to these activities, then their bookings between the dates. 2 queries (3 on
     PostgreSQL, see _lock_children)."""
@@ -461,16 +671,27 @@ async def _children_days(child_ids: list[int], family_id: int, activity_ids: lis
         "FROM child c LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         f"AND i.status = 'validee' AND i.activity IN ({placeholders(activity_ids)}) "
         f"WHERE c.id IN ({placeholders(child_ids)}) AND c.family = {{}} AND c.active = {{}}",
-        year_id or 0, *activity_ids, *child_ids, family_id, True)
+        year_id or 0,
+        *activity_ids,
+        *child_ids,
+        family_id,
+        True,
+    )
     children = {r["id"]: r for r in rows}
     inscribed = {(r["id"], r["ins_activity"]) for r in rows if r["ins_activity"] is not None}
     days: dict[tuple[int, dt.date], dict[int, dict]] = {}
     for row in await Booking.select(
-        Booking.id, Booking.child, Booking.activity, Booking.day, Booking.state, Booking.school,
+        Booking.id,
+        Booking.child,
+        Booking.activity,
+        Booking.day,
+        Booking.state,
+        Booking.school,
         Booking.activity.group_code.as_alias("group_code"),
         Booking.activity.short_label.as_alias("short_label"),
-    ).where(Booking.child.is_in(list(children) or [0]) & (Booking.day >= start)
-            & (Booking.day <= end)):
+    ).where(
+        Booking.child.is_in(list(children) or [0]) & (Booking.day >= start) & (Booking.day <= end)
+    ):
         row["group_code"] = row["group_code"] or ""
         days.setdefault((row["child"], row["day"]), {})[row["activity"]] = row
     return children, inscribed, days
@@ -493,8 +714,9 @@ class UnbookedOutcome:
     created: bool
 
 
-async def unbooked_candidates(day: dt.date, school_ids: list[int],
-                              activity_ids: list[int]) -> dict[tuple[int, int], list[dict]]:
+async def unbooked_candidates(
+    day: dt.date, school_ids: list[int], activity_ids: list[int]
+) -> dict[tuple[int, int], list[dict]]:
     """Active children of these schools holding a validated inscription, for the school year
     covering `day`, to these activities: {(school, activity): [child, ...]} in one query.
     The inscription is required because it carries the family's consent and health file;
@@ -510,7 +732,12 @@ async def unbooked_candidates(day: dt.date, school_ids: list[int],
         f"AND i.activity IN ({placeholders(activity_ids)}) "
         "AND y.starts_on <= {} AND y.ends_on >= {} "
         "ORDER BY c.last_name, c.first_name, i.child",
-        True, *school_ids, *activity_ids, day, day)
+        True,
+        *school_ids,
+        *activity_ids,
+        day,
+        day,
+    )
     out: dict[tuple[int, int], list[dict]] = {}
     seen: set[tuple[int, int]] = set()
     for r in rows:
@@ -521,8 +748,9 @@ async def unbooked_candidates(day: dt.date, school_ids: list[int],
     return out
 
 
-async def record_unbooked_presence(actor: Principal, *, child_id: int, activity_id: int,
-                                   school_id: int, day: dt.date) -> UnbookedOutcome:
+async def record_unbooked_presence(
+    actor: Principal, *, child_id: int, activity_id: int, school_id: int, day: dt.date
+) -> UnbookedOutcome:
     """Writes Attendance(status="present") for a child who came without a booking.
 
     Refused (UnbookedRefused) for a day to come, an unknown or inactive child, a child of
@@ -533,35 +761,69 @@ async def record_unbooked_presence(actor: Principal, *, child_id: int, activity_
     """
     if day > clock.today():
         raise UnbookedRefused("On ne peut pas pointer un enfant présent un jour à venir.")
-    child = await Child.select(
-        Child.id, Child.first_name, Child.last_name, Child.school, Child.family, Child.active,
-    ).where(Child.id == child_id).first()
+    child = (
+        await Child.select(
+            Child.id,
+            Child.first_name,
+            Child.last_name,
+            Child.school,
+            Child.family,
+            Child.active,
+        )
+        .where(Child.id == child_id)
+        .first()
+    )
     if child is None or not child["active"]:
         raise UnbookedRefused("Cet enfant est introuvable : choisissez-le dans la liste.")
     name = f"{child['first_name']} {child['last_name']}"
     if child["school"] != school_id:
         raise UnbookedRefused(f"{name} n’est pas élève de cette école.")
     inscribed = await Inscription.exists().where(
-        (Inscription.child == child_id) & (Inscription.activity == activity_id)
+        (Inscription.child == child_id)
+        & (Inscription.activity == activity_id)
         & (Inscription.status == "validee")
-        & (Inscription.school_year.starts_on <= day) & (Inscription.school_year.ends_on >= day))
+        & (Inscription.school_year.starts_on <= day)
+        & (Inscription.school_year.ends_on >= day)
+    )
     if not inscribed:
         raise UnbookedRefused(f"{name} n’a pas d’inscription validée à cette activité.")
     async with write_transaction():
         await lock_for_update(Child.select(Child.id).where(Child.id == child_id))
         booked = await Booking.exists().where(
-            (Booking.child == child_id) & (Booking.activity == activity_id)
-            & (Booking.day == day) & (Booking.state != "annulee"))
+            (Booking.child == child_id)
+            & (Booking.activity == activity_id)
+            & (Booking.day == day)
+            & (Booking.state != "annulee")
+        )
         if booked:
             return UnbookedOutcome(child_id, name, created=False)
-        inserted = await Attendance.insert(Attendance(
-            child=child_id, activity=activity_id, school=school_id, day=day, status="present",
-            marked_at=clock.now(), marked_by=actor.staff_id,
-        )).on_conflict(action="DO NOTHING").returning(Attendance.id)
+        inserted = (
+            await Attendance.insert(
+                Attendance(
+                    child=child_id,
+                    activity=activity_id,
+                    school=school_id,
+                    day=day,
+                    status="present",
+                    marked_at=clock.now(),
+                    marked_by=actor.staff_id,
+                )
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(Attendance.id)
+        )
         if not inserted:
             return UnbookedOutcome(child_id, name, created=False)
-        await audit.record(actor, "attendance_unbooked_add", family_id=child["family"],
-                           target=f"child:{child_id}",
-                           details={"day": day.isoformat(), "activity": activity_id,
-                                    "school": school_id, "status": "present"})
+        await audit.record(
+            actor,
+            "attendance_unbooked_add",
+            family_id=child["family"],
+            target=f"child:{child_id}",
+            details={
+                "day": day.isoformat(),
+                "activity": activity_id,
+                "school": school_id,
+                "status": "present",
+            },
+        )
     return UnbookedOutcome(child_id, name, created=True)

@@ -3,18 +3,19 @@
 from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from ecp.auth.tables import StaffUser
 from ecp.commune.tables import Activity, School, SchoolYear
 from ecp.families.tables import Child
-
 from ecp.schema import Index
-from ecp.staff.tables import StaffUser
 
 
 class Inscription(Table):
     child = ForeignKey(references=Child, null=False, on_delete=OnDelete.restrict)
     activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
     school_year = ForeignKey(references=SchoolYear, null=False, on_delete=OnDelete.restrict)
-    status = Varchar(length=20, default="en_attente", index=True, help_text="en_attente validee refusee")
+    status = Varchar(
+        length=20, default="en_attente", index=True, help_text="en_attente validee refusee"
+    )
     requested_at = Timestamptz()
     decided_at = Timestamptz(null=True, default=None)
     decided_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
@@ -65,11 +66,19 @@ INDEXES = [
     # One place counter per school, activity and day (the conditional UPDATE's row).
     Index("slot_school_activity_day_uniq", "slot", ("school", "activity", "day"), unique=True),
     # One pointage per child, activity and day.
-    Index("attendance_child_activity_day_uniq", "attendance", ("child", "activity", "day"),
-          unique=True),
+    Index(
+        "attendance_child_activity_day_uniq",
+        "attendance",
+        ("child", "activity", "day"),
+        unique=True,
+    ),
     # The day's pointage sheet of a school.
     Index("attendance_day_school_idx", "attendance", ("day", "school")),
     # One inscription per child, activity and school year.
-    Index("inscription_child_activity_year_uniq", "inscription",
-          ("child", "activity", "school_year"), unique=True),
+    Index(
+        "inscription_child_activity_year_uniq",
+        "inscription",
+        ("child", "activity", "school_year"),
+        unique=True,
+    ),
 ]

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from functools import lru_cache
 from dataclasses import dataclass, field
-
+from functools import lru_cache
 
 from ecp.booking import calendar as cal
 from ecp.booking.queries import CalendarData
 from ecp.web.templating import french_date
 
 ACTION_LABELS = {"reserver": "Réserver", "annuler": "Annuler", "malade": "Signaler malade"}
-ACTION_VERBS = {"reserver": "Réserver", "annuler": "Annuler", "malade": "Signaler l’absence pour maladie de"}
+ACTION_VERBS = {
+    "reserver": "Réserver",
+    "annuler": "Annuler",
+    "malade": "Signaler l’absence pour maladie de",
+}
 
 
 def jour(day: dt.date) -> str:
@@ -77,8 +80,14 @@ class ChildView:
     total: int
 
 
-def build_cell(data: CalendarData, child: dict, activity: cal.ActivityInfo, day: dt.date,
-               now: dt.datetime, staff: bool) -> CellView:
+def build_cell(
+    data: CalendarData,
+    child: dict,
+    activity: cal.ActivityInfo,
+    day: dt.date,
+    now: dt.datetime,
+    staff: bool,
+) -> CellView:
     c = data.cell(child, activity, day, now, staff=staff)
     name = child["first_name"]
     context = f" {activity.short_label}, {jour(day)}, pour {name}"
@@ -95,17 +104,28 @@ def build_cell(data: CalendarData, child: dict, activity: cal.ActivityInfo, day:
         if conflict:
             note = f"Déjà réservé : {conflict}."
     return CellView(
-        id=cell_id(child["id"], activity.id, day), child_id=child["id"], activity_id=activity.id,
-        day=day, state=c.state, label=c.label[0].upper() + c.label[1:], action=action,
-        action_label=ACTION_LABELS.get(action or "", ""), hidden_context=context,
-        places_left=c.places_left, deadline=deadline_text(c.deadline), note=note)
+        id=cell_id(child["id"], activity.id, day),
+        child_id=child["id"],
+        activity_id=activity.id,
+        day=day,
+        state=c.state,
+        label=c.label[0].upper() + c.label[1:],
+        action=action,
+        action_label=ACTION_LABELS.get(action or "", ""),
+        hidden_context=context,
+        places_left=c.places_left,
+        deadline=deadline_text(c.deadline),
+        note=note,
+    )
 
 
 def week_days(monday: dt.date) -> list[dt.date]:
     return [monday + dt.timedelta(days=i) for i in range(5)]
 
 
-def build_week(data: CalendarData, monday: dt.date, now: dt.datetime, staff: bool = False) -> list[ChildView]:
+def build_week(
+    data: CalendarData, monday: dt.date, now: dt.datetime, staff: bool = False
+) -> list[ChildView]:
     children = []
     for child in data.children:
         days = []
@@ -113,7 +133,10 @@ def build_week(data: CalendarData, monday: dt.date, now: dt.datetime, staff: boo
         for day in week_days(monday):
             view = DayView(day, jour(day))
             for activity in data.activities:
-                if not activity.eligible(child["level"]) or day.isoweekday() not in activity.weekdays:
+                if (
+                    not activity.eligible(child["level"])
+                    or day.isoweekday() not in activity.weekdays
+                ):
                     continue
                 cell = build_cell(data, child, activity, day, now, staff)
                 view.rows.append(RowView(activity, cell))
@@ -123,9 +146,17 @@ def build_week(data: CalendarData, monday: dt.date, now: dt.datetime, staff: boo
             if view.rows and len(reasons) == 1 and all(r.cell.state == "ferme" for r in view.rows):
                 view.closed = reasons.pop()
             days.append(view)
-        children.append(ChildView(child["id"], f"{child['first_name']} {child['last_name']}",
-                                  child["level"], child.get("school_name") or "", days, booked,
-                                  sum(booked.values())))
+        children.append(
+            ChildView(
+                child["id"],
+                f"{child['first_name']} {child['last_name']}",
+                child["level"],
+                child.get("school_name") or "",
+                days,
+                booked,
+                sum(booked.values()),
+            )
+        )
     return children
 
 

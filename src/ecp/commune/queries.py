@@ -11,8 +11,11 @@ def _plain(value):
 
 
 def defaults() -> dict:
-    return {c._meta.name: _plain(c.get_default_value()) for c in CommuneSettings._meta.columns
-            if c._meta.name != "id"}
+    return {
+        c._meta.name: _plain(c.get_default_value())
+        for c in CommuneSettings._meta.columns
+        if c._meta.name != "id"
+    }
 
 
 async def commune_settings() -> dict:

@@ -12,9 +12,10 @@ nothing is cached and the set-up is always read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 

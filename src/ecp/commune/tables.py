@@ -27,8 +27,12 @@ class CommuneSettings(Table):
     email = Varchar(length=200, default="")
     school_zone = Varchar(length=1, default="C", help_text="Zone of the school holidays (A, B, C)")
     booking_deadline_working_days = Integer(default=2)
-    booking_deadline_time = Time(default=datetime.time(23, 59), help_text="Hour of the deadline, 23:59 by default")
-    illness_cutoff_time = Time(default=datetime.time(9, 0), help_text="Latest hour to declare a child ill on the day")
+    booking_deadline_time = Time(
+        default=datetime.time(23, 59), help_text="Hour of the deadline, 23:59 by default"
+    )
+    illness_cutoff_time = Time(
+        default=datetime.time(9, 0), help_text="Latest hour to declare a child ill on the day"
+    )
     invoice_due_days = Integer(default=30)
     retention_years = Integer(default=3, help_text="Inactivity before a family is anonymised")
 
@@ -108,7 +112,9 @@ class Tariff(Table):
 
     activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
     bracket = ForeignKey(
-        references=TariffBracket, null=True, on_delete=OnDelete.restrict,
+        references=TariffBracket,
+        null=True,
+        on_delete=OnDelete.restrict,
         help_text="Empty = the out-of-town rate",
     )
     price_cents = Integer()
@@ -135,7 +141,11 @@ INDEXES = [
 # needs its trigger in a new migration and its name here.
 SETUP_TABLES = ("commune_settings", "school_year", "activity", "activity_capacity", "closure")
 TRIGGERS = [
-    Trigger(f"setup_version_{table}", table, ("INSERT", "UPDATE", "DELETE"),
-            pg_function="bump_setup_version")
+    Trigger(
+        f"setup_version_{table}",
+        table,
+        ("INSERT", "UPDATE", "DELETE"),
+        pg_function="bump_setup_version",
+    )
     for table in SETUP_TABLES
 ]

@@ -62,14 +62,15 @@ async def _ensure_bookings(month: dt.date) -> None:
     first, last = pricing.month_bounds(month)
     if await Booking.exists().where((Booking.day >= first) & (Booking.day <= last)):
         return
-    activities = {r["code"]: r for r in await Activity.select(
-        Activity.id, Activity.code, Activity.weekdays)}
+    activities = {
+        r["code"]: r for r in await Activity.select(Activity.id, Activity.code, Activity.weekdays)
+    }
     canteen, evening = activities.get("restauration"), activities.get("garderie_soir")
     if canteen is None:
         return
-    children = await Child.select(Child.id, Child.school, Child.first_name,
-                                  Child.family.code.as_alias("code")).where(
-        (Child.active == True) & Child.school.is_not_null())  # noqa: E712
+    children = await Child.select(
+        Child.id, Child.school, Child.first_name, Child.family.code.as_alias("code")
+    ).where((Child.active == True) & Child.school.is_not_null())  # noqa: E712
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     school_days = [d for d in days if _school_day(d)]
     now = clock.now()
@@ -79,17 +80,42 @@ async def _ensure_bookings(month: dt.date) -> None:
             weekday = str(day.isoweekday())
             if weekday in canteen["weekdays"].split(","):
                 # A Martin child was ill one day: the portal shows it is not billed.
-                state = "malade" if (child["code"] == "F00001" and child["first_name"] == "Léa"
-                                     and day == school_days[3]) else "reservee"
-                rows.append(Booking(child=child["id"], activity=canteen["id"],
-                                    school=child["school"], day=day, state=state,
-                                    source="demo", created_at=now, updated_at=now))
+                state = (
+                    "malade"
+                    if (
+                        child["code"] == "F00001"
+                        and child["first_name"] == "Léa"
+                        and day == school_days[3]
+                    )
+                    else "reservee"
+                )
+                rows.append(
+                    Booking(
+                        child=child["id"],
+                        activity=canteen["id"],
+                        school=child["school"],
+                        day=day,
+                        state=state,
+                        source="demo",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
             if evening and child["id"] % 3 == 0 and day.isoweekday() in (2, 4):
-                rows.append(Booking(child=child["id"], activity=evening["id"],
-                                    school=child["school"], day=day, state="reservee",
-                                    source="demo", created_at=now, updated_at=now))
+                rows.append(
+                    Booking(
+                        child=child["id"],
+                        activity=evening["id"],
+                        school=child["school"],
+                        day=day,
+                        state="reservee",
+                        source="demo",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
     for start in range(0, len(rows), 500):
-        await Booking.insert(*rows[start:start + 500])
+        await Booking.insert(*rows[start : start + 500])
 
 
 def _issue_time(month: dt.date) -> dt.datetime:
@@ -99,10 +125,19 @@ def _issue_time(month: dt.date) -> dt.datetime:
 
 
 async def _pay(months: list[dt.date]) -> None:
-    invoices = await Invoice.select(
-        Invoice.id, Invoice.family, Invoice.month, Invoice.total_cents, Invoice.paid_cents,
-        Invoice.issued_at, Invoice.family.code.as_alias("code"),
-    ).where((Invoice.kind == "facture") & Invoice.month.is_in(months)).order_by(Invoice.id)
+    invoices = (
+        await Invoice.select(
+            Invoice.id,
+            Invoice.family,
+            Invoice.month,
+            Invoice.total_cents,
+            Invoice.paid_cents,
+            Invoice.issued_at,
+            Invoice.family.code.as_alias("code"),
+        )
+        .where((Invoice.kind == "facture") & Invoice.month.is_in(months))
+        .order_by(Invoice.id)
+    )
     touched = {r["invoice"] for r in await PaymentAllocation.select(PaymentAllocation.invoice)}
     latest = {}
     for inv in invoices:
@@ -130,11 +165,15 @@ async def _pay(months: list[dt.date]) -> None:
         received = inv["issued_at"] + dt.timedelta(days=3 + inv["id"] % 20)
         try:
             await record_payment(
-                family_id=inv["family"], method=method, amount_cents=amount,
-                invoice_ids=[inv["id"]], received_at=min(received, clock.now()),
+                family_id=inv["family"],
+                method=method,
+                amount_cents=amount,
+                invoice_ids=[inv["id"]],
+                received_at=min(received, clock.now()),
                 reference="" if method in ("especes", "carte") else f"DEMO-{inv['id']:06d}",
                 provider_transaction=f"DEMO{inv['id']:08d}" if method == "carte" else None,
-                note="Paiement de démonstration")
+                note="Paiement de démonstration",
+            )
         except DuplicatePayment:
             continue
 

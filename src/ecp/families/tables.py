@@ -11,11 +11,10 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from ecp.commune.tables import School, SchoolClass
-from ecp.staff.tables import StaffUser
-
 from ecp.schema import Index
 
 LEVELS = ("PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2")
@@ -79,13 +78,36 @@ class ContactChangeRequest(Table):
     status = Varchar(length=20, default="en_attente", index=True)
     submitted_at = Timestamptz()
     decided_at = Timestamptz(null=True, default=None)
-    decided_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    decided_by = ForeignKey(
+        references=LazyTableReference("StaffUser", module_path="ecp.auth.tables"),
+        null=True,
+        on_delete=OnDelete.set_null,
+    )
     applied_fields = JSON(default="[]")
     reason = Text(default="")
 
 
+class FamilySearchTerm(Table):
+    """The staff search index: one row per searchable word of a family (names, code, e-mail,
+    phone digits), folded to lower-case ASCII, so a prefix search is an index range scan
+    instead of a scan of every family, guardian and child (see ecp.families.search)."""
+
+    family = ForeignKey(
+        references=Family,
+        null=False,
+        on_delete=OnDelete.cascade,
+    )
+    # On PostgreSQL the column is COLLATE "C" (migration 2026-11-29T18:38:45), so the prefix
+    # search is a byte-wise B-tree range scan whatever the server's locale.
+    term = Varchar(length=120, help_text="Folded word; binary collation on both engines")
+
+
 # Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
 INDEXES = [
+    # The staff search's prefix range scan.
+    Index("family_search_term_idx", "family_search_term", ("term",)),
+    # A family's terms, replaced whenever the family changes.
+    Index("family_search_term_family_idx", "family_search_term", ("family",)),
     # A family's children and responsables légaux.
     Index("child_family_idx", "child", ("family",)),
     Index("guardian_family_idx", "guardian", ("family",)),

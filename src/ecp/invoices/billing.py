@@ -58,17 +58,34 @@ def format_number(kind: str, year: int, number: int) -> str:
 
 async def load_reference(month: dt.date) -> Reference:
     first, last = pricing.month_bounds(month)
-    activities = {row["id"]: row for row in await Activity.select(
-        Activity.id, Activity.code, Activity.label, Activity.short_label, Activity.billable)}
-    brackets = [pricing.Bracket(r["id"], r["qf_min"], r["qf_max"], r["sort_order"])
-                for r in await TariffBracket.select()]
-    tariffs = pricing.TariffBook([
-        pricing.TariffRow(r["activity"], r["bracket"], r["price_cents"], r["majoration_cents"],
-                          r["valid_from"])
-        for r in await Tariff.select().where(Tariff.valid_from <= last)])
-    closures = [pricing.ClosureRow(r["starts_on"], r["ends_on"], r["school"], r["activity"])
-                for r in await Closure.select().where(
-                    (Closure.starts_on <= last) & (Closure.ends_on >= first))]
+    activities = {
+        row["id"]: row
+        for row in await Activity.select(
+            Activity.id, Activity.code, Activity.label, Activity.short_label, Activity.billable
+        )
+    }
+    brackets = [
+        pricing.Bracket(r["id"], r["qf_min"], r["qf_max"], r["sort_order"])
+        for r in await TariffBracket.select()
+    ]
+    tariffs = pricing.TariffBook(
+        [
+            pricing.TariffRow(
+                r["activity"],
+                r["bracket"],
+                r["price_cents"],
+                r["majoration_cents"],
+                r["valid_from"],
+            )
+            for r in await Tariff.select().where(Tariff.valid_from <= last)
+        ]
+    )
+    closures = [
+        pricing.ClosureRow(r["starts_on"], r["ends_on"], r["school"], r["activity"])
+        for r in await Closure.select().where(
+            (Closure.starts_on <= last) & (Closure.ends_on >= first)
+        )
+    ]
     settings_row = await CommuneSettings.select(CommuneSettings.invoice_due_days).first()
     due_days = settings_row["invoice_due_days"] if settings_row else 30
     return Reference(activities, brackets, tariffs, closures, due_days)
@@ -77,18 +94,29 @@ async def load_reference(month: dt.date) -> Reference:
 async def families_to_bill(month: dt.date) -> list[int]:
     """Families with a booked (or ill) day or a presence in the month, in id order."""
     first, last = pricing.month_bounds(month)
-    booked = await Booking.select(Booking.child.family.as_alias("family")).where(
-        (Booking.day >= first) & (Booking.day <= last)
-        & Booking.state.is_in(["reservee", "malade"])).distinct()
-    present = await Attendance.select(Attendance.child.family.as_alias("family")).where(
-        (Attendance.day >= first) & (Attendance.day <= last)
-        & (Attendance.status == "present")).distinct()
+    booked = (
+        await Booking.select(Booking.child.family.as_alias("family"))
+        .where(
+            (Booking.day >= first)
+            & (Booking.day <= last)
+            & Booking.state.is_in(["reservee", "malade"])
+        )
+        .distinct()
+    )
+    present = (
+        await Attendance.select(Attendance.child.family.as_alias("family"))
+        .where(
+            (Attendance.day >= first) & (Attendance.day <= last) & (Attendance.status == "present")
+        )
+        .distinct()
+    )
     return sorted({r["family"] for r in booked} | {r["family"] for r in present})
 
 
 async def invoiced_families(month: dt.date, family_ids: list[int] | None = None) -> set[int]:
     query = Invoice.select(Invoice.family).where(
-        (Invoice.month == month) & (Invoice.kind == "facture"))
+        (Invoice.month == month) & (Invoice.kind == "facture")
+    )
     if family_ids is not None:
         query = query.where(Invoice.family.is_in(family_ids or [-1]))
     return {r["family"] for r in await query}
@@ -97,13 +125,17 @@ async def invoiced_families(month: dt.date, family_ids: list[int] | None = None)
 async def _open_run(month: dt.date, started_by: int | None) -> int:
     """The unfinished run of the month if any (resume), else a new one."""
     async with write_transaction():
-        current = await lock_for_update(BillingRun.select(BillingRun.id).where(
-            (BillingRun.month == month) & (BillingRun.status == "en_cours"))
-            .order_by(BillingRun.id, ascending=False).limit(1))
+        current = await lock_for_update(
+            BillingRun.select(BillingRun.id)
+            .where((BillingRun.month == month) & (BillingRun.status == "en_cours"))
+            .order_by(BillingRun.id, ascending=False)
+            .limit(1)
+        )
         if current:
             return current[0]["id"]
-        run = BillingRun(month=month, status="en_cours", started_at=clock.now(),
-                         started_by=started_by)
+        run = BillingRun(
+            month=month, status="en_cours", started_at=clock.now(), started_by=started_by
+        )
         await run.save()
         return run.id
 
@@ -113,45 +145,65 @@ async def start_run(month: dt.date, started_by: int | None = None) -> int:
     return await _open_run(pricing.parse_month(month.strftime("%Y-%m")), started_by)
 
 
-async def _batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict, dict, dict,
-                                                                       dict]:
+async def _batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict, dict, dict, dict]:
     first, last = pricing.month_bounds(month)
-    families = {r["id"]: r for r in await Family.select(
-        Family.id, Family.code, Family.name, Family.email, Family.quotient_familial,
-        Family.out_of_town, Family.paperless).where(Family.id.is_in(family_ids))}
+    families = {
+        r["id"]: r
+        for r in await Family.select(
+            Family.id,
+            Family.code,
+            Family.name,
+            Family.email,
+            Family.quotient_familial,
+            Family.out_of_town,
+            Family.paperless,
+        ).where(Family.id.is_in(family_ids))
+    }
     guardians = {}
-    for r in await Guardian.select().where(Guardian.family.is_in(family_ids)).order_by(
-            Guardian.rank):
+    for r in (
+        await Guardian.select().where(Guardian.family.is_in(family_ids)).order_by(Guardian.rank)
+    ):
         guardians.setdefault(r["family"], r)
-    children = {r["id"]: r for r in await Child.select(
-        Child.id, Child.family, Child.first_name, Child.last_name).where(
-        Child.family.is_in(family_ids))}
+    children = {
+        r["id"]: r
+        for r in await Child.select(
+            Child.id, Child.family, Child.first_name, Child.last_name
+        ).where(Child.family.is_in(family_ids))
+    }
     child_ids = list(children) or [-1]
     bookings: dict[int, list[pricing.Day]] = {}
-    for r in await Booking.select(Booking.child, Booking.activity, Booking.school, Booking.day,
-                                  Booking.state).where(
-            Booking.child.is_in(child_ids) & (Booking.day >= first) & (Booking.day <= last)):
+    for r in await Booking.select(
+        Booking.child, Booking.activity, Booking.school, Booking.day, Booking.state
+    ).where(Booking.child.is_in(child_ids) & (Booking.day >= first) & (Booking.day <= last)):
         family = children[r["child"]]["family"]
-        bookings.setdefault(family, []).append(pricing.Day(
-            r["child"], r["activity"], r["school"], r["day"], r["state"]))
+        bookings.setdefault(family, []).append(
+            pricing.Day(r["child"], r["activity"], r["school"], r["day"], r["state"])
+        )
     marks: dict[int, list[pricing.Day]] = {}
-    for r in await Attendance.select(Attendance.child, Attendance.activity, Attendance.school,
-                                     Attendance.day, Attendance.status).where(
-            Attendance.child.is_in(child_ids) & (Attendance.day >= first)
-            & (Attendance.day <= last)):
+    for r in await Attendance.select(
+        Attendance.child, Attendance.activity, Attendance.school, Attendance.day, Attendance.status
+    ).where(
+        Attendance.child.is_in(child_ids) & (Attendance.day >= first) & (Attendance.day <= last)
+    ):
         family = children[r["child"]]["family"]
-        marks.setdefault(family, []).append(pricing.Day(
-            r["child"], r["activity"], r["school"], r["day"], r["status"]))
+        marks.setdefault(family, []).append(
+            pricing.Day(r["child"], r["activity"], r["school"], r["day"], r["status"])
+        )
     return families, guardians, children, bookings, marks
 
 
 def _address(guardian: dict | None) -> str:
     if not guardian:
         return ""
-    name = " ".join(p for p in (guardian["civility"], guardian["first_name"],
-                                guardian["last_name"]) if p)
-    lines = [name, guardian["address_line1"], guardian["address_line2"],
-             f"{guardian['postcode']} {guardian['city']}".strip()]
+    name = " ".join(
+        p for p in (guardian["civility"], guardian["first_name"], guardian["last_name"]) if p
+    )
+    lines = [
+        name,
+        guardian["address_line1"],
+        guardian["address_line2"],
+        f"{guardian['postcode']} {guardian['city']}".strip(),
+    ]
     return "\n".join(line for line in lines if line)
 
 
@@ -162,37 +214,61 @@ def line_label(child: dict, activity: dict, kind: str) -> str:
     return label
 
 
-async def _bill_batch(run_id: int, month: dt.date, family_ids: list[int], ref: Reference,
-                      *, issued_at: dt.datetime, pause: float, settings) -> int:
+async def _bill_batch(
+    run_id: int,
+    month: dt.date,
+    family_ids: list[int],
+    ref: Reference,
+    *,
+    issued_at: dt.datetime,
+    pause: float,
+    settings,
+) -> int:
     families, guardians, children, bookings, marks = await _batch_data(family_ids, month)
     billable = {aid for aid, a in ref.activities.items() if a["billable"]}
     bills, anomalies = {}, []
     for family_id in family_ids:
         family = families[family_id]
-        bracket = pricing.bracket_for(family["quotient_familial"], family["out_of_town"],
-                                      ref.brackets)
+        bracket = pricing.bracket_for(
+            family["quotient_familial"], family["out_of_town"], ref.brackets
+        )
         bill = pricing.bill_family(
-            month=month, bracket_id=bracket, bookings=bookings.get(family_id, []),
-            attendances=marks.get(family_id, []), closures=ref.closures, tariffs=ref.tariffs,
-            billable_activities=billable)
+            month=month,
+            bracket_id=bracket,
+            bookings=bookings.get(family_id, []),
+            attendances=marks.get(family_id, []),
+            closures=ref.closures,
+            tariffs=ref.tariffs,
+            billable_activities=billable,
+        )
         if bill.lines:
             bills[family_id] = bill
         for a in bill.anomalies:
             child = children[a.child_id]
-            anomalies.append({
-                "kind": a.kind, "family_id": family_id, "family_code": family["code"],
-                "family_name": family["name"],
-                "child": f"{child['first_name']} {child['last_name']}",
-                "activity": ref.activities[a.activity_id]["label"], "day": a.day.isoformat()})
+            anomalies.append(
+                {
+                    "kind": a.kind,
+                    "family_id": family_id,
+                    "family_code": family["code"],
+                    "family_name": family["name"],
+                    "child": f"{child['first_name']} {child['last_name']}",
+                    "activity": ref.activities[a.activity_id]["label"],
+                    "day": a.day.isoformat(),
+                }
+            )
 
     local_issue = issued_at.astimezone(clock.PARIS).date()
     year = local_issue.year
     due_on = local_issue + dt.timedelta(days=ref.due_days)
     await InvoiceCounter.insert(InvoiceCounter(year=year, kind="FAC", last_number=0)).on_conflict(
-        action="DO NOTHING")
+        action="DO NOTHING"
+    )
     async with write_transaction():
-        counter = await lock_for_update(InvoiceCounter.select().where(
-            (InvoiceCounter.year == year) & (InvoiceCounter.kind == "FAC")))
+        counter = await lock_for_update(
+            InvoiceCounter.select().where(
+                (InvoiceCounter.year == year) & (InvoiceCounter.kind == "FAC")
+            )
+        )
         # Re-checked under the counter lock: a concurrent run may have billed some of them.
         done = await invoiced_families(month, list(bills))
         todo = [fid for fid in family_ids if fid in bills and fid not in done]
@@ -206,13 +282,23 @@ async def _bill_batch(run_id: int, month: dt.date, family_ids: list[int], ref: R
             number = format_number("FAC", year, last_number)
             numbers[number] = family_id
             paperless = family["paperless"] and bool(family["email"])
-            invoices.append(Invoice(
-                number=number, kind="facture", family=family_id, month=month,
-                issued_at=issued_at, due_on=due_on, total_cents=bills[family_id].total_cents,
-                paid_cents=0, billing_run=run_id, family_name=family["name"],
-                address=_address(guardians.get(family_id)),
-                paperless="courriel" if paperless else "papier",
-                notified_at=issued_at if paperless else None))
+            invoices.append(
+                Invoice(
+                    number=number,
+                    kind="facture",
+                    family=family_id,
+                    month=month,
+                    issued_at=issued_at,
+                    due_on=due_on,
+                    total_cents=bills[family_id].total_cents,
+                    paid_cents=0,
+                    billing_run=run_id,
+                    family_name=family["name"],
+                    address=_address(guardians.get(family_id)),
+                    paperless="courriel" if paperless else "papier",
+                    notified_at=issued_at if paperless else None,
+                )
+            )
         created = 0
         if invoices:
             rows = await Invoice.insert(*invoices).returning(Invoice.id, Invoice.number)
@@ -220,41 +306,73 @@ async def _bill_batch(run_id: int, month: dt.date, family_ids: list[int], ref: R
             lines = []
             for family_id, invoice_id in ids.items():
                 for line in bills[family_id].lines:
-                    lines.append(InvoiceLine(
-                        invoice=invoice_id, child=line.child_id, activity=line.activity_id,
-                        kind=line.kind,
-                        label=line_label(children[line.child_id],
-                                         ref.activities[line.activity_id], line.kind),
-                        days=",".join(d.isoformat() for d in line.days),
-                        quantity=line.quantity, unit_price_cents=line.unit_price_cents,
-                        amount_cents=line.amount_cents))
+                    lines.append(
+                        InvoiceLine(
+                            invoice=invoice_id,
+                            child=line.child_id,
+                            activity=line.activity_id,
+                            kind=line.kind,
+                            label=line_label(
+                                children[line.child_id], ref.activities[line.activity_id], line.kind
+                            ),
+                            days=",".join(d.isoformat() for d in line.days),
+                            quantity=line.quantity,
+                            unit_price_cents=line.unit_price_cents,
+                            amount_cents=line.amount_cents,
+                        )
+                    )
             await InvoiceLine.insert(*lines)
             await InvoiceCounter.update({InvoiceCounter.last_number: last_number}).where(
-                InvoiceCounter.id == counter[0]["id"])
+                InvoiceCounter.id == counter[0]["id"]
+            )
             from ecp.mail.notices import queue_invoice_notices
 
-            await queue_invoice_notices([
-                {"invoice_id": ids[fid], "number": inv.number, "family_id": fid,
-                 "email": families[fid]["email"], "family_name": families[fid]["name"],
-                 "total_cents": inv.total_cents, "due_on": due_on, "month": month}
-                for fid, inv in zip(todo, invoices) if inv.paperless == "courriel"
-            ], settings)
+            await queue_invoice_notices(
+                [
+                    {
+                        "invoice_id": ids[fid],
+                        "number": inv.number,
+                        "family_id": fid,
+                        "email": families[fid]["email"],
+                        "family_name": families[fid]["name"],
+                        "total_cents": inv.total_cents,
+                        "due_on": due_on,
+                        "month": month,
+                    }
+                    for fid, inv in zip(todo, invoices)
+                    if inv.paperless == "courriel"
+                ],
+                settings,
+            )
             created = len(invoices)
-        run = await BillingRun.select(BillingRun.anomalies).where(
-            BillingRun.id == run_id).output(load_json=True).first()
+        run = (
+            await BillingRun.select(BillingRun.anomalies)
+            .where(BillingRun.id == run_id)
+            .output(load_json=True)
+            .first()
+        )
         stored = list(run["anomalies"] or []) if run else []
-        stored.extend(anomalies[:max(0, MAX_ANOMALIES - len(stored))])
-        await BillingRun.update({
-            BillingRun.families_done: BillingRun.families_done + len(family_ids),
-            BillingRun.invoices_created: BillingRun.invoices_created + created,
-            BillingRun.anomalies: json.dumps(stored),
-        }).where(BillingRun.id == run_id)
+        stored.extend(anomalies[: max(0, MAX_ANOMALIES - len(stored))])
+        await BillingRun.update(
+            {
+                BillingRun.families_done: BillingRun.families_done + len(family_ids),
+                BillingRun.invoices_created: BillingRun.invoices_created + created,
+                BillingRun.anomalies: json.dumps(stored),
+            }
+        ).where(BillingRun.id == run_id)
     return created
 
 
-async def run_billing(month: dt.date, *, started_by: int | None = None, run_id: int | None = None,
-                      settings=None, batch_size: int | None = None, pause: float | None = None,
-                      issued_at: dt.datetime | None = None) -> dict:
+async def run_billing(
+    month: dt.date,
+    *,
+    started_by: int | None = None,
+    run_id: int | None = None,
+    settings=None,
+    batch_size: int | None = None,
+    pause: float | None = None,
+    issued_at: dt.datetime | None = None,
+) -> dict:
     """Bills `month` (its first day); returns {"run_id", "invoices_created", "families"}."""
     month = month.replace(day=1)
     if settings is None:
@@ -268,19 +386,30 @@ async def run_billing(month: dt.date, *, started_by: int | None = None, run_id: 
     family_ids = await families_to_bill(month)
     already = await invoiced_families(month)
     todo = [fid for fid in family_ids if fid not in already]
-    await BillingRun.update({
-        BillingRun.families_total: len(family_ids),
-        BillingRun.families_done: len(family_ids) - len(todo),
-    }).where(BillingRun.id == run_id)
+    await BillingRun.update(
+        {
+            BillingRun.families_total: len(family_ids),
+            BillingRun.families_done: len(family_ids) - len(todo),
+        }
+    ).where(BillingRun.id == run_id)
     created = 0
     for start in range(0, len(todo), batch_size):
-        created += await _bill_batch(run_id, month, todo[start:start + batch_size], ref,
-                                     issued_at=issued_at or clock.now(), pause=pause,
-                                     settings=settings)
-    await BillingRun.update({
-        BillingRun.status: "terminee", BillingRun.finished_at: clock.now(),
-        BillingRun.families_done: len(family_ids),
-    }).where(BillingRun.id == run_id)
+        created += await _bill_batch(
+            run_id,
+            month,
+            todo[start : start + batch_size],
+            ref,
+            issued_at=issued_at or clock.now(),
+            pause=pause,
+            settings=settings,
+        )
+    await BillingRun.update(
+        {
+            BillingRun.status: "terminee",
+            BillingRun.finished_at: clock.now(),
+            BillingRun.families_done: len(family_ids),
+        }
+    ).where(BillingRun.id == run_id)
     return {"run_id": run_id, "invoices_created": created, "families": len(family_ids)}
 
 

@@ -24,9 +24,11 @@ def cmd_bill(args) -> int:
             return await run_billing(month)
 
     result = asyncio.run(go())
-    print(f"Facturation de {args.month} terminée : "
-          f"{counted(result['invoices_created'], 'facture créée', 'factures créées')} pour "
-          f"{counted(result['families'], 'famille concernée', 'familles concernées')}.")
+    print(
+        f"Facturation de {args.month} terminée : "
+        f"{counted(result['invoices_created'], 'facture créée', 'factures créées')} pour "
+        f"{counted(result['families'], 'famille concernée', 'familles concernées')}."
+    )
     return 0
 
 

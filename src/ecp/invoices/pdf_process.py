@@ -41,9 +41,11 @@ def _pool() -> ProcessPoolExecutor:
     global _executor
     if _executor is None:
         # spawn: a fresh interpreter that imports only this module, not the worker's state.
-        _executor = ProcessPoolExecutor(max_workers=1,
-                                        mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_die_with_parent)
+        _executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+        )
     return _executor
 
 

@@ -39,9 +39,11 @@ class ClosureRow:
     activity_id: int | None = None  # None = every activity
 
     def covers(self, day: dt.date, school_id: int | None, activity_id: int) -> bool:
-        return (self.starts_on <= day <= self.ends_on
-                and (self.school_id is None or self.school_id == school_id)
-                and (self.activity_id is None or self.activity_id == activity_id))
+        return (
+            self.starts_on <= day <= self.ends_on
+            and (self.school_id is None or self.school_id == school_id)
+            and (self.activity_id is None or self.activity_id == activity_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,9 @@ def parse_month(text: str) -> dt.date:
     return month
 
 
-def bracket_for(quotient_familial: int | None, out_of_town: bool,
-                brackets: list[Bracket]) -> int | None:
+def bracket_for(
+    quotient_familial: int | None, out_of_town: bool, brackets: list[Bracket]
+) -> int | None:
     """The bracket id that prices a family; None means the out-of-town rate.
 
     A family without a known quotient pays the highest bracket, as communes do until the CAF
@@ -122,7 +125,8 @@ def bracket_for(quotient_familial: int | None, out_of_town: bool,
         return ordered[-1].id
     for bracket in ordered:
         if bracket.qf_min <= quotient_familial and (
-                bracket.qf_max is None or quotient_familial <= bracket.qf_max):
+            bracket.qf_max is None or quotient_familial <= bracket.qf_max
+        ):
             return bracket.id
     # Outside every bracket: below the first one -> the first, above the last -> the last.
     return ordered[0].id if quotient_familial < ordered[0].qf_min else ordered[-1].id
@@ -146,9 +150,16 @@ class TariffBook:
         return found
 
 
-def bill_family(*, month: dt.date, bracket_id: int | None, bookings: list[Day],
-                attendances: list[Day], closures: list[ClosureRow], tariffs: TariffBook,
-                billable_activities: set[int] | None = None) -> FamilyBill:
+def bill_family(
+    *,
+    month: dt.date,
+    bracket_id: int | None,
+    bookings: list[Day],
+    attendances: list[Day],
+    closures: list[ClosureRow],
+    tariffs: TariffBook,
+    billable_activities: set[int] | None = None,
+) -> FamilyBill:
     """Lines and anomalies for one family's month.
 
     Lines are grouped by child, activity, kind and unit price, so a tariff change mid-month
@@ -157,8 +168,7 @@ def bill_family(*, month: dt.date, bracket_id: int | None, bookings: list[Day],
     first, last = month_bounds(month)
     in_month = [d for d in bookings if first <= d.day <= last]
     booked = {(d.child_id, d.activity_id, d.day): d for d in in_month}
-    marks = {(a.child_id, a.activity_id, a.day): a for a in attendances
-             if first <= a.day <= last}
+    marks = {(a.child_id, a.activity_id, a.day): a for a in attendances if first <= a.day <= last}
 
     def closed(d: Day) -> bool:
         return any(c.covers(d.day, d.school_id, d.activity_id) for c in closures)
@@ -197,9 +207,11 @@ def bill_family(*, month: dt.date, bracket_id: int | None, bookings: list[Day],
         booking = booked.get(key)
         if booking is None or booking.state == "annulee":
             add(mark, "majoration")
-            anomalies.append(Anomaly("present_sans_reservation", mark.child_id,
-                                     mark.activity_id, mark.day))
+            anomalies.append(
+                Anomaly("present_sans_reservation", mark.child_id, mark.activity_id, mark.day)
+            )
 
-    lines = sorted(groups.values(), key=lambda ln: (ln.child_id, ln.activity_id, ln.kind,
-                                                    ln.days[0]))
+    lines = sorted(
+        groups.values(), key=lambda ln: (ln.child_id, ln.activity_id, ln.kind, ln.days[0])
+    )
     return FamilyBill(lines=lines, anomalies=anomalies)

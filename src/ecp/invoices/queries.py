@@ -10,20 +10,34 @@ from ecp.db import fetch
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice, InvoiceLine
 
-INVOICE_COLUMNS = (Invoice.id, Invoice.number, Invoice.kind, Invoice.family, Invoice.month,
-                   Invoice.issued_at, Invoice.due_on, Invoice.total_cents, Invoice.paid_cents,
-                   Invoice.corrects, Invoice.family_name, Invoice.address, Invoice.paperless,
-                   Invoice.note)
+INVOICE_COLUMNS = (
+    Invoice.id,
+    Invoice.number,
+    Invoice.kind,
+    Invoice.family,
+    Invoice.month,
+    Invoice.issued_at,
+    Invoice.due_on,
+    Invoice.total_cents,
+    Invoice.paid_cents,
+    Invoice.corrects,
+    Invoice.family_name,
+    Invoice.address,
+    Invoice.paperless,
+    Invoice.note,
+)
 
 
 def decorate(row: dict, today: dt.date | None = None) -> dict:
     """Adds status code and label and the amount still owed."""
-    status = invoice_status(row["total_cents"], row["paid_cents"], row["due_on"],
-                            today or clock.today(), row["kind"])
+    status = invoice_status(
+        row["total_cents"], row["paid_cents"], row["due_on"], today or clock.today(), row["kind"]
+    )
     row["status"] = status
     row["status_label"] = LABELS[status]
-    row["remaining_cents"] = max(row["total_cents"] - row["paid_cents"], 0) \
-        if row["kind"] == "facture" else 0
+    row["remaining_cents"] = (
+        max(row["total_cents"] - row["paid_cents"], 0) if row["kind"] == "facture" else 0
+    )
     return row
 
 
@@ -34,7 +48,8 @@ FAMILY_INVOICES_SQL = (
     "i.paid_cents, i.corrects, i.family_name, i.address, i.paperless, i.note, "
     "c.number AS corrects_number "
     "FROM invoice i LEFT JOIN invoice c ON c.id = i.corrects "
-    "WHERE i.family = {} ORDER BY i.month DESC, i.id DESC")
+    "WHERE i.family = {} ORDER BY i.month DESC, i.id DESC"
+)
 FAMILY_INVOICES_TYPES = {"month": dt.date, "due_on": dt.date, "issued_at": dt.datetime}
 
 
@@ -58,25 +73,43 @@ def totals(invoices: list[dict]) -> dict:
 async def invoice_document(invoice_id: int, family_id: int | None = None) -> dict | None:
     """The invoice with its lines, credit notes and the commune's details; None if not found
     (or, with family_id, not this family's)."""
-    query = Invoice.select(*INVOICE_COLUMNS, Invoice.family.code.as_alias("family_code"),
-                           Invoice.corrects.number.as_alias("corrects_number")).where(
-        Invoice.id == invoice_id)
+    query = Invoice.select(
+        *INVOICE_COLUMNS,
+        Invoice.family.code.as_alias("family_code"),
+        Invoice.corrects.number.as_alias("corrects_number"),
+    ).where(Invoice.id == invoice_id)
     if family_id is not None:
         query = query.where(Invoice.family == family_id)
     invoice = await query.first()
     if invoice is None:
         return None
     decorate(invoice)
-    lines = await InvoiceLine.select(
-        InvoiceLine.id, InvoiceLine.kind, InvoiceLine.label, InvoiceLine.days,
-        InvoiceLine.quantity, InvoiceLine.unit_price_cents, InvoiceLine.amount_cents,
-        InvoiceLine.child, InvoiceLine.activity,
-    ).where(InvoiceLine.invoice == invoice_id).order_by(InvoiceLine.id)
+    lines = (
+        await InvoiceLine.select(
+            InvoiceLine.id,
+            InvoiceLine.kind,
+            InvoiceLine.label,
+            InvoiceLine.days,
+            InvoiceLine.quantity,
+            InvoiceLine.unit_price_cents,
+            InvoiceLine.amount_cents,
+            InvoiceLine.child,
+            InvoiceLine.activity,
+        )
+        .where(InvoiceLine.invoice == invoice_id)
+        .order_by(InvoiceLine.id)
+    )
     for line in lines:
         line["day_list"] = [dt.date.fromisoformat(d) for d in line["days"].split(",") if d]
-    credits = await Invoice.select(*INVOICE_COLUMNS).where(
-        (Invoice.corrects == invoice_id) & (Invoice.kind == "avoir")).order_by(Invoice.id)
+    credits = (
+        await Invoice.select(*INVOICE_COLUMNS)
+        .where((Invoice.corrects == invoice_id) & (Invoice.kind == "avoir"))
+        .order_by(Invoice.id)
+    )
     commune = await CommuneSettings.select().first() or {
-        "service_name": "Service Scolaire-Enfance-Jeunesse", "address": "", "phone": "",
-        "email": ""}
+        "service_name": "Service Scolaire-Enfance-Jeunesse",
+        "address": "",
+        "phone": "",
+        "email": "",
+    }
     return {"invoice": invoice, "lines": lines, "credits": credits, "commune": commune}

@@ -13,8 +13,9 @@ LABELS = {
 }
 
 
-def invoice_status(total_cents: int, paid_cents: int, due_on: dt.date, today: dt.date,
-                   kind: str = "facture") -> str:
+def invoice_status(
+    total_cents: int, paid_cents: int, due_on: dt.date, today: dt.date, kind: str = "facture"
+) -> str:
     if kind == "avoir":
         return "avoir"
     if paid_cents >= total_cents:

@@ -13,10 +13,9 @@ from piccolo.columns import (
 from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
+from ecp.auth.tables import StaffUser
 from ecp.commune.tables import Activity
 from ecp.families.tables import Child, Family
-from ecp.staff.tables import StaffUser
-
 from ecp.schema import Index
 
 
@@ -54,7 +53,8 @@ class Invoice(Table):
     # resolved, and proposes the same no-op alter_column forever.
     corrects = ForeignKey(
         references=LazyTableReference("Invoice", module_path="ecp.invoices.tables"),
-        null=True, on_delete=OnDelete.restrict,
+        null=True,
+        on_delete=OnDelete.restrict,
     )
     billing_run = ForeignKey(references=BillingRun, null=True, on_delete=OnDelete.restrict)
     # Frozen copies: an issued invoice shows what was true when it was issued.
@@ -84,8 +84,13 @@ INDEXES = [
     # A family's invoices by month.
     Index("invoice_family_month_idx", "invoice", ("family", "month")),
     # One invoice per family and month; credit notes are free to repeat.
-    Index("invoice_family_month_facture_uniq", "invoice", ("family", "month"), unique=True,
-          where="kind = 'facture'"),
+    Index(
+        "invoice_family_month_facture_uniq",
+        "invoice",
+        ("family", "month"),
+        unique=True,
+        where="kind = 'facture'",
+    ),
     # The lines of an invoice.
     Index("invoice_line_invoice_idx", "invoice_line", ("invoice",)),
 ]

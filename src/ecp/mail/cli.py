@@ -14,8 +14,10 @@ def cmd_send_mail(_args) -> int:
 
     settings = Settings.from_env()
     if not settings.smtp_host and not settings.mail_dir:
-        print("Aucun serveur SMTP configuré (ECP_SMTP_HOST) ni dossier de démonstration "
-              "(ECP_MAIL_DIR) : les courriels restent dans la boîte d’envoi.")
+        print(
+            "Aucun serveur SMTP configuré (ECP_SMTP_HOST) ni dossier de démonstration "
+            "(ECP_MAIL_DIR) : les courriels restent dans la boîte d’envoi."
+        )
         return 0
 
     async def go():
@@ -30,4 +32,5 @@ def cmd_send_mail(_args) -> int:
 
 def register(subparsers) -> None:
     subparsers.add_parser("send-mail", help="deliver the due outbox e-mails once").set_defaults(
-        func=cmd_send_mail)
+        func=cmd_send_mail
+    )

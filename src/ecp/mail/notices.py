@@ -10,8 +10,20 @@ from ecp import clock
 from ecp.mail.tables import OutboxEmail
 from ecp.web.french import de
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def month_label(month) -> str:
@@ -26,9 +38,12 @@ def _env():
 
 def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
     context = {
-        "family_name": item["family_name"], "number": item["number"],
-        "month": month_label(item["month"]), "total_cents": item["total_cents"],
-        "due_on": item["due_on"], "commune": settings.commune_name,
+        "family_name": item["family_name"],
+        "number": item["number"],
+        "month": month_label(item["month"]),
+        "total_cents": item["total_cents"],
+        "due_on": item["due_on"],
+        "commune": settings.commune_name,
         "url": f"{settings.base_url}/famille/factures/{item['invoice_id']}",
     }
     subject = f"Votre facture {de(context['month'])} est disponible"
@@ -45,27 +60,50 @@ async def queue_invoice_notices(items: list[dict], settings) -> int:
     rows = []
     for item in items:
         subject, text, html = render_invoice_notice(item, settings)
-        rows.append(OutboxEmail(
-            to_address=item["email"], subject=subject, body_text=text, body_html=html,
-            kind="facture", family=item["family_id"], status="en_attente", attempts=0,
-            next_attempt_at=now, created_at=now))
+        rows.append(
+            OutboxEmail(
+                to_address=item["email"],
+                subject=subject,
+                body_text=text,
+                body_html=html,
+                kind="facture",
+                family=item["family_id"],
+                status="en_attente",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
     await OutboxEmail.insert(*rows)
     return len(rows)
 
 
 async def queue_credit_note_notice(item: dict, settings) -> None:
-    """"Un avoir a été émis", to a paperless family, in the caller's transaction."""
+    """ "Un avoir a été émis", to a paperless family, in the caller's transaction."""
     context = {
-        "family_name": item["family_name"], "number": item["number"],
-        "invoice_number": item["invoice_number"], "month": month_label(item["month"]),
-        "amount_cents": item["amount_cents"], "refund_cents": item["refund_cents"],
-        "reason": item["reason"], "commune": settings.commune_name,
+        "family_name": item["family_name"],
+        "number": item["number"],
+        "invoice_number": item["invoice_number"],
+        "month": month_label(item["month"]),
+        "amount_cents": item["amount_cents"],
+        "refund_cents": item["refund_cents"],
+        "reason": item["reason"],
+        "commune": settings.commune_name,
         "url": f"{settings.base_url}/famille/factures/{item['credit_id']}",
     }
     subject = f"Avoir {item['number']} sur votre facture {item['invoice_number']}"
     text = _env().get_template("partials/mail/credit_note_available.txt").render(**context)
     html = _env().get_template("partials/mail/credit_note_available.html").render(**context)
     now = clock.now()
-    await OutboxEmail(to_address=item["email"], subject=subject, body_text=text, body_html=html,
-                      kind="avoir", family=item["family_id"], status="en_attente", attempts=0,
-                      next_attempt_at=now, created_at=now).save()
+    await OutboxEmail(
+        to_address=item["email"],
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        kind="avoir",
+        family=item["family_id"],
+        status="en_attente",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    ).save()

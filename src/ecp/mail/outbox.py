@@ -15,13 +15,23 @@ from ecp import clock
 from ecp.mail import sealing
 from ecp.mail.tables import OutboxEmail
 
-EXPIRED_ERROR = ("Lien personnel effacé sans avoir été envoyé (délai dépassé)\u00a0: la famille "
-                 "peut en redemander un.")
+EXPIRED_ERROR = (
+    "Lien personnel effacé sans avoir été envoyé (délai dépassé)\u00a0: la famille "
+    "peut en redemander un."
+)
 
 
-async def queue_email(*, to: str, subject: str, text: str, html: str = "", kind: str = "",
-                      family_id: int | None = None, secrets: Sequence[str] = (),
-                      settings=None) -> int:
+async def queue_email(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    kind: str = "",
+    family_id: int | None = None,
+    secrets: Sequence[str] = (),
+    settings=None,
+) -> int:
     now = clock.now()
     sealed = ""
     if secrets:
@@ -31,13 +41,24 @@ async def queue_email(*, to: str, subject: str, text: str, html: str = "", kind:
             # A secret the text does not hold is a caller's mistake; masking nothing would
             # hide it and leave the real secret wherever it ended up.
             raise ValueError("queue_email: every secret must appear in the message")
-        sealed = sealing.Sealer(settings.secret_key).seal(text=text, html_body=html, to=to,
-                                                          kind=kind)
+        sealed = sealing.Sealer(settings.secret_key).seal(
+            text=text, html_body=html, to=to, kind=kind
+        )
         text = sealing.mask(text, secrets)
         html = sealing.mask(html, secrets, is_html=True)
-    row = OutboxEmail(to_address=to, subject=subject, body_text=text, body_html=html, kind=kind,
-                      family=family_id, status="en_attente", attempts=0, next_attempt_at=now,
-                      created_at=now, sealed_body=sealed)
+    row = OutboxEmail(
+        to_address=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        kind=kind,
+        family=family_id,
+        status="en_attente",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        sealed_body=sealed,
+    )
     await row.save()
     return row.id
 
@@ -48,9 +69,12 @@ async def wipe_stale_secrets(now: dt.datetime) -> int:
     job; returns how many rows it wiped."""
     limit = now - sealing.MAX_AGE
     stale = (OutboxEmail.sealed_body != "") & (OutboxEmail.created_at < limit)
-    await OutboxEmail.update({OutboxEmail.status: "echec",
-                              OutboxEmail.last_error: EXPIRED_ERROR}).where(
-        stale & OutboxEmail.status.is_in(["en_attente", "envoi"]))
-    wiped = await OutboxEmail.update({OutboxEmail.sealed_body: ""}).where(stale).returning(
-        OutboxEmail.id)
+    await OutboxEmail.update(
+        {OutboxEmail.status: "echec", OutboxEmail.last_error: EXPIRED_ERROR}
+    ).where(stale & OutboxEmail.status.is_in(["en_attente", "envoi"]))
+    wiped = (
+        await OutboxEmail.update({OutboxEmail.sealed_body: ""})
+        .where(stale)
+        .returning(OutboxEmail.id)
+    )
     return len(wiped)

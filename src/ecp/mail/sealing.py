@@ -88,8 +88,9 @@ class Sealer:
 @lru_cache(maxsize=4)
 def _derive(secret_key: str) -> bytes:
     # Its own HKDF label: this key is unrelated to the one protecting staff TOTP secrets.
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"ecp outbox sealed bodies v1").derive(secret_key.encode())
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"ecp outbox sealed bodies v1"
+    ).derive(secret_key.encode())
 
 
 def _aad(to: str, kind: str) -> bytes:

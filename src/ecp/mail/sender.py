@@ -49,29 +49,49 @@ def backoff(attempts: int) -> dt.timedelta:
 
 def _due(now: dt.datetime):
     return ((OutboxEmail.status == "en_attente") | (OutboxEmail.status == "envoi")) & (
-        OutboxEmail.next_attempt_at <= now)
+        OutboxEmail.next_attempt_at <= now
+    )
 
 
 async def claim(now: dt.datetime, limit: int = BATCH) -> list[dict]:
     """Takes up to `limit` due messages for this sender; a row is claimed by one sender only."""
-    ids = [r["id"] for r in await OutboxEmail.select(OutboxEmail.id).where(_due(now)).order_by(
-        OutboxEmail.id).limit(limit)]
+    ids = [
+        r["id"]
+        for r in await OutboxEmail.select(OutboxEmail.id)
+        .where(_due(now))
+        .order_by(OutboxEmail.id)
+        .limit(limit)
+    ]
     if not ids:
         return []
     # The WHERE is evaluated again on each row as it is updated, so a row another sender has
     # just claimed (now "envoi" with a lease in the future) is skipped.
-    return await OutboxEmail.update({
-        OutboxEmail.status: "envoi",
-        OutboxEmail.next_attempt_at: now + LEASE,
-        OutboxEmail.attempts: OutboxEmail.attempts + 1,
-    }).where(OutboxEmail.id.is_in(ids) & _due(now)).returning(
-        OutboxEmail.id, OutboxEmail.to_address, OutboxEmail.subject, OutboxEmail.body_text,
-        OutboxEmail.body_html, OutboxEmail.attempts, OutboxEmail.created_at, OutboxEmail.kind,
-        OutboxEmail.sealed_body)
+    return (
+        await OutboxEmail.update(
+            {
+                OutboxEmail.status: "envoi",
+                OutboxEmail.next_attempt_at: now + LEASE,
+                OutboxEmail.attempts: OutboxEmail.attempts + 1,
+            }
+        )
+        .where(OutboxEmail.id.is_in(ids) & _due(now))
+        .returning(
+            OutboxEmail.id,
+            OutboxEmail.to_address,
+            OutboxEmail.subject,
+            OutboxEmail.body_text,
+            OutboxEmail.body_html,
+            OutboxEmail.attempts,
+            OutboxEmail.created_at,
+            OutboxEmail.kind,
+            OutboxEmail.sealed_body,
+        )
+    )
 
 
-UNREADABLE = ("Texte personnel illisible (clé secrète changée ou donnée altérée)\u00a0: "
-              "message non envoyé.")
+UNREADABLE = (
+    "Texte personnel illisible (clé secrète changée ou donnée altérée)\u00a0: message non envoyé."
+)
 
 
 def unseal(row: dict, settings) -> dict | None:
@@ -79,8 +99,9 @@ def unseal(row: dict, settings) -> dict | None:
     message must then not go out masked)."""
     if not row.get("sealed_body"):
         return row
-    opened = Sealer(settings.secret_key).open(row["sealed_body"], to=row["to_address"],
-                                              kind=row.get("kind", ""))
+    opened = Sealer(settings.secret_key).open(
+        row["sealed_body"], to=row["to_address"], kind=row.get("kind", "")
+    )
     if opened is None:
         return None
     return {**row, "body_text": opened[0], "body_html": opened[1]}
@@ -105,11 +126,13 @@ async def _release(rows: list[dict], error: str) -> None:
     """Back to the queue, to be tried again after the back-off."""
     now = clock.now()
     for row in rows:
-        await OutboxEmail.update({
-            OutboxEmail.status: "en_attente",
-            OutboxEmail.next_attempt_at: now + backoff(row["attempts"]),
-            OutboxEmail.last_error: error[:500],
-        }).where((OutboxEmail.id == row["id"]) & (OutboxEmail.status == "envoi"))
+        await OutboxEmail.update(
+            {
+                OutboxEmail.status: "en_attente",
+                OutboxEmail.next_attempt_at: now + backoff(row["attempts"]),
+                OutboxEmail.last_error: error[:500],
+            }
+        ).where((OutboxEmail.id == row["id"]) & (OutboxEmail.status == "envoi"))
 
 
 async def deliver_due(settings, max_batches: int = 20) -> int:
@@ -139,8 +162,12 @@ async def deliver_due(settings, max_batches: int = 20) -> int:
 async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
     """Returns (messages accepted, whether the server stayed reachable)."""
     sent = 0
-    smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port,
-                           start_tls=settings.smtp_starttls, timeout=20)
+    smtp = aiosmtplib.SMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        start_tls=settings.smtp_starttls,
+        timeout=20,
+    )
     try:
         await smtp.connect()
         if settings.smtp_user:
@@ -163,7 +190,8 @@ async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code >= 500:
                     await _fail(
-                        row, f"Refus définitif du serveur ({exc.code})\u00a0: {exc.message}")
+                        row, f"Refus définitif du serveur ({exc.code})\u00a0: {exc.message}"
+                    )
                     continue
                 await _release([row], f"Refus temporaire ({exc.code})\u00a0: {exc.message}")
                 continue
@@ -183,16 +211,25 @@ async def _deliver_batch(rows: list[dict], settings) -> tuple[int, bool]:
 
 async def _delivered(row: dict) -> None:
     # The family has its copy: the sealed secret has no further use here.
-    await OutboxEmail.update({
-        OutboxEmail.status: "envoye", OutboxEmail.sent_at: clock.now(),
-        OutboxEmail.last_error: "", OutboxEmail.sealed_body: "",
-    }).where(OutboxEmail.id == row["id"])
+    await OutboxEmail.update(
+        {
+            OutboxEmail.status: "envoye",
+            OutboxEmail.sent_at: clock.now(),
+            OutboxEmail.last_error: "",
+            OutboxEmail.sealed_body: "",
+        }
+    ).where(OutboxEmail.id == row["id"])
 
 
 async def _fail(row: dict, error: str) -> None:
     # Refused for good: the secret will never be delivered, so it is not kept either.
-    await OutboxEmail.update({OutboxEmail.status: "echec", OutboxEmail.last_error: error[:500],
-                              OutboxEmail.sealed_body: ""}).where(OutboxEmail.id == row["id"])
+    await OutboxEmail.update(
+        {
+            OutboxEmail.status: "echec",
+            OutboxEmail.last_error: error[:500],
+            OutboxEmail.sealed_body: "",
+        }
+    ).where(OutboxEmail.id == row["id"])
 
 
 def _mail_dir(settings) -> str | None:

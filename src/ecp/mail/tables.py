@@ -4,7 +4,6 @@ from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Va
 from piccolo.table import Table
 
 from ecp.families.tables import Family
-
 from ecp.schema import Index
 
 
@@ -18,7 +17,9 @@ class OutboxEmail(Table):
     sealed_body = Text(default="", secret=True)
     kind = Varchar(length=40, default="", help_text="reset, facture, recu, demande, rappel...")
     family = ForeignKey(references=Family, null=True, on_delete=OnDelete.set_null)
-    status = Varchar(length=20, default="en_attente", index=True, help_text="en_attente envoye echec")
+    status = Varchar(
+        length=20, default="en_attente", index=True, help_text="en_attente envoye echec"
+    )
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz()
     created_at = Timestamptz()

@@ -18,13 +18,15 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ecp.failures import CommandError
 
-class BackupError(RuntimeError):
-    pass
+
+class BackupError(CommandError):
+    """A backup or restore refused; ecp.failures prints its message as the command's line."""
 
 
 def _reason(exc: BaseException) -> str:
-    from ecp.ops.failures import os_reason, sqlite_reason
+    from ecp.failures import os_reason, sqlite_reason
 
     if isinstance(exc, OSError):
         return os_reason(exc)
@@ -38,8 +40,10 @@ def _engine_of(url: str) -> str:
         return "sqlite"
     if url.startswith(("postgresql://", "postgres://")):
         return "postgres"
-    raise BackupError(f"ECP_DATABASE_URL non pris en charge ({url.split(':', 1)[0]}) : "
-                      "sqlite:///chemin ou postgresql://… attendu.")
+    raise BackupError(
+        f"ECP_DATABASE_URL non pris en charge ({url.split(':', 1)[0]}) : "
+        "sqlite:///chemin ou postgresql://… attendu."
+    )
 
 
 def _sqlite_path(url: str) -> Path:
@@ -94,7 +98,9 @@ def backup_sqlite(url: str, dest: Path) -> None:
             src.close()
     except (OSError, sqlite3.Error) as exc:
         _discard(partial)
-        raise BackupError(f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}") from exc
+        raise BackupError(
+            f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}"
+        ) from exc
     result = integrity_check(partial)
     if result != "ok":
         _discard(partial)
@@ -114,7 +120,9 @@ def _move(partial: Path, dest: Path) -> None:
         os.replace(partial, dest)
     except OSError as exc:
         _discard(partial)
-        raise BackupError(f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}") from exc
+        raise BackupError(
+            f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}"
+        ) from exc
 
 
 def restore_sqlite(url: str, source: Path, *, force: bool = False) -> None:
@@ -187,8 +195,17 @@ def backup_postgres(url: str, dest: Path) -> None:
     partial = dest.with_name(dest.name + ".partial")
     # pg_dump works inside one repeatable-read snapshot: concurrent bookings do not tear it.
     try:
-        _run([_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-              f"--file={partial}", f"--dbname={dsn}"], env)
+        _run(
+            [
+                _tool("pg_dump"),
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={partial}",
+                f"--dbname={dsn}",
+            ],
+            env,
+        )
     except BackupError:
         _discard(partial)
         raise
@@ -200,9 +217,16 @@ def backup_postgres(url: str, dest: Path) -> None:
 
 
 def _pg_table_count(env: dict, dsn: str) -> int:
-    done = _run([_tool("psql"), "--no-psqlrc", "-tAc",
-                 "SELECT count(*) FROM information_schema.tables WHERE table_schema='public'",
-                 dsn], env)
+    done = _run(
+        [
+            _tool("psql"),
+            "--no-psqlrc",
+            "-tAc",
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema='public'",
+            dsn,
+        ],
+        env,
+    )
     return int(done.stdout.strip() or 0)
 
 
@@ -211,20 +235,35 @@ def restore_postgres(url: str, source: Path, *, force: bool = False) -> None:
     _run([_tool("pg_restore"), "--list", str(source)], env)  # a readable archive first
     if not force and _pg_table_count(env, dsn):
         raise BackupError("La base cible n'est pas vide : ajoutez --force pour l'écraser.")
-    _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
-          "--single-transaction", "--exit-on-error", f"--dbname={dsn}", str(source)], env)
+    _run(
+        [
+            _tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--dbname={dsn}",
+            str(source),
+        ],
+        env,
+    )
 
 
 def backup(url: str, dest: Path) -> None:
     engine = _engine_of(url)
     if dest.is_dir():
-        raise BackupError(f"{dest} est un dossier : donnez le chemin du fichier de sauvegarde, "
-                          f"par exemple {dest / 'ecp-sauvegarde'}.")
+        raise BackupError(
+            f"{dest} est un dossier : donnez le chemin du fichier de sauvegarde, "
+            f"par exemple {dest / 'ecp-sauvegarde'}."
+        )
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"Dossier de sauvegarde impossible à créer ({_reason(exc)}) : "
-                          f"{dest.parent}") from exc
+        raise BackupError(
+            f"Dossier de sauvegarde impossible à créer ({_reason(exc)}) : {dest.parent}"
+        ) from exc
     if not os.access(dest.parent, os.W_OK):
         raise BackupError(f"Dossier de sauvegarde non accessible en écriture : {dest.parent}")
     # The file is tried first, the same way for both engines: pg_dump would say it in English.
@@ -233,7 +272,9 @@ def backup(url: str, dest: Path) -> None:
         with open(partial, "wb"):
             pass
     except OSError as exc:
-        raise BackupError(f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}") from exc
+        raise BackupError(
+            f"Écriture de la sauvegarde impossible ({_reason(exc)}) : {dest}"
+        ) from exc
     if engine == "sqlite":
         backup_sqlite(url, dest)
     else:

@@ -11,16 +11,20 @@ from ecp.auth.tables import AuthSession, PasswordResetToken, PendingLogin
 async def delete_expired(settings, now: dt.datetime) -> int:
     idle = now - dt.timedelta(minutes=settings.session_idle_minutes)
     absolute = now - dt.timedelta(hours=settings.session_absolute_hours)
-    sessions = await AuthSession.delete().where(
-        (AuthSession.last_seen_at < idle) | (AuthSession.created_at < absolute)
-    ).returning(AuthSession.id)
-    tokens = await PasswordResetToken.delete().where(
-        PasswordResetToken.expires_at < now
-    ).returning(PasswordResetToken.id)
+    sessions = (
+        await AuthSession.delete()
+        .where((AuthSession.last_seen_at < idle) | (AuthSession.created_at < absolute))
+        .returning(AuthSession.id)
+    )
+    tokens = (
+        await PasswordResetToken.delete()
+        .where(PasswordResetToken.expires_at < now)
+        .returning(PasswordResetToken.id)
+    )
     # A pending login holds an encrypted enrolment secret: no reason to keep it past its use.
-    pending = await PendingLogin.delete().where(
-        PendingLogin.expires_at < now
-    ).returning(PendingLogin.id)
+    pending = (
+        await PendingLogin.delete().where(PendingLogin.expires_at < now).returning(PendingLogin.id)
+    )
     from ecp.mail.outbox import wipe_stale_secrets
     from ecp.payments.refusals import purge
 

@@ -26,8 +26,10 @@ def cmd_restore(args) -> int:
     from ecp.ops.backup import restore
 
     restore(_url(args), Path(args.path), force=args.force)
-    print(f"Base restaurée depuis {args.path}. Lancez « ecp migrate » si la sauvegarde est "
-          "plus ancienne que la version installée.")
+    print(
+        f"Base restaurée depuis {args.path}. Lancez « ecp migrate » si la sauvegarde est "
+        "plus ancienne que la version installée."
+    )
     return 0
 
 
@@ -36,8 +38,8 @@ def cmd_jobs(args) -> int:
     `--once` from cron or a drill (runs what is due, then exits)."""
     from ecp import db
     from ecp.ops.jobs import JobRunner, default_jobs
-    from ecp.ops.logs import configure_logging
     from ecp.settings import Settings
+    from ecp.web.logs import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings)
@@ -75,6 +77,7 @@ def register(subparsers) -> None:
     restore = subparsers.add_parser("restore", help="restore the database from PATH")
     restore.add_argument("path")
     restore.add_argument("--database-url", help="default: ECP_DATABASE_URL")
-    restore.add_argument("--force", action="store_true",
-                         help="overwrite a database that already holds tables")
+    restore.add_argument(
+        "--force", action="store_true", help="overwrite a database that already holds tables"
+    )
     restore.set_defaults(func=cmd_restore)

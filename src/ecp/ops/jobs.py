@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
-import importlib.util
 import os
 import secrets
 import socket
@@ -28,8 +26,9 @@ from typing import Any, Protocol
 import structlog
 
 from ecp import clock
+from ecp.db import aware
 from ecp.ops import leases
-from ecp.ops.metrics import REGISTRY
+from ecp.web.metrics import REGISTRY
 
 log = structlog.get_logger("ecp.jobs")
 
@@ -73,9 +72,16 @@ def holder_id() -> str:
 
 
 class JobRunner:
-    def __init__(self, settings, jobs: list[Job], *, holder: str | None = None,
-                 tick: float | None = None, ttl: float | None = None,
-                 clock: RunnerClock | None = None) -> None:
+    def __init__(
+        self,
+        settings,
+        jobs: list[Job],
+        *,
+        holder: str | None = None,
+        tick: float | None = None,
+        ttl: float | None = None,
+        clock: RunnerClock | None = None,
+    ) -> None:
         self.settings = settings
         self.jobs = list(jobs)
         self.holder = holder or holder_id()
@@ -139,8 +145,12 @@ class JobRunner:
         age = None if self.last_tick is None else self.clock.monotonic() - self.last_tick
         # A long job (its lease kept alive by the heartbeat) is not a stuck loop.
         stale = self.current is None and age is not None and age > max(60.0, self.tick * 6)
-        return {"status": "en_retard" if stale else "ok", "jobs": len(self.jobs),
-                "leases": sorted(self.held), "en_cours": self.current}
+        return {
+            "status": "en_retard" if stale else "ok",
+            "jobs": len(self.jobs),
+            "leases": sorted(self.held),
+            "en_cours": self.current,
+        }
 
     # ---- work ------------------------------------------------------------------------------
 
@@ -177,7 +187,7 @@ class JobRunner:
                 self.held.discard(job.name)
                 continue
             self.held.add(job.name)
-            last = leases.aware(row["last_run_at"])
+            last = aware(row["last_run_at"])
             now = self.clock.now()
             if last is not None and (now - last).total_seconds() < job.period:
                 continue
@@ -208,8 +218,12 @@ class JobRunner:
         # Recorded even after a failure: a failing job retries next period, not in a tight loop.
         await leases.record_run(job.name, self.holder, started, error)
         if not error:
-            log.info("job_done", job=job.name, duration_ms=round(elapsed * 1000),
-                     result=result if isinstance(result, (int, str, type(None))) else "ok")
+            log.info(
+                "job_done",
+                job=job.name,
+                duration_ms=round(elapsed * 1000),
+                result=result if isinstance(result, (int, str, type(None))) else "ok",
+            )
 
     async def _heartbeat(self, name: str) -> None:
         interval = max(self.ttl.total_seconds() / 3, 0.05)
@@ -222,19 +236,10 @@ class JobRunner:
 
 # ---- the app's jobs ------------------------------------------------------------------------
 
-def _optional(module: str, attr: str):
-    """Jobs written by other features are called only once their module exists."""
-    if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
-        return None
-    if importlib.util.find_spec(module) is None:
-        return None
-    return getattr(importlib.import_module(module), attr, None)
-
 
 async def send_mail(settings, now: dt.datetime):
-    deliver_due = _optional("ecp.mail.sender", "deliver_due")
-    if deliver_due is None:
-        return "absent"
+    from ecp.mail.sender import deliver_due
+
     return await deliver_due(settings)
 
 
@@ -245,10 +250,9 @@ async def send_reminders(settings, now: dt.datetime):
 
 
 async def apply_retention(settings, now: dt.datetime):
-    anonymise = _optional("ecp.accounts.retention", "anonymise_inactive")
-    if anonymise is None:
-        return "absent"
-    return await anonymise(settings, now)
+    from ecp.accounts.retention import anonymise_inactive
+
+    return await anonymise_inactive(settings, now)
 
 
 async def clean_expired(settings, now: dt.datetime):

@@ -12,7 +12,7 @@ import datetime as dt
 from ecp import clock
 from ecp.jobs.tables import JobLease
 
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 async def ensure(names: list[str]) -> None:
@@ -26,27 +26,33 @@ async def ensure(names: list[str]) -> None:
 async def acquire(name: str, holder: str, ttl: dt.timedelta) -> dict | None:
     """Take or renew the lease; returns the row (with last_run_at) when we hold it, else None."""
     now = clock.now()
-    rows = await JobLease.update(
-        {JobLease.holder: holder, JobLease.lease_until: now + ttl}
-    ).where(
-        (JobLease.name == name) & ((JobLease.holder == holder) | (JobLease.lease_until < now))
-    ).returning(JobLease.id, JobLease.last_run_at, JobLease.lease_until)
+    rows = (
+        await JobLease.update({JobLease.holder: holder, JobLease.lease_until: now + ttl})
+        .where(
+            (JobLease.name == name) & ((JobLease.holder == holder) | (JobLease.lease_until < now))
+        )
+        .returning(JobLease.id, JobLease.last_run_at, JobLease.lease_until)
+    )
     return rows[0] if rows else None
 
 
 async def renew(name: str, holder: str, ttl: dt.timedelta) -> bool:
     """Extend a lease we hold (heartbeat while a job runs); False if someone took it."""
-    rows = await JobLease.update({JobLease.lease_until: clock.now() + ttl}).where(
-        (JobLease.name == name) & (JobLease.holder == holder)
-    ).returning(JobLease.id)
+    rows = (
+        await JobLease.update({JobLease.lease_until: clock.now() + ttl})
+        .where((JobLease.name == name) & (JobLease.holder == holder))
+        .returning(JobLease.id)
+    )
     return bool(rows)
 
 
 async def record_run(name: str, holder: str, started: dt.datetime, error: str = "") -> bool:
     """Remember when the job last ran, so the next holder (or a restart) keeps the schedule."""
-    rows = await JobLease.update(
-        {JobLease.last_run_at: started, JobLease.last_error: error[:500]}
-    ).where((JobLease.name == name) & (JobLease.holder == holder)).returning(JobLease.id)
+    rows = (
+        await JobLease.update({JobLease.last_run_at: started, JobLease.last_error: error[:500]})
+        .where((JobLease.name == name) & (JobLease.holder == holder))
+        .returning(JobLease.id)
+    )
     return bool(rows)
 
 
@@ -56,9 +62,3 @@ async def release(names: list[str], holder: str) -> None:
         await JobLease.update({JobLease.holder: "", JobLease.lease_until: EPOCH}).where(
             (JobLease.name.is_in(names)) & (JobLease.holder == holder)
         )
-
-
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

@@ -38,8 +38,9 @@ def is_working_day(day: dt.date, public_holidays) -> bool:
     return day.weekday() < 5 and day not in public_holidays
 
 
-def day_deadline(day: dt.date, rule: str, working_days: int, at: dt.time,
-                 public_holidays) -> dt.datetime:
+def day_deadline(
+    day: dt.date, rule: str, working_days: int, at: dt.time, public_holidays
+) -> dt.datetime:
     """When booking `day` closes (Paris time): N working days before at 23:59 by default;
     ALSH mercredi: the Wednesday before."""
     if rule == "previous_wednesday":
@@ -54,8 +55,9 @@ def day_deadline(day: dt.date, rule: str, working_days: int, at: dt.time,
     return dt.datetime.combine(closing, at, tzinfo=clock.PARIS)
 
 
-def week_deadline(monday: dt.date, activities: list[dict], working_days: int, at: dt.time,
-                  public_holidays) -> dt.datetime:
+def week_deadline(
+    monday: dt.date, activities: list[dict], working_days: int, at: dt.time, public_holidays
+) -> dt.datetime:
     """The week closes with its earliest deadline: the first day any activity runs."""
     deadlines = []
     for activity in activities:
@@ -63,8 +65,9 @@ def week_deadline(monday: dt.date, activities: list[dict], working_days: int, at
         for offset in range(7):
             day = monday + dt.timedelta(days=offset)
             if day.isoweekday() in days:
-                deadlines.append(day_deadline(day, activity["deadline_rule"], working_days, at,
-                                              public_holidays))
+                deadlines.append(
+                    day_deadline(day, activity["deadline_rule"], working_days, at, public_holidays)
+                )
                 break
     if not deadlines:  # no activity set up: the default rule on Monday
         deadlines.append(day_deadline(monday, "working_days", working_days, at, public_holidays))
@@ -82,7 +85,8 @@ async def upcoming_week(now: dt.datetime) -> tuple[dt.date, dt.datetime, list] |
     working_days = rules["booking_deadline_working_days"]
     at = rules["booking_deadline_time"]  # a time on both engines, default included
     activities = await Activity.select(Activity.weekdays, Activity.deadline_rule).where(
-        Activity.active == True)  # noqa: E712 - Piccolo builds SQL from ==
+        Activity.active == True
+    )  # noqa: E712 - Piccolo builds SQL from ==
     today = now.astimezone(clock.PARIS).date()
     monday = today + dt.timedelta(days=7 - today.weekday())
     public_holidays = _public_holidays({today.year, today.year + 1})
@@ -99,30 +103,43 @@ async def missing_days(monday: dt.date, weeks: int, public_holidays) -> dict[int
     """{family_id: [(child first name, [days])]} for opted-in families: a fixed handful of
     queries whatever the number of families."""
     families = await Family.select(Family.id).where(
-        (Family.reminders == True) & (Family.active == True)  # noqa: E712
-        & Family.anonymised_at.is_null() & (Family.email != ""))
+        (Family.reminders == True)
+        & (Family.active == True)  # noqa: E712
+        & Family.anonymised_at.is_null()
+        & (Family.email != "")
+    )
     if not families:
         return {}
     family_ids = [f["id"] for f in families]
-    children = await Child.select(Child.id, Child.family, Child.first_name, Child.school).where(
-        Child.family.is_in(family_ids) & (Child.active == True)).order_by(Child.id)  # noqa: E712
+    children = (
+        await Child.select(Child.id, Child.family, Child.first_name, Child.school)
+        .where(Child.family.is_in(family_ids) & (Child.active == True))
+        .order_by(Child.id)
+    )  # noqa: E712
     if not children:
         return {}
     first = monday - dt.timedelta(days=7 * weeks)
     last = monday + dt.timedelta(days=6)
     bookings = await Booking.select(Booking.child, Booking.day).where(
-        Booking.child.is_in([c["id"] for c in children]) & (Booking.day >= first)
-        & (Booking.day <= last) & (Booking.state != "annulee"))
+        Booking.child.is_in([c["id"] for c in children])
+        & (Booking.day >= first)
+        & (Booking.day <= last)
+        & (Booking.state != "annulee")
+    )
     booked: dict[int, set] = defaultdict(set)
     for row in bookings:
         booked[row["child"]].add(row["day"])
-    closures = await Closure.select(Closure.starts_on, Closure.ends_on, Closure.school,
-                                    Closure.activity).where(
-        (Closure.starts_on <= last) & (Closure.ends_on >= monday))
+    closures = await Closure.select(
+        Closure.starts_on, Closure.ends_on, Closure.school, Closure.activity
+    ).where((Closure.starts_on <= last) & (Closure.ends_on >= monday))
 
     def closed(day: dt.date, school: int | None) -> bool:
-        return any(c["starts_on"] <= day <= c["ends_on"] and c["activity"] is None
-                   and c["school"] in (None, school) for c in closures)
+        return any(
+            c["starts_on"] <= day <= c["ends_on"]
+            and c["activity"] is None
+            and c["school"] in (None, school)
+            for c in closures
+        )
 
     result: dict[int, list] = defaultdict(list)
     for child in children:
@@ -131,8 +148,9 @@ async def missing_days(monday: dt.date, weeks: int, public_holidays) -> dict[int
             day = monday + dt.timedelta(days=offset)
             if day in public_holidays or closed(day, child["school"]):
                 continue
-            usual = all(day - dt.timedelta(days=7 * k) in booked[child["id"]]
-                        for k in range(1, weeks + 1))
+            usual = all(
+                day - dt.timedelta(days=7 * k) in booked[child["id"]] for k in range(1, weeks + 1)
+            )
             if usual and day not in booked[child["id"]]:
                 days.append(day)
         if days:
@@ -140,8 +158,9 @@ async def missing_days(monday: dt.date, weeks: int, public_holidays) -> dict[int
     return dict(result)
 
 
-def compose(settings, monday: dt.date, deadline: dt.datetime, children: list,
-            service: str) -> tuple[str, str]:
+def compose(
+    settings, monday: dt.date, deadline: dt.datetime, children: list, service: str
+) -> tuple[str, str]:
     week = iso_week(monday)
     link = f"{settings.base_url}/famille/reservations?semaine={week}"
     closing = deadline.astimezone(clock.PARIS)
@@ -182,10 +201,16 @@ async def queue_reminders(settings, now: dt.datetime | None = None) -> int:
     if not todo:
         return 0
     kind = f"{KIND_PREFIX}{iso_week(monday)}"
-    already = {r["family"] for r in await OutboxEmail.select(OutboxEmail.family).where(
-        (OutboxEmail.kind == kind) & OutboxEmail.family.is_in(list(todo)))}
-    emails = {r["id"]: r["email"] for r in await Family.select(Family.id, Family.email).where(
-        Family.id.is_in(list(todo)))}
+    already = {
+        r["family"]
+        for r in await OutboxEmail.select(OutboxEmail.family).where(
+            (OutboxEmail.kind == kind) & OutboxEmail.family.is_in(list(todo))
+        )
+    }
+    emails = {
+        r["id"]: r["email"]
+        for r in await Family.select(Family.id, Family.email).where(Family.id.is_in(list(todo)))
+    }
     service = (await commune_settings())["service_name"]
     queued = 0
     for family_id, children in todo.items():
@@ -196,10 +221,12 @@ async def queue_reminders(settings, now: dt.datetime | None = None) -> int:
             # Checked again inside the transaction, the family row locked (PostgreSQL): never
             # two reminders for one family and week, even if two runs overlapped.
             await db.lock_for_update(Family.select(Family.id).where(Family.id == family_id))
-            if await OutboxEmail.exists().where((OutboxEmail.kind == kind)
-                                                & (OutboxEmail.family == family_id)):
+            if await OutboxEmail.exists().where(
+                (OutboxEmail.kind == kind) & (OutboxEmail.family == family_id)
+            ):
                 continue
-            await queue_email(to=emails[family_id], subject=subject, text=text, kind=kind,
-                              family_id=family_id)
+            await queue_email(
+                to=emails[family_id], subject=subject, text=text, kind=kind, family_id=family_id
+            )
         queued += 1
     return queued

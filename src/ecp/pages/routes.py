@@ -1,30 +1,37 @@
-"""Public pages: home with the login form, legal pages, health check, the commune's theme."""
+"""Public pages (home with the login form, legal pages, health check, the commune's theme) and
+the family's Accueil (/famille/), which gathers bookings, invoices and requests."""
 
 from __future__ import annotations
 
-from litestar import Request, get
+from litestar import Request, Router, get
 from litestar.response import Response, Template
 
 from ecp.commune.queries import commune_settings as _commune_settings
 from ecp.commune.tables import CommuneSettings
+from ecp.families import queries as family_queries
+from ecp.pages import queries
 from ecp.web.branding import theme_css
 from ecp.web.forms import Form
-from ecp.web.stores import redis_health
 from ecp.web.htmx import page_or_fragment
+from ecp.web.stores import redis_health
 
 
 @get("/", name="home")
 async def home(request: Request) -> Template:
     commune = await _commune_settings()
-    return page_or_fragment(request, page="pages/public/home.html",
-                            context={"form": Form(), "next": "/famille/", "commune": commune})
+    return page_or_fragment(
+        request,
+        page="pages/public/home.html",
+        context={"form": Form(), "next": "/famille/", "commune": commune},
+    )
 
 
 @get("/accessibilite", name="accessibility")
 async def accessibility(request: Request) -> Template:
     commune = await _commune_settings()
-    return page_or_fragment(request, page="pages/public/accessibility.html",
-                            context={"commune": commune})
+    return page_or_fragment(
+        request, page="pages/public/accessibility.html", context={"commune": commune}
+    )
 
 
 @get("/mentions-legales", name="legal")
@@ -62,14 +69,35 @@ async def healthz(request: Request) -> Response:
         body["jobs"] = runner.status()
         if body["jobs"]["status"] != "ok":
             body["status"] = "error"
-    return Response(body, status_code=503 if body["status"] == "error" else 200,
-                    media_type="application/json")
+    return Response(
+        body, status_code=503 if body["status"] == "error" else 200, media_type="application/json"
+    )
 
 
 @get("/theme.css", name="theme", media_type="text/css")
 async def theme(request: Request) -> Response:
-    return Response(theme_css(request.app.state.settings), media_type="text/css; charset=utf-8",
-                    headers={"Cache-Control": "public, max-age=3600"})
+    return Response(
+        theme_css(request.app.state.settings),
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
-route_handlers = [home, accessibility, legal, privacy, healthz, theme]
+@get("/", name="family_home")
+async def family_home(request: Request) -> Template:
+    family_id = request.user.family_id
+    family, children = await family_queries.family_with_children(family_id)
+    home = await queries.home_data(family_id)
+    return page_or_fragment(
+        request,
+        page="pages/family/home.html",
+        context={"family": family, "children": children, **home},
+    )
+
+
+def public_router(settings) -> Router:
+    return Router(path="/", route_handlers=[home, accessibility, legal, privacy, healthz, theme])
+
+
+def family_router(settings) -> Router:
+    return Router(path="/", route_handlers=[family_home])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 from ecp import clock
 from ecp.db import lock_for_update, write_transaction
 from ecp.invoices.tables import Invoice
@@ -57,8 +56,9 @@ async def record_payment(
         ):
             raise DuplicatePayment("Ce paiement est déjà enregistré.")
         invoices = await lock_for_update(
-            Invoice.select(Invoice.id, Invoice.total_cents, Invoice.paid_cents, Invoice.family,
-                           Invoice.kind).where(Invoice.id.is_in(invoice_ids or [-1]))
+            Invoice.select(
+                Invoice.id, Invoice.total_cents, Invoice.paid_cents, Invoice.family, Invoice.kind
+            ).where(Invoice.id.is_in(invoice_ids or [-1]))
         )
         by_id = {row["id"]: row for row in invoices}
         if len(by_id) != len(set(invoice_ids)) or any(
@@ -66,10 +66,15 @@ async def record_payment(
         ):
             raise PaymentError("Une des factures n’existe pas ou n’appartient pas à cette famille.")
         payment = Payment(
-            family=family_id, method=method, amount_cents=amount_cents,
-            received_at=received_at or clock.now(), reference=reference,
-            provider_transaction=provider_transaction, attempt=attempt_id,
-            recorded_by=recorded_by, note=note,
+            family=family_id,
+            method=method,
+            amount_cents=amount_cents,
+            received_at=received_at or clock.now(),
+            reference=reference,
+            provider_transaction=provider_transaction,
+            attempt=attempt_id,
+            recorded_by=recorded_by,
+            note=note,
         )
         await payment.save()
         remaining, allocations = amount_cents, []
@@ -78,14 +83,21 @@ async def record_payment(
             share = min(max(row["total_cents"] - row["paid_cents"], 0), remaining)
             if share <= 0:
                 continue
-            await PaymentAllocation(payment=payment.id, invoice=invoice_id,
-                                    amount_cents=share).save()
+            await PaymentAllocation(
+                payment=payment.id, invoice=invoice_id, amount_cents=share
+            ).save()
             await Invoice.update({Invoice.paid_cents: Invoice.paid_cents + share}).where(
-                Invoice.id == invoice_id)
+                Invoice.id == invoice_id
+            )
             allocations.append({"invoice_id": invoice_id, "amount_cents": share})
             remaining -= share
         if remaining:
             await Payment.update({Payment.unallocated_cents: remaining}).where(
-                Payment.id == payment.id)
-    return {"payment_id": payment.id, "allocated_cents": amount_cents - remaining,
-            "unallocated_cents": remaining, "allocations": allocations}
+                Payment.id == payment.id
+            )
+    return {
+        "payment_id": payment.id,
+        "allocated_cents": amount_cents - remaining,
+        "unallocated_cents": remaining,
+        "allocations": allocations,
+    }

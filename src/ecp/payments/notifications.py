@@ -34,8 +34,15 @@ class Answer:
 OK = Answer(200, "OK")
 
 
-async def receive(config: PayboxConfig, *, method: str, raw_query: bytes, raw_body: bytes,
-                  source_ip: str, throttle_store) -> Answer:
+async def receive(
+    config: PayboxConfig,
+    *,
+    method: str,
+    raw_query: bytes,
+    raw_body: bytes,
+    source_ip: str,
+    throttle_store,
+) -> Answer:
     note = provider_for(config).verify(method=method, raw_query=raw_query, raw_body=raw_body)
     if not note.signed:
         if await refusals.over_limit(throttle_store, source_ip):
@@ -51,25 +58,33 @@ async def receive(config: PayboxConfig, *, method: str, raw_query: bytes, raw_bo
     received_at = clock.now()
     spool = Spool(config.spool_dir)
     try:
-        path = spool.put(method=method, raw_query=raw_query, raw_body=raw_body,
-                         source_ip=source_ip, received_at=received_at)
+        path = spool.put(
+            method=method,
+            raw_query=raw_query,
+            raw_body=raw_body,
+            source_ip=source_ip,
+            received_at=received_at,
+        )
     except OSError:
         # Still worth recording at once; only if that fails too is the notification at risk.
         log.error("Paybox notification could not be written to the spool %s", config.spool_dir)
         path = None
     try:
         result = await services.handle_notification(
-            note, source_ip=source_ip, expected_sources=config.ipn_sources,
-            received_at=received_at)
+            note, source_ip=source_ip, expected_sources=config.ipn_sources, received_at=received_at
+        )
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
         if path is None:
-            log.error("Paybox notification LOST: database unavailable and spool unwritable "
-                      "(reference %s, transaction %s)", note.reference, note.transaction)
+            log.error(
+                "Paybox notification LOST: database unavailable and spool unwritable "
+                "(reference %s, transaction %s)",
+                note.reference,
+                note.transaction,
+            )
             return Answer(503, "indisponible")
-        log.warning("database unavailable: Paybox notification kept in the spool (%s)",
-                    path.name)
+        log.warning("database unavailable: Paybox notification kept in the spool (%s)", path.name)
         return OK
     if path is not None:
         if result.http_status == 500:
@@ -94,21 +109,24 @@ async def replay_spool(config: PayboxConfig, now: dt.datetime | None = None) -> 
             spool.set_aside(path)
             continue
         # Verified again: the file is only as trustworthy as the bytes it holds.
-        note = provider.verify(method=item.method, raw_query=item.raw_query,
-                               raw_body=item.raw_body)
+        note = provider.verify(method=item.method, raw_query=item.raw_query, raw_body=item.raw_body)
         if not note.signed:
-            log.error("spooled Paybox notification no longer verifies: set aside (%s)",
-                      path.name)
+            log.error("spooled Paybox notification no longer verifies: set aside (%s)", path.name)
             spool.set_aside(path)
             continue
         try:
             result = await services.handle_notification(
-                note, source_ip=item.source_ip, expected_sources=config.ipn_sources,
-                received_at=item.received_at)
+                note,
+                source_ip=item.source_ip,
+                expected_sources=config.ipn_sources,
+                received_at=item.received_at,
+            )
         except Exception as exc:
             if is_database_unavailable(exc):
-                log.warning("database still unavailable: %d spooled Paybox notification(s) "
-                            "wait", len(spool.pending()))
+                log.warning(
+                    "database still unavailable: %d spooled Paybox notification(s) wait",
+                    len(spool.pending()),
+                )
                 break
             raise
         if result.http_status == 500:
@@ -116,6 +134,5 @@ async def replay_spool(config: PayboxConfig, now: dt.datetime | None = None) -> 
         else:
             spool.done(path)
             recorded += 1
-            log.info("spooled Paybox notification recorded (%s): %s", path.name,
-                     result.outcome)
+            log.info("spooled Paybox notification recorded (%s): %s", path.name, result.outcome)
     return recorded

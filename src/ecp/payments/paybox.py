@@ -26,12 +26,22 @@ SIGN_NAME = "sign"
 # Our own parameter on the browser return URLs: see read_notification for why it exists.
 BROWSER_RETURN_MARKER = "canal=navigateur"
 CURRENCY_EURO = "978"
-HASHES = {"SHA512": hashlib.sha512, "SHA256": hashlib.sha256, "SHA384": hashlib.sha384,
-          "SHA224": hashlib.sha224}
+HASHES = {
+    "SHA512": hashlib.sha512,
+    "SHA256": hashlib.sha256,
+    "SHA384": hashlib.sha384,
+    "SHA224": hashlib.sha224,
+}
 
 # Portal states of an attempt (PaymentAttempt.status).
 PAID, PENDING, REFUSED, CANCELLED, EXPIRED, ERROR = (
-    "payee", "en_attente", "refusee", "annulee", "expiree", "erreur")
+    "payee",
+    "en_attente",
+    "refusee",
+    "annulee",
+    "expiree",
+    "erreur",
+)
 
 
 def hmac_message(fields: list[tuple[str, str]]) -> str:
@@ -56,8 +66,9 @@ def pbx_total(cents: int) -> str:
     return f"{cents:03d}"
 
 
-def sign_form(fields: list[tuple[str, str]], key_hex: str, algorithm: str = "SHA512"
-              ) -> list[tuple[str, str]]:
+def sign_form(
+    fields: list[tuple[str, str]], key_hex: str, algorithm: str = "SHA512"
+) -> list[tuple[str, str]]:
     """The same ordered list with PBX_HMAC appended: the form and the MAC cannot disagree."""
     return [*fields, ("PBX_HMAC", compute_hmac(fields, key_hex, algorithm))]
 
@@ -87,6 +98,7 @@ def check_form(raw_body: bytes, key_hex: str) -> list[tuple[str, str]] | None:
 
 # --- The reply: RSA-SHA1 over the raw bytes ------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PublicKey:
     name: str
@@ -109,7 +121,7 @@ def split_signed(raw: bytes, sign_name: str = SIGN_NAME) -> tuple[bytes, bytes] 
     at = raw.rfind(marker)
     if at < 0:
         return None
-    encoded = raw[at + len(marker):]
+    encoded = raw[at + len(marker) :]
     if b"&" in encoded or not encoded:
         return None
     try:
@@ -119,8 +131,9 @@ def split_signed(raw: bytes, sign_name: str = SIGN_NAME) -> tuple[bytes, bytes] 
     return raw[:at], signature
 
 
-def verify(raw: bytes, keys: list[PublicKey] | tuple[PublicKey, ...], *,
-           sign_name: str = SIGN_NAME) -> PublicKey | None:
+def verify(
+    raw: bytes, keys: list[PublicKey] | tuple[PublicKey, ...], *, sign_name: str = SIGN_NAME
+) -> PublicKey | None:
     """The key whose signature covers EVERYTHING before the `&<sign>=` marker, or None.
 
     There is deliberately no second candidate span: reading fields from bytes other than those
@@ -175,9 +188,13 @@ def retour_names(retour: str = RETOUR) -> tuple[list[str], str]:
     return names, sign
 
 
-def read_notification(raw: bytes, keys: list[PublicKey] | tuple[PublicKey, ...], *,
-                      retour: str = RETOUR, required: tuple[str, ...] = ("mt", "ref", "err")
-                      ) -> SignedNotification:
+def read_notification(
+    raw: bytes,
+    keys: list[PublicKey] | tuple[PublicKey, ...],
+    *,
+    retour: str = RETOUR,
+    required: tuple[str, ...] = ("mt", "ref", "err"),
+) -> SignedNotification:
     """The fields of a server-to-server notification, taken from exactly the signed bytes.
 
     What makes these bytes a notification and not a browser return: the return URLs we give
@@ -224,14 +241,19 @@ def read_notification(raw: bytes, keys: list[PublicKey] | tuple[PublicKey, ...],
     return SignedNotification(key=key, fields=fields)
 
 
-def sign_reply(fields: list[tuple[str, str]], private_key: rsa.RSAPrivateKey,
-               sign_name: str = SIGN_NAME, prefix: bytes = b"") -> bytes:
+def sign_reply(
+    fields: list[tuple[str, str]],
+    private_key: rsa.RSAPrivateKey,
+    sign_name: str = SIGN_NAME,
+    prefix: bytes = b"",
+) -> bytes:
     """What Paybox sends (used by the simulator and the tests): URL-encoded pairs, then
     `&sign=` and the percent-encoded base64 RSA-SHA1 signature."""
     from urllib.parse import quote
 
-    data = prefix + "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in fields
-                             ).encode("ascii")
+    data = prefix + "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in fields).encode(
+        "ascii"
+    )
     signature = private_key.sign(data, padding.PKCS1v15(), hashes.SHA1())
     return data + f"&{sign_name}=".encode() + quote(base64.b64encode(signature), safe="").encode()
 

@@ -63,8 +63,9 @@ class Notification:
 class PaymentProvider(Protocol):
     name: str
 
-    async def redirect(self, *, reference: str, amount_cents: int, payer: Payer,
-                       base_url: str, return_path: str) -> RedirectForm: ...
+    async def redirect(
+        self, *, reference: str, amount_cents: int, payer: Payer, base_url: str, return_path: str
+    ) -> RedirectForm: ...
 
     def verify(self, *, method: str, raw_query: bytes, raw_body: bytes) -> Notification: ...
 
@@ -86,8 +87,9 @@ async def _available_endpoint(endpoints: tuple[str, ...]) -> str:
     cached = _probe_cache.get(endpoints)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    import httpx
     from urllib.parse import urlsplit
+
+    import httpx
 
     chosen = endpoints[0]
     async with httpx.AsyncClient(timeout=2.0) as http:
@@ -98,15 +100,20 @@ async def _available_endpoint(endpoints: tuple[str, ...]) -> str:
             except httpx.HTTPError:
                 continue
             if response.status_code == 200 and re.search(
-                    r'id=["\']server_status["\'][^>]*>\s*OK', response.text):
+                r'id=["\']server_status["\'][^>]*>\s*OK', response.text
+            ):
                 chosen = url
                 break
     _probe_cache[endpoints] = (time.monotonic() + 300, chosen)
     return chosen
 
 
-RETURN_KINDS = {"PBX_EFFECTUE": "effectue", "PBX_REFUSE": "refuse", "PBX_ANNULE": "annule",
-                "PBX_ATTENTE": "attente"}
+RETURN_KINDS = {
+    "PBX_EFFECTUE": "effectue",
+    "PBX_REFUSE": "refuse",
+    "PBX_ANNULE": "annule",
+    "PBX_ATTENTE": "attente",
+}
 
 
 def return_urls(base_url: str, return_path: str) -> dict[str, str]:
@@ -114,8 +121,10 @@ def return_urls(base_url: str, return_path: str) -> dict[str, str]:
     makes a browser return's signature differ from a notification's (paybox.read_notification).
     """
     base = base_url.rstrip("/")
-    return {name: f"{base}{return_path}/{kind}?{paybox.BROWSER_RETURN_MARKER}"
-            for name, kind in RETURN_KINDS.items()}
+    return {
+        name: f"{base}{return_path}/{kind}?{paybox.BROWSER_RETURN_MARKER}"
+        for name, kind in RETURN_KINDS.items()
+    }
 
 
 class PayboxProvider:
@@ -124,8 +133,9 @@ class PayboxProvider:
     def __init__(self, config: PayboxConfig):
         self.config = config
 
-    async def redirect(self, *, reference: str, amount_cents: int, payer: Payer,
-                       base_url: str, return_path: str) -> RedirectForm:
+    async def redirect(
+        self, *, reference: str, amount_cents: int, payer: Payer, base_url: str, return_path: str
+    ) -> RedirectForm:
         c = self.config
         base = base_url.rstrip("/")
         billing = (
@@ -133,27 +143,37 @@ class PayboxProvider:
             f"<FirstName>{_ascii_upper(payer.first_name, 22) or 'X'}</FirstName>"
             f"<LastName>{_ascii_upper(payer.last_name, 22) or 'X'}</LastName>"
             f"<Address1>{_ascii_upper(payer.address1, 50) or 'X'}</Address1>"
-            + (f"<Address2>{_ascii_upper(payer.address2, 50)}</Address2>"
-               if payer.address2 else "")
+            + (f"<Address2>{_ascii_upper(payer.address2, 50)}</Address2>" if payer.address2 else "")
             + f"<ZipCode>{_ascii_upper(payer.postcode, 16) or '00000'}</ZipCode>"
             f"<City>{_ascii_upper(payer.city, 50) or 'X'}</City>"
             "<CountryCode>250</CountryCode></Address></Billing>"
         )
-        cart = ('<?xml version="1.0" encoding="utf-8"?><shoppingcart><total>'
-                "<totalQuantity>1</totalQuantity></total></shoppingcart>")
+        cart = (
+            '<?xml version="1.0" encoding="utf-8"?><shoppingcart><total>'
+            "<totalQuantity>1</totalQuantity></total></shoppingcart>"
+        )
         # One canonical order: the HMAC string and the hidden inputs use this very list.
         fields = [
-            ("PBX_SITE", c.site), ("PBX_RANG", c.rang), ("PBX_IDENTIFIANT", c.identifiant),
-            ("PBX_TOTAL", paybox.pbx_total(amount_cents)), ("PBX_DEVISE", paybox.CURRENCY_EURO),
-            ("PBX_CMD", reference), ("PBX_PORTEUR", payer.email), ("PBX_RETOUR", paybox.RETOUR),
-            ("PBX_HASH", c.hash), ("PBX_TIME", paybox.pbx_time(clock.paris_now())),
+            ("PBX_SITE", c.site),
+            ("PBX_RANG", c.rang),
+            ("PBX_IDENTIFIANT", c.identifiant),
+            ("PBX_TOTAL", paybox.pbx_total(amount_cents)),
+            ("PBX_DEVISE", paybox.CURRENCY_EURO),
+            ("PBX_CMD", reference),
+            ("PBX_PORTEUR", payer.email),
+            ("PBX_RETOUR", paybox.RETOUR),
+            ("PBX_HASH", c.hash),
+            ("PBX_TIME", paybox.pbx_time(clock.paris_now())),
             ("PBX_REPONDRE_A", base + IPN_PATH),
             *return_urls(base, return_path).items(),
-            ("PBX_LANGUE", "FRA"), ("PBX_SHOPPINGCART", cart), ("PBX_BILLING", billing),
+            ("PBX_LANGUE", "FRA"),
+            ("PBX_SHOPPINGCART", cart),
+            ("PBX_BILLING", billing),
         ]
         url = await _available_endpoint(c.endpoints)
-        return RedirectForm(url=url, method="post",
-                            fields=paybox.sign_form(fields, c.hmac_key, c.hash))
+        return RedirectForm(
+            url=url, method="post", fields=paybox.sign_form(fields, c.hmac_key, c.hash)
+        )
 
     def verify(self, *, method: str, raw_query: bytes, raw_body: bytes) -> Notification:
         """The notification as Paybox sent it to PBX_REPONDRE_A: by GET in the query string, or
@@ -177,11 +197,18 @@ class PayboxProvider:
             amount = None
         code = f.get("err", "")
         return Notification(
-            signed=True, raw=text, key_name=signed.key.name, reference=f.get("ref", ""),
-            amount_cents=amount, code=code, authorisation=f.get("auto", ""),
-            transaction=f.get("trans", ""), call_number=f.get("appel", ""),
+            signed=True,
+            raw=text,
+            key_name=signed.key.name,
+            reference=f.get("ref", ""),
+            amount_cents=amount,
+            code=code,
+            authorisation=f.get("auto", ""),
+            transaction=f.get("trans", ""),
+            call_number=f.get("appel", ""),
             paid_at=paybox.parse_paybox_date(f.get("date", ""), f.get("heure", "")),
-            status=paybox.outcome_of(code), fields=f,
+            status=paybox.outcome_of(code),
+            fields=f,
         )
 
 

@@ -29,7 +29,7 @@ REASON_LABELS = {
 
 
 def _hour(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 async def over_limit(store, source_ip: str, now: dt.datetime | None = None) -> bool:
@@ -48,8 +48,11 @@ async def over_limit(store, source_ip: str, now: dt.datetime | None = None) -> b
         log.warning("refused-notification throttle unavailable", exc_info=False)
         return False
     if count == PER_ADDRESS_PER_MINUTE + 1:
-        log.warning("Paybox notification URL flooded by %s: further refusals this minute are "
-                    "answered 429 and not stored", source_ip)
+        log.warning(
+            "Paybox notification URL flooded by %s: further refusals this minute are "
+            "answered 429 and not stored",
+            source_ip,
+        )
     return count > PER_ADDRESS_PER_MINUTE
 
 
@@ -57,19 +60,34 @@ async def record(source_ip: str, reason: str, raw: str, now: dt.datetime | None 
     """Adds one refused request to its (hour, address, reason) row."""
     now = now or clock.now()
     hour = _hour(now)
-    key = ((RefusedNotification.hour == hour) & (RefusedNotification.source_ip == source_ip[:45])
-           & (RefusedNotification.reason == reason))
+    key = (
+        (RefusedNotification.hour == hour)
+        & (RefusedNotification.source_ip == source_ip[:45])
+        & (RefusedNotification.reason == reason)
+    )
     for tries_left in (1, 0):
         try:
             async with write_transaction():
-                updated = await RefusedNotification.update({
-                    RefusedNotification.hits: RefusedNotification.hits + 1,
-                    RefusedNotification.last_at: now,
-                }).where(key).returning(RefusedNotification.id)
+                updated = (
+                    await RefusedNotification.update(
+                        {
+                            RefusedNotification.hits: RefusedNotification.hits + 1,
+                            RefusedNotification.last_at: now,
+                        }
+                    )
+                    .where(key)
+                    .returning(RefusedNotification.id)
+                )
                 if not updated:
-                    await RefusedNotification(hour=hour, source_ip=source_ip[:45], reason=reason,
-                                              hits=1, first_at=now, last_at=now,
-                                              sample=raw[:SAMPLE_CHARS]).save()
+                    await RefusedNotification(
+                        hour=hour,
+                        source_ip=source_ip[:45],
+                        reason=reason,
+                        hits=1,
+                        first_at=now,
+                        last_at=now,
+                        sample=raw[:SAMPLE_CHARS],
+                    ).save()
             return
         except Exception as exc:
             # Another request inserted the same row first: count on it (once).
@@ -82,23 +100,38 @@ async def purge(now: dt.datetime | None = None) -> int:
     """Deletes refused requests past the retention, and the unsigned notifications that older
     versions stored one row each."""
     limit = (now or clock.now()) - dt.timedelta(days=REFUSED_RETENTION_DAYS)
-    rows = await RefusedNotification.delete().where(
-        RefusedNotification.last_at < limit).returning(RefusedNotification.id)
-    legacy = await PaymentNotification.delete().where(
-        (PaymentNotification.signature_valid == False)  # noqa: E712 (Piccolo needs ==)
-        & (PaymentNotification.attempt.is_null())
-        & (PaymentNotification.received_at < limit)).returning(PaymentNotification.id)
+    rows = (
+        await RefusedNotification.delete()
+        .where(RefusedNotification.last_at < limit)
+        .returning(RefusedNotification.id)
+    )
+    legacy = (
+        await PaymentNotification.delete()
+        .where(
+            (PaymentNotification.signature_valid == False)  # noqa: E712 (Piccolo needs ==)
+            & (PaymentNotification.attempt.is_null())
+            & (PaymentNotification.received_at < limit)
+        )
+        .returning(PaymentNotification.id)
+    )
     return len(rows) + len(legacy)
 
 
 async def summary(since: dt.datetime, limit: int = 20) -> dict:
     """For the régisseur: how many refused requests, from how many addresses, and the busiest
     (hour, address, reason) rows."""
-    rows = await RefusedNotification.select(
-        RefusedNotification.hour, RefusedNotification.source_ip, RefusedNotification.reason,
-        RefusedNotification.hits, RefusedNotification.first_at, RefusedNotification.last_at,
-    ).where(RefusedNotification.last_at >= since).order_by(RefusedNotification.last_at,
-                                                           ascending=False)
+    rows = (
+        await RefusedNotification.select(
+            RefusedNotification.hour,
+            RefusedNotification.source_ip,
+            RefusedNotification.reason,
+            RefusedNotification.hits,
+            RefusedNotification.first_at,
+            RefusedNotification.last_at,
+        )
+        .where(RefusedNotification.last_at >= since)
+        .order_by(RefusedNotification.last_at, ascending=False)
+    )
     for row in rows:
         row["reason_label"] = REASON_LABELS.get(row["reason"], row["reason"])
     busiest = sorted(rows, key=lambda r: (-r["hits"], r["last_at"]))[:limit]

@@ -7,15 +7,15 @@ import asyncio
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Request, get, post, route
+from litestar import Request, Router, get, post, route
 from litestar.background_tasks import BackgroundTask
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.exceptions import NotFoundException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from ecp.auth.guards import requires_role
-from ecp.payments import notifications, paybox, services, simulator
+from ecp.payments import counter_routes, notifications, paybox, services, simulator
 from ecp.payments.config import IPN_PATH, paybox_config
 from ecp.payments.provider import provider_for, return_urls
 from ecp.web.forms import Form, many, text
@@ -37,31 +37,39 @@ def _config(request: Request):
 
 # --- Family: choose, start, follow ---------------------------------------------------------
 
+
 async def _index_context(request: Request, form: Form) -> dict:
     family_id = request.user.family_id
     config = _config(request)
     invoices = await services.payable_invoices(family_id)
     return {
-        "form": form, "invoices": invoices,
+        "form": form,
+        "invoices": invoices,
         "total_cents": sum(i["remaining_cents"] for i in invoices),
         "history": await services.history(family_id),
-        "available": config.ready, "minimum_cents": config.minimum_cents,
+        "available": config.ready,
+        "minimum_cents": config.minimum_cents,
     }
 
 
 @get("/paiements", name="family_payments")
 async def family_payments(request: Request) -> Template:
     context = await _index_context(request, Form())
-    return page_or_fragment(request, page="pages/payments/index.html",
-                            fragment="partials/payments/invoice_choice.html", context=context)
+    return page_or_fragment(
+        request,
+        page="pages/payments/index.html",
+        fragment="partials/payments/invoice_choice.html",
+        context=context,
+    )
 
 
 # Each start writes an attempt: a runaway client must not fill the table.
 START_RATE = RateLimitConfig(rate_limit=("minute", 30), store="action_rate")
 
 
-@post("/paiements", name="family_payment_start", status_code=200,
-      middleware=[START_RATE.middleware])
+@post(
+    "/paiements", name="family_payment_start", status_code=200, middleware=[START_RATE.middleware]
+)
 async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     family_id = request.user.family_id
     form = Form(values={"factures": many(data, "factures")})
@@ -72,29 +80,45 @@ async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, 
             raise NotFoundException()
         ids.append(parse_id(value))
     if not config.ready:
-        form.error("factures", "Le paiement en ligne est momentanément indisponible. "
-                               "Réglez au guichet ou réessayez plus tard.")
+        form.error(
+            "factures",
+            "Le paiement en ligne est momentanément indisponible. "
+            "Réglez au guichet ou réessayez plus tard.",
+        )
     elif len((await services.payer_for(family_id)).email) < 6:
         # Paybox requires the payer's e-mail (PBX_PORTEUR) and sends its own receipt there.
-        form.error("factures", "Le paiement par carte demande une adresse électronique : "
-                               "ajoutez-la dans « Mes coordonnées ».")
+        form.error(
+            "factures",
+            "Le paiement par carte demande une adresse électronique : "
+            "ajoutez-la dans « Mes coordonnées ».",
+        )
     else:
         try:
-            reference, reused = await services.start_attempt(family_id, ids,
-                                                             config.minimum_cents)
+            reference, reused = await services.start_attempt(family_id, ids, config.minimum_cents)
         except services.NotYours:
             raise NotFoundException() from None
         except services.StartError as exc:
             form.error("factures", str(exc))
         else:
-            message = ("Un paiement était déjà en cours pour ces factures : vous pouvez le "
-                       "poursuivre." if reused else None)
-            return redirect(request, f"/famille/paiements/{reference}", message,
-                            kind="warning" if reused else "success")
+            message = (
+                "Un paiement était déjà en cours pour ces factures : vous pouvez le poursuivre."
+                if reused
+                else None
+            )
+            return redirect(
+                request,
+                f"/famille/paiements/{reference}",
+                message,
+                kind="warning" if reused else "success",
+            )
     context = await _index_context(request, form)
-    return page_or_fragment(request, page="pages/payments/index.html",
-                            fragment="partials/payments/invoice_choice.html", context=context,
-                            status_code=422)
+    return page_or_fragment(
+        request,
+        page="pages/payments/index.html",
+        fragment="partials/payments/invoice_choice.html",
+        context=context,
+        status_code=422,
+    )
 
 
 def _return_path(reference: str) -> str:
@@ -116,13 +140,23 @@ async def family_payment_attempt(request: Request, reference: FromPath[str]) -> 
         settings = _settings(request)
         payer = await services.payer_for(request.user.family_id)
         redirect_form = await provider_for(_config(request)).redirect(
-            reference=reference, amount_cents=attempt["amount_cents"], payer=payer,
-            base_url=settings.base_url, return_path=_return_path(reference))
+            reference=reference,
+            amount_cents=attempt["amount_cents"],
+            payer=payer,
+            base_url=settings.base_url,
+            return_path=_return_path(reference),
+        )
     return page_or_fragment(
-        request, page="pages/payments/attempt.html",
+        request,
+        page="pages/payments/attempt.html",
         fragment="partials/payments/attempt_status.html",
-        context={"attempt": attempt, "redirect_form": redirect_form, "polling": False,
-                 "status_url": f"/famille/paiements/{reference}"})
+        context={
+            "attempt": attempt,
+            "redirect_form": redirect_form,
+            "polling": False,
+            "status_url": f"/famille/paiements/{reference}",
+        },
+    )
 
 
 @post("/paiements/{reference:str}/abandon", name="family_payment_abandon", status_code=200)
@@ -131,14 +165,18 @@ async def family_payment_abandon(request: Request, reference: FromPath[str]) -> 
         done = await services.abandon_attempt(request.user.family_id, reference)
     except services.NotYours:
         raise NotFoundException() from None
-    message = ("Paiement abandonné. Aucune somme n’a été débitée." if done
-               else "Ce paiement n’était plus en cours.")
+    message = (
+        "Paiement abandonné. Aucune somme n’a été débitée."
+        if done
+        else "Ce paiement n’était plus en cours."
+    )
     return redirect(request, "/famille/paiements", message, kind="success" if done else "warning")
 
 
 @get("/paiements/{reference:str}/retour/{kind:str}", name="family_payment_return")
-async def family_payment_return(request: Request, reference: FromPath[str],
-                                kind: FromPath[str]) -> Any:
+async def family_payment_return(
+    request: Request, reference: FromPath[str], kind: FromPath[str]
+) -> Any:
     """Where Paybox sends the browser back. Its query string is ignored on purpose: only the
     database, written by the signed notification, says whether anything was paid."""
     if kind not in RETURN_KINDS:
@@ -150,13 +188,21 @@ async def family_payment_return(request: Request, reference: FromPath[str],
         # Nothing new: no swap, so screen readers do not hear the same sentence every poll.
         return Response(content=b"", status_code=204, headers={"Vary": "HX-Request"})
     return page_or_fragment(
-        request, page="pages/payments/return.html",
+        request,
+        page="pages/payments/return.html",
         fragment="partials/payments/attempt_status.html",
-        context={"attempt": attempt, "polling": polling, "status_url": url, "kind": kind,
-                 "refresh_seconds": REFRESH_SECONDS})
+        context={
+            "attempt": attempt,
+            "polling": polling,
+            "status_url": url,
+            "kind": kind,
+            "refresh_seconds": REFRESH_SECONDS,
+        },
+    )
 
 
 # --- Paybox notification -------------------------------------------------------------------
+
 
 @route(IPN_PATH, http_method=["GET", "POST"], name="paybox_ipn", include_in_schema=False)
 async def paybox_ipn(request: Request) -> Response:
@@ -165,25 +211,31 @@ async def paybox_ipn(request: Request) -> Response:
     settings = _settings(request)
     body = await request.body() if request.method == "POST" else b""
     answer = await notifications.receive(
-        _config(request), method=request.method,
-        raw_query=request.scope.get("query_string", b""), raw_body=body,
+        _config(request),
+        method=request.method,
+        raw_query=request.scope.get("query_string", b""),
+        raw_body=body,
         source_ip=client_ip(request.scope, settings.trusted_proxies),
-        throttle_store=request.app.stores.get("action_rate"))
+        throttle_store=request.app.stores.get("action_rate"),
+    )
     headers = {"Retry-After": "60"} if answer.status in (429, 503) else None
-    return Response(content=answer.body, status_code=answer.status, media_type="text/plain",
-                    headers=headers)
+    return Response(
+        content=answer.body, status_code=answer.status, media_type="text/plain", headers=headers
+    )
 
 
 # --- Régisseur -----------------------------------------------------------------------------
 
-PERIODS = {"1": "24 dernières heures", "7": "7 derniers jours", "30": "30 derniers jours",
-           "90": "90 derniers jours"}
+PERIODS = {
+    "1": "24 dernières heures",
+    "7": "7 derniers jours",
+    "30": "30 derniers jours",
+    "90": "90 derniers jours",
+}
 
 
-@get("/paiements/rapprochement", name="staff_reconciliation",
-     guards=[requires_role("regisseur")])
-async def staff_reconciliation(request: Request, jours: FromQuery[str | None] = None
-                               ) -> Template:
+@get("/paiements/rapprochement", name="staff_reconciliation", guards=[requires_role("regisseur")])
+async def staff_reconciliation(request: Request, jours: FromQuery[str | None] = None) -> Template:
     form = Form(values={"jours": jours or "7"})
     status = 200
     if form.values["jours"] not in PERIODS:
@@ -192,13 +244,16 @@ async def staff_reconciliation(request: Request, jours: FromQuery[str | None] = 
     days = int(form.values["jours"]) if form.valid else 7
     data = await services.reconciliation(days)
     return page_or_fragment(
-        request, page="pages/payments/reconciliation.html",
+        request,
+        page="pages/payments/reconciliation.html",
         fragment="partials/payments/reconciliation_tables.html",
         context={"form": form, "periods": PERIODS, "data": data, "days": days},
-        status_code=status)
+        status_code=status,
+    )
 
 
 # --- The simulator (never in production) ---------------------------------------------------
+
 
 async def _own_form(request: Request, raw: bytes) -> dict[str, str] | None:
     """The PBX_* fields when they are a form this site made for one of its own attempts.
@@ -223,27 +278,48 @@ async def _own_form(request: Request, raw: bytes) -> dict[str, str] | None:
         return None
     if pbx.get("PBX_REPONDRE_A") != base + IPN_PATH or pbx.get("PBX_RETOUR") != paybox.RETOUR:
         return None
-    ours = {"PBX_SITE": config.site, "PBX_RANG": config.rang,
-            "PBX_IDENTIFIANT": config.identifiant, "PBX_DEVISE": paybox.CURRENCY_EURO}
+    ours = {
+        "PBX_SITE": config.site,
+        "PBX_RANG": config.rang,
+        "PBX_IDENTIFIANT": config.identifiant,
+        "PBX_DEVISE": paybox.CURRENCY_EURO,
+    }
     if any(pbx.get(name) != value for name, value in ours.items()):
         return None
     return pbx
 
 
-def _simulator_page(request: Request, pbx: dict[str, str], raw: str, form: Form,
-                    status_code: int = 200) -> Template:
+def _simulator_page(
+    request: Request, pbx: dict[str, str], raw: str, form: Form, status_code: int = 200
+) -> Template:
     new_cookie = _ensure_csrf_token(request)
     response = Template(
-        template_name="pages/payments/simulator.html", status_code=status_code,
+        template_name="pages/payments/simulator.html",
+        status_code=status_code,
         media_type="text/html",
-        context={"pbx": pbx, "raw": raw, "form": form, "cards": simulator.CARDS,
-                 "ipn_modes": simulator.IPN_MODES, "amount_cents": int(pbx["PBX_TOTAL"]),
-                 "card_success": simulator.CARD_SUCCESS, "card_refused": simulator.CARD_REFUSED,
-                 "card_pending": simulator.CARD_PENDING, "late_seconds": simulator.LATE_SECONDS})
+        context={
+            "pbx": pbx,
+            "raw": raw,
+            "form": form,
+            "cards": simulator.CARDS,
+            "ipn_modes": simulator.IPN_MODES,
+            "amount_cents": int(pbx["PBX_TOTAL"]),
+            "card_success": simulator.CARD_SUCCESS,
+            "card_refused": simulator.CARD_REFUSED,
+            "card_pending": simulator.CARD_PENDING,
+            "late_seconds": simulator.LATE_SECONDS,
+        },
+    )
     if new_cookie:
         settings = _settings(request)
-        response.set_cookie(key=settings.cookie_name("csrftoken"), value=new_cookie, path="/",
-                            secure=settings.https, samesite="lax", httponly=False)
+        response.set_cookie(
+            key=settings.cookie_name("csrftoken"),
+            value=new_cookie,
+            path="/",
+            secure=settings.https,
+            samesite="lax",
+            httponly=False,
+        )
     return response
 
 
@@ -266,12 +342,21 @@ def _ensure_csrf_token(request: Request) -> str | None:
 
 
 def _refused_page() -> Template:
-    return Template(template_name="pages/payments/simulator_refused.html", status_code=403,
-                    media_type="text/html", context={})
+    return Template(
+        template_name="pages/payments/simulator_refused.html",
+        status_code=403,
+        media_type="text/html",
+        context={},
+    )
 
 
-@post("/simulateur-paybox/paiement", name="simulator_entry", status_code=200,
-      opt={"exclude_from_csrf": True}, include_in_schema=False)
+@post(
+    "/simulateur-paybox/paiement",
+    name="simulator_entry",
+    status_code=200,
+    opt={"exclude_from_csrf": True},
+    include_in_schema=False,
+)
 async def simulator_entry(request: Request) -> Template:
     """Receives the PBX_* form like Paybox: it only renders the card page (no state change),
     so, like the real bank page, it takes no CSRF token; see _own_form for what it checks."""
@@ -279,8 +364,9 @@ async def simulator_entry(request: Request) -> Template:
     pbx = await _own_form(request, raw)
     if pbx is None:
         return _refused_page()
-    return _simulator_page(request, pbx, raw.decode("utf-8"),
-                           Form(values={"notification": "normal"}))
+    return _simulator_page(
+        request, pbx, raw.decode("utf-8"), Form(values={"notification": "normal"})
+    )
 
 
 async def _deliver(config, reply: bytes, times: int = 1, delay: float = 0.0) -> None:
@@ -293,8 +379,12 @@ async def _deliver(config, reply: bytes, times: int = 1, delay: float = 0.0) -> 
         await services.handle_notification(note, source_ip="simulateur")
 
 
-@post("/simulateur-paybox/paiement/valider", name="simulator_pay", status_code=200,
-      include_in_schema=False)
+@post(
+    "/simulateur-paybox/paiement/valider",
+    name="simulator_pay",
+    status_code=200,
+    include_in_schema=False,
+)
 async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     config = _config(request)
     raw = text(data, "pbx", 20000)
@@ -302,9 +392,14 @@ async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) 
     if pbx is None:
         return _refused_page()
     mode = text(data, "notification")
-    form = Form(values={"carte": text(data, "carte", 40),
-                        "expiration": text(data, "expiration", 10),
-                        "cvv": text(data, "cvv", 10), "notification": mode})
+    form = Form(
+        values={
+            "carte": text(data, "carte", 40),
+            "expiration": text(data, "expiration", 10),
+            "cvv": text(data, "cvv", 10),
+            "notification": mode,
+        }
+    )
     if mode not in simulator.IPN_MODES:
         form.error("notification", "Choisissez le comportement de la notification.")
     if text(data, "action") == "annuler":
@@ -314,11 +409,15 @@ async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) 
         if not card:
             form.error("carte", "Saisissez le numéro de carte.")
         elif card not in simulator.CARDS:
-            form.error("carte", "Numéro de carte inconnu : utilisez une carte de test listée "
-                                "sur cette page.")
+            form.error(
+                "carte",
+                "Numéro de carte inconnu : utilisez une carte de test listée sur cette page.",
+            )
         if not _valid_expiry(form.values["expiration"]):
-            form.error("expiration", "Saisissez une date d’expiration future, au format MM/AA, "
-                                     "par exemple 12/30.")
+            form.error(
+                "expiration",
+                "Saisissez une date d’expiration future, au format MM/AA, par exemple 12/30.",
+            )
         if not (form.values["cvv"].isdigit() and len(form.values["cvv"]) == 3):
             form.error("cvv", "Saisissez le cryptogramme : 3 chiffres, par exemple 123.")
         code = simulator.CARDS.get(card, ("", ""))[0]
@@ -335,8 +434,9 @@ async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) 
     elif mode == "double":
         await _deliver(config, reply, times=2)
     elif mode == "tardive":
-        response.background = BackgroundTask(_deliver, config, reply, 1,
-                                             float(simulator.LATE_SECONDS))
+        response.background = BackgroundTask(
+            _deliver, config, reply, 1, float(simulator.LATE_SECONDS)
+        )
     return response
 
 
@@ -344,8 +444,14 @@ def _valid_expiry(value: str) -> bool:
     from ecp import clock
 
     month, _, year = value.replace(" ", "").partition("/")
-    if not (month.isascii() and month.isdigit() and year.isascii() and year.isdigit()
-            and len(year) == 2 and 1 <= int(month) <= 12):
+    if not (
+        month.isascii()
+        and month.isdigit()
+        and year.isascii()
+        and year.isdigit()
+        and len(year) == 2
+        and 1 <= int(month) <= 12
+    ):
         return False
     today = clock.today()
     return (2000 + int(year), int(month)) >= (today.year, today.month)
@@ -353,18 +459,26 @@ def _valid_expiry(value: str) -> bool:
 
 # --- Registration --------------------------------------------------------------------------
 
-def public_handlers(settings) -> list:
+
+def public_router(settings) -> Router:
     handlers = [paybox_ipn]
     if settings.payment_simulator and paybox_config(settings).simulator:
         handlers += [simulator_entry, simulator_pay]
-    return handlers
+    return Router(path="/", route_handlers=handlers)
 
 
-def family_handlers(settings) -> list:
-    return [family_payments, family_payment_start, family_payment_attempt,
-            family_payment_abandon, family_payment_return]
+def family_router(settings) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[
+            family_payments,
+            family_payment_start,
+            family_payment_attempt,
+            family_payment_abandon,
+            family_payment_return,
+        ],
+    )
 
 
-def staff_handlers(settings) -> list:
-    return [staff_reconciliation]
-
+def staff_router(settings) -> Router:
+    return Router(path="/", route_handlers=[staff_reconciliation, *counter_routes.handlers()])

@@ -47,10 +47,15 @@ NO_ANSWER_LABEL = "expiré sans réponse de la banque"
 NO_ANSWER_MESSAGE = (
     "La banque ne nous a donné aucune réponse pour ce paiement. Si votre compte a été débité, "
     "le paiement sera enregistré dès que la banque le confirmera et le service régie le "
-    "vérifiera ; sinon, rien n’a été débité et vous pouvez payer à nouveau.")
+    "vérifiera ; sinon, rien n’a été débité et vous pouvez payer à nouveau."
+)
 STATUS_LABELS = {
-    paybox.PAID: "confirmé", paybox.PENDING: "en attente", paybox.REFUSED: "refusé",
-    paybox.CANCELLED: "annulé", paybox.EXPIRED: "expiré", paybox.ERROR: "en erreur",
+    paybox.PAID: "confirmé",
+    paybox.PENDING: "en attente",
+    paybox.REFUSED: "refusé",
+    paybox.CANCELLED: "annulé",
+    paybox.EXPIRED: "expiré",
+    paybox.ERROR: "en erreur",
 }
 OUTCOME_LABELS = {
     "payee": "paiement enregistré",
@@ -69,8 +74,16 @@ OUTCOME_LABELS = {
     "exception": "erreur du portail à l’enregistrement (voir les journaux)",
 }
 # Outcomes the régisseur must look at.
-ANOMALIES = {"surpaiement", "erreur", "exception", "autorisation", "transaction", "montant",
-             "reference", "signature"}
+ANOMALIES = {
+    "surpaiement",
+    "erreur",
+    "exception",
+    "autorisation",
+    "transaction",
+    "montant",
+    "reference",
+    "signature",
+}
 
 
 class StartError(Exception):
@@ -100,20 +113,33 @@ def remaining(row: dict) -> int:
 
 # --- Family side ----------------------------------------------------------------------------
 
+
 async def payable_invoices(family_id: int) -> list[dict]:
     """Unpaid invoices, oldest due first, each with the open attempt that covers it (if any)."""
-    rows = await Invoice.select(
-        Invoice.id, Invoice.number, Invoice.month, Invoice.due_on, Invoice.total_cents,
-        Invoice.paid_cents,
-    ).where((Invoice.family == family_id) & (Invoice.kind == "facture")
-            & (Invoice.total_cents > Invoice.paid_cents)).order_by(Invoice.due_on, Invoice.month)
+    rows = (
+        await Invoice.select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.month,
+            Invoice.due_on,
+            Invoice.total_cents,
+            Invoice.paid_cents,
+        )
+        .where(
+            (Invoice.family == family_id)
+            & (Invoice.kind == "facture")
+            & (Invoice.total_cents > Invoice.paid_cents)
+        )
+        .order_by(Invoice.due_on, Invoice.month)
+    )
     open_by_invoice = await _open_attempts([r["id"] for r in rows])
     today = clock.today()
     for row in rows:
         row["remaining_cents"] = remaining(row)
         row["month_label"] = month_label(row["month"])
-        row["status_label"] = LABELS[invoice_status(row["total_cents"], row["paid_cents"],
-                                                    row["due_on"], today)]
+        row["status_label"] = LABELS[
+            invoice_status(row["total_cents"], row["paid_cents"], row["due_on"], today)
+        ]
         row["open_attempt"] = open_by_invoice.get(row["id"])
     return rows
 
@@ -122,15 +148,19 @@ async def _open_attempts(invoice_ids: list[int]) -> dict[int, str]:
     if not invoice_ids:
         return {}
     links = await PaymentAttemptInvoice.select(
-        PaymentAttemptInvoice.invoice, PaymentAttemptInvoice.attempt.reference,
-    ).where(PaymentAttemptInvoice.invoice.is_in(invoice_ids)
-            & (PaymentAttemptInvoice.attempt.status == paybox.PENDING)
-            & (PaymentAttemptInvoice.attempt.expires_at > clock.now()))
+        PaymentAttemptInvoice.invoice,
+        PaymentAttemptInvoice.attempt.reference,
+    ).where(
+        PaymentAttemptInvoice.invoice.is_in(invoice_ids)
+        & (PaymentAttemptInvoice.attempt.status == paybox.PENDING)
+        & (PaymentAttemptInvoice.attempt.expires_at > clock.now())
+    )
     return {link["invoice"]: link["attempt.reference"] for link in links}
 
 
-async def start_attempt(family_id: int, invoice_ids: list[int], minimum_cents: int = 100
-                        ) -> tuple[str, bool]:
+async def start_attempt(
+    family_id: int, invoice_ids: list[int], minimum_cents: int = 100
+) -> tuple[str, bool]:
     """Creates the attempt for these invoices at the amount the database says they owe.
 
     Returns (reference, reused). An open attempt for exactly the same invoices is reused; one
@@ -141,9 +171,15 @@ async def start_attempt(family_id: int, invoice_ids: list[int], minimum_cents: i
         raise StartError("Choisissez au moins une facture à payer.")
     async with write_transaction():
         # The invoice rows serialise starts: two tabs wait for each other here.
-        rows = await lock_for_update(Invoice.select(
-            Invoice.id, Invoice.number, Invoice.kind, Invoice.total_cents, Invoice.paid_cents,
-        ).where(Invoice.id.is_in(ids) & (Invoice.family == family_id)))
+        rows = await lock_for_update(
+            Invoice.select(
+                Invoice.id,
+                Invoice.number,
+                Invoice.kind,
+                Invoice.total_cents,
+                Invoice.paid_cents,
+            ).where(Invoice.id.is_in(ids) & (Invoice.family == family_id))
+        )
         if len(rows) != len(ids):
             raise NotYours()
         for row in rows:
@@ -151,98 +187,143 @@ async def start_attempt(family_id: int, invoice_ids: list[int], minimum_cents: i
                 raise StartError(f"La facture {row['number']} n’a plus rien à payer.")
         amount = sum(remaining(row) for row in rows)
         links = await PaymentAttemptInvoice.select(
-            PaymentAttemptInvoice.invoice, PaymentAttemptInvoice.attempt.id,
-            PaymentAttemptInvoice.attempt.reference, PaymentAttemptInvoice.attempt.amount_cents,
-        ).where(PaymentAttemptInvoice.invoice.is_in(ids)
-                & (PaymentAttemptInvoice.attempt.status == paybox.PENDING)
-                & (PaymentAttemptInvoice.attempt.expires_at > clock.now()))
+            PaymentAttemptInvoice.invoice,
+            PaymentAttemptInvoice.attempt.id,
+            PaymentAttemptInvoice.attempt.reference,
+            PaymentAttemptInvoice.attempt.amount_cents,
+        ).where(
+            PaymentAttemptInvoice.invoice.is_in(ids)
+            & (PaymentAttemptInvoice.attempt.status == paybox.PENDING)
+            & (PaymentAttemptInvoice.attempt.expires_at > clock.now())
+        )
         if links:
             attempt_ids = {link["attempt.id"] for link in links}
             if len(attempt_ids) == 1:
                 attempt_id = attempt_ids.pop()
-                covered = await PaymentAttemptInvoice.select(
-                    PaymentAttemptInvoice.invoice).where(
-                    PaymentAttemptInvoice.attempt == attempt_id)
-                if (sorted(c["invoice"] for c in covered) == ids
-                        and links[0]["attempt.amount_cents"] == amount):
+                covered = await PaymentAttemptInvoice.select(PaymentAttemptInvoice.invoice).where(
+                    PaymentAttemptInvoice.attempt == attempt_id
+                )
+                if (
+                    sorted(c["invoice"] for c in covered) == ids
+                    and links[0]["attempt.amount_cents"] == amount
+                ):
                     # The parent is going back to the bank: give the attempt its full time.
-                    await PaymentAttempt.update({PaymentAttempt.expires_at: clock.now()
-                                                 + dt.timedelta(minutes=ATTEMPT_MINUTES)}
-                                                ).where(PaymentAttempt.id == attempt_id)
+                    await PaymentAttempt.update(
+                        {
+                            PaymentAttempt.expires_at: clock.now()
+                            + dt.timedelta(minutes=ATTEMPT_MINUTES)
+                        }
+                    ).where(PaymentAttempt.id == attempt_id)
                     return links[0]["attempt.reference"], True
-            numbers = ", ".join(sorted({r["number"] for r in rows
-                                        if r["id"] in {lk["invoice"] for lk in links}}))
+            numbers = ", ".join(
+                sorted({r["number"] for r in rows if r["id"] in {lk["invoice"] for lk in links}})
+            )
             raise StartError(
                 f"Un paiement est déjà en cours pour la facture {numbers}. Terminez-le ou "
-                f"abandonnez-le avant d’en commencer un autre.", links[0]["attempt.reference"])
+                f"abandonnez-le avant d’en commencer un autre.",
+                links[0]["attempt.reference"],
+            )
         if amount < minimum_cents:
-            raise StartError(f"Le paiement par carte n’est possible qu’à partir de "
-                             f"{euros(minimum_cents)}. Réglez ce montant au guichet.")
+            raise StartError(
+                f"Le paiement par carte n’est possible qu’à partir de "
+                f"{euros(minimum_cents)}. Réglez ce montant au guichet."
+            )
         now = clock.now()
-        attempt = PaymentAttempt(reference=new_reference(), family=family_id,
-                                 amount_cents=amount, provider="paybox", status=paybox.PENDING,
-                                 created_at=now,
-                                 expires_at=now + dt.timedelta(minutes=ATTEMPT_MINUTES))
+        attempt = PaymentAttempt(
+            reference=new_reference(),
+            family=family_id,
+            amount_cents=amount,
+            provider="paybox",
+            status=paybox.PENDING,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=ATTEMPT_MINUTES),
+        )
         await attempt.save()
         for row in rows:
-            await PaymentAttemptInvoice(attempt=attempt.id, invoice=row["id"],
-                                        amount_cents=remaining(row)).save()
+            await PaymentAttemptInvoice(
+                attempt=attempt.id, invoice=row["id"], amount_cents=remaining(row)
+            ).save()
     return attempt.reference, False
 
 
 async def abandon_attempt(family_id: int, reference: str) -> bool:
     """The family gives up an attempt it has not paid; a later success still counts."""
     async with write_transaction():
-        attempt = await lock_for_update(PaymentAttempt.select(
-            PaymentAttempt.id, PaymentAttempt.status).where(
-            (PaymentAttempt.reference == reference) & (PaymentAttempt.family == family_id)
-        )).first()
+        attempt = await lock_for_update(
+            PaymentAttempt.select(PaymentAttempt.id, PaymentAttempt.status).where(
+                (PaymentAttempt.reference == reference) & (PaymentAttempt.family == family_id)
+            )
+        ).first()
         if attempt is None:
             raise NotYours()
         if attempt["status"] != paybox.PENDING:
             return False
-        await PaymentAttempt.update({PaymentAttempt.status: paybox.CANCELLED,
-                                     PaymentAttempt.settled_at: clock.now()}).where(
-            PaymentAttempt.id == attempt["id"])
+        await PaymentAttempt.update(
+            {PaymentAttempt.status: paybox.CANCELLED, PaymentAttempt.settled_at: clock.now()}
+        ).where(PaymentAttempt.id == attempt["id"])
     return True
 
 
 async def attempt_amount(reference: str) -> int | None:
     """The amount of the attempt with this reference, or None when this site made none."""
-    row = await PaymentAttempt.select(PaymentAttempt.amount_cents).where(
-        PaymentAttempt.reference == reference[:64]).first()
+    row = (
+        await PaymentAttempt.select(PaymentAttempt.amount_cents)
+        .where(PaymentAttempt.reference == reference[:64])
+        .first()
+    )
     return row["amount_cents"] if row else None
 
 
 async def attempt_for_family(family_id: int, reference: str) -> dict:
     """The attempt with its invoices (and their status now), or NotYours."""
-    attempt = await PaymentAttempt.select().where(
-        (PaymentAttempt.reference == reference) & (PaymentAttempt.family == family_id)).first()
+    attempt = (
+        await PaymentAttempt.select()
+        .where((PaymentAttempt.reference == reference) & (PaymentAttempt.family == family_id))
+        .first()
+    )
     if attempt is None:
         raise NotYours()
-    invoices = await PaymentAttemptInvoice.select(
-        PaymentAttemptInvoice.amount_cents, PaymentAttemptInvoice.invoice.id,
-        PaymentAttemptInvoice.invoice.number, PaymentAttemptInvoice.invoice.month,
-        PaymentAttemptInvoice.invoice.total_cents, PaymentAttemptInvoice.invoice.paid_cents,
-        PaymentAttemptInvoice.invoice.due_on,
-    ).where(PaymentAttemptInvoice.attempt == attempt["id"]).order_by(
-        PaymentAttemptInvoice.invoice.due_on)
+    invoices = (
+        await PaymentAttemptInvoice.select(
+            PaymentAttemptInvoice.amount_cents,
+            PaymentAttemptInvoice.invoice.id,
+            PaymentAttemptInvoice.invoice.number,
+            PaymentAttemptInvoice.invoice.month,
+            PaymentAttemptInvoice.invoice.total_cents,
+            PaymentAttemptInvoice.invoice.paid_cents,
+            PaymentAttemptInvoice.invoice.due_on,
+        )
+        .where(PaymentAttemptInvoice.attempt == attempt["id"])
+        .order_by(PaymentAttemptInvoice.invoice.due_on)
+    )
     today = clock.today()
-    attempt["invoices"] = [{
-        "id": row["invoice.id"], "number": row["invoice.number"],
-        "month_label": month_label(row["invoice.month"]), "amount_cents": row["amount_cents"],
-        "status_label": LABELS[invoice_status(row["invoice.total_cents"],
-                                              row["invoice.paid_cents"],
-                                              row["invoice.due_on"], today)],
-    } for row in invoices]
+    attempt["invoices"] = [
+        {
+            "id": row["invoice.id"],
+            "number": row["invoice.number"],
+            "month_label": month_label(row["invoice.month"]),
+            "amount_cents": row["amount_cents"],
+            "status_label": LABELS[
+                invoice_status(
+                    row["invoice.total_cents"],
+                    row["invoice.paid_cents"],
+                    row["invoice.due_on"],
+                    today,
+                )
+            ],
+        }
+        for row in invoices
+    ]
     now = clock.now()
     attempt["open"] = attempt["status"] == paybox.PENDING and attempt["expires_at"] > now
     # No news long after the bank's page closed: stop waiting on screen, staff will look.
-    attempt["overdue"] = (attempt["status"] == paybox.PENDING
-                          and now > attempt["expires_at"] + dt.timedelta(minutes=10))
+    attempt["overdue"] = attempt["status"] == paybox.PENDING and now > attempt[
+        "expires_at"
+    ] + dt.timedelta(minutes=10)
     attempt["status_label"] = _status_label(attempt)
-    attempt["message"] = (NO_ANSWER_MESSAGE if _no_answer(attempt)
-                          else paybox.family_message(attempt["status"]))
+    attempt["message"] = (
+        NO_ANSWER_MESSAGE if _no_answer(attempt) else paybox.family_message(attempt["status"])
+    )
     return attempt
 
 
@@ -268,42 +349,72 @@ async def expire_abandoned_attempts(now: dt.datetime | None = None) -> int:
     """
     now = now or clock.now()
     async with write_transaction():
-        rows = await PaymentAttempt.update({
-            PaymentAttempt.status: paybox.EXPIRED, PaymentAttempt.settled_at: now,
-        }).where((PaymentAttempt.status == paybox.PENDING) & (PaymentAttempt.error_code == "")
-                 & (PaymentAttempt.expires_at < now - EXPIRY_GRACE)).returning(
-            PaymentAttempt.id, PaymentAttempt.family, PaymentAttempt.reference,
-            PaymentAttempt.amount_cents)
+        rows = (
+            await PaymentAttempt.update(
+                {
+                    PaymentAttempt.status: paybox.EXPIRED,
+                    PaymentAttempt.settled_at: now,
+                }
+            )
+            .where(
+                (PaymentAttempt.status == paybox.PENDING)
+                & (PaymentAttempt.error_code == "")
+                & (PaymentAttempt.expires_at < now - EXPIRY_GRACE)
+            )
+            .returning(
+                PaymentAttempt.id,
+                PaymentAttempt.family,
+                PaymentAttempt.reference,
+                PaymentAttempt.amount_cents,
+            )
+        )
         for row in rows:
-            await record_system("payment_attempt_expired", family_id=row["family"],
-                                target=f"tentative {row['reference']}",
-                                details={"amount_cents": row["amount_cents"]})
+            await record_system(
+                "payment_attempt_expired",
+                family_id=row["family"],
+                target=f"tentative {row['reference']}",
+                details={"amount_cents": row["amount_cents"]},
+            )
     return len(rows)
 
 
 async def payer_for(family_id: int) -> Payer:
-    family = await Family.select(Family.email, Family.name).where(
-        Family.id == family_id).first()
-    guardian = await Guardian.select().where(Guardian.family == family_id).order_by(
-        Guardian.rank).first()
+    family = await Family.select(Family.email, Family.name).where(Family.id == family_id).first()
+    guardian = (
+        await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank).first()
+    )
     email = family["email"] if family else ""
     if guardian is None:
         return Payer(email=email, last_name=family["name"] if family else "")
-    return Payer(email=email or guardian["email"], first_name=guardian["first_name"],
-                 last_name=guardian["last_name"], address1=guardian["address_line1"],
-                 address2=guardian["address_line2"], postcode=guardian["postcode"],
-                 city=guardian["city"])
+    return Payer(
+        email=email or guardian["email"],
+        first_name=guardian["first_name"],
+        last_name=guardian["last_name"],
+        address1=guardian["address_line1"],
+        address2=guardian["address_line2"],
+        postcode=guardian["postcode"],
+        city=guardian["city"],
+    )
 
 
 async def history(family_id: int, limit: int = 50) -> dict:
     """Payments (all means) with the invoices they paid, and recent unfinished card attempts."""
-    payments = await Payment.select(
-        Payment.id, Payment.method, Payment.amount_cents, Payment.received_at,
-        Payment.unallocated_cents, Payment.reference,
-    ).where(Payment.family == family_id).order_by(Payment.received_at, ascending=False
-                                                  ).limit(limit)
+    payments = (
+        await Payment.select(
+            Payment.id,
+            Payment.method,
+            Payment.amount_cents,
+            Payment.received_at,
+            Payment.unallocated_cents,
+            Payment.reference,
+        )
+        .where(Payment.family == family_id)
+        .order_by(Payment.received_at, ascending=False)
+        .limit(limit)
+    )
     allocations = await PaymentAllocation.select(
-        PaymentAllocation.payment, PaymentAllocation.invoice.number,
+        PaymentAllocation.payment,
+        PaymentAllocation.invoice.number,
     ).where(PaymentAllocation.payment.is_in([p["id"] for p in payments] or [-1]))
     numbers: dict[int, list[str]] = {}
     for row in allocations:
@@ -311,11 +422,19 @@ async def history(family_id: int, limit: int = 50) -> dict:
     for p in payments:
         p["method_label"] = METHODS.get(p["method"], p["method"])
         p["invoices"] = sorted(numbers.get(p["id"], []))
-    attempts = await PaymentAttempt.select(
-        PaymentAttempt.reference, PaymentAttempt.amount_cents, PaymentAttempt.status,
-        PaymentAttempt.created_at, PaymentAttempt.expires_at, PaymentAttempt.error_code,
-    ).where((PaymentAttempt.family == family_id) & (PaymentAttempt.status != paybox.PAID)
-            ).order_by(PaymentAttempt.created_at, ascending=False).limit(10)
+    attempts = (
+        await PaymentAttempt.select(
+            PaymentAttempt.reference,
+            PaymentAttempt.amount_cents,
+            PaymentAttempt.status,
+            PaymentAttempt.created_at,
+            PaymentAttempt.expires_at,
+            PaymentAttempt.error_code,
+        )
+        .where((PaymentAttempt.family == family_id) & (PaymentAttempt.status != paybox.PAID))
+        .order_by(PaymentAttempt.created_at, ascending=False)
+        .limit(10)
+    )
     now = clock.now()
     for a in attempts:
         a["status_label"] = _status_label(a)
@@ -326,15 +445,20 @@ async def history(family_id: int, limit: int = 50) -> dict:
 
 # --- Notifications (IPN) --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Settled:
     http_status: int
     outcome: str
 
 
-async def handle_notification(note: Notification, *, source_ip: str = "",
-                              expected_sources: tuple[str, ...] = (),
-                              received_at: dt.datetime | None = None) -> Settled:
+async def handle_notification(
+    note: Notification,
+    *,
+    source_ip: str = "",
+    expected_sources: tuple[str, ...] = (),
+    received_at: dt.datetime | None = None,
+) -> Settled:
     """Applies one notification; idempotent (the Paybox transaction number is recorded once).
 
     Order of checks (docs/security.md, « Paiement »): signature, reference, amount, response
@@ -347,8 +471,9 @@ async def handle_notification(note: Notification, *, source_ip: str = "",
         log.warning("Paybox notification from an unexpected address %s", source_ip)
     now = received_at or clock.now()
     if not note.signed:
-        log.warning("Paybox notification refused (%s) from %s", note.refusal or "signature",
-                    source_ip)
+        log.warning(
+            "Paybox notification refused (%s) from %s", note.refusal or "signature", source_ip
+        )
         await refusals.record(source_ip, note.refusal or "signature", note.raw, now)
         return Settled(403, "signature")
     try:
@@ -359,9 +484,15 @@ async def handle_notification(note: Notification, *, source_ip: str = "",
         # Kept for the régisseur; Paybox only e-mails a warning on 5xx.
         log.exception("Paybox notification could not be applied")
         await PaymentNotification(
-            received_at=now, source_ip=source_ip[:45], raw_query=note.raw, signature_valid=True,
-            outcome="exception", transaction=note.transaction[:40],
-            amount_cents=note.amount_cents, error_code=note.code[:10]).save()
+            received_at=now,
+            source_ip=source_ip[:45],
+            raw_query=note.raw,
+            signature_valid=True,
+            outcome="exception",
+            transaction=note.transaction[:40],
+            amount_cents=note.amount_cents,
+            error_code=note.code[:10],
+        ).save()
         return Settled(500, "exception")
 
 
@@ -369,8 +500,9 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
     receipt = None
     async with write_transaction():
         # The attempt row serialises deliveries of the same notification (5 at once -> 1).
-        attempt = await lock_for_update(PaymentAttempt.select().where(
-            PaymentAttempt.reference == note.reference)).first()
+        attempt = await lock_for_update(
+            PaymentAttempt.select().where(PaymentAttempt.reference == note.reference)
+        ).first()
         status = note.status
         if attempt is None:
             outcome = "reference"
@@ -386,13 +518,21 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
             outcome = "attente"
         else:
             outcome = status
-        if attempt is not None and outcome not in ("montant", "payee", "surpaiement",
-                                                   "doublon", "attente"):
+        if attempt is not None and outcome not in (
+            "montant",
+            "payee",
+            "surpaiement",
+            "doublon",
+            "attente",
+        ):
             if attempt["status"] != paybox.PAID:  # a late refusal never undoes a success
-                await PaymentAttempt.update({
-                    PaymentAttempt.status: status, PaymentAttempt.error_code: note.code[:10],
-                    PaymentAttempt.settled_at: now,
-                }).where(PaymentAttempt.id == attempt["id"])
+                await PaymentAttempt.update(
+                    {
+                        PaymentAttempt.status: status,
+                        PaymentAttempt.error_code: note.code[:10],
+                        PaymentAttempt.settled_at: now,
+                    }
+                ).where(PaymentAttempt.id == attempt["id"])
         elif attempt is not None and outcome == "attente" and attempt["status"] != paybox.PAID:
             values = {PaymentAttempt.error_code: note.code[:10]}
             if attempt["status"] == paybox.EXPIRED:
@@ -401,10 +541,16 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
                 values[PaymentAttempt.settled_at] = None
             await PaymentAttempt.update(values).where(PaymentAttempt.id == attempt["id"])
         await PaymentNotification(
-            received_at=now, source_ip=source_ip[:45], raw_query=note.raw, signature_valid=True,
-            outcome=outcome, attempt=attempt["id"] if attempt else None,
-            transaction=note.transaction[:40], amount_cents=note.amount_cents,
-            error_code=note.code[:10]).save()
+            received_at=now,
+            source_ip=source_ip[:45],
+            raw_query=note.raw,
+            signature_valid=True,
+            outcome=outcome,
+            attempt=attempt["id"] if attempt else None,
+            transaction=note.transaction[:40],
+            amount_cents=note.amount_cents,
+            error_code=note.code[:10],
+        ).save()
         if receipt is not None:
             await queue_email(**receipt)
     if outcome in ANOMALIES:
@@ -412,86 +558,126 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
     return Settled(200, outcome)
 
 
-async def _record(attempt: dict, note: Notification, now: dt.datetime
-                  ) -> tuple[str, dict | None]:
+async def _record(attempt: dict, note: Notification, now: dt.datetime) -> tuple[str, dict | None]:
     if await Payment.exists().where(Payment.provider_transaction == note.transaction):
         return "doublon", None
     links = await PaymentAttemptInvoice.select(PaymentAttemptInvoice.invoice).where(
-        PaymentAttemptInvoice.attempt == attempt["id"])
+        PaymentAttemptInvoice.attempt == attempt["id"]
+    )
     second = attempt["status"] == paybox.PAID
     try:
         result = await record_payment(
-            family_id=attempt["family"], method="carte", amount_cents=note.amount_cents,
+            family_id=attempt["family"],
+            method="carte",
+            amount_cents=note.amount_cents,
             # A second success for a paid attempt pays nothing: all of it is kept as overpayment.
             invoice_ids=[] if second else [link["invoice"] for link in links],
-            received_at=note.paid_at or now, reference=attempt["reference"],
-            provider_transaction=note.transaction, attempt_id=attempt["id"],
+            received_at=note.paid_at or now,
+            reference=attempt["reference"],
+            provider_transaction=note.transaction,
+            attempt_id=attempt["id"],
             note=f"Paybox : autorisation {note.authorisation}, appel {note.call_number}, "
-                 f"clé {note.key_name}",
+            f"clé {note.key_name}",
         )
     except DuplicatePayment:
         return "doublon", None
     if not second:
-        await PaymentAttempt.update({
-            PaymentAttempt.status: paybox.PAID, PaymentAttempt.settled_at: now,
-            PaymentAttempt.error_code: note.code[:10],
-        }).where(PaymentAttempt.id == attempt["id"])
+        await PaymentAttempt.update(
+            {
+                PaymentAttempt.status: paybox.PAID,
+                PaymentAttempt.settled_at: now,
+                PaymentAttempt.error_code: note.code[:10],
+            }
+        ).where(PaymentAttempt.id == attempt["id"])
     outcome = "surpaiement" if result["unallocated_cents"] else "payee"
     return outcome, await _receipt(attempt, note, result, now)
 
 
-async def _receipt(attempt: dict, note: Notification, result: dict, now: dt.datetime
-                   ) -> dict | None:
-    family = await Family.select(Family.email, Family.name).where(
-        Family.id == attempt["family"]).first()
+async def _receipt(
+    attempt: dict, note: Notification, result: dict, now: dt.datetime
+) -> dict | None:
+    family = (
+        await Family.select(Family.email, Family.name).where(Family.id == attempt["family"]).first()
+    )
     if not family or not family["email"]:
         return None
     numbers = {}
     if result["allocations"]:
         rows = await Invoice.select(Invoice.id, Invoice.number).where(
-            Invoice.id.is_in([a["invoice_id"] for a in result["allocations"]]))
+            Invoice.id.is_in([a["invoice_id"] for a in result["allocations"]])
+        )
         numbers = {r["id"]: r["number"] for r in rows}
-    lines = [f"- facture {numbers.get(a['invoice_id'], a['invoice_id'])} : "
-             f"{euros(a['amount_cents'])}" for a in result["allocations"]]
+    lines = [
+        f"- facture {numbers.get(a['invoice_id'], a['invoice_id'])} : {euros(a['amount_cents'])}"
+        for a in result["allocations"]
+    ]
     if result["unallocated_cents"]:
-        lines.append(f"- trop-perçu : {euros(result['unallocated_cents'])} (le service "
-                     f"régie vous contactera pour le rembourser ou l’imputer)")
-    text = "\n".join([
-        f"Bonjour,\n\nNous avons bien reçu votre paiement par carte de "
-        f"{euros(note.amount_cents or 0)}, le {date_heure(note.paid_at or now)}.\n",
-        *lines,
-        f"\nRéférence du paiement : {attempt['reference']}",
-        f"Numéro de transaction Paybox : {note.transaction}",
-        "\nCe courriel vaut reçu. Vous retrouvez l’historique de vos paiements dans votre "
-        "espace famille, rubrique « Paiements ».\n\nLe service Scolaire-Enfance-Jeunesse",
-    ])
-    return {"to": family["email"], "subject": f"Reçu de votre paiement de "
-            f"{euros(note.amount_cents or 0)}", "text": text, "kind": "recu",
-            "family_id": attempt["family"]}
+        lines.append(
+            f"- trop-perçu : {euros(result['unallocated_cents'])} (le service "
+            f"régie vous contactera pour le rembourser ou l’imputer)"
+        )
+    text = "\n".join(
+        [
+            f"Bonjour,\n\nNous avons bien reçu votre paiement par carte de "
+            f"{euros(note.amount_cents or 0)}, le {date_heure(note.paid_at or now)}.\n",
+            *lines,
+            f"\nRéférence du paiement : {attempt['reference']}",
+            f"Numéro de transaction Paybox : {note.transaction}",
+            "\nCe courriel vaut reçu. Vous retrouvez l’historique de vos paiements dans votre "
+            "espace famille, rubrique « Paiements ».\n\nLe service Scolaire-Enfance-Jeunesse",
+        ]
+    )
+    return {
+        "to": family["email"],
+        "subject": f"Reçu de votre paiement de {euros(note.amount_cents or 0)}",
+        "text": text,
+        "kind": "recu",
+        "family_id": attempt["family"],
+    }
 
 
 # --- Régisseur ------------------------------------------------------------------------------
 
+
 async def reconciliation(days: int) -> dict:
     """Attempts and notifications of the last `days` days, and what needs the régisseur."""
     since = clock.now() - dt.timedelta(days=days)
-    attempts = await PaymentAttempt.select(
-        PaymentAttempt.id, PaymentAttempt.reference, PaymentAttempt.amount_cents,
-        PaymentAttempt.status, PaymentAttempt.created_at, PaymentAttempt.settled_at,
-        PaymentAttempt.expires_at, PaymentAttempt.error_code, PaymentAttempt.family.code,
-        PaymentAttempt.family.name,
-    ).where(PaymentAttempt.created_at >= since).order_by(PaymentAttempt.created_at,
-                                                          ascending=False)
-    notifications = await PaymentNotification.select(
-        PaymentNotification.id, PaymentNotification.received_at, PaymentNotification.source_ip,
-        PaymentNotification.signature_valid, PaymentNotification.outcome,
-        PaymentNotification.transaction, PaymentNotification.amount_cents,
-        PaymentNotification.error_code, PaymentNotification.attempt.reference,
-        PaymentNotification.attempt.amount_cents, PaymentNotification.attempt.family.code,
-    ).where(PaymentNotification.received_at >= since).order_by(
-        PaymentNotification.received_at, ascending=False)
+    attempts = (
+        await PaymentAttempt.select(
+            PaymentAttempt.id,
+            PaymentAttempt.reference,
+            PaymentAttempt.amount_cents,
+            PaymentAttempt.status,
+            PaymentAttempt.created_at,
+            PaymentAttempt.settled_at,
+            PaymentAttempt.expires_at,
+            PaymentAttempt.error_code,
+            PaymentAttempt.family.code,
+            PaymentAttempt.family.name,
+        )
+        .where(PaymentAttempt.created_at >= since)
+        .order_by(PaymentAttempt.created_at, ascending=False)
+    )
+    notifications = (
+        await PaymentNotification.select(
+            PaymentNotification.id,
+            PaymentNotification.received_at,
+            PaymentNotification.source_ip,
+            PaymentNotification.signature_valid,
+            PaymentNotification.outcome,
+            PaymentNotification.transaction,
+            PaymentNotification.amount_cents,
+            PaymentNotification.error_code,
+            PaymentNotification.attempt.reference,
+            PaymentNotification.attempt.amount_cents,
+            PaymentNotification.attempt.family.code,
+        )
+        .where(PaymentNotification.received_at >= since)
+        .order_by(PaymentNotification.received_at, ascending=False)
+    )
     card = await Payment.select(Payment.amount_cents, Payment.unallocated_cents).where(
-        (Payment.method == "carte") & (Payment.received_at >= since))
+        (Payment.method == "carte") & (Payment.received_at >= since)
+    )
     refused = await refusals.summary(since)
     now = clock.now()
     stale_before = now - dt.timedelta(minutes=STALE_MINUTES)

@@ -55,8 +55,11 @@ def _private_key(keys_dir: str) -> rsa.RSAPrivateKey:
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
@@ -74,12 +77,14 @@ def _private_key(keys_dir: str) -> rsa.RSAPrivateKey:
 
 
 def test_public_key(config) -> paybox.PublicKey:
-    return paybox.PublicKey(name="simulateur (clé de test)",
-                            key=private_key(config.test_keys_dir).public_key())
+    return paybox.PublicKey(
+        name="simulateur (clé de test)", key=private_key(config.test_keys_dir).public_key()
+    )
 
 
-def reply_fields(pbx: dict[str, str], code: str, *, now: dt.datetime | None = None
-                 ) -> list[tuple[str, str]]:
+def reply_fields(
+    pbx: dict[str, str], code: str, *, now: dt.datetime | None = None
+) -> list[tuple[str, str]]:
     """The PBX_RETOUR variables, in the merchant's order, as Paybox would fill them."""
     moment = (now or clock.now()).astimezone(clock.PARIS)
     paid = code == "00000"
@@ -114,8 +119,9 @@ def sign_name(pbx: dict[str, str]) -> str:
     return paybox.SIGN_NAME
 
 
-def signed_replies(pbx: dict[str, str], code: str, keys_dir: str, return_query: str
-                   ) -> tuple[bytes, bytes]:
+def signed_replies(
+    pbx: dict[str, str], code: str, keys_dir: str, return_query: str
+) -> tuple[bytes, bytes]:
     """(the notification's query, the browser return's query) for one answer, as Paybox signs
     them: the notification over the PBX_RETOUR variables alone, the browser return over its
     whole query string, which starts with the return URL's own parameters (our marker)."""
@@ -123,14 +129,17 @@ def signed_replies(pbx: dict[str, str], code: str, keys_dir: str, return_query: 
     key = private_key(keys_dir)
     name = sign_name(pbx)
     notification = paybox.sign_reply(fields, key, name)
-    browser = paybox.sign_reply(fields, key, name,
-                                prefix=(return_query + "&").encode("ascii") if return_query
-                                else b"")
+    browser = paybox.sign_reply(
+        fields, key, name, prefix=(return_query + "&").encode("ascii") if return_query else b""
+    )
     return notification, browser
 
 
 def return_url(pbx: dict[str, str], code: str) -> str:
     status = paybox.outcome_of(code)
-    name = {paybox.PAID: "PBX_EFFECTUE", paybox.PENDING: "PBX_ATTENTE",
-            paybox.CANCELLED: "PBX_ANNULE"}.get(status, "PBX_REFUSE")
+    name = {
+        paybox.PAID: "PBX_EFFECTUE",
+        paybox.PENDING: "PBX_ATTENTE",
+        paybox.CANCELLED: "PBX_ANNULE",
+    }.get(status, "PBX_REFUSE")
     return pbx[name]

@@ -52,17 +52,28 @@ class Spool:
     def failed_dir(self) -> Path:
         return self.directory / "failed"
 
-    def put(self, *, method: str, raw_query: bytes, raw_body: bytes, source_ip: str,
-            received_at: dt.datetime) -> Path:
+    def put(
+        self,
+        *,
+        method: str,
+        raw_query: bytes,
+        raw_body: bytes,
+        source_ip: str,
+        received_at: dt.datetime,
+    ) -> Path:
         """Writes the notification durably; raises OSError when it cannot."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stamp = received_at.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = received_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
         path = self.directory / f"{stamp}-{secrets.token_hex(6)}.json"
-        payload = json.dumps({
-            "method": method, "source_ip": source_ip, "received_at": received_at.isoformat(),
-            "raw_query": base64.b64encode(raw_query).decode("ascii"),
-            "raw_body": base64.b64encode(raw_body).decode("ascii"),
-        }).encode("utf-8")
+        payload = json.dumps(
+            {
+                "method": method,
+                "source_ip": source_ip,
+                "received_at": received_at.isoformat(),
+                "raw_query": base64.b64encode(raw_query).decode("ascii"),
+                "raw_body": base64.b64encode(raw_body).decode("ascii"),
+            }
+        ).encode("utf-8")
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -103,10 +114,13 @@ class Spool:
         try:
             data = json.loads(path.read_bytes())
             return Spooled(
-                path=path, method=data["method"], source_ip=data["source_ip"],
+                path=path,
+                method=data["method"],
+                source_ip=data["source_ip"],
                 received_at=dt.datetime.fromisoformat(data["received_at"]),
                 raw_query=base64.b64decode(data["raw_query"]),
-                raw_body=base64.b64decode(data["raw_body"]))
+                raw_body=base64.b64decode(data["raw_body"]),
+            )
         except (OSError, ValueError, KeyError, TypeError):
             log.error("unreadable spooled Paybox notification %s", path.name)
             return None

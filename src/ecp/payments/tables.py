@@ -11,10 +11,9 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from ecp.auth.tables import StaffUser
 from ecp.families.tables import Family
 from ecp.invoices.tables import Invoice
-from ecp.staff.tables import StaffUser
-
 from ecp.schema import Index
 
 
@@ -25,8 +24,12 @@ class PaymentAttempt(Table):
     family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
     amount_cents = Integer()
     provider = Varchar(length=20, default="paybox")
-    status = Varchar(length=20, default="en_attente", index=True,
-                     help_text="en_attente payee refusee annulee expiree")
+    status = Varchar(
+        length=20,
+        default="en_attente",
+        index=True,
+        help_text="en_attente payee refusee annulee expiree",
+    )
     created_at = Timestamptz()
     expires_at = Timestamptz()
     settled_at = Timestamptz(null=True, default=None)
@@ -45,8 +48,13 @@ class Payment(Table):
     amount_cents = Integer()
     received_at = Timestamptz()
     reference = Varchar(length=80, default="", help_text="Cheque number, transfer label...")
-    provider_transaction = Varchar(length=40, null=True, default=None, unique=True,
-                                   help_text="Paybox transaction number (S); once only")
+    provider_transaction = Varchar(
+        length=40,
+        null=True,
+        default=None,
+        unique=True,
+        help_text="Paybox transaction number (S); once only",
+    )
     attempt = ForeignKey(references=PaymentAttempt, null=True, on_delete=OnDelete.restrict)
     recorded_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.restrict)
     unallocated_cents = Integer(default=0, help_text="Overpayment left to refund or allocate")
@@ -92,6 +100,10 @@ INDEXES = [
     # What was paid against an invoice.
     Index("payment_allocation_invoice_idx", "payment_allocation", ("invoice",)),
     # The refusal counter's upsert conflict target: one row per hour, address and reason.
-    Index("refused_notification_key", "refused_notification", ("hour", "source_ip", "reason"),
-          unique=True),
+    Index(
+        "refused_notification_key",
+        "refused_notification",
+        ("hour", "source_ip", "reason"),
+        unique=True,
+    ),
 ]

@@ -19,18 +19,35 @@ log = logging.getLogger("ecp.errors")
 DATABASE_RETRY_AFTER = 5
 
 MESSAGES = {
-    400: ("Requête invalide", "La demande n’a pas pu être comprise. Revenez à la page précédente et réessayez."),
-    403: ("Accès refusé", "Vous n’avez pas accès à cette page, ou le formulaire a expiré. "
-          "Rechargez la page puis réessayez."),
-    404: ("Page introuvable", "Cette page n’existe pas ou plus. Vérifiez l’adresse, ou revenez à l’accueil."),
+    400: (
+        "Requête invalide",
+        "La demande n’a pas pu être comprise. Revenez à la page précédente et réessayez.",
+    ),
+    403: (
+        "Accès refusé",
+        "Vous n’avez pas accès à cette page, ou le formulaire a expiré. "
+        "Rechargez la page puis réessayez.",
+    ),
+    404: (
+        "Page introuvable",
+        "Cette page n’existe pas ou plus. Vérifiez l’adresse, ou revenez à l’accueil.",
+    ),
     405: ("Action impossible", "Cette action n’est pas possible sur cette page."),
-    413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses ou comptent trop "
-          "de champs. Revenez à la page précédente et réessayez."),
+    413: (
+        "Envoi trop volumineux",
+        "Les données envoyées sont trop volumineuses ou comptent trop "
+        "de champs. Revenez à la page précédente et réessayez.",
+    ),
     429: ("Trop de tentatives", "Vous avez fait trop de tentatives en peu de temps."),
-    500: ("Erreur technique", "Une erreur inattendue s’est produite. Elle a été enregistrée ; "
-          "réessayez dans quelques instants. Si elle persiste, contactez le service."),
-    503: ("Service momentanément indisponible", "Le portail est momentanément indisponible. "
-          "Réessayez dans quelques instants."),
+    500: (
+        "Erreur technique",
+        "Une erreur inattendue s’est produite. Elle a été enregistrée ; "
+        "réessayez dans quelques instants. Si elle persiste, contactez le service.",
+    ),
+    503: (
+        "Service momentanément indisponible",
+        "Le portail est momentanément indisponible. Réessayez dans quelques instants.",
+    ),
 }
 
 
@@ -40,7 +57,7 @@ def _route(request: Request) -> str:
 
 
 def _actor(request: Request) -> str | None:
-    from ecp.ops.logs import actor
+    from ecp.web.logs import actor
 
     return actor(request.scope)
 
@@ -50,18 +67,32 @@ def _login_path(path: str) -> str:
     return f"{base}?next={quote(path, safe='/')}"
 
 
-def error_page(request: Request, status: int, headers: dict[str, str] | None = None,
-               retry_after: int | None = None) -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    headers: dict[str, str] | None = None,
+    retry_after: int | None = None,
+) -> Response:
     title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     context = {"status": status, "title": title, "message": message, "retry_after": retry_after}
     headers = dict(headers or {})
     if wants_fragment(request):
         # htmx 2 swaps error responses only when told where (responseHandling in base.html).
         headers.update({"HX-Retarget": "#main", "HX-Reswap": "outerHTML"})
-        return Template("partials/error_main.html", context=context, status_code=status,
-                        headers=headers, media_type="text/html")
-    return Template("pages/error.html", context=context, status_code=status, headers=headers,
-                    media_type="text/html")
+        return Template(
+            "partials/error_main.html",
+            context=context,
+            status_code=status,
+            headers=headers,
+            media_type="text/html",
+        )
+    return Template(
+        "pages/error.html",
+        context=context,
+        status_code=status,
+        headers=headers,
+        media_type="text/html",
+    )
 
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
@@ -81,8 +112,10 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     if status == 413:
         log.info("request too large", extra={"route": _route(request), "reason": exc.detail})
     if status == 403:
-        log.info("forbidden", extra={"route": _route(request), "reason": exc.detail,
-                                     "actor": _actor(request)})
+        log.info(
+            "forbidden",
+            extra={"route": _route(request), "reason": exc.detail, "actor": _actor(request)},
+        )
     return error_page(request, status, headers=headers, retry_after=retry_after)
 
 
@@ -91,9 +124,14 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     if cause is not None:
         # Expected during a restart or failover and the same for every request meanwhile: one
         # warning line each, without the traceback that would bury a real bug's.
-        log.warning("database unavailable", extra={"route": _route(request),
-                                                   "error": type(cause).__name__})
-        return error_page(request, 503, headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
-                          retry_after=DATABASE_RETRY_AFTER)
+        log.warning(
+            "database unavailable", extra={"route": _route(request), "error": type(cause).__name__}
+        )
+        return error_page(
+            request,
+            503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+            retry_after=DATABASE_RETRY_AFTER,
+        )
     log.exception("unhandled error", extra={"route": _route(request)})
     return error_page(request, 500)

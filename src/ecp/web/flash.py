@@ -24,8 +24,13 @@ def _sign(secret: str, payload: bytes) -> str:
 def _cookie(request: Request, value: str, max_age: int) -> Cookie:
     s = _settings(request)
     return Cookie(
-        key=s.cookie_name(NAME), value=value, path="/", max_age=max_age, httponly=True,
-        secure=s.https, samesite="lax",
+        key=s.cookie_name(NAME),
+        value=value,
+        path="/",
+        max_age=max_age,
+        httponly=True,
+        secure=s.https,
+        samesite="lax",
     )
 
 

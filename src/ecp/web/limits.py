@@ -59,8 +59,9 @@ def count_fields(content_type: bytes, body: bytes) -> int:
     return 0
 
 
-def body_limits_middleware(app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
-                           max_fields: int = MAX_FIELDS) -> ASGIApp:
+def body_limits_middleware(
+    app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, max_fields: int = MAX_FIELDS
+) -> ASGIApp:
     """413 for a body over `max_bytes` or a form (or query string) over `max_fields` fields."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,8 +77,12 @@ def body_limits_middleware(app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
             return
         announced = _header(scope, b"content-length")
         # An announced size over the cap is refused before a byte of the body is read.
-        if (announced is not None and announced.isascii() and announced.isdigit()
-                and int(announced) > max_bytes):
+        if (
+            announced is not None
+            and announced.isascii()
+            and announced.isdigit()
+            and int(announced) > max_bytes
+        ):
             raise RequestEntityTooLarge("Corps de requête trop volumineux")
         chunks: list[bytes] = []
         size = 0

@@ -46,8 +46,9 @@ def parse_id(value: Any) -> int | None:
 
 def parse_int(value: Any, low: int, high: int) -> int | None:
     """A whole number typed in a form (ASCII digits, as many as `high` can have), or None."""
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,%d}" % len(str(high)),
-                                                      value.strip()):
+    if not isinstance(value, str) or not re.fullmatch(
+        r"[0-9]{1,%d}" % len(str(high)), value.strip()
+    ):
         return None
     number = int(value)
     return number if low <= number <= high else None
@@ -129,8 +130,11 @@ def reject_odd_static_path(request) -> None:
     """Before the static files handler: a NUL byte or an over-long name makes the file system
     raise instead of answering "no such file"."""
     file_path = str(request.path_params.get("file_path", ""))
-    if "\x00" in file_path or len(file_path) > 1024 or any(
-            len(part.encode()) > 255 for part in file_path.split("/")):
+    if (
+        "\x00" in file_path
+        or len(file_path) > 1024
+        or any(len(part.encode()) > 255 for part in file_path.split("/"))
+    ):
         raise NotFoundException("Fichier introuvable")
 
 
@@ -144,7 +148,8 @@ def path_params_middleware(app: ASGIApp) -> ASGIApp:
             if isinstance(value, bool):
                 continue
             if (isinstance(value, int) and not id_in_range(value)) or (
-                    isinstance(value, str) and "\x00" in value):
+                isinstance(value, str) and "\x00" in value
+            ):
                 raise NotFoundException("Identifiant hors limites")
         await app(scope, receive, send)
 

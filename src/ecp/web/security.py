@@ -9,8 +9,13 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-TEXTUAL = ("text/", "application/json", "application/javascript", "application/xml",
-           "image/svg+xml")
+TEXTUAL = (
+    "text/",
+    "application/json",
+    "application/javascript",
+    "application/xml",
+    "image/svg+xml",
+)
 # Paybox calls this server to server: its authenticity is its RSA signature, not a cookie.
 CROSS_SITE_ALLOWED = ("/paiement/paybox/ipn",)
 
@@ -65,8 +70,10 @@ def fetch_metadata_middleware(app: ASGIApp) -> ASGIApp:
             path = scope.get("path", "")
             # The routed path (trailing slash already stripped): only this exact route.
             if path not in CROSS_SITE_ALLOWED:
-                headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                           for k, v in scope.get("headers", [])}
+                headers = {
+                    k.decode("latin-1").lower(): v.decode("latin-1")
+                    for k, v in scope.get("headers", [])
+                }
                 site = headers.get("sec-fetch-site")
                 if site == "cross-site":
                     raise PermissionDeniedException("Requête intersite refusée")

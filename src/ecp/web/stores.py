@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from litestar.stores.base import NamespacedStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 
-from ecp.ops.metrics import REGISTRY
+from ecp.web.metrics import REGISTRY
 
 log = logging.getLogger("ecp.redis")
 
@@ -39,11 +39,17 @@ log = logging.getLogger("ecp.redis")
 TIMEOUT = 0.25
 COOLDOWN = 5.0
 
-REGISTRY.describe("ecp_redis_errors_total", "counter",
-                  "Redis commands that failed (refused, reset or timed out), this process.")
-REGISTRY.describe("ecp_rate_limit_fallback_total", "counter",
-                  "Rate-limit store operations answered from this process's memory because "
-                  "Redis was unavailable.")
+REGISTRY.describe(
+    "ecp_redis_errors_total",
+    "counter",
+    "Redis commands that failed (refused, reset or timed out), this process.",
+)
+REGISTRY.describe(
+    "ecp_rate_limit_fallback_total",
+    "counter",
+    "Rate-limit store operations answered from this process's memory because "
+    "Redis was unavailable.",
+)
 
 
 def _down_errors() -> tuple[type[BaseException], ...]:
@@ -63,16 +69,23 @@ def _is_timeout(exc: BaseException) -> bool:
 class RedisLink:
     """The process's Redis client for the rate-limit stores, and whether Redis is down."""
 
-    def __init__(self, url: str, *, timeout: float = TIMEOUT, cooldown: float = COOLDOWN,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = TIMEOUT,
+        cooldown: float = COOLDOWN,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         from redis.asyncio import Redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
         # Options in the URL (?socket_timeout=...) still win over these: redis-py lets the
         # URL's query override keyword arguments.
-        self.client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout,
-                                     retry=Retry(NoBackoff(), 1))
+        self.client = Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 1)
+        )
         self.cooldown = cooldown
         self.now = now
         self.down_since: float | None = None
@@ -89,14 +102,17 @@ class RedisLink:
             self._skip_until = self.now() + self.cooldown
         if self.down_since is None:
             self.down_since = self.now()
-            log.warning("redis unavailable: rate limits counted in this process until it returns",
-                        extra={"error": type(exc).__name__})
+            log.warning(
+                "redis unavailable: rate limits counted in this process until it returns",
+                extra={"error": type(exc).__name__},
+            )
 
     async def succeeded(self) -> None:
         if self.down_since is None:
             return
-        log.info("redis available again",
-                 extra={"down_seconds": round(self.now() - self.down_since, 1)})
+        log.info(
+            "redis available again", extra={"down_seconds": round(self.now() - self.down_since, 1)}
+        )
         self.down_since = None
         self._skip_until = 0.0
         # Redis counts again from here; the outage's counters must not resurface at the next.
@@ -144,8 +160,9 @@ class FallbackStore(NamespacedStore):
         REGISTRY.inc("ecp_rate_limit_fallback_total", store=self.namespace)
         return await getattr(self.memory, operation)(*args, **kwargs)
 
-    async def set(self, key: str, value: str | bytes,
-                  expires_in: int | timedelta | None = None) -> None:
+    async def set(
+        self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
+    ) -> None:
         await self._call("set", key, value, expires_in)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ecp import clock
 from ecp.resources import TEMPLATES
 from ecp.web.french import de
+from ecp.web.menus import menu_for
 from ecp.web.plural import counted, plural
 
 # Parsed once: Babel re-parses a locale given as a string on every call, which made date
@@ -88,8 +89,9 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         loader=FileSystemLoader(str(directory)),
         # Plain-text templates (e-mail bodies) are not HTML: escaping them would show « &amp; »
         # to the family. Everything else, strings included, stays escaped.
-        autoescape=select_autoescape(disabled_extensions=("txt",), default=True,
-                                     default_for_string=True),
+        autoescape=select_autoescape(
+            disabled_extensions=("txt",), default=True, default_for_string=True
+        ),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -98,9 +100,18 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         auto_reload=auto_reload,
     )
     env.filters.update(
-        euros=euros, date_fr=date_fr, jour=jour, jour_long=jour_long, heure=heure,
-        date_heure=date_heure, user=user, plural=plural, counted=counted, de=de,
+        euros=euros,
+        date_fr=date_fr,
+        jour=jour,
+        jour_long=jour_long,
+        heure=heure,
+        date_heure=date_heure,
+        user=user,
+        plural=plural,
+        counted=counted,
+        de=de,
     )
+    env.globals["menu_for"] = menu_for
     return env
 
 
@@ -112,4 +123,3 @@ def environment(*, auto_reload: bool = False) -> Environment:
 @lru_cache(maxsize=2)  # keyed by the flag alone: environment() and (auto_reload=False) are one
 def _environment(auto_reload: bool) -> Environment:
     return create_environment(auto_reload=auto_reload)
-

@@ -7,25 +7,32 @@ import datetime as dt
 from ecp import clock
 from ecp.accounts.retention import ANONYMOUS_NAME, anonymise_inactive
 from ecp.audit.tables import AuditLog
-from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
+from ecp.families import search
+from ecp.families.tables import Child, ContactChangeRequest, Family, FamilySearchTerm, Guardian
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment
-from ecp.staff import search
-from ecp.staff.tables import FamilySearchTerm
 from tests import factories
 from tests.accounts_factories import family_with_guardian
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 OLD = dt.datetime(2021, 6, 1, 10, 0, tzinfo=UTC)
 NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 
 
 async def _invoice(family, issued, total=1000, paid=1000, number="FAC-2021-000001"):
-    inv = Invoice(number=number, family=family.id, month=issued.date().replace(day=1),
-                  issued_at=issued, due_on=issued.date(), total_cents=total, paid_cents=paid,
-                  family_name=family.name, address="1 rue de la République")
+    inv = Invoice(
+        number=number,
+        family=family.id,
+        month=issued.date().replace(day=1),
+        issued_at=issued,
+        due_on=issued.date(),
+        total_cents=total,
+        paid_cents=paid,
+        family_name=family.name,
+        address="1 rue de la République",
+    )
     await inv.save()
     return inv
 
@@ -33,15 +40,17 @@ async def _invoice(family, issued, total=1000, paid=1000, number="FAC-2021-00000
 async def test_inactive_family_is_anonymised_and_its_money_kept(settings):
     with clock.frozen(OLD):
         family, guardian = await family_with_guardian()
-        child = await factories.make_child(family, "Léa", health_notes="Arachide",
-                                           birth_date=dt.date(2015, 5, 4))
+        child = await factories.make_child(
+            family, "Léa", health_notes="Arachide", birth_date=dt.date(2015, 5, 4)
+        )
         inv = await _invoice(family, OLD)
-        await Payment(family=family.id, method="cheque", amount_cents=1000,
-                      received_at=OLD).save()
-        await ContactChangeRequest(family=family.id, guardian=guardian.id, changes={},
-                                   submitted_at=OLD).save()
-        await queue_email(to="martin@example.org", subject="Facture", text="Bonjour Claire",
-                          family_id=family.id)
+        await Payment(family=family.id, method="cheque", amount_cents=1000, received_at=OLD).save()
+        await ContactChangeRequest(
+            family=family.id, guardian=guardian.id, changes={}, submitted_at=OLD
+        ).save()
+        await queue_email(
+            to="martin@example.org", subject="Facture", text="Bonjour Claire", family_id=family.id
+        )
         await search.reindex(family.id)
     assert await anonymise_inactive(settings, NOW) == 1
     fam = await Family.select().where(Family.id == family.id).first()
@@ -69,7 +78,8 @@ async def test_active_or_indebted_families_are_kept(settings):
         recent_invoice, _ = await family_with_guardian("F00003", name="Petit")
         new_family = None
     await Family.update({Family.last_login_at: NOW - dt.timedelta(days=400)}).where(
-        Family.id == recent_login.id)
+        Family.id == recent_login.id
+    )
     await _invoice(recent_invoice, NOW - dt.timedelta(days=30), number="FAC-2026-000001")
     with clock.frozen(NOW - dt.timedelta(days=10)):
         new_family, _ = await family_with_guardian("F00004", name="Neuf")

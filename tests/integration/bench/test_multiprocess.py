@@ -24,8 +24,9 @@ pytestmark = pytest.mark.postgres_only
 
 ROOT = Path(__file__).resolve().parents[3]
 # Its own Redis database (14) on the test server, so that flushing it touches nobody else's keys.
-REDIS_URL = urlunsplit(urlsplit(os.environ.get("ECP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
-                       ._replace(path="/14"))
+REDIS_URL = urlunsplit(
+    urlsplit(os.environ.get("ECP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))._replace(path="/14")
+)
 CSRF_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
 RATE = 4
 
@@ -38,19 +39,26 @@ def _free_port() -> int:
 
 def _start(port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECP_")}
-    env.update({
-        "ECP_DATABASE_URL": DATABASE_URL,
-        "ECP_REDIS_URL": REDIS_URL,
-        "ECP_BASE_URL": f"http://127.0.0.1:{port}",
-        "ECP_PASSWORD_PROFILE": "test",
-        "ECP_LOGIN_RATE_PER_MINUTE": str(RATE),
-        "ECP_JOBS": "0",
-        "PYTHONPATH": str(ROOT / "src"),
-    })
+    env.update(
+        {
+            "ECP_DATABASE_URL": DATABASE_URL,
+            "ECP_REDIS_URL": REDIS_URL,
+            "ECP_BASE_URL": f"http://127.0.0.1:{port}",
+            "ECP_PASSWORD_PROFILE": "test",
+            "ECP_LOGIN_RATE_PER_MINUTE": str(RATE),
+            "ECP_JOBS": "0",
+            "PYTHONPATH": str(ROOT / "src"),
+        }
+    )
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "-m", "ecp.cli", "serve", "--port", str(port)],
-                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "ecp.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -95,8 +103,9 @@ def two_servers():
 async def _post_login(client: httpx.AsyncClient, code: str, password: str) -> httpx.Response:
     page = await client.get("/connexion")
     token = CSRF_RE.search(page.text).group(1)
-    return await client.post("/connexion", data={"code_famille": code, "mot_de_passe": password,
-                                                 "_csrf_token": token})
+    return await client.post(
+        "/connexion", data={"code_famille": code, "mot_de_passe": password, "_csrf_token": token}
+    )
 
 
 async def test_a_family_logged_in_on_one_process_is_logged_in_on_the_other(two_servers):

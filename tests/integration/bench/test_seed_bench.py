@@ -10,12 +10,12 @@ import pytest
 
 from bench.seed import BENCH_PASSWORD, BENCH_STAFF, NotEmpty, billed_months, seed_bench
 from ecp.auth.passwords import Passwords
+from ecp.auth.tables import StaffUser
 from ecp.booking.tables import Booking, Inscription, Slot
 from ecp.commune.tables import ActivityCapacity, School, SchoolYear, Tariff
 from ecp.families.tables import Child, Family, Guardian
 from ecp.invoices.tables import Invoice, InvoiceCounter, InvoiceLine
 from ecp.payments.tables import Payment, PaymentAllocation
-from ecp.staff.tables import StaffUser
 from tests.conftest import DATABASE_URL
 from tests.factories import make_family
 
@@ -40,7 +40,8 @@ async def test_seed_writes_a_consistent_commune():
     # Every booking has a validated inscription and falls on a school day of the year.
     orphans = await Booking.raw(
         "SELECT COUNT(*) AS n FROM booking b WHERE NOT EXISTS (SELECT 1 FROM inscription i "
-        "WHERE i.child = b.child AND i.activity = b.activity AND i.status = 'validee')")
+        "WHERE i.child = b.child AND i.activity = b.activity AND i.status = 'validee')"
+    )
     assert orphans[0]["n"] == 0
     days = {r["day"] for r in await Booking.select(Booking.day).distinct()}
     assert min(days) >= year.starts_on and max(days) <= year.ends_on
@@ -52,11 +53,13 @@ async def test_seed_writes_a_consistent_commune():
     mismatched = await Slot.raw(
         "SELECT COUNT(*) AS n FROM slot s WHERE s.booked <> (SELECT COUNT(*) FROM booking b "
         "WHERE b.school = s.school AND b.activity = s.activity AND b.day = s.day "
-        "AND b.state = 'reservee')")
+        "AND b.state = 'reservee')"
+    )
     assert mismatched[0]["n"] == 0
     over = await Slot.raw(
         "SELECT COUNT(*) AS n FROM slot s JOIN activity_capacity c ON c.school = s.school "
-        "AND c.activity = s.activity WHERE s.booked > c.capacity")
+        "AND c.activity = s.activity WHERE s.booked > c.capacity"
+    )
     assert over[0]["n"] == 0
     assert await ActivityCapacity.count() == 6 * 8
     assert await Tariff.count() == 8 * 6
@@ -69,11 +72,16 @@ async def test_seed_writes_a_consistent_commune():
     assert await InvoiceLine.count() == summary.invoice_lines
     bad_totals = await Invoice.raw(
         "SELECT COUNT(*) AS n FROM invoice i WHERE i.total_cents <> "
-        "(SELECT SUM(amount_cents) FROM invoice_line l WHERE l.invoice = i.id)")
+        "(SELECT SUM(amount_cents) FROM invoice_line l WHERE l.invoice = i.id)"
+    )
     assert bad_totals[0]["n"] == 0
     for counter in await InvoiceCounter.select():
-        numbers = sorted(int(r["number"][-6:]) for r in await Invoice.select(Invoice.number)
-                         .where(Invoice.number.like(f"FAC-{counter['year']}-%")))
+        numbers = sorted(
+            int(r["number"][-6:])
+            for r in await Invoice.select(Invoice.number).where(
+                Invoice.number.like(f"FAC-{counter['year']}-%")
+            )
+        )
         assert numbers == list(range(1, counter["last_number"] + 1))
 
     # Payments: each allocated to its invoice, paid_cents kept with them.
@@ -81,7 +89,8 @@ async def test_seed_writes_a_consistent_commune():
     assert await PaymentAllocation.count() == summary.payments
     bad_paid = await Invoice.raw(
         "SELECT COUNT(*) AS n FROM invoice i WHERE i.paid_cents <> COALESCE("
-        "(SELECT SUM(amount_cents) FROM payment_allocation a WHERE a.invoice = i.id), 0)")
+        "(SELECT SUM(amount_cents) FROM payment_allocation a WHERE a.invoice = i.id), 0)"
+    )
     assert bad_paid[0]["n"] == 0
     assert await Invoice.count().where(Invoice.paid_cents < Invoice.total_cents) > 0
 
@@ -126,11 +135,9 @@ def test_the_command_seeds_then_refuses_a_second_run():
     root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "ECP_DATABASE_URL": DATABASE_URL, "PYTHONPATH": f"{root / 'src'}:{root}"}
     command = [sys.executable, "-m", "bench.seed", "--families", "3", "--schools", "3", "--quiet"]
-    first = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True,
-                           timeout=120)
+    first = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "3 familles" in first.stdout and "bench-famille" in first.stdout
-    second = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True,
-                            timeout=120)
+    second = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=120)
     assert second.returncode == 1
     assert "base vide" in second.stderr

@@ -18,15 +18,19 @@ async def test_two_activities_of_one_group_booked_at_once_give_one_booking():
     soir = [commune.activities["garderie_soir"].id, commune.activities["alsh_soir"].id]
     with clock.frozen(bf.NOW):
         results = await asyncio.gather(
-            *(services.book(lea.id, soir[i % 2], bf.MONDAY, family_id=family.id)
-              for i in range(6)), return_exceptions=True)
+            *(services.book(lea.id, soir[i % 2], bf.MONDAY, family_id=family.id) for i in range(6)),
+            return_exceptions=True,
+        )
     assert sum(isinstance(r, services.Outcome) for r in results) == 1
-    assert all(isinstance(r, (services.Outcome, services.Conflict, services.NothingToDo))
-               for r in results), results
-    assert await Booking.count().where((Booking.child == lea.id)
-                                       & (Booking.state == "reservee")) == 1
-    places = [await bf.slot_booked(commune, code, bf.MONDAY)
-              for code in ("garderie_soir", "alsh_soir")]
+    assert all(
+        isinstance(r, (services.Outcome, services.Conflict, services.NothingToDo)) for r in results
+    ), results
+    assert (
+        await Booking.count().where((Booking.child == lea.id) & (Booking.state == "reservee")) == 1
+    )
+    places = [
+        await bf.slot_booked(commune, code, bf.MONDAY) for code in ("garderie_soir", "alsh_soir")
+    ]
     assert sorted(places) == [0, 1]
 
 
@@ -39,7 +43,8 @@ async def test_a_cancelled_booking_rebooked_twice_at_once_takes_one_place():
         await services.cancel(lea.id, cantine, bf.MONDAY, family_id=family.id)
         results = await asyncio.gather(
             *(services.book(lea.id, cantine, bf.MONDAY, family_id=family.id) for _ in range(5)),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
     assert sum(isinstance(r, services.Outcome) for r in results) == 1
     assert all(isinstance(r, (services.Outcome, services.NothingToDo)) for r in results), results
     rows = await bf.booking_rows(lea.id)

@@ -23,7 +23,8 @@ async def test_twenty_concurrent_bookings_for_three_places_give_three(monkeypatc
     activity = commune.activities["alsh_mercredi_journee"].id
     with clock.frozen(bf.NOW):
         results = await asyncio.gather(
-            *(services.book(k.id, activity, bf.WEDNESDAY) for k in kids), return_exceptions=True)
+            *(services.book(k.id, activity, bf.WEDNESDAY) for k in kids), return_exceptions=True
+        )
     booked = [r for r in results if isinstance(r, services.Outcome)]
     full = [r for r in results if isinstance(r, services.SlotFull)]
     others = [r for r in results if not isinstance(r, (services.Outcome, services.SlotFull))]
@@ -41,7 +42,8 @@ async def test_the_same_child_booked_twice_at_once_gives_one_row():
     with clock.frozen(bf.NOW):
         results = await asyncio.gather(
             *(services.book(lea.id, activity, bf.MONDAY, family_id=family.id) for _ in range(5)),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
     assert sum(isinstance(r, services.Outcome) for r in results) == 1
     assert all(isinstance(r, (services.Outcome, services.NothingToDo)) for r in results), results
     assert await Booking.count().where(Booking.child == lea.id) == 1
@@ -67,11 +69,14 @@ async def test_cancel_frees_the_place_and_rebooking_reuses_the_row():
     assert len(rows) == 1 and rows[0]["state"] == "reservee"
 
 
-@pytest.mark.parametrize("instant, allowed", [
-    (dt.datetime(2026, 12, 3, 23, 59, 0), True),
-    (dt.datetime(2026, 12, 3, 23, 59, 59), True),
-    (dt.datetime(2026, 12, 4, 0, 0, 0), False),
-])
+@pytest.mark.parametrize(
+    "instant, allowed",
+    [
+        (dt.datetime(2026, 12, 3, 23, 59, 0), True),
+        (dt.datetime(2026, 12, 3, 23, 59, 59), True),
+        (dt.datetime(2026, 12, 4, 0, 0, 0), False),
+    ],
+)
 async def test_deadline_holds_at_2359_and_0000(instant, allowed):
     commune = await bf.make_commune()
     family, (lea, _) = await bf.make_family_with_children(commune)
@@ -100,29 +105,35 @@ async def test_cancelling_past_the_deadline_is_refused_to_families():
 async def test_closure_refuses_the_day_at_its_boundaries():
     commune = await bf.make_commune()
     family, (lea, _) = await bf.make_family_with_children(commune)
-    await Closure(starts_on=bf.MONDAY, ends_on=bf.MONDAY + dt.timedelta(days=1),
-                  school=commune.school.id, reason="Grève").save()
+    await Closure(
+        starts_on=bf.MONDAY,
+        ends_on=bf.MONDAY + dt.timedelta(days=1),
+        school=commune.school.id,
+        reason="Grève",
+    ).save()
     activity = commune.activities["restauration"].id
     with clock.frozen(bf.NOW):
         with pytest.raises(services.Closed, match="Grève"):
             await services.book(lea.id, activity, bf.MONDAY, family_id=family.id)
         with pytest.raises(services.Closed):
-            await services.book(lea.id, activity, bf.MONDAY + dt.timedelta(days=1),
-                                family_id=family.id)
-        await services.book(lea.id, activity, bf.MONDAY + dt.timedelta(days=3),
-                            family_id=family.id)
+            await services.book(
+                lea.id, activity, bf.MONDAY + dt.timedelta(days=1), family_id=family.id
+            )
+        await services.book(lea.id, activity, bf.MONDAY + dt.timedelta(days=3), family_id=family.id)
     assert await Booking.count() == 1
 
 
 async def test_booking_needs_a_validated_inscription():
     commune = await bf.make_commune()
-    family, (lea,) = await bf.make_family_with_children(commune, children=(("Léa", "CE1"),),
-                                                        inscribe=())
+    family, (lea,) = await bf.make_family_with_children(
+        commune, children=(("Léa", "CE1"),), inscribe=()
+    )
     await bf.inscribe_child(commune, lea, "restauration", status="en_attente")
     with clock.frozen(bf.NOW):
         with pytest.raises(services.NotRegistered):
-            await services.book(lea.id, commune.activities["restauration"].id, bf.MONDAY,
-                                family_id=family.id)
+            await services.book(
+                lea.id, commune.activities["restauration"].id, bf.MONDAY, family_id=family.id
+            )
     assert await Booking.count() == 0
 
 
@@ -130,22 +141,26 @@ async def test_activities_of_one_group_exclude_each_other():
     commune = await bf.make_commune()
     family, (lea, _) = await bf.make_family_with_children(commune)
     with clock.frozen(bf.NOW):
-        await services.book(lea.id, commune.activities["garderie_soir"].id, bf.MONDAY,
-                            family_id=family.id)
+        await services.book(
+            lea.id, commune.activities["garderie_soir"].id, bf.MONDAY, family_id=family.id
+        )
         with pytest.raises(services.Conflict, match="Garderie soir"):
-            await services.book(lea.id, commune.activities["alsh_soir"].id, bf.MONDAY,
-                                family_id=family.id)
+            await services.book(
+                lea.id, commune.activities["alsh_soir"].id, bf.MONDAY, family_id=family.id
+            )
 
 
 async def test_another_familys_child_is_not_found():
     commune = await bf.make_commune()
     family, (lea, _) = await bf.make_family_with_children(commune)
-    other, _kids = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                      children=(("Awa", "CM2"),))
+    other, _kids = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),)
+    )
     with clock.frozen(bf.NOW):
         with pytest.raises(services.NotFound):
-            await services.book(lea.id, commune.activities["restauration"].id, bf.MONDAY,
-                                family_id=other.id)
+            await services.book(
+                lea.id, commune.activities["restauration"].id, bf.MONDAY, family_id=other.id
+            )
     assert await Booking.count() == 0
 
 
@@ -184,11 +199,13 @@ async def test_week_pattern_previews_then_books_in_one_go():
     commune = await bf.make_commune()
     family, (lea, hugo) = await bf.make_family_with_children(commune)
     cantine = commune.activities["restauration"].id
-    await Closure(starts_on=dt.date(2026, 12, 10), ends_on=dt.date(2026, 12, 10),
-                  reason="Sortie scolaire").save()
+    await Closure(
+        starts_on=dt.date(2026, 12, 10), ends_on=dt.date(2026, 12, 10), reason="Sortie scolaire"
+    ).save()
     with clock.frozen(bf.NOW):
-        plan = await services.plan_week_pattern(family.id, [lea.id, hugo.id], {cantine: {1, 4}},
-                                                bf.MONDAY, dt.date(2026, 12, 18))
+        plan = await services.plan_week_pattern(
+            family.id, [lea.id, hugo.id], {cantine: {1, 4}}, bf.MONDAY, dt.date(2026, 12, 18)
+        )
         ok = [(i.child_name, i.day) for i in plan if i.ok]
         refused = [(i.child_name, i.day, i.reason) for i in plan if not i.ok]
         assert ("Léa", bf.MONDAY) in ok and ("Hugo", dt.date(2026, 12, 17)) in ok

@@ -30,7 +30,8 @@ async def test_demo_booking_seed_is_relative_to_today_and_idempotent(settings):
     # Counters equal the live bookings.
     live = {}
     for r in await Booking.select(Booking.school, Booking.activity, Booking.day).where(
-            Booking.state == "reservee"):
+        Booking.state == "reservee"
+    ):
         key = (r["school"], r["activity"], r["day"])
         live[key] = live.get(key, 0) + 1
     slots = {(r["school"], r["activity"], r["day"]): r["booked"] for r in await Slot.select()}
@@ -39,9 +40,9 @@ async def test_demo_booking_seed_is_relative_to_today_and_idempotent(settings):
     wednesday = dt.date(2026, 12, 9)
     mercredi = context["activities"]["alsh_mercredi_journee"]
     inscribed: dict[int, int] = {}
-    for r in await Inscription.select(Inscription.child.school.as_alias("school"),
-                                      Inscription.child.family.code.as_alias("code")).where(
-            (Inscription.activity == mercredi) & (Inscription.status == "validee")):
+    for r in await Inscription.select(
+        Inscription.child.school.as_alias("school"), Inscription.child.family.code.as_alias("code")
+    ).where((Inscription.activity == mercredi) & (Inscription.status == "validee")):
         if r["code"] not in ("F00001", "F00002"):
             inscribed[r["school"]] = inscribed.get(r["school"], 0) + 1
     taken = {s: v for (s, a, d), v in slots.items() if a == mercredi and d == wednesday}
@@ -61,20 +62,25 @@ async def test_demo_seed_obeys_exclusive_groups_in_bookings_and_billing(settings
             "SELECT b.child, b.day, a.group_code, COUNT(*) AS n FROM booking b "
             "JOIN activity a ON a.id = b.activity "
             "WHERE a.group_code <> '' AND b.state <> 'annulee' "
-            "GROUP BY b.child, b.day, a.group_code HAVING COUNT(*) > 1")
+            "GROUP BY b.child, b.day, a.group_code HAVING COUNT(*) > 1"
+        )
         assert pairs == []
         counts = (await Booking.count(), await Invoice.count())
         await seed_demo(settings, n_families=60)
         assert (await Booking.count(), await Invoice.count()) == counts
     # Both evening activities were seeded (the check is not vacuous)...
-    soir = await Booking.count().where((Booking.activity.group_code == "soir")
-                                       & (Booking.state == "reservee"))
-    alsh = await Booking.count().where((Booking.activity.code == "alsh_soir")
-                                       & (Booking.state == "reservee"))
+    soir = await Booking.count().where(
+        (Booking.activity.group_code == "soir") & (Booking.state == "reservee")
+    )
+    alsh = await Booking.count().where(
+        (Booking.activity.code == "alsh_soir") & (Booking.state == "reservee")
+    )
     assert alsh > 0 and soir > alsh
     # ...and the invoices of the seeded months never bill one child both on one day.
     lines = await InvoiceLine.select(
-        InvoiceLine.invoice, InvoiceLine.child, InvoiceLine.days,
+        InvoiceLine.invoice,
+        InvoiceLine.child,
+        InvoiceLine.days,
         InvoiceLine.activity.group_code.as_alias("group_code"),
         InvoiceLine.activity.code.as_alias("code"),
     ).where((InvoiceLine.kind == "prestation") & (InvoiceLine.invoice.kind == "facture"))

@@ -15,13 +15,14 @@ async def test_day_filled_meanwhile_is_refused_with_reason_complet():
     (other,) = await bf.many_children(commune, 1, "restauration")
     cantine = commune.activities["restauration"].id
     with clock.frozen(bf.NOW):
-        plan = await services.plan_week_pattern(family.id, [lea.id], {cantine: {1}},
-                                                bf.MONDAY, bf.MONDAY)
+        plan = await services.plan_week_pattern(
+            family.id, [lea.id], {cantine: {1}}, bf.MONDAY, bf.MONDAY
+        )
         assert [(i.day, i.ok) for i in plan] == [(bf.MONDAY, True)]
-        await services.book(other.id, cantine, bf.MONDAY,
-                            family_id=await bf.child_family(other.id))
+        await services.book(other.id, cantine, bf.MONDAY, family_id=await bf.child_family(other.id))
         made, refused = await services.apply_week_pattern(family.id, plan)
     assert made == 0
     assert [(i.child_name, i.activity_label, i.day, i.ok, i.reason) for i in refused] == [
-        ("Léa", "Cantine", bf.MONDAY, False, "complet")]
+        ("Léa", "Cantine", bf.MONDAY, False, "complet")
+    ]
     assert await Booking.count().where(Booking.child == lea.id) == 0

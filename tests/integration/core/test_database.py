@@ -31,8 +31,14 @@ async def test_postgres_is_the_engine_of_this_pass():
 
 async def test_a_family_with_an_invoice_cannot_be_deleted():
     family = await factories.make_family("F00001")
-    await Invoice(number="FAC-2026-000001", family=family.id, month=dt.date(2026, 10, 1),
-                  issued_at=clock.now(), due_on=dt.date(2026, 11, 30), total_cents=1250).save()
+    await Invoice(
+        number="FAC-2026-000001",
+        family=family.id,
+        month=dt.date(2026, 10, 1),
+        issued_at=clock.now(),
+        due_on=dt.date(2026, 11, 30),
+        total_cents=1250,
+    ).save()
     with pytest.raises(refused_by_the_database(), match="(?i)foreign key"):
         await Family.delete().where(Family.id == family.id)
     assert await Family.count() == 1 and await Invoice.count() == 1
@@ -42,8 +48,13 @@ async def test_a_failure_inside_a_write_transaction_rolls_everything_back():
     family = await factories.make_family("F00001")
     with pytest.raises(RuntimeError):
         async with write_transaction():
-            await Child(family=family.id, first_name="Léa", last_name="Martin",
-                        birth_date=dt.date(2019, 1, 1), level="CE1").save()
+            await Child(
+                family=family.id,
+                first_name="Léa",
+                last_name="Martin",
+                birth_date=dt.date(2019, 1, 1),
+                level="CE1",
+            ).save()
             raise RuntimeError("crash between two writes")
     assert await Child.count() == 0
 
@@ -58,8 +69,13 @@ async def test_the_audit_log_cannot_be_edited():
 
 async def test_one_invoice_per_family_and_month():
     family = await factories.make_family("F00001")
-    values = dict(family=family.id, month=dt.date(2026, 10, 1), issued_at=clock.now(),
-                  due_on=dt.date(2026, 11, 30), total_cents=100)
+    values = dict(
+        family=family.id,
+        month=dt.date(2026, 10, 1),
+        issued_at=clock.now(),
+        due_on=dt.date(2026, 11, 30),
+        total_cents=100,
+    )
     await Invoice(number="FAC-2026-000001", **values).save()
     with pytest.raises(refused_by_the_database(), match="(?i)unique"):
         await Invoice(number="FAC-2026-000002", **values).save()
@@ -83,8 +99,13 @@ async def test_sqlite_write_transactions_queue_in_order_inside_a_process():
             assert engine().writer_lock().locked()
             entered.append(n)
             await asyncio.sleep(0)  # let the others queue up meanwhile
-            await Child(family=family.id, first_name=f"Enfant {n}", last_name="Martin",
-                        birth_date=dt.date(2019, 1, 1), level="CE1").save()
+            await Child(
+                family=family.id,
+                first_name=f"Enfant {n}",
+                last_name="Martin",
+                birth_date=dt.date(2019, 1, 1),
+                level="CE1",
+            ).save()
 
     await asyncio.gather(*(writer(n) for n in range(12)))
     assert entered == list(range(12))
@@ -93,8 +114,13 @@ async def test_sqlite_write_transactions_queue_in_order_inside_a_process():
     # A transaction opened inside another one joins it instead of waiting for itself.
     async with write_transaction():
         async with write_transaction():
-            await Child(family=family.id, first_name="Imbriqué", last_name="Martin",
-                        birth_date=dt.date(2019, 1, 1), level="CE1").save()
+            await Child(
+                family=family.id,
+                first_name="Imbriqué",
+                last_name="Martin",
+                birth_date=dt.date(2019, 1, 1),
+                level="CE1",
+            ).save()
     assert await Child.count() == 13
 
 

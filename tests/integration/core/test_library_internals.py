@@ -36,12 +36,15 @@ RECHECK = (
     "transaction and that _run_in_new_connection still only opens a connection, runs and "
     "commits; read aiosqlite/core.py and check that Connection still keeps its worker thread, "
     "unstarted until awaited, in `_thread`. Then update ecp.db.PINNED_VERSIONS and the pins "
-    "in pyproject.toml together.").format(**PINNED_VERSIONS)
+    "in pyproject.toml together."
+).format(**PINNED_VERSIONS)
 
 
 def _shape(function) -> list[tuple[str, str, object]]:
     """Names, kinds and defaults: what a caller passing arguments by name depends on."""
-    return [(p.name, p.kind.name, p.default) for p in inspect.signature(function).parameters.values()]
+    return [
+        (p.name, p.kind.name, p.default) for p in inspect.signature(function).parameters.values()
+    ]
 
 
 EMPTY = inspect.Parameter.empty
@@ -52,7 +55,8 @@ POSITIONAL = "POSITIONAL_OR_KEYWORD"
 def test_the_installed_version_is_the_one_the_override_was_written_for(package):
     installed = importlib.metadata.version(package)
     assert installed == PINNED_VERSIONS[package], (
-        f"{package} {installed} is installed, not {PINNED_VERSIONS[package]}. {RECHECK}")
+        f"{package} {installed} is installed, not {PINNED_VERSIONS[package]}. {RECHECK}"
+    )
 
 
 def test_pyproject_pins_exactly_those_versions():
@@ -60,25 +64,37 @@ def test_pyproject_pins_exactly_those_versions():
     for package, version in PINNED_VERSIONS.items():
         pins = [d for d in dependencies if re.match(rf"{package}(\[[^\]]*\])?\s*[=<>!~]", d)]
         assert len(pins) == 1 and pins[0].endswith(f"=={version}"), (
-            f"pyproject.toml must pin {package}=={version} (found {pins}). {RECHECK}")
+            f"pyproject.toml must pin {package}=={version} (found {pins}). {RECHECK}"
+        )
 
 
 def test_piccolo_private_and_patched_methods_keep_their_signatures():
     assert _shape(SQLiteEngine._run_in_new_connection) == [
-        ("self", POSITIONAL, EMPTY), ("query", POSITIONAL, EMPTY), ("args", POSITIONAL, None),
-        ("query_type", POSITIONAL, "generic"), ("table", POSITIONAL, None)], RECHECK
+        ("self", POSITIONAL, EMPTY),
+        ("query", POSITIONAL, EMPTY),
+        ("args", POSITIONAL, None),
+        ("query_type", POSITIONAL, "generic"),
+        ("table", POSITIONAL, None),
+    ], RECHECK
     # The override's own signature must stay a drop-in for the original.
     assert _shape(SQLiteSharedReadsEngine._run_in_new_connection) == _shape(
-        SQLiteEngine._run_in_new_connection), RECHECK
+        SQLiteEngine._run_in_new_connection
+    ), RECHECK
     assert _shape(SQLiteEngine.run_querystring) == [
-        ("self", POSITIONAL, EMPTY), ("querystring", POSITIONAL, EMPTY),
-        ("in_pool", POSITIONAL, False)], RECHECK
+        ("self", POSITIONAL, EMPTY),
+        ("querystring", POSITIONAL, EMPTY),
+        ("in_pool", POSITIONAL, False),
+    ], RECHECK
     assert _shape(PostgresEngine.run_querystring) == [
-        ("self", POSITIONAL, EMPTY), ("querystring", POSITIONAL, EMPTY),
-        ("in_pool", POSITIONAL, True)], RECHECK
+        ("self", POSITIONAL, EMPTY),
+        ("querystring", POSITIONAL, EMPTY),
+        ("in_pool", POSITIONAL, True),
+    ], RECHECK
     assert _shape(SQLiteEngine.run_ddl) == [
-        ("self", POSITIONAL, EMPTY), ("ddl", POSITIONAL, EMPTY),
-        ("in_pool", POSITIONAL, False)], RECHECK
+        ("self", POSITIONAL, EMPTY),
+        ("ddl", POSITIONAL, EMPTY),
+        ("in_pool", POSITIONAL, False),
+    ], RECHECK
     assert _shape(dict_factory) == [("cursor", POSITIONAL, EMPTY), ("row", POSITIONAL, EMPTY)]
     assert TransactionType.immediate.value == "IMMEDIATE", RECHECK
 
@@ -106,8 +122,9 @@ async def test_aiosqlite_keeps_its_worker_thread_in_thread_until_awaited():
 async def test_the_shared_reader_serves_selects_and_leaves_writes_to_piccolo(tmp_path):
     engine = SQLiteSharedReadsEngine(path=str(tmp_path / "internals.sqlite"), timeout=30)
     await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, day DATE, ok BOOLEAN)")
-    await engine.run_querystring(QueryString(
-        "INSERT INTO t (day, ok) VALUES ({}, {})", "2026-12-21", True))
+    await engine.run_querystring(
+        QueryString("INSERT INTO t (day, ok) VALUES ({}, {})", "2026-12-21", True)
+    )
     first = await engine.run_querystring(QueryString("SELECT day, ok FROM t"))
     second = await engine.run_querystring(QueryString("SELECT COUNT(*) AS n FROM t"))
     try:
@@ -118,7 +135,8 @@ async def test_the_shared_reader_serves_selects_and_leaves_writes_to_piccolo(tmp
         # A write after the reader opened is seen by it: each SELECT runs in autocommit.
         await engine.run_querystring(QueryString("DELETE FROM t"))
         assert await engine.run_querystring(QueryString("SELECT COUNT(*) AS n FROM t")) == [
-            {"n": 0}]
+            {"n": 0}
+        ]
     finally:
         connection, _lock = engine._readers.pop(id(asyncio.get_running_loop()))
         await connection.close()

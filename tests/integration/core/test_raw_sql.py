@@ -14,7 +14,7 @@ from ecp.db import fetch, write_transaction
 from ecp.families.tables import Family
 from tests import factories
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 # Aggregates, EXISTS and CASE lose the column's declared type, which is all SQLite's driver
@@ -23,17 +23,20 @@ EXPRESSIONS_SQL = (
     "SELECT MAX(c.starts_on) AS day, MIN(s.created_at) AS created_at, "
     "EXISTS(SELECT 1 FROM family f WHERE f.id = {} AND f.active = {}) AS active, "
     "CASE WHEN COUNT(*) > 0 THEN 1 ELSE 0 END AS any_row, COUNT(*) AS n "
-    "FROM closure c, auth_session s WHERE c.reason = {}")
+    "FROM closure c, auth_session s WHERE c.reason = {}"
+)
 TYPES = {"day": dt.date, "created_at": dt.datetime, "active": bool, "any_row": bool, "n": int}
 
 
 async def _rows_to_read():
     clock.set_now(NOW)
     family = await factories.make_family("F00001")
-    await Closure(starts_on=dt.date(2026, 12, 21), ends_on=dt.date(2026, 12, 31),
-                  reason="Noël").save()
-    await Closure(starts_on=dt.date(2026, 12, 28), ends_on=dt.date(2026, 12, 28),
-                  reason="Noël").save()
+    await Closure(
+        starts_on=dt.date(2026, 12, 21), ends_on=dt.date(2026, 12, 31), reason="Noël"
+    ).save()
+    await Closure(
+        starts_on=dt.date(2026, 12, 28), ends_on=dt.date(2026, 12, 28), reason="Noël"
+    ).save()
     await sessions.open_session(family_id=family.id)
     return family
 
@@ -41,8 +44,13 @@ async def _rows_to_read():
 async def test_expressions_come_back_typed_alike_on_both_engines():
     family = await _rows_to_read()
     (row,) = await fetch(EXPRESSIONS_SQL, family.id, True, "Noël", types=TYPES)
-    assert row == {"day": dt.date(2026, 12, 28), "created_at": NOW, "active": True,
-                   "any_row": True, "n": 2}
+    assert row == {
+        "day": dt.date(2026, 12, 28),
+        "created_at": NOW,
+        "active": True,
+        "any_row": True,
+        "n": 2,
+    }
     assert type(row["day"]) is dt.date and row["created_at"].utcoffset() == dt.timedelta(0)
     assert type(row["active"]) is bool and type(row["any_row"]) is bool
 
@@ -67,19 +75,26 @@ async def test_without_types_sqlite_hands_back_text_and_integers():
 
 async def test_plain_columns_are_typed_too_and_the_spec_is_harmless_on_them():
     await _rows_to_read()
-    rows = await fetch("SELECT starts_on, ends_on, reason FROM closure ORDER BY starts_on",
-                       types={"starts_on": dt.date, "ends_on": dt.date})
+    rows = await fetch(
+        "SELECT starts_on, ends_on, reason FROM closure ORDER BY starts_on",
+        types={"starts_on": dt.date, "ends_on": dt.date},
+    )
     assert [(r["starts_on"], r["ends_on"]) for r in rows] == [
         (dt.date(2026, 12, 21), dt.date(2026, 12, 31)),
-        (dt.date(2026, 12, 28), dt.date(2026, 12, 28))]
+        (dt.date(2026, 12, 28), dt.date(2026, 12, 28)),
+    ]
 
 
 async def test_placeholders_are_bound_in_order_and_never_spliced():
     a = await factories.make_family("F00001", name="O'Brien")
     b = await factories.make_family("F00002", name="Martin")
     await factories.make_family("F00003", name="Durand")
-    rows = await fetch("SELECT code FROM family WHERE id IN ({}, {}) AND name <> {} "
-                       "ORDER BY code", a.id, b.id, "Robert'); DROP TABLE family; --")
+    rows = await fetch(
+        "SELECT code FROM family WHERE id IN ({}, {}) AND name <> {} ORDER BY code",
+        a.id,
+        b.id,
+        "Robert'); DROP TABLE family; --",
+    )
     assert [r["code"] for r in rows] == ["F00001", "F00002"]
     (quoted,) = await fetch("SELECT code FROM family WHERE name = {}", "O'Brien")
     assert quoted == {"code": "F00001"}
@@ -89,13 +104,17 @@ async def test_placeholders_are_bound_in_order_and_never_spliced():
 async def test_inside_a_transaction_it_reads_its_own_writes_and_returns_what_it_wrote():
     family = await factories.make_family("F00001", name="Martin")
     async with write_transaction():
-        changed = await fetch("UPDATE family SET name = {} WHERE id = {} RETURNING id, name",
-                              "Martin-Durand", family.id)
+        changed = await fetch(
+            "UPDATE family SET name = {} WHERE id = {} RETURNING id, name",
+            "Martin-Durand",
+            family.id,
+        )
         seen = await fetch("SELECT name FROM family WHERE id = {}", family.id)
         assert changed == [{"id": family.id, "name": "Martin-Durand"}]
         assert seen == [{"name": "Martin-Durand"}]
     assert await fetch("SELECT name FROM family WHERE id = {}", family.id) == [
-        {"name": "Martin-Durand"}]
+        {"name": "Martin-Durand"}
+    ]
 
 
 async def test_no_rows_is_an_empty_list_and_a_wrong_spec_is_a_loud_bug():

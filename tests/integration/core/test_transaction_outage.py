@@ -10,12 +10,17 @@ from ecp import db
 from ecp.db import is_database_unavailable, write_transaction
 from ecp.families.tables import Family
 from tests.factories import make_family
+
 # The same fixture as the page-level outage tests: refuse, terminate, then always allow again.
 from tests.web.ops.test_database_outage import outage  # noqa: F401 (a pytest fixture)
 
 # A BEGIN on a connection the server ended may fail inside asyncpg itself (InternalClientError).
-DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
-                   OSError)
+DATABASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
 
 
 def _busy() -> int:
@@ -25,7 +30,7 @@ def _busy() -> int:
 
 
 @pytest.mark.postgres_only
-async def test_begin_on_a_connection_the_server_ended(outage):
+async def test_begin_on_a_connection_the_server_ended(outage):  # noqa: F811 - the fixture imported above
     await make_family("F00001")
     await outage.refuse()  # the pooled connections are ended; new ones refused
     with pytest.raises(DATABASE_ERRORS) as failed:
@@ -50,7 +55,7 @@ async def _served_again(tries: int = 5) -> int:
 
 
 @pytest.mark.postgres_only
-async def test_rollback_on_a_connection_the_server_ended(outage):
+async def test_rollback_on_a_connection_the_server_ended(outage):  # noqa: F811 - the fixture imported above
     await make_family("F00001")
     with pytest.raises(DATABASE_ERRORS) as failed:
         async with write_transaction():

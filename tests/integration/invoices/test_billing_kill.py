@@ -19,10 +19,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)
 
 
 def _bill(env_extra: dict[str, str]) -> subprocess.Popen:
-    env = {**os.environ, "ECP_DATABASE_URL": DATABASE_URL, "ECP_PASSWORD_PROFILE": "test",
-           "PYTHONPATH": os.path.join(ROOT, "src"), **env_extra}
-    return subprocess.Popen([sys.executable, "-m", "ecp.cli", "bill", "--month", "2026-11"],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "ECP_DATABASE_URL": DATABASE_URL,
+        "ECP_PASSWORD_PROFILE": "test",
+        "PYTHONPATH": os.path.join(ROOT, "src"),
+        **env_extra,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ecp.cli", "bill", "--month", "2026-11"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def test_killed_run_resumes_without_duplicate_or_gap():

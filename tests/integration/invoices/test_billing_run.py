@@ -12,7 +12,7 @@ from ecp.mail.tables import OutboxEmail
 from tests.invoices_factories import NOV, book_days, make_billed_family, make_commune, mark
 
 D = dt.date
-ISSUED = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
+ISSUED = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
 async def test_run_creates_one_traceable_invoice_per_family(settings):
@@ -20,10 +20,10 @@ async def test_run_creates_one_traceable_invoice_per_family(settings):
     martin, lea = await make_billed_family(commune, code="F00001", qf=720, days=(2, 3, 5))
     await book_days(lea, commune, [D(2026, 11, 6)], state="malade")
     await mark(lea, commune, D(2026, 11, 9), "present")  # no booking -> majoration
-    diallo, _ = await make_billed_family(commune, code="F00002", name="Diallo", qf=300,
-                                         days=(2,))
-    await make_billed_family(commune, code="F00003", name="Petit", qf=None, days=(12,),
-                             out_of_town=True)
+    diallo, _ = await make_billed_family(commune, code="F00002", name="Diallo", qf=300, days=(2,))
+    await make_billed_family(
+        commune, code="F00003", name="Petit", qf=None, days=(12,), out_of_town=True
+    )
     await Closure(starts_on=D(2026, 11, 5), ends_on=D(2026, 11, 5), reason="Grève").save()
 
     result = await run_billing(NOV, settings=settings, issued_at=ISSUED)
@@ -38,12 +38,15 @@ async def test_run_creates_one_traceable_invoice_per_family(settings):
     assert sorted(r["total_cents"] for r in invoices.values()) == [120, 620, 930]
     lines = await InvoiceLine.select().where(InvoiceLine.invoice == invoices[martin.id]["id"])
     traced = {(ln["kind"], ln["days"], ln["quantity"], ln["amount_cents"]) for ln in lines}
-    assert traced == {("prestation", "2026-11-02,2026-11-03", 2, 420),
-                      ("majoration", "2026-11-09", 1, 510)}
+    assert traced == {
+        ("prestation", "2026-11-02,2026-11-03", 2, 420),
+        ("majoration", "2026-11-09", 1, 510),
+    }
     run = await BillingRun.select().output(load_json=True).first()
     assert run["status"] == "terminee" and run["families_done"] == run["families_total"] == 3
     assert [(a["kind"], a["day"]) for a in run["anomalies"]] == [
-        ("present_sans_reservation", "2026-11-09")]
+        ("present_sans_reservation", "2026-11-09")
+    ]
 
 
 async def test_second_run_creates_nothing_and_numbers_continue(settings):
@@ -56,7 +59,9 @@ async def test_second_run_creates_nothing_and_numbers_continue(settings):
     await make_billed_family(commune, code="F00002", name="Diallo", days=(2,), month=D(2026, 10, 1))
     await run_billing(D(2026, 10, 1), settings=settings, issued_at=ISSUED)
     assert sorted(r["number"] for r in await Invoice.select(Invoice.number)) == [
-        "FAC-2026-000001", "FAC-2026-000002"]
+        "FAC-2026-000001",
+        "FAC-2026-000002",
+    ]
     assert (await InvoiceCounter.select().first())["last_number"] == 2
 
 
@@ -64,8 +69,9 @@ async def test_concurrent_runs_give_one_invoice_per_family_without_gaps(settings
     commune = await make_commune()
     for i in range(12):
         await make_billed_family(commune, code=f"F{i + 1:05d}", name=f"Famille{i}")
-    await asyncio.gather(*(run_billing(NOV, settings=settings, batch_size=3, issued_at=ISSUED)
-                           for _ in range(3)))
+    await asyncio.gather(
+        *(run_billing(NOV, settings=settings, batch_size=3, issued_at=ISSUED) for _ in range(3))
+    )
     rows = await Invoice.select(Invoice.number, Invoice.family)
     assert len(rows) == 12 and len({r["family"] for r in rows}) == 12
     assert sorted(r["number"] for r in rows) == [f"FAC-2026-{n:06d}" for n in range(1, 13)]
@@ -74,8 +80,9 @@ async def test_concurrent_runs_give_one_invoice_per_family_without_gaps(settings
 async def test_paperless_families_are_told_by_email(settings):
     commune = await make_commune()
     paper, _ = await make_billed_family(commune, code="F00001", paperless=False)
-    online, _ = await make_billed_family(commune, code="F00002", name="Diallo", paperless=True,
-                                         email="fatou.diallo@example.org")
+    online, _ = await make_billed_family(
+        commune, code="F00002", name="Diallo", paperless=True, email="fatou.diallo@example.org"
+    )
     await run_billing(NOV, settings=settings, issued_at=ISSUED)
     mails = await OutboxEmail.select()
     assert [m["to_address"] for m in mails] == ["fatou.diallo@example.org"]

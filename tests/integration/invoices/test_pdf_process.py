@@ -10,8 +10,10 @@ import sys
 
 from ecp.invoices import pdf_process
 
-HTML = ("<!doctype html><html lang=fr><head><title>Facture</title></head>"
-        "<body><h1>Facture FAC-2026-000001</h1><p>Total : 12,50 €</p></body></html>")
+HTML = (
+    "<!doctype html><html lang=fr><head><title>Facture</title></head>"
+    "<body><h1>Facture FAC-2026-000001</h1><p>Total : 12,50 €</p></body></html>"
+)
 
 
 def _renderer_pids() -> list[int]:
@@ -36,12 +38,18 @@ async def test_the_pdf_is_rendered_in_another_process_which_is_replaced_when_it_
 
 
 def test_the_app_worker_does_not_import_weasyprint():
-    code = ("import sys; from ecp.app import create_app; from ecp.settings import Settings; "
-            "create_app(Settings.from_env()); import ecp.invoices.routes; "
-            "print('weasyprint' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "ECP_DATABASE_URL": "sqlite:////tmp/ecp-no-db.sqlite"},
-                         timeout=60)
+    code = (
+        "import sys; from ecp.app import create_app; from ecp.settings import Settings; "
+        "create_app(Settings.from_env()); import ecp.invoices.routes; "
+        "print('weasyprint' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ECP_DATABASE_URL": "sqlite:////tmp/ecp-no-db.sqlite"},
+        timeout=60,
+    )
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr[-2000:]
 
 
@@ -80,16 +88,21 @@ def _wait_gone(pid: int, seconds: float = 10) -> bool:
 
 
 def test_a_worker_that_stops_stops_its_renderer_and_exits():
-    done = subprocess.run([sys.executable, "-c", SCRIPT.format(html=HTML), "exit"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(html=HTML), "exit"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     renderer = int(done.stdout.split()[0])
     assert _wait_gone(renderer)
 
 
 def test_a_killed_worker_takes_its_renderer_with_it():
-    worker = subprocess.Popen([sys.executable, "-c", SCRIPT.format(html=HTML), "sleep"],
-                              stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT.format(html=HTML), "sleep"], stdout=subprocess.PIPE, text=True
+    )
     try:
         renderer = int(worker.stdout.readline())
         assert _alive(renderer)

@@ -40,8 +40,13 @@ def _settings(settings, port):
 
 async def _queue(n):
     for i in range(n):
-        await queue_email(to=f"parent{i}@example.org", subject=f"Message {i}",
-                          text=f"Bonjour {i}", html=f"<p>Bonjour {i}</p>", kind="test")
+        await queue_email(
+            to=f"parent{i}@example.org",
+            subject=f"Message {i}",
+            text=f"Bonjour {i}",
+            html=f"<p>Bonjour {i}</p>",
+            kind="test",
+        )
 
 
 async def test_messages_wait_while_the_server_is_down_then_arrive_once(settings):
@@ -72,7 +77,8 @@ async def test_messages_wait_while_the_server_is_down_then_arrive_once(settings)
             assert await deliver_due(smtp) == 0
         # The server's handler stored each message before it answered 250: no wait needed.
         assert sorted(e.rcpt_tos[0] for e in inbox.messages) == [
-            f"parent{i}@example.org" for i in range(5)]
+            f"parent{i}@example.org" for i in range(5)
+        ]
         first = inbox.messages[0].content.decode()
         assert "Message-ID: <ecp-outbox-" in first and "text/html" in first
     finally:

@@ -21,8 +21,9 @@ async def main(holder: str) -> None:
         await asyncio.sleep(0.05)
 
     async with db.pool(min_size=1, max_size=2):
-        runner = JobRunner(Settings.from_env(), [Job("tick", PERIOD, tick)], holder=holder,
-                           tick=TICK, ttl=TTL)
+        runner = JobRunner(
+            Settings.from_env(), [Job("tick", PERIOD, tick)], holder=holder, tick=TICK, ttl=TTL
+        )
         await runner.start()
         print(json.dumps({"holder": holder, "ready": True}), flush=True)
         await asyncio.Event().wait()  # until the test kills this process

@@ -28,15 +28,28 @@ def ecp_cli(*args: str, url: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     if url:
         env["ECP_DATABASE_URL"] = url
-    return subprocess.run([sys.executable, "-m", "ecp.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ecp.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 async def _ecp_cli_async(*args: str) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ecp.cli", *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ecp.cli",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     return proc.returncode, (out + err).decode()
 
@@ -94,8 +107,7 @@ async def target(tmp_path):
     await t.drop()
 
 
-async def test_backup_under_writes_restores_every_acknowledged_booking(settings, tmp_path,
-                                                                       target):
+async def test_backup_under_writes_restores_every_acknowledged_booking(settings, tmp_path, target):
     await seed_demo(settings.with_(password_profile="test"), n_families=30)
     child = await Child.select(Child.id, Child.school).where(Child.school.is_not_null()).first()
     activity = await Activity.select(Activity.id).first()
@@ -106,9 +118,16 @@ async def test_backup_under_writes_restores_every_acknowledged_booking(settings,
         day = dt.date(2031, 1, 1)
         while not stop.is_set():
             now = clock.now()
-            row = Booking(child=child["id"], activity=activity["id"], school=child["school"],
-                          day=day, state="reservee", source="famille", created_at=now,
-                          updated_at=now)
+            row = Booking(
+                child=child["id"],
+                activity=activity["id"],
+                school=child["school"],
+                day=day,
+                state="reservee",
+                source="famille",
+                created_at=now,
+                updated_at=now,
+            )
             await row.save()
             acknowledged.append(row.id)  # the family saw "réservé" from here on
             if len(acknowledged) == 30:
@@ -143,12 +162,14 @@ async def test_backup_under_writes_restores_every_acknowledged_booking(settings,
         await target.fetch("CREATE EXTENSION IF NOT EXISTS amcheck")
         heap = await target.fetch(
             "SELECT c.relname, v.* FROM pg_class c, verify_heapam(c.oid) v "
-            "WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace")
+            "WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace"
+        )
         assert heap == [], heap
         indexes = await target.fetch(
             "SELECT bt_index_check(c.oid, true) FROM pg_index i JOIN pg_class c "
             "ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
-            "WHERE a.amname = 'btree' AND c.relnamespace = 'public'::regnamespace")
+            "WHERE a.amname = 'btree' AND c.relnamespace = 'public'::regnamespace"
+        )
         assert len(indexes) > 10  # every b-tree index checked against its table
 
 
@@ -166,4 +187,3 @@ def test_a_corrupt_backup_is_refused(tmp_path, target):
     bad.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
     result = ecp_cli("restore", str(bad), url=target.url)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-

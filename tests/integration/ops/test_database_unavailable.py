@@ -22,46 +22,52 @@ def _pg(sqlstate: str, message: str, **fields: str) -> pg.PostgresError:
     return pg.PostgresError.new({"S": "FATAL", "C": sqlstate, "M": message, **fields})
 
 
-@pytest.mark.parametrize("exc", [
-    _pg("57P03", "the database system is starting up"),
-    _pg("57P01", "terminating connection due to administrator command"),
-    _pg("57P02", "terminating connection because of crash of another server process"),
-    _pg("53300", "sorry, too many clients already"),
-    _pg("3D000", 'database "ecp" does not exist'),
-    _pg("55000", 'database "ecp" is not currently accepting connections',
-        R="CheckMyDatabase"),
-    _pg("08006", "connection failure"),
-    pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
-    pg.InterfaceError("pool is closed"),
-    pg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
-    pg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
-    ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
-    ConnectionResetError(104, "Connection reset by peer"),
-    sqlite3.OperationalError("database is locked"),
-    sqlite3.OperationalError("disk I/O error"),
-    sqlite3.OperationalError("unable to open database file"),
-], ids=lambda e: f"{type(e).__name__}:{str(e)[:30]}")
+@pytest.mark.parametrize(
+    "exc",
+    [
+        _pg("57P03", "the database system is starting up"),
+        _pg("57P01", "terminating connection due to administrator command"),
+        _pg("57P02", "terminating connection because of crash of another server process"),
+        _pg("53300", "sorry, too many clients already"),
+        _pg("3D000", 'database "ecp" does not exist'),
+        _pg("55000", 'database "ecp" is not currently accepting connections', R="CheckMyDatabase"),
+        _pg("08006", "connection failure"),
+        pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        pg.InterfaceError("pool is closed"),
+        pg.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+        pg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+        ConnectionResetError(104, "Connection reset by peer"),
+        sqlite3.OperationalError("database is locked"),
+        sqlite3.OperationalError("disk I/O error"),
+        sqlite3.OperationalError("unable to open database file"),
+    ],
+    ids=lambda e: f"{type(e).__name__}:{str(e)[:30]}",
+)
 def test_unavailable(exc):
     assert is_database_unavailable(exc)
     assert database_unavailable_cause(exc) is exc
 
 
-@pytest.mark.parametrize("exc", [
-    # Same SQLSTATE as ALLOW_CONNECTIONS false, but a query's mistake.
-    _pg("55000", 'currval of sequence "s" is not yet defined in this session',
-        R="currval_oid"),
-    _pg("55P03", "could not obtain lock on row in relation \"booking\""),
-    # 08P01 sits under PostgresConnectionError, but it is a malformed query.
-    _pg("08P01", "bind message supplies 1 parameters, but prepared statement requires 2"),
-    _pg("57014", "canceling statement due to statement timeout"),
-    _pg("23505", "duplicate key value violates unique constraint"),
-    pg.InterfaceError("cannot perform operation: another operation is in progress"),
-    sqlite3.OperationalError("no such table: booking"),
-    sqlite3.IntegrityError("UNIQUE constraint failed: booking.id"),
-    FileNotFoundError(2, "No such file or directory", "templates/x.html"),
-    ValueError("bad input"),
-    KeyError("famille"),
-], ids=lambda e: f"{type(e).__name__}:{str(e)[:30]}")
+@pytest.mark.parametrize(
+    "exc",
+    [
+        # Same SQLSTATE as ALLOW_CONNECTIONS false, but a query's mistake.
+        _pg("55000", 'currval of sequence "s" is not yet defined in this session', R="currval_oid"),
+        _pg("55P03", 'could not obtain lock on row in relation "booking"'),
+        # 08P01 sits under PostgresConnectionError, but it is a malformed query.
+        _pg("08P01", "bind message supplies 1 parameters, but prepared statement requires 2"),
+        _pg("57014", "canceling statement due to statement timeout"),
+        _pg("23505", "duplicate key value violates unique constraint"),
+        pg.InterfaceError("cannot perform operation: another operation is in progress"),
+        sqlite3.OperationalError("no such table: booking"),
+        sqlite3.IntegrityError("UNIQUE constraint failed: booking.id"),
+        FileNotFoundError(2, "No such file or directory", "templates/x.html"),
+        ValueError("bad input"),
+        KeyError("famille"),
+    ],
+    ids=lambda e: f"{type(e).__name__}:{str(e)[:30]}",
+)
 def test_not_unavailable(exc):
     assert not is_database_unavailable(exc)
     assert database_unavailable_cause(exc) is None
@@ -95,7 +101,7 @@ def test_the_cause_or_context_of_a_wrapping_error_counts():
         try:
             raise sqlite3.OperationalError("database is locked")
         except sqlite3.OperationalError:
-            raise LookupError("while handling")  # implicit __context__
+            raise LookupError("while handling")  # noqa: B904 - the implicit __context__ is the point
     except LookupError as wrapped:
         assert is_database_unavailable(wrapped)
 
@@ -106,6 +112,7 @@ def test_the_cause_or_context_of_a_wrapping_error_counts():
 
 
 # ----------------------------------------------------------------- real SQLite errors
+
 
 def test_real_sqlite_unopenable_file(tmp_path):
     with pytest.raises(sqlite3.OperationalError) as unopenable:
@@ -142,6 +149,7 @@ def test_real_sqlite_locked(tmp_path):
 
 # ----------------------------------------------------------------- real PostgreSQL errors
 
+
 def _url(database: str, user: str = "postgres") -> str:
     parts = urlsplit(os.environ["ECP_TEST_POSTGRES_URL"])
     netloc = f"{user}@{parts.hostname}:{parts.port or 5432}"
@@ -159,8 +167,9 @@ async def throwaway():
         yield admin, name
     finally:
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = $1", name)
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         await admin.close()
 
@@ -190,15 +199,15 @@ async def test_real_terminated_connection(throwaway):
         query = asyncio.ensure_future(connection.fetchval("SELECT pg_sleep(5)"))
         # Killed while the server runs it, not before it arrives.
         for _ in range(500):
-            if await admin.fetchval("SELECT state = 'active' FROM pg_stat_activity "
-                                    "WHERE pid = $1", pid):
+            if await admin.fetchval(
+                "SELECT state = 'active' FROM pg_stat_activity WHERE pid = $1", pid
+            ):
                 break
             await asyncio.sleep(0.01)
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
         with pytest.raises(pg.PostgresError) as terminated:
             await query
-        assert isinstance(terminated.value, (pg.ConnectionDoesNotExistError,
-                                             pg.AdminShutdownError))
+        assert isinstance(terminated.value, (pg.ConnectionDoesNotExistError, pg.AdminShutdownError))
         assert is_database_unavailable(terminated.value)
         with pytest.raises(pg.InterfaceError) as closed:
             await connection.fetchval("SELECT 1")
@@ -257,6 +266,7 @@ async def test_real_query_errors_are_bugs_not_outages(throwaway):
 
 # ----------------------------------------------------------------- asyncpg's own warnings
 
+
 class _Keep(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
@@ -279,14 +289,18 @@ def pool_log():
 
 def test_asyncpg_pool_reconnect_warnings_lose_their_traceback_during_an_outage(pool_log):
     logger, records = pool_log
-    outage = _pg("55000", 'database "ecp" is not currently accepting connections',
-                 R="CheckMyDatabase")
-    logger.warning("Failed to restore the pool connection floor; retrying",
-                   exc_info=(type(outage), outage, None))
+    outage = _pg(
+        "55000", 'database "ecp" is not currently accepting connections', R="CheckMyDatabase"
+    )
+    logger.warning(
+        "Failed to restore the pool connection floor; retrying",
+        exc_info=(type(outage), outage, None),
+    )
     bug = pg.InterfaceError("cannot perform operation: another operation is in progress")
     logger.warning("something else", exc_info=(type(bug), bug, None))
     quiet, loud = records
     assert quiet.exc_info is None and quiet.levelno == logging.WARNING
-    assert quiet.getMessage() == ("Failed to restore the pool connection floor; retrying "
-                                  "(ObjectNotInPrerequisiteStateError)")
+    assert quiet.getMessage() == (
+        "Failed to restore the pool connection floor; retrying (ObjectNotInPrerequisiteStateError)"
+    )
     assert loud.exc_info is not None and loud.exc_info[1] is bug

@@ -21,9 +21,14 @@ ROOT = Path(__file__).resolve().parents[3]
 class Proc:
     def __init__(self, holder: str) -> None:
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
-        self.p = subprocess.Popen([sys.executable, "-m", "tests.integration.ops.runner_proc",
-                                   holder], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.ops.runner_proc", holder],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         self.lines: list[dict] = []
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from ecp import clock
+from ecp.db import aware
 from ecp.jobs.tables import JobLease
 from ecp.mail.outbox import queue_email
 from ecp.mail.tables import OutboxEmail
@@ -23,14 +24,16 @@ WORK = 0.05  # how long the test job takes, on the manual clock
 
 def _runner(settings, name, runs, holder, mc, period=PERIOD, work=WORK):
     """A runner of one job that records (holder, start, end) of each run, in clock seconds."""
+
     async def func(_settings, _now):
         start = mc.monotonic()
         if work:
             await mc.sleep(work)
         runs.append((holder, start, mc.monotonic()))
 
-    return JobRunner(settings, [Job(name, period, func)], holder=holder, tick=TICK, ttl=TTL,
-                     clock=mc)
+    return JobRunner(
+        settings, [Job(name, period, func)], holder=holder, tick=TICK, ttl=TTL, clock=mc
+    )
 
 
 async def _start(mc, *runners):
@@ -73,8 +76,7 @@ async def test_killed_holder_hands_the_job_over_within_the_lease(settings):
     await mc.advance(1.0)
     assert {h for h, _, _ in runs} == {"A"}
     await a.stop(release=False)  # a crash: the lease stays until it expires
-    left = leases.aware((await JobLease.select().where(JobLease.name == "tick").first())[
-        "lease_until"])
+    left = aware((await JobLease.select().where(JobLease.name == "tick").first())["lease_until"])
     expires = (left - mc.start).total_seconds()
     assert expires > mc.monotonic(), "the dead holder's lease is still running"
     await mc.advance(TTL + PERIOD)
@@ -149,12 +151,18 @@ async def test_no_email_is_sent_twice_when_the_sender_moves(settings):
         async def deliver(_settings, _now):
             # The sender's contract: claim a message with a conditional UPDATE before talking
             # to SMTP, so a crash between the two leaves it claimed (visible), never re-sent.
-            rows = await OutboxEmail.select(OutboxEmail.id).where(
-                OutboxEmail.status == "en_attente").order_by(OutboxEmail.id).limit(3)
+            rows = (
+                await OutboxEmail.select(OutboxEmail.id)
+                .where(OutboxEmail.status == "en_attente")
+                .order_by(OutboxEmail.id)
+                .limit(3)
+            )
             for row in rows:
-                claimed = await OutboxEmail.update({OutboxEmail.status: "envoi"}).where(
-                    (OutboxEmail.id == row["id"]) & (OutboxEmail.status == "en_attente")
-                ).returning(OutboxEmail.id)
+                claimed = (
+                    await OutboxEmail.update({OutboxEmail.status: "envoi"})
+                    .where((OutboxEmail.id == row["id"]) & (OutboxEmail.status == "en_attente"))
+                    .returning(OutboxEmail.id)
+                )
                 if not claimed:
                     continue
                 talking.add(holder)
@@ -162,11 +170,13 @@ async def test_no_email_is_sent_twice_when_the_sender_moves(settings):
                 talking.discard(holder)
                 delivered.append((holder, row["id"]))
                 await OutboxEmail.update({OutboxEmail.status: "envoye"}).where(
-                    OutboxEmail.id == row["id"])
+                    OutboxEmail.id == row["id"]
+                )
             return len(rows)
 
-        return JobRunner(settings, [Job("mail", 0.2, deliver)], holder=holder, tick=TICK,
-                         ttl=0.6, clock=mc)
+        return JobRunner(
+            settings, [Job("mail", 0.2, deliver)], holder=holder, tick=TICK, ttl=0.6, clock=mc
+        )
 
     a, b = make("A"), make("B")
     await _start(mc, a, b)
@@ -195,8 +205,7 @@ async def test_a_clean_stop_lets_the_running_job_finish(settings):
         await mc.sleep(0.5)
         finished.append(mc.monotonic())
 
-    runner = JobRunner(settings, [Job("slow", 60, slow)], holder="A", tick=0.05, ttl=2,
-                       clock=mc)
+    runner = JobRunner(settings, [Job("slow", 60, slow)], holder="A", tick=0.05, ttl=2, clock=mc)
     await _start(mc, runner)
     assert runner.current == "slow"
     stopping = asyncio.create_task(runner.stop())
@@ -212,8 +221,14 @@ async def test_a_clean_stop_lets_the_running_job_finish(settings):
 async def test_stopping_between_two_passes_does_not_wait_for_the_tick(settings):
     mc = ManualClock()
     runs: list = []
-    runner = JobRunner(settings, [Job("tick", 60, lambda _s, _n: _record(runs))], holder="A",
-                       tick=3600, ttl=TTL, clock=mc)
+    runner = JobRunner(
+        settings,
+        [Job("tick", 60, lambda _s, _n: _record(runs))],
+        holder="A",
+        tick=3600,
+        ttl=TTL,
+        clock=mc,
+    )
     await _start(mc, runner)
     assert runs == [1] and not runner.current
     await asyncio.wait_for(runner.stop(), timeout=10)  # the tick is an hour of clock time

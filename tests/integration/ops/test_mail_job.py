@@ -47,8 +47,10 @@ async def test_each_message_is_sent_once_across_two_runners_and_a_crash(settings
     controller.start()
     smtp = settings.with_(smtp_host="127.0.0.1", smtp_port=port)
     mc = ManualClock()
-    runners = [JobRunner(smtp, [Job("mail", 0.3, send_mail)], holder=h, tick=0.1, ttl=1.0,
-                         clock=mc) for h in ("A", "B")]
+    runners = [
+        JobRunner(smtp, [Job("mail", 0.3, send_mail)], holder=h, tick=0.1, ttl=1.0, clock=mc)
+        for h in ("A", "B")
+    ]
     try:
         for i in range(15):
             await queue_email(to=f"parent{i}@example.org", subject="Reçu", text="Merci.")

@@ -21,13 +21,26 @@ PACKAGE = ROOT / "src" / "ecp"
 pytestmark = pytest.mark.sqlite_only
 
 # What a checkout may hold that a clean build never sees (and that could leak stale files).
-NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "var",
-                                     "__pycache__", "*.pyc", "bench-results", ".pytest_cache")
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "var",
+    "__pycache__",
+    "*.pyc",
+    "bench-results",
+    ".pytest_cache",
+)
 
 
 def _files(folder: Path) -> set[str]:
-    return {f"ecp/{p.relative_to(PACKAGE).as_posix()}" for p in folder.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        f"ecp/{p.relative_to(PACKAGE).as_posix()}"
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +52,22 @@ def wheel(tmp_path_factory) -> Path:
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
     assert (source / "bench" / "run.py").is_file()
     out = work / "wheels"
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
-                           "--wheel-dir", str(out), str(source)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "--wheel-dir",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (built,) = out.glob("ecp-*.whl")
     return built
@@ -70,9 +96,13 @@ def test_the_wheel_leaves_out_the_benchmark_and_the_tests(wheel):
 
 
 def test_the_product_never_imports_the_benchmark():
-    users = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
-             if "import bench" in p.read_text() or "from bench" in p.read_text()
-             or "ecp.bench" in p.read_text()]
+    users = [
+        str(p.relative_to(ROOT))
+        for p in PACKAGE.rglob("*.py")
+        if "import bench" in p.read_text()
+        or "from bench" in p.read_text()
+        or "ecp.bench" in p.read_text()
+    ]
     assert users == []
     assert not (PACKAGE / "bench").exists()
 
@@ -109,14 +139,28 @@ def test_installed_elsewhere_it_migrates_into_the_working_directory_and_serves(w
     elsewhere = tmp_path / "ailleurs"
     elsewhere.mkdir()
     # Nothing from the checkout: neither src/ nor an ECP_* setting of the test run.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ECP_") and k not in {"PICCOLO_CONF", "PYTHONPATH"}}
-    env.update({"PYTHONPATH": str(site), "ECP_PASSWORD_PROFILE": "test",
-                "ECP_BASE_URL": "http://127.0.0.1:8139"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ECP_") and k not in {"PICCOLO_CONF", "PYTHONPATH"}
+    }
+    env.update(
+        {
+            "PYTHONPATH": str(site),
+            "ECP_PASSWORD_PROFILE": "test",
+            "ECP_BASE_URL": "http://127.0.0.1:8139",
+        }
+    )
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, *args], cwd=elsewhere, env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, *args],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return done
 

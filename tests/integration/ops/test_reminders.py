@@ -21,8 +21,15 @@ PAST = dt.datetime(2026, 12, 4, 8, 0, tzinfo=clock.PARIS)
 async def _book(child, activity, school, *days: dt.date) -> None:
     now = clock.now()
     for day in days:
-        await Booking(child=child.id, activity=activity.id, school=school.id, day=day,
-                      state="reservee", created_at=now, updated_at=now).save()
+        await Booking(
+            child=child.id,
+            activity=activity.id,
+            school=school.id,
+            day=day,
+            state="reservee",
+            created_at=now,
+            updated_at=now,
+        ).save()
 
 
 def _weekday(week_offset: int, weekday: int) -> dt.date:
@@ -33,8 +40,7 @@ async def _usual_family(reminders: bool, name: str = "Martin", book_next: tuple 
     """Léa comes Monday, Tuesday, Thursday every week; Hugo some Fridays only."""
     school = await make_school()
     activity = await make_activity(code=f"rest-{name}", school=school)
-    family = await make_family(name=name, reminders=reminders,
-                               email=f"{name.lower()}@example.org")
+    family = await make_family(name=name, reminders=reminders, email=f"{name.lower()}@example.org")
     lea = await make_child(family, first_name="Léa", school=school)
     hugo = await make_child(family, first_name="Hugo", level="MS", school=school)
     for week in (-3, -2, -1):
@@ -49,7 +55,7 @@ async def test_reminder_names_the_deadline_the_missing_days_and_links_to_the_wee
     await _usual_family(reminders=False, name="Diallo")  # opted out: nothing
     await _usual_family(reminders=True, name="Bernard", book_next=(0, 1, 3))  # all booked
 
-    assert await queue_reminders(settings, IN_WINDOW.astimezone(dt.timezone.utc)) == 1
+    assert await queue_reminders(settings, IN_WINDOW.astimezone(dt.UTC)) == 1
     rows = await OutboxEmail.select()
     assert len(rows) == 1
     mail = rows[0]
@@ -66,7 +72,7 @@ async def test_reminder_names_the_deadline_the_missing_days_and_links_to_the_wee
 
 async def test_never_twice_for_the_same_family_and_week(settings):
     await _usual_family(reminders=True)
-    now = IN_WINDOW.astimezone(dt.timezone.utc)
+    now = IN_WINDOW.astimezone(dt.UTC)
     assert await queue_reminders(settings, now) == 1
     assert await queue_reminders(settings, now + dt.timedelta(hours=3)) == 0
     assert await send_reminders(settings, now + dt.timedelta(hours=6)) == 0
@@ -75,17 +81,22 @@ async def test_never_twice_for_the_same_family_and_week(settings):
 
 async def test_no_reminder_outside_the_48_hours_before_the_deadline(settings):
     await _usual_family(reminders=True)
-    assert await queue_reminders(settings, TOO_EARLY.astimezone(dt.timezone.utc)) == 0
+    assert await queue_reminders(settings, TOO_EARLY.astimezone(dt.UTC)) == 0
     # Once W50 has closed, the next week (W51) closes in 6 days: nothing yet either.
-    assert await queue_reminders(settings, PAST.astimezone(dt.timezone.utc)) == 0
+    assert await queue_reminders(settings, PAST.astimezone(dt.UTC)) == 0
     assert await OutboxEmail.count() == 0
 
 
 async def test_closed_days_are_not_reminded(settings):
     family, school, _ = await _usual_family(reminders=True)
-    await Closure(starts_on=_weekday(0, 3), ends_on=_weekday(0, 3), school=school.id,
-                  activity=None, reason="Pont").save()
-    assert await queue_reminders(settings, IN_WINDOW.astimezone(dt.timezone.utc)) == 1
+    await Closure(
+        starts_on=_weekday(0, 3),
+        ends_on=_weekday(0, 3),
+        school=school.id,
+        activity=None,
+        reason="Pont",
+    ).save()
+    assert await queue_reminders(settings, IN_WINDOW.astimezone(dt.UTC)) == 1
     text = (await OutboxEmail.select(OutboxEmail.body_text).first())["body_text"]
     assert "– Léa : mardi 8 décembre\n" in text
 
@@ -94,7 +105,7 @@ async def test_a_wednesday_activity_closes_the_week_on_the_wednesday_before(sett
     await _usual_family(reminders=True)
     await make_activity(code="alsh-mercredi", weekdays="3", deadline_rule="previous_wednesday")
     # Tuesday 1 December 10:00 is 38 hours before Wednesday 2 December 23:59.
-    assert await queue_reminders(settings, TOO_EARLY.astimezone(dt.timezone.utc)) == 1
+    assert await queue_reminders(settings, TOO_EARLY.astimezone(dt.UTC)) == 1
     text = (await OutboxEmail.select(OutboxEmail.body_text).first())["body_text"]
     assert "ferment le mercredi 2 décembre à 23:59" in text
 
@@ -106,9 +117,12 @@ def test_deadlines_skip_weekends_and_public_holidays():
     at = dt.time(23, 59)
     # Monday 7 December: two working days before is Thursday 3 December.
     assert day_deadline(dt.date(2026, 12, 7), "working_days", 2, at, fr).date() == dt.date(
-        2026, 12, 3)
+        2026, 12, 3
+    )
     # Friday 13 November: Thursday 12 counts, Wednesday 11 (Armistice) does not: Tuesday 10.
     assert day_deadline(dt.date(2026, 11, 13), "working_days", 2, at, fr).date() == dt.date(
-        2026, 11, 10)
+        2026, 11, 10
+    )
     assert day_deadline(dt.date(2026, 12, 9), "previous_wednesday", 2, at, fr).date() == dt.date(
-        2026, 12, 2)
+        2026, 12, 2
+    )

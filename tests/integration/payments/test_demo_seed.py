@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ecp.demo import payments as demo
 from ecp.invoices.tables import Invoice
-from ecp.payments.config import PayboxConfig, TEST_HMAC_KEY
+from ecp.payments.config import TEST_HMAC_KEY, PayboxConfig
 from ecp.payments.tables import PaymentAttempt, PaymentNotification
 from ecp.settings import Settings
 from tests.factories import make_family
@@ -17,9 +17,15 @@ async def test_seed_adds_a_refused_and_a_lost_attempt_once(tmp_path):
     other = await make_family(code="F00003", name="Petit")
     for total in (3000, 2000, 1000):
         await make_invoice(other, total)
-    config = PayboxConfig(site="1999888", rang="32", identifiant="107904482",
-                          hmac_key=TEST_HMAC_KEY, endpoints=("/simulateur-paybox/paiement",),
-                          simulator=True, test_keys_dir=str(tmp_path))
+    config = PayboxConfig(
+        site="1999888",
+        rang="32",
+        identifiant="107904482",
+        hmac_key=TEST_HMAC_KEY,
+        endpoints=("/simulateur-paybox/paiement",),
+        simulator=True,
+        test_keys_dir=str(tmp_path),
+    )
     context = {"settings": Settings(paybox=config)}
     await demo.seed(context)
     await demo.seed(context)

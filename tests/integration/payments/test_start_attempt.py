@@ -15,8 +15,9 @@ from tests.payments_factories import make_invoice
 async def test_five_simultaneous_starts_open_one_attempt():
     family = await make_family(code="F00001")
     invoice = await make_invoice(family, 4250)
-    results = await asyncio.gather(*(services.start_attempt(family.id, [invoice.id])
-                                     for _ in range(5)))
+    results = await asyncio.gather(
+        *(services.start_attempt(family.id, [invoice.id]) for _ in range(5))
+    )
     references = {ref for ref, _ in results}
     assert len(references) == 1 and sorted(reused for _, reused in results) == [False] + [True] * 4
     assert await PaymentAttempt.count() == 1 and await PaymentAttemptInvoice.count() == 1

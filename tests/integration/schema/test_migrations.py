@@ -62,8 +62,9 @@ async def database_url(tmp_path):
 def run(checkout: Path, url: str, *args: str, expect: int = 0) -> str:
     env = {**os.environ, "PYTHONPATH": str(checkout / "src"), "ECP_DATABASE_URL": url}
     env.pop("PICCOLO_CONF", None)
-    proc = subprocess.run([sys.executable, *args], cwd=checkout, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=checkout, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == expect, f"{args}: {proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -73,14 +74,32 @@ def migrate(checkout, url):
 
 
 def backwards(checkout, url, migration_id):
-    out = run(checkout, url, "-m", "piccolo.main", "migrations", "backwards", "ecp",
-              f"--migration_id={migration_id}", "--auto_agree")
+    out = run(
+        checkout,
+        url,
+        "-m",
+        "piccolo.main",
+        "migrations",
+        "backwards",
+        "ecp",
+        f"--migration_id={migration_id}",
+        "--auto_agree",
+    )
     assert "ok!" in out
 
 
 def new_auto(checkout, url) -> str:
-    return run(checkout, url, "-m", "piccolo.main", "migrations", "new", "ecp", "--auto",
-               "--desc=schema test")
+    return run(
+        checkout,
+        url,
+        "-m",
+        "piccolo.main",
+        "migrations",
+        "new",
+        "ecp",
+        "--auto",
+        "--desc=schema test",
+    )
 
 
 def schema_check(checkout, url) -> None:
@@ -107,28 +126,48 @@ async def query(url: str, sql: str) -> list[tuple]:
 async def columns(url: str, table: str) -> set[str]:
     if url.startswith("sqlite:///"):
         return {r[1] for r in await query(url, f'PRAGMA table_info("{table}")')}
-    return {r[0] for r in await query(
-        url, f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")}
+    return {
+        r[0]
+        for r in await query(
+            url, f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'"
+        )
+    }
 
 
 async def leftovers(url: str) -> dict[str, set[str]]:
     """What remains of the schema besides Piccolo's own migration table."""
     if url.startswith("sqlite:///"):
-        rows = await query(url, "SELECT type, name FROM sqlite_master "
-                                "WHERE name NOT LIKE 'sqlite_%' AND tbl_name != 'migration'")
+        rows = await query(
+            url,
+            "SELECT type, name FROM sqlite_master "
+            "WHERE name NOT LIKE 'sqlite_%' AND tbl_name != 'migration'",
+        )
         return {kind: {n for t, n in rows if t == kind} for kind in ("table", "index", "trigger")}
     schema = "(SELECT oid FROM pg_namespace WHERE nspname = 'public')"
     return {
-        "table": {r[0] for r in await query(
-            url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                 "AND tablename != 'migration'")},
-        "index": {r[0] for r in await query(
-            url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
-                 "AND tablename != 'migration'")},
-        "trigger": {r[0] for r in await query(
-            url, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")},
-        "function": {r[0] for r in await query(
-            url, f"SELECT proname FROM pg_proc WHERE pronamespace = {schema}")},
+        "table": {
+            r[0]
+            for r in await query(
+                url,
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename != 'migration'",
+            )
+        },
+        "index": {
+            r[0]
+            for r in await query(
+                url,
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
+                "AND tablename != 'migration'",
+            )
+        },
+        "trigger": {
+            r[0] for r in await query(url, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        },
+        "function": {
+            r[0]
+            for r in await query(url, f"SELECT proname FROM pg_proc WHERE pronamespace = {schema}")
+        },
     }
 
 
@@ -142,37 +181,44 @@ async def test_auto_proposes_no_migration_on_head(checkout, database_url):
 
 
 async def test_all_migrations_go_forwards_backwards_all_the_way_and_forwards_again(
-        checkout, database_url):
+    checkout, database_url
+):
     migrate(checkout, database_url)
     schema_check(checkout, database_url)
     assert await query(database_url, 'SELECT "id" FROM "setup_version"') == [(1,)]
     assert "setup_version" in (await leftovers(database_url))["table"]
 
     backwards(checkout, database_url, "all")
-    assert all(not names for names in (await leftovers(database_url)).values()), \
-        await leftovers(database_url)
+    assert all(not names for names in (await leftovers(database_url)).values()), await leftovers(
+        database_url
+    )
     assert await query(database_url, 'SELECT count(*) FROM "migration"') == [(0,)]
 
     migrate(checkout, database_url)
     schema_check(checkout, database_url)
     # The set-up triggers work again: a new activity changes the set-up version.
     (before,) = await query(database_url, 'SELECT "version" FROM "setup_version"')
-    await query(database_url, "INSERT INTO activity (code, label, short_label, weekdays, "
-                              "starts_at, ends_at, eligible_levels, group_code, deadline_rule, "
-                              "default_capacity, sort_order, billable, active) VALUES "
-                              "('cantine', 'Cantine', 'Cantine', '1,2,4,5', '12:00', '13:30', "
-                              "'CP', '', 'working_days', 0, 0, true, true)")
+    await query(
+        database_url,
+        "INSERT INTO activity (code, label, short_label, weekdays, "
+        "starts_at, ends_at, eligible_levels, group_code, deadline_rule, "
+        "default_capacity, sort_order, billable, active) VALUES "
+        "('cantine', 'Cantine', 'Cantine', '1,2,4,5', '12:00', '13:30', "
+        "'CP', '', 'working_days', 0, 0, true, true)",
+    )
     assert await query(database_url, 'SELECT "version" FROM "setup_version"') != [before]
 
 
 async def test_a_column_added_to_a_table_gives_an_auto_migration_that_runs_both_ways(
-        checkout, database_url):
+    checkout, database_url
+):
     tables = checkout / "src" / "ecp" / "commune" / "tables.py"
     text = tables.read_text()
     anchor = "    billable = Boolean(default=True)\n"
     assert text.count(anchor) == 1
-    tables.write_text(text.replace(
-        anchor, anchor + '    schema_probe = Varchar(length=30, default="")\n'))
+    tables.write_text(
+        text.replace(anchor, anchor + '    schema_probe = Varchar(length=30, default="")\n')
+    )
     before = set(os.listdir(checkout / MIGRATIONS))
 
     new_auto(checkout, database_url)

@@ -6,16 +6,29 @@ import pytest
 
 from ecp.accounts import contact
 
-CURRENT = {"address_line1": "1 rue de la République", "address_line2": "", "postcode": "78999",
-           "city": "Villebelle-sur-Seine", "phone_mobile": "06 94 70 61 25", "phone_home": "",
-           "phone_work": "", "email": "claire@example.org"}
+CURRENT = {
+    "address_line1": "1 rue de la République",
+    "address_line2": "",
+    "postcode": "78999",
+    "city": "Villebelle-sur-Seine",
+    "phone_mobile": "06 94 70 61 25",
+    "phone_home": "",
+    "phone_work": "",
+    "email": "claire@example.org",
+}
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("0612345678", "06 12 34 56 78"), ("06.12.34.56.78", "06 12 34 56 78"),
-    ("+33 6 12 34 56 78", "06 12 34 56 78"), ("0033612345678", "06 12 34 56 78"),
-    ("+44 20 7946 0958", "+44 20 7946 0958"), ("", ""),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("0612345678", "06 12 34 56 78"),
+        ("06.12.34.56.78", "06 12 34 56 78"),
+        ("+33 6 12 34 56 78", "06 12 34 56 78"),
+        ("0033612345678", "06 12 34 56 78"),
+        ("+44 20 7946 0958", "+44 20 7946 0958"),
+        ("", ""),
+    ],
+)
 def test_valid_phones_are_normalised(raw, expected):
     assert contact.normalise_phone(raw) == (expected, None)
 
@@ -26,10 +39,19 @@ def test_invalid_phones_get_a_french_message(raw):
     assert value is None and "numéro" in error
 
 
-@pytest.mark.parametrize("raw,ok", [
-    ("a@b.fr", True), ("Prenom.Nom@Exemple.FR", True), ("a@b", False), ("a b@c.fr", False),
-    ("@exemple.fr", False), ("a@@b.fr", False), ("<a>@b.fr", False), ("a@-b.fr", False),
-])
+@pytest.mark.parametrize(
+    "raw,ok",
+    [
+        ("a@b.fr", True),
+        ("Prenom.Nom@Exemple.FR", True),
+        ("a@b", False),
+        ("a b@c.fr", False),
+        ("@exemple.fr", False),
+        ("a@@b.fr", False),
+        ("<a>@b.fr", False),
+        ("a@-b.fr", False),
+    ],
+)
 def test_email_syntax(raw, ok):
     value, error = contact.normalise_email(raw)
     assert (error is None) is ok
@@ -43,7 +65,8 @@ def test_unchanged_fields_are_not_judged_again():
     assert result.errors == {}
     assert contact.differences(result.values, CURRENT) == {
         "postcode": {"before": "78999", "after": "75011"},
-        "city": {"before": "Villebelle-sur-Seine", "after": "Paris"}}
+        "city": {"before": "Villebelle-sur-Seine", "after": "Paris"},
+    }
 
 
 @pytest.mark.parametrize("postcode", ["7899", "789999", "ABCDE", "78 999x"])
@@ -52,8 +75,9 @@ def test_postcode_has_five_digits(postcode):
 
 
 def test_required_fields_cannot_be_emptied_and_one_phone_is_needed():
-    result = contact.clean(dict(CURRENT, address_line1="", city="", email="",
-                                phone_mobile=""), CURRENT)
+    result = contact.clean(
+        dict(CURRENT, address_line1="", city="", email="", phone_mobile=""), CURRENT
+    )
     assert set(result.errors) == {"address_line1", "city", "email", "phone_mobile"}
 
 

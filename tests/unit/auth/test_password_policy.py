@@ -21,12 +21,15 @@ def test_staff_passwords_need_fifteen_characters():
     assert password_problem("tulipe-orange-bleue", staff=True) is None
 
 
-@pytest.mark.parametrize("password", [
-    "vélo rouge du matin",                       # accents and spaces, no digit, no capital
-    "é ü 😀 espace et mots",                     # emoji
-    "a-very-long-passphrase-" * 2 + "ends-here-64c"[:18],
-    ("le chat de la voisine dort sur le toit " * 4)[:128],   # 128 characters
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "vélo rouge du matin",  # accents and spaces, no digit, no capital
+        "é ü 😀 espace et mots",  # emoji
+        "a-very-long-passphrase-" * 2 + "ends-here-64c"[:18],
+        ("le chat de la voisine dort sur le toit " * 4)[:128],  # 128 characters
+    ],
+)
 def test_long_and_unicode_passwords_are_accepted_without_composition_rules(password):
     assert len(password) <= 128
     assert password_problem(password) is None

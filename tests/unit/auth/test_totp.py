@@ -10,7 +10,7 @@ import pyotp
 from ecp.auth import totp
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-AT = dt.datetime(2026, 11, 30, 8, 0, 10, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2026, 11, 30, 8, 0, 10, tzinfo=dt.UTC)
 
 
 def test_codes_are_those_of_any_authenticator_app():
@@ -51,8 +51,10 @@ def test_secrets_have_160_bits_and_are_grouped_by_four():
 
 def test_provisioning_uri_and_qr_code_svg():
     uri = totp.provisioning_uri(SECRET, "agent", "Portail Famille Villebelle-sur-Seine")
-    assert uri == ("otpauth://totp/Portail%20Famille%20Villebelle-sur-Seine:agent?secret="
-                   f"{SECRET}&issuer=Portail%20Famille%20Villebelle-sur-Seine")
+    assert uri == (
+        "otpauth://totp/Portail%20Famille%20Villebelle-sur-Seine:agent?secret="
+        f"{SECRET}&issuer=Portail%20Famille%20Villebelle-sur-Seine"
+    )
     svg = totp.qr_svg(uri, "Code QR")
     assert svg.startswith('<svg role="img" focusable="false" ')
     assert "<title>Code QR</title>" in svg
@@ -66,8 +68,9 @@ def test_secrets_are_encrypted_bound_to_their_account_and_key():
     assert box.open(sealed, "totp", 7) == SECRET
     assert box.open(sealed, "totp", 8) is None
     assert box.open(sealed, "pending", 7) is None
-    assert totp.SecretBox("another-key-long-enough-for-the-tests-456").open(
-        sealed, "totp", 7) is None
+    assert (
+        totp.SecretBox("another-key-long-enough-for-the-tests-456").open(sealed, "totp", 7) is None
+    )
     assert box.open(sealed[:-2], "totp", 7) is None and box.open("", "totp", 7) is None
 
 

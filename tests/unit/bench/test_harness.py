@@ -27,22 +27,33 @@ def test_forms_are_read_as_a_browser_would_send_them():
     page = targets.parse(WEEK_HTML)
     assert [f["method"] for f in page.forms] == ["post", "get"]
     assert dict(targets.form_values(page.forms[0])) == {
-        "_csrf_token": "tok", "enfant": "12", "activite": "3", "jour": "2026-12-14",
-        "action": "reserver"}
+        "_csrf_token": "tok",
+        "enfant": "12",
+        "activite": "3",
+        "jour": "2026-12-14",
+        "action": "reserver",
+    }
     assert targets.form_values(page.forms[1]) == [("semaine", "2026-W51")]
     assert "/famille/factures/7.pdf" in page.links
     assert page.assets == ["/static/css/app.css", "/static/js/app.js"]
 
 
 def test_checkboxes_and_dates_of_a_semaine_type_form():
-    html = ('<form method="post"><input type="checkbox" name="enfants" value="1">'
-            '<input type="checkbox" name="enfants" value="2" checked>'
-            '<input name="du" value="14/12/2026"><input name="au" value="25/12/2026"></form>')
+    html = (
+        '<form method="post"><input type="checkbox" name="enfants" value="1">'
+        '<input type="checkbox" name="enfants" value="2" checked>'
+        '<input name="du" value="14/12/2026"><input name="au" value="25/12/2026"></form>'
+    )
     form = targets.parse(html).forms[0]
-    assert targets.form_values(form) == [("enfants", "2"), ("du", "14/12/2026"),
-                                         ("au", "25/12/2026")]
+    assert targets.form_values(form) == [
+        ("enfants", "2"),
+        ("du", "14/12/2026"),
+        ("au", "25/12/2026"),
+    ]
     assert [v for n, v in targets.form_values(form, all_checkboxes=True) if n == "enfants"] == [
-        "1", "2"]
+        "1",
+        "2",
+    ]
     start = dt.date(2027, 1, 4)
     assert targets._date_field("du", "14/12/2026", start) == "04/01/2027"
     assert targets._date_field("au", "2026-12-25", start) == "2027-01-15"
@@ -50,9 +61,11 @@ def test_checkboxes_and_dates_of_a_semaine_type_form():
 
 
 def test_routes_are_found_by_name_or_path_and_absent_otherwise():
-    routes = [{"path": "/famille/reservations", "name": "booking_week", "methods": ["GET"]},
-              {"path": "/famille/reservations", "name": "booking_change", "methods": ["POST"]},
-              {"path": "/famille/factures/{invoice_id:int}.pdf", "name": "x", "methods": ["GET"]}]
+    routes = [
+        {"path": "/famille/reservations", "name": "booking_week", "methods": ["GET"]},
+        {"path": "/famille/reservations", "name": "booking_change", "methods": ["POST"]},
+        {"path": "/famille/factures/{invoice_id:int}.pdf", "name": "x", "methods": ["GET"]},
+    ]
     found = targets.resolve(routes)
     assert found["week"]["name"] == "booking_week"
     assert found["toggle"]["methods"] == ["POST"]
@@ -93,12 +106,25 @@ def test_wrk_runs_the_generated_script_and_alternates_bodies(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        entries = [wrk.lua_entry("GET", "/healthz", {}, None, None),
-                   wrk.lua_entry("POST", "/x", {"Cookie": "s=1", "Content-Type":
-                                 "application/x-www-form-urlencoded"}, "action=reserver",
-                                 "action=annuler")]
-        result = wrk.run(f"http://127.0.0.1:{server.server_port}", wrk.script(entries, 1),
-                         tmp_path, "t", duration=1, connections=1, threads=1)
+        entries = [
+            wrk.lua_entry("GET", "/healthz", {}, None, None),
+            wrk.lua_entry(
+                "POST",
+                "/x",
+                {"Cookie": "s=1", "Content-Type": "application/x-www-form-urlencoded"},
+                "action=reserver",
+                "action=annuler",
+            ),
+        ]
+        result = wrk.run(
+            f"http://127.0.0.1:{server.server_port}",
+            wrk.script(entries, 1),
+            tmp_path,
+            "t",
+            duration=1,
+            connections=1,
+            threads=1,
+        )
     finally:
         server.shutdown()
     assert "error" not in result, result
@@ -110,8 +136,12 @@ def test_wrk_runs_the_generated_script_and_alternates_bodies(tmp_path):
 
 
 def test_the_mix_keeps_each_booking_cell_once():
-    per_target = {"week": ["w1", "w2"], "toggle": [f"t{i}" for i in range(300)],
-                  "invoices": ["i1"], "healthz": ["h"]}
+    per_target = {
+        "week": ["w1", "w2"],
+        "toggle": [f"t{i}" for i in range(300)],
+        "invoices": ["i1"],
+        "healthz": ["h"],
+    }
     entries = run.mix_entries(per_target)
     toggles = [e for e in entries if e.startswith("t")]
     assert len(toggles) == len(set(toggles))

@@ -8,12 +8,30 @@ from ecp.booking import calendar as cal
 from ecp.clock import PARIS
 
 RULES = cal.Rules(year_start=dt.date(2026, 9, 1), year_end=dt.date(2027, 7, 3), zone="C")
-CANTINE = cal.ActivityInfo(1, "restauration", "Restauration scolaire", "Cantine",
-                           frozenset({1, 2, 4, 5}), frozenset({"CP", "CE1"}), "", "working_days",
-                           dt.time(11, 30), dt.time(13, 30))
-MERCREDI = cal.ActivityInfo(2, "alsh_mercredi_journee", "ALSH mercredi", "Mercredi journée",
-                            frozenset({3}), frozenset(), "alsh_mercredi", "previous_wednesday",
-                            dt.time(8, 30), dt.time(17, 30))
+CANTINE = cal.ActivityInfo(
+    1,
+    "restauration",
+    "Restauration scolaire",
+    "Cantine",
+    frozenset({1, 2, 4, 5}),
+    frozenset({"CP", "CE1"}),
+    "",
+    "working_days",
+    dt.time(11, 30),
+    dt.time(13, 30),
+)
+MERCREDI = cal.ActivityInfo(
+    2,
+    "alsh_mercredi_journee",
+    "ALSH mercredi",
+    "Mercredi journée",
+    frozenset({3}),
+    frozenset(),
+    "alsh_mercredi",
+    "previous_wednesday",
+    dt.time(8, 30),
+    dt.time(17, 30),
+)
 
 
 def paris(*args) -> dt.datetime:
@@ -40,8 +58,9 @@ def test_activity_runs_on_its_weekdays_only():
 
 def test_public_and_school_holidays_and_year_bounds_close_the_day():
     # 11 novembre 2027 is a Thursday; Christmas holidays of zone C start on 19 December 2026.
-    assert "férié" in cal.closed_reason(dt.date(2027, 11, 11), CANTINE, 1,
-                                        cal.Rules(dt.date(2027, 9, 1), dt.date(2028, 7, 3)))
+    assert "férié" in cal.closed_reason(
+        dt.date(2027, 11, 11), CANTINE, 1, cal.Rules(dt.date(2027, 9, 1), dt.date(2028, 7, 3))
+    )
     assert cal.closed_reason(dt.date(2026, 12, 21), CANTINE, 1, RULES) == "Vacances de Noël"
     assert cal.closed_reason(dt.date(2026, 12, 18), CANTINE, 1, RULES) is None
     assert cal.closed_reason(dt.date(2026, 8, 31), CANTINE, 1, RULES) == "Hors de l’année scolaire"
@@ -70,8 +89,9 @@ def test_deadline_is_two_working_days_before_at_2359():
 
 
 def test_deadline_follows_the_settings():
-    rules = cal.Rules(RULES.year_start, RULES.year_end, deadline_working_days=1,
-                      deadline_time=dt.time(12, 0))
+    rules = cal.Rules(
+        RULES.year_start, RULES.year_end, deadline_working_days=1, deadline_time=dt.time(12, 0)
+    )
     assert cal.deadline(dt.date(2026, 12, 7), CANTINE, rules) == paris(2026, 12, 4, 12, 0)
 
 
@@ -85,7 +105,7 @@ def test_deadline_boundary_2359_is_open_and_0000_is_closed():
     assert cal.open_for_family(day, CANTINE, RULES, paris(2026, 12, 3, 23, 59, 59))
     assert not cal.open_for_family(day, CANTINE, RULES, paris(2026, 12, 4, 0, 0, 0))
     # The same instants given in UTC.
-    utc = paris(2026, 12, 4, 0, 0).astimezone(dt.timezone.utc)
+    utc = paris(2026, 12, 4, 0, 0).astimezone(dt.UTC)
     assert not cal.open_for_family(day, CANTINE, RULES, utc)
 
 
@@ -97,9 +117,18 @@ def test_illness_is_declared_on_the_day_until_the_cutoff():
 
 
 def cell(**kw):
-    values = dict(day=dt.date(2026, 12, 7), activity=CANTINE, level="CE1", school_id=1,
-                  inscribed=True, booking_state=None, booked=0, capacity=10, rules=RULES,
-                  now=paris(2026, 11, 30, 10, 0))
+    values = dict(
+        day=dt.date(2026, 12, 7),
+        activity=CANTINE,
+        level="CE1",
+        school_id=1,
+        inscribed=True,
+        booking_state=None,
+        booked=0,
+        capacity=10,
+        rules=RULES,
+        now=paris(2026, 11, 30, 10, 0),
+    )
     values.update(kw)
     return cal.cell_state(**values)
 
@@ -142,7 +171,7 @@ def test_default_week_is_the_coming_one_at_the_weekend():
 
     from ecp.booking.calendar import parse_week
 
-    assert parse_week(None, _dt.date(2026, 12, 2)) == _dt.date(2026, 11, 30)   # Wednesday
+    assert parse_week(None, _dt.date(2026, 12, 2)) == _dt.date(2026, 11, 30)  # Wednesday
     assert parse_week(None, _dt.date(2026, 11, 28)) == _dt.date(2026, 11, 30)  # Saturday
     assert parse_week(None, _dt.date(2026, 11, 29)) == _dt.date(2026, 11, 30)  # Sunday
     assert parse_week("2026-W48", _dt.date(2026, 11, 29)) == _dt.date(2026, 11, 23)

@@ -59,9 +59,15 @@ async def test_concurrent_requests_keep_their_own_version():
 
 
 def test_setup_cache_is_the_only_reader_of_setup_version():
-    readers = [str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
-               if re.search(r"from\s+setup_version|SetupVersion\.(select|objects|raw)",
-                            path.read_text(), re.IGNORECASE)]
+    readers = [
+        str(path.relative_to(SRC))
+        for path in SRC.rglob("*.py")
+        if re.search(
+            r"from\s+setup_version|SetupVersion\.(select|objects|raw)",
+            path.read_text(),
+            re.IGNORECASE,
+        )
+    ]
     assert readers == ["commune/setup_cache.py"]
     # The session query carries the version only as the cache's own column.
     assert f"{SetupCache.VERSION_COLUMN} AS setup_version" in RESOLVE_SQL

@@ -11,7 +11,7 @@ import pytest
 
 from ecp.db import typed_rows
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SRC = Path(__file__).resolve().parents[3] / "src" / "ecp"
 
 
@@ -39,8 +39,10 @@ def test_times_from_text_or_already_times():
     assert one(dt.time(8, 0), dt.time) == dt.time(8, 0)
 
 
-@pytest.mark.parametrize("value, expected", [
-    (0, False), (1, True), ("0", False), ("1", True), (True, True), (False, False)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [(0, False), (1, True), ("0", False), ("1", True), (True, True), (False, False)],
+)
 def test_booleans_from_sqlite_integers_or_text(value, expected):
     assert one(value, bool) is expected
 
@@ -52,8 +54,9 @@ def test_integers_from_postgres_decimals_or_text():
 
 
 def test_null_stays_none_and_other_columns_are_untouched():
-    rows = typed_rows([{"day": None, "active": None, "name": "2026-12-21"}],
-                      {"day": dt.date, "active": bool})
+    rows = typed_rows(
+        [{"day": None, "active": None, "name": "2026-12-21"}], {"day": dt.date, "active": bool}
+    )
     assert rows == [{"day": None, "active": None, "name": "2026-12-21"}]
 
 
@@ -69,8 +72,11 @@ def test_the_app_runs_raw_sql_only_through_ecp_db_fetch():
     would bring back per-engine rows (and the helpers that patched them up). Migrations are
     the exception: they run DDL, return no rows, and must never change once they have run."""
     migrations = SRC / "migrations"
-    offenders = [f"{path.relative_to(SRC)}:{n}" for path in SRC.rglob("*.py")
-                 if migrations not in path.parents
-                 for n, line in enumerate(path.read_text().splitlines(), 1)
-                 if re.search(r"\.raw\(", line)]
+    offenders = [
+        f"{path.relative_to(SRC)}:{n}"
+        for path in SRC.rglob("*.py")
+        if migrations not in path.parents
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\.raw\(", line)
+    ]
     assert offenders == []

@@ -60,8 +60,12 @@ def test_nothing_points_at_documents_outside_the_repository():
     found = []
     for base in ("src", "bench", "tests", "deploy", "docs"):
         for path in (ROOT / base).rglob("*"):
-            if path.suffix in {".py", ".html", ".txt", ".md", ".css", ".js", ".yaml", ".conf",
-                               ".sh", ".toml"} and path.is_file() and path != Path(__file__):
+            if (
+                path.suffix
+                in {".py", ".html", ".txt", ".md", ".css", ".js", ".yaml", ".conf", ".sh", ".toml"}
+                and path.is_file()
+                and path != Path(__file__)
+            ):
                 if outside.search(path.read_text(errors="replace")):
                     found.append(str(path.relative_to(ROOT)))
     for name in ("README.md", "Makefile", "Dockerfile", "pyproject.toml", "compose.yaml"):

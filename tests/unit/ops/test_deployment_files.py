@@ -25,8 +25,15 @@ def compose() -> dict:
 
 def test_compose_file_is_valid_and_complete():
     doc = compose()
-    assert set(doc) <= {"name", "services", "networks", "volumes", "configs", "secrets",
-                        "include"} | {k for k in doc if k.startswith("x-")}
+    assert set(doc) <= {
+        "name",
+        "services",
+        "networks",
+        "volumes",
+        "configs",
+        "secrets",
+        "include",
+    } | {k for k in doc if k.startswith("x-")}
     services = doc["services"]
     assert {"app", "db", "redis", "mail"} <= set(services)
     assert services["db"]["image"].startswith("postgres:")
@@ -87,7 +94,9 @@ def test_proxy_sample_has_tls_hsts_and_hides_metrics():
 def test_nightly_backup_example_runs_ecp_backup():
     script = (ROOT / "deploy" / "backup" / "ecp-backup.sh").read_text()
     assert "ecp backup" in script
-    assert subprocess.run(["sh", "-n", str(ROOT / "deploy" / "backup" /
-                                           "ecp-backup.sh")]).returncode == 0
+    assert (
+        subprocess.run(["sh", "-n", str(ROOT / "deploy" / "backup" / "ecp-backup.sh")]).returncode
+        == 0
+    )
     cron = (ROOT / "deploy" / "backup" / "ecp-backup.cron").read_text()
     assert re.search(r"^\d+ \d+ \* \* \* root ", cron, re.M)

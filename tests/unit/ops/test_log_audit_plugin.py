@@ -13,13 +13,29 @@ ROOT = Path(__file__).resolve().parents[3]
 def _run(tmp_path: Path, message: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_sample.py").write_text(
         "import logging\n\ndef test_logs():\n"
-        f"    logging.getLogger('sample').warning({message!r})\n")
+        f"    logging.getLogger('sample').warning({message!r})\n"
+    )
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.web.ops.log_audit_plugin", "-q",
-         "-p", "no:cacheprovider", "-c", "/dev/null", "--rootdir", str(tmp_path),
-         str(tmp_path / "test_sample.py")],
-        cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": f"{ROOT}:{ROOT / 'src'}",
-                                                       "PATH": "/usr/bin:/bin"})
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.web.ops.log_audit_plugin",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            "/dev/null",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_sample.py"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{ROOT}:{ROOT / 'src'}", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_a_leak_fails_the_run(tmp_path):

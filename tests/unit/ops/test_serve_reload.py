@@ -24,8 +24,13 @@ def _serve(monkeypatch, *args, watchfiles=True):
     FakeGranian.calls = []
     monkeypatch.setattr(granian, "Granian", FakeGranian)
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
-        (real("json") if watchfiles else None) if name == "watchfiles" else real(name, *a)))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (
+            (real("json") if watchfiles else None) if name == "watchfiles" else real(name, *a)
+        ),
+    )
     return cli.main(["serve", "--port", "8123", *args])
 
 

@@ -15,15 +15,22 @@ from ecp.payments.config import SHIPPED_KEYS
 DATA = Path(__file__).resolve().parents[2] / "data" / "paybox"
 TEST_KEY = "0123456789ABCDEF" * 8
 WORKED_EXAMPLE = [
-    ("PBX_SITE", "1999888"), ("PBX_RANG", "32"), ("PBX_IDENTIFIANT", "107904482"),
-    ("PBX_TOTAL", "4250"), ("PBX_DEVISE", "978"), ("PBX_CMD", "FAC-2026-000123"),
+    ("PBX_SITE", "1999888"),
+    ("PBX_RANG", "32"),
+    ("PBX_IDENTIFIANT", "107904482"),
+    ("PBX_TOTAL", "4250"),
+    ("PBX_DEVISE", "978"),
+    ("PBX_CMD", "FAC-2026-000123"),
     ("PBX_PORTEUR", "parent@example.org"),
-    ("PBX_RETOUR", "mt:M;ref:R;auto:A;err:E;appel:T;trans:S;sign:K"), ("PBX_HASH", "SHA512"),
+    ("PBX_RETOUR", "mt:M;ref:R;auto:A;err:E;appel:T;trans:S;sign:K"),
+    ("PBX_HASH", "SHA512"),
     ("PBX_TIME", "2026-03-15T10:21:00+01:00"),
     ("PBX_REPONDRE_A", "https://portail.example.fr/paiement/paybox/ipn"),
 ]
-EXPECTED = ("FADD3CCC028783C11A3689ED74DF82A25486C48359FB132455193677DDC380873A7BE7FC020788F4C5"
-            "214EFB805E79CC7FA414D787094669B237DB5060C82B66")
+EXPECTED = (
+    "FADD3CCC028783C11A3689ED74DF82A25486C48359FB132455193677DDC380873A7BE7FC020788F4C5"
+    "214EFB805E79CC7FA414D787094669B237DB5060C82B66"
+)
 
 
 def test_hmac_reproduces_the_worked_example():
@@ -36,17 +43,27 @@ def test_hmac_depends_on_key_decoding_and_field_order():
     import hashlib
     import hmac
 
-    text_key = hmac.new(TEST_KEY.encode(), paybox.hmac_message(WORKED_EXAMPLE).encode(),
-                        hashlib.sha512).hexdigest().upper()
+    text_key = (
+        hmac.new(TEST_KEY.encode(), paybox.hmac_message(WORKED_EXAMPLE).encode(), hashlib.sha512)
+        .hexdigest()
+        .upper()
+    )
     assert text_key.startswith("E247A3F40D91D88D")
     assert paybox.compute_hmac(sorted(WORKED_EXAMPLE), TEST_KEY).startswith("774F867A5D8C0EEA")
 
 
 def test_omnipay_vector_without_pbx_hash():
-    fields = [("PBX_SITE", "1999888"), ("PBX_RANG", "32"), ("PBX_IDENTIFIANT", "107904482"),
-              ("PBX_TOTAL", "1000"), ("PBX_DEVISE", "978"), ("PBX_CMD", "TEST zyxwv"),
-              ("PBX_PORTEUR", "test@paybox.com"), ("PBX_RETOUR", "Mt:M;Ref:R;Auto:A;Erreur:E"),
-              ("PBX_TIME", "2014-12-01T00:00:00+00:00")]
+    fields = [
+        ("PBX_SITE", "1999888"),
+        ("PBX_RANG", "32"),
+        ("PBX_IDENTIFIANT", "107904482"),
+        ("PBX_TOTAL", "1000"),
+        ("PBX_DEVISE", "978"),
+        ("PBX_CMD", "TEST zyxwv"),
+        ("PBX_PORTEUR", "test@paybox.com"),
+        ("PBX_RETOUR", "Mt:M;Ref:R;Auto:A;Erreur:E"),
+        ("PBX_TIME", "2014-12-01T00:00:00+00:00"),
+    ]
     mac = paybox.compute_hmac(fields, TEST_KEY)
     assert mac.startswith("7D15A9C93C4B1A3E") and mac.endswith("64FB55FD10")
 
@@ -93,11 +110,14 @@ def test_real_paybox_notifications_verify_with_the_2014_key(index, paybox_2014_k
 SAMPLE_RETOUR = "Mt:M;Id:R;Ref:A;Erreur:E;sign:K"
 
 
-@pytest.mark.parametrize("index,fields", [
-    (0, {"Mt": "100", "Id": "45", "Erreur": "00114"}),
-    (1, {"Mt": "100", "Id": "47", "Ref": "601957", "Erreur": "00000"}),
-    (2, {"Mt": "100", "Id": "43", "Ref": "XXXXXX", "Erreur": "00000"}),
-])
+@pytest.mark.parametrize(
+    "index,fields",
+    [
+        (0, {"Mt": "100", "Id": "45", "Erreur": "00114"}),
+        (1, {"Mt": "100", "Id": "47", "Ref": "601957", "Erreur": "00000"}),
+        (2, {"Mt": "100", "Id": "43", "Ref": "XXXXXX", "Erreur": "00000"}),
+    ],
+)
 def test_real_notifications_are_read_from_their_signed_bytes(index, fields, paybox_2014_key):
     raw = real_samples()[index]["query"].encode()
     note = paybox.read_notification(raw, paybox_2014_key, retour=SAMPLE_RETOUR, required=())
@@ -112,7 +132,7 @@ def test_a_real_browser_return_is_not_a_notification(paybox_2014_key):
         paybox.read_notification(raw, paybox_2014_key, retour=SAMPLE_RETOUR, required=())
     assert refused.value.reason == "format"
     # Cutting the merchant's parameters off breaks the signature.
-    stripped = raw[raw.index(b"Mt="):]
+    stripped = raw[raw.index(b"Mt=") :]
     with pytest.raises(paybox.NotificationRefused) as refused:
         paybox.read_notification(stripped, paybox_2014_key, retour=SAMPLE_RETOUR, required=())
     assert refused.value.reason == "signature"
@@ -130,7 +150,7 @@ def test_one_changed_byte_in_the_signed_part_is_rejected(index, paybox_2014_key)
 
 def test_unsigned_or_badly_signed_data_is_rejected(paybox_2014_key):
     raw = real_samples()[1]["query"].encode()
-    data = raw[:raw.rfind(b"&sign=")]
+    data = raw[: raw.rfind(b"&sign=")]
     assert paybox.verify(data, paybox_2014_key) is None  # no signature at all
     assert paybox.verify(raw + b"&extra=1", paybox_2014_key) is None  # something after K
     assert paybox.verify(data + b"&sign=", paybox_2014_key) is None
@@ -144,8 +164,13 @@ def test_shipped_keys_are_the_published_ones():
 
     sizes = [paybox.load_public_key(p).key.key_size for p in SHIPPED_KEYS]
     assert sizes == [1024, 2048]
-    spki = paybox.load_public_key(SHIPPED_KEYS[1]).key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    spki = (
+        paybox.load_public_key(SHIPPED_KEYS[1])
+        .key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        .decode()
+    )
     assert "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA16QmkNXsa4XjKqhMCF9k" in spki
 
 
@@ -154,8 +179,16 @@ def own_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-FIELDS = [("mt", "4250"), ("ref", "ECP-abc_DEF"), ("auto", "XXXXXX"), ("err", "00000"),
-          ("appel", "1"), ("trans", "2"), ("date", "15032026"), ("heure", "10:21:33")]
+FIELDS = [
+    ("mt", "4250"),
+    ("ref", "ECP-abc_DEF"),
+    ("auto", "XXXXXX"),
+    ("err", "00000"),
+    ("appel", "1"),
+    ("trans", "2"),
+    ("date", "15032026"),
+    ("heure", "10:21:33"),
+]
 
 
 def refusal(raw: bytes, key) -> str:
@@ -171,7 +204,7 @@ def test_rsa_2048_reply_round_trip_and_plus_in_signature(own_key):
     for trans in range(2, 40):
         fields = [(n, str(trans) if n == "trans" else v) for n, v in FIELDS]
         raw = paybox.sign_reply(fields, own_key)
-        if b"%2B" in raw[raw.rfind(b"&sign=") + 6:]:
+        if b"%2B" in raw[raw.rfind(b"&sign=") + 6 :]:
             break
     else:
         raise AssertionError("no signature with a '+' in 38 tries")
@@ -184,8 +217,9 @@ def test_rsa_2048_reply_round_trip_and_plus_in_signature(own_key):
 def test_fields_put_in_front_of_a_signed_query_are_refused(own_key):
     """The forgery once accepted: a genuine cancellation with a success written before it."""
     key = paybox.PublicKey("own", own_key.public_key())
-    cancelled = paybox.sign_reply([("mt", "4250"), ("ref", "ECP-x"), ("auto", ""),
-                                   ("err", "00001"), ("trans", "")], own_key)
+    cancelled = paybox.sign_reply(
+        [("mt", "4250"), ("ref", "ECP-x"), ("auto", ""), ("err", "00001"), ("trans", "")], own_key
+    )
     assert paybox.read_notification(cancelled, [key]).fields["err"] == "00001"
     for prefix in (b"err=00000&auto=XXXXXX&trans=777&", b"x=1&", b"&", b"mt=4250&"):
         assert paybox.verify(prefix + cancelled, [key]) is None
@@ -212,19 +246,19 @@ def test_names_must_be_literal_unique_and_in_order_even_when_signed(own_key):
     good = b"mt=4250&ref=ECP-x&auto=XXXXXX&err=00000&trans=9"
     assert paybox.read_notification(signed(good), [key]).fields["trans"] == "9"
     for data in (
-        b"mt=4250&%72ef=ECP-x&err=00000",          # percent-encoded name
+        b"mt=4250&%72ef=ECP-x&err=00000",  # percent-encoded name
         b"mt=4250&re%66=ECP-x&err=00000",
         b"%6Dt=4250&ref=ECP-x&err=00000",
-        b"mt=4250&r+ef=ECP-x&err=00000",           # plus in a name
-        b"mt=4250&ref=ECP-x&ref=ECP-y&err=00000",   # repeated name
+        b"mt=4250&r+ef=ECP-x&err=00000",  # plus in a name
+        b"mt=4250&ref=ECP-x&ref=ECP-y&err=00000",  # repeated name
         b"mt=4250&ref=ECP-x&err=00000&mt=1",
-        b"mt=4250&err=00000&ref=ECP-x",            # out of PBX_RETOUR order
-        b"mt=4250&ref=ECP-x&err=00000&extra=1",    # not a PBX_RETOUR variable
-        b"mt=4250&ref=ECP-x&err=00000&sign=1",     # the signature's own name inside
-        b"mt=4250&ref&err=00000",                  # a name without value
-        b"mt=4250&ref=ECP-x",                      # err missing
-        b"mt=4250&ref=EC P&err=00000",             # a raw space
-        b"mt=4250&ref=%FF&err=00000",              # not UTF-8 once decoded
+        b"mt=4250&err=00000&ref=ECP-x",  # out of PBX_RETOUR order
+        b"mt=4250&ref=ECP-x&err=00000&extra=1",  # not a PBX_RETOUR variable
+        b"mt=4250&ref=ECP-x&err=00000&sign=1",  # the signature's own name inside
+        b"mt=4250&ref&err=00000",  # a name without value
+        b"mt=4250&ref=ECP-x",  # err missing
+        b"mt=4250&ref=EC P&err=00000",  # a raw space
+        b"mt=4250&ref=%FF&err=00000",  # not UTF-8 once decoded
     ):
         assert refusal(signed(data), key) == "format", data
 
@@ -238,11 +272,23 @@ def test_unsigned_parameters_after_the_signature_are_refused(own_key):
     assert refusal(raw + b"A" * 5000, key) == "format"  # far bigger than any notification
 
 
-@pytest.mark.parametrize("code,status", [
-    ("00000", "payee"), ("99999", "en_attente"), ("00001", "annulee"), ("00030", "expiree"),
-    ("00105", "refusee"), ("00151", "refusee"), ("00177", "refusee"), ("00004", "refusee"),
-    ("00021", "refusee"), ("00006", "erreur"), ("00015", "erreur"), ("12345", "erreur"),
-])
+@pytest.mark.parametrize(
+    "code,status",
+    [
+        ("00000", "payee"),
+        ("99999", "en_attente"),
+        ("00001", "annulee"),
+        ("00030", "expiree"),
+        ("00105", "refusee"),
+        ("00151", "refusee"),
+        ("00177", "refusee"),
+        ("00004", "refusee"),
+        ("00021", "refusee"),
+        ("00006", "erreur"),
+        ("00015", "erreur"),
+        ("12345", "erreur"),
+    ],
+)
 def test_response_codes_map_to_states(code, status):
     assert paybox.outcome_of(code) == status
 

@@ -20,7 +20,7 @@ def test_amounts_are_french():
 def test_dates_are_french_and_in_paris_time():
     assert date_fr(dt.date(2026, 11, 29)) == "29/11/2026"
     assert jour(dt.date(2026, 12, 7)) == "lundi 7 décembre"
-    late_utc = dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.timezone.utc)
+    late_utc = dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC)
     assert date_fr(late_utc) == "30/11/2026"  # already the 30th in Paris
     assert heure(late_utc) == "00:30"
     assert date_heure(late_utc) == "30/11/2026 à 00:30"
@@ -29,8 +29,8 @@ def test_dates_are_french_and_in_paris_time():
 def test_brand_colour_must_contrast_with_white():
     assert contrast("#000000", "#ffffff") == 21
     assert usable_brand("#1d4e89") == "#1d4e89"
-    assert usable_brand("#ffd700") == FALLBACK      # gold on white fails 4.5:1
-    assert usable_brand("red; }") == FALLBACK       # not a colour: never injected into CSS
+    assert usable_brand("#ffd700") == FALLBACK  # gold on white fails 4.5:1
+    assert usable_brand("red; }") == FALLBACK  # not a colour: never injected into CSS
     assert theme_css(Settings(brand_colour="#7a1f5c")) == ":root { --brand: #7a1f5c; }\n"
 
 
@@ -38,12 +38,20 @@ def test_production_refuses_default_secret_simulator_debug_and_plain_http():
     problems = " ".join(Settings(environment="production", debug=True).production_problems())
     for setting in ("ECP_SECRET_KEY", "ECP_PAYMENT_SIMULATOR", "ECP_DEBUG", "ECP_BASE_URL"):
         assert setting in problems
-    base = dict(environment="production", secret_key="x" * 40, payment_simulator=False,
-                base_url="https://famille.villebelle.fr")
+    base = dict(
+        environment="production",
+        secret_key="x" * 40,
+        payment_simulator=False,
+        base_url="https://famille.villebelle.fr",
+    )
     unconfigured = " ".join(Settings(**base).production_problems())
     assert "ECP_PAYBOX_SITE" in unconfigured  # no card payment without the bank's settings
-    paybox = PayboxConfig(site="1999888", rang="032", identifiant="107904482",
-                          hmac_key="0123456789ABCDEF" * 8,
-                          endpoints=("https://tpeweb.paybox.com/cgi/MYchoix_pagepaiement.cgi",),
-                          public_key_files=tuple(str(p) for p in SHIPPED_KEYS))
+    paybox = PayboxConfig(
+        site="1999888",
+        rang="032",
+        identifiant="107904482",
+        hmac_key="0123456789ABCDEF" * 8,
+        endpoints=("https://tpeweb.paybox.com/cgi/MYchoix_pagepaiement.cgi",),
+        public_key_files=tuple(str(p) for p in SHIPPED_KEYS),
+    )
     assert Settings(**base, paybox=paybox).production_problems() == []

@@ -16,8 +16,16 @@ def test_invoice_mail_subject_for_october_is_elided():
     from ecp.mail.notices import render_invoice_notice
     from ecp.settings import Settings
 
-    subject, text, html = render_invoice_notice({
-        "family_name": "Martin", "number": "FAC-2026-000001", "month": dt.date(2026, 10, 1),
-        "total_cents": 1250, "due_on": dt.date(2026, 11, 15), "invoice_id": 1}, Settings())
+    subject, text, html = render_invoice_notice(
+        {
+            "family_name": "Martin",
+            "number": "FAC-2026-000001",
+            "month": dt.date(2026, 10, 1),
+            "total_cents": 1250,
+            "due_on": dt.date(2026, 11, 15),
+            "invoice_id": 1,
+        },
+        Settings(),
+    )
     assert subject == "Votre facture d’octobre 2026 est disponible"
     assert "FAC-2026-000001 d’octobre 2026" in text and "de octobre" not in html

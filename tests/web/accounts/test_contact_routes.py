@@ -8,9 +8,16 @@ from ecp.families.tables import ContactChangeRequest, Family, Guardian
 from tests.accounts_factories import family_with_guardian
 from tests.support import error_summary_links, login_family, post_form, soup
 
-GOOD = {"address_line1": "8 rue des Écoles", "address_line2": "", "postcode": "78999",
-        "city": "Villebelle-sur-Seine", "phone_mobile": "0612345678", "phone_home": "",
-        "phone_work": "", "email": "martin@example.org"}
+GOOD = {
+    "address_line1": "8 rue des Écoles",
+    "address_line2": "",
+    "postcode": "78999",
+    "city": "Villebelle-sur-Seine",
+    "phone_mobile": "0612345678",
+    "phone_home": "",
+    "phone_work": "",
+    "email": "martin@example.org",
+}
 
 
 async def _setup(client):
@@ -55,12 +62,15 @@ async def test_change_form_fragment(client):
 
 async def test_a_change_is_recorded_as_a_request_not_applied(client):
     family, guardian = await _setup(client)
-    response = await post_form(client, _change_path(guardian), GOOD, from_page=_change_path(guardian))
+    response = await post_form(
+        client, _change_path(guardian), GOOD, from_page=_change_path(guardian)
+    )
     assert response.status_code == 303 and response.headers["location"] == "/famille/coordonnees"
     rows = await ContactChangeRequest.select().output(load_json=True)
     assert len(rows) == 1
-    assert rows[0]["changes"] == {"address_line1": {"before": "1 rue de la République",
-                                                    "after": "8 rue des Écoles"}}
+    assert rows[0]["changes"] == {
+        "address_line1": {"before": "1 rue de la République", "after": "8 rue des Écoles"}
+    }
     assert rows[0]["status"] == "en_attente" and rows[0]["guardian"] == guardian.id
     stored = await Guardian.select(Guardian.address_line1).where(Guardian.id == guardian.id).first()
     assert stored["address_line1"] == "1 rue de la République"
@@ -71,21 +81,39 @@ async def test_a_change_is_recorded_as_a_request_not_applied(client):
 
 async def test_htmx_post_is_told_to_navigate(client):
     _, guardian = await _setup(client)
-    response = await post_form(client, _change_path(guardian), GOOD,
-                               headers={"HX-Request": "true"}, from_page=_change_path(guardian))
+    response = await post_form(
+        client,
+        _change_path(guardian),
+        GOOD,
+        headers={"HX-Request": "true"},
+        from_page=_change_path(guardian),
+    )
     assert response.headers["hx-redirect"] == "/famille/coordonnees"
 
 
 async def test_each_bad_field_gets_a_french_message_and_nothing_is_written(client):
     _, guardian = await _setup(client)
-    bad = {**GOOD, "postcode": "7899", "phone_mobile": "12", "phone_home": "01 02",
-           "email": "pas-une-adresse", "city": ""}
-    response = await post_form(client, _change_path(guardian), bad, from_page=_change_path(guardian))
+    bad = {
+        **GOOD,
+        "postcode": "7899",
+        "phone_mobile": "12",
+        "phone_home": "01 02",
+        "email": "pas-une-adresse",
+        "city": "",
+    }
+    response = await post_form(
+        client, _change_path(guardian), bad, from_page=_change_path(guardian)
+    )
     assert response.status_code == 422
     page = soup(response.text)
     assert page.title.string.startswith("Erreur : ")
-    assert set(error_summary_links(response.text)) == {"#postcode", "#phone_mobile", "#phone_home",
-                                                       "#email", "#city"}
+    assert set(error_summary_links(response.text)) == {
+        "#postcode",
+        "#phone_mobile",
+        "#phone_home",
+        "#email",
+        "#city",
+    }
     assert "5 chiffres" in response.text and "adresse électronique valide" in response.text
     assert page.select_one("#postcode")["value"] == "7899"
     assert page.select_one("#email")["aria-invalid"] == "true"
@@ -94,16 +122,25 @@ async def test_each_bad_field_gets_a_french_message_and_nothing_is_written(clien
 
 async def test_validation_error_fragment_for_htmx(client):
     _, guardian = await _setup(client)
-    response = await post_form(client, _change_path(guardian), {**GOOD, "postcode": "x"},
-                               headers={"HX-Request": "true"}, from_page=_change_path(guardian))
+    response = await post_form(
+        client,
+        _change_path(guardian),
+        {**GOOD, "postcode": "x"},
+        headers={"HX-Request": "true"},
+        from_page=_change_path(guardian),
+    )
     assert response.status_code == 422
     assert "<html" not in response.text and 'id="contact-form"' in response.text
 
 
 async def test_phone_numbers_are_normalised(client):
     _, guardian = await _setup(client)
-    await post_form(client, _change_path(guardian), {**GOOD, "phone_mobile": "+33 7 81 02 03 04"},
-                    from_page=_change_path(guardian))
+    await post_form(
+        client,
+        _change_path(guardian),
+        {**GOOD, "phone_mobile": "+33 7 81 02 03 04"},
+        from_page=_change_path(guardian),
+    )
     row = await ContactChangeRequest.select().output(load_json=True).first()
     assert row["changes"]["phone_mobile"]["after"] == "07 81 02 03 04"
 
@@ -111,7 +148,9 @@ async def test_phone_numbers_are_normalised(client):
 async def test_no_change_is_an_error(client):
     _, guardian = await _setup(client)
     same = {**GOOD, "address_line1": "1 rue de la République", "phone_mobile": "06 12 34 56 78"}
-    response = await post_form(client, _change_path(guardian), same, from_page=_change_path(guardian))
+    response = await post_form(
+        client, _change_path(guardian), same, from_page=_change_path(guardian)
+    )
     assert response.status_code == 422 and "aucune information" in response.text
     assert await ContactChangeRequest.count() == 0
 
@@ -119,11 +158,25 @@ async def test_no_change_is_an_error(client):
 async def test_extra_posted_fields_change_nothing(client):
     family, guardian = await _setup(client)
     other, _ = await family_with_guardian("F00002", name="Diallo")
-    extra = {**GOOD, "family_id": str(other.id), "family": str(other.id), "balance": "0",
-             "is_staff": "1", "code_famille": "F99999", "code": "F99999", "first_name": "Pirate",
-             "last_name": "Pirate", "status": "appliquee", "guardian": "999", "reminders": "1",
-             "active": "0", "quotient_familial": "1"}
-    response = await post_form(client, _change_path(guardian), extra, from_page=_change_path(guardian))
+    extra = {
+        **GOOD,
+        "family_id": str(other.id),
+        "family": str(other.id),
+        "balance": "0",
+        "is_staff": "1",
+        "code_famille": "F99999",
+        "code": "F99999",
+        "first_name": "Pirate",
+        "last_name": "Pirate",
+        "status": "appliquee",
+        "guardian": "999",
+        "reminders": "1",
+        "active": "0",
+        "quotient_familial": "1",
+    }
+    response = await post_form(
+        client, _change_path(guardian), extra, from_page=_change_path(guardian)
+    )
     assert response.status_code == 303
     row = await ContactChangeRequest.select().output(load_json=True).first()
     assert set(row["changes"]) == {"address_line1"}
@@ -152,20 +205,28 @@ async def test_change_without_csrf_is_refused(client):
 
 async def test_reminders_opt_in_then_out(client):
     family, _ = await _setup(client)
-    response = await post_form(client, "/famille/coordonnees/rappels", {"rappels": "oui"},
-                               from_page="/famille/coordonnees")
+    response = await post_form(
+        client, "/famille/coordonnees/rappels", {"rappels": "oui"}, from_page="/famille/coordonnees"
+    )
     assert response.status_code == 303
-    assert (await Family.select(Family.reminders).where(Family.id == family.id).first())["reminders"]
+    assert (await Family.select(Family.reminders).where(Family.id == family.id).first())[
+        "reminders"
+    ]
     page = soup((await client.get("/famille/coordonnees")).text)
     assert page.select_one("#rappels-oui").has_attr("checked")
-    await post_form(client, "/famille/coordonnees/rappels", {"rappels": "non"},
-                    from_page="/famille/coordonnees")
-    assert not (await Family.select(Family.reminders).where(Family.id == family.id).first())["reminders"]
+    await post_form(
+        client, "/famille/coordonnees/rappels", {"rappels": "non"}, from_page="/famille/coordonnees"
+    )
+    assert not (await Family.select(Family.reminders).where(Family.id == family.id).first())[
+        "reminders"
+    ]
 
 
 async def test_reminders_without_csrf_is_refused(client):
     family, _ = await _setup(client)
-    response = await post_form(client, "/famille/coordonnees/rappels", {"rappels": "oui"}, csrf=False)
+    response = await post_form(
+        client, "/famille/coordonnees/rappels", {"rappels": "oui"}, csrf=False
+    )
     assert response.status_code == 403
 
 
@@ -176,8 +237,12 @@ async def test_anonymous_visitor_is_sent_to_login(client):
 
 async def test_request_json_keeps_only_allowed_fields(client):
     _, guardian = await _setup(client)
-    await post_form(client, _change_path(guardian), {**GOOD, "email": "Nouveau@Example.org"},
-                    from_page=_change_path(guardian))
+    await post_form(
+        client,
+        _change_path(guardian),
+        {**GOOD, "email": "Nouveau@Example.org"},
+        from_page=_change_path(guardian),
+    )
     row = await ContactChangeRequest.select(ContactChangeRequest.changes).first()
     changes = json.loads(row["changes"]) if isinstance(row["changes"], str) else row["changes"]
     assert changes["email"]["after"] == "nouveau@example.org"

@@ -22,14 +22,22 @@ def _without_csrf(html: str) -> str:
 
 
 async def _ask(client, identifier: str):
-    return await post_form(client, "/mot-de-passe-oublie", {"identifiant": identifier},
-                           from_page="/mot-de-passe-oublie")
+    return await post_form(
+        client,
+        "/mot-de-passe-oublie",
+        {"identifiant": identifier},
+        from_page="/mot-de-passe-oublie",
+    )
 
 
 async def _link_for(client, settings, code="F00001") -> str:
     await _ask(client, code)
-    mail = await OutboxEmail.select().where(OutboxEmail.kind == "reset").order_by(
-        OutboxEmail.id, ascending=False).first()
+    mail = (
+        await OutboxEmail.select()
+        .where(OutboxEmail.kind == "reset")
+        .order_by(OutboxEmail.id, ascending=False)
+        .first()
+    )
     # The outbox holds the link masked; the family's copy is the sealed text.
     assert LINK_RE.search(mail["body_text"]) is None
     return LINK_RE.search(delivered_text(mail, settings)).group(1)
@@ -98,8 +106,11 @@ async def test_token_is_long_random_and_only_its_hash_is_stored(client, settings
 async def test_link_uses_the_configured_base_url_not_the_host_header(client, settings):
     await factories.make_family("F00001", email="claire@example.org")
     token = csrf_from((await client.get("/mot-de-passe-oublie")).text)
-    await client.post("/mot-de-passe-oublie", data={"identifiant": "F00001", "_csrf_token": token},
-                      headers={"X-Forwarded-Host": "evil.example"})
+    await client.post(
+        "/mot-de-passe-oublie",
+        data={"identifiant": "F00001", "_csrf_token": token},
+        headers={"X-Forwarded-Host": "evil.example"},
+    )
     mail = await OutboxEmail.select().first()
     text = delivered_text(mail, settings)
     assert "https://testserver.local/mot-de-passe-oublie/nouveau/" in text
@@ -107,16 +118,22 @@ async def test_link_uses_the_configured_base_url_not_the_host_header(client, set
 
 
 async def test_reset_sets_the_password_ends_every_session_and_does_not_log_in(
-        client, other_client, settings):
+    client, other_client, settings
+):
     family = await factories.make_family("F00001", email="claire@example.org")
     await login_family(other_client)
     token = await _link_for(client, settings)
     page = await client.get(f"/mot-de-passe-oublie/nouveau/{token}")
     assert page.status_code == 200 and soup(page.text).select_one("#nouveau_mot_de_passe")
-    response = await post_form(client, f"/mot-de-passe-oublie/nouveau/{token}",
-                               {"nouveau_mot_de_passe": "le chat dort sur le piano",
-                                "confirmation": "le chat dort sur le piano"},
-                               from_page=f"/mot-de-passe-oublie/nouveau/{token}")
+    response = await post_form(
+        client,
+        f"/mot-de-passe-oublie/nouveau/{token}",
+        {
+            "nouveau_mot_de_passe": "le chat dort sur le piano",
+            "confirmation": "le chat dort sur le piano",
+        },
+        from_page=f"/mot-de-passe-oublie/nouveau/{token}",
+    )
     assert response.status_code == 303 and response.headers["location"] == "/connexion"
     assert await AuthSession.count().where(AuthSession.family == family.id) == 0
     assert (await other_client.get("/famille/", follow_redirects=False)).status_code == 303
@@ -128,15 +145,24 @@ async def test_reset_sets_the_password_ends_every_session_and_does_not_log_in(
 async def test_a_link_works_only_once(client, settings):
     await factories.make_family("F00001", email="claire@example.org")
     token = await _link_for(client, settings)
-    data = {"nouveau_mot_de_passe": "le chat dort sur le piano",
-            "confirmation": "le chat dort sur le piano"}
+    data = {
+        "nouveau_mot_de_passe": "le chat dort sur le piano",
+        "confirmation": "le chat dort sur le piano",
+    }
     path = f"/mot-de-passe-oublie/nouveau/{token}"
     first = await post_form(client, path, data, from_page="/mot-de-passe-oublie")
     assert first.status_code == 303
     before = (await Family.select(Family.password_hash).first())["password_hash"]
-    second = await post_form(client, path, {**data, "nouveau_mot_de_passe": "une autre phrase bien longue",
-                                            "confirmation": "une autre phrase bien longue"},
-                             from_page="/mot-de-passe-oublie")
+    second = await post_form(
+        client,
+        path,
+        {
+            **data,
+            "nouveau_mot_de_passe": "une autre phrase bien longue",
+            "confirmation": "une autre phrase bien longue",
+        },
+        from_page="/mot-de-passe-oublie",
+    )
     assert second.status_code == 410 and "plus valable" in second.text
     assert (await Family.select(Family.password_hash).first())["password_hash"] == before
     assert (await client.get(path)).status_code == 410
@@ -144,7 +170,7 @@ async def test_a_link_works_only_once(client, settings):
 
 async def test_a_link_expires_after_one_hour(client, settings):
     await factories.make_family("F00001", email="claire@example.org")
-    start = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
     with clock.frozen(start):
         token = await _link_for(client, settings)
     path = f"/mot-de-passe-oublie/nouveau/{token}"
@@ -152,9 +178,15 @@ async def test_a_link_expires_after_one_hour(client, settings):
         assert (await client.get(path)).status_code == 200
     with clock.frozen(start + dt.timedelta(minutes=60, seconds=1)):
         assert (await client.get(path)).status_code == 410
-        response = await post_form(client, path, {"nouveau_mot_de_passe": "le chat dort sur le piano",
-                                                  "confirmation": "le chat dort sur le piano"},
-                                   from_page="/mot-de-passe-oublie")
+        response = await post_form(
+            client,
+            path,
+            {
+                "nouveau_mot_de_passe": "le chat dort sur le piano",
+                "confirmation": "le chat dort sur le piano",
+            },
+            from_page="/mot-de-passe-oublie",
+        )
         assert response.status_code == 410
     await login_family(client)  # the old password still works
 
@@ -163,8 +195,9 @@ async def test_a_weak_new_password_is_refused_with_a_summary(client, settings):
     await factories.make_family("F00001", email="claire@example.org")
     token = await _link_for(client, settings)
     path = f"/mot-de-passe-oublie/nouveau/{token}"
-    response = await post_form(client, path, {"nouveau_mot_de_passe": "court",
-                                              "confirmation": "court"}, from_page=path)
+    response = await post_form(
+        client, path, {"nouveau_mot_de_passe": "court", "confirmation": "court"}, from_page=path
+    )
     assert response.status_code == 422
     assert soup(response.text).title.string.startswith("Erreur : ")
     assert error_summary_links(response.text) == ["#nouveau_mot_de_passe"]

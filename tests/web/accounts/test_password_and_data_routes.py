@@ -14,22 +14,30 @@ from ecp.families.tables import Family
 from tests import factories
 from tests.accounts_factories import family_with_guardian
 from tests.conftest import make_client
-from tests.web.auth.throttle_support import VerifySpy, login_events
 from tests.support import error_summary_links, login_family, post_form, soup
+from tests.web.auth.throttle_support import VerifySpy, login_events
 
 NEW = "le chat dort sur le piano"
 
 
 async def _change(client, current="demo-famille-1", new=NEW, confirmation=None, **kw):
-    return await post_form(client, "/famille/mot-de-passe",
-                           {"mot_de_passe_actuel": current, "nouveau_mot_de_passe": new,
-                            "confirmation": new if confirmation is None else confirmation},
-                           from_page="/famille/mot-de-passe", **kw)
+    return await post_form(
+        client,
+        "/famille/mot-de-passe",
+        {
+            "mot_de_passe_actuel": current,
+            "nouveau_mot_de_passe": new,
+            "confirmation": new if confirmation is None else confirmation,
+        },
+        from_page="/famille/mot-de-passe",
+        **kw,
+    )
 
 
 async def _hash(family_id):
     return (await Family.select(Family.password_hash).where(Family.id == family_id).first())[
-        "password_hash"]
+        "password_hash"
+    ]
 
 
 async def test_password_page_and_fragment(client):
@@ -58,8 +66,9 @@ async def test_change_ends_the_other_sessions_but_keeps_this_one(client, other_c
     assert page.status_code == 200
     assert "Votre mot de passe a été changé" in page.text
     assert (await other_client.get("/famille/", follow_redirects=False)).status_code == 303
-    await post_form(other_client, "/connexion", {"code_famille": "F00001",
-                                                 "mot_de_passe": "demo-famille-1"})
+    await post_form(
+        other_client, "/connexion", {"code_famille": "F00001", "mot_de_passe": "demo-famille-1"}
+    )
     await login_family(other_client, "F00001", NEW)
 
 
@@ -74,10 +83,16 @@ async def test_change_needs_the_current_password(client, current):
     assert await _hash(family.id) == before
 
 
-@pytest.mark.parametrize("new,ok", [
-    ("a" * 7, False), ("abcdefghijk", False), ("zébulon 😀 dort", True), (("ma grand-mère fait du vélo le dimanche matin " * 2)[:64], True),
-    (("un trombone sur la lune et deux girafes " * 4)[:128], True),
-])
+@pytest.mark.parametrize(
+    "new,ok",
+    [
+        ("a" * 7, False),
+        ("abcdefghijk", False),
+        ("zébulon 😀 dort", True),
+        (("ma grand-mère fait du vélo le dimanche matin " * 2)[:64], True),
+        (("un trombone sur la lune et deux girafes " * 4)[:128], True),
+    ],
+)
 async def test_length_rules_without_composition_rules(client, new, ok):
     family, _ = await family_with_guardian()
     await login_family(client)
@@ -92,8 +107,9 @@ async def test_only_the_exact_new_password_logs_in(client, other_client):
     await login_family(client)
     await _change(client, new="Zébulon dort bien ")
     for variant in ("ZÉBULON DORT BIEN ", "Zébulon dort bien", "zébulon dort bien "):
-        response = await post_form(other_client, "/connexion", {"code_famille": "F00001",
-                                                                "mot_de_passe": variant})
+        response = await post_form(
+            other_client, "/connexion", {"code_famille": "F00001", "mot_de_passe": variant}
+        )
         assert response.status_code == 422, variant
     await login_family(other_client, "F00001", "Zébulon dort bien ")
 
@@ -141,7 +157,11 @@ async def test_my_data_has_every_field_about_the_family_and_nothing_about_others
     assert data["enfants"][0]["health_notes"] == "Allergie aux kiwis"
     fam_columns = {c._meta.name for c in Family._meta.columns} - {"password_hash", "ics_token_hash"}
     assert fam_columns <= set(data["famille"])
-    assert "Diallo" not in response.text and "Awa" not in response.text and "Asthme" not in response.text
+    assert (
+        "Diallo" not in response.text
+        and "Awa" not in response.text
+        and "Asthme" not in response.text
+    )
     page = await client.get("/famille/mes-donnees")
     assert page.status_code == 200 and "Allergie aux kiwis" in page.text and "Awa" not in page.text
     download = await client.get("/famille/mes-donnees.html")
@@ -159,12 +179,14 @@ NOW = dt.datetime(2026, 11, 30, 18, 0, tzinfo=clock.PARIS)
 
 
 async def _login(client, password="demo-famille-1"):
-    return await post_form(client, "/connexion", {"code_famille": "F00001",
-                                                  "mot_de_passe": password})
+    return await post_form(
+        client, "/connexion", {"code_famille": "F00001", "mot_de_passe": password}
+    )
 
 
 async def test_wrong_current_passwords_put_this_browser_in_back_off_like_failed_logins(
-        app, client, caplog):
+    app, client, caplog
+):
     caplog.set_level(logging.INFO, logger="ecp.auth")
     clock.set_now(NOW)
     family, _ = await family_with_guardian()
@@ -200,8 +222,9 @@ async def test_wrong_current_passwords_put_this_browser_in_back_off_like_failed_
     assert outcomes.count("password_change_wrong_current") == 5
     assert outcomes.count("password_change_waiting") == 1 and "refused" in outcomes
     assert outcomes[-1] == "password_changed"
-    assert all(e["account_id"] == family.id for e in events if e["outcome"].startswith(
-        "password_change"))
+    assert all(
+        e["account_id"] == family.id for e in events if e["outcome"].startswith("password_change")
+    )
 
 
 async def test_the_change_password_form_has_the_login_rate_limit(client):

@@ -28,11 +28,16 @@ def cookie_value(response, name: str) -> str | None:
 
 
 async def enrolled_staff(settings, username: str = "agent", secret: str = SECRET, **fields):
-    staff = await factories.make_staff(username, password=fields.pop("password", PASSWORD),
-                                       **fields)
-    await StaffTotp.insert(StaffTotp(
-        staff=staff.id, secret_encrypted=mfa.box(settings).seal(secret, "totp", staff.id),
-        enrolled_at=clock.now()))
+    staff = await factories.make_staff(
+        username, password=fields.pop("password", PASSWORD), **fields
+    )
+    await StaffTotp.insert(
+        StaffTotp(
+            staff=staff.id,
+            secret_encrypted=mfa.box(settings).seal(secret, "totp", staff.id),
+            enrolled_at=clock.now(),
+        )
+    )
     remember_totp(username, secret)
     return staff
 
@@ -48,9 +53,12 @@ def wrong_code(secret: str = SECRET) -> str:
 
 
 async def password_step(client, username: str = "agent", password: str = PASSWORD):
-    return await post_form(client, "/agents/connexion",
-                           {"identifiant": username, "mot_de_passe": password},
-                           from_page="/agents/connexion")
+    return await post_form(
+        client,
+        "/agents/connexion",
+        {"identifiant": username, "mot_de_passe": password},
+        from_page="/agents/connexion",
+    )
 
 
 async def post_code(client, code: str, headers=None, csrf: bool = True):
@@ -58,8 +66,9 @@ async def post_code(client, code: str, headers=None, csrf: bool = True):
     data = {"code": code}
     if csrf:
         data["_csrf_token"] = csrf_from((await client.get("/agents/connexion")).text)
-    return await client.post("/agents/connexion/code", data=data, headers=headers or {},
-                             follow_redirects=False)
+    return await client.post(
+        "/agents/connexion/code", data=data, headers=headers or {}, follow_redirects=False
+    )
 
 
 def key_on(page_html: str) -> str:

@@ -14,11 +14,11 @@ from tests.conftest import DATABASE_URL, make_client
 TODAY = dt.date(2026, 11, 30)
 
 
-async def test_the_bench_agent_is_enrolled_and_logs_in_twice_within_one_time_step(settings,
-                                                                                  app):
+async def test_the_bench_agent_is_enrolled_and_logs_in_twice_within_one_time_step(settings, app):
     clock.set_now(dt.datetime(2026, 11, 30, 18, 0, 5, tzinfo=clock.PARIS))
-    summary = await seed_bench(DATABASE_URL, families=6, schools=3, today=TODAY,
-                               secret_key=settings.secret_key)
+    summary = await seed_bench(
+        DATABASE_URL, families=6, schools=3, today=TODAY, secret_key=settings.secret_key
+    )
     assert BENCH_STAFF_TOTP_SECRET in summary.text()
     row = await StaffTotp.select().first()
     assert row is not None and BENCH_STAFF_TOTP_SECRET not in row["secret_encrypted"]

@@ -40,8 +40,9 @@ async def test_family_logs_in_and_sees_its_name(client):
 
 async def test_wrong_password_gives_422_with_error_summary_and_keeps_the_code(client):
     await factories.make_family("F00001")
-    response = await post_form(client, "/connexion",
-                               {"code_famille": "F00001", "mot_de_passe": "pas-le-bon-mot"})
+    response = await post_form(
+        client, "/connexion", {"code_famille": "F00001", "mot_de_passe": "pas-le-bon-mot"}
+    )
     assert response.status_code == 422
     page = soup(response.text)
     assert page.title.string.startswith("Erreur : ")
@@ -61,8 +62,9 @@ async def test_empty_fields_are_reported_in_french_next_to_each_field(client):
 async def test_login_without_csrf_token_is_refused(client):
     await factories.make_family("F00001")
     await client.get("/")
-    response = await client.post("/connexion", data={"code_famille": "F00001",
-                                                     "mot_de_passe": "demo-famille-1"})
+    response = await client.post(
+        "/connexion", data={"code_famille": "F00001", "mot_de_passe": "demo-famille-1"}
+    )
     assert response.status_code == 403
     assert "Accès refusé" in response.text
     assert await AuthSession.count() == 0
@@ -76,9 +78,12 @@ async def test_login_fragment_for_htmx_has_no_layout(client):
 
 async def test_staff_login_goes_to_the_staff_home(client):
     await factories.make_staff("agent", role="administrateur", display_name="Agent SEJ")
-    response = await post_form(client, "/agents/connexion",
-                               {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
-                               from_page="/agents/connexion")
+    response = await post_form(
+        client,
+        "/agents/connexion",
+        {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
+        from_page="/agents/connexion",
+    )
     # The password alone is not enough (docs/security.md A10): the second factor comes first.
     assert response.status_code == 303
     assert response.headers["location"] == "/agents/connexion/activation"
@@ -91,7 +96,14 @@ async def test_staff_login_goes_to_the_staff_home(client):
 async def test_next_parameter_cannot_redirect_elsewhere(client):
     await factories.make_family("F00001")
     token = await csrf_token(client)
-    response = await client.post("/connexion", data={
-        "_csrf_token": token, "code_famille": "F00001", "mot_de_passe": "demo-famille-1",
-        "next": "//evil.example/"}, follow_redirects=False)
+    response = await client.post(
+        "/connexion",
+        data={
+            "_csrf_token": token,
+            "code_famille": "F00001",
+            "mot_de_passe": "demo-famille-1",
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/famille/"

@@ -12,8 +12,7 @@ from ecp.app import create_app
 from ecp.auth import mfa, totp
 from ecp.auth.admin import create_admin
 from ecp.auth.sessions import hash_token
-from ecp.auth.tables import AuthSession, PendingLogin, StaffTotp
-from ecp.staff.tables import StaffUser
+from ecp.auth.tables import AuthSession, PendingLogin, StaffTotp, StaffUser
 from tests import factories
 from tests.conftest import make_client
 from tests.support import error_summary_links, login_staff, post_form, soup
@@ -38,8 +37,11 @@ def _staff_get_paths(app) -> list[str]:
     paths = set()
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            if route.path.startswith("/agents") and route.path not in public and "GET" in (
-                    handler.http_methods or ()):
+            if (
+                route.path.startswith("/agents")
+                and route.path not in public
+                and "GET" in (handler.http_methods or ())
+            ):
                 paths.add(re.sub(r"\{[^}]+\}", "1", route.path).rstrip("/") + "/")
     return sorted(paths)
 
@@ -67,8 +69,7 @@ async def test_an_enrolled_agent_is_asked_the_code_and_has_no_session_before_it(
     assert (await client.get("/agents/", follow_redirects=False)).status_code == 303
 
 
-async def test_the_pending_step_is_a_hashed_token_in_a_host_only_httponly_cookie(settings,
-                                                                                 client):
+async def test_the_pending_step_is_a_hashed_token_in_a_host_only_httponly_cookie(settings, client):
     clock.set_now(NOW)
     staff = await enrolled_staff(settings)
     response = await password_step(client)
@@ -101,8 +102,7 @@ async def test_code_page_asks_six_digits_for_a_password_manager_or_a_phone(setti
     assert page.select_one("input[name=_csrf_token]")
 
 
-async def test_the_right_code_opens_a_rotated_session_and_clears_the_pending_step(settings,
-                                                                                 client):
+async def test_the_right_code_opens_a_rotated_session_and_clears_the_pending_step(settings, client):
     clock.set_now(NOW)
     await enrolled_staff(settings)
     planted = "attacker-chosen-session-value-0123456789"
@@ -133,9 +133,12 @@ async def test_logging_in_again_closes_the_previous_session(settings, client):
 
 async def test_the_next_parameter_survives_the_code_step(settings, client):
     await enrolled_staff(settings)
-    response = await post_form(client, "/agents/connexion", {
-        "identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026",
-        "next": "/agents/familles"}, from_page="/agents/connexion?next=/agents/familles")
+    response = await post_form(
+        client,
+        "/agents/connexion",
+        {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026", "next": "/agents/familles"},
+        from_page="/agents/connexion?next=/agents/familles",
+    )
     assert response.headers["location"] == "/agents/connexion/code"
     done = await post_code(client, code_now())
     assert done.headers["location"] == "/agents/familles"
@@ -248,7 +251,8 @@ async def test_repeated_wrong_codes_lock_the_account_then_the_lock_lifts(setting
         assert locked.status_code == 422 and "Code incorrect ou expiré" in locked.text
         password = await password_step(c)
         assert password.status_code == 422 and "Identifiant ou mot de passe incorrect" in (
-            password.text)
+            password.text
+        )
     clock.set_now(NOW + dt.timedelta(minutes=2))
     async with make_client(app) as c:
         assert (await password_step(c)).status_code == 303
@@ -275,6 +279,7 @@ async def test_a_disabled_account_cannot_finish_its_login(settings, client):
 
 
 # ---------------------------------------------------------------- enrolment at login
+
 
 async def test_enrolment_page_shows_the_key_in_groups_a_qr_code_and_the_uri(settings, client):
     await factories.make_staff("agent")
@@ -341,6 +346,7 @@ async def test_create_admin_makes_no_bypass_the_admin_enrols_at_first_login(sett
 
 # ---------------------------------------------------------------- htmx and no JavaScript
 
+
 async def test_code_page_fragment_and_htmx_posts(settings, client):
     clock.set_now(NOW)
     await enrolled_staff(settings)
@@ -381,26 +387,33 @@ async def test_code_form_refuses_a_missing_csrf_token(settings, client):
 
 # ---------------------------------------------------------------- A6 still holds
 
+
 def _normalise(html: str) -> str:
     return re.sub(r'name="_csrf_token" value="[^"]+"', "", html)
 
 
 def _shape(response, drop: str = "") -> tuple:
-    headers = {k: v for k, v in response.headers.items()
-               if k not in ("set-cookie", "content-length", "ratelimit-remaining",
-                            "ratelimit-reset")}
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k not in ("set-cookie", "content-length", "ratelimit-remaining", "ratelimit-reset")
+    }
     return response.status_code, headers, _normalise(response.text).replace(drop, "")
 
 
-async def test_the_password_step_answers_the_same_for_unknown_wrong_locked_disabled(app,
-                                                                                    settings):
+async def test_the_password_step_answers_the_same_for_unknown_wrong_locked_disabled(app, settings):
     await enrolled_staff(settings, "zz-agent")
     await factories.make_staff("zz-absent", active=False)
     await factories.make_staff("zz-bloque", locked_until=clock.now() + dt.timedelta(minutes=30))
     answers = []
-    for i, (username, password) in enumerate([
-            ("zz-inconnu", "demo-agent-sej-2026"), ("zz-agent", "mauvais-mot-de-passe"),
-            ("zz-bloque", "demo-agent-sej-2026"), ("zz-absent", "demo-agent-sej-2026")]):
+    for i, (username, password) in enumerate(
+        [
+            ("zz-inconnu", "demo-agent-sej-2026"),
+            ("zz-agent", "mauvais-mot-de-passe"),
+            ("zz-bloque", "demo-agent-sej-2026"),
+            ("zz-absent", "demo-agent-sej-2026"),
+        ]
+    ):
         async with make_client(app, f"10.9.0.{i}") as c:
             answers.append(_shape(await password_step(c, username, password), username))
     assert answers[0][0] == 422
@@ -419,8 +432,9 @@ async def test_wrong_replayed_and_locked_codes_get_the_same_answer(settings, app
     async with make_client(app, "10.8.0.2") as c:
         await password_step(c)
         answers.append(_shape(await post_code(c, code_now())))  # replayed
-        await StaffUser.update({StaffUser.locked_until: clock.now() + dt.timedelta(minutes=9)}
-                               ).where(StaffUser.id == staff.id)
+        await StaffUser.update(
+            {StaffUser.locked_until: clock.now() + dt.timedelta(minutes=9)}
+        ).where(StaffUser.id == staff.id)
         answers.append(_shape(await post_code(c, code_now(offset=1))))  # right, but locked
     assert answers[0][0] == 422
     assert all(answer == answers[0] for answer in answers[1:])

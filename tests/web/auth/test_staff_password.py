@@ -8,8 +8,7 @@ import logging
 
 from ecp import clock
 from ecp.audit.tables import AuditLog
-from ecp.auth.tables import AuthSession
-from ecp.staff.tables import StaffUser
+from ecp.auth.tables import AuthSession, StaffUser
 from tests.conftest import make_client
 from tests.support import csrf_from, error_summary_links, login_staff, post_form, soup
 from tests.web.auth.mfa_support import PASSWORD, SESSION, enrolled_staff, password_step
@@ -21,10 +20,17 @@ NOW = dt.datetime(2026, 11, 30, 9, 0, 10, tzinfo=clock.PARIS)
 
 
 async def _change(client, current=PASSWORD, new=NEW, confirmation=None, **kw):
-    return await post_form(client, PATH, {
-        "mot_de_passe_actuel": current, "nouveau_mot_de_passe": new,
-        "confirmation": new if confirmation is None else confirmation},
-        from_page="/agents/compte", **kw)
+    return await post_form(
+        client,
+        PATH,
+        {
+            "mot_de_passe_actuel": current,
+            "nouveau_mot_de_passe": new,
+            "confirmation": new if confirmation is None else confirmation,
+        },
+        from_page="/agents/compte",
+        **kw,
+    )
 
 
 async def _hash() -> str:
@@ -32,7 +38,8 @@ async def _hash() -> str:
 
 
 async def test_the_account_page_has_the_form_and_its_url_answers_as_page_and_fragment(
-        settings, client):
+    settings, client
+):
     await enrolled_staff(settings)
     await login_staff(client)
     page = soup((await client.get("/agents/compte")).text)
@@ -58,7 +65,8 @@ async def test_the_form_needs_a_staff_session(client):
 
 
 async def test_a_change_closes_the_other_sessions_rotates_this_one_and_is_journalled(
-        app, settings, client, other_client):
+    app, settings, client, other_client
+):
     staff = await enrolled_staff(settings, display_name="Agent Martin")
     await login_staff(client)
     await login_staff(other_client)
@@ -100,7 +108,8 @@ async def test_htmx_success_navigates_and_errors_come_back_in_place(settings, cl
 
 
 async def test_bad_input_is_422_with_a_message_by_each_field_and_no_password_shown(
-        settings, client):
+    settings, client
+):
     await enrolled_staff(settings)
     await login_staff(client)
     before = await _hash()
@@ -120,8 +129,9 @@ async def test_bad_input_is_422_with_a_message_by_each_field_and_no_password_sho
         assert soup(response.text).h1.get_text() == "Mon compte"  # the no-JS full page
         for secret in (PASSWORD, NEW, "pas-le-bon-mot-de-passe", "autre chose tout à fait"):
             assert secret not in response.text
-        assert all(not i.has_attr("value") for i in soup(response.text).select(
-            "input[type=password]"))
+        assert all(
+            not i.has_attr("value") for i in soup(response.text).select("input[type=password]")
+        )
     assert await _hash() == before
 
 
@@ -135,7 +145,8 @@ async def test_without_csrf_the_change_is_refused(settings, client):
 
 
 async def test_wrong_current_passwords_share_the_login_back_off_of_this_browser(
-        app, settings, client, caplog):
+    app, settings, client, caplog
+):
     caplog.set_level(logging.INFO, logger="ecp.auth")
     clock.set_now(NOW)
     staff = await enrolled_staff(settings)
@@ -143,19 +154,25 @@ async def test_wrong_current_passwords_share_the_login_back_off_of_this_browser(
     for i in range(5):
         response = await _change(client, current=f"faux-mot-de-passe-{i}")
         assert response.status_code == 422
-        assert "Le mot de passe actuel est incorrect." in soup(response.text).select_one(
-            "#mot_de_passe_actuel-error").get_text()
+        assert (
+            "Le mot de passe actuel est incorrect."
+            in soup(response.text).select_one("#mot_de_passe_actuel-error").get_text()
+        )
     assert (await StaffUser.select(StaffUser.failed_logins).first())["failed_logins"] == 5
     spy = VerifySpy(app.state.passwords.hasher)
     app.state.passwords.hasher = spy
     waiting = await _change(client)
     assert waiting.status_code == 422 and spy.calls == 0
-    assert "Patientez 1 minute" in soup(waiting.text).select_one(
-        "#mot_de_passe_actuel-error").get_text()
+    assert (
+        "Patientez 1 minute"
+        in soup(waiting.text).select_one("#mot_de_passe_actuel-error").get_text()
+    )
     # The login from this browser waits as well.
     token = csrf_from((await client.get("/agents/connexion")).text)
-    login = await client.post("/agents/connexion", data={
-        "_csrf_token": token, "identifiant": "agent", "mot_de_passe": PASSWORD})
+    login = await client.post(
+        "/agents/connexion",
+        data={"_csrf_token": token, "identifiant": "agent", "mot_de_passe": PASSWORD},
+    )
     assert login.status_code == 422 and spy.calls == 0
     clock.set_now(NOW + dt.timedelta(minutes=1, seconds=1))
     await login_staff(client)

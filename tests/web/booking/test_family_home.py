@@ -18,28 +18,45 @@ async def test_home_shows_bookings_invoices_requests_and_deadlines(client):
     clock.set_now(dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock.PARIS))
     commune = await bf.make_commune()
     family, (lea, hugo) = await bf.make_family_with_children(commune)
-    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                       children=(("Awa", "CM2"),))
-    await services.book(awa.id, commune.activities["restauration"].id, dt.date(2026, 12, 3),
-                        family_id=other.id)
+    other, (awa,) = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),)
+    )
+    await services.book(
+        awa.id, commune.activities["restauration"].id, dt.date(2026, 12, 3), family_id=other.id
+    )
     clock.set_now(dt.datetime(2026, 12, 2, 10, 0, tzinfo=clock.PARIS))  # Wednesday
     await login_family(client)
     with count_queries() as empty:
         assert (await client.get("/famille/")).status_code == 200
     clock.set_now(dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock.PARIS))
-    await services.book(lea.id, commune.activities["restauration"].id, dt.date(2026, 12, 3),
-                        family_id=family.id)
-    await services.book(hugo.id, commune.activities["garderie_soir"].id, dt.date(2026, 12, 4),
-                        family_id=family.id)
+    await services.book(
+        lea.id, commune.activities["restauration"].id, dt.date(2026, 12, 3), family_id=family.id
+    )
+    await services.book(
+        hugo.id, commune.activities["garderie_soir"].id, dt.date(2026, 12, 4), family_id=family.id
+    )
     clock.set_now(dt.datetime(2026, 12, 2, 10, 0, tzinfo=clock.PARIS))
-    await Invoice(number="FAC-2026-000001", family=family.id, month=dt.date(2026, 11, 1),
-                  issued_at=clock.now(), due_on=dt.date(2026, 12, 31), total_cents=4250,
-                  paid_cents=1000).save()
-    await Invoice(number="FAC-2026-000002", family=family.id, month=dt.date(2026, 10, 1),
-                  issued_at=clock.now(), due_on=dt.date(2026, 11, 30), total_cents=1000,
-                  paid_cents=1000).save()
-    await ContactChangeRequest(family=family.id, changes={"email": {"before": "a", "after": "b"}},
-                               submitted_at=clock.now()).save()
+    await Invoice(
+        number="FAC-2026-000001",
+        family=family.id,
+        month=dt.date(2026, 11, 1),
+        issued_at=clock.now(),
+        due_on=dt.date(2026, 12, 31),
+        total_cents=4250,
+        paid_cents=1000,
+    ).save()
+    await Invoice(
+        number="FAC-2026-000002",
+        family=family.id,
+        month=dt.date(2026, 10, 1),
+        issued_at=clock.now(),
+        due_on=dt.date(2026, 11, 30),
+        total_cents=1000,
+        paid_cents=1000,
+    ).save()
+    await ContactChangeRequest(
+        family=family.id, changes={"email": {"before": "a", "after": "b"}}, submitted_at=clock.now()
+    ).save()
     await login_family(client)
     with count_queries() as full:
         response = await client.get("/famille/")

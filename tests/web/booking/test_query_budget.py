@@ -41,18 +41,30 @@ async def _book_many(commune, family, kids) -> None:
     for kid in kids:
         for code in ("restauration", "garderie_soir"):
             for offset in (0, 1, 3):
-                await services.book(kid.id, commune.activities[code].id,
-                                    bf.MONDAY + dt.timedelta(days=offset), family_id=family.id)
-        await services.book(kid.id, commune.activities["alsh_mercredi_journee"].id,
-                            bf.WEDNESDAY, family_id=family.id)
+                await services.book(
+                    kid.id,
+                    commune.activities[code].id,
+                    bf.MONDAY + dt.timedelta(days=offset),
+                    family_id=family.id,
+                )
+        await services.book(
+            kid.id,
+            commune.activities["alsh_mercredi_journee"].id,
+            bf.WEDNESDAY,
+            family_id=family.id,
+        )
 
 
 async def _measure(client, commune, kids, token):
     """Week page, a booking toggle then its cancel (htmx), and a semaine type confirmation."""
     lea = kids[0]
-    cell = {"enfant": lea.id, "activite": commune.activities["alsh_soir"].id,
-            "jour": (bf.MONDAY + dt.timedelta(days=4)).isoformat(), "semaine": bf.WEEK,
-            "_csrf_token": token}
+    cell = {
+        "enfant": lea.id,
+        "activite": commune.activities["alsh_soir"].id,
+        "jour": (bf.MONDAY + dt.timedelta(days=4)).isoformat(),
+        "semaine": bf.WEEK,
+        "_csrf_token": token,
+    }
     htmx = {"HX-Request": "true"}
     with count_queries() as week:
         assert (await client.get(f"{URL}?semaine={bf.WEEK}")).status_code == 200
@@ -62,9 +74,14 @@ async def _measure(client, commune, kids, token):
     with count_queries() as cancel:
         response = await client.post(URL, data=cell | {"action": "annuler"}, headers=htmx)
     assert response.status_code == 200 and "Loisirs soir annulé" in response.text
-    pattern = {"enfants": [str(k.id) for k in kids], "du": "14/12/2026", "au": "18/12/2026",
-               f"jours_{commune.activities['restauration'].id}": ["1", "4"],
-               "etape": "confirmer", "_csrf_token": token}
+    pattern = {
+        "enfants": [str(k.id) for k in kids],
+        "du": "14/12/2026",
+        "au": "18/12/2026",
+        f"jours_{commune.activities['restauration'].id}": ["1", "4"],
+        "etape": "confirmer",
+        "_csrf_token": token,
+    }
     with count_queries() as confirm:
         response = await client.post(PATTERN, data=pattern, follow_redirects=False)
     assert response.status_code == 303
@@ -84,5 +101,9 @@ async def test_budgets_are_exact_with_0_and_many_bookings(client):
     # PostgreSQL locks the child row in a statement of its own (services._lock_children);
     # SQLite's IMMEDIATE transaction needs none.
     lock = 0 if is_sqlite() else 1
-    assert [c.count for c in many] == [WEEK_PAGE, TOGGLE + lock, TOGGLE + lock,
-                                       PATTERN_CONFIRM + lock], [c.queries for c in many]
+    assert [c.count for c in many] == [
+        WEEK_PAGE,
+        TOGGLE + lock,
+        TOGGLE + lock,
+        PATTERN_CONFIRM + lock,
+    ], [c.queries for c in many]

@@ -58,7 +58,9 @@ async def test_a_closure_added_after_the_set_up_was_cached_shows_at_once(client)
         after = await client.get(URL)
     # The whole day closed: one « Fermé » row with the reason instead of the day's cells.
     assert soup(after.text).select_one(f"#cell-{lea.id}-{cantine}-{bf.MONDAY.isoformat()}") is None
-    assert "Fermé Grève" in " ".join(soup(after.text).select_one("table.week-table").stripped_strings)
+    assert "Fermé Grève" in " ".join(
+        soup(after.text).select_one("table.week-table").stripped_strings
+    )
 
 
 async def test_a_capacity_lowered_elsewhere_is_enforced_and_shown_at_once(client):
@@ -69,10 +71,13 @@ async def test_a_capacity_lowered_elsewhere_is_enforced_and_shown_at_once(client
         # Another process (or the staff settings page) sets the school's cantine to 0 places
         # left: one place, already taken by someone else.
         await ActivityCapacity.update({ActivityCapacity.capacity: 1}).where(
-            ActivityCapacity.activity == cantine.id)
+            ActivityCapacity.activity == cantine.id
+        )
         from ecp.booking.tables import Slot
-        await Slot.insert(Slot(school=commune.school.id, activity=cantine.id, day=bf.MONDAY,
-                               booked=1))
+
+        await Slot.insert(
+            Slot(school=commune.school.id, activity=cantine.id, day=bf.MONDAY, booked=1)
+        )
         page = await client.get(URL)
     assert _cell_state(page.text, lea.id, cantine.id, bf.MONDAY) == "Complet"
 

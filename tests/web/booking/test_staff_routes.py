@@ -27,25 +27,36 @@ async def setup(client, now=bf.NOW, login=True):
 
 async def test_inscriptions_page_fragment_and_decisions(client):
     commune, family, (lea, hugo) = await setup(client)
-    await Inscription.delete().where((Inscription.child == hugo.id) & (
-        Inscription.activity == commune.activities["alsh_soir"].id))
+    await Inscription.delete().where(
+        (Inscription.child == hugo.id)
+        & (Inscription.activity == commune.activities["alsh_soir"].id)
+    )
     pending = await bf.inscribe_child(commune, hugo, "alsh_soir", status="en_attente")
     page = await client.get("/agents/inscriptions")
     assert page.status_code == 200 and "Hugo Martin" in page.text
-    fragment = await client.get("/agents/inscriptions?statut=en_attente",
-                                headers={"HX-Request": "true"})
+    fragment = await client.get(
+        "/agents/inscriptions?statut=en_attente", headers={"HX-Request": "true"}
+    )
     assert "<html" not in fragment.text and 'id="inscription-list"' in fragment.text
     assert fragment.headers["vary"] == "HX-Request"
     # Refusing needs a reason.
-    bad = await post_form(client, f"/agents/inscriptions/{pending.id}",
-                          {"decision": "refuser", "motif": ""}, from_page="/agents/inscriptions")
+    bad = await post_form(
+        client,
+        f"/agents/inscriptions/{pending.id}",
+        {"decision": "refuser", "motif": ""},
+        from_page="/agents/inscriptions",
+    )
     assert bad.status_code == 422
     assert error_summary_links(bad.text) == [f"#motif-{pending.id}"]
-    assert (await Inscription.select(Inscription.status).where(
-        Inscription.id == pending.id).first())["status"] == "en_attente"
-    ok = await post_form(client, f"/agents/inscriptions/{pending.id}",
-                         {"decision": "refuser", "motif": "Plus de place en étude"},
-                         from_page="/agents/inscriptions")
+    assert (
+        await Inscription.select(Inscription.status).where(Inscription.id == pending.id).first()
+    )["status"] == "en_attente"
+    ok = await post_form(
+        client,
+        f"/agents/inscriptions/{pending.id}",
+        {"decision": "refuser", "motif": "Plus de place en étude"},
+        from_page="/agents/inscriptions",
+    )
     assert ok.status_code == 303
     follow = await client.get(ok.headers["location"])
     assert "refusée" in follow.text
@@ -53,10 +64,15 @@ async def test_inscriptions_page_fragment_and_decisions(client):
     assert row["status"] == "refusee" and row["reason"] == "Plus de place en étude"
     actions = [r["action"] for r in await AuditLog.select(AuditLog.action)]
     assert actions == ["inscription_refuse"]
-    assert (await client.post(f"/agents/inscriptions/{pending.id}",
-                              data={"decision": "valider"})).status_code == 403
-    missing = await post_form(client, "/agents/inscriptions/999999", {"decision": "valider"},
-                              from_page="/agents/inscriptions")
+    assert (
+        await client.post(f"/agents/inscriptions/{pending.id}", data={"decision": "valider"})
+    ).status_code == 403
+    missing = await post_form(
+        client,
+        "/agents/inscriptions/999999",
+        {"decision": "valider"},
+        from_page="/agents/inscriptions",
+    )
     assert missing.status_code == 404
 
 
@@ -80,41 +96,72 @@ async def test_effectifs_lists_children_kitchen_and_saves_pointage(client):
     s = soup(page.text)
     text = s.get_text(" ", strip=True)
     # Each booked child is listed, by name, level and allergy flag, for the pointage.
-    listed = [" ".join(li.select_one("legend").get_text(" ", strip=True).split())
-              for li in s.select("li.pointage-child")]
+    listed = [
+        " ".join(li.select_one("legend").get_text(" ", strip=True).split())
+        for li in s.select("li.pointage-child")
+    ]
     assert listed == ["Martin Hugo MS allergie", "Martin Léa CE1"]
     assert "Restauration scolaire – École Jules-Ferry : 2 attendus" in text
     assert "2 repas, dont 1 avec allergie" in text
     fragment = await client.get(url, headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="attendance-lists"' in fragment.text
-    response = await post_form(client, "/agents/effectifs", {
-        "jour": bf.MONDAY.isoformat(), "ecole": commune.school.id, "activite": cantine,
-        f"statut_{lea.id}": "present", f"statut_{hugo.id}": "absent"}, from_page=url)
+    response = await post_form(
+        client,
+        "/agents/effectifs",
+        {
+            "jour": bf.MONDAY.isoformat(),
+            "ecole": commune.school.id,
+            "activite": cantine,
+            f"statut_{lea.id}": "present",
+            f"statut_{hugo.id}": "absent",
+        },
+        from_page=url,
+    )
     assert response.status_code == 303
     follow = await client.get(response.headers["location"])
     assert "Pointage enregistré : 2 enfants." in follow.text
     marks = {r["child"]: r["status"] for r in await Attendance.select()}
     assert marks == {lea.id: "present", hugo.id: "absent"}
     # Saving again updates, never duplicates.
-    await post_form(client, "/agents/effectifs", {
-        "jour": bf.MONDAY.isoformat(), "ecole": commune.school.id, "activite": cantine,
-        f"statut_{hugo.id}": "excuse"}, from_page=url)
+    await post_form(
+        client,
+        "/agents/effectifs",
+        {
+            "jour": bf.MONDAY.isoformat(),
+            "ecole": commune.school.id,
+            "activite": cantine,
+            f"statut_{hugo.id}": "excuse",
+        },
+        from_page=url,
+    )
     assert await Attendance.count() == 2
-    assert (await Attendance.select().where(Attendance.child == hugo.id).first())["status"] == "excuse"
+    assert (await Attendance.select().where(Attendance.child == hugo.id).first())[
+        "status"
+    ] == "excuse"
     # A child not on the list is refused.
-    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                       children=(("Awa", "CM2"),))
-    bad = await post_form(client, "/agents/effectifs", {
-        "jour": bf.MONDAY.isoformat(), "ecole": commune.school.id, "activite": cantine,
-        f"statut_{awa.id}": "present"}, from_page=url)
+    other, (awa,) = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),)
+    )
+    bad = await post_form(
+        client,
+        "/agents/effectifs",
+        {
+            "jour": bf.MONDAY.isoformat(),
+            "ecole": commune.school.id,
+            "activite": cantine,
+            f"statut_{awa.id}": "present",
+        },
+        from_page=url,
+    )
     assert bad.status_code == 404 and await Attendance.count() == 2
     assert (await client.post("/agents/effectifs", data={"jour": "x"})).status_code == 403
 
 
 async def test_csv_export(client):
     commune, family, (lea, hugo) = await setup(client)
-    await services.book(lea.id, commune.activities["restauration"].id, bf.MONDAY,
-                        family_id=family.id)
+    await services.book(
+        lea.id, commune.activities["restauration"].id, bf.MONDAY, family_id=family.id
+    )
     response = await client.get(f"/agents/effectifs.csv?jour={bf.MONDAY.isoformat()}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -125,8 +172,9 @@ async def test_csv_export(client):
 
 
 async def test_staff_book_on_behalf_past_the_deadline_is_audited(client):
-    commune, family, (lea, hugo) = await setup(client, now=dt.datetime(2026, 12, 7, 8, 0,
-                                                                        tzinfo=clock.PARIS))
+    commune, family, (lea, hugo) = await setup(
+        client, now=dt.datetime(2026, 12, 7, 8, 0, tzinfo=clock.PARIS)
+    )
     url = f"/agents/familles/{family.id}/reservations"
     page = await client.get(f"{url}?semaine={bf.WEEK}")
     assert page.status_code == 200 and "Réservations de la famille Martin" in page.text
@@ -135,9 +183,18 @@ async def test_staff_book_on_behalf_past_the_deadline_is_audited(client):
     assert "Réserver" in cell.get_text()
     fragment = await client.get(f"{url}?semaine={bf.WEEK}", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="week-grid"' in fragment.text
-    response = await post_form(client, url, {"enfant": lea.id, "activite": cantine,
-                                             "jour": bf.MONDAY.isoformat(), "action": "reserver",
-                                             "semaine": bf.WEEK}, from_page=f"{url}?semaine={bf.WEEK}")
+    response = await post_form(
+        client,
+        url,
+        {
+            "enfant": lea.id,
+            "activite": cantine,
+            "jour": bf.MONDAY.isoformat(),
+            "action": "reserver",
+            "semaine": bf.WEEK,
+        },
+        from_page=f"{url}?semaine={bf.WEEK}",
+    )
     assert response.status_code == 303
     assert response.headers["location"].startswith(f"{url}?semaine={bf.WEEK}")
     rows = await bf.booking_rows(lea.id)
@@ -145,11 +202,21 @@ async def test_staff_book_on_behalf_past_the_deadline_is_audited(client):
     log = await AuditLog.select().where(AuditLog.family == family.id)
     assert [r["action"] for r in log] == ["booking_book"]
     # Another family's child through this family's URL: 404, nothing written.
-    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                       children=(("Awa", "CM2"),))
-    bad = await post_form(client, url, {"enfant": awa.id, "activite": cantine,
-                                        "jour": bf.MONDAY.isoformat(), "action": "reserver",
-                                        "semaine": bf.WEEK}, from_page=url)
+    other, (awa,) = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),)
+    )
+    bad = await post_form(
+        client,
+        url,
+        {
+            "enfant": awa.id,
+            "activite": cantine,
+            "jour": bf.MONDAY.isoformat(),
+            "action": "reserver",
+            "semaine": bf.WEEK,
+        },
+        from_page=url,
+    )
     assert bad.status_code == 404
     assert await Booking.count().where(Booking.child == awa.id) == 0
     assert (await client.get("/agents/familles/999999/reservations")).status_code == 404
@@ -160,10 +227,12 @@ async def test_the_kitchen_counts_the_school_shown_or_every_school(client):
     cantine = commune.activities["restauration"].id
     await services.book(lea.id, cantine, bf.MONDAY, family_id=family.id)
     pasteur = await factories.make_school("École Pasteur")
-    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                       children=(("Awa", "CM2"),))
+    other, (awa,) = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),)
+    )
     await Child.update({Child.school: pasteur.id, Child.diet: "sans_porc"}).where(
-        Child.id == awa.id)
+        Child.id == awa.id
+    )
     await services.book(awa.id, cantine, bf.MONDAY, family_id=other.id)
     day = bf.MONDAY.isoformat()
     every = soup((await client.get(f"/agents/effectifs?jour={day}")).text)

@@ -37,18 +37,29 @@ def url(commune, ecole=True):
 
 
 def form_data(commune, cantine, child, filtre=True):
-    return {"jour": DAY, "ecole": commune.school.id, "activite": cantine,
-            "filtre": commune.school.id if filtre else "", "enfant": child}
+    return {
+        "jour": DAY,
+        "ecole": commune.school.id,
+        "activite": cantine,
+        "filtre": commune.school.id if filtre else "",
+        "enfant": child,
+    }
 
 
 async def test_list_offers_inscribed_children_not_on_it(client):
     commune, family, lea, hugo, cantine = await setup(client)
-    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                       children=(("Awa", "CM2"),), inscribe=())
+    other, (awa,) = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),), inscribe=()
+    )
     elsewhere = await factories.make_school("École Pasteur")
     far = await factories.make_child(other, "Sami", "CE2", school=elsewhere)
-    await Inscription(child=far.id, activity=cantine, school_year=commune.year.id,
-                      status="validee", requested_at=clock.now()).save()
+    await Inscription(
+        child=far.id,
+        activity=cantine,
+        school_year=commune.year.id,
+        status="validee",
+        requested_at=clock.now(),
+    ).save()
     page = await client.get(url(commune, ecole=False))
     assert page.status_code == 200
     select = soup(page.text).select_one(f"#enfant-{commune.school.id}-{cantine}")
@@ -63,19 +74,30 @@ async def test_list_offers_inscribed_children_not_on_it(client):
 
 async def test_no_js_add_writes_present_row_audits_and_redirects(client):
     commune, family, lea, hugo, cantine = await setup(client)
-    response = await post_form(client, ADD, form_data(commune, cantine, hugo.id),
-                               from_page=url(commune))
+    response = await post_form(
+        client, ADD, form_data(commune, cantine, hugo.id), from_page=url(commune)
+    )
     assert response.status_code == 303
     assert response.headers["location"] == (
         f"/agents/effectifs?jour={DAY}&ecole={commune.school.id}"
-        f"#liste-{commune.school.id}-{cantine}")
-    rows = await Attendance.select(Attendance.child, Attendance.activity, Attendance.school,
-                                   Attendance.day, Attendance.status)
-    assert rows == [{"child": hugo.id, "activity": cantine, "school": commune.school.id,
-                     "day": bf.MONDAY, "status": "present"}]
+        f"#liste-{commune.school.id}-{cantine}"
+    )
+    rows = await Attendance.select(
+        Attendance.child, Attendance.activity, Attendance.school, Attendance.day, Attendance.status
+    )
+    assert rows == [
+        {
+            "child": hugo.id,
+            "activity": cantine,
+            "school": commune.school.id,
+            "day": bf.MONDAY,
+            "status": "present",
+        }
+    ]
     audit = await AuditLog.select(AuditLog.action, AuditLog.family, AuditLog.target)
-    assert audit == [{"action": "attendance_unbooked_add", "family": family.id,
-                      "target": f"child:{hugo.id}"}]
+    assert audit == [
+        {"action": "attendance_unbooked_add", "family": family.id, "target": f"child:{hugo.id}"}
+    ]
     follow = await client.get(response.headers["location"])
     assert "Présence sans réservation enregistrée pour Hugo Martin" in follow.text
     item = soup(follow.text).select_one(f"#pointage-{commune.school.id}-{cantine}-{hugo.id}")
@@ -85,9 +107,18 @@ async def test_no_js_add_writes_present_row_audits_and_redirects(client):
     assert soup(follow.text).select_one(f"#enfant-{commune.school.id}-{cantine}") is None
     assert "1 attendu" in follow.text
     # The usual pointage form now accepts him too (absent after all).
-    save = await post_form(client, "/agents/effectifs", {
-        "jour": DAY, "ecole": commune.school.id, "activite": cantine,
-        f"statut_{hugo.id}": "absent", f"statut_{lea.id}": "present"}, from_page=url(commune))
+    save = await post_form(
+        client,
+        "/agents/effectifs",
+        {
+            "jour": DAY,
+            "ecole": commune.school.id,
+            "activite": cantine,
+            f"statut_{hugo.id}": "absent",
+            f"statut_{lea.id}": "present",
+        },
+        from_page=url(commune),
+    )
     assert save.status_code == 303
     marks = {r["child"]: r["status"] for r in await Attendance.select()}
     assert marks == {hugo.id: "absent", lea.id: "present"}
@@ -96,23 +127,29 @@ async def test_no_js_add_writes_present_row_audits_and_redirects(client):
 async def test_second_submission_changes_nothing_and_says_so(client):
     commune, family, lea, hugo, cantine = await setup(client)
     await post_form(client, ADD, form_data(commune, cantine, hugo.id), from_page=url(commune))
-    again = await post_form(client, ADD, form_data(commune, cantine, hugo.id),
-                            from_page=url(commune))
+    again = await post_form(
+        client, ADD, form_data(commune, cantine, hugo.id), from_page=url(commune)
+    )
     assert again.status_code == 303
     follow = await client.get(again.headers["location"])
     assert "Hugo Martin est déjà sur la liste : rien n’a changé." in follow.text
     assert await Attendance.count() == 1 and await AuditLog.count() == 1
     # A booked child is already on the list too: nothing written.
-    booked = await post_form(client, ADD, form_data(commune, cantine, lea.id),
-                             from_page=url(commune))
+    booked = await post_form(
+        client, ADD, form_data(commune, cantine, lea.id), from_page=url(commune)
+    )
     assert booked.status_code == 303 and await Attendance.count() == 1
 
 
 async def test_htmx_add_swaps_lists_focuses_child_and_announces(client):
     commune, family, lea, hugo, cantine = await setup(client)
-    response = await post_form(client, ADD, form_data(commune, cantine, hugo.id, filtre=False),
-                               from_page=url(commune, ecole=False),
-                               headers={"HX-Request": "true"})
+    response = await post_form(
+        client,
+        ADD,
+        form_data(commune, cantine, hugo.id, filtre=False),
+        from_page=url(commune, ecole=False),
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200
     assert "<html" not in response.text and response.headers["vary"] == "HX-Request"
     page = soup(response.text)
@@ -127,19 +164,23 @@ async def test_htmx_add_swaps_lists_focuses_child_and_announces(client):
 
 async def test_bad_input_is_422_with_the_form_and_nothing_written(client):
     commune, family, lea, hugo, cantine = await setup(client)
-    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                       children=(("Awa", "CM2"),), inscribe=())
+    other, (awa,) = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),), inscribe=()
+    )
     elsewhere = await factories.make_school("École Pasteur")
     far = await factories.make_child(other, "Sami", "CE2", school=elsewhere)
     fid = f"enfant-{commune.school.id}-{cantine}"
-    cases = [("", "Choisissez l’enfant présent sans réservation."),
-             ("abc", "Cet enfant est introuvable"),
-             ("999999", "Cet enfant est introuvable"),
-             (str(far.id), "Sami Diallo n’est pas élève de cette école."),
-             (str(awa.id), "Awa Diallo n’a pas d’inscription validée à cette activité.")]
+    cases = [
+        ("", "Choisissez l’enfant présent sans réservation."),
+        ("abc", "Cet enfant est introuvable"),
+        ("999999", "Cet enfant est introuvable"),
+        (str(far.id), "Sami Diallo n’est pas élève de cette école."),
+        (str(awa.id), "Awa Diallo n’a pas d’inscription validée à cette activité."),
+    ]
     for value, message in cases:
-        response = await post_form(client, ADD, form_data(commune, cantine, value),
-                                   from_page=url(commune))
+        response = await post_form(
+            client, ADD, form_data(commune, cantine, value), from_page=url(commune)
+        )
         assert response.status_code == 422, value
         page = soup(response.text)
         assert page.title.get_text().startswith("Erreur : ")
@@ -148,8 +189,13 @@ async def test_bad_input_is_422_with_the_form_and_nothing_written(client):
         select = page.select_one(f"#{fid}")
         assert f"{fid}-error" in select["aria-describedby"]
     # htmx: the fragment with the error, swapped (422 is allowed by the htmx config).
-    fragment = await post_form(client, ADD, form_data(commune, cantine, ""),
-                               from_page=url(commune), headers={"HX-Request": "true"})
+    fragment = await post_form(
+        client,
+        ADD,
+        form_data(commune, cantine, ""),
+        from_page=url(commune),
+        headers={"HX-Request": "true"},
+    )
     assert fragment.status_code == 422 and "<html" not in fragment.text
     assert error_summary_links(fragment.text) == [f"#{fid}"]
     assert await Attendance.count() == 0 and await AuditLog.count() == 0
@@ -161,8 +207,9 @@ async def test_future_day_is_refused_with_the_form_shown(client):
     page = await client.get(url(commune))
     fid = f"enfant-{commune.school.id}-{cantine}"
     assert soup(page.text).select_one(f"#{fid}") is None  # not offered for a day to come
-    response = await post_form(client, ADD, form_data(commune, cantine, hugo.id),
-                               from_page=url(commune))
+    response = await post_form(
+        client, ADD, form_data(commune, cantine, hugo.id), from_page=url(commune)
+    )
     assert response.status_code == 422
     assert "un jour à venir" in soup(response.text).select_one(f"#{fid}-error").get_text()
     # The value is kept.
@@ -183,10 +230,13 @@ async def test_unknown_list_is_404_and_csrf_is_403(client):
 async def test_only_staff_can_add(client, other_client):
     commune, family, lea, hugo, cantine = await setup(client, login=False)
     assert (await post_form(client, ADD, form_data(commune, cantine, hugo.id))).status_code in (
-        303, 401)
+        303,
+        401,
+    )
     await login_family(other_client)
-    response = await post_form(other_client, ADD, form_data(commune, cantine, hugo.id),
-                               from_page="/famille/reservations")
+    response = await post_form(
+        other_client, ADD, form_data(commune, cantine, hugo.id), from_page="/famille/reservations"
+    )
     assert response.status_code == 404
     assert await Attendance.count() == 0
 

@@ -38,8 +38,10 @@ async def test_week_page_shows_one_table_per_child_with_headers_and_states(clien
     page = soup(response.text)
     assert page.title.string.startswith("Réservations")
     tables = page.select("table.week-table")
-    assert [t.caption.get_text(" ", strip=True).split(" ")[0] for t in tables] == ["Hugo", "Léa"] \
-        or len(tables) == 2
+    assert [t.caption.get_text(" ", strip=True).split(" ")[0] for t in tables] == [
+        "Hugo",
+        "Léa",
+    ] or len(tables) == 2
     assert all(t.select('th[scope="col"]') and t.select('th[scope="row"]') for t in tables)
     cantine = commune.activities["restauration"].id
     cell = cell_form(response.text, lea.id, cantine, bf.MONDAY)
@@ -73,10 +75,18 @@ async def test_no_js_post_books_and_redirects_back_to_the_week_with_a_message(cl
     commune, family, (lea, _) = await setup(client)
     cantine = commune.activities["restauration"].id
     with clock.frozen(bf.NOW):
-        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
-                                                 "jour": bf.MONDAY.isoformat(),
-                                                 "action": "reserver", "semaine": bf.WEEK},
-                                   from_page=f"{URL}?semaine={bf.WEEK}")
+        response = await post_form(
+            client,
+            URL,
+            {
+                "enfant": lea.id,
+                "activite": cantine,
+                "jour": bf.MONDAY.isoformat(),
+                "action": "reserver",
+                "semaine": bf.WEEK,
+            },
+            from_page=f"{URL}?semaine={bf.WEEK}",
+        )
         assert response.status_code == 303
         assert response.headers["location"].startswith(f"{URL}?semaine={bf.WEEK}#cell-")
         page = await client.get(response.headers["location"])
@@ -90,11 +100,19 @@ async def test_htmx_post_returns_the_week_with_the_announcement_and_focus(client
     commune, family, (lea, _) = await setup(client)
     cantine = commune.activities["restauration"].id
     with clock.frozen(bf.NOW):
-        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
-                                                 "jour": bf.MONDAY.isoformat(),
-                                                 "action": "reserver", "semaine": bf.WEEK},
-                                   from_page=f"{URL}?semaine={bf.WEEK}",
-                                   headers={"HX-Request": "true"})
+        response = await post_form(
+            client,
+            URL,
+            {
+                "enfant": lea.id,
+                "activite": cantine,
+                "jour": bf.MONDAY.isoformat(),
+                "action": "reserver",
+                "semaine": bf.WEEK,
+            },
+            from_page=f"{URL}?semaine={bf.WEEK}",
+            headers={"HX-Request": "true"},
+        )
     assert response.status_code == 200
     assert "<html" not in response.text
     page = soup(response.text)
@@ -108,12 +126,21 @@ async def test_full_day_answers_409_complet_in_place(client):
     cantine = commune.activities["restauration"].id
     with clock.frozen(bf.NOW):
         from ecp.booking import services
+
         await services.book(hugo.id, cantine, bf.MONDAY, family_id=family.id)
-        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
-                                                 "jour": bf.MONDAY.isoformat(),
-                                                 "action": "reserver", "semaine": bf.WEEK},
-                                   from_page=f"{URL}?semaine={bf.WEEK}",
-                                   headers={"HX-Request": "true"})
+        response = await post_form(
+            client,
+            URL,
+            {
+                "enfant": lea.id,
+                "activite": cantine,
+                "jour": bf.MONDAY.isoformat(),
+                "action": "reserver",
+                "semaine": bf.WEEK,
+            },
+            from_page=f"{URL}?semaine={bf.WEEK}",
+            headers={"HX-Request": "true"},
+        )
     assert response.status_code == 409
     assert "Complet" in soup(response.text).select_one("#flash").get_text()
     assert "Complet" in cell_form(response.text, lea.id, cantine, bf.MONDAY).get_text()
@@ -121,14 +148,23 @@ async def test_full_day_answers_409_complet_in_place(client):
 
 
 async def test_past_deadline_no_js_post_is_refused_with_a_message(client):
-    commune, family, (lea, _) = await setup(client, now=dt.datetime(2026, 12, 4, 0, 0,
-                                                                    tzinfo=clock.PARIS))
+    commune, family, (lea, _) = await setup(
+        client, now=dt.datetime(2026, 12, 4, 0, 0, tzinfo=clock.PARIS)
+    )
     cantine = commune.activities["restauration"].id
     with clock.frozen(dt.datetime(2026, 12, 4, 0, 0, tzinfo=clock.PARIS)):
-        response = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
-                                                 "jour": bf.MONDAY.isoformat(),
-                                                 "action": "reserver", "semaine": bf.WEEK},
-                                   from_page=f"{URL}?semaine={bf.WEEK}")
+        response = await post_form(
+            client,
+            URL,
+            {
+                "enfant": lea.id,
+                "activite": cantine,
+                "jour": bf.MONDAY.isoformat(),
+                "action": "reserver",
+                "semaine": bf.WEEK,
+            },
+            from_page=f"{URL}?semaine={bf.WEEK}",
+        )
         assert response.status_code == 303
         page = await client.get(response.headers["location"])
     assert "Délai dépassé" in page.text
@@ -138,9 +174,18 @@ async def test_past_deadline_no_js_post_is_refused_with_a_message(client):
 async def test_malformed_post_is_422_and_writes_nothing(client):
     await setup(client)
     with clock.frozen(bf.NOW):
-        response = await post_form(client, URL, {"enfant": "abc", "activite": "1", "jour": "x",
-                                                 "action": "reserver", "semaine": bf.WEEK},
-                                   from_page=f"{URL}?semaine={bf.WEEK}")
+        response = await post_form(
+            client,
+            URL,
+            {
+                "enfant": "abc",
+                "activite": "1",
+                "jour": "x",
+                "action": "reserver",
+                "semaine": bf.WEEK,
+            },
+            from_page=f"{URL}?semaine={bf.WEEK}",
+        )
     assert response.status_code == 422
     assert "Demande incomplète" in response.text
     assert await Booking.count() == 0
@@ -150,23 +195,37 @@ async def test_post_without_csrf_is_refused(client):
     commune, family, (lea, _) = await setup(client)
     with clock.frozen(bf.NOW):
         await client.get(URL)
-        response = await client.post(URL, data={
-            "enfant": lea.id, "activite": commune.activities["restauration"].id,
-            "jour": bf.MONDAY.isoformat(), "action": "reserver"})
+        response = await client.post(
+            URL,
+            data={
+                "enfant": lea.id,
+                "activite": commune.activities["restauration"].id,
+                "jour": bf.MONDAY.isoformat(),
+                "action": "reserver",
+            },
+        )
     assert response.status_code == 403
     assert await Booking.count() == 0
 
 
 async def test_another_familys_child_is_404_and_nothing_is_written(client):
     commune, family, _ = await setup(client)
-    other, (awa,) = await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                                       children=(("Awa", "CM2"),))
+    other, (awa,) = await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),)
+    )
     with clock.frozen(bf.NOW):
-        response = await post_form(client, URL, {"enfant": awa.id,
-                                                 "activite": commune.activities["restauration"].id,
-                                                 "jour": bf.MONDAY.isoformat(),
-                                                 "action": "reserver", "semaine": bf.WEEK},
-                                   from_page=URL)
+        response = await post_form(
+            client,
+            URL,
+            {
+                "enfant": awa.id,
+                "activite": commune.activities["restauration"].id,
+                "jour": bf.MONDAY.isoformat(),
+                "action": "reserver",
+                "semaine": bf.WEEK,
+            },
+            from_page=URL,
+        )
         page = await client.get(f"{URL}?semaine={bf.WEEK}")
     assert response.status_code == 404
     assert await Booking.count() == 0
@@ -183,21 +242,32 @@ async def test_calendar_costs_a_constant_number_of_queries(client):
         with count_queries() as empty_page:
             assert (await client.get(f"{URL}?semaine={bf.WEEK}")).status_code == 200
         from ecp.booking import services
+
         for kid in (lea, hugo):
             for code in ("restauration", "garderie_soir"):
                 for offset in (0, 1, 3, 4):
-                    await services.book(kid.id, commune.activities[code].id,
-                                        bf.MONDAY + dt.timedelta(days=offset), family_id=family.id)
-            await services.book(kid.id, commune.activities["alsh_mercredi_journee"].id,
-                                bf.WEDNESDAY, family_id=family.id)
+                    await services.book(
+                        kid.id,
+                        commune.activities[code].id,
+                        bf.MONDAY + dt.timedelta(days=offset),
+                        family_id=family.id,
+                    )
+            await services.book(
+                kid.id,
+                commune.activities["alsh_mercredi_journee"].id,
+                bf.WEDNESDAY,
+                family_id=family.id,
+            )
         assert await Booking.count() == 18
         with count_queries() as full_load:
             await queries.load_calendar(family.id, bf.MONDAY, bf.MONDAY + dt.timedelta(days=4))
         with count_queries() as full_page:
             response = await client.get(f"{URL}?semaine={bf.WEEK}")
     assert response.text.count("✓") == 0  # the tick is CSS, not text
-    print(f"calendar read model: {full_load.count} queries; whole page request: "
-          f"{full_page.count} queries (auth included), with 0 or 18 bookings")
+    print(
+        f"calendar read model: {full_load.count} queries; whole page request: "
+        f"{full_page.count} queries (auth included), with 0 or 18 bookings"
+    )
     assert empty_load.count == full_load.count == 4
     # The first request reads the set-up (2 queries) into the process's cache; the next ones
     # find it there, the session query having checked its version.
@@ -209,6 +279,7 @@ async def test_booking_posts_are_rate_limited_per_family(client, other_client):
     commune, family, (lea, _) = await setup(client)
     data = {"enfant": "x", "activite": "1", "jour": "x", "action": "reserver"}
     from tests.support import csrf_token
+
     token = await csrf_token(client, URL)
     statuses = []
     for _ in range(121):
@@ -217,8 +288,9 @@ async def test_booking_posts_are_rate_limited_per_family(client, other_client):
     assert statuses[:120] == [422] * 120
     assert statuses[120] == 429 and "ratelimit-limit" in {k.lower() for k in response.headers}
     # Another family is not affected.
-    await bf.make_family_with_children(commune, code="F00002", name="Diallo",
-                                       children=(("Awa", "CM2"),), password="demo-famille-2")
+    await bf.make_family_with_children(
+        commune, code="F00002", name="Diallo", children=(("Awa", "CM2"),), password="demo-famille-2"
+    )
     await login_family(other_client, "F00002", "demo-famille-2")
     other_token = await csrf_token(other_client, URL)
     response = await other_client.post(URL, data={**data, "_csrf_token": other_token})
@@ -246,12 +318,16 @@ async def test_the_cell_buttons_post_their_case_with_and_without_htmx(client):
         page = await client.get(no_js.headers["location"])
         button = cell_form(page.text, lea.id, cantine, bf.MONDAY).select_one("button")
         assert button["value"].endswith(":annuler")
-        swapped = await client.post(URL, data=fields | {"case": button["value"]},
-                                    headers={"HX-Request": "true"})
+        swapped = await client.post(
+            URL, data=fields | {"case": button["value"]}, headers={"HX-Request": "true"}
+        )
     assert swapped.status_code == 200 and "<html" not in swapped.text
     assert "Cantine annulé pour Léa" in swapped.text
-    assert cell_form(swapped.text, lea.id, cantine, bf.MONDAY).select_one(
-        "button").has_attr("data-focus")
+    assert (
+        cell_form(swapped.text, lea.id, cantine, bf.MONDAY)
+        .select_one("button")
+        .has_attr("data-focus")
+    )
     assert (await bf.booking_rows(lea.id))[0]["state"] == "annulee"
 
 
@@ -259,10 +335,18 @@ async def test_a_malformed_case_is_422_and_writes_nothing(client):
     commune, family, (lea, _) = await setup(client)
     cantine = commune.activities["restauration"].id
     with clock.frozen(bf.NOW):
-        for case in (f"{lea.id}:{cantine}:{bf.MONDAY.isoformat()}", f"{lea.id}:x:2026-12-07:reserver",
-                     f"{lea.id}:{cantine}:demain:reserver", f"{lea.id}:{cantine}:2026-12-07:voler"):
-            response = await post_form(client, URL, {"case": case, "semaine": bf.WEEK},
-                                       from_page=f"{URL}?semaine={bf.WEEK}")
+        for case in (
+            f"{lea.id}:{cantine}:{bf.MONDAY.isoformat()}",
+            f"{lea.id}:x:2026-12-07:reserver",
+            f"{lea.id}:{cantine}:demain:reserver",
+            f"{lea.id}:{cantine}:2026-12-07:voler",
+        ):
+            response = await post_form(
+                client,
+                URL,
+                {"case": case, "semaine": bf.WEEK},
+                from_page=f"{URL}?semaine={bf.WEEK}",
+            )
             assert response.status_code == 422, case
             assert "Demande incomplète" in response.text
     assert await bf.booking_rows(lea.id) == []

@@ -6,11 +6,11 @@ import datetime as dt
 
 from ecp.audit.tables import AuditLog
 from ecp.invoices.billing import run_billing
-from ecp.invoices.counter_routes import parse_euros
 from ecp.invoices.tables import Invoice
 from ecp.payments.tables import Payment, PaymentAllocation
+from ecp.web.forms import parse_euros
 from tests import factories
-from tests.invoices_factories import NOV, make_billed_family, make_commune, book_days
+from tests.invoices_factories import NOV, book_days, make_billed_family, make_commune
 from tests.support import error_summary_links, login_family, login_staff, post_form, soup
 
 OCT = dt.date(2026, 10, 1)
@@ -40,10 +40,19 @@ async def test_partial_payment_over_two_invoices_with_receipt_and_audit(client, 
     assert page.status_code == 200
     labels = [lab.get_text() for lab in soup(page.text).select("#counter-payment-form label")]
     assert any(oct_["number"] in text for text in labels)
-    response = await post_form(client, "/agents/paiements", {
-        "famille": "F00001", "facture": [str(oct_["id"]), str(nov["id"])], "montant": "6,00",
-        "mode": "cheque", "reference": "CHQ 1234567", "date": "15/11/2026"},
-        from_page="/agents/paiements")
+    response = await post_form(
+        client,
+        "/agents/paiements",
+        {
+            "famille": "F00001",
+            "facture": [str(oct_["id"]), str(nov["id"])],
+            "montant": "6,00",
+            "mode": "cheque",
+            "reference": "CHQ 1234567",
+            "date": "15/11/2026",
+        },
+        from_page="/agents/paiements",
+    )
     assert response.status_code == 303
     payment = await Payment.select().first()
     assert response.headers["location"] == f"/agents/paiements/{payment['id']}/recu"
@@ -73,17 +82,31 @@ async def test_bad_payment_input_is_422_with_values_kept_and_nothing_written(cli
     await factories.make_staff(role="regisseur")
     _, oct_, _ = await _two_invoices(settings)
     await login_staff(client)
-    response = await post_form(client, "/agents/paiements", {
-        "famille": "F00001", "montant": "douze", "mode": "cheque", "reference": "",
-        "date": "31/12/2999"}, from_page="/agents/paiements")
+    response = await post_form(
+        client,
+        "/agents/paiements",
+        {
+            "famille": "F00001",
+            "montant": "douze",
+            "mode": "cheque",
+            "reference": "",
+            "date": "31/12/2999",
+        },
+        from_page="/agents/paiements",
+    )
     assert response.status_code == 422
     page = soup(response.text)
     assert page.title.string.startswith("Erreur : ")
     assert error_summary_links(response.text) == ["#facture", "#montant", "#reference", "#date"]
     assert page.select_one("#montant")["value"] == "douze"
     assert page.select_one("#mode-cheque").has_attr("checked")
-    fragment = await post_form(client, "/agents/paiements", {"famille": "F00001"},
-                               from_page="/agents/paiements", headers={"HX-Request": "true"})
+    fragment = await post_form(
+        client,
+        "/agents/paiements",
+        {"famille": "F00001"},
+        from_page="/agents/paiements",
+        headers={"HX-Request": "true"},
+    )
     assert fragment.status_code == 422 and "<html" not in fragment.text
     assert 'id="counter-payment-form"' in fragment.text
     assert await Payment.count() == 0 and await PaymentAllocation.count() == 0
@@ -94,9 +117,18 @@ async def test_invoice_of_another_family_is_refused(client, settings):
     _, oct_, _ = await _two_invoices(settings)
     await factories.make_family("F00002", name="Diallo")
     await login_staff(client)
-    response = await post_form(client, "/agents/paiements", {
-        "famille": "F00002", "facture": str(oct_["id"]), "montant": "4", "mode": "especes",
-        "date": "15/11/2026"}, from_page="/agents/paiements")
+    response = await post_form(
+        client,
+        "/agents/paiements",
+        {
+            "famille": "F00002",
+            "facture": str(oct_["id"]),
+            "montant": "4",
+            "mode": "especes",
+            "date": "15/11/2026",
+        },
+        from_page="/agents/paiements",
+    )
     assert response.status_code == 422
     assert await Payment.count() == 0
     assert (await client.get("/agents/paiements/999/recu")).status_code == 404
@@ -119,10 +151,16 @@ async def test_payments_need_csrf_and_the_regisseur_role(client, settings):
     await login_staff(client)
     assert (await client.get("/agents/paiements")).status_code == 403
     assert (await client.get("/agents/paiements/export.csv")).status_code == 403
-    data = {"famille": "F00001", "facture": str(oct_["id"]), "montant": "4", "mode": "especes",
-            "date": "15/11/2026"}
-    assert (await post_form(client, "/agents/paiements", data, from_page="/agents/")
-            ).status_code == 403
+    data = {
+        "famille": "F00001",
+        "facture": str(oct_["id"]),
+        "montant": "4",
+        "mode": "especes",
+        "date": "15/11/2026",
+    }
+    assert (
+        await post_form(client, "/agents/paiements", data, from_page="/agents/")
+    ).status_code == 403
     assert (await client.post("/agents/paiements", data=data)).status_code == 403
     assert await Payment.count() == 0
 

@@ -16,14 +16,15 @@ from ecp.payments.allocation import record_payment
 from tests.invoices_factories import NOV, make_billed_family, make_commune
 from tests.support import error_summary_links, login_family, post_form, soup
 
-ISSUED = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
+ISSUED = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
 async def _setup(settings):
     commune = await make_commune()
     martin, _ = await make_billed_family(commune, code="F00001", days=(2, 3, 5))
-    other, _ = await make_billed_family(commune, code="F00002", name="Diallo", days=(2,),
-                                        password="demo-famille-2")
+    other, _ = await make_billed_family(
+        commune, code="F00002", name="Diallo", days=(2,), password="demo-famille-2"
+    )
     await run_billing(NOV, settings=settings, issued_at=ISSUED)
     mine = await Invoice.select().where(Invoice.family == martin.id).first()
     theirs = await Invoice.select().where(Invoice.family == other.id).first()
@@ -41,15 +42,18 @@ async def test_list_shows_status_and_totals(client, settings):
     assert "6,30" in html.select_one(".figures").get_text()
     assert "FAC-2026-000002" not in page.text  # the other family's invoice
 
-    await record_payment(family_id=martin.id, method="especes", amount_cents=200,
-                         invoice_ids=[mine["id"]])
+    await record_payment(
+        family_id=martin.id, method="especes", amount_cents=200, invoice_ids=[mine["id"]]
+    )
     assert "partiellement payée" in (await client.get("/famille/factures")).text
     # Past its due date (the session's clock stays real, so the date moves instead).
     await Invoice.update({Invoice.due_on: clock.today() - dt.timedelta(days=1)}).where(
-        Invoice.id == mine["id"])
+        Invoice.id == mine["id"]
+    )
     assert "en retard" in (await client.get("/famille/factures")).text
-    await record_payment(family_id=martin.id, method="especes", amount_cents=430,
-                         invoice_ids=[mine["id"]])
+    await record_payment(
+        family_id=martin.id, method="especes", amount_cents=430, invoice_ids=[mine["id"]]
+    )
     page = await client.get("/famille/factures")
     assert "payée" in soup(page.text).select_one("#invoice-list tbody tr").get_text()
 
@@ -81,8 +85,10 @@ async def test_pdf_is_a_real_tagged_pdf_with_the_page_total(client, settings):
     assert response.headers["content-disposition"] == 'attachment; filename="FAC-2026-000001.pdf"'
     reader = PdfReader(io.BytesIO(response.content))
     content = "\n".join(p.extract_text() for p in reader.pages)
+
     def normalise(s):
         return re.sub(r"\s+", " ", s.replace("\u202f", " ").replace("\xa0", " "))
+
     assert normalise(page_total) in normalise(content)
     assert "FAC-2026-000001" in content and "Villebelle-sur-Seine" in content
     assert "Comment payer" in content and "31/12/2026" in content
@@ -98,12 +104,17 @@ async def test_pdf_is_a_real_tagged_pdf_with_the_page_total(client, settings):
 async def test_paperless_choice_no_js_post_redirects_with_flash(client, settings):
     martin, _, _ = await _setup(settings)
     await login_family(client)
-    response = await post_form(client, "/famille/factures/facture-electronique",
-                               {"mode": "courriel"}, from_page="/famille/factures")
+    response = await post_form(
+        client,
+        "/famille/factures/facture-electronique",
+        {"mode": "courriel"},
+        from_page="/famille/factures",
+    )
     assert response.status_code == 303
     assert response.headers["location"].startswith("/famille/factures")
     assert (await Family.select(Family.paperless).where(Family.id == martin.id).first())[
-        "paperless"] is True
+        "paperless"
+    ] is True
     page = await client.get("/famille/factures")
     assert "Facture électronique choisie" in page.text
     assert soup(page.text).select_one("#mode-courriel").has_attr("checked")
@@ -112,9 +123,13 @@ async def test_paperless_choice_no_js_post_redirects_with_flash(client, settings
 async def test_paperless_choice_htmx_returns_the_fragment(client, settings):
     await _setup(settings)
     await login_family(client)
-    response = await post_form(client, "/famille/factures/facture-electronique",
-                               {"mode": "papier"}, from_page="/famille/factures",
-                               headers={"HX-Request": "true"})
+    response = await post_form(
+        client,
+        "/famille/factures/facture-electronique",
+        {"mode": "papier"},
+        from_page="/famille/factures",
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200
     assert "<html" not in response.text and 'id="paperless-choice"' in response.text
     assert "Facture papier choisie" in response.text and "hx-swap-oob" in response.text
@@ -127,23 +142,33 @@ async def test_paperless_choice_bad_input_is_422_and_changes_nothing(client, set
     martin, _, _ = await _setup(settings)
     await Family.update({Family.email: ""}).where(Family.id == martin.id)
     await login_family(client)
-    response = await post_form(client, "/famille/factures/facture-electronique",
-                               {"mode": "courriel"}, from_page="/famille/factures")
+    response = await post_form(
+        client,
+        "/famille/factures/facture-electronique",
+        {"mode": "courriel"},
+        from_page="/famille/factures",
+    )
     assert response.status_code == 422
     assert soup(response.text).title.string.startswith("Erreur : ")
     assert error_summary_links(response.text) == ["#mode-courriel"]
     assert soup(response.text).select_one("#mode-courriel").has_attr("checked")
-    response = await post_form(client, "/famille/factures/facture-electronique",
-                               {"mode": "pigeon"}, from_page="/famille/factures")
+    response = await post_form(
+        client,
+        "/famille/factures/facture-electronique",
+        {"mode": "pigeon"},
+        from_page="/famille/factures",
+    )
     assert response.status_code == 422
     assert (await Family.select(Family.paperless).where(Family.id == martin.id).first())[
-        "paperless"] is False
+        "paperless"
+    ] is False
 
 
 async def test_paperless_choice_without_csrf_is_refused(client, settings):
     await _setup(settings)
     await login_family(client)
     await client.get("/famille/factures")
-    response = await client.post("/famille/factures/facture-electronique",
-                                 data={"mode": "courriel"})
+    response = await client.post(
+        "/famille/factures/facture-electronique", data={"mode": "courriel"}
+    )
     assert response.status_code == 403

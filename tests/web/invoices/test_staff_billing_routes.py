@@ -29,8 +29,9 @@ async def test_regisseur_starts_the_run_without_js_and_sees_the_summary(client):
     await login_staff(client)
     page = await client.get("/agents/facturation")
     assert page.status_code == 200 and soup(page.text).h1.get_text() == "Facturation"
-    response = await post_form(client, "/agents/facturation", {"mois": "2026-11"},
-                               from_page="/agents/facturation")
+    response = await post_form(
+        client, "/agents/facturation", {"mois": "2026-11"}, from_page="/agents/facturation"
+    )
     assert response.status_code == 303
     run = await BillingRun.select().first()
     assert response.headers["location"] == f"/agents/facturation?run={run['id']}"
@@ -48,8 +49,13 @@ async def test_regisseur_starts_the_run_without_js_and_sees_the_summary(client):
 
 async def test_progress_polls_while_running_and_fragment_has_no_layout(client):
     await factories.make_staff(role="regisseur")
-    run = BillingRun(month=NOV, status="en_cours", started_at=dt.datetime.now(dt.timezone.utc),
-                     families_total=10, families_done=4)
+    run = BillingRun(
+        month=NOV,
+        status="en_cours",
+        started_at=dt.datetime.now(dt.UTC),
+        families_total=10,
+        families_done=4,
+    )
     await run.save()
     await login_staff(client)
     page = await client.get(f"/agents/facturation?run={run.id}")
@@ -58,8 +64,7 @@ async def test_progress_polls_while_running_and_fragment_has_no_layout(client):
     assert section["hx-get"] == f"/agents/facturation?run={run.id}"
     assert 'http-equiv="refresh"' in str(section.noscript)
     assert "4 sur 10" in section.get_text()
-    fragment = await client.get(f"/agents/facturation?run={run.id}",
-                                headers={"HX-Request": "true"})
+    fragment = await client.get(f"/agents/facturation?run={run.id}", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="billing-progress"' in fragment.text
     assert fragment.headers["vary"] == "HX-Request"
     assert (await client.get("/agents/facturation?run=999")).status_code == 404
@@ -69,8 +74,9 @@ async def test_bad_month_is_422_and_starts_nothing(client):
     await factories.make_staff(role="regisseur")
     await login_staff(client)
     for value in ("", "2026-13", "2099-01"):
-        response = await post_form(client, "/agents/facturation", {"mois": value},
-                                   from_page="/agents/facturation")
+        response = await post_form(
+            client, "/agents/facturation", {"mois": value}, from_page="/agents/facturation"
+        )
         assert response.status_code == 422
         assert soup(response.text).title.string.startswith("Erreur : ")
         assert error_summary_links(response.text) == ["#mois"]
@@ -81,8 +87,9 @@ async def test_billing_needs_csrf_and_the_regisseur_role(client):
     await factories.make_staff(role="agent")
     await login_staff(client)
     assert (await client.get("/agents/facturation")).status_code == 403
-    response = await post_form(client, "/agents/facturation", {"mois": "2026-11"},
-                               from_page="/agents/")
+    response = await post_form(
+        client, "/agents/facturation", {"mois": "2026-11"}, from_page="/agents/"
+    )
     assert response.status_code == 403
     assert await BillingRun.count() == 0
     response = await client.post("/agents/facturation", data={"mois": "2026-11"})
@@ -114,9 +121,12 @@ async def test_credit_note_corrects_an_invoice_without_editing_it(client, settin
     assert page.status_code == 200 and "FAC-" in soup(page.text).h1.get_text()
     pdf = await client.get(f"/agents/factures/{invoice['id']}/facture.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    response = await post_form(client, f"/agents/factures/{invoice['id']}/avoir",
-                               {"ligne": str(line["id"]), "motif": "Sortie scolaire"},
-                               from_page=f"/agents/factures/{invoice['id']}")
+    response = await post_form(
+        client,
+        f"/agents/factures/{invoice['id']}/avoir",
+        {"ligne": str(line["id"]), "motif": "Sortie scolaire"},
+        from_page=f"/agents/factures/{invoice['id']}",
+    )
     assert response.status_code == 303
     credit = await Invoice.select().where(Invoice.kind == "avoir").first()
     assert credit["number"].startswith("AV-") and credit["number"].endswith("-000001")
@@ -128,9 +138,12 @@ async def test_credit_note_corrects_an_invoice_without_editing_it(client, settin
     assert "Avoir " + credit["number"] in page.text and "Sortie scolaire" in page.text
     entry = await AuditLog.select().where(AuditLog.action == "avoir_emis").first()
     assert entry["family"] == family.id
-    again = await post_form(client, f"/agents/factures/{invoice['id']}/avoir",
-                            {"ligne": str(line["id"]), "motif": "Encore"},
-                            from_page=f"/agents/factures/{invoice['id']}")
+    again = await post_form(
+        client,
+        f"/agents/factures/{invoice['id']}/avoir",
+        {"ligne": str(line["id"]), "motif": "Encore"},
+        from_page=f"/agents/factures/{invoice['id']}",
+    )
     assert again.status_code == 422 and "déjà fait l’objet d’un avoir" in again.text
     assert await Invoice.count().where(Invoice.kind == "avoir") == 1
 
@@ -139,21 +152,28 @@ async def test_credit_note_bad_input_htmx_and_unknown_invoice(client, settings):
     await factories.make_staff(role="regisseur")
     _, invoice, line = await _invoice(settings)
     await login_staff(client)
-    response = await post_form(client, f"/agents/factures/{invoice['id']}/avoir",
-                               {"motif": "Erreur de saisie"},
-                               from_page=f"/agents/factures/{invoice['id']}")
+    response = await post_form(
+        client,
+        f"/agents/factures/{invoice['id']}/avoir",
+        {"motif": "Erreur de saisie"},
+        from_page=f"/agents/factures/{invoice['id']}",
+    )
     assert response.status_code == 422
     assert error_summary_links(response.text) == ["#ligne"]
     assert soup(response.text).select_one("#motif")["value"] == "Erreur de saisie"
-    fragment = await post_form(client, f"/agents/factures/{invoice['id']}/avoir",
-                               {"ligne": str(line["id"])},
-                               from_page=f"/agents/factures/{invoice['id']}",
-                               headers={"HX-Request": "true"})
+    fragment = await post_form(
+        client,
+        f"/agents/factures/{invoice['id']}/avoir",
+        {"ligne": str(line["id"])},
+        from_page=f"/agents/factures/{invoice['id']}",
+        headers={"HX-Request": "true"},
+    )
     assert fragment.status_code == 422 and "<html" not in fragment.text
     assert 'id="credit-note-form"' in fragment.text and "#motif" in fragment.text
     assert await Invoice.count().where(Invoice.kind == "avoir") == 0
-    missing = await post_form(client, "/agents/factures/9999/avoir",
-                              {"ligne": "1", "motif": "x"}, from_page="/agents/")
+    missing = await post_form(
+        client, "/agents/factures/9999/avoir", {"ligne": "1", "motif": "x"}, from_page="/agents/"
+    )
     assert missing.status_code == 404
     assert (await client.get("/agents/factures/9999")).status_code == 404
     listing = await client.get("/agents/factures?mois=2026-11&famille=f00001")

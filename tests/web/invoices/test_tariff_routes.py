@@ -33,9 +33,18 @@ async def test_new_tariff_applies_from_its_date_with_no_js_post(client):
     commune = await make_commune()
     low, _ = commune["brackets"]
     await login_staff(client)
-    response = await post_form(client, "/agents/parametres/tarifs", {
-        "activite": str(commune["canteen"].id), "tranche": str(low.id), "prix": "1,35",
-        "majoration": "3", "date": _future()}, from_page="/agents/parametres/tarifs")
+    response = await post_form(
+        client,
+        "/agents/parametres/tarifs",
+        {
+            "activite": str(commune["canteen"].id),
+            "tranche": str(low.id),
+            "prix": "1,35",
+            "majoration": "3",
+            "date": _future(),
+        },
+        from_page="/agents/parametres/tarifs",
+    )
     assert response.status_code == 303
     rows = await Tariff.select().where(Tariff.price_cents == 135)
     assert len(rows) == 1 and rows[0]["valid_from"] == clock.today() + dt.timedelta(days=10)
@@ -51,17 +60,29 @@ async def test_past_date_and_bad_values_are_refused(client):
     commune = await make_commune()
     await login_staff(client)
     before = await Tariff.count()
-    response = await post_form(client, "/agents/parametres/tarifs", {
-        "activite": str(commune["canteen"].id), "tranche": "hors", "prix": "deux",
-        "majoration": "", "date": (clock.today() - dt.timedelta(days=1)).strftime("%d/%m/%Y")},
-        from_page="/agents/parametres/tarifs")
+    response = await post_form(
+        client,
+        "/agents/parametres/tarifs",
+        {
+            "activite": str(commune["canteen"].id),
+            "tranche": "hors",
+            "prix": "deux",
+            "majoration": "",
+            "date": (clock.today() - dt.timedelta(days=1)).strftime("%d/%m/%Y"),
+        },
+        from_page="/agents/parametres/tarifs",
+    )
     assert response.status_code == 422
     assert soup(response.text).title.string.startswith("Erreur : ")
     assert error_summary_links(response.text) == ["#prix", "#date"]
     assert soup(response.text).select_one("#prix")["value"] == "deux"
-    fragment = await post_form(client, "/agents/parametres/tarifs", {"activite": ""},
-                               from_page="/agents/parametres/tarifs",
-                               headers={"HX-Request": "true"})
+    fragment = await post_form(
+        client,
+        "/agents/parametres/tarifs",
+        {"activite": ""},
+        from_page="/agents/parametres/tarifs",
+        headers={"HX-Request": "true"},
+    )
     assert fragment.status_code == 422 and "<html" not in fragment.text
     assert 'id="tariff-form"' in fragment.text
     assert await Tariff.count() == before
@@ -72,9 +93,15 @@ async def test_tariffs_need_the_administrator_and_csrf(client):
     commune = await make_commune()
     await login_staff(client)
     assert (await client.get("/agents/parametres/tarifs")).status_code == 403
-    data = {"activite": str(commune["canteen"].id), "tranche": "hors", "prix": "1",
-            "majoration": "0", "date": _future()}
-    assert (await post_form(client, "/agents/parametres/tarifs", data, from_page="/agents/")
-            ).status_code == 403
+    data = {
+        "activite": str(commune["canteen"].id),
+        "tranche": "hors",
+        "prix": "1",
+        "majoration": "0",
+        "date": _future(),
+    }
+    assert (
+        await post_form(client, "/agents/parametres/tarifs", data, from_page="/agents/")
+    ).status_code == 403
     assert (await client.post("/agents/parametres/tarifs", data=data)).status_code == 403
     assert await Tariff.count() == 3

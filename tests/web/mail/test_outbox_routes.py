@@ -11,10 +11,14 @@ from tests.support import login_family, login_staff, soup
 
 async def _messages():
     family = await factories.make_family("F00001")
-    first = await queue_email(to="claire.martin@example.org",
-                              subject="Votre facture est disponible",
-                              text="Bonjour,\n\nLa facture FAC-2026-000001.\nMerci.",
-                              html="<p>Bonjour</p>", kind="facture", family_id=family.id)
+    first = await queue_email(
+        to="claire.martin@example.org",
+        subject="Votre facture est disponible",
+        text="Bonjour,\n\nLa facture FAC-2026-000001.\nMerci.",
+        html="<p>Bonjour</p>",
+        kind="facture",
+        family_id=family.id,
+    )
     await queue_email(to="x@example.org", subject="Réinitialisation", text="Lien", kind="reset")
     await OutboxEmail.update({OutboxEmail.status: "envoye"}).where(OutboxEmail.id != first)
     return family, first
@@ -29,8 +33,7 @@ async def test_outbox_lists_messages_and_filters_by_state(client):
     rows = soup(page.text).select("#outbox-list tbody tr")
     assert len(rows) == 2 and "famille F00001" in rows[1].get_text()
     assert "Aucun serveur de messagerie" in page.text
-    fragment = await client.get("/agents/courriels?etat=en_attente",
-                                headers={"HX-Request": "true"})
+    fragment = await client.get("/agents/courriels?etat=en_attente", headers={"HX-Request": "true"})
     assert "<html" not in fragment.text and 'id="outbox-list"' in fragment.text
     assert fragment.headers["vary"] == "HX-Request"
     assert "Votre facture" in fragment.text and "Réinitialisation" not in fragment.text
@@ -62,8 +65,12 @@ async def test_undeclared_reset_text_is_hidden_with_or_without_smtp(settings):
     from tests.conftest import make_client
 
     await factories.make_staff(role="agent")
-    reset = await queue_email(to="x@example.org", subject="Réinitialisation",
-                              text="Lien : https://portail/reinitialiser/SECRET", kind="reset")
+    reset = await queue_email(
+        to="x@example.org",
+        subject="Réinitialisation",
+        text="Lien : https://portail/reinitialiser/SECRET",
+        kind="reset",
+    )
     for smtp in ("smtp.example.org", None):
         async with make_client(create_app(settings.with_(smtp_host=smtp))) as client:
             await login_staff(client)

@@ -67,11 +67,13 @@ async def test_no_staff_role_sees_the_link_in_any_outbox_view(client, settings, 
     await login_staff(client)
     pages = {
         "list": await client.get("/agents/courriels"),
-        "list fragment": await client.get("/agents/courriels?etat=en_attente",
-                                          headers={"HX-Request": "true"}),
+        "list fragment": await client.get(
+            "/agents/courriels?etat=en_attente", headers={"HX-Request": "true"}
+        ),
         "message": await client.get(f"/agents/courriels/{message_id}"),
-        "message fragment": await client.get(f"/agents/courriels/{message_id}",
-                                             headers={"HX-Request": "true"}),
+        "message fragment": await client.get(
+            f"/agents/courriels/{message_id}", headers={"HX-Request": "true"}
+        ),
     }
     for name, page in pages.items():
         assert page.status_code == 200, name
@@ -112,10 +114,15 @@ async def test_the_row_never_holds_the_token_and_the_delivered_link_works(client
 
     page = await client.get(f"/mot-de-passe-oublie/nouveau/{received}")
     assert page.status_code == 200 and soup(page.text).select_one("#nouveau_mot_de_passe")
-    response = await post_form(client, f"/mot-de-passe-oublie/nouveau/{received}",
-                               {"nouveau_mot_de_passe": "le héron pêche à l’aube",
-                                "confirmation": "le héron pêche à l’aube"},
-                               from_page=f"/mot-de-passe-oublie/nouveau/{received}")
+    response = await post_form(
+        client,
+        f"/mot-de-passe-oublie/nouveau/{received}",
+        {
+            "nouveau_mot_de_passe": "le héron pêche à l’aube",
+            "confirmation": "le héron pêche à l’aube",
+        },
+        from_page=f"/mot-de-passe-oublie/nouveau/{received}",
+    )
     assert response.status_code == 303
     await login_family(client, "F00001", "le héron pêche à l’aube")
 
@@ -153,7 +160,7 @@ async def test_production_refuses_the_demo_mail_directory(settings, tmp_path):
 
 
 async def test_a_sealed_link_never_delivered_is_wiped_after_a_day(settings):
-    start = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
     with clock.frozen(start):
         await _reset_mail(settings)
     await delete_expired(settings, start + dt.timedelta(hours=23))
@@ -176,8 +183,9 @@ async def test_a_sealed_link_never_delivered_is_wiped_after_a_day(settings):
 
 async def test_a_seal_under_another_key_is_not_sent_masked(settings, tmp_path):
     await _reset_mail(settings)
-    other = settings.with_(secret_key="another-secret-key-with-enough-length-987654",
-                           mail_dir=str(tmp_path))
+    other = settings.with_(
+        secret_key="another-secret-key-with-enough-length-987654", mail_dir=str(tmp_path)
+    )
     assert await deliver_due(other) == 0
     row = await _row()
     assert row["status"] == "echec" and "illisible" in row["last_error"]
@@ -188,8 +196,9 @@ async def test_a_sealed_body_moved_to_another_recipient_does_not_open(settings, 
     await _reset_mail(settings)
     sealed = (await _row())["sealed_body"]
     other = await queue_email(to="intrus@example.org", subject="x", text="x", kind="reset")
-    await OutboxEmail.update({OutboxEmail.sealed_body: sealed, OutboxEmail.status: "echec"}
-                             ).where(OutboxEmail.kind == "reset")
+    await OutboxEmail.update({OutboxEmail.sealed_body: sealed, OutboxEmail.status: "echec"}).where(
+        OutboxEmail.kind == "reset"
+    )
     await OutboxEmail.update({OutboxEmail.status: "en_attente"}).where(OutboxEmail.id == other)
     assert await deliver_due(settings.with_(mail_dir=str(tmp_path))) == 0
     assert list(tmp_path.iterdir()) == []
@@ -197,20 +206,37 @@ async def test_a_sealed_body_moved_to_another_recipient_does_not_open(settings, 
 
 async def test_a_secret_the_text_does_not_hold_is_refused(settings):
     with pytest.raises(ValueError, match="every secret"):
-        await queue_email(to="a@example.org", subject="x", text="Bonjour", kind="reset",
-                          secrets=["https://portail/secret"], settings=settings)
+        await queue_email(
+            to="a@example.org",
+            subject="x",
+            text="Bonjour",
+            kind="reset",
+            secrets=["https://portail/secret"],
+            settings=settings,
+        )
     with pytest.raises(ValueError, match="settings"):
-        await queue_email(to="a@example.org", subject="x", text="https://portail/s",
-                          kind="reset", secrets=["https://portail/s"])
+        await queue_email(
+            to="a@example.org",
+            subject="x",
+            text="https://portail/s",
+            kind="reset",
+            secrets=["https://portail/s"],
+        )
     assert await OutboxEmail.count() == 0
 
 
 async def test_html_bodies_are_masked_too(settings):
     link = "https://portail.example.fr/mot-de-passe-oublie/nouveau/abc&def"
     escaped = link.replace("&", "&amp;")
-    await queue_email(to="a@example.org", subject="x", text=f"Lien : {link}",
-                      html=f'<a href="{escaped}">{escaped}</a>',
-                      kind="reset", secrets=[link], settings=settings)
+    await queue_email(
+        to="a@example.org",
+        subject="x",
+        text=f"Lien : {link}",
+        html=f'<a href="{escaped}">{escaped}</a>',
+        kind="reset",
+        secrets=[link],
+        settings=settings,
+    )
     row = await OutboxEmail.select().first()
     assert "abc" not in row["body_text"] and "abc" not in row["body_html"]
     assert sealing.LINK_PLACEHOLDER in row["body_text"]
@@ -219,8 +245,9 @@ async def test_html_bodies_are_masked_too(settings):
 async def test_no_log_line_holds_the_token(client, settings, caplog, tmp_path):
     caplog.set_level(logging.INFO)  # the app logs at INFO; DEBUG would add the drivers
     await factories.make_family("F00001", email="claire@example.org")
-    await post_form(client, "/mot-de-passe-oublie", {"identifiant": "F00001"},
-                    from_page="/mot-de-passe-oublie")
+    await post_form(
+        client, "/mot-de-passe-oublie", {"identifiant": "F00001"}, from_page="/mot-de-passe-oublie"
+    )
     # The look-up runs as a background task, finished once the in-process client returns.
     assert await _row() is not None
     assert await deliver_due(settings.with_(mail_dir=str(tmp_path))) == 1

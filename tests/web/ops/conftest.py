@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from ecp.ops.logs import formatter
+from ecp.web.logs import formatter
 
 
 class _Capture(logging.Handler):

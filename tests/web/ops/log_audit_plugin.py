@@ -30,7 +30,7 @@ class _Audit(logging.Handler):
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        from ecp.ops.logs import formatter
+        from ecp.web.logs import formatter
 
         if self.formatter is None:
             self.setFormatter(formatter("json"))

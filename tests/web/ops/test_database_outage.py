@@ -47,6 +47,7 @@ def _assert_one_warning_per_request_and_no_traceback(lines: list[str], requests:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
+
 class Outage:
     """Refuses new connections to the tests' database and ends the live ones, as a real
     outage would: the app's pool may hold connections that ALLOW_CONNECTIONS leaves alive."""
@@ -64,7 +65,9 @@ class Outage:
     async def terminate(self) -> int:
         return await self.admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()", self.name)
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            self.name,
+        )
 
     async def refuse(self) -> None:
         await self.admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
@@ -91,7 +94,8 @@ async def outage():
 
 @pytest.mark.postgres_only
 async def test_connections_refused_gives_the_french_503_then_the_portal_recovers(
-        client, outage, captured_logs):
+    client, outage, captured_logs
+):
     await make_family("F00001")
     await login_family(client)
     assert (await client.get("/famille/")).status_code == 200
@@ -100,15 +104,19 @@ async def test_connections_refused_gives_the_french_503_then_the_portal_recovers
     await outage.refuse()
     _assert_unavailable_page(await client.get("/"))
     _assert_unavailable_page(await client.get("/famille/"))
-    _assert_unavailable_page(await client.get("/famille/", headers={"HX-Request": "true"}),
-                             fragment=True)
+    _assert_unavailable_page(
+        await client.get("/famille/", headers={"HX-Request": "true"}), fragment=True
+    )
     health = await client.get("/healthz")
     assert health.status_code == 503 and health.json()["database"] == "indisponible"
     _assert_one_warning_per_request_and_no_traceback(captured_logs, 3)
     warnings = _error_records(captured_logs)
     # The first request may meet a terminated connection, the next ones the refusal itself.
-    assert {r["error"] for r in warnings} <= {"ObjectNotInPrerequisiteStateError",
-                                              "InternalClientError", "ConnectionDoesNotExistError"}
+    assert {r["error"] for r in warnings} <= {
+        "ObjectNotInPrerequisiteStateError",
+        "InternalClientError",
+        "ConnectionDoesNotExistError",
+    }
     assert warnings[0]["route"] == "/"
 
     await outage.allow()
@@ -120,8 +128,9 @@ async def test_connections_refused_gives_the_french_503_then_the_portal_recovers
 
 
 @pytest.mark.postgres_only
-async def test_terminated_connections_give_a_503_or_a_page_never_a_500(client, outage,
-                                                                        captured_logs):
+async def test_terminated_connections_give_a_503_or_a_page_never_a_500(
+    client, outage, captured_logs
+):
     await make_family("F00001")
     await login_family(client)
     for _ in range(3):
@@ -139,8 +148,7 @@ async def test_terminated_connections_give_a_503_or_a_page_never_a_500(client, o
 
 
 @pytest.mark.postgres_only
-async def test_terminated_connections_mid_burst_of_concurrent_requests_never_500(client,
-                                                                                 outage):
+async def test_terminated_connections_mid_burst_of_concurrent_requests_never_500(client, outage):
     import asyncio
 
     await make_family("F00001")
@@ -158,20 +166,22 @@ async def test_terminated_connections_mid_burst_of_concurrent_requests_never_500
 
 # --------------------------------------------------------------------------- SQLite
 
+
 @pytest.mark.sqlite_only
-async def test_an_unopenable_sqlite_file_gives_the_french_503(client, monkeypatch, tmp_path,
-                                                                captured_logs):
+async def test_an_unopenable_sqlite_file_gives_the_french_503(
+    client, monkeypatch, tmp_path, captured_logs
+):
     from ecp import db
 
     engine = db.engine()
     # A file in a folder that does not exist: what a missing volume or a bad path gives.
-    monkeypatch.setitem(engine.connection_kwargs, "database",
-                        str(tmp_path / "volume-absent" / "ecp.sqlite"))
+    monkeypatch.setitem(
+        engine.connection_kwargs, "database", str(tmp_path / "volume-absent" / "ecp.sqlite")
+    )
     # The shared reader opened before the outage would still answer the SELECTs.
     monkeypatch.setattr(engine, "_readers", {})
     _assert_unavailable_page(await client.get("/"))
-    _assert_unavailable_page(await client.get("/", headers={"HX-Request": "true"}),
-                             fragment=True)
+    _assert_unavailable_page(await client.get("/", headers={"HX-Request": "true"}), fragment=True)
     _assert_one_warning_per_request_and_no_traceback(captured_logs, 2)
     assert _error_records(captured_logs)[0]["error"] == "OperationalError"
     health = await client.get("/healthz")

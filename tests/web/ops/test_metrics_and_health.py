@@ -17,8 +17,15 @@ async def _booking(state: str = "reservee") -> None:
     family = await make_family()
     child = await make_child(family, school=school)
     now = clock.now()
-    await Booking(child=child.id, activity=activity.id, school=school.id,
-                  day=dt.date(2026, 12, 7), state=state, created_at=now, updated_at=now).save()
+    await Booking(
+        child=child.id,
+        activity=activity.id,
+        school=school.id,
+        day=dt.date(2026, 12, 7),
+        state=state,
+        created_at=now,
+        updated_at=now,
+    ).save()
 
 
 async def test_metrics_in_prometheus_format_for_an_allowed_address(client):
@@ -72,8 +79,12 @@ async def test_job_metrics_count_runs_and_failures(client, settings):
 async def test_healthz_reports_database_and_job_runner(app, client, settings):
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "redis": "desactive",
-                               "jobs": {"status": "desactive"}}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "desactive",
+        "jobs": {"status": "desactive"},
+    }
 
     runner = JobRunner(settings, [], holder="A", tick=0.05)
     app.state.job_runner = runner
@@ -104,6 +115,12 @@ async def test_app_lifespan_starts_and_stops_the_runner(settings, monkeypatch):
     async with app.lifespan():
         runner = app.state.job_runner
         assert runner.running
-        assert {j.name for j in runner.jobs} == {"mail", "reminders", "retention", "cleanup",
-                                                  "payment_expiry", "paybox_spool"}
+        assert {j.name for j in runner.jobs} == {
+            "mail",
+            "reminders",
+            "retention",
+            "cleanup",
+            "payment_expiry",
+            "paybox_spool",
+        }
     assert not runner.running

@@ -16,22 +16,32 @@ T0 = dt.datetime(2026, 11, 30, 18, 0, tzinfo=clock.PARIS)
 
 
 async def attempt(family, reference: str, started: dt.datetime, **fields) -> None:
-    values = dict(reference=reference, family=family.id, amount_cents=4250, provider="paybox",
-                  status="en_attente", created_at=started,
-                  expires_at=started + dt.timedelta(minutes=20))
+    values = dict(
+        reference=reference,
+        family=family.id,
+        amount_cents=4250,
+        provider="paybox",
+        status="en_attente",
+        created_at=started,
+        expires_at=started + dt.timedelta(minutes=20),
+    )
     values.update(fields)
     await PaymentAttempt(**values).save()
 
 
 async def statuses() -> dict[str, str]:
-    return {r["reference"]: r["status"] for r in await PaymentAttempt.select(
-        PaymentAttempt.reference, PaymentAttempt.status)}
+    return {
+        r["reference"]: r["status"]
+        for r in await PaymentAttempt.select(PaymentAttempt.reference, PaymentAttempt.status)
+    }
 
 
 def runners(settings) -> tuple[JobRunner, JobRunner]:
     jobs = [j for j in default_jobs(settings) if j.name == "payment_expiry"]
-    return (JobRunner(settings, jobs, holder="A", ttl=30),
-            JobRunner(settings, jobs, holder="B", ttl=30))
+    return (
+        JobRunner(settings, jobs, holder="A", ttl=30),
+        JobRunner(settings, jobs, holder="B", ttl=30),
+    )
 
 
 async def test_the_job_is_one_of_the_apps_jobs(settings):
@@ -50,8 +60,12 @@ async def test_two_processes_expire_each_attempt_once_per_period(settings):
     clock.set_now(T0 + dt.timedelta(hours=2, minutes=30))
     ran = [await a.run_pending(), await b.run_pending()]
     assert ran == [["payment_expiry"], []]  # B finds the lease held by A
-    assert await statuses() == {"ECP-old": "expiree", "ECP-recent": "en_attente",
-                                "ECP-bank-pending": "en_attente", "ECP-paid": "payee"}
+    assert await statuses() == {
+        "ECP-old": "expiree",
+        "ECP-recent": "en_attente",
+        "ECP-bank-pending": "en_attente",
+        "ECP-paid": "payee",
+    }
     lease = await JobLease.select().where(JobLease.name == "payment_expiry").first()
     assert lease["holder"] == "A" and lease["last_error"] == ""
 
@@ -65,10 +79,15 @@ async def test_two_processes_expire_each_attempt_once_per_period(settings):
     assert ran == [["payment_expiry"], []]
     assert (await statuses())["ECP-recent"] == "expiree"
     # Each attempt journalled once, by the system.
-    logs = await AuditLog.select(AuditLog.target, AuditLog.actor).where(
-        AuditLog.action == "payment_attempt_expired").order_by(AuditLog.id)
-    assert logs == [{"target": "tentative ECP-old", "actor": "système"},
-                    {"target": "tentative ECP-recent", "actor": "système"}]
+    logs = (
+        await AuditLog.select(AuditLog.target, AuditLog.actor)
+        .where(AuditLog.action == "payment_attempt_expired")
+        .order_by(AuditLog.id)
+    )
+    assert logs == [
+        {"target": "tentative ECP-old", "actor": "système"},
+        {"target": "tentative ECP-recent", "actor": "système"},
+    ]
 
     # Run again later with nothing left: no change, no journal line.
     clock.set_now(T0 + dt.timedelta(hours=6))

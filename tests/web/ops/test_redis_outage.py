@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from ecp import clock
-from ecp.ops.metrics import REGISTRY
+from ecp.web.metrics import REGISTRY
 from tests import booking_factories as bf
 from tests.conftest import make_client
 from tests.support import post_form
@@ -43,8 +43,20 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:  # ready when it answers, not after a guessed delay
             try:
@@ -80,13 +92,18 @@ def redis_app(settings, redis_server):
     from ecp.app import create_app
 
     # Generous limits: this test counts where the counters go, not when they trip.
-    return create_app(settings.with_(redis_url=redis_server.url, login_rate_per_minute=1000,
-                                     reset_rate_per_minute=1000))
+    return create_app(
+        settings.with_(
+            redis_url=redis_server.url, login_rate_per_minute=1000, reset_rate_per_minute=1000
+        )
+    )
 
 
 def _fallbacks() -> dict[str, float]:
-    return {store: REGISTRY.value("ecp_rate_limit_fallback_total", store=f"ecp:{store}")
-            for store in ("login_rate", "action_rate", "reset_rate")}
+    return {
+        store: REGISTRY.value("ecp_rate_limit_fallback_total", store=f"ecp:{store}")
+        for store in ("login_rate", "action_rate", "reset_rate")
+    }
 
 
 def _records(lines: list[str], logger: str) -> list[dict]:
@@ -94,13 +111,15 @@ def _records(lines: list[str], logger: str) -> list[dict]:
 
 
 async def _login(client):
-    return await post_form(client, "/connexion", {"code_famille": "F00001",
-                                                   "mot_de_passe": "demo-famille-1"})
+    return await post_form(
+        client, "/connexion", {"code_famille": "F00001", "mot_de_passe": "demo-famille-1"}
+    )
 
 
 async def _reset_request(client) -> None:
-    reset = await post_form(client, "/mot-de-passe-oublie", {"identifiant": "F00001"},
-                            from_page="/mot-de-passe-oublie")
+    reset = await post_form(
+        client, "/mot-de-passe-oublie", {"identifiant": "F00001"}, from_page="/mot-de-passe-oublie"
+    )
     assert reset.status_code == 200 and "un message vient d’être envoyé" in reset.text
 
 
@@ -110,11 +129,19 @@ async def _family_actions(client, commune, lea) -> None:
     assert login.status_code == 303 and login.headers["location"] == "/famille/"
     cantine = commune.activities["restauration"].id
     for action in ("reserver", "annuler"):
-        tap = await post_form(client, URL, {"enfant": lea.id, "activite": cantine,
-                                            "jour": bf.MONDAY.isoformat(), "action": action,
-                                            "semaine": bf.WEEK},
-                              from_page=f"{URL}?semaine={bf.WEEK}",
-                              headers={"HX-Request": "true"})
+        tap = await post_form(
+            client,
+            URL,
+            {
+                "enfant": lea.id,
+                "activite": cantine,
+                "jour": bf.MONDAY.isoformat(),
+                "action": action,
+                "semaine": bf.WEEK,
+            },
+            from_page=f"{URL}?semaine={bf.WEEK}",
+            headers={"HX-Request": "true"},
+        )
         assert tap.status_code == 200, tap.text[:300]
         assert "<html" not in tap.text
     await _reset_request(client)
@@ -150,11 +177,14 @@ async def test_redis_killed_and_restarted_seven_times(redis_app, redis_server, c
 
             # A longer outage, with families using the portal meanwhile.
             redis_server.kill()
-            fallback_before = REGISTRY.value("ecp_rate_limit_fallback_total",
-                                             store="ecp:login_rate")
+            fallback_before = REGISTRY.value(
+                "ecp_rate_limit_fallback_total", store="ecp:login_rate"
+            )
             await _family_actions(client, commune, lea)
-            assert REGISTRY.value("ecp_rate_limit_fallback_total",
-                                  store="ecp:login_rate") > fallback_before
+            assert (
+                REGISTRY.value("ecp_rate_limit_fallback_total", store="ecp:login_rate")
+                > fallback_before
+            )
             health = await client.get("/healthz")
             assert health.status_code == 200, health.text
             assert health.json()["redis"] == "indisponible"
@@ -177,8 +207,9 @@ async def test_redis_killed_and_restarted_seven_times(redis_app, redis_server, c
     warnings = [r for r in redis_lines if r["level"] == "warning"]
     assert len(warnings) == CYCLES
     assert {r["error"] for r in warnings} <= {"ConnectionError"}
-    assert [r["event"] for r in redis_lines if r["level"] == "info"] == \
-        ["redis available again"] * CYCLES
+    assert [r["event"] for r in redis_lines if r["level"] == "info"] == [
+        "redis available again"
+    ] * CYCLES
     assert not any("exception" in r for r in map(json.loads, captured_logs))
     assert not _records(captured_logs, "ecp.errors")
 
@@ -191,8 +222,9 @@ async def test_rate_limit_still_trips_per_process_while_redis_is_down(settings, 
     async with make_client(app) as client:
         statuses = []
         for _ in range(4):
-            response = await post_form(client, "/connexion", {"code_famille": "F99999",
-                                                               "mot_de_passe": "faux"})
+            response = await post_form(
+                client, "/connexion", {"code_famille": "F99999", "mot_de_passe": "faux"}
+            )
             statuses.append(response.status_code)
     # Families are not refused because of Redis, brute force still is.
     assert statuses == [WRONG_PASSWORD] * 3 + [429]
@@ -223,7 +255,8 @@ def silent_redis():
 
 
 async def test_a_redis_that_does_not_answer_costs_one_short_timeout_per_cooldown(
-        settings, silent_redis):
+    settings, silent_redis
+):
     from ecp.app import create_app
     from ecp.web import stores
 
@@ -236,8 +269,9 @@ async def test_a_redis_that_does_not_answer_costs_one_short_timeout_per_cooldown
         return REGISTRY.value("ecp_redis_errors_total", kind="timeout")
 
     async def login():
-        return await post_form(client, "/connexion", {"code_famille": "F99999",
-                                                       "mot_de_passe": "faux"})
+        return await post_form(
+            client, "/connexion", {"code_famille": "F99999", "mot_de_passe": "faux"}
+        )
 
     async with make_client(app) as client:
         before = timeouts()

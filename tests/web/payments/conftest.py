@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ecp.payments.config import SIMULATOR_PATH, PayboxConfig, TEST_HMAC_KEY
+from ecp.payments.config import SIMULATOR_PATH, TEST_HMAC_KEY, PayboxConfig
 from tests.payments_factories import test_config
 
 
@@ -21,11 +21,17 @@ def settings(settings, paybox_dir, tmp_path):
 
 @pytest.fixture
 def simulator_settings(settings, paybox_dir):
-    config = PayboxConfig(site="1999888", rang="32", identifiant="107904482",
-                          hmac_key=TEST_HMAC_KEY, endpoints=(SIMULATOR_PATH,),
-                          public_key_files=(), simulator=True,
-                          test_keys_dir=str(paybox_dir / "sim-keys"),
-                          spool_dir=str(paybox_dir / "sim-spool"))
+    config = PayboxConfig(
+        site="1999888",
+        rang="32",
+        identifiant="107904482",
+        hmac_key=TEST_HMAC_KEY,
+        endpoints=(SIMULATOR_PATH,),
+        public_key_files=(),
+        simulator=True,
+        test_keys_dir=str(paybox_dir / "sim-keys"),
+        spool_dir=str(paybox_dir / "sim-spool"),
+    )
     return settings.with_(payment_simulator=True, paybox=config)
 
 

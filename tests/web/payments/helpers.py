@@ -20,9 +20,13 @@ async def family_with_invoices(*totals: int, code: str = "F00001", name: str = "
 
 
 async def start(client, invoices, headers=None):
-    response = await post_form(client, "/famille/paiements",
-                               {"factures": [str(i.id) for i in invoices]},
-                               from_page="/famille/paiements", headers=headers)
+    response = await post_form(
+        client,
+        "/famille/paiements",
+        {"factures": [str(i.id) for i in invoices]},
+        from_page="/famille/paiements",
+        headers=headers,
+    )
     return response
 
 
@@ -45,10 +49,19 @@ def payment_form(html: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 async def attempt_status(reference: str) -> str:
-    row = await PaymentAttempt.select(PaymentAttempt.status).where(
-        PaymentAttempt.reference == reference).first()
+    row = (
+        await PaymentAttempt.select(PaymentAttempt.status)
+        .where(PaymentAttempt.reference == reference)
+        .first()
+    )
     return row["status"]
 
 
-__all__ = ["login_family", "family_with_invoices", "start", "started_reference", "payment_form",
-           "attempt_status"]
+__all__ = [
+    "login_family",
+    "family_with_invoices",
+    "start",
+    "started_reference",
+    "payment_form",
+    "attempt_status",
+]

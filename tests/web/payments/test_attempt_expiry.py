@@ -44,7 +44,8 @@ async def deliver(client, raw: bytes):
 
 async def paid_cents(invoice) -> int:
     return (await Invoice.select(Invoice.paid_cents).where(Invoice.id == invoice.id).first())[
-        "paid_cents"]
+        "paid_cents"
+    ]
 
 
 async def regisseur_page(client) -> str:
@@ -69,8 +70,11 @@ async def test_an_unanswered_attempt_expires_once_and_the_family_pays_again(clie
     row = await PaymentAttempt.select().where(PaymentAttempt.reference == reference).first()
     assert row["status"] == "expiree" and row["error_code"] == ""
     assert row["settled_at"] == AFTER
-    logs = await AuditLog.select().where(AuditLog.action == "payment_attempt_expired").output(
-        load_json=True)
+    logs = (
+        await AuditLog.select()
+        .where(AuditLog.action == "payment_attempt_expired")
+        .output(load_json=True)
+    )
     assert len(logs) == 1 and logs[0]["family"] == family.id
     assert logs[0]["actor"] == "système" and logs[0]["target"] == f"tentative {reference}"
     assert logs[0]["details"] == {"amount_cents": 4250}
@@ -91,8 +95,9 @@ async def test_an_unanswered_attempt_expires_once_and_the_family_pays_again(clie
     assert "Aucune somme n’a été débitée" not in notice
     index = await client.get("/famille/paiements")
     assert "Un paiement est en cours" not in index.text
-    assert "expiré sans réponse de la banque" in soup(index.text).select_one(
-        "#payment-history").text
+    assert (
+        "expiré sans réponse de la banque" in soup(index.text).select_one("#payment-history").text
+    )
     again = await started_reference(client, invoices)
     assert again != reference and await attempt_status(again) == "en_attente"
 
@@ -112,8 +117,12 @@ async def test_a_late_success_for_an_expired_attempt_is_recorded(client):
     again = await deliver(client, late)  # the same notification twice: recorded once
     assert again.status_code == 200
     assert await Payment.count() == 1
-    outcomes = [r["outcome"] for r in await PaymentNotification.select(
-        PaymentNotification.outcome).order_by(PaymentNotification.id)]
+    outcomes = [
+        r["outcome"]
+        for r in await PaymentNotification.select(PaymentNotification.outcome).order_by(
+            PaymentNotification.id
+        )
+    ]
     assert outcomes == ["payee", "doublon"]
     assert await services.expire_abandoned_attempts() == 0  # paid stays paid
 
@@ -130,8 +139,12 @@ async def test_a_late_success_after_paying_again_is_kept_as_overpayment(client, 
     assert await paid_cents(invoices[0]) == 4250
     late = await Payment.select().where(Payment.provider_transaction == "2").first()
     assert late["amount_cents"] == 4250 and late["unallocated_cents"] == 4250
-    anomalies = soup(await regisseur_page(other_client)).find(
-        "h2", string="Anomalies à vérifier").find_next("ul").text
+    anomalies = (
+        soup(await regisseur_page(other_client))
+        .find("h2", string="Anomalies à vérifier")
+        .find_next("ul")
+        .text
+    )
     assert "trop-perçu à traiter" in anomalies and first in anomalies
 
 
@@ -197,8 +210,9 @@ async def test_expiry_does_not_touch_open_or_settled_attempts(client):
     assert response.status_code == 422
     clock.set_now(T0 + dt.timedelta(minutes=10))
     assert await services.expire_abandoned_attempts() == 0
-    assert (await deliver(client, ipn_query(reference, 5250, code="00001", auto=""))
-            ).status_code == 200
+    assert (
+        await deliver(client, ipn_query(reference, 5250, code="00001", auto=""))
+    ).status_code == 200
     clock.set_now(AFTER + dt.timedelta(days=3))
     assert await services.expire_abandoned_attempts() == 0
     assert await attempt_status(reference) == "annulee"

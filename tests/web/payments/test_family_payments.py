@@ -68,8 +68,8 @@ async def test_start_without_javascript_redirects_to_the_signed_form(client):
     assert values["PBX_REPONDRE_A"] == "https://testserver.local/paiement/paybox/ipn"
     for kind in ("effectue", "refuse", "annule", "attente"):
         assert values[f"PBX_{kind.upper()}"] == (
-            f"https://testserver.local/famille/paiements/{reference}/retour/{kind}"
-                f"?canal=navigateur")
+            f"https://testserver.local/famille/paiements/{reference}/retour/{kind}?canal=navigateur"
+        )
     assert values["PBX_RETOUR"].endswith(";sign:K")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", values["PBX_TIME"])
 
@@ -78,9 +78,12 @@ async def test_signed_form_hmac_recomputes_and_amount_comes_from_the_database(cl
     """SECURITY I7."""
     _, invoices = await family_with_invoices(4250)
     await login_family(client)
-    response = await post_form(client, "/famille/paiements",
-                               {"factures": [str(invoices[0].id)], "montant": "1",
-                                "PBX_TOTAL": "100"}, from_page="/famille/paiements")
+    response = await post_form(
+        client,
+        "/famille/paiements",
+        {"factures": [str(invoices[0].id)], "montant": "1", "PBX_TOTAL": "100"},
+        from_page="/famille/paiements",
+    )
     page = await client.get(response.headers["location"])
     _, fields = payment_form(page.text)
     hmac_value = fields[-1][1]
@@ -115,8 +118,13 @@ async def test_start_without_any_invoice_is_a_validation_error(client):
 async def test_validation_error_as_fragment(client):
     await family_with_invoices(4250)
     await login_family(client)
-    response = await post_form(client, "/famille/paiements", {}, from_page="/famille/paiements",
-                               headers={"HX-Request": "true"})
+    response = await post_form(
+        client,
+        "/famille/paiements",
+        {},
+        from_page="/famille/paiements",
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422 and "<html" not in response.text
     assert soup(response.text).select_one("#invoice-choice .error-summary") is not None
 
@@ -124,8 +132,9 @@ async def test_validation_error_as_fragment(client):
 async def test_start_without_csrf_token_is_forbidden(client):
     _, invoices = await family_with_invoices(4250)
     await login_family(client)
-    response = await post_form(client, "/famille/paiements", {"factures": str(invoices[0].id)},
-                               csrf=False)
+    response = await post_form(
+        client, "/famille/paiements", {"factures": str(invoices[0].id)}, csrf=False
+    )
     assert response.status_code == 403
     assert await PaymentAttempt.count() == 0
 
@@ -140,8 +149,9 @@ async def test_another_familys_invoice_or_attempt_is_not_found(client, other_cli
     assert (await start(client, [*mine, *theirs])).status_code == 404
     assert (await client.get(f"/famille/paiements/{their_ref}")).status_code == 404
     assert (await client.get(f"/famille/paiements/{their_ref}/retour/effectue")).status_code == 404
-    response = await post_form(client, f"/famille/paiements/{their_ref}/abandon", {},
-                               from_page="/famille/paiements")
+    response = await post_form(
+        client, f"/famille/paiements/{their_ref}/abandon", {}, from_page="/famille/paiements"
+    )
     assert response.status_code == 404
     assert await attempt_status(their_ref) == "en_attente"
     assert await PaymentAttempt.count() == 1
@@ -183,8 +193,12 @@ async def test_abandon_without_javascript_then_flash(client):
     _, invoices = await family_with_invoices(4250)
     await login_family(client)
     reference = await started_reference(client, invoices)
-    response = await post_form(client, f"/famille/paiements/{reference}/abandon", {},
-                               from_page=f"/famille/paiements/{reference}")
+    response = await post_form(
+        client,
+        f"/famille/paiements/{reference}/abandon",
+        {},
+        from_page=f"/famille/paiements/{reference}",
+    )
     assert response.status_code == 303 and response.headers["location"] == "/famille/paiements"
     assert await attempt_status(reference) == "annulee"
     page = await client.get("/famille/paiements")
@@ -206,8 +220,16 @@ async def test_forged_browser_return_pays_nothing_and_waits(client):
     _, invoices = await family_with_invoices(4250)
     await login_family(client)
     reference = await started_reference(client, invoices)
-    forged = urlencode({"mt": "4250", "ref": reference, "auto": "XXXXXX", "err": "00000",
-                        "trans": "1", "sign": "AAAA"})
+    forged = urlencode(
+        {
+            "mt": "4250",
+            "ref": reference,
+            "auto": "XXXXXX",
+            "err": "00000",
+            "trans": "1",
+            "sign": "AAAA",
+        }
+    )
     response = await client.get(f"/famille/paiements/{reference}/retour/effectue?{forged}")
     assert response.status_code == 200
     assert await attempt_status(reference) == "en_attente"
@@ -217,11 +239,13 @@ async def test_forged_browser_return_pays_nothing_and_waits(client):
     assert "en cours de confirmation" in page.select_one("#attempt-status").text
     status = page.select_one("#attempt-status")
     assert status["hx-trigger"].startswith("every") and status["hx-get"] == (
-        f"/famille/paiements/{reference}/retour/effectue")
+        f"/famille/paiements/{reference}/retour/effectue"
+    )
     assert 'http-equiv="refresh"' in response.text and "<noscript>" in response.text
     # htmx poll while nothing changed: no swap.
-    poll = await client.get(f"/famille/paiements/{reference}/retour/effectue",
-                            headers={"HX-Request": "true"})
+    poll = await client.get(
+        f"/famille/paiements/{reference}/retour/effectue", headers={"HX-Request": "true"}
+    )
     assert poll.status_code == 204
 
 
@@ -237,11 +261,14 @@ async def test_return_page_shows_what_the_notification_settled(client):
     assert "payée" in page.select_one("#attempt-status").text
     assert "hx-trigger" not in str(page.select_one("#attempt-status"))
     assert "refresh" not in response.text
-    fragment = await client.get(f"/famille/paiements/{reference}/retour/attente",
-                                headers={"HX-Request": "true"})
+    fragment = await client.get(
+        f"/famille/paiements/{reference}/retour/attente", headers={"HX-Request": "true"}
+    )
     assert fragment.status_code == 200 and "<html" not in fragment.text
-    assert soup(fragment.text).select_one("#attempt-status[data-focus], #attempt-status "
-                                          "[data-focus]") is not None
+    assert (
+        soup(fragment.text).select_one("#attempt-status[data-focus], #attempt-status [data-focus]")
+        is not None
+    )
     # The history now lists the payment.
     history = soup((await client.get("/famille/paiements")).text).select_one("#payment-history")
     assert invoices[0].number in history.text and "Carte bancaire" in history.text
@@ -262,8 +289,9 @@ async def test_return_page_stops_waiting_long_after_the_bank_page_closed(client)
     _, invoices = await family_with_invoices(4250)
     await login_family(client)
     reference = await started_reference(client, invoices)
-    await PaymentAttempt.update({PaymentAttempt.expires_at: clock.now() - dt.timedelta(hours=1)}
-                                ).where(PaymentAttempt.reference == reference)
+    await PaymentAttempt.update(
+        {PaymentAttempt.expires_at: clock.now() - dt.timedelta(hours=1)}
+    ).where(PaymentAttempt.reference == reference)
     response = await client.get(f"/famille/paiements/{reference}/retour/effectue")
     status = soup(response.text).select_one("#attempt-status")
     assert "pas encore reçu la confirmation" in status.text and not status.has_attr("hx-get")
@@ -293,8 +321,9 @@ async def test_pages_need_a_family_login(client):
     response = await client.get("/famille/paiements", follow_redirects=False)
     assert response.status_code in (302, 303, 401)
     token = await csrf_token(client, "/")
-    response = await client.post("/famille/paiements", data={"_csrf_token": token},
-                                 follow_redirects=False)
+    response = await client.post(
+        "/famille/paiements", data={"_csrf_token": token}, follow_redirects=False
+    )
     assert response.status_code in (302, 303, 401)
 
 

@@ -33,15 +33,16 @@ async def paid_cents(invoice) -> int:
 
 async def refused() -> list[tuple[str, int]]:
     """(reason, count) of the requests refused at the notification URL."""
-    rows = await RefusedNotification.select(RefusedNotification.reason,
-                                            RefusedNotification.hits).order_by(
-        RefusedNotification.id)
+    rows = await RefusedNotification.select(
+        RefusedNotification.reason, RefusedNotification.hits
+    ).order_by(RefusedNotification.id)
     return [(r["reason"], r["hits"]) for r in rows]
 
 
 async def outcomes() -> list[str]:
     rows = await PaymentNotification.select(PaymentNotification.outcome).order_by(
-        PaymentNotification.id)
+        PaymentNotification.id
+    )
     return [r["outcome"] for r in rows]
 
 
@@ -56,8 +57,11 @@ async def deliver(client, raw: bytes, method: str = "GET"):
     # A fresh client: Paybox has no cookie, no CSRF token.
     if method == "GET":
         return await client.get(f"{IPN}?{raw.decode()}", headers={"cookie": ""})
-    return await client.post(IPN, content=raw, headers={
-        "content-type": "application/x-www-form-urlencoded", "cookie": ""})
+    return await client.post(
+        IPN,
+        content=raw,
+        headers={"content-type": "application/x-www-form-urlencoded", "cookie": ""},
+    )
 
 
 async def test_valid_notification_pays_the_invoices_and_queues_a_receipt(client):
@@ -67,8 +71,12 @@ async def test_valid_notification_pays_the_invoices_and_queues_a_receipt(client)
     assert [await paid_cents(i) for i in invoices] == [4250, 1000]
     assert await attempt_status(reference) == "payee"
     payment = await Payment.select().first()
-    assert (payment["method"], payment["amount_cents"], payment["provider_transaction"],
-            payment["unallocated_cents"]) == ("carte", 5250, "7001", 0)
+    assert (
+        payment["method"],
+        payment["amount_cents"],
+        payment["provider_transaction"],
+        payment["unallocated_cents"],
+    ) == ("carte", 5250, "7001", 0)
     assert await PaymentAllocation.count() == 2
     assert await outcomes() == ["payee"]
     mail = await OutboxEmail.select().where(OutboxEmail.kind == "recu").first()
@@ -120,10 +128,14 @@ async def test_tampered_or_unknown_reference_pays_nothing(client):
 async def test_missing_or_foreign_signature_pays_nothing(client):
     _, invoices, reference = await prepared(client, 4250)
     raw = ipn_query(reference, 4250)
-    unsigned = raw[:raw.rfind(b"&sign=")]
+    unsigned = raw[: raw.rfind(b"&sign=")]
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    for bad in (unsigned, unsigned + b"&sign=", ipn_query(reference, 4250, key=other_key),
-                raw + b"&mt=4250"):
+    for bad in (
+        unsigned,
+        unsigned + b"&sign=",
+        ipn_query(reference, 4250, key=other_key),
+        raw + b"&mt=4250",
+    ):
         assert (await deliver(client, bad)).status_code == 403
     assert await paid_cents(invoices[0]) == 0 and await Payment.count() == 0
     assert await outcomes() == [] and await refused() == [("signature", 4)]
@@ -191,13 +203,15 @@ async def test_second_success_for_a_paid_attempt_is_kept_as_overpayment(client):
 
 
 async def test_two_attempts_paid_for_one_invoice_flag_an_overpayment(client):
-    from ecp import clock
     import datetime as dt
+
+    from ecp import clock
 
     _, invoices, first = await prepared(client, 4250)
     # The first attempt lapses (the parent left the bank's page open), then a second starts.
-    await PaymentAttempt.update({PaymentAttempt.expires_at: clock.now() - dt.timedelta(minutes=1)}
-                                ).where(PaymentAttempt.reference == first)
+    await PaymentAttempt.update(
+        {PaymentAttempt.expires_at: clock.now() - dt.timedelta(minutes=1)}
+    ).where(PaymentAttempt.reference == first)
     second = await started_reference(client, invoices)
     assert second != first
     await deliver(client, ipn_query(second, 4250, trans="11"))
@@ -209,17 +223,23 @@ async def test_two_attempts_paid_for_one_invoice_flag_an_overpayment(client):
 
 
 async def test_the_route_skips_only_csrf_and_the_session(app):
-    handler = next(h for r in app.routes for h in getattr(r, "route_handlers", [])
-                   if h.name == "paybox_ipn")
+    handler = next(
+        h for r in app.routes for h in getattr(r, "route_handlers", []) if h.name == "paybox_ipn"
+    )
     assert not handler.guards and set(handler.http_methods) == {"GET", "POST"}
     assert app.csrf_config.exclude == ["^/paiement/paybox/ipn$"]
-    others = [h.name for r in app.routes for h in getattr(r, "route_handlers", [])
-              if h.opt.get("exclude_from_csrf")]
+    others = [
+        h.name
+        for r in app.routes
+        for h in getattr(r, "route_handlers", [])
+        if h.opt.get("exclude_from_csrf")
+    ]
     assert others == []  # the simulator's entry exists only with the simulator on
 
 
-async def test_unexpected_source_address_is_logged_not_blocked(client, settings, paybox_dir,
-                                                               monkeypatch):
+async def test_unexpected_source_address_is_logged_not_blocked(
+    client, settings, paybox_dir, monkeypatch
+):
     from ecp.payments import services
 
     warnings = []
@@ -229,8 +249,7 @@ async def test_unexpected_source_address_is_logged_not_blocked(client, settings,
     from tests.conftest import make_client
     from tests.payments_factories import test_config
 
-    app = create_app(settings.with_(paybox=test_config(
-        paybox_dir, ipn_sources=("194.2.122.158",))))
+    app = create_app(settings.with_(paybox=test_config(paybox_dir, ipn_sources=("194.2.122.158",))))
     async with make_client(app) as paybox_client:
         response = await deliver(paybox_client, ipn_query(reference, 4250))
     assert response.status_code == 200 and await paid_cents(invoices[0]) == 4250

@@ -35,13 +35,25 @@ async def cancelled_at_the_bank(sim_client) -> tuple[str, Invoice, bytes]:
     await login_family(sim_client)
     reference = await started_reference(sim_client, invoices)
     action, fields = payment_form((await sim_client.get(f"/famille/paiements/{reference}")).text)
-    page = await sim_client.post(action, content=urlencode(fields).encode(),
-                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    page = await sim_client.post(
+        action,
+        content=urlencode(fields).encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     html = soup(page.text)
-    response = await sim_client.post("/simulateur-paybox/paiement/valider", data={
-        "_csrf_token": csrf_from(page.text), "pbx": html.select_one("input[name=pbx]")["value"],
-        "carte": "", "expiration": "", "cvv": "", "notification": "normal",
-        "action": "annuler"}, follow_redirects=False)
+    response = await sim_client.post(
+        "/simulateur-paybox/paiement/valider",
+        data={
+            "_csrf_token": csrf_from(page.text),
+            "pbx": html.select_one("input[name=pbx]")["value"],
+            "carte": "",
+            "expiration": "",
+            "cvv": "",
+            "notification": "normal",
+            "action": "annuler",
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     location = urlsplit(response.headers["location"])
     assert location.path.endswith("/retour/annule")
@@ -51,8 +63,11 @@ async def cancelled_at_the_bank(sim_client) -> tuple[str, Invoice, bytes]:
 
 async def nothing_paid(invoice) -> bool:
     row = await Invoice.select(Invoice.paid_cents).where(Invoice.id == invoice.id).first()
-    return (row["paid_cents"] == 0 and await Payment.count() == 0
-            and await OutboxEmail.count().where(OutboxEmail.kind == "recu") == 0)
+    return (
+        row["paid_cents"] == 0
+        and await Payment.count() == 0
+        and await OutboxEmail.count().where(OutboxEmail.kind == "recu") == 0
+    )
 
 
 async def ipn(app, raw: bytes, *, method: str = "GET", query: bytes = b""):
@@ -60,13 +75,14 @@ async def ipn(app, raw: bytes, *, method: str = "GET", query: bytes = b""):
         if method == "GET":
             return await paybox_like.get(f"{IPN}?{raw.decode('ascii')}")
         target = f"{IPN}?{query.decode('ascii')}" if query else IPN
-        return await paybox_like.post(target, content=raw, headers={
-            "content-type": "application/x-www-form-urlencoded"})
+        return await paybox_like.post(
+            target, content=raw, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
 
 
 def after_marker(browser_query: bytes) -> bytes:
     assert browser_query.startswith(b"canal=navigateur&"), browser_query[:40]
-    return browser_query[len(b"canal=navigateur&"):]
+    return browser_query[len(b"canal=navigateur&") :]
 
 
 async def test_browser_return_query_is_not_a_notification(sim_client, simulator_app):
@@ -79,13 +95,17 @@ async def test_browser_return_query_is_not_a_notification(sim_client, simulator_
     assert await PaymentNotification.count() == before
 
 
-@pytest.mark.parametrize("prefix", [
-    b"err=00000&auto=XXXXXX&trans=4242&",
-    b"mt=4250&err=00000&auto=XXXXXX&trans=4243&",
-    b"err=00000&auto=XXXXXX&trans=4244&canal=navigateur&",
-])
-async def test_success_fields_in_front_of_a_signed_query_pay_nothing(sim_client, simulator_app,
-                                                                    prefix):
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b"err=00000&auto=XXXXXX&trans=4242&",
+        b"mt=4250&err=00000&auto=XXXXXX&trans=4243&",
+        b"err=00000&auto=XXXXXX&trans=4244&canal=navigateur&",
+    ],
+)
+async def test_success_fields_in_front_of_a_signed_query_pay_nothing(
+    sim_client, simulator_app, prefix
+):
     reference, invoice, browser = await cancelled_at_the_bank(sim_client)
     for signed in (browser, after_marker(browser)):
         response = await ipn(simulator_app, prefix + signed)
@@ -95,11 +115,14 @@ async def test_success_fields_in_front_of_a_signed_query_pay_nothing(sim_client,
     assert await nothing_paid(invoice) and await attempt_status(reference) == "annulee"
 
 
-@pytest.mark.parametrize("forged", [
-    b"%72ef=ECP-someone-else&",          # 'ref' percent-encoded
-    b"%6Dt=0100&",                      # 'mt' percent-encoded
-    b"%65rr=00000&%61uto=XXXXXX&",      # 'err' and 'auto'
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        b"%72ef=ECP-someone-else&",  # 'ref' percent-encoded
+        b"%6Dt=0100&",  # 'mt' percent-encoded
+        b"%65rr=00000&%61uto=XXXXXX&",  # 'err' and 'auto'
+    ],
+)
 async def test_percent_encoded_names_override_nothing(sim_client, simulator_app, forged):
     reference, invoice, browser = await cancelled_at_the_bank(sim_client)
     assert (await ipn(simulator_app, forged + browser)).status_code == 403
@@ -121,9 +144,13 @@ async def test_genuine_notification_with_anything_around_it_is_refused(client, a
     await login_family(client)
     reference = await started_reference(client, invoices)
     genuine = ipn_query(reference, 4250, trans="5001")
-    for raw in (b"err=00000&" + genuine, b"&" + genuine, genuine + b"&trans=5002",
-                genuine.replace(b"ref=", b"%72ef=", 1),
-                genuine.replace(b"&err=", b"&err=00000&err=", 1)):
+    for raw in (
+        b"err=00000&" + genuine,
+        b"&" + genuine,
+        genuine + b"&trans=5002",
+        genuine.replace(b"ref=", b"%72ef=", 1),
+        genuine.replace(b"&err=", b"&err=00000&err=", 1),
+    ):
         assert (await ipn(app, raw)).status_code == 403, raw[:60]
     # By POST, a query string beside the body is not Paybox's either.
     assert (await ipn(app, genuine, method="POST", query=b"x=1")).status_code == 403
@@ -138,7 +165,8 @@ def readme_check_query() -> str:
 
     text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     block = text.split("<!-- forged-notification-check -->")[1].split(
-        "<!-- /forged-notification-check -->")[0]
+        "<!-- /forged-notification-check -->"
+    )[0]
     return block.split("```sql")[1].split("```")[0].strip().rstrip(";")
 
 
@@ -154,9 +182,16 @@ async def test_the_readme_query_finds_a_forged_payment_and_nothing_else(client, 
     # What the old verifier let through, as it stored it.
     attempt = (await PaymentNotification.select(PaymentNotification.attempt).first())["attempt"]
     forged = "err=00000&auto=XXXXXX&trans=6002&" + ipn_query(reference, 4250).decode()
-    await PaymentNotification(received_at=clock_now(), source_ip="203.0.113.5",
-                              raw_query=forged, signature_valid=True, outcome="surpaiement",
-                              attempt=attempt, transaction="6002", amount_cents=4250).save()
+    await PaymentNotification(
+        received_at=clock_now(),
+        source_ip="203.0.113.5",
+        raw_query=forged,
+        signature_valid=True,
+        outcome="surpaiement",
+        attempt=attempt,
+        transaction="6002",
+        amount_cents=4250,
+    ).save()
     rows = await PaymentNotification.raw(query)
     assert [(r["transaction"], r["attempt_reference"]) for r in rows] == [("6002", reference)]
 

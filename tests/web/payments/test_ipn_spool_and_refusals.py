@@ -21,8 +21,12 @@ from tests.conftest import make_client
 from tests.factories import make_staff
 from tests.payments_factories import ipn_query
 from tests.support import login_staff, soup
-from tests.web.payments.helpers import attempt_status, family_with_invoices, login_family
-from tests.web.payments.helpers import started_reference
+from tests.web.payments.helpers import (
+    attempt_status,
+    family_with_invoices,
+    login_family,
+    started_reference,
+)
 
 IPN = "/paiement/paybox/ipn"
 
@@ -84,8 +88,10 @@ async def test_the_regisseur_reads_a_flood_as_one_line(client, other_client, app
     rows = table.find_parent("table").select("tbody tr")
     assert len(rows) == 4
     reasons = {r.select("td")[2].text for r in rows}
-    assert reasons == {"sans signature Paybox valide",
-                       "mise en forme qui n’est pas celle d’une notification Paybox"}
+    assert reasons == {
+        "sans signature Paybox valide",
+        "mise en forme qui n’est pas celle d’une notification Paybox",
+    }
 
 
 def database_away(monkeypatch):
@@ -96,7 +102,8 @@ def database_away(monkeypatch):
 
 
 async def test_a_notification_during_an_outage_waits_in_the_spool_then_pays(
-        client, app, settings, monkeypatch):
+    client, app, settings, monkeypatch
+):
     reference = await prepared(client)
     database_away(monkeypatch)
     response = await send(app, ipn_query(reference, 4250, trans="7301"))
@@ -126,12 +133,17 @@ async def test_a_file_left_by_a_crash_after_recording_pays_once(client, app, set
     assert (await send(app, raw)).status_code == 200
     assert spool_of(settings).pending() == []  # recorded, so removed
     # As if the process had died between the commit and the removal of the file.
-    spool_of(settings).put(method="GET", raw_query=raw, raw_body=b"", source_ip="198.51.100.7",
-                           received_at=clock.now())
+    spool_of(settings).put(
+        method="GET", raw_query=raw, raw_body=b"", source_ip="198.51.100.7", received_at=clock.now()
+    )
     assert await replay_spool(paybox_config(settings)) == 1
     assert await Payment.count() == 1
-    outcomes = [r["outcome"] for r in await PaymentNotification.select(
-        PaymentNotification.outcome).order_by(PaymentNotification.id)]
+    outcomes = [
+        r["outcome"]
+        for r in await PaymentNotification.select(PaymentNotification.outcome).order_by(
+            PaymentNotification.id
+        )
+    ]
     assert outcomes == ["payee", "doublon"] and spool_of(settings).pending() == []
 
 
@@ -144,9 +156,11 @@ async def test_a_tampered_spool_file_is_set_aside_not_recorded(client, app, sett
     assert await Payment.count() == 0 and spool.pending() == [] and len(spool.failed()) == 1
 
 
-async def test_nowhere_to_keep_it_answers_503_so_paybox_warns(client, app, settings,
-                                                              monkeypatch, tmp_path):
+async def test_nowhere_to_keep_it_answers_503_so_paybox_warns(
+    client, app, settings, monkeypatch, tmp_path
+):
     reference = await prepared(client)
+
     def disk_full(self, **kwargs):
         raise OSError(28, "No space left on device")
 
@@ -156,8 +170,9 @@ async def test_nowhere_to_keep_it_answers_503_so_paybox_warns(client, app, setti
     assert response.status_code == 503 and response.headers["retry-after"] == "60"
 
 
-async def test_a_bug_while_recording_keeps_the_notification_aside(client, app, settings,
-                                                                  monkeypatch):
+async def test_a_bug_while_recording_keeps_the_notification_aside(
+    client, app, settings, monkeypatch
+):
     reference = await prepared(client)
 
     async def bug(*args, **kwargs):
@@ -193,10 +208,19 @@ async def test_a_real_outage_loses_no_notification(client, app, settings):
 def test_spool_files_are_private_and_complete(tmp_path):
     spool = Spool(tmp_path / "s")
     moment = clock.now()
-    path = spool.put(method="POST", raw_query=b"", raw_body=b"mt=1&sign=x", source_ip="1.2.3.4",
-                     received_at=moment)
+    path = spool.put(
+        method="POST",
+        raw_query=b"",
+        raw_body=b"mt=1&sign=x",
+        source_ip="1.2.3.4",
+        received_at=moment,
+    )
     assert oct(Path(path).stat().st_mode & 0o777) == "0o600"
     item = spool.load(path)
     assert (item.method, item.raw_body, item.source_ip, item.received_at) == (
-        "POST", b"mt=1&sign=x", "1.2.3.4", moment)
+        "POST",
+        b"mt=1&sign=x",
+        "1.2.3.4",
+        moment,
+    )
     assert list((tmp_path / "s").glob("*.tmp")) == []

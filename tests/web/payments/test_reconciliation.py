@@ -15,9 +15,13 @@ async def busy_day(family_client):
     await login_family(family_client)
     ref = await started_reference(family_client, invoices[:1])
     other = await started_reference(family_client, invoices[1:])
-    for raw in (ipn_query(ref, 4250, trans="1"), ipn_query(ref, 4250, trans="1"),
-                ipn_query(ref, 4250, trans="2"), ipn_query(other, 999),
-                ipn_query(other, 1500)[:-10]):
+    for raw in (
+        ipn_query(ref, 4250, trans="1"),
+        ipn_query(ref, 4250, trans="1"),
+        ipn_query(ref, 4250, trans="2"),
+        ipn_query(other, 999),
+        ipn_query(other, 1500)[:-10],
+    ):
         await family_client.get(f"/paiement/paybox/ipn?{raw.decode()}")
     return ref, other
 

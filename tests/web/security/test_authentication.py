@@ -10,8 +10,8 @@ from argon2.profiles import CHEAPEST, PRE_21_2
 
 from ecp import clock
 from ecp.auth.admin import create_admin
+from ecp.auth.tables import StaffUser
 from ecp.families.tables import Family
-from ecp.staff.tables import StaffUser
 from tests import factories
 from tests.conftest import make_client
 from tests.support import csrf_token, post_form, soup
@@ -85,17 +85,25 @@ async def test_unknown_wrong_locked_and_disabled_accounts_get_the_same_answer(ap
     await factories.make_family("F00003", active=False)
     locked = await factories.make_family("F00004")
     await Family.update({Family.locked_until: clock.now() + dt.timedelta(minutes=30)}).where(
-        Family.id == locked.id)
+        Family.id == locked.id
+    )
     spy = VerifySpy(app.state.passwords.hasher)
     app.state.passwords.hasher = spy
     answers = []
-    for code, password in [("F99999", "demo-famille-1"), ("F00001", "mauvais-mot-de-passe"),
-                           ("F00004", "demo-famille-1"), ("F00003", "demo-famille-1")]:
+    for code, password in [
+        ("F99999", "demo-famille-1"),
+        ("F00001", "mauvais-mot-de-passe"),
+        ("F00004", "demo-famille-1"),
+        ("F00003", "demo-famille-1"),
+    ]:
         before = spy.calls
         response = await _login(client, code, password)
         assert spy.calls - before == 1, code  # one Argon2 verify on every path
-        headers = {k: v for k, v in response.headers.items()
-                   if k not in ("set-cookie", "content-length", "ratelimit-remaining", "ratelimit-reset")}
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k not in ("set-cookie", "content-length", "ratelimit-remaining", "ratelimit-reset")
+        }
         answers.append((response.status_code, headers, _normalise(response.text).replace(code, "")))
     assert all(answer == answers[0] for answer in answers[1:])
     assert answers[0][0] == 422
@@ -136,9 +144,12 @@ async def test_a_fresh_database_has_no_account_until_an_admin_is_created(setting
 async def test_demo_passwords_do_not_work_without_the_demo(client):
     for code, password in [("F00001", "demo-famille-1"), ("F00002", "demo-famille-2")]:
         assert (await _login(client, code, password)).status_code == 422
-    response = await post_form(client, "/agents/connexion",
-                               {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
-                               from_page="/agents/connexion")
+    response = await post_form(
+        client,
+        "/agents/connexion",
+        {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
+        from_page="/agents/connexion",
+    )
     assert response.status_code == 422
     assert await csrf_token(client)
 
@@ -160,8 +171,9 @@ async def test_an_attacker_elsewhere_does_not_keep_the_parent_out_and_is_slowed_
     clock.set_now(NOW)
     spy = _spy(app)
     async with make_client(app, "198.51.100.7") as attacker:
-        statuses = [(await _login(attacker, "F00001", f"mauvais-essai-{i}")).status_code
-                    for i in range(20)]
+        statuses = [
+            (await _login(attacker, "F00001", f"mauvais-essai-{i}")).status_code for i in range(20)
+        ]
         # As before: ten unsuccessful attempts a minute from one address, then 429...
         assert statuses == [422] * 10 + [429] * 10
         # ... and five checks before the attacker's lane waits: no hash for the rest.
@@ -191,16 +203,22 @@ async def test_the_staff_login_is_keyed_the_same_way(app):
     async with make_client(app, "198.51.100.7") as attacker:
         statuses = []
         for i in range(20):
-            response = await post_form(attacker, "/agents/connexion",
-                                       {"identifiant": "agent", "mot_de_passe": f"faux-{i}"},
-                                       from_page="/agents/connexion")
+            response = await post_form(
+                attacker,
+                "/agents/connexion",
+                {"identifiant": "agent", "mot_de_passe": f"faux-{i}"},
+                from_page="/agents/connexion",
+            )
             statuses.append(response.status_code)
         assert statuses == [422] * 10 + [429] * 10
         assert (await StaffUser.select(StaffUser.failed_logins).first())["failed_logins"] == 5
     async with make_client(app, "203.0.113.20") as agent:
-        response = await post_form(agent, "/agents/connexion",
-                                   {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
-                                   from_page="/agents/connexion")
+        response = await post_form(
+            agent,
+            "/agents/connexion",
+            {"identifiant": "agent", "mot_de_passe": "demo-agent-sej-2026"},
+            from_page="/agents/connexion",
+        )
         assert response.status_code == 303
         assert response.headers["location"] == "/agents/connexion/activation"
 
@@ -227,7 +245,9 @@ async def test_a_guesser_behind_the_same_nat_does_not_hold_back_returning_browse
             assert (await _login(phone, f"F{n:05d}", f"demo-famille-{n}")).status_code == 303
         async with make_client(app, "100.64.0.1") as guesser:  # same address, spraying codes
             for n in range(100, 110):
-                assert (await _login(guesser, f"F{n:05d}", "soleil-du-matin-2026")).status_code == 422
+                assert (
+                    await _login(guesser, f"F{n:05d}", "soleil-du-matin-2026")
+                ).status_code == 422
             # The address's budget for unsuccessful attempts is spent: a 429 for it...
             blocked = await _login(guesser, "F00110", "soleil-du-matin-2026")
             assert blocked.status_code == 429 and "Trop de tentatives" in blocked.text
@@ -285,8 +305,11 @@ async def test_one_address_alone_never_reaches_the_account_ceiling(app):
 async def test_the_device_cookie_is_a_host_cookie_and_dies_with_the_password(app, client):
     family = await factories.make_family("F00001")
     response = await _login(client, "F00001", "demo-famille-1")
-    header = next(h for h in response.headers.get_list("set-cookie")
-                  if h.startswith("__Host-ecp_device_family="))
+    header = next(
+        h
+        for h in response.headers.get_list("set-cookie")
+        if h.startswith("__Host-ecp_device_family=")
+    )
     attributes = {part.strip().lower() for part in header.split(";")[1:]}
     assert {"httponly", "secure", "path=/", "samesite=lax"} <= attributes
     assert not any(a.startswith("domain") for a in attributes)
@@ -297,7 +320,14 @@ async def test_the_device_cookie_is_a_host_cookie_and_dies_with_the_password(app
     row = await Family.select(Family.password_hash).first()
     value = header.split(";")[0].split("=", 1)[1]
     assert devices.device(value, "family", family.id, row["password_hash"])
-    assert devices.device(value[:-1] + ("0" if value[-1] != "0" else "1"), "family", family.id,
-                          row["password_hash"]) is None
+    assert (
+        devices.device(
+            value[:-1] + ("0" if value[-1] != "0" else "1"),
+            "family",
+            family.id,
+            row["password_hash"],
+        )
+        is None
+    )
     assert devices.device(value, "staff", family.id, row["password_hash"]) is None
     assert devices.device(value, "family", family.id, "$argon2id$autre") is None

@@ -29,7 +29,7 @@ from ecp.auth.guards import requires_staff
 from ecp.booking.tables import Inscription
 from ecp.commune.tables import Activity, Closure, School
 from ecp.demo.seed import seed_demo
-from ecp.families.tables import ContactChangeRequest, Child, Family, Guardian
+from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment, PaymentAttempt
@@ -44,19 +44,69 @@ BIG = "9" * 25
 INT_PATH_VALUES = [BIG, "-" + BIG, "2147483648", "0", "-1"]
 # Values for everything typed as text: query parameters, {x:str} segments, form fields.
 TEXT_VALUES = [
-    "0001-W01", "9999-W52", "9999-W53", "2026-W00", "0000-W99", "9999-12", "0001-01", "2026-13",
-    "0000-00", "9999-12-31", "0001-01-01", "2026-02-30", "31/12/9999", "01/01/0001", "00/00/0000",
-    "31/02/2027", "1/1/1", BIG, "-" + BIG, "2147483648", "-1", "0", "²", "١٢", "\x00", "1\x00",
-    "%", "x" * 600, "", " ",
+    "0001-W01",
+    "9999-W52",
+    "9999-W53",
+    "2026-W00",
+    "0000-W99",
+    "9999-12",
+    "0001-01",
+    "2026-13",
+    "0000-00",
+    "9999-12-31",
+    "0001-01-01",
+    "2026-02-30",
+    "31/12/9999",
+    "01/01/0001",
+    "00/00/0000",
+    "31/02/2027",
+    "1/1/1",
+    BIG,
+    "-" + BIG,
+    "2147483648",
+    "-1",
+    "0",
+    "²",
+    "١٢",
+    "\x00",
+    "1\x00",
+    "%",
+    "x" * 600,
+    "",
+    " ",
 ]
 # Form fields get the subset that reaches parsers (the rest is covered by the query walk).
-FIELD_VALUES = [BIG, "-" + BIG, "2147483648", "²", "\x00", "9999-12-31", "0001-01-01",
-                "31/12/9999", "01/01/0001", "0001-W01", "9999-W52", "9999-12", "0001-01", "-1",
-                "x" * 600]
-STATIC_PATHS = ["/static/%00", "/static/css/%00", "/static/..%2f..%2fpyproject.toml",
-                "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/" + "a" * 2000, "/static/%ff",
-                "/static/css/app.css%00.png", "/static/%C0%AE%C0%AE/", "/%00", "/famille/%00",
-                "/agents/%00", "/" + "x" * 5000]
+FIELD_VALUES = [
+    BIG,
+    "-" + BIG,
+    "2147483648",
+    "²",
+    "\x00",
+    "9999-12-31",
+    "0001-01-01",
+    "31/12/9999",
+    "01/01/0001",
+    "0001-W01",
+    "9999-W52",
+    "9999-12",
+    "0001-01",
+    "-1",
+    "x" * 600,
+]
+STATIC_PATHS = [
+    "/static/%00",
+    "/static/css/%00",
+    "/static/..%2f..%2fpyproject.toml",
+    "/static/%2e%2e/%2e%2e/pyproject.toml",
+    "/static/" + "a" * 2000,
+    "/static/%ff",
+    "/static/css/app.css%00.png",
+    "/static/%C0%AE%C0%AE/",
+    "/%00",
+    "/famille/%00",
+    "/agents/%00",
+    "/" + "x" * 5000,
+]
 # Handler arguments that are not request parameters.
 RESERVED = {"request", "data", "state", "scope", "headers", "cookies", "body", "socket", "query"}
 # Reading request.query_params directly bypasses the signature, so this walk could not see the
@@ -64,7 +114,8 @@ RESERVED = {"request", "data", "state", "scope", "headers", "cookies", "body", "
 EXTRA_QUERY: dict[str, set[str]] = {}
 FIELD_CALL = re.compile(
     r"""(?:\b(?:text|raw|many|_int|_text|_date|_money|_amount|_day)\(\s*\w+\s*,\s*"""
-    r"""|\b(?:data|values|form_data)(?:\.get\(|\[))\s*["']([A-Za-z_][\w\-]*)["']""")
+    r"""|\b(?:data|values|form_data)(?:\.get\(|\[))\s*["']([A-Za-z_][\w\-]*)["']"""
+)
 SESSION_GONE = ("/connexion", "/agents/connexion")
 
 
@@ -100,15 +151,17 @@ def _query_names(route, handler) -> set[str]:
 def _read_fields(handler, whole_module: bool) -> set[str]:
     """The field names a handler reads (its module's, when no page showed its form: the
     handler may read them through a helper)."""
-    source = inspect.getsource(sys.modules[handler.fn.__module__] if whole_module
-                               else handler.fn)
+    source = inspect.getsource(sys.modules[handler.fn.__module__] if whole_module else handler.fn)
     return set(FIELD_CALL.findall(source)) - {"_csrf_token"}
 
 
 def _reads_body(handler) -> bool:
     source = inspect.getsource(handler.fn)
-    return ("data" in handler.parsed_fn_signature.parameters or "request.body()" in source
-            or "request.form()" in source)
+    return (
+        "data" in handler.parsed_fn_signature.parameters
+        or "request.body()" in source
+        or "request.form()" in source
+    )
 
 
 class Walk:
@@ -123,8 +176,11 @@ class Walk:
         self.count = 0
 
     async def open(self):
-        for who, ip in (("anonymous", "127.0.1.1"), ("family", "127.0.1.2"),
-                        ("staff", "127.0.1.3")):
+        for who, ip in (
+            ("anonymous", "127.0.1.1"),
+            ("family", "127.0.1.2"),
+            ("staff", "127.0.1.3"),
+        ):
             self.clients[who] = make_client(self.app, ip)
             await self.clients[who].__aenter__()
             await self.login(who)
@@ -152,15 +208,20 @@ class Walk:
             response = await client.request(method, url, data=payload, follow_redirects=False)
             self.count += 1
             if response.status_code >= 500:
-                self.failures.append(f"{who} {method} {url[:120]!r} {_short(data)} -> "
-                                     f"{response.status_code}")
-            elif (400 <= response.status_code < 500 and "text/html" in response.headers.get(
-                    "content-type", "") and 'lang="fr"' not in response.text
-                    and 'id="main"' not in response.text):
-                self.failures.append(f"{who} {method} {url[:120]!r} {_short(data)} -> "
-                                     f"{response.status_code} without the French error page")
-            location = response.headers.get("location") or response.headers.get(
-                "hx-redirect") or ""
+                self.failures.append(
+                    f"{who} {method} {url[:120]!r} {_short(data)} -> {response.status_code}"
+                )
+            elif (
+                400 <= response.status_code < 500
+                and "text/html" in response.headers.get("content-type", "")
+                and 'lang="fr"' not in response.text
+                and 'id="main"' not in response.text
+            ):
+                self.failures.append(
+                    f"{who} {method} {url[:120]!r} {_short(data)} -> "
+                    f"{response.status_code} without the French error page"
+                )
+            location = response.headers.get("location") or response.headers.get("hx-redirect") or ""
             if who != "anonymous" and attempt == 1 and location.startswith(SESSION_GONE):
                 await self.login(who)  # a walked route logged us out (déconnexion, sessions)
                 continue
@@ -180,8 +241,11 @@ class Walk:
                 if name == "_csrf_token" or name in fields:
                     continue
                 if field.name == "select":
-                    option = field.select_one("option[selected]") or field.select_one(
-                        "option[value]:not([value=''])") or field.select_one("option")
+                    option = (
+                        field.select_one("option[selected]")
+                        or field.select_one("option[value]:not([value=''])")
+                        or field.select_one("option")
+                    )
                     fields[name] = option.get("value", option.get_text()) if option else ""
                 elif field.name == "textarea":
                     fields[name] = field.get_text()
@@ -203,11 +267,15 @@ async def _ids() -> dict[str, str]:
     other = await Family.select(Family.id).where(Family.code == "F00002").first()
     guardian = await Guardian.select(Guardian.id).where(Guardian.family == family["id"]).first()
     child = await Child.select(Child.id).where(Child.family == other["id"]).first()
-    invoice = await Invoice.select(Invoice.id, Invoice.number).where(
-        Invoice.family == family["id"]).first()
+    invoice = (
+        await Invoice.select(Invoice.id, Invoice.number)
+        .where(Invoice.family == family["id"])
+        .first()
+    )
     target = await factories.make_staff("cible", role="agent")
-    await Closure(reason="Pont", starts_on=dt.date(2027, 5, 14),
-                  ends_on=dt.date(2027, 5, 14)).save()
+    await Closure(
+        reason="Pont", starts_on=dt.date(2027, 5, 14), ends_on=dt.date(2027, 5, 14)
+    ).save()
 
     async def first(table, column="id"):
         row = await table.select(getattr(table, column)).first()
@@ -215,14 +283,23 @@ async def _ids() -> dict[str, str]:
 
     attempt = await PaymentAttempt.select(PaymentAttempt.reference).first()
     return {
-        "family_id": str(other["id"]), "child_id": str(child["id"]),
-        "guardian_id": str(guardian["id"]), "invoice_id": str(invoice["id"]),
-        "ref": invoice["number"], "reference": attempt["reference"] if attempt else "x",
-        "kind": "annule", "inscription_id": await first(Inscription),
-        "request_id": await first(ContactChangeRequest), "payment_id": await first(Payment),
-        "message_id": await first(OutboxEmail), "school_id": await first(School),
-        "closure_id": await first(Closure), "staff_id": str(target.id),
-        "activity_id": await first(Activity), "token": "x" * 43, "file_path": "css/app.css",
+        "family_id": str(other["id"]),
+        "child_id": str(child["id"]),
+        "guardian_id": str(guardian["id"]),
+        "invoice_id": str(invoice["id"]),
+        "ref": invoice["number"],
+        "reference": attempt["reference"] if attempt else "x",
+        "kind": "annule",
+        "inscription_id": await first(Inscription),
+        "request_id": await first(ContactChangeRequest),
+        "payment_id": await first(Payment),
+        "message_id": await first(OutboxEmail),
+        "school_id": await first(School),
+        "closure_id": await first(Closure),
+        "staff_id": str(target.id),
+        "activity_id": await first(Activity),
+        "token": "x" * 43,
+        "file_path": "css/app.css",
     }
 
 
@@ -234,8 +311,11 @@ def _path_variants(route, ids: dict[str, str]) -> list[str]:
     out = []
     for name, param in route.path_parameters.items():
         kind = param.type.__name__ if hasattr(param, "type") else "str"
-        values = INT_PATH_VALUES if kind == "int" else (
-            [BIG, "\x00", "0001-W01", "x" * 300, "..", "%", "é"])
+        values = (
+            INT_PATH_VALUES
+            if kind == "int"
+            else ([BIG, "\x00", "0001-W01", "x" * 300, "..", "%", "é"])
+        )
         for value in values:
             out.append(_fill(route.path, {**ids, name: value}))
     return out
@@ -260,8 +340,9 @@ def test_every_handler_module_reading_the_query_string_directly_is_listed(app):
 
 async def _walk(app, walk: Walk, ids: dict[str, str], only=lambda route: True) -> set:
     walked: set[tuple[str, str]] = set()
-    handlers = sorted((h for h in _handlers(app) if only(h[0])),
-                      key=lambda h: ("POST" in h[2], h[0].path))
+    handlers = sorted(
+        (h for h in _handlers(app) if only(h[0])), key=lambda h: ("POST" in h[2], h[0].path)
+    )
     # GET first: the pages rendered with real ids give the forms the POST walk fills in.
     for route, handler, methods in handlers:
         if "GET" not in methods:
@@ -336,8 +417,9 @@ async def test_the_walk_finds_a_new_route_that_fails_on_boundary_input(settings)
     walk = Walk(app)
     await walk.open()
     try:
-        walked = await _walk(app, walk, {"n": "1"},
-                             only=lambda r: r.path.startswith("/agents/essai"))
+        walked = await _walk(
+            app, walk, {"n": "1"}, only=lambda r: r.path.startswith("/agents/essai")
+        )
     finally:
         await walk.close()
     assert walked == {("GET", "/agents/essai/{n:int}"), ("POST", "/agents/essai")}

@@ -12,8 +12,12 @@ from tests.conftest import make_client
 from tests.support import csrf_token
 
 IPN = "/paiement/paybox/ipn"
-LOOKALIKES = ("/famille/x/paiement/paybox/ipn", "/paiement/paybox/ipn/suite",
-              "/paiement/paybox/ipnx", "/essai/paiement/paybox/ipn")
+LOOKALIKES = (
+    "/famille/x/paiement/paybox/ipn",
+    "/paiement/paybox/ipn/suite",
+    "/paiement/paybox/ipnx",
+    "/essai/paiement/paybox/ipn",
+)
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
@@ -44,11 +48,13 @@ async def test_a_routed_path_containing_the_notification_path_still_needs_csrf(s
             assert refused.status_code == 403, (path, refused.status_code)
             assert "Accès refusé" in refused.text
             # Browsers' cross-site posts are refused there too (fetch metadata, same exemption).
-            cross = await client.post(path, content=f"_csrf_token={token}".encode(),
-                                      headers={**FORM, "sec-fetch-site": "cross-site"})
+            cross = await client.post(
+                path,
+                content=f"_csrf_token={token}".encode(),
+                headers={**FORM, "sec-fetch-site": "cross-site"},
+            )
             assert cross.status_code == 403, path
-            allowed = await client.post(path, content=f"_csrf_token={token}".encode(),
-                                        headers=FORM)
+            allowed = await client.post(path, content=f"_csrf_token={token}".encode(), headers=FORM)
             assert allowed.status_code == 200 and allowed.text == "atteint", path
 
 

@@ -82,16 +82,26 @@ async def test_payments_export_neutralises_every_text_cell(client, settings):
     await run_billing(NOV, settings=settings)
     invoice = await Invoice.select().first()
     await login_staff(client)
-    response = await post_form(client, "/agents/paiements", {
-        "famille": "F00001", "facture": [str(invoice["id"])], "montant": "9,00",
-        "mode": "cheque", "reference": HOSTILE["at"], "date": "15/11/2026"},
-        from_page="/agents/paiements")
+    response = await post_form(
+        client,
+        "/agents/paiements",
+        {
+            "famille": "F00001",
+            "facture": [str(invoice["id"])],
+            "montant": "9,00",
+            "mode": "cheque",
+            "reference": HOSTILE["at"],
+            "date": "15/11/2026",
+        },
+        from_page="/agents/paiements",
+    )
     assert response.status_code == 303
     # What typing cannot reach (name, generated numbers, the bank's transaction) is set here.
     await Family.update({Family.name: HOSTILE["equals"]}).where(Family.id == family.id)
     await Invoice.update({Invoice.number: HOSTILE["minus"]}).where(Invoice.id == invoice["id"])
-    await Payment.update({Payment.provider_transaction: HOSTILE["tab"],
-                          Payment.unallocated_cents: -1250}).where(Payment.id > 0)
+    await Payment.update(
+        {Payment.provider_transaction: HOSTILE["tab"], Payment.unallocated_cents: -1250}
+    ).where(Payment.id > 0)
 
     rows = _cells(await client.get("/agents/paiements/export.csv?du=01/11/2026&au=30/11/2026"))
     _assert_neutralised(rows, number_columns={"Montant (€)", "Non affecté (€)"})
@@ -112,19 +122,28 @@ async def test_attendance_export_neutralises_every_text_cell(client):
     await factories.make_staff(role="agent")
     await login_staff(client)
     for child in (lea, hugo):
-        await booking.book(child.id, commune.activities["restauration"].id, bf.MONDAY,
-                           family_id=family.id)
+        await booking.book(
+            child.id, commune.activities["restauration"].id, bf.MONDAY, family_id=family.id
+        )
     year = await SchoolYear.select(SchoolYear.id).first()
-    klass = SchoolClass(school=commune.school.id, school_year=year["id"], name=HOSTILE["cr"],
-                        level="CE1")
+    klass = SchoolClass(
+        school=commune.school.id, school_year=year["id"], name=HOSTILE["cr"], level="CE1"
+    )
     await klass.save()
-    await Child.update({Child.last_name: HOSTILE["equals"], Child.first_name: HOSTILE["at"],
-                        Child.school_class: klass.id}).where(Child.id == lea.id)
-    await Child.update({Child.last_name: HOSTILE["minus"], Child.first_name: HOSTILE["tab"]}
-                       ).where(Child.id == hugo.id)
+    await Child.update(
+        {
+            Child.last_name: HOSTILE["equals"],
+            Child.first_name: HOSTILE["at"],
+            Child.school_class: klass.id,
+        }
+    ).where(Child.id == lea.id)
+    await Child.update({Child.last_name: HOSTILE["minus"], Child.first_name: HOSTILE["tab"]}).where(
+        Child.id == hugo.id
+    )
     await School.update({School.name: HOSTILE["plus"]}).where(School.id == commune.school.id)
     await Activity.update({Activity.label: "-" + "Restauration"}).where(
-        Activity.id == commune.activities["restauration"].id)
+        Activity.id == commune.activities["restauration"].id
+    )
     assert await Booking.count() == 2
 
     rows = _cells(await client.get(f"/agents/effectifs.csv?jour={bf.MONDAY.isoformat()}"))
@@ -141,8 +160,7 @@ def test_every_csv_export_route_is_checked(app):
             name = handler.name or ""
             if "GET" not in (handler.http_methods or ()):
                 continue
-            if (route.path.endswith(".csv") or "csv" in name.lower()
-                    or "export" in name.lower()):
+            if route.path.endswith(".csv") or "csv" in name.lower() or "export" in name.lower():
                 found.add(name)
     assert found == EXPORTS
 

@@ -31,8 +31,10 @@ def test_counting_matches_what_the_parsers_build():
     assert count_fields(b"application/x-www-form-urlencoded", b"") == 0
     assert count_fields(b"application/x-www-form-urlencoded", b"a=1") == 1
     assert count_fields(b"application/x-www-form-urlencoded; charset=utf-8", b"a=1&b=2&c") == 3
-    body = (b"--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
-            b"--xyz\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n2\r\n--xyz--\r\n")
+    body = (
+        b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
+        b'--xyz\r\nContent-Disposition: form-data; name="b"\r\n\r\n2\r\n--xyz--\r\n'
+    )
     assert count_fields(b'multipart/form-data; boundary="xyz"', body) == 2
     assert count_fields(b"application/json", b'{"a": 1, "b": 2}') == 0
 
@@ -63,16 +65,20 @@ async def test_too_many_fields_get_the_french_413_before_csrf_is_checked(client)
 
 
 async def test_htmx_gets_the_413_as_a_main_fragment(client):
-    response = await client.post("/connexion", content=_fields(MAX_FIELDS + 1),
-                                 headers={**FORM, "HX-Request": "true"})
+    response = await client.post(
+        "/connexion", content=_fields(MAX_FIELDS + 1), headers={**FORM, "HX-Request": "true"}
+    )
     assert_french_413(response, fragment=True)
 
 
 async def test_too_many_multipart_parts_get_the_413(client):
-    part = b"--b0undary\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+    part = b'--b0undary\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
     body = part * (MAX_FIELDS + 1) + b"--b0undary--\r\n"
-    response = await client.post("/connexion", content=body, headers={
-        "content-type": "multipart/form-data; boundary=b0undary"})
+    response = await client.post(
+        "/connexion",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=b0undary"},
+    )
     assert_french_413(response)
 
 
@@ -89,9 +95,10 @@ async def test_the_largest_real_form_passes_the_caps(client):
     await staff_client(client, "agent")
     token = await csrf_token(client, "/agents/effectifs")
     activity = commune.activities["restauration"].id
-    body = (f"_csrf_token={token}&jour=2026-12-07&activite={activity}&ecole={commune.school.id}&"
-            .encode()
-            + b"&".join(b"statut_%d=present" % (100000 + i) for i in range(15_000)))
+    body = (
+        f"_csrf_token={token}&jour=2026-12-07&activite={activity}&ecole={commune.school.id}&".encode()
+        + b"&".join(b"statut_%d=present" % (100000 + i) for i in range(15_000))
+    )
     assert len(body) < MAX_BODY_BYTES // 2
     response = await client.post("/agents/effectifs", content=body, headers=FORM)
     assert response.status_code == 404, response.status_code

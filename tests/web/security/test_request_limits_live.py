@@ -28,13 +28,24 @@ def live_url():
     workdir = Path(tempfile.mkdtemp(prefix="ecp-limits-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ECP_DATABASE_URL": f"sqlite:///{workdir}/live.sqlite",
-           "ECP_BASE_URL": url, "ECP_PASSWORD_PROFILE": "test", "ECP_JOBS": "0",
-           "PYTHONPATH": str(ROOT / "src")}
+    env = {
+        **os.environ,
+        "ECP_DATABASE_URL": f"sqlite:///{workdir}/live.sqlite",
+        "ECP_BASE_URL": url,
+        "ECP_PASSWORD_PROFILE": "test",
+        "ECP_JOBS": "0",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
     env.pop("ECP_REDIS_URL", None)
     log = workdir / "server.log"
-    subprocess.run([sys.executable, "-m", "ecp.cli", "migrate"], env=env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "ecp.cli", "migrate"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     with serving(port, env, log):
         yield url
 
@@ -57,8 +68,10 @@ async def test_big_forms_get_413_while_the_home_page_stays_fast(live_url):
     big = _many_fields(1_000_000)
     dense = _many_fields(300_000)
     assert len(big) > 2 * MAX_BODY_BYTES and len(dense) < MAX_BODY_BYTES
-    async with httpx.AsyncClient(base_url=live_url, timeout=30) as attacker, \
-            httpx.AsyncClient(base_url=live_url, timeout=30) as visitor:
+    async with (
+        httpx.AsyncClient(base_url=live_url, timeout=30) as attacker,
+        httpx.AsyncClient(base_url=live_url, timeout=30) as visitor,
+    ):
         await _timed_get(visitor, "/")  # templates compiled, connection open
 
         async def post(body: bytes) -> tuple[int, bool]:

@@ -39,9 +39,17 @@ def unsafe_routes(app) -> list[tuple[str, str]]:
 
 
 def get_routes(app) -> list[str]:
-    return sorted({route.path for route in app.routes if isinstance(route, HTTPRoute)
-                   and "GET" in route.methods and "{" not in route.path
-                   and not route.path.startswith("/static") and route.path not in NOT_BROWSER_GETS})
+    return sorted(
+        {
+            route.path
+            for route in app.routes
+            if isinstance(route, HTTPRoute)
+            and "GET" in route.methods
+            and "{" not in route.path
+            and not route.path.startswith("/static")
+            and route.path not in NOT_BROWSER_GETS
+        }
+    )
 
 
 async def test_every_unsafe_route_refuses_a_missing_or_wrong_csrf_token(app, client):
@@ -53,8 +61,9 @@ async def test_every_unsafe_route_refuses_a_missing_or_wrong_csrf_token(app, cli
         assert missing.status_code == 403, (method, path, missing.status_code)
         wrong = await client.request(method, path, data={"_csrf_token": "f" * 128, "x": "1"})
         assert wrong.status_code == 403, (method, path, wrong.status_code)
-        good = await client.request(method, path, data={"x": "1"},
-                                    headers={"x-csrftoken": token}, follow_redirects=False)
+        good = await client.request(
+            method, path, data={"x": "1"}, headers={"x-csrftoken": token}, follow_redirects=False
+        )
         if path not in FORBIDS_UNSIGNED_FORMS:
             assert good.status_code != 403, (method, path)
 
@@ -72,9 +81,12 @@ async def test_cross_site_requests_are_refused_even_with_a_valid_token(client):
     assert cross.status_code == 403
     evil = await client.post("/connexion", data=data, headers={"Origin": "https://evil.example"})
     assert evil.status_code == 403
-    same = await client.post("/connexion", data=data, headers={
-        "Sec-Fetch-Site": "same-origin", "Origin": "https://testserver.local"},
-        follow_redirects=False)
+    same = await client.post(
+        "/connexion",
+        data=data,
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "https://testserver.local"},
+        follow_redirects=False,
+    )
     assert same.status_code == 303
 
 
@@ -111,8 +123,12 @@ async def test_get_requests_change_nothing(app, client, other_client):
 async def test_every_response_declares_utf8(app, client):
     await factories.make_family("F00001")
     await login_family(client)
-    for path in get_routes(app) + ["/static/css/app.css", "/static/js/app.js",
-                                   "/static/vendor/htmx-2.0.11.min.js", "/nulle-part"]:
+    for path in get_routes(app) + [
+        "/static/css/app.css",
+        "/static/js/app.js",
+        "/static/vendor/htmx-2.0.11.min.js",
+        "/nulle-part",
+    ]:
         response = await client.get(path, follow_redirects=False)
         content_type = response.headers.get("content-type", "")
         assert "charset=utf-8" in content_type.lower(), (path, content_type)
@@ -131,8 +147,13 @@ def _assert_security_headers(response):
     for name, expected in HEADERS.items():
         assert expected in response.headers.get(name, ""), (name, response.status_code)
     csp = response.headers["content-security-policy"]
-    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'",
-                      "script-src 'self'", "style-src 'self'"):
+    for directive in (
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
 
@@ -147,11 +168,11 @@ async def test_security_headers_on_every_kind_of_response(app, client):
     app.register(boom)
     token = await csrf_token(client)
     responses = [
-        await client.get("/"),                                     # 200
-        await client.get("/famille/", follow_redirects=False),    # 303 to login
+        await client.get("/"),  # 200
+        await client.get("/famille/", follow_redirects=False),  # 303 to login
         await client.post("/connexion", data={"code_famille": "x"}),  # 403 CSRF
-        await client.get("/nulle-part"),                          # 404
-        await client.get("/test-boom"),                           # 500
+        await client.get("/nulle-part"),  # 404
+        await client.get("/test-boom"),  # 500
         await client.post("/connexion", data={"_csrf_token": token}),  # 422
     ]
     assert [r.status_code for r in responses] == [200, 303, 403, 404, 500, 422]
@@ -164,7 +185,7 @@ async def test_errors_are_french_pages_without_internals(app, client):
     app.register(boom)
     response = await client.get("/test-boom")
     assert response.status_code == 500
-    assert "Erreur technique" in response.text and "<html lang=\"fr\"" in response.text
+    assert "Erreur technique" in response.text and '<html lang="fr"' in response.text
     assert "secret internal detail" not in response.text and "Traceback" not in response.text
     missing = await client.get("/nulle-part")
     assert "Page introuvable" in missing.text
@@ -183,8 +204,10 @@ async def test_login_is_rate_limited_with_a_french_page_and_other_pages_still_wo
     token = await csrf_token(client)
     statuses = []
     for _ in range(11):
-        response = await client.post("/connexion", data={
-            "_csrf_token": token, "code_famille": "F00001", "mot_de_passe": "nope-nope-nope"})
+        response = await client.post(
+            "/connexion",
+            data={"_csrf_token": token, "code_famille": "F00001", "mot_de_passe": "nope-nope-nope"},
+        )
         statuses.append(response.status_code)
     assert statuses[:10] == [422] * 10 and statuses[10] == 429
     assert response.headers["ratelimit-limit"] == "10"

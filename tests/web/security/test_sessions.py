@@ -74,7 +74,9 @@ async def test_idle_session_expires_after_thirty_minutes(client):
     assert (await client.get("/famille/")).status_code == 200
     clock.set_now(start + dt.timedelta(minutes=29 + 31))
     response = await client.get("/famille/")
-    assert response.status_code == 303 and response.headers["location"].startswith("/connexion?next=/famille")
+    assert response.status_code == 303 and response.headers["location"].startswith(
+        "/connexion?next=/famille"
+    )
     assert await AuthSession.count() == 0
 
 

@@ -1,0 +1,57 @@
+"""The main menu of each side, by role: a link appears when the person may open its page.
+
+Each item names its route (reversed with url_for in partials/nav.html) and the least role that
+the route's guard accepts, so the menu and the guards say the same thing in two places that a
+test compares (tests/web/test_menus.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    route: str
+    label: str
+    role: str | None = None  # staff only: the least role that may open the page
+    home: bool = False  # the side's home: "current" only on itself, not on every page under it
+
+
+FAMILY_MENU = (
+    MenuItem("family_home", "Accueil", home=True),
+    MenuItem("booking_week", "Réservations"),
+    MenuItem("family_inscriptions", "Inscriptions"),
+    MenuItem("family_invoices", "Factures"),
+    MenuItem("family_payments", "Paiements"),
+    MenuItem("family_contact", "Mes coordonnées"),
+)
+
+STAFF_MENU = (
+    MenuItem("staff_home", "Tableau de bord", "agent", home=True),
+    MenuItem("staff_families", "Familles", "agent"),
+    MenuItem("staff_inscriptions", "Inscriptions", "agent"),
+    MenuItem("staff_attendance", "Effectifs et pointage", "agent"),
+    MenuItem("staff_billing", "Facturation", "regisseur"),
+    MenuItem("staff_payments", "Paiements", "regisseur"),
+    MenuItem("staff_requests", "Demandes", "agent"),
+    MenuItem("staff_outbox", "Courriels", "agent"),
+    MenuItem("staff_settings", "Paramètres", "administrateur"),
+    MenuItem("staff_journal", "Journal", "administrateur"),
+    MenuItem("staff_my_account", "Mon compte", "agent"),
+)
+
+
+def menu_for(user: Any) -> tuple[MenuItem, ...]:
+    """`user` is the request's ecp.auth Principal (or None before login)."""
+    return _menu(user)
+
+
+def _menu(user: Any) -> tuple[MenuItem, ...]:
+    if user is None:
+        return ()
+    if user.is_family:
+        return FAMILY_MENU
+    if user.is_staff:
+        return tuple(item for item in STAFF_MENU if user.has_role(item.role or "agent"))
+    return ()
