@@ -60,7 +60,7 @@ class Field:
         self.empty = empty
         self.name = ""
 
-    def raw(self, data: dict[str, Any]) -> Any:
+    def read(self, data: dict[str, Any]) -> Any:
         return text(data, self.name, self.max_length)
 
     def parse(self, value: str) -> Any:
@@ -85,7 +85,7 @@ class Text(Field):
 class Password(Text):
     """Kept exactly as typed: spaces are part of a password."""
 
-    def raw(self, data: dict[str, Any]) -> Any:
+    def read(self, data: dict[str, Any]) -> Any:
         return raw(data, self.name, self.max_length)
 
 
@@ -149,7 +149,7 @@ class Checkbox(Field):
         super().__init__(label, **options)
         self.value = value
 
-    def raw(self, data: dict[str, Any]) -> Any:
+    def read(self, data: dict[str, Any]) -> Any:
         return text(data, self.name, 50) == self.value
 
     def clean(self, value: Any) -> bool:
@@ -164,7 +164,7 @@ class Ids(Field):
     def __init__(self, label: str, **options: Any) -> None:
         super().__init__(label, empty=[], **options)
 
-    def raw(self, data: dict[str, Any]) -> Any:
+    def read(self, data: dict[str, Any]) -> Any:
         return many(data, self.name)[:1000]
 
     def clean(self, value: Any) -> list[int]:
@@ -205,7 +205,7 @@ class Form:
         form = cls(context=context)
         data = data or {}
         for name, spec in cls.fields.items():
-            value = spec.raw(data)
+            value = spec.read(data)
             form.values[name] = value
             try:
                 cleaned = spec.clean(value)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
+import types
 
 import granian
 
@@ -23,13 +24,9 @@ class FakeGranian:
 def _serve(monkeypatch, *args, watchfiles=True):
     FakeGranian.calls = []
     monkeypatch.setattr(granian, "Granian", FakeGranian)
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a: (
-            (real("json") if watchfiles else None) if name == "watchfiles" else real(name, *a)
-        ),
+    # Present: any module object under that name; absent: None, which makes `import` raise.
+    monkeypatch.setitem(
+        sys.modules, "watchfiles", types.ModuleType("watchfiles") if watchfiles else None
     )
     return cli.main(["serve", "--port", "8123", *args])
 
