@@ -11,28 +11,22 @@ from __future__ import annotations
 
 from ecp import clock
 from ecp.db import lock_for_update, write_transaction
+from ecp.errors import Rejected
 from ecp.families.tables import Family
 from ecp.invoices.billing import format_number
+from ecp.invoices.queries import CREDIT_PREFIX, credited_lines
 from ecp.invoices.tables import Invoice, InvoiceCounter, InvoiceLine
 
+__all__ = ["CreditNoteError", "InvoiceNotFound", "credited_lines", "issue_credit_note"]
 
-class CreditNoteError(Exception):
-    """A credit note that cannot be issued; the message is French and shown to staff."""
+
+class CreditNoteError(Rejected):
+    """A credit note that cannot be issued; the message is French and shown to staff, under
+    the lines field unless another is named."""
 
 
 class InvoiceNotFound(CreditNoteError):
     pass
-
-
-async def credited_lines(invoice_id: int) -> list[dict]:
-    """Lines of the credit notes already issued on an invoice."""
-    return await InvoiceLine.select(InvoiceLine.label, InvoiceLine.days).where(
-        InvoiceLine.invoice.is_in(
-            Invoice.select(Invoice.id).where(
-                (Invoice.corrects == invoice_id) & (Invoice.kind == "avoir")
-            )
-        )
-    )
 
 
 async def issue_credit_note(
@@ -48,7 +42,7 @@ async def issue_credit_note(
     if not line_ids:
         raise CreditNoteError("Choisissez au moins une ligne à annuler.")
     if not reason.strip():
-        raise CreditNoteError("Indiquez le motif de l’avoir.")
+        raise CreditNoteError("Indiquez le motif de l’avoir.", field="motif")
     now = clock.now()
     year = clock.today().year
     await InvoiceCounter.insert(InvoiceCounter(year=year, kind="AV", last_number=0)).on_conflict(
@@ -176,4 +170,4 @@ async def issue_credit_note(
 
 
 def _credit_label(line: dict) -> str:
-    return f"Annulation\u00a0: {line['label']}"[:200]
+    return f"{CREDIT_PREFIX}{line['label']}"[:200]

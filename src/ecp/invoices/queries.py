@@ -1,14 +1,18 @@
-"""Read models for invoice pages; each function costs a fixed number of queries."""
+"""Read models for invoice pages; each function costs a fixed number of queries, and none
+writes."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from ecp import clock
-from ecp.commune.tables import CommuneSettings
+from ecp.commune.tables import Activity, CommuneSettings, Tariff, TariffBracket
 from ecp.db import fetch
+from ecp.invoices import pricing
+from ecp.invoices.billing import ANOMALY_LABELS
 from ecp.invoices.status import LABELS, invoice_status
-from ecp.invoices.tables import Invoice, InvoiceLine
+from ecp.invoices.tables import BillingRun, Invoice, InvoiceLine
+from ecp.mail.notices import month_label
 
 INVOICE_COLUMNS = (
     Invoice.id,
@@ -113,3 +117,213 @@ async def invoice_document(invoice_id: int, family_id: int | None = None) -> dic
         "email": "",
     }
     return {"invoice": invoice, "lines": lines, "credits": credits, "commune": commune}
+
+
+# ==== Family side =================================================================================
+
+
+async def paperless_choice(family_id: int) -> dict | None:
+    """The family's e-mail address and how it receives its invoices (one query)."""
+    rows = await fetch(
+        "SELECT id, email, paperless FROM family WHERE id = {}",
+        family_id,
+        types={"paperless": bool},
+    )
+    return rows[0] if rows else None
+
+
+async def family_invoices_page(family_id: int) -> dict:
+    """The family's invoice list, its totals and its paperless choice (two queries)."""
+    invoices = await family_invoices(family_id)
+    return {
+        "invoices": invoices,
+        "totals": totals(invoices),
+        "family": await paperless_choice(family_id),
+    }
+
+
+# ==== Staff: invoices and credit notes ===========================================================
+
+
+def month_choices(today: dt.date) -> list[dict]:
+    """This month and the twelve before it, most recent first (the billing and filter lists)."""
+    first = today.replace(day=1)
+    months = []
+    for back in range(13):
+        year, month = divmod(first.year * 12 + first.month - 1 - back, 12)
+        value = dt.date(year, month + 1, 1)
+        months.append({"value": value.strftime("%Y-%m"), "label": month_label(value)})
+    return months
+
+
+STAFF_LIST_LIMIT = 200
+
+
+async def staff_invoices(
+    *, month: dt.date | None = None, family_code: str = "", delivery: str = ""
+) -> list[dict]:
+    """The régie's list, newest first and at most STAFF_LIST_LIMIT; `delivery` ("papier" or
+    "courriel") keeps the invoices (not credit notes) sent that way: paper families' invoices
+    are printed and posted by the régie, so this list is its worklist."""
+    query = (
+        Invoice.select(*INVOICE_COLUMNS, Invoice.family.code.as_alias("family_code"))
+        .order_by(Invoice.id, ascending=False)
+        .limit(STAFF_LIST_LIMIT)
+    )
+    if month is not None:
+        query = query.where(Invoice.month == month)
+    if family_code:
+        query = query.where(Invoice.family.code == family_code)
+    if delivery:
+        query = query.where((Invoice.paperless == delivery) & (Invoice.kind == "facture"))
+    today = clock.today()
+    return [decorate(r, today) for r in await query]
+
+
+async def credited_lines(invoice_id: int) -> list[dict]:
+    """Lines of the credit notes already issued on an invoice."""
+    return await InvoiceLine.select(InvoiceLine.label, InvoiceLine.days).where(
+        InvoiceLine.invoice.is_in(
+            Invoice.select(Invoice.id).where(
+                (Invoice.corrects == invoice_id) & (Invoice.kind == "avoir")
+            )
+        )
+    )
+
+
+CREDIT_PREFIX = "Annulation\u00a0: "
+
+
+async def staff_invoice_document(invoice_id: int) -> dict | None:
+    """invoice_document, each line marked `credited` when a credit note already cancelled it
+    (its copy has the same label, prefixed, and the same days); None if not found."""
+    doc = await invoice_document(invoice_id)
+    if doc is None:
+        return None
+    credited = {
+        ln["label"].removeprefix(CREDIT_PREFIX) + "|" + ln["days"]
+        for ln in await credited_lines(invoice_id)
+    }
+    for line in doc["lines"]:
+        line["credited"] = f"{line['label']}|{line['days']}" in credited
+    return doc
+
+
+# ==== Staff: billing run ==========================================================================
+
+
+async def _run_summary(run: dict) -> dict:
+    totals = await Invoice.select(Invoice.total_cents).where(Invoice.billing_run == run["id"])
+    run["total_cents"] = sum(r["total_cents"] for r in totals)
+    run["percent"] = (
+        100 * run["families_done"] // run["families_total"]
+        if run["families_total"]
+        else (100 if run["status"] == "terminee" else 0)
+    )
+    run["month_label"] = month_label(run["month"])
+    for anomaly in run["anomalies"]:
+        anomaly["label"] = ANOMALY_LABELS.get(anomaly["kind"], anomaly["kind"])
+        anomaly["date"] = dt.date.fromisoformat(anomaly["day"])
+    return run
+
+
+async def billing_overview(run_id: int | None = None) -> dict | None:
+    """The last twelve runs and one run in detail (`run_id`, or the latest): its progress, the
+    amount it billed and its anomalies. None when `run_id` names no run (three queries)."""
+    runs = (
+        await BillingRun.select(
+            BillingRun.id,
+            BillingRun.month,
+            BillingRun.status,
+            BillingRun.started_at,
+            BillingRun.finished_at,
+            BillingRun.families_total,
+            BillingRun.families_done,
+            BillingRun.invoices_created,
+            BillingRun.started_by.display_name.as_alias("started_by_name"),
+        )
+        .order_by(BillingRun.id, ascending=False)
+        .limit(12)
+    )
+    current = None
+    chosen = run_id or (runs[0]["id"] if runs else None)
+    if chosen is not None:
+        current = (
+            await BillingRun.select().where(BillingRun.id == chosen).output(load_json=True).first()
+        )
+        if current is None and run_id is not None:
+            return None
+        if current is not None:
+            current = await _run_summary(current)
+    return {"runs": runs, "run": current}
+
+
+async def last_billed_day() -> dt.date | None:
+    """The last day of the latest month invoiced: days up to it are billed for good."""
+    row = (
+        await Invoice.select(Invoice.month)
+        .where(Invoice.kind == "facture")
+        .order_by(Invoice.month, ascending=False)
+        .first()
+    )
+    return pricing.month_bounds(row["month"])[1] if row else None
+
+
+# ==== Staff: tariffs ==============================================================================
+
+OUT_OF_TOWN_LABEL = "Hors commune"
+
+
+async def tariff_page(today: dt.date) -> dict:
+    """The grid of the prices in force on `today` (one column per QF bracket, then out of town),
+    the changes programmed after it, and the choices of the form (three queries)."""
+    activities = (
+        await Activity.select(Activity.id, Activity.label, Activity.billable)
+        .where(Activity.active == True)  # noqa: E712
+        .order_by(Activity.sort_order)
+    )
+    brackets = await TariffBracket.select().order_by(TariffBracket.sort_order)
+    rows = await Tariff.select().order_by(Tariff.valid_from)
+    book = pricing.TariffBook(
+        [
+            pricing.TariffRow(
+                r["activity"],
+                r["bracket"],
+                r["price_cents"],
+                r["majoration_cents"],
+                r["valid_from"],
+            )
+            for r in rows
+        ]
+    )
+    columns = [(b["id"], b["label"]) for b in brackets] + [(None, OUT_OF_TOWN_LABEL)]
+    grid = []
+    for activity in activities:
+        cells = [book.on(activity["id"], bracket_id, today) for bracket_id, _ in columns]
+        majorations = {c.majoration_cents for c in cells if c is not None}
+        grid.append(
+            {
+                "activity": activity,
+                "cells": cells,
+                "majoration": max(majorations) if majorations else None,
+            }
+        )
+    labels = {b["id"]: b["label"] for b in brackets}
+    names = {a["id"]: a["label"] for a in activities}
+    upcoming = [
+        dict(
+            r,
+            activity_label=names.get(r["activity"], "?"),
+            bracket_label=labels.get(r["bracket"], OUT_OF_TOWN_LABEL),
+        )
+        for r in rows
+        if r["valid_from"] > today
+    ]
+    return {
+        "activities": activities,
+        "brackets": brackets,
+        "columns": columns,
+        "grid": grid,
+        "upcoming": upcoming,
+        "today": today,
+    }
