@@ -27,3 +27,16 @@ async def indexed_family(code="F00001", name="Martin", **guardian):
     family, g = await family_with_guardian(code, name=name, **guardian)
     await search.reindex(family.id)
     return family, g
+
+
+def staff_actor(staff, role: str | None = None):
+    """The Principal a staff member acts as, for the tests that call services directly."""
+    from ecp.auth.principal import Principal
+
+    return Principal(
+        kind="staff",
+        session_id=0,
+        name=staff.display_name,
+        staff_id=staff.id,
+        role=role or staff.role,
+    )

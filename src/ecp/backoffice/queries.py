@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from ecp import clock
-from ecp.accounts.services import describe
+from ecp.accounts import contact
+from ecp.accounts.services import describe, load_json
 from ecp.audit import services as audit
+from ecp.auth.tables import AuthSession, StaffUser
 from ecp.booking.tables import Booking, Inscription
 from ecp.commune.tables import School
-from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
+from ecp.errors import Rejected
+from ecp.families import search
+from ecp.families.tables import LEVELS, Child, ContactChangeRequest, Family, Guardian
 from ecp.invoices.status import LABELS as INVOICE_LABELS
 from ecp.invoices.status import invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.payments.allocation import METHODS
 from ecp.payments.tables import Payment
+from ecp.web.templating import date_heure
 
 INSCRIPTION_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
 BOOKING_LABELS = {"reservee": "réservé", "annulee": "annulé", "malade": "absence signalée"}
+DECISION_LABELS = {
+    "appliquee": "appliquée",
+    "partielle": "appliquée en partie",
+    "refusee": "refusée",
+}
+MAX_RESULTS = search.MAX_RESULTS
+JOURNAL_PAGE = 50
 
 
 async def dashboard_figures() -> dict[str, int]:
@@ -182,6 +195,12 @@ async def family_record(family_id: int) -> dict | None:
     }
 
 
+async def search_families(q: str) -> list[dict]:
+    """The families matching what the agent typed, with their guardians' and children's
+    names; nothing is read for an empty query."""
+    return await search_details(await search.search(q)) if q else []
+
+
 async def search_details(families: list[dict]) -> list[dict]:
     """Adds the guardians' and children's names to search results (two queries)."""
     ids = [f["id"] for f in families] or [-1]
@@ -224,3 +243,174 @@ async def waiting_requests(limit: int = 100) -> list[dict]:
 
 async def schools() -> list[dict]:
     return await School.select(School.id, School.name, School.active).order_by(School.name)
+
+
+async def first_guardian(family_id: int) -> dict | None:
+    """The responsable the welcome letter is addressed to."""
+    return (
+        await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank).first()
+    )
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def live_sessions(family_id: int, settings, now: dt.datetime):
+    """Sessions that would still let the family in: not past the idle or absolute expiry."""
+    idle = now - dt.timedelta(minutes=settings.session_idle_minutes)
+    absolute = now - dt.timedelta(hours=settings.session_absolute_hours)
+    return (
+        (AuthSession.family == family_id)
+        & (AuthSession.last_seen_at >= idle)
+        & (AuthSession.created_at >= absolute)
+    )
+
+
+async def open_session_count(family_id: int, settings) -> int:
+    return await AuthSession.count().where(live_sessions(family_id, settings, clock.now()))
+
+
+# ---------------------------------------------------------------- children
+
+
+async def child(family_id: int, child_id: int) -> dict | None:
+    """A child of this family (None for a child of another family), health notes included:
+    whoever shows them journals the read (services.read_health_notes)."""
+    return await Child.select().where((Child.id == child_id) & (Child.family == family_id)).first()
+
+
+@dataclass
+class ChildPage:
+    """What the child form needs: the family, the child when editing, the schools offered."""
+
+    family: dict
+    child: dict | None
+    schools: list[tuple[str, str]]
+    school_ids: set[int] = field(default_factory=set)
+    levels: list[tuple[str, str]] = field(default_factory=lambda: [(lv, lv) for lv in LEVELS])
+
+
+async def child_page(family_id: int, child_id: int | None = None) -> ChildPage | None:
+    """None when the family does not exist, or the child is not one of its children."""
+    row = await family(family_id)
+    if row is None:
+        return None
+    kid = None
+    if child_id is not None:
+        kid = await child(family_id, child_id)
+        if kid is None:
+            return None
+    active = [s for s in await schools() if s["active"]]
+    return ChildPage(
+        family=row,
+        child=kid,
+        schools=[("", "aucune (pas encore scolarisé ici)")]
+        + [(str(s["id"]), s["name"]) for s in active],
+        school_ids={s["id"] for s in active},
+    )
+
+
+# ---------------------------------------------------------------- contact-change requests
+
+
+async def request_state(request_id: int) -> dict | None:
+    """The request as it stands: status, who decided it and when, what was applied."""
+    return (
+        await ContactChangeRequest.select(
+            ContactChangeRequest.id,
+            ContactChangeRequest.status,
+            ContactChangeRequest.decided_at,
+            ContactChangeRequest.decided_by,
+            ContactChangeRequest.applied_fields,
+            ContactChangeRequest.reason,
+            ContactChangeRequest.family,
+            ContactChangeRequest.family.code.as_alias("family_code"),
+            ContactChangeRequest.family.name.as_alias("family_name"),
+            ContactChangeRequest.decided_by.display_name.as_alias("decided_by_name"),
+        )
+        .where(ContactChangeRequest.id == request_id)
+        .first()
+    )
+
+
+def decided_notice(row: dict, viewer_staff_id: int | None) -> dict:
+    """What the second agent reads: « Cette demande a déjà été traitée par … le … »."""
+    if row["decided_by"] is not None and row["decided_by"] == viewer_staff_id:
+        who = "vous-même"
+    else:
+        who = row["decided_by_name"] or "un autre agent"
+    when = f" le {date_heure(row['decided_at'])}" if row["decided_at"] else ""
+    applied = [contact.FIELDS.get(f, f) for f in load_json(row["applied_fields"], [])]
+    state = DECISION_LABELS.get(row["status"], row["status"])
+    if applied:
+        state += " (" + ", ".join(applied) + ")"
+    return {
+        "id": row["id"],
+        "message": f"Cette demande a déjà été traitée par {who}{when}.",
+        "state": state,
+        "reason": row["reason"] if row["status"] == "refusee" else "",
+        "family": row["family"],
+        "family_name": row["family_name"],
+        "family_code": row["family_code"],
+    }
+
+
+# ---------------------------------------------------------------- journal
+
+
+def _paris_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=clock.PARIS)
+
+
+@dataclass
+class JournalEntries:
+    rows: list[dict]
+    next_before: int | None  # the id to page back from, when older lines exist
+
+
+async def journal_entries(
+    *,
+    action: str | None = None,
+    staff_id: int | None = None,
+    family_code: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    before_id: int | None = None,
+    limit: int = JOURNAL_PAGE,
+    check_only: bool = False,
+) -> JournalEntries:
+    """Newest first, `limit` lines from `before_id` back; days are whole days in Paris, `until`
+    included. Raises Rejected (field « famille ») when the code names no family; `check_only`
+    does only that (another filter is wrong: both are reported, no line is read)."""
+    filters: dict = {}
+    if action:
+        filters["action"] = action
+    if staff_id is not None:
+        filters["staff_id"] = staff_id
+    if family_code:
+        row = await Family.select(Family.id).where(Family.code == family_code).first()
+        if row is None:
+            raise Rejected("Aucune famille n’a ce code.", field="famille")
+        filters["family_id"] = row["id"]
+    if check_only:
+        return JournalEntries(rows=[], next_before=None)
+    if since is not None:
+        filters["since"] = _paris_midnight(since)
+    if until is not None:
+        filters["until"] = _paris_midnight(until + dt.timedelta(days=1))
+    rows = await audit.entries(**filters, before_id=before_id, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return JournalEntries(rows=rows, next_before=rows[-1]["id"] if more else None)
+
+
+async def staff_choices() -> list[tuple[str, str]]:
+    """The agents of the journal's filter, by name."""
+    staff = await StaffUser.select(StaffUser.id, StaffUser.display_name).order_by(
+        StaffUser.display_name
+    )
+    return [(str(s["id"]), s["display_name"]) for s in staff]
+
+
+def action_choices() -> list[tuple[str, str]]:
+    return sorted(audit.ACTIONS.items(), key=lambda a: a[1])

@@ -14,21 +14,22 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
-from ecp.accounts import contact
-from ecp.accounts.services import load_json
 from ecp.backoffice import queries, services
-from ecp.families.tables import ContactChangeRequest
-from ecp.web.forms import Form, many, text
+from ecp.backoffice.forms import RequestDecisionForm
+from ecp.errors import Rejected
 from ecp.web.htmx import page_or_fragment, redirect
-from ecp.web.templating import date_heure
 
-STATUS_LABELS = {"appliquee": "appliquée", "partielle": "appliquée en partie", "refusee": "refusée"}
+DONE = {
+    "appliquee": "Demande appliquée ; la famille est prévenue par courriel.",
+    "partielle": "Demande appliquée en partie ; la famille est prévenue par courriel.",
+    "refusee": "Demande refusée ; la famille est prévenue par courriel.",
+}
 
 
 def _queue(
     request: Request,
     requests: list[dict],
-    forms: dict[int, Form] | None = None,
+    forms: dict[int, RequestDecisionForm] | None = None,
     status: int = 200,
     decided: dict | None = None,
 ) -> Template:
@@ -39,63 +40,20 @@ def _queue(
         fragment="partials/backoffice/request_queue.html",
         context={
             "requests": requests,
-            "forms": {r["id"]: forms.get(r["id"], Form()) for r in requests},
+            "forms": {r["id"]: forms.get(r["id"], RequestDecisionForm()) for r in requests},
             "decided": decided,
         },
         status_code=status,
     )
 
 
-async def _decision(request_id: int) -> dict | None:
-    """The request as it stands: status, who decided it and when, what was applied."""
-    row = (
-        await ContactChangeRequest.select(
-            ContactChangeRequest.id,
-            ContactChangeRequest.status,
-            ContactChangeRequest.decided_at,
-            ContactChangeRequest.decided_by,
-            ContactChangeRequest.applied_fields,
-            ContactChangeRequest.reason,
-            ContactChangeRequest.family,
-            ContactChangeRequest.family.code.as_alias("family_code"),
-            ContactChangeRequest.family.name.as_alias("family_name"),
-            ContactChangeRequest.decided_by.display_name.as_alias("decided_by_name"),
-        )
-        .where(ContactChangeRequest.id == request_id)
-        .first()
-    )
-    return row
-
-
-def _decided_context(request: Request, row: dict) -> dict:
-    """What the second agent reads: « Cette demande a déjà été traitée par … le … »."""
-    if row["decided_by"] is not None and row["decided_by"] == request.user.staff_id:
-        who = "vous-même"
-    else:
-        who = row["decided_by_name"] or "un autre agent"
-    when = f" le {date_heure(row['decided_at'])}" if row["decided_at"] else ""
-    applied = [contact.FIELDS.get(f, f) for f in load_json(row["applied_fields"], [])]
-    state = STATUS_LABELS.get(row["status"], row["status"])
-    if applied:
-        state += " (" + ", ".join(applied) + ")"
-    return {
-        "id": row["id"],
-        "message": f"Cette demande a déjà été traitée par {who}{when}.",
-        "state": state,
-        "reason": row["reason"] if row["status"] == "refusee" else "",
-        "family": row["family"],
-        "family_name": row["family_name"],
-        "family_code": row["family_code"],
-    }
-
-
-async def _already_decided(request: Request, row: dict) -> Template:
+async def _already_decided(request: Request, state: dict) -> Template:
     # 409 as for a place that just went: htmx swaps it (htmx-config), the form is gone.
     return _queue(
         request,
         await queries.waiting_requests(),
         status=409,
-        decided=_decided_context(request, row),
+        decided=queries.decided_notice(state, request.user.staff_id),
     )
 
 
@@ -108,50 +66,32 @@ async def staff_requests(request: Request) -> Template:
 async def staff_request_decide(
     request: Request, request_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
 ) -> Any:
-    current = await _decision(request_id)
-    if current is None:
-        raise NotFoundException("Demande introuvable")
-    if current["status"] != "en_attente":
-        # Before validating: the form of a decided request is no longer on the page, so its
-        # errors would be a 422 with nothing to see.
-        return await _already_decided(request, current)
-    decision = text(data, "decision", 20)
-    fields = many(data, "champ")
-    reason = text(data, "motif", 500)
-    form = Form(values={"champ": fields, "motif": reason})
-    if decision == "refuser" and not reason:
-        form.error(
-            f"motif-{request_id}", "Indiquez le motif du refus : il est envoyé à la famille."
+    form = RequestDecisionForm.bind(data, request_id=request_id)
+    if not form.valid:
+        state = await queries.request_state(request_id)
+        if state is None:
+            raise NotFoundException("Demande introuvable")
+        if state["status"] != "en_attente":
+            # The form of a decided request is no longer on the page: its errors would be a
+            # 422 with nothing to see, so the page says what was decided instead.
+            return await _already_decided(request, state)
+        return _queue(request, await queries.waiting_requests(), {request_id: form}, status=422)
+    queue = request.app.route_reverse("staff_requests")
+    try:
+        result = await services.decide_request(
+            request.user, request_id, apply_fields=form.apply_fields(), reason=form.cleaned["motif"]
         )
-    elif decision == "appliquer" and not fields:
-        form.error(
-            f"champ-{request_id}",
-            "Cochez au moins une information à appliquer, ou refusez la demande.",
-        )
-    elif decision not in ("appliquer", "refuser"):
-        form.error(f"champ-{request_id}", "Choisissez d’appliquer ou de refuser la demande.")
-    if form.valid:
-        try:
-            result = await services.decide_request(
-                request.user,
-                request_id,
-                apply_fields=fields if decision == "appliquer" else [],
-                reason=reason,
-            )
-        except services.ActionRefused as exc:
-            # Another agent decided between our read and our lock: same answer as above.
-            current = await _decision(request_id)
-            if current is not None and current["status"] != "en_attente":
-                return await _already_decided(request, current)
-            return redirect(request, "/agents/demandes", str(exc), kind="error")
-        messages = {
-            "appliquee": "Demande appliquée ; la famille est prévenue par courriel.",
-            "partielle": "Demande appliquée en partie ; la famille est prévenue par courriel.",
-            "refusee": "Demande refusée ; la famille est prévenue par courriel.",
-        }
-        return redirect(request, "/agents/demandes", messages[result["status"]])
-    requests = await queries.waiting_requests()
-    return _queue(request, requests, {request_id: form}, status=422)
+    except services.NotFound as error:
+        raise NotFoundException("Demande introuvable") from error
+    except services.AlreadyDecided:
+        # Decided before this request or between our read and our lock: same answer.
+        state = await queries.request_state(request_id)
+        if state is not None:
+            return await _already_decided(request, state)
+        raise NotFoundException("Demande introuvable") from None
+    except Rejected as error:
+        return redirect(request, queue, error.message, kind="error")
+    return redirect(request, queue, DONE[result["status"]])
 
 
 def handlers() -> list:

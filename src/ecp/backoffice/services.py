@@ -1,10 +1,13 @@
-"""Staff actions on families: create a family, add or edit children, disable an account, send a
-reset link, apply or refuse contact-change requests. Each is journalled in its transaction."""
+"""Staff actions on families: create a family, add or edit children, disable an account, close
+its sessions, send a reset link, apply or refuse contact-change requests; and the reads that the
+journal must record (a family's record, a child's health notes). Each action is journalled in
+its transaction; a refusal is an ecp.errors.Rejected with its French message."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from ecp import clock
 from ecp.accounts import contact, reset
@@ -13,7 +16,9 @@ from ecp.audit.services import record
 from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import AuthSession
+from ecp.backoffice import queries
 from ecp.db import lock_for_update, write_transaction
+from ecp.errors import Rejected
 from ecp.families import search
 from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
 from ecp.mail.outbox import queue_email
@@ -22,8 +27,21 @@ from ecp.mail.outbox import queue_email
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
-class ActionRefused(Exception):
-    """A staff action that cannot be done; the message is French and shown as is."""
+class NotFound(Rejected):
+    """The family, child or request named in the address does not exist (the page is a 404)."""
+
+
+class AlreadyDecided(Rejected):
+    """The contact-change request was decided by someone else first (two agents at once)."""
+
+
+@dataclass
+class WelcomeLetter:
+    """What the letter prints; the password is shown once and never stored in clear."""
+
+    family: dict
+    guardian: dict | None
+    password: str
 
 
 def first_password() -> str:
@@ -45,8 +63,8 @@ async def _next_code() -> str:
 
 async def create_family(
     actor: Principal, *, name: str, guardian: dict, qf: int | None, out_of_town: bool, passwords
-) -> tuple[int, str, str]:
-    """Returns (family id, code famille, first password); the password is never stored plain."""
+) -> WelcomeLetter:
+    """A new family (its code is the next free one) and its first responsable."""
     password = first_password()
     password_hash = await passwords.hash(password)
     async with write_transaction():
@@ -64,7 +82,7 @@ async def create_family(
         await Guardian(family=family.id, rank=1, **guardian).save()
         await record(actor, "family_created", family_id=family.id, target=code)
         await search.reindex(family.id)
-    return family.id, code, password
+    return WelcomeLetter(await queries.family(family.id), guardian, password)
 
 
 async def save_child(
@@ -89,7 +107,7 @@ async def save_child(
                 .first()
             )
             if before is None:
-                raise ActionRefused("Cet enfant n’appartient pas à cette famille.")
+                raise NotFound("Cet enfant n’appartient pas à cette famille.")
             changed = sorted(k for k, v in values.items() if before.get(k) != v)
             await Child.update(values).where((Child.id == child_id) & (Child.family == family_id))
             # Field names only: the journal must not become a second copy of health data.
@@ -104,27 +122,19 @@ async def save_child(
     return child_id
 
 
+async def _known_family(family_id: int) -> None:
+    if not await Family.exists().where(Family.id == family_id):
+        raise NotFound("Cette famille n’existe pas.")
+
+
 async def set_active(actor: Principal, family_id: int, active: bool) -> None:
+    """Disabling also closes every session of the family (docs/security.md B5)."""
     async with write_transaction():
+        await _known_family(family_id)
         await Family.update({Family.active: active}).where(Family.id == family_id)
         if not active:
             await close_all_for(family_id=family_id)
         await record(actor, "family_enabled" if active else "family_disabled", family_id=family_id)
-
-
-def _live_sessions(family_id: int, settings, now: dt.datetime):
-    """Sessions that would still let the family in: not past the idle or absolute expiry."""
-    idle = now - dt.timedelta(minutes=settings.session_idle_minutes)
-    absolute = now - dt.timedelta(hours=settings.session_absolute_hours)
-    return (
-        (AuthSession.family == family_id)
-        & (AuthSession.last_seen_at >= idle)
-        & (AuthSession.created_at >= absolute)
-    )
-
-
-async def open_session_count(family_id: int, settings) -> int:
-    return await AuthSession.count().where(_live_sessions(family_id, settings, clock.now()))
 
 
 async def close_family_sessions(actor: Principal, settings, family_id: int) -> int:
@@ -134,8 +144,9 @@ async def close_family_sessions(actor: Principal, settings, family_id: int) -> i
     sessions that were still open, which is what the agent can tell the family.
     """
     async with write_transaction():
+        await _known_family(family_id)
         now = clock.now()
-        live = await AuthSession.count().where(_live_sessions(family_id, settings, now))
+        live = await AuthSession.count().where(queries.live_sessions(family_id, settings, now))
         await AuthSession.delete().where(AuthSession.family == family_id)
         await record(
             actor, "family_sessions_closed", family_id=family_id, details={"sessions": live}
@@ -145,23 +156,29 @@ async def close_family_sessions(actor: Principal, settings, family_id: int) -> i
 
 async def send_reset_link(actor: Principal, settings, family_id: int) -> None:
     family = await Family.select(Family.email, Family.active).where(Family.id == family_id).first()
+    if family is None:
+        raise NotFound("Cette famille n’existe pas.")
     if not family["email"]:
-        raise ActionRefused(
+        raise Rejected(
             "Cette famille n’a pas d’adresse électronique : remettez-lui une "
             "nouvelle lettre d’accueil."
         )
     if not family["active"]:
-        raise ActionRefused("Le compte est désactivé : réactivez-le avant d’envoyer un lien.")
+        raise Rejected("Le compte est désactivé : réactivez-le avant d’envoyer un lien.")
     link = await reset.create_link(settings, family_id, family["email"])
     if link is None:
-        raise ActionRefused(
+        raise Rejected(
             "Trois liens ont déjà été envoyés dans l’heure : attendez avant d’en envoyer un autre."
         )
     await record(actor, "reset_link_sent", family_id=family_id)
 
 
-async def new_letter(actor: Principal, family_id: int, passwords) -> str:
-    """A new first password for a family without e-mail (the letter is printed again)."""
+async def new_letter(actor: Principal, family_id: int, passwords) -> WelcomeLetter:
+    """A new first password for a family without e-mail (the letter is printed again); every
+    session of the family is closed, and a lock after failed logins lifted."""
+    family = await queries.family(family_id)
+    if family is None:
+        raise NotFound("Cette famille n’existe pas.")
     password = first_password()
     password_hash = await passwords.hash(password)
     async with write_transaction():
@@ -180,7 +197,57 @@ async def new_letter(actor: Principal, family_id: int, passwords) -> str:
             target="nouveau mot de passe",
             details={"fields": ["password"]},
         )
-    return password
+    return WelcomeLetter(family, await queries.first_guardian(family_id), password)
+
+
+# ---------------------------------------------------------------- reads the journal records
+
+
+async def open_family_record(actor: Principal, settings, family_id: int) -> dict | None:
+    """The family's record (queries.family_record) and its open sessions; the consultation is
+    journalled. None when the family does not exist (nothing is journalled then)."""
+    data = await queries.family_record(family_id)
+    if data is None:
+        return None
+    await record(actor, "family_record_viewed", family_id=family_id)
+    data["open_sessions"] = await queries.open_session_count(family_id, settings)
+    return data
+
+
+async def read_health_notes(
+    actor: Principal, family_id: int, child_id: int
+) -> tuple[dict, dict] | None:
+    """(family, child) for the health page; every read is journalled, in the agent's name.
+    None when the family does not exist or the child is not one of its children."""
+    family = await queries.family(family_id)
+    child = await queries.child(family_id, child_id) if family is not None else None
+    if child is None:
+        return None
+    await record(
+        actor,
+        "health_notes_read",
+        family_id=family_id,
+        target=f"enfant {child_id}",
+        details={"page": "santé"},
+    )
+    return family, child
+
+
+async def open_child_form(
+    actor: Principal, family_id: int, child_id: int
+) -> queries.ChildPage | None:
+    """The edit page of a child: it shows the health notes, so opening it is a journalled read."""
+    page = await queries.child_page(family_id, child_id)
+    if page is None:
+        return None
+    await record(
+        actor,
+        "health_notes_read",
+        family_id=family_id,
+        target=f"enfant {child_id}",
+        details={"page": "modification"},
+    )
+    return page
 
 
 # ---------------------------------------------------------------- contact-change requests
@@ -211,17 +278,18 @@ async def decide_request(
 ) -> dict:
     """Applies the chosen fields (none = refusal) of a waiting request, tells the family.
 
-    Raises ActionRefused if the request was already decided (two agents at once: one wins).
+    Raises NotFound for an unknown request, AlreadyDecided if it was decided already (two
+    agents at once: one wins), Rejected if its responsable is gone.
     """
     async with write_transaction():
         rows = await lock_for_update(
             ContactChangeRequest.select().where(ContactChangeRequest.id == request_id)
         )
         if not rows:
-            raise ActionRefused("Cette demande n’existe pas.")
+            raise NotFound("Cette demande n’existe pas.")
         req = rows[0]
         if req["status"] != "en_attente":
-            raise ActionRefused("Cette demande a déjà été traitée.")
+            raise AlreadyDecided("Cette demande a déjà été traitée.")
         changes = load_json(req["changes"], {})
         chosen = [f for f in apply_fields if f in changes and f in contact.FIELDS]
         status = (
@@ -237,7 +305,7 @@ async def decide_request(
             .first()
         )
         if chosen and guardian is None:
-            raise ActionRefused("Le responsable concerné n’existe plus.")
+            raise Rejected("Le responsable concerné n’existe plus.")
         if chosen:
             values = {getattr(Guardian, f): changes[f]["after"] for f in chosen}
             await Guardian.update(values).where(Guardian.id == guardian["id"])
@@ -290,7 +358,8 @@ async def decide_request(
 
 
 def parse_date(value: str) -> dt.date | None:
-    """'2026-11-29' or '29/11/2026', within the years the app can compute around."""
+    """'2026-11-29' or '29/11/2026', within the years the app can compute around (kept for the
+    settings pages, which still parse their dates by hand)."""
     from ecp.web.params import parse_day
 
     return parse_day(value)
