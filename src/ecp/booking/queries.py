@@ -1,6 +1,8 @@
-"""Read models for the calendar pages: a family's children, activities, inscriptions, bookings
-and place counters for a date range, in FOUR queries whatever the number of rows (issue 7:
-every page <= 6 queries, and on SQLite each query outside a transaction opens a connection)."""
+"""Read models of the booking pages. The calendar: a family's children, activities,
+inscriptions, bookings and place counters for a date range, in FOUR queries whatever the number
+of rows (issue 7: every page <= 6 queries, and on SQLite each query outside a transaction opens
+a connection). Then the pages around it (semaine type, inscriptions and recap, ICS feed) and
+the staff's (inscriptions to decide, a day's lists, pointage and kitchen)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ecp.booking import calendar as cal
+from ecp.booking.tables import Booking, Inscription
 from ecp.commune.queries import defaults as settings_defaults
 from ecp.commune.setup_cache import SETUP
+from ecp.commune.tables import Activity, School
 from ecp.db import fetch
+from ecp.families.tables import Child, Family
 
 # Column types of the raw rows below (ecp.db.fetch makes them so on both engines).
 YEAR_TYPES = {"starts_on": dt.date, "ends_on": dt.date}
@@ -350,3 +355,362 @@ async def load_calendar(
 def placeholders(values: list) -> str:
     """`{}, {}, ...` for an IN list of a raw query (Piccolo binds each value)."""
     return ", ".join("{}" for _ in values)
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages around the calendar: a family's header, the semaine type's choices, the
+# inscriptions page (with its month recap) and the ICS feed
+
+STATUS_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
+
+
+async def family_header(family_id: int) -> dict | None:
+    """The family a staff page acts for (id, code, name), or None."""
+    return (
+        await Family.select(Family.id, Family.code, Family.name)
+        .where(Family.id == family_id)
+        .first()
+    )
+
+
+async def active_children(family_id: int) -> list[dict]:
+    return (
+        await Child.select(Child.id, Child.first_name, Child.last_name, Child.level)
+        .where((Child.family == family_id) & (Child.active == True))
+        .order_by(Child.birth_date)
+    )
+
+
+def eligible(activities: list[cal.ActivityInfo], children: list[dict]) -> list[cal.ActivityInfo]:
+    """The activities open to at least one of the children's levels."""
+    levels = {c["level"] for c in children}
+    return [a for a in activities if any(a.eligible(lv) for lv in levels)]
+
+
+@dataclass
+class PatternChoices:
+    """What the semaine type offers: the family's children, the activities open to them, and
+    the period's calendar when the dates posted make a period (it then serves the choices, the
+    preview and the booking rules in one read)."""
+
+    children: list[dict]
+    activities: list[cal.ActivityInfo]
+    calendar: CalendarData | None = None
+
+
+async def pattern_choices(
+    family_id: int, period: tuple[dt.date, dt.date] | None = None
+) -> PatternChoices:
+    if period is not None:
+        calendar = await load_calendar(family_id, *period)
+        return PatternChoices(
+            calendar.children, eligible(calendar.activities, calendar.children), calendar
+        )
+    children = await active_children(family_id)
+    activities, _ = await load_activities()
+    return PatternChoices(children, eligible(activities, children))
+
+
+async def month_recap(family_id: int, month: dt.date) -> list[dict]:
+    """Per child and activity: booked days and days declared ill in the month (one query)."""
+    rows = (
+        await Booking.select(
+            Booking.child,
+            Booking.child.first_name.as_alias("child_name"),
+            Booking.activity,
+            Booking.activity.short_label.as_alias("label"),
+            Booking.activity.sort_order.as_alias("o"),
+            Booking.day,
+            Booking.state,
+        )
+        .where(
+            (Booking.child.family == family_id)
+            & (Booking.day >= month)
+            & (Booking.day <= cal.month_end(month))
+            & (Booking.state != "annulee")
+        )
+        .order_by(Booking.day)
+    )
+    lines: dict[tuple[int, int], dict] = {}
+    for row in rows:
+        line = lines.setdefault(
+            (row["child"], row["activity"]),
+            {
+                "child": row["child_name"],
+                "label": row["label"],
+                "order": row["o"],
+                "days": [],
+                "ill": [],
+            },
+        )
+        (line["ill"] if row["state"] == "malade" else line["days"]).append(row["day"])
+    return sorted(lines.values(), key=lambda x: (x["child"], x["order"]))
+
+
+async def inscriptions_page(family_id: int, month: dt.date) -> dict:
+    """The family's inscriptions of the current year by child, the activities each child may
+    still ask for, the month's recap and the family (name, code, whether a calendar feed is
+    active): 6 queries."""
+    _settings, year = await load_rules_row()
+    year_id = year["id"] if year else 0
+    children = await active_children(family_id)
+    activities, _ = await load_activities()
+    rows = await Inscription.select(
+        Inscription.id,
+        Inscription.child,
+        Inscription.activity,
+        Inscription.status,
+        Inscription.reason,
+        Inscription.requested_at,
+    ).where((Inscription.child.family == family_id) & (Inscription.school_year == year_id))
+    by_child: dict[int, list[dict]] = {c["id"]: [] for c in children}
+    labels = {a.id: a.label for a in activities}
+    taken = set()
+    for row in rows:
+        taken.add((row["child"], row["activity"]))
+        by_child.setdefault(row["child"], []).append(
+            row
+            | {
+                "label": labels.get(row["activity"], "?"),
+                "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+            }
+        )
+    requestable = {
+        c["id"]: [a for a in activities if a.eligible(c["level"]) and (c["id"], a.id) not in taken]
+        for c in children
+    }
+    recap = await month_recap(family_id, month)
+    family = (
+        await Family.select(Family.name, Family.code, Family.ics_token_hash)
+        .where(Family.id == family_id)
+        .first()
+    )
+    return {
+        "children": children,
+        "inscriptions": by_child,
+        "requestable": requestable,
+        "recap": recap,
+        "has_year": year is not None,
+        "ics_active": bool(family and family["ics_token_hash"]),
+        "family": {"name": family["name"], "code": family["code"]} if family else None,
+    }
+
+
+async def family_by_ics_token(token_hash: str) -> dict | None:
+    """The active family whose calendar feed this token (its SHA-256) opens, or None."""
+    return (
+        await Family.select(Family.id, Family.name)
+        .where((Family.ics_token_hash == token_hash) & (Family.active == True))
+        .first()
+    )
+
+
+async def ics_bookings(family_id: int, today: dt.date) -> list[dict]:
+    """The family's bookings from a month ago to 200 days ahead, cancelled ones left out, with
+    what a calendar event shows (one query)."""
+    return await Booking.select(
+        Booking.id,
+        Booking.day,
+        Booking.state,
+        Booking.updated_at,
+        Booking.child.first_name.as_alias("child"),
+        Booking.activity.label.as_alias("label"),
+        Booking.activity.starts_at.as_alias("starts_at"),
+        Booking.activity.ends_at.as_alias("ends_at"),
+        Booking.school.name.as_alias("school"),
+    ).where(
+        (Booking.child.family == family_id)
+        & (Booking.day >= today - dt.timedelta(days=31))
+        & (Booking.day <= today + dt.timedelta(days=200))
+        & (Booking.state != "annulee")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff: inscriptions to decide, and the lists of a day (effectifs, pointage, kitchen)
+
+
+async def staff_inscriptions(status: str) -> list[dict]:
+    """The inscriptions in this status, oldest request first (200 at most)."""
+    return (
+        await Inscription.select(
+            Inscription.id,
+            Inscription.status,
+            Inscription.requested_at,
+            Inscription.reason,
+            Inscription.child.first_name.as_alias("first_name"),
+            Inscription.child.last_name.as_alias("last_name"),
+            Inscription.child.level.as_alias("level"),
+            Inscription.child.family.as_alias("family_id"),
+            Inscription.child.family.code.as_alias("family_code"),
+            Inscription.child.school.name.as_alias("school"),
+            Inscription.activity.label.as_alias("activity"),
+        )
+        .where(Inscription.status == status)
+        .order_by(Inscription.requested_at)
+        .limit(200)
+    )
+
+
+async def activity_exists(activity_id: int) -> bool:
+    return await Activity.exists().where(Activity.id == activity_id)
+
+
+async def active_school_exists(school_id: int) -> bool:
+    return await School.exists().where((School.id == school_id) & (School.active == True))
+
+
+# The lists of one day, for one school or all: raw SQL, because building these Piccolo joins
+# cost more than running them, and the school filter must reach the database (a commune's day
+# holds tens of thousands of bookings).
+LIST_SQL = (
+    "SELECT {kind} AS kind, r.child, r.activity, r.school, {state} AS state, {mark} AS mark, "
+    "c.first_name, c.last_name, c.level, c.has_allergy AS allergy, c.needs_support AS support, "
+    "k.name AS class_name, a.label AS activity_label, a.sort_order AS activity_order "
+    "FROM {table} r JOIN child c ON c.id = r.child JOIN activity a ON a.id = r.activity "
+    "LEFT JOIN school_class k ON k.id = c.school_class WHERE r.day = {{}}{extra}"
+)
+BOOKINGS_SQL = LIST_SQL.format(
+    kind="'b'", state="r.state", mark="''", table="booking", extra=" AND r.state <> 'annulee'"
+)
+MARKS_SQL = LIST_SQL.format(kind="'m'", state="''", mark="r.status", table="attendance", extra="")
+# The kitchen's meals per school (every school's, or the one shown): an aggregate, not rows.
+KITCHEN_SQL = (
+    "SELECT b.school, c.diet, COUNT(*) AS meals, "
+    "SUM(CASE WHEN c.has_allergy THEN 1 ELSE 0 END) AS allergies "
+    "FROM booking b JOIN child c ON c.id = b.child JOIN activity a ON a.id = b.activity "
+    "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s)"
+    % ", ".join("'%s'" % code for code in sorted(cal.MEAL_CODES))
+)
+LIST_TYPES = {"allergy": bool, "support": bool}
+KITCHEN_TYPES = {"meals": int, "allergies": int}
+
+
+async def _list_rows(day: dt.date, school_id: int | None) -> tuple[list[dict], list[dict]]:
+    where = " AND r.school = {}" if school_id is not None else ""
+    args = [day] + ([school_id] if school_id is not None else [])
+    rows = await fetch(
+        f"{BOOKINGS_SQL}{where} UNION ALL {MARKS_SQL}{where} ORDER BY last_name, first_name, child",
+        *args,
+        *args,
+        types=LIST_TYPES,
+    )
+    bookings = [r for r in rows if r["kind"] == "b"]
+    marks = [r for r in rows if r["kind"] == "m"]
+    return bookings, marks
+
+
+async def attendance_day(day: dt.date, school_id: int | None) -> dict | None:
+    """Expected children per school and activity for a day, their pointage, and the kitchen's
+    headcount per school: four queries whatever the number of children (schools, lists and
+    pointage, kitchen, children who may be added). None when `school_id` names no active
+    school."""
+    schools = await fetch("SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
+    if school_id is not None and school_id not in {s["id"] for s in schools}:
+        return None
+    bookings, attendance = await _list_rows(day, school_id)
+    marks = {(r["child"], r["activity"]): r["mark"] for r in attendance}
+    names = {s["id"]: s["name"] for s in schools}
+    kitchen: dict[int, dict] = {
+        s["id"]: {"school": s["name"], "meals": 0, "allergies": 0, "diets": {}}
+        for s in schools
+        if school_id is None or s["id"] == school_id
+    }
+    kitchen_sql, kitchen_args = KITCHEN_SQL, [day]
+    if school_id is not None:
+        kitchen_sql, kitchen_args = f"{kitchen_sql} AND b.school = {{}}", [day, school_id]
+    for row in await fetch(
+        f"{kitchen_sql} GROUP BY b.school, c.diet", *kitchen_args, types=KITCHEN_TYPES
+    ):
+        k = kitchen.get(row["school"])
+        if k is None:
+            continue
+        k["meals"] += row["meals"]
+        k["allergies"] += row["allergies"]
+        if row["diet"] and row["diet"] != "standard":
+            k["diets"][row["diet"]] = k["diets"].get(row["diet"], 0) + row["meals"]
+    groups: dict[tuple[int, int], dict] = {}
+    for b in bookings:
+        group = groups.setdefault(
+            (b["school"], b["activity"]),
+            {
+                "school_id": b["school"],
+                "school": names.get(b["school"], "?"),
+                "activity_id": b["activity"],
+                "activity": b["activity_label"],
+                "order": b["activity_order"],
+                "children": [],
+                "expected": 0,
+            },
+        )
+        group["children"].append(b | {"mark": marks.get((b["child"], b["activity"]), "")})
+        group["expected"] += 1 if b["state"] == "reservee" else 0
+    # Children pointed without a booking (or whose booking was cancelled): listed too, flagged,
+    # since billing charges them the majoration.
+    listed = {(b["child"], b["activity"]) for b in bookings}
+    for a in attendance:
+        if (a["child"], a["activity"]) in listed or a["school"] not in names:
+            continue
+        group = groups.setdefault(
+            (a["school"], a["activity"]),
+            {
+                "school_id": a["school"],
+                "school": names[a["school"]],
+                "activity_id": a["activity"],
+                "activity": a["activity_label"],
+                "order": a["activity_order"],
+                "children": [],
+                "expected": 0,
+            },
+        )
+        group["children"].append(a | {"state": "sans_reservation", "mark": a["mark"]})
+    candidates = await unbooked_candidates(
+        day,
+        sorted({g["school_id"] for g in groups.values()}),
+        sorted({g["activity_id"] for g in groups.values()}),
+    )
+    for key, group in groups.items():
+        on_list = {c["child"] for c in group["children"]}
+        group["candidates"] = [c for c in candidates.get(key, []) if c["child"] not in on_list]
+    ordered = sorted(groups.values(), key=lambda g: (g["school"], g["order"]))
+    return {
+        "day": day,
+        "schools": schools,
+        "school_id": school_id,
+        "groups": ordered,
+        "kitchen": list(kitchen.values()),
+    }
+
+
+async def unbooked_candidates(
+    day: dt.date, school_ids: list[int], activity_ids: list[int]
+) -> dict[tuple[int, int], list[dict]]:
+    """Active children of these schools holding a validated inscription, for the school year
+    covering `day`, to these activities: {(school, activity): [child, ...]} in one query.
+    The inscription is required because it carries the family's consent and health file;
+    a child without one has to be inscribed first."""
+    if not school_ids or not activity_ids:
+        return {}
+    rows = await fetch(
+        "SELECT i.child, i.activity, c.first_name, c.last_name, c.school "
+        "FROM inscription i JOIN child c ON c.id = i.child "
+        "JOIN school_year y ON y.id = i.school_year "
+        "WHERE i.status = 'validee' AND c.active = {} "
+        f"AND c.school IN ({placeholders(school_ids)}) "
+        f"AND i.activity IN ({placeholders(activity_ids)}) "
+        "AND y.starts_on <= {} AND y.ends_on >= {} "
+        "ORDER BY c.last_name, c.first_name, i.child",
+        True,
+        *school_ids,
+        *activity_ids,
+        day,
+        day,
+    )
+    out: dict[tuple[int, int], list[dict]] = {}
+    seen: set[tuple[int, int]] = set()
+    for r in rows:
+        if (r["child"], r["activity"]) in seen:
+            continue
+        seen.add((r["child"], r["activity"]))
+        out.setdefault((r["school"], r["activity"]), []).append(r)
+    return out

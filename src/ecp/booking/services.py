@@ -8,32 +8,47 @@ previous holder commits, so two parents tapping the last place get one booking, 
 child's row is locked first (SELECT ... FOR UPDATE) so the same child booked twice at once waits
 and then sees its own booking. An ill child frees its place (Slot.booked - 1): the day is not billed and staff
 may give the place to another child on the day.
+
+Then the writes of the pages around the calendar: the semaine type (planned, then booked in one
+transaction), a child present without a booking, the pointage of a list, an inscription asked
+by a family and decided by staff, and the private calendar feed's token. Refusals are
+BookingError (an ecp.errors.Rejected); staff actions are audit-logged in their transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.principal import Principal
 from ecp.booking import calendar as cal
-from ecp.booking.queries import CalendarData, Setup, load_calendar, load_setup, placeholders
+from ecp.booking.queries import (
+    CalendarData,
+    Setup,
+    load_activities,
+    load_calendar,
+    load_rules_row,
+    load_setup,
+    placeholders,
+)
 from ecp.booking.tables import Attendance, Booking, Inscription
 from ecp.db import fetch, is_sqlite, lock_for_update, write_transaction
-from ecp.families.tables import Child
+from ecp.errors import Rejected
+from ecp.families.tables import Child, Family
 
 
-class BookingError(Exception):
+class BookingError(Rejected):
     """A refusal the family can read; `code` names the cell state it matches."""
 
     code = "erreur"
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message, field)
 
 
 class SlotFull(BookingError):
@@ -714,40 +729,6 @@ class UnbookedOutcome:
     created: bool
 
 
-async def unbooked_candidates(
-    day: dt.date, school_ids: list[int], activity_ids: list[int]
-) -> dict[tuple[int, int], list[dict]]:
-    """Active children of these schools holding a validated inscription, for the school year
-    covering `day`, to these activities: {(school, activity): [child, ...]} in one query.
-    The inscription is required because it carries the family's consent and health file;
-    a child without one has to be inscribed first."""
-    if not school_ids or not activity_ids:
-        return {}
-    rows = await fetch(
-        "SELECT i.child, i.activity, c.first_name, c.last_name, c.school "
-        "FROM inscription i JOIN child c ON c.id = i.child "
-        "JOIN school_year y ON y.id = i.school_year "
-        "WHERE i.status = 'validee' AND c.active = {} "
-        f"AND c.school IN ({placeholders(school_ids)}) "
-        f"AND i.activity IN ({placeholders(activity_ids)}) "
-        "AND y.starts_on <= {} AND y.ends_on >= {} "
-        "ORDER BY c.last_name, c.first_name, i.child",
-        True,
-        *school_ids,
-        *activity_ids,
-        day,
-        day,
-    )
-    out: dict[tuple[int, int], list[dict]] = {}
-    seen: set[tuple[int, int]] = set()
-    for r in rows:
-        if (r["child"], r["activity"]) in seen:
-            continue
-        seen.add((r["child"], r["activity"]))
-        out.setdefault((r["school"], r["activity"]), []).append(r)
-    return out
-
-
 async def record_unbooked_presence(
     actor: Principal, *, child_id: int, activity_id: int, school_id: int, day: dt.date
 ) -> UnbookedOutcome:
@@ -827,3 +808,229 @@ async def record_unbooked_presence(
             },
         )
     return UnbookedOutcome(child_id, name, created=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pointage of a list: present, absent, excused
+
+POINTAGE = {"present": "présent", "absent": "absent", "excuse": "excusé"}
+
+
+async def record_pointage(
+    actor: Principal,
+    *,
+    day: dt.date,
+    activity_id: int,
+    school_id: int,
+    marks: list[tuple[int | None, str]],
+) -> int:
+    """Saves the marks of one list (day, activity, school) and returns how many were saved.
+
+    `marks`: (child id, status) as posted; a child who is not on the list (no booking left
+    standing, no pointage row) refuses the whole list with NotFound: the form only offers the
+    list's children. A status outside POINTAGE (« not pointed yet ») is skipped. A second save
+    updates the rows, never duplicates them; one audit line per save that marked someone."""
+    expected = {
+        r["child"]: r["family"]
+        for r in await Booking.select(Booking.child, Booking.child.family.as_alias("family")).where(
+            (Booking.day == day)
+            & (Booking.activity == activity_id)
+            & (Booking.school == school_id)
+            & (Booking.state != "annulee")
+        )
+    }
+    # Children added as present without a booking are on the list too (same controls).
+    expected.update(
+        {
+            r["child"]: r["family"]
+            for r in await Attendance.select(
+                Attendance.child, Attendance.child.family.as_alias("family")
+            ).where(
+                (Attendance.day == day)
+                & (Attendance.activity == activity_id)
+                & (Attendance.school == school_id)
+            )
+        }
+    )
+    chosen: dict[int, str] = {}
+    for child, status in marks:
+        if child is None or child not in expected:
+            raise NotFound("Enfant introuvable sur cette liste")
+        if status in POINTAGE:
+            chosen[child] = status
+    stamp = clock.now()
+    async with write_transaction():
+        existing = {
+            r["child"]: r["id"]
+            for r in await Attendance.select(Attendance.id, Attendance.child).where(
+                (Attendance.day == day)
+                & (Attendance.activity == activity_id)
+                & Attendance.child.is_in(list(chosen) or [0])
+            )
+        }
+        new_rows = []
+        for child, status in chosen.items():
+            if child in existing:
+                await Attendance.update(
+                    {
+                        Attendance.status: status,
+                        Attendance.marked_at: stamp,
+                        Attendance.marked_by: actor.staff_id,
+                    }
+                ).where(Attendance.id == existing[child])
+            else:
+                new_rows.append(
+                    Attendance(
+                        child=child,
+                        activity=activity_id,
+                        school=school_id,
+                        day=day,
+                        status=status,
+                        marked_at=stamp,
+                        marked_by=actor.staff_id,
+                    )
+                )
+        if new_rows:
+            await Attendance.insert(*new_rows)
+        if chosen:
+            await audit.record(
+                actor,
+                "attendance_mark",
+                target=f"activity:{activity_id}",
+                details={"day": day.isoformat(), "school": school_id, "count": len(chosen)},
+            )
+    return len(chosen)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inscriptions: a family asks, the service decides
+
+
+@dataclass
+class InscriptionRequested:
+    child_name: str
+    activity_label: str
+
+
+async def request_inscription(
+    family_id: int, child_id: int | None, activity_id: int | None
+) -> InscriptionRequested:
+    """A pending inscription of one of the family's children to an activity of the current
+    school year.
+
+    NotFound for a child who is not the family's (or no longer active) and when no school year
+    is open; Rejected (field `activite-<child>`, the child's select) for an activity the child
+    may not ask for: inactive, not open to the child's level, or already asked for this year,
+    whatever the answer was."""
+    _settings, year = await load_rules_row()
+    child = None
+    if child_id is not None:
+        child = (
+            await Child.select(Child.id, Child.first_name, Child.level)
+            .where((Child.id == child_id) & (Child.family == family_id) & (Child.active == True))
+            .first()
+        )
+    if child is None:
+        raise NotFound("Enfant introuvable")
+    field = f"activite-{child['id']}"
+    activities, _ = await load_activities()
+    activity = next(
+        (a for a in activities if a.id == activity_id and a.eligible(child["level"])), None
+    )
+    if activity is None:
+        raise Rejected("Choisissez une activité dans la liste.", field=field)
+    if year is None:
+        raise NotFound("Aucune année scolaire ouverte")
+    async with write_transaction():
+        if await Inscription.exists().where(
+            (Inscription.child == child["id"])
+            & (Inscription.activity == activity.id)
+            & (Inscription.school_year == year["id"])
+        ):
+            raise Rejected("Choisissez une activité dans la liste.", field=field)
+        await Inscription.insert(
+            Inscription(
+                child=child["id"],
+                activity=activity.id,
+                school_year=year["id"],
+                status="en_attente",
+                requested_at=clock.now(),
+            )
+        )
+    return InscriptionRequested(child["first_name"], activity.label)
+
+
+@dataclass
+class InscriptionDecided:
+    child_name: str
+    activity_label: str
+    status: str  # "validee" or "refusee"
+
+
+async def decide_inscription(
+    actor: Principal, inscription_id: int, decision: str, reason: str
+) -> InscriptionDecided:
+    """Validates (`decision` "valider") or refuses ("refuser", with the reason the family will
+    read) an inscription, audit-logged in the same transaction.
+
+    NotFound for an unknown inscription; Rejected, under the reason's field
+    (`motif-<inscription>`), for another decision or a refusal without a reason."""
+    row = (
+        await Inscription.select(
+            Inscription.id,
+            Inscription.status,
+            Inscription.child.family.as_alias("family"),
+            Inscription.child.first_name.as_alias("name"),
+            Inscription.activity.label.as_alias("activity"),
+        )
+        .where(Inscription.id == inscription_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("Inscription introuvable")
+    field = f"motif-{inscription_id}"
+    if decision not in ("valider", "refuser"):
+        raise Rejected("Choisissez « Valider » ou « Refuser ».", field=field)
+    if decision == "refuser" and not reason:
+        raise Rejected("Donnez le motif du refus : la famille le lira.", field=field)
+    status = "validee" if decision == "valider" else "refusee"
+    async with write_transaction():
+        await Inscription.update(
+            {
+                Inscription.status: status,
+                Inscription.decided_at: clock.now(),
+                Inscription.decided_by: actor.staff_id,
+                Inscription.reason: reason if status == "refusee" else "",
+            }
+        ).where(Inscription.id == inscription_id)
+        await audit.record(
+            actor,
+            f"inscription_{'validate' if status == 'validee' else 'refuse'}",
+            family_id=row["family"],
+            target=f"inscription:{inscription_id}",
+            details={"activity": row["activity"], "reason": reason},
+        )
+    return InscriptionDecided(row["name"], row["activity"], status)
+
+
+# ---------------------------------------------------------------------------------------------
+# The private calendar feed (ICS)
+
+
+def ics_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def new_ics_token(family_id: int) -> str:
+    """Creates (or replaces) the family's private feed address and returns its token, to show
+    once: only its SHA-256 is kept, so a leaked database does not leak the feeds, and the
+    previous address stops working."""
+    token = secrets.token_urlsafe(32)
+    await Family.update({Family.ics_token_hash: ics_token_hash(token)}).where(
+        Family.id == family_id
+    )
+    return token
+
+
+async def revoke_ics_token(family_id: int) -> None:
+    await Family.update({Family.ics_token_hash: None}).where(Family.id == family_id)

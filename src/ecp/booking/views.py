@@ -1,14 +1,20 @@
-"""Template data for the week calendar (family and staff), built from a CalendarData (pure)."""
+"""Template data for the week calendar (family and staff), built from a CalendarData, and the
+documents the booking pages serve (the ICS feed, the effectifs' CSV): pure, no query."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ecp import clock
 from ecp.booking import calendar as cal
 from ecp.booking.queries import CalendarData
+from ecp.booking.services import POINTAGE
+from ecp.web import csv_export
+from ecp.web.plural import counted
 from ecp.web.templating import french_date
 
 ACTION_LABELS = {"reserver": "Réserver", "annuler": "Annuler", "malade": "Signaler malade"}
@@ -167,3 +173,90 @@ def week_title(monday: dt.date) -> str:
     else:
         start = french_date(monday, "EEEE d MMMM")
     return f"Semaine du {start} au {french_date(friday, 'EEEE d MMMM y')}"
+
+
+def pattern_result_message(made: int, failed: int) -> str:
+    """The warning after a semaine type that booked only part of the days, or none."""
+    not_booked = counted(failed, "jour n’a pas pu être réservé", "jours n’ont pas pu être réservés")
+    if not made and not failed:
+        return "Aucune réservation ajoutée : les jours choisis étaient déjà réservés."
+    if not made:
+        return f"Semaine type non appliquée : aucune réservation ajoutée, {not_booked}."
+    return (
+        "Semaine type appliquée en partie : "
+        f"{counted(made, 'réservation ajoutée', 'réservations ajoutées')}, {not_booked}."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The private calendar feed and the effectifs' CSV: documents rather than pages
+
+
+def ics_calendar(rows: list[dict], family_name: str) -> bytes:
+    """The family's bookings (queries.ics_bookings) as an iCalendar document; a day declared
+    ill stays in it, cancelled, so that a phone removes the event."""
+    import icalendar
+
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Portail Famille//ECP//FR")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", f"Réservations – famille {family_name}")
+    calendar.add("x-wr-timezone", "Europe/Paris")
+    calendar.add("refresh-interval", dt.timedelta(hours=6), parameters={"VALUE": "DURATION"})
+    for row in rows:
+        event = icalendar.Event()
+        ill = row["state"] == "malade"
+        event.add("uid", f"booking-{row['id']}@ecp")
+        event.add(
+            "summary", f"{row['label']} – {row['child']}" + (" (absence signalée)" if ill else "")
+        )
+        event.add("dtstart", dt.datetime.combine(row["day"], row["starts_at"], tzinfo=clock.PARIS))
+        event.add("dtend", dt.datetime.combine(row["day"], row["ends_at"], tzinfo=clock.PARIS))
+        event.add("dtstamp", row["updated_at"] or clock.now())
+        event.add("location", row["school"] or "")
+        event.add("status", "CANCELLED" if ill else "CONFIRMED")
+        calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+# Served with the document it names, built by the shared writer below.
+CSV_MEDIA_TYPE = "text/csv"
+ATTENDANCE_CSV_HEADER = [
+    "date",
+    "ecole",
+    "activite",
+    "nom",
+    "prenom",
+    "niveau",
+    "classe",
+    "allergie",
+    "reservation",
+    "pointage",
+]
+
+
+def attendance_csv(data: dict) -> str:
+    """A day's lists (queries.attendance_day) as the staff's spreadsheet, one row per child,
+    with the BOM Excel needs to read UTF-8 accents."""
+    out = io.StringIO()
+    writer = csv_export.writer(out)  # every cell neutralised against spreadsheet formulas
+    writer.writerow(ATTENDANCE_CSV_HEADER)
+    for group in data["groups"]:
+        for c in group["children"]:
+            writer.writerow(
+                [
+                    data["day"].isoformat(),
+                    group["school"],
+                    group["activity"],
+                    c["last_name"],
+                    c["first_name"],
+                    c["level"],
+                    c["class_name"] or "",
+                    "oui" if c["allergy"] else "non",
+                    c["state"] if c["state"] in ("malade", "sans_reservation") else "reservee",
+                    POINTAGE.get(c["mark"], ""),
+                ]
+            )
+    return "\ufeff" + out.getvalue()

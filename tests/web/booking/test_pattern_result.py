@@ -7,8 +7,8 @@ import datetime as dt
 
 from ecp import clock
 from ecp.booking import services
-from ecp.booking.routes import pattern_result_message
 from ecp.booking.tables import Booking
+from ecp.booking.views import pattern_result_message
 from tests import booking_factories as bf
 from tests.support import login_family, post_form, soup
 
