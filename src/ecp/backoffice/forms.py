@@ -191,7 +191,7 @@ class FieldNames(Field):
     def __init__(self, label: str) -> None:
         super().__init__(label, empty=[])
 
-    def raw(self, data: dict[str, Any]) -> Any:
+    def read(self, data: dict[str, Any]) -> Any:
         return many(data, self.name)[:50]
 
     def clean(self, value: Any) -> list[str]:

@@ -67,7 +67,7 @@ class PatternDays(Field):
     """The weekdays ticked for each activity, posted as `jours_<activity id>`: read as
     {activity id: {ISO weekdays}}; values that are not weekdays are dropped."""
 
-    def raw(self, data: dict[str, Any]) -> dict[str, list[str]]:
+    def read(self, data: dict[str, Any]) -> dict[str, list[str]]:
         return {key: many(data, key) for key in data if key.startswith("jours_")}
 
     def clean(self, value: dict[str, list[str]]) -> dict[int, set[int]]:
