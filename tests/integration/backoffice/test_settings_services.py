@@ -486,3 +486,14 @@ async def test_an_edit_keeps_what_creation_fixed_and_sets_the_places():
             "details": {"capacities": {str(a.id): 120, str(b.id): 80}},
         }
     ]
+
+
+async def test_a_code_taken_meanwhile_is_refused_by_the_unique_index(monkeypatch):
+    """Two administrators creating one code at once: the second one's check saw it free."""
+    me = await admin()
+    await factories.make_activity("restauration", "Restauration scolaire", short_label="Cantine")
+    monkeypatch.setattr(services, "activity_code", lambda label, code, taken: "restauration")
+    with pytest.raises(Rejected) as refused:
+        await services.create_activity(me, **activity(code="restauration"))
+    assert refused.value.field == "code" and "« restauration »" in refused.value.message
+    assert await Activity.count() == 1 and await journal() == []
