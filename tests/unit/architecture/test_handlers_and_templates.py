@@ -27,8 +27,6 @@ FORBIDDEN_IN_ROUTES = ("ecp.db", "piccolo")
 ROUTES_LEFT = {
     "accounts/routes.py",
     "auth/mfa_routes.py",
-    "backoffice/activity_routes.py",
-    "backoffice/settings_routes.py",
     "mail/routes.py",
     "ops/routes.py",
     "pages/routes.py",
@@ -46,9 +44,6 @@ TEMPLATES_LEFT = {
     "pages/auth/staff_code.html",
     "pages/auth/staff_login.html",
     "pages/auth/staff_mfa_setup.html",
-    "pages/backoffice/settings_activity.html",
-    "pages/backoffice/settings_school.html",
-    "pages/backoffice/settings_staff.html",
     "pages/family/home.html",
     "pages/invoices/staff_payments.html",
     "pages/invoices/staff_receipt.html",
@@ -70,11 +65,6 @@ TEMPLATES_LEFT = {
     "partials/auth/mfa_setup_form.html",
     "partials/auth/staff_account.html",
     "partials/auth/staff_password_form.html",
-    "partials/backoffice/activity_form.html",
-    "partials/backoffice/school_form.html",
-    "partials/backoffice/settings_overview.html",
-    "partials/backoffice/staff_form.html",
-    "partials/backoffice/staff_mfa.html",
     "partials/invoices/counter_payment_form.html",
     "partials/mail/outbox_list.html",
     "partials/payments/attempt_status.html",
@@ -84,7 +74,6 @@ TEMPLATES_LEFT = {
 MARKUP_LEFT = {
     "pages/payments/reconciliation.html",
     "pages/payments/simulator.html",
-    "partials/backoffice/activity_form.html",
     "partials/invoices/counter_payment_form.html",
     "partials/payments/invoice_choice.html",
 }

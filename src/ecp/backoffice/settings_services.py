@@ -1,0 +1,591 @@
+"""Staff > Paramètres: the writes and the rules behind them (administrators only).
+
+The service's rules, school years, schools, closures, activities with their places per school,
+and staff accounts. Each write runs in one transaction with its journal line
+(ecp.audit.services.record, action "settings_changed" or "staff_account_changed").
+
+A rule that refuses raises ecp.errors.Rejected with the French message and the form field to
+blame. The rules that need no database are plain functions (check_*, activity_code): the forms
+of ecp.backoffice.settings_forms call them too, so that a page shows every error at once, and
+the writes call them again, so that no caller can skip them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from ecp import clock
+from ecp.audit.services import record
+from ecp.auth import mfa
+from ecp.auth.policy import password_problem
+from ecp.auth.principal import Principal
+from ecp.auth.sessions import close_all_for
+from ecp.auth.tables import ROLES, StaffUser
+from ecp.commune.tables import (
+    Activity,
+    ActivityCapacity,
+    Closure,
+    CommuneSettings,
+    School,
+    SchoolYear,
+)
+from ecp.db import write_transaction
+from ecp.errors import Rejected
+from ecp.families.tables import LEVELS
+
+KINDS = [("maternelle", "maternelle"), ("elementaire", "élémentaire"), ("primaire", "primaire")]
+DEADLINE_RULES = [
+    ("working_days", "la règle du service : jours ouvrés avant le jour, à l’heure limite"),
+    ("previous_wednesday", "le mercredi précédent, à l’heure limite (comme le mercredi)"),
+]
+DEADLINE_LABELS = dict(DEADLINE_RULES)
+CODE_RE = re.compile(r"[a-z0-9_]{2,40}")
+USERNAME_RE = re.compile(r"[a-z0-9._-]{3,60}")
+YEAR_LABEL_RE = re.compile(r"\d{4}-\d{4}")
+
+CODE_TAKEN = "Une autre activité a déjà le code « {code} » : choisissez-en un autre."
+
+
+class Missing(LookupError):
+    """The school, closure, activity or account named is not there (the handler's 404)."""
+
+
+class NothingToReset(Rejected):
+    """The account has no authenticator: a warning rather than an error."""
+
+
+# ---------------------------------------------------------------- rules without the database
+
+
+def check_year_label(label: str) -> None:
+    if not YEAR_LABEL_RE.fullmatch(label):
+        raise Rejected("Le libellé s’écrit comme 2026-2027.", field="libelle")
+
+
+def check_year_bounds(starts_on: dt.date, ends_on: dt.date) -> None:
+    if ends_on <= starts_on:
+        raise Rejected("La fin de l’année doit suivre son début.", field="fin")
+
+
+def check_closure_dates(starts_on: dt.date, ends_on: dt.date) -> None:
+    # One day is starts_on == ends_on; the form sends the first day when the last is left empty.
+    if ends_on < starts_on:
+        raise Rejected("Le dernier jour ne peut pas précéder le premier.", field="fermeture_au")
+
+
+def check_activity_hours(starts_at: dt.time, ends_at: dt.time) -> None:
+    if ends_at <= starts_at:
+        raise Rejected("L’heure de fin doit suivre l’heure de début.", field="fin")
+
+
+def check_activity_label(label: str, others: Iterable[dict]) -> None:
+    # Families choose by label: two alike would be the same line twice in their calendar.
+    if any(o["label"].casefold() == label.casefold() for o in others):
+        raise Rejected("Une autre activité porte déjà ce libellé.", field="libelle")
+
+
+def check_activity_short_label(short_label: str, others: Iterable[dict]) -> None:
+    if any(o["short_label"].casefold() == short_label.casefold() for o in others):
+        raise Rejected("Une autre activité porte déjà ce libellé court.", field="libelle_court")
+
+
+def code_from_label(label: str) -> str:
+    """'Stage multisports (été)' -> 'stage_multisports_ete', like the codes already in use."""
+    ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_label.lower()).strip("_")[:40]
+
+
+def activity_code(label: str, code: str, taken: Iterable[str]) -> str:
+    """The code a new activity gets: the one typed, or else one formed from its label.
+
+    Exports and the booking rules name activities by code, so it must be well formed and
+    unique; "" only when there is no label either (the label's own error says so)."""
+    final = code or code_from_label(label)
+    if code and not CODE_RE.fullmatch(final):
+        raise Rejected(
+            "Le code : 2 à 40 lettres minuscules sans accent, chiffres ou "
+            "tirets bas, par exemple stage_multisports.",
+            field="code",
+        )
+    if label and not CODE_RE.fullmatch(final):
+        raise Rejected(
+            "Saisissez un code : le libellé ne suffit pas à en former un "
+            "(par exemple stage_multisports).",
+            field="code",
+        )
+    if final and final in set(taken):
+        raise Rejected(CODE_TAKEN.format(code=final), field="code")
+    return final
+
+
+def check_username(username: str, taken: Iterable[str] = ()) -> None:
+    if not USERNAME_RE.fullmatch(username):
+        raise Rejected(
+            "L’identifiant : 3 à 60 lettres minuscules, chiffres, points ou tirets.",
+            field="identifiant",
+        )
+    if username in set(taken):
+        raise Rejected("Cet identifiant est déjà pris.", field="identifiant")
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise Rejected("Choisissez un rôle.", field="role")
+
+
+def check_own_rights(
+    actor_staff_id: int | None, staff_id: int | None, role: str, active: bool
+) -> None:
+    """An administrator cannot remove their own rights: the service could be left without
+    anyone able to give them back (another administrator must do it)."""
+    if staff_id is not None and staff_id == actor_staff_id:
+        if role != "administrateur" or not active:
+            raise Rejected(
+                "Vous ne pouvez pas retirer vos propres droits d’administrateur : "
+                "demandez-le à un autre administrateur.",
+                field="role",
+            )
+
+
+def check_staff_password(password: str, username: str) -> None:
+    """A staff password has 15 characters at least and does not contain the username
+    (docs/security.md A1, ecp.auth.policy)."""
+    problem = password_problem(password, staff=True, forbidden=(username,))
+    if problem:
+        raise Rejected(problem, field="mot_de_passe")
+
+
+# ---------------------------------------------------------------- the service's rules
+
+
+async def save_rules(
+    actor: Principal,
+    *,
+    booking_deadline_working_days: int,
+    booking_deadline_time: dt.time,
+    illness_cutoff_time: dt.time,
+    invoice_due_days: int,
+    retention_years: int,
+) -> None:
+    values = {
+        CommuneSettings.booking_deadline_working_days: booking_deadline_working_days,
+        CommuneSettings.booking_deadline_time: booking_deadline_time,
+        CommuneSettings.illness_cutoff_time: illness_cutoff_time,
+        CommuneSettings.invoice_due_days: invoice_due_days,
+        CommuneSettings.retention_years: retention_years,
+    }
+    async with write_transaction():
+        if await CommuneSettings.exists():
+            await CommuneSettings.update(values, force=True)
+        else:
+            await CommuneSettings(**{c._meta.name: v for c, v in values.items()}).save()
+        await record(
+            actor,
+            "settings_changed",
+            target="règles du service",
+            details={"fields": sorted(c._meta.name for c in values)},
+        )
+
+
+async def save_school_year(
+    actor: Principal, *, label: str, starts_on: dt.date, ends_on: dt.date, current: bool
+) -> None:
+    """Creates the year, or changes the one of that label; a current year makes the others
+    past or future."""
+    check_year_label(label)
+    check_year_bounds(starts_on, ends_on)
+    async with write_transaction():
+        if current:
+            await SchoolYear.update({SchoolYear.is_current: False}, force=True)
+        existing = await SchoolYear.select(SchoolYear.id).where(SchoolYear.label == label).first()
+        if existing:
+            await SchoolYear.update(
+                {
+                    SchoolYear.starts_on: starts_on,
+                    SchoolYear.ends_on: ends_on,
+                    SchoolYear.is_current: current,
+                }
+            ).where(SchoolYear.id == existing["id"])
+        else:
+            await SchoolYear(
+                label=label, starts_on=starts_on, ends_on=ends_on, is_current=current
+            ).save()
+        await record(actor, "settings_changed", target=f"année scolaire {label}")
+
+
+# ---------------------------------------------------------------- schools
+
+
+async def save_school(
+    actor: Principal,
+    school_id: int | None,
+    *,
+    name: str,
+    kind: str,
+    address: str,
+    active: bool = True,
+) -> int:
+    """Creates a school (school_id None) or changes one; returns its id."""
+    if not name:
+        raise Rejected("Saisissez le nom de l’école.", field="nom")
+    if kind not in dict(KINDS):
+        raise Rejected("Choisissez le type d’école.", field="type")
+    async with write_transaction():
+        if school_id is not None and not await School.exists().where(School.id == school_id):
+            raise Missing(school_id)
+        if await School.exists().where((School.name == name) & (School.id != (school_id or -1))):
+            raise Rejected("Une autre école porte déjà ce nom.", field="nom")
+        values = {"name": name, "kind": kind, "address": address, "active": active}
+        if school_id is None:
+            school = School(**values)
+            await school.save()
+            school_id = school.id
+        else:
+            await School.update(values).where(School.id == school_id)
+        await record(actor, "settings_changed", target=f"école {name}")
+    return school_id
+
+
+# ---------------------------------------------------------------- closures
+
+
+async def add_closure(
+    actor: Principal,
+    *,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    reason: str,
+    school_id: int | None = None,
+    activity_id: int | None = None,
+) -> int:
+    """A closure of every school and activity, or of one school, or of one activity."""
+    check_closure_dates(starts_on, ends_on)
+    if not reason:
+        raise Rejected("Indiquez le motif : il est montré aux familles.", field="motif")
+    async with write_transaction():
+        if school_id is not None and not await School.exists().where(School.id == school_id):
+            raise Rejected("Choisissez une école de la liste.", field="ecole")
+        if activity_id is not None and not await Activity.exists().where(
+            Activity.id == activity_id
+        ):
+            raise Rejected("Choisissez une activité de la liste.", field="activite")
+        closure = Closure(
+            starts_on=starts_on,
+            ends_on=ends_on,
+            school=school_id,
+            activity=activity_id,
+            reason=reason,
+        )
+        await closure.save()
+        await record(
+            actor,
+            "settings_changed",
+            target="fermeture",
+            details={"du": starts_on.isoformat(), "au": ends_on.isoformat(), "motif": reason},
+        )
+    return closure.id
+
+
+async def delete_closure(actor: Principal, closure_id: int) -> None:
+    async with write_transaction():
+        row = await Closure.select().where(Closure.id == closure_id).first()
+        if row is None:
+            raise Missing(closure_id)
+        await Closure.delete().where(Closure.id == closure_id)
+        await record(
+            actor,
+            "settings_changed",
+            target="fermeture supprimée",
+            details={
+                "du": row["starts_on"].isoformat(),
+                "au": row["ends_on"].isoformat(),
+                "motif": row["reason"],
+            },
+        )
+
+
+# ---------------------------------------------------------------- activities
+# Booking reads the days, hours, eligible levels, exclusive group, deadline rule and places;
+# billing reads `billable`. The code, the group, the deadline rule and `billable` are chosen at
+# creation and then fixed: changing them later would rewrite the rules under bookings already
+# made (two bookings of one group on a day, days booked as free becoming billed in a month not
+# yet invoiced). So update_activity takes none of them.
+
+
+def _activity_values(
+    *,
+    label: str,
+    short_label: str,
+    weekdays: Iterable[str],
+    starts_at: dt.time,
+    ends_at: dt.time,
+    levels: Iterable[str],
+    default_capacity: int,
+    active: bool,
+) -> dict:
+    levels = set(levels)
+    return {
+        Activity.label: label,
+        Activity.short_label: short_label,
+        Activity.weekdays: ",".join(sorted(weekdays)),
+        Activity.starts_at: starts_at,
+        Activity.ends_at: ends_at,
+        Activity.eligible_levels: ",".join(lv for lv in LEVELS if lv in levels),
+        Activity.default_capacity: default_capacity,
+        Activity.active: active,
+    }
+
+
+def _check_activity(
+    label: str, short_label: str, starts_at: dt.time, ends_at: dt.time, others: list[dict]
+) -> None:
+    if not label:
+        raise Rejected("Saisissez le libellé de l’activité.", field="libelle")
+    if not short_label:
+        raise Rejected(
+            "Saisissez le libellé court, utilisé dans les tableaux.", field="libelle_court"
+        )
+    check_activity_label(label, others)
+    check_activity_short_label(short_label, others)
+    check_activity_hours(starts_at, ends_at)
+
+
+async def create_activity(
+    actor: Principal,
+    *,
+    label: str,
+    short_label: str,
+    code: str = "",
+    weekdays: Iterable[str],
+    starts_at: dt.time,
+    ends_at: dt.time,
+    levels: Iterable[str],
+    default_capacity: int,
+    deadline_rule: str,
+    group_code: str = "",
+    billable: bool = True,
+    capacities: dict[int, int] | None = None,
+) -> tuple[int, str]:
+    """A new activity, offered at once and last in the families' calendar, with its places per
+    school; returns (id, code). An empty code is formed from the label."""
+    capacities = dict(capacities or {})
+    values = _activity_values(
+        label=label,
+        short_label=short_label,
+        weekdays=weekdays,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        levels=levels,
+        default_capacity=default_capacity,
+        active=True,
+    )
+    if deadline_rule not in DEADLINE_LABELS:
+        raise Rejected("Choisissez la date limite de réservation.", field="delai")
+    final_code = code
+    try:
+        async with write_transaction():
+            others = await Activity.select(
+                Activity.id,
+                Activity.code,
+                Activity.label,
+                Activity.short_label,
+                Activity.group_code,
+                Activity.sort_order,
+            )
+            _check_activity(label, short_label, starts_at, ends_at, others)
+            final_code = activity_code(label, code, (o["code"] for o in others))
+            if group_code and group_code not in {o["group_code"] for o in others}:
+                raise Rejected("Choisissez un groupe dans la liste.", field="groupe")
+            activity = Activity(
+                code=final_code,
+                group_code=group_code,
+                deadline_rule=deadline_rule,
+                billable=billable,
+                sort_order=max((o["sort_order"] for o in others), default=0) + 10,
+                **{c._meta.name: v for c, v in values.items()},
+            )
+            await activity.save()
+            for school_id, capacity in capacities.items():
+                await ActivityCapacity(
+                    activity=activity.id, school=school_id, capacity=capacity
+                ).save()
+            await record(
+                actor,
+                "settings_changed",
+                target=f"activité {final_code} créée",
+                details={
+                    "code": final_code,
+                    "label": label,
+                    "billable": billable,
+                    "deadline_rule": deadline_rule,
+                    "group": group_code,
+                    "capacities": {str(k): v for k, v in capacities.items()},
+                },
+            )
+    except Rejected:
+        raise
+    except Exception:
+        # Two administrators creating the same code at once: the unique index decides.
+        if not final_code or not await Activity.exists().where(Activity.code == final_code):
+            raise
+        raise Rejected(CODE_TAKEN.format(code=final_code), field="code") from None
+    return activity.id, final_code
+
+
+async def update_activity(
+    actor: Principal,
+    activity_id: int,
+    *,
+    label: str,
+    short_label: str,
+    weekdays: Iterable[str],
+    starts_at: dt.time,
+    ends_at: dt.time,
+    levels: Iterable[str],
+    default_capacity: int,
+    active: bool,
+    capacities: dict[int, int] | None = None,
+) -> None:
+    """What may change once bookings exist: labels, days, hours, levels, places, offered."""
+    capacities = dict(capacities or {})
+    values = _activity_values(
+        label=label,
+        short_label=short_label,
+        weekdays=weekdays,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        levels=levels,
+        default_capacity=default_capacity,
+        active=active,
+    )
+    async with write_transaction():
+        rows = await Activity.select(
+            Activity.id, Activity.code, Activity.label, Activity.short_label
+        )
+        activity = next((r for r in rows if r["id"] == activity_id), None)
+        if activity is None:
+            raise Missing(activity_id)
+        others = [r for r in rows if r["id"] != activity_id]
+        _check_activity(label, short_label, starts_at, ends_at, others)
+        await Activity.update(values).where(Activity.id == activity_id)
+        existing = {
+            c["school"]
+            for c in await ActivityCapacity.select(ActivityCapacity.school).where(
+                ActivityCapacity.activity == activity_id
+            )
+        }
+        for school_id, capacity in capacities.items():
+            if school_id in existing:
+                await ActivityCapacity.update({ActivityCapacity.capacity: capacity}).where(
+                    (ActivityCapacity.activity == activity_id)
+                    & (ActivityCapacity.school == school_id)
+                )
+            else:
+                await ActivityCapacity(
+                    activity=activity_id, school=school_id, capacity=capacity
+                ).save()
+        await record(
+            actor,
+            "settings_changed",
+            target=f"activité {activity['code']}",
+            details={"capacities": {str(k): v for k, v in capacities.items()}},
+        )
+
+
+# ---------------------------------------------------------------- staff accounts
+
+
+async def save_staff(
+    actor: Principal,
+    passwords,
+    staff_id: int | None,
+    *,
+    display_name: str,
+    role: str,
+    email: str = "",
+    active: bool = True,
+    password: str = "",
+    username: str = "",
+) -> str:
+    """Creates an account (staff_id None: username and password required) or changes one (its
+    username stays; an empty password keeps the current one). A new password, a role change
+    or a deactivation ends that person's sessions: their rights are read at login. Returns
+    the username."""
+    creating = staff_id is None
+    if creating:
+        check_username(username)
+    if not display_name:
+        raise Rejected("Saisissez le nom affiché.", field="nom_affiche")
+    check_role(role)
+    check_own_rights(actor.staff_id, staff_id, role, active)
+    if not creating:
+        existing = await StaffUser.select(StaffUser.username).where(StaffUser.id == staff_id)
+        if not existing:
+            raise Missing(staff_id)
+        username = existing[0]["username"]
+    if password or creating:
+        check_staff_password(password, username)
+    # Hashed before the transaction: Argon2 takes a while, the write lock should not wait.
+    new_hash = await passwords.hash(password) if password else None
+    async with write_transaction():
+        values = {
+            StaffUser.display_name: display_name,
+            StaffUser.email: email,
+            StaffUser.role: role,
+            StaffUser.active: active,
+        }
+        if new_hash:
+            values[StaffUser.password_hash] = new_hash
+            values[StaffUser.failed_logins] = 0
+            values[StaffUser.locked_until] = None
+        if not creating:
+            current = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
+            if current is None:
+                raise Missing(staff_id)
+            await StaffUser.update(values).where(StaffUser.id == staff_id)
+            if new_hash or not active or role != current["role"]:
+                await close_all_for(staff_id=staff_id)
+        else:
+            if await StaffUser.exists().where(StaffUser.username == username):
+                raise Rejected("Cet identifiant est déjà pris.", field="identifiant")
+            await StaffUser(
+                username=username,
+                created_at=clock.now(),
+                **{c._meta.name: v for c, v in values.items()},
+            ).save()
+        await record(
+            actor,
+            "staff_account_changed",
+            target=f"agent {username}",
+            details={"role": role, "active": active, "password_changed": bool(new_hash)},
+        )
+    return username
+
+
+async def reset_staff_mfa(actor: Principal, staff_id: int) -> str:
+    """A lost or changed phone: the member's authenticator goes, their sessions end, and they
+    enrol again at their next login (ECP_STAFF_MFA=obligatoire). Returns the username."""
+    row = await StaffUser.select(StaffUser.username).where(StaffUser.id == staff_id).first()
+    if row is None:
+        raise Missing(staff_id)
+    username = row["username"]
+    if staff_id == actor.staff_id:
+        raise Rejected("Pour votre propre compte, changez d’application depuis « Mon compte ».")
+    async with write_transaction():
+        # mfa.reset also drops a pending login: that stays done when there was no authenticator.
+        removed = await mfa.reset(staff_id)
+        if removed:
+            await close_all_for(staff_id=staff_id)
+            await record(
+                actor,
+                "staff_account_changed",
+                target=f"agent {username}",
+                details={"double_authentification": "réinitialisée"},
+            )
+    if not removed:
+        raise NothingToReset(
+            f"Le compte « {username} » n’a pas de double authentification à réinitialiser."
+        )
+    return username
