@@ -84,7 +84,7 @@ class Count(Integer):
 
 class Lowercase(Text):
     def read(self, data: dict[str, Any]) -> Any:
-        return super().raw(data).lower()
+        return super().read(data).lower()
 
 
 class Several(Field):
@@ -278,7 +278,7 @@ class _ActivityFields(Form):
         for school in context.get("schools", []):
             spec = Count(f"Places à {school['name']}", 0, PLACES)
             spec.name = f"capacite-{school['id']}"
-            value = spec.raw(data or {})
+            value = spec.read(data or {})
             form.values[spec.name] = value
             try:
                 places[school["id"]] = spec.clean(value)
