@@ -25,8 +25,6 @@ URL_LITERAL = re.compile(r"""(?<![\w.])["']/(?:[a-zA-Z#?{]|["'])""")
 FORBIDDEN_IN_ROUTES = ("ecp.db", "piccolo")
 
 ROUTES_LEFT = {
-    "accounts/routes.py",
-    "auth/mfa_routes.py",
     "backoffice/activity_routes.py",
     "backoffice/family_routes.py",
     "backoffice/journal_routes.py",
@@ -44,15 +42,6 @@ ROUTES_LEFT = {
 
 TEMPLATES_LEFT = {
     "base.html",
-    "pages/accounts/contact_change.html",
-    "pages/accounts/forgotten.html",
-    "pages/accounts/my_data.html",
-    "pages/accounts/password.html",
-    "pages/auth/family_login.html",
-    "pages/auth/staff_activation.html",
-    "pages/auth/staff_code.html",
-    "pages/auth/staff_login.html",
-    "pages/auth/staff_mfa_setup.html",
     "pages/backoffice/child.html",
     "pages/backoffice/child_health.html",
     "pages/backoffice/families.html",
@@ -87,16 +76,6 @@ TEMPLATES_LEFT = {
     "pages/payments/simulator.html",
     "pages/payments/simulator_base.html",
     "pages/public/home.html",
-    "partials/accounts/contact_details.html",
-    "partials/accounts/contact_form.html",
-    "partials/accounts/forgotten_form.html",
-    "partials/accounts/password_form.html",
-    "partials/accounts/reset_form.html",
-    "partials/auth/activation_form.html",
-    "partials/auth/code_form.html",
-    "partials/auth/mfa_setup_form.html",
-    "partials/auth/staff_account.html",
-    "partials/auth/staff_password_form.html",
     "partials/backoffice/activity_form.html",
     "partials/backoffice/child_form.html",
     "partials/backoffice/family_form.html",
