@@ -101,12 +101,13 @@ async def test_wrong_password_shows_an_accessible_error_summary(page):
 
 async def test_every_page_reached_by_a_family_passes_axe(page):
     await keyboard_login_family(page, "F00002", "demo-famille-2")
-    assert "/famille/" in await crawl_nav(page)
+    # The menu reverses the home route: Router("/famille") + "/" is "/famille".
+    assert "/famille" in await crawl_nav(page)
 
 
 async def test_every_page_reached_by_the_agent_passes_axe(page):
     await keyboard_login_staff(page)
-    assert "/agents/" in await crawl_nav(page)
+    assert "/agents" in await crawl_nav(page)
 
 
 async def test_logout_by_keyboard_returns_home_with_a_message(page):
