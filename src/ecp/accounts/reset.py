@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
 from ecp import clock
+from ecp.auth.passwords import Passwords
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import PasswordResetToken
 from ecp.db import aware, lock_for_update, write_transaction
 from ecp.families.tables import Family
 from ecp.mail.outbox import queue_email
+from ecp.web import urls
+
+log = logging.getLogger("ecp.accounts")
 
 VALIDITY = dt.timedelta(hours=1)
 # More requests than this within an hour for one family are silently dropped: nobody can flood
 # a family's mailbox, whatever IPs they use (the per-IP rate limit is in the route).
 MAX_PER_HOUR = 3
-PATH = "/mot-de-passe-oublie/nouveau/"
 
 
 def hash_token(token: str) -> str:
@@ -72,7 +76,7 @@ async def create_link(settings, family_id: int, email: str) -> str | None:
             expires_at=now + VALIDITY,
         ).save()
         # Built from configuration, never from the Host header (docs/security.md D4).
-        link = f"{settings.base_url}{PATH}{token}"
+        link = urls.absolute(settings.base_url, "password_reset", token=token)
         text = (
             "Bonjour,\n\n"
             "Vous avez demandé à choisir un nouveau mot de passe pour le Portail Famille de "
@@ -100,8 +104,18 @@ async def issue_for_identifier(settings, identifier: str) -> None:
         await create_link(settings, family["id"], family["email"])
 
 
+async def issue_quietly(settings, identifier: str) -> None:
+    """The forgotten-password form's background task: the visitor already has the answer,
+    so a failure goes to the logs, never to them."""
+    try:
+        await issue_for_identifier(settings, identifier)
+    except Exception:  # noqa: BLE001 - the visitor already has the answer; keep it in the logs
+        log.exception("password reset e-mail could not be queued")
+
+
 async def valid_token(token: str) -> dict | None:
-    """The token row if it exists, is unused and unexpired."""
+    """The token row if it exists, is unused and unexpired; with the family's code, which the
+    new password may not contain."""
     if not token or len(token) > 100:
         return None
     row = (
@@ -110,6 +124,7 @@ async def valid_token(token: str) -> dict | None:
             PasswordResetToken.family,
             PasswordResetToken.expires_at,
             PasswordResetToken.used_at,
+            PasswordResetToken.family.code.as_alias("family_code"),
         )
         .where(PasswordResetToken.token_hash == hash_token(token))
         .first()
@@ -161,3 +176,9 @@ async def use_token(token: str, password_hash: str) -> int:
         ).where(Family.id == family_id)
         await close_all_for(family_id=family_id)
     return family_id
+
+
+async def set_password(token: str, new_password: str, passwords: Passwords) -> int:
+    """The reset link's form, once the new password is judged acceptable: hashed, then set as
+    use_token does (raises TokenInvalid when the link has been used or has expired since)."""
+    return await use_token(token, await passwords.hash(new_password))

@@ -4,7 +4,6 @@ deadline reminders, password change, 'mes données'."""
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from litestar import Request, Router, get, post
@@ -14,16 +13,13 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Response, Template
 
-from ecp.accounts import contact, export, reset, services
+from ecp.accounts import contact, export, queries, reset, services
+from ecp.accounts.forms import ContactChangeForm, ForgottenForm, RemindersForm
+from ecp.auth import login
 from ecp.auth import services as auth_services
-from ecp.auth.policy import password_problem
-from ecp.auth.routes import attempt_for, fresh_session, log_login, too_many
-from ecp.families.tables import Family
-from ecp.web.forms import Form, raw, text
+from ecp.auth.forms import NewPasswordForm, PasswordChangeForm
+from ecp.web.forms import Form
 from ecp.web.htmx import page_or_fragment, redirect
-from ecp.web.security import client_ip
-
-log = logging.getLogger("ecp.accounts")
 
 FORGOTTEN_DONE = (
     "Si ce code famille ou cette adresse correspond à un compte, un message "
@@ -32,13 +28,11 @@ FORGOTTEN_DONE = (
 )
 
 
-def _identifier(request: Request) -> str:
-    return client_ip(request.scope, request.app.state.settings.trusted_proxies)
-
-
 def reset_rate_limit(per_minute: int) -> RateLimitConfig:
     return RateLimitConfig(
-        rate_limit=("minute", per_minute), store="reset_rate", identifier_for_request=_identifier
+        rate_limit=("minute", per_minute),
+        store="reset_rate",
+        identifier_for_request=login.client_identifier,
     )
 
 
@@ -60,13 +54,6 @@ async def password_forgotten(request: Request) -> Template:
     return _forgotten(request, Form(), sent=False)
 
 
-async def _issue_quietly(settings, identifier: str) -> None:
-    try:
-        await reset.issue_for_identifier(settings, identifier)
-    except Exception:  # noqa: BLE001 - the visitor already has the answer; keep it in the logs
-        log.exception("password reset e-mail could not be queued")
-
-
 def password_forgotten_post(per_minute: int):
     @post(
         "/mot-de-passe-oublie",
@@ -77,14 +64,14 @@ def password_forgotten_post(per_minute: int):
     async def password_forgotten_send(
         request: Request, data: URLEncodedBody[dict[str, Any]]
     ) -> Template:
-        identifier = text(data, "identifiant", 200)
-        if not identifier:
-            form = Form()
-            form.error("identifiant", "Saisissez votre code famille ou votre adresse électronique.")
+        form = ForgottenForm.bind(data)
+        if not form.valid:
             return _forgotten(request, form, sent=False, status=422)
         # The answer never depends on the account: the look-up runs after the response is sent.
         response = _forgotten(request, Form(), sent=True)
-        response.background = BackgroundTask(_issue_quietly, request.app.state.settings, identifier)
+        response.background = BackgroundTask(
+            reset.issue_quietly, request.app.state.settings, form.cleaned["identifiant"]
+        )
         return response
 
     return password_forgotten_send
@@ -95,13 +82,13 @@ def _reset_page(request: Request, token: str, form: Form, valid: bool, status: i
         request,
         page="pages/accounts/reset.html",
         fragment="partials/accounts/reset_form.html",
-        context={"form": form, "valid": valid, "token": token, "action": f"{reset.PATH}{token}"},
+        context={"form": form, "valid": valid, "token": token},
         status_code=status,
         headers={"Referrer-Policy": "no-referrer"},
     )
 
 
-@get(f"{reset.PATH}{{token:str}}", name="password_reset")
+@get("/mot-de-passe-oublie/nouveau/{token:str}", name="password_reset")
 async def password_reset(request: Request, token: FromPath[str]) -> Template:
     valid = await reset.valid_token(token) is not None
     return _reset_page(request, token, Form(), valid, 200 if valid else 410)
@@ -109,7 +96,7 @@ async def password_reset(request: Request, token: FromPath[str]) -> Template:
 
 def password_reset_post(per_minute: int):
     @post(
-        f"{reset.PATH}{{token:str}}",
+        "/mot-de-passe-oublie/nouveau/{token:str}",
         name="password_reset_save",
         status_code=200,
         middleware=[reset_rate_limit(per_minute).middleware],
@@ -120,26 +107,20 @@ def password_reset_post(per_minute: int):
         row = await reset.valid_token(token)
         if row is None:
             return _reset_page(request, token, Form(), False, 410)
-        new, confirmation = raw(data, "nouveau_mot_de_passe", 300), raw(data, "confirmation", 300)
-        form = Form()
-        code = await Family.select(Family.code).where(Family.id == row["family"]).first()
-        problem = password_problem(new, forbidden=(code["code"],) if code else ())
-        if not new:
-            form.error("nouveau_mot_de_passe", "Choisissez un nouveau mot de passe.")
-        elif problem:
-            form.error("nouveau_mot_de_passe", problem)
-        elif new != confirmation:
-            form.error("confirmation", "Les deux mots de passe saisis sont différents.")
+        code = row["family_code"]
+        form = NewPasswordForm.bind(data, forbidden=(code,) if code else ())
         if not form.valid:
             return _reset_page(request, token, form, True, 422)
         try:
-            await reset.use_token(token, await request.app.state.passwords.hash(new))
+            await reset.set_password(
+                token, form.cleaned["nouveau_mot_de_passe"], request.app.state.passwords
+            )
         except reset.TokenInvalid:
             return _reset_page(request, token, Form(), False, 410)
         # Not logged in on purpose (OWASP Forgot Password): the family signs in with it now.
         return redirect(
             request,
-            "/connexion",
+            request.app.route_reverse("family_login_page"),
             "Votre mot de passe a été changé. Connectez-vous avec le nouveau.",
         )
 
@@ -162,19 +143,8 @@ def public_router(settings) -> Router:
 # ---------------------------------------------------------------- family side
 
 
-async def _contact_context(request: Request) -> dict:
-    family_id = request.user.family_id
-    family = (
-        await Family.select(Family.id, Family.code, Family.name, Family.email, Family.reminders)
-        .where(Family.id == family_id)
-        .first()
-    )
-    return {
-        "family": family,
-        "guardians": await services.guardians(family_id),
-        "requests": await services.requests_for(family_id),
-        "fields": contact.FIELDS,
-    }
+def _contact_page(request: Request) -> str:
+    return request.app.route_reverse("family_contact")
 
 
 @get("/coordonnees", name="family_contact")
@@ -183,12 +153,12 @@ async def family_contact(request: Request) -> Template:
         request,
         page="pages/accounts/contact.html",
         fragment="partials/accounts/contact_details.html",
-        context=await _contact_context(request),
+        context=await queries.contact_page(request.user.family_id),
     )
 
 
 async def _guardian_or_404(request: Request, guardian_id: int) -> dict:
-    guardian = await services.guardian_of(request.user.family_id, guardian_id)
+    guardian = await queries.guardian_of(request.user.family_id, guardian_id)
     if guardian is None:
         raise NotFoundException()
     return guardian
@@ -207,8 +177,7 @@ def _change_form(request: Request, guardian: dict, form: Form, status: int = 200
 @get("/coordonnees/{guardian_id:int}/modifier", name="family_contact_change")
 async def family_contact_change(request: Request, guardian_id: FromPath[int]) -> Template:
     guardian = await _guardian_or_404(request, guardian_id)
-    form = Form(values={name: guardian.get(name) or "" for name in contact.FIELDS})
-    return _change_form(request, guardian, form)
+    return _change_form(request, guardian, ContactChangeForm.of(guardian))
 
 
 @post("/coordonnees/{guardian_id:int}/modifier", name="family_contact_submit", status_code=200)
@@ -216,23 +185,13 @@ async def family_contact_submit(
     request: Request, guardian_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
 ) -> Any:
     guardian = await _guardian_or_404(request, guardian_id)
-    cleaned = contact.clean(data, guardian)
-    form = Form(values=cleaned.values)
-    for name, message in cleaned.errors.items():
-        form.error(name, message)
-    changes = contact.differences(cleaned.values, guardian) if form.valid else {}
-    if form.valid and not changes:
-        form.error(
-            "address_line1",
-            "Vous n’avez modifié aucune information : changez au moins "
-            "un champ avant d’envoyer la demande.",
-        )
+    form = ContactChangeForm.bind(data, current=guardian)
     if not form.valid:
         return _change_form(request, guardian, form, status=422)
-    await services.submit_change(request.user.family_id, guardian, changes)
+    await services.submit_change(request.user.family_id, guardian, form.cleaned)
     return redirect(
         request,
-        "/famille/coordonnees",
+        _contact_page(request),
         "Votre demande a été envoyée. Le service la vérifiera avant de modifier vos "
         "coordonnées ; vous serez prévenu par courriel.",
     )
@@ -240,14 +199,14 @@ async def family_contact_submit(
 
 @post("/coordonnees/rappels", name="family_reminders", status_code=200)
 async def family_reminders(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
-    enabled = text(data, "rappels") == "oui"
+    enabled = RemindersForm.bind(data).cleaned["rappels"]
     await services.set_reminders(request.user.family_id, enabled)
     message = (
         "Vous recevrez un rappel par courriel avant chaque date limite de réservation."
         if enabled
         else "Vous ne recevrez plus de rappel avant les dates limites."
     )
-    return redirect(request, "/famille/coordonnees", message)
+    return redirect(request, _contact_page(request), message)
 
 
 def _password_form(request: Request, form: Form, status: int = 200) -> Template:
@@ -270,32 +229,30 @@ async def family_password_save(request: Request, data: URLEncodedBody[dict[str, 
     """A wrong current password counts like a failed login of the account, from this browser
     (ecp.auth.throttle): after a few, no password is checked until the wait is over."""
     user = request.user
-    row = await auth_services.account_row("family", user.code)
-    attempt = attempt_for(request, "family", user.code, row)
-    result = await auth_services.change_password(
-        attempt,
-        request.app.state.passwords,
-        current=raw(data, "mot_de_passe_actuel", 300),
-        new=raw(data, "nouveau_mot_de_passe", 300),
-        confirmation=raw(data, "confirmation", 300),
-    )
-    if result.refusal is not None:
-        raise too_many(request, result.refusal, "family", user.family_id)
+    form = PasswordChangeForm.bind(data)
+    attempt = await login.attempt_for_account(request, "family", user.family_id)
+    try:
+        result = await auth_services.change_password(
+            attempt,
+            request.app.state.passwords,
+            current=form.cleaned["mot_de_passe_actuel"],
+            new=form.cleaned["nouveau_mot_de_passe"],
+            confirmation=form.cleaned["confirmation"],
+        )
+    except auth_services.TooManyAttempts as error:
+        raise login.too_many(request, error.refusal, "family", user.family_id) from None
     if not result.done:
         if result.outcome:
-            log_login(request, "family", f"password_change_{result.outcome}", user.family_id)
-        form = Form()
-        for name in ("mot_de_passe_actuel", "nouveau_mot_de_passe", "confirmation"):
-            if name in result.errors:
-                form.error(name, result.errors[name])
+            login.log_login(request, "family", f"password_change_{result.outcome}", user.family_id)
+        form.file(result.errors)
         return _password_form(request, form, status=422)
-    log_login(request, "family", "password_changed", user.family_id)
+    login.log_login(request, "family", "password_changed", user.family_id)
     response = redirect(
         request,
-        "/famille/coordonnees",
+        _contact_page(request),
         "Votre mot de passe a été changé. Vos autres connexions ont été fermées.",
     )
-    await fresh_session(request, response, "family", user.family_id)
+    await login.fresh_session(request, response, "family", user.family_id)
     return response
 
 

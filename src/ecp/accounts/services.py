@@ -1,5 +1,6 @@
 """The family's own account: contact-change requests, reminders (the password change is
-ecp.auth.services.change_password, shared with the staff's)."""
+ecp.auth.services.change_password, shared with the staff's; the reads are in
+ecp.accounts.queries)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 from ecp import clock
 from ecp.accounts import contact
-from ecp.families.tables import ContactChangeRequest, Family, Guardian
+from ecp.families.tables import ContactChangeRequest, Family
 
 STATUS_LABELS = {
     "en_attente": "en attente de validation",
@@ -25,19 +26,6 @@ def load_json(value, default):
     return json.loads(value)
 
 
-async def guardians(family_id: int) -> list[dict]:
-    return await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank)
-
-
-async def guardian_of(family_id: int, guardian_id: int) -> dict | None:
-    """Looked up WITH the family id: another family's guardian is simply not found."""
-    return (
-        await Guardian.select()
-        .where((Guardian.id == guardian_id) & (Guardian.family == family_id))
-        .first()
-    )
-
-
 async def submit_change(family_id: int, guardian: dict, changes: dict) -> int:
     row = ContactChangeRequest(
         family=family_id,
@@ -49,26 +37,6 @@ async def submit_change(family_id: int, guardian: dict, changes: dict) -> int:
     )
     await row.save()
     return row.id
-
-
-async def requests_for(family_id: int, limit: int = 20) -> list[dict]:
-    rows = (
-        await ContactChangeRequest.select(
-            ContactChangeRequest.id,
-            ContactChangeRequest.changes,
-            ContactChangeRequest.status,
-            ContactChangeRequest.submitted_at,
-            ContactChangeRequest.decided_at,
-            ContactChangeRequest.applied_fields,
-            ContactChangeRequest.reason,
-            ContactChangeRequest.guardian.first_name.as_alias("guardian_first_name"),
-            ContactChangeRequest.guardian.last_name.as_alias("guardian_last_name"),
-        )
-        .where(ContactChangeRequest.family == family_id)
-        .order_by(ContactChangeRequest.submitted_at, ascending=False)
-        .limit(limit)
-    )
-    return [describe(r) for r in rows]
 
 
 def describe(row: dict) -> dict:

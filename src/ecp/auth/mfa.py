@@ -12,17 +12,34 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
+import structlog
+
 from ecp import clock
 from ecp.auth import totp
-from ecp.auth.services import Attempt
-from ecp.auth.sessions import hash_token
+from ecp.auth.passwords import Passwords
+from ecp.auth.services import WRONG_CURRENT, Attempt, TooManyAttempts, check_current_password
+from ecp.auth.sessions import close_all_for, hash_token
 from ecp.auth.tables import PendingLogin, StaffTotp, StaffUser
 from ecp.db import aware, write_transaction
+from ecp.errors import Rejected
+
+log = structlog.get_logger("ecp.auth")
 
 COOKIE = "ecp_mfa"
 PENDING_LIFETIME = dt.timedelta(minutes=5)
 # How long a secret offered on the account page stays valid while the agent sets up the app.
 CANDIDATE_LIFETIME = dt.timedelta(minutes=15)
+
+GENERIC_CODE = (
+    "Code incorrect ou expiré : saisissez le code affiché en ce moment par l’application."
+)
+WRONG_NEW_CODE = (
+    "Code incorrect : saisissez le code que l’application affiche pour cette nouvelle clé."
+)
+EXPIRED_KEY = (
+    "La clé proposée a expiré : une nouvelle clé est affichée. Ajoutez-la "
+    "à votre application, puis saisissez son code."
+)
 
 
 def box(settings) -> totp.SecretBox:
@@ -40,6 +57,15 @@ class Pending:
     username: str
     next_path: str
     enrol_secret: str | None  # set when the account enrols at this login
+
+
+class CodeRefused(Rejected):
+    """A login code not accepted: one generic message whatever the reason (it reveals nothing
+    about the account); `outcome` names the reason for the login events."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(GENERIC_CODE, field="code")
+        self.outcome = outcome
 
 
 class _Abort(Exception):
@@ -175,6 +201,31 @@ async def check_login_code(
     return True
 
 
+async def verify_login_code(
+    pending: Pending, code: str | None, attempt: Attempt, secret_box: totp.SecretBox
+) -> bool:
+    """The code step of a staff login (at enrolment too: the pending step knows which secret the
+    code must come from), checked like a password (ecp.auth.throttle): the agent's lane from
+    this browser, the address budget, the account-wide ceiling.
+
+    True: accepted, the pending step consumed. False: `code` is None, nothing that could be a
+    code was typed (the form says what): it could not have been right, so it is no failure of
+    the lane, but it spends the address budget. Raises TooManyAttempts (the address is over
+    its budget) or CodeRefused (the lane waits, or a wrong or replayed code)."""
+    refusal = await attempt.refusal()
+    if refusal is not None and refusal.reason == "rate":
+        raise TooManyAttempts(refusal)
+    if code is None:
+        await attempt.failed(checked=False)
+        return False
+    if refusal is not None:
+        await attempt.failed(checked=False)
+        raise CodeRefused("code_refused")
+    if await check_login_code(pending, code, secret_box, attempt):
+        return True
+    raise CodeRefused("code_failure")
+
+
 async def _consume(pending_id: int) -> None:
     """Single use: of two requests racing with one pending step, one finds it gone."""
     gone = (
@@ -212,6 +263,56 @@ async def replace_authenticator(
         await StaffTotp.insert(
             StaffTotp(staff=staff_id, secret_encrypted=sealed, last_step=step, enrolled_at=now)
         )
+    return True
+
+
+def new_candidate(secret_box: totp.SecretBox, staff_id: int) -> tuple[str, str]:
+    """A new secret offered on the account page, and its sealed copy for the form to carry
+    (nothing is written before the agent proves the app holds it)."""
+    secret = totp.new_secret()
+    return secret, secret_box.seal_candidate(secret, staff_id, clock.now() + CANDIDATE_LIFETIME)
+
+
+def open_candidate(secret_box: totp.SecretBox, sealed: str, staff_id: int) -> str | None:
+    """The secret a form carried back; None when it expired or was altered."""
+    return secret_box.open_candidate(sealed, staff_id, clock.now())
+
+
+async def add_authenticator(
+    attempt: Attempt,
+    passwords: Passwords,
+    secret_box: totp.SecretBox,
+    *,
+    staff_id: int,
+    keep_session_id: int,
+    secret: str,
+    password: str,
+    code: str | None,
+) -> bool:
+    """Enrolment, or a new phone, from the agent's account page. The current password proves
+    the person (a guess here costs the lane and the ceiling of the login), a code that the app
+    holds `secret`. On success the sessions opened with the old authenticator end, this one
+    (`keep_session_id`) stays.
+
+    `password` empty or `code` None: the form has refused them and nothing is written (False),
+    but a password given is still checked, as it always was. Raises TooManyAttempts, or
+    Rejected on the field to blame (the current password, then the code)."""
+    if password:
+        ok, refusal = await check_current_password(attempt, password, passwords)
+        if refusal is not None and refusal.reason == "rate":
+            raise TooManyAttempts(refusal)
+        if refusal is not None:
+            raise Rejected(refusal.wait_message(), field="mot_de_passe_actuel")
+        if not ok:
+            raise Rejected(WRONG_CURRENT, field="mot_de_passe_actuel")
+    if not password or code is None:
+        return False
+    if not await replace_authenticator(staff_id, secret, code, secret_box):
+        await attempt.failed()
+        raise Rejected(WRONG_NEW_CODE, field="code")
+    await attempt.succeeded()
+    await close_all_for(staff_id=staff_id, keep_session_id=keep_session_id)
+    log.info("staff_totp_enrolled", account_id=staff_id)
     return True
 
 

@@ -22,3 +22,22 @@ def password_problem(
     if is_common(password):
         return "Ce mot de passe est trop courant : choisissez une phrase plus personnelle."
     return None
+
+
+MISSING_NEW = "Choisissez un nouveau mot de passe."
+MISMATCH = "Les deux mots de passe saisis sont différents."
+
+
+def new_password_errors(
+    new: str, confirmation: str, *, staff: bool = False, forbidden: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The new password and its confirmation, as every form that sets one judges them (the
+    reset link, a family's and an agent's change): at most one message, by field id."""
+    if not new:
+        return {"nouveau_mot_de_passe": MISSING_NEW}
+    problem = password_problem(new, staff=staff, forbidden=forbidden)
+    if problem:
+        return {"nouveau_mot_de_passe": problem}
+    if new != confirmation:
+        return {"confirmation": MISMATCH}
+    return {}

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ecp import clock
+from ecp.audit.services import Actor, record
 from ecp.auth.passwords import Passwords
 from ecp.auth.tables import StaffTotp, StaffUser
 from ecp.auth.throttle import Client, DeviceCookies, Refusal, Throttle, backoff_until
@@ -21,13 +22,26 @@ from ecp.families.tables import Family
 __all__ = [
     "Attempt",
     "LoginResult",
+    "PasswordChange",
+    "TooManyAttempts",
     "authenticate_family",
     "authenticate_staff",
     "backoff_until",
+    "change_password",
+    "check_current_password",
     "normalise",
 ]
 
 TABLES = {"family": Family, "staff": StaffUser}
+
+
+class TooManyAttempts(Exception):
+    """The client's address has spent its budget (ecp.auth.throttle): nothing was checked, and
+    the caller answers 429 with the refusal's Retry-After."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.reason)
+        self.refusal = refusal
 
 
 @dataclass(frozen=True)
@@ -222,15 +236,15 @@ class PasswordChange:
     """The outcome of a change-password form: errors by field id, or done."""
 
     errors: dict[str, str]
-    refusal: Refusal | None = None  # the address is over its budget: the caller answers 429
     outcome: str | None = None  # for the login events: "wrong_current" or "waiting"
 
     @property
     def done(self) -> bool:
-        return not self.errors and self.refusal is None
+        return not self.errors
 
 
 WRONG_CURRENT = "Le mot de passe actuel est incorrect."
+MISSING_CURRENT = "Saisissez votre mot de passe actuel."
 
 
 async def change_password(
@@ -240,22 +254,26 @@ async def change_password(
     current: str,
     new: str,
     confirmation: str,
-    staff: bool = False,
+    actor: Actor | None = None,
 ) -> PasswordChange:
-    """Checks the form; on success stores the new hash and ends EVERY session of the account
+    """One's own password, behind a session (a family's or an agent's: `attempt.kind`).
+
+    Checks the form; on success stores the new hash and ends EVERY session of the account
     (the caller opens a fresh one for this browser). The account-wide count is reset: the
-    guesses it counted were against a password that no longer exists."""
-    from ecp.auth.policy import password_problem
+    guesses it counted were against a password that no longer exists. With an `actor` (an
+    agent), the change is journalled in the same transaction. Raises TooManyAttempts when
+    the address is over its budget."""
+    from ecp.auth.policy import new_password_errors
     from ecp.auth.sessions import close_all_for
     from ecp.db import write_transaction
 
     errors: dict[str, str] = {}
     if not current:
-        errors["mot_de_passe_actuel"] = "Saisissez votre mot de passe actuel."
+        errors["mot_de_passe_actuel"] = MISSING_CURRENT
     else:
         ok, refusal = await check_current_password(attempt, current, passwords)
         if refusal is not None and refusal.reason == "rate":
-            return PasswordChange({}, refusal)
+            raise TooManyAttempts(refusal)
         if refusal is not None:
             # Nothing else is checked while the lane waits: the message says how long.
             return PasswordChange(
@@ -263,14 +281,11 @@ async def change_password(
             )
         if not ok:
             errors["mot_de_passe_actuel"] = WRONG_CURRENT
-    if not new:
-        errors["nouveau_mot_de_passe"] = "Choisissez un nouveau mot de passe."
-    else:
-        problem = password_problem(new, staff=staff, forbidden=(attempt.login,))
-        if problem:
-            errors["nouveau_mot_de_passe"] = problem
-        elif new != confirmation:
-            errors["confirmation"] = "Les deux mots de passe saisis sont différents."
+    errors.update(
+        new_password_errors(
+            new, confirmation, staff=attempt.kind == "staff", forbidden=(attempt.login,)
+        )
+    )
     if errors:
         wrong = errors.get("mot_de_passe_actuel") == WRONG_CURRENT
         return PasswordChange(errors, outcome="wrong_current" if wrong else None)
@@ -281,5 +296,12 @@ async def change_password(
             t.id == account_id
         )
         await close_all_for(**{f"{attempt.kind}_id": account_id})
+        if actor is not None:
+            await record(
+                actor,
+                "staff_password_changed",
+                target=f"agent {attempt.row.get('login', attempt.login)}",
+                details={"autres_connexions": "fermées"},
+            )
     await attempt.throttle.succeeded(attempt.kind, attempt.login, attempt.client)
     return PasswordChange({})

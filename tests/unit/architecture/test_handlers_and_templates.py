@@ -25,8 +25,6 @@ URL_LITERAL = re.compile(r"""(?<![\w.])["']/(?:[a-zA-Z#?{]|["'])""")
 FORBIDDEN_IN_ROUTES = ("ecp.db", "piccolo")
 
 ROUTES_LEFT = {
-    "accounts/routes.py",
-    "auth/mfa_routes.py",
     "mail/routes.py",
     "ops/routes.py",
     "pages/routes.py",
@@ -35,15 +33,6 @@ ROUTES_LEFT = {
 
 TEMPLATES_LEFT = {
     "base.html",
-    "pages/accounts/contact_change.html",
-    "pages/accounts/forgotten.html",
-    "pages/accounts/my_data.html",
-    "pages/accounts/password.html",
-    "pages/auth/family_login.html",
-    "pages/auth/staff_activation.html",
-    "pages/auth/staff_code.html",
-    "pages/auth/staff_login.html",
-    "pages/auth/staff_mfa_setup.html",
     "pages/family/home.html",
     "pages/invoices/staff_payments.html",
     "pages/invoices/staff_receipt.html",
@@ -55,16 +44,6 @@ TEMPLATES_LEFT = {
     "pages/payments/simulator.html",
     "pages/payments/simulator_base.html",
     "pages/public/home.html",
-    "partials/accounts/contact_details.html",
-    "partials/accounts/contact_form.html",
-    "partials/accounts/forgotten_form.html",
-    "partials/accounts/password_form.html",
-    "partials/accounts/reset_form.html",
-    "partials/auth/activation_form.html",
-    "partials/auth/code_form.html",
-    "partials/auth/mfa_setup_form.html",
-    "partials/auth/staff_account.html",
-    "partials/auth/staff_password_form.html",
     "partials/invoices/counter_payment_form.html",
     "partials/mail/outbox_list.html",
     "partials/payments/attempt_status.html",

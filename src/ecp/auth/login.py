@@ -1,0 +1,179 @@
+"""What the login, code, password and account pages share over HTTP: the client's address, the
+login events (H1), the throttled Attempt of a request, the cookies (session, device, pending
+step), the answer after a full login and the `next` address.
+
+The rules are in ecp.auth.services and ecp.auth.mfa; this module only carries them over HTTP,
+so that every routes module (ecp.auth's and ecp.accounts') uses one copy of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.exceptions import TooManyRequestsException
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Redirect
+
+from ecp.auth import mfa, services, sessions, throttle
+from ecp.web.htmx import wants_fragment
+from ecp.web.security import client_ip
+
+log = structlog.get_logger("ecp.auth")
+
+# The home page of each side, by route name.
+HOME_ROUTES = {"family": "family_home", "staff": "staff_home"}
+
+
+def client_identifier(request: Request) -> str:
+    """The client's address, as the rate limits and the login events know it."""
+    return client_ip(request.scope, request.app.state.settings.trusted_proxies)
+
+
+def log_login(request: Request, kind: str, outcome: str, account_id: int | None = None) -> None:
+    """H1: one event per attempt; the account's numeric id only, never the code, the username,
+    the e-mail address or the password."""
+    from ecp.web.metrics import REGISTRY
+
+    REGISTRY.inc("ecp_logins_total", kind=kind, outcome=outcome)
+    log.info(
+        "login", kind=kind, outcome=outcome, account_id=account_id, ip=client_identifier(request)
+    )
+
+
+def _throttle(request: Request) -> throttle.Throttle:
+    # The rate-limit store: shared by every process when Redis is configured.
+    return throttle.Throttle(request.app.stores.get(throttle.STORE), request.app.state.settings)
+
+
+def attempt_for(request: Request, kind: str, login: str, row: dict | None) -> services.Attempt:
+    """The login, code and change-password forms all check secrets through this."""
+    s = request.app.state.settings
+    return services.Attempt(
+        kind,
+        login,
+        row,
+        throttle=_throttle(request),
+        devices=throttle.DeviceCookies(s),
+        address=client_identifier(request),
+        device_cookie=request.cookies.get(s.cookie_name(throttle.DeviceCookies.name(kind))),
+        account_threshold=s.lockout_account_threshold,
+        max_minutes=s.lockout_max_minutes,
+    )
+
+
+async def attempt_for_login(request: Request, kind: str, login: str) -> services.Attempt:
+    """An attempt on the account a login form names (None behind it: no such account)."""
+    return attempt_for(request, kind, login, await services.account_row(kind, login))
+
+
+async def attempt_for_account(request: Request, kind: str, account_id: int) -> services.Attempt:
+    """An attempt on an account already known (a session, a pending code step)."""
+    row = await services.account_row_by_id(kind, account_id)
+    return attempt_for(request, kind, row["login"] if row else "", row)
+
+
+def too_many(
+    request: Request, refusal: throttle.Refusal, kind: str, account_id: int | None = None
+) -> TooManyRequestsException:
+    """The address's budget is spent: the French 429 page, as the rate limit always gave."""
+    log_login(request, kind, "rate_limited", account_id)
+    return TooManyRequestsException(headers=refusal.headers())
+
+
+def _cookie(request: Request, name: str, value: str, max_age: int | None) -> Cookie:
+    s = request.app.state.settings
+    return Cookie(
+        key=s.cookie_name(name),
+        value=value,
+        path="/",
+        httponly=True,
+        secure=s.https,
+        samesite="lax",
+        max_age=max_age,
+    )
+
+
+def device_cookie(request: Request, kind: str, account_id: int, password_hash: str) -> Cookie:
+    s = request.app.state.settings
+    return _cookie(
+        request,
+        throttle.DeviceCookies.name(kind),
+        throttle.DeviceCookies(s).issue(kind, account_id, password_hash),
+        int(throttle.DEVICE_LIFETIME.total_seconds()),
+    )
+
+
+async def remember_device(request: Request, response: Any, kind: str, account_id: int) -> None:
+    """After a full login (or a password change, which voids the old cookie)."""
+    row = await services.account_row_by_id(kind, account_id)
+    if row is not None:
+        response.set_cookie(device_cookie(request, kind, account_id, row["password_hash"]))
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """Only a local path: '//evil.example' and absolute URLs would make an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def home(request: Request, kind: str) -> str:
+    """The home page of a side, with the trailing slash its links and the login's redirect
+    have always had: Litestar reverses Router("/famille") + "/" without it, and both serve it."""
+    return request.app.route_reverse(HOME_ROUTES[kind]).rstrip("/") + "/"
+
+
+def session_cookie(request: Request, token: str, max_age: int | None) -> Cookie:
+    return _cookie(request, sessions.COOKIE, token, max_age)
+
+
+def pending_cookie(request: Request, token: str, max_age: int) -> Cookie:
+    """The TOTP step's cookie: the session cookie's attributes, and its own five minutes."""
+    return _cookie(request, mfa.COOKIE, token, max_age)
+
+
+def pending_token(request: Request) -> str | None:
+    return request.cookies.get(request.app.state.settings.cookie_name(mfa.COOKIE))
+
+
+def navigate(request: Request, target: str) -> Any:
+    # An htmx form (the TOTP step) is told to navigate; a plain form gets post/redirect/get.
+    if wants_fragment(request):
+        return ClientRedirect(redirect_to=target)
+    return Redirect(path=target, status_code=303)
+
+
+async def logged_in(
+    request: Request, *, family_id: int | None = None, staff_id: int | None = None, target: str
+) -> Any:
+    """A full login: a new session (and device cookie) for this browser, and its next page."""
+    # Rotation: whatever session the browser came with is closed, a new token is issued.
+    await sessions.close_session(request.scope.get("auth"))
+    token = await sessions.open_session(family_id=family_id, staff_id=staff_id)
+    response = navigate(request, target)
+    response.set_cookie(session_cookie(request, token, max_age=None))
+    await remember_device(
+        request, response, "family" if family_id else "staff", family_id or staff_id
+    )
+    return response
+
+
+async def fresh_session(request: Request, response: Any, kind: str, account_id: int) -> None:
+    """After a password change has ended every session of the account: this browser gets a
+    new one (a new token, as at login) and a device cookie signed with the new hash."""
+    token = await sessions.open_session(**{f"{kind}_id": account_id})
+    response.set_cookie(session_cookie(request, token, max_age=None))
+    await remember_device(request, response, kind, account_id)
+
+
+async def second_step(request: Request, staff_id: int, factor: str, next_path: str) -> Any:
+    """A correct staff password: no session yet, a pending step and the code (or enrolment)
+    page."""
+    s = request.app.state.settings
+    token = await mfa.start_pending(staff_id, next_path, mfa.box(s), enrol=factor == "activation")
+    page = "staff_login_code_page" if factor == "code" else "staff_login_activation_page"
+    response = navigate(request, request.app.route_reverse(page))
+    response.set_cookie(pending_cookie(request, token, int(mfa.PENDING_LIFETIME.total_seconds())))
+    return response
