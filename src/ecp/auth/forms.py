@@ -24,7 +24,7 @@ class TotpCode(Field):
     def __init__(self, label: str, **options: Any) -> None:
         super().__init__(label, required=MISSING_CODE, invalid=MALFORMED_CODE, **options)
 
-    def raw(self, data: dict[str, Any]) -> Any:
+    def read(self, data: dict[str, Any]) -> Any:
         return text(data, self.name, 20)
 
     def clean(self, value: Any) -> str:
