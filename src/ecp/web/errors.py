@@ -62,8 +62,10 @@ def _actor(request: Request) -> str | None:
     return actor(request.scope)
 
 
-def _login_path(path: str) -> str:
-    base = "/agents/connexion" if path.startswith("/agents") else "/connexion"
+def _login_path(request: Request) -> str:
+    path = request.url.path
+    staff_side = path.startswith(request.app.route_reverse("staff_home"))
+    base = request.app.route_reverse("staff_login_page" if staff_side else "family_login_page")
     return f"{base}?next={quote(path, safe='/')}"
 
 
@@ -98,7 +100,7 @@ def error_page(
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException) or status == 401:
-        target = _login_path(request.url.path)
+        target = _login_path(request)
         if wants_fragment(request):
             return ClientRedirect(redirect_to=target)
         return Redirect(path=target, status_code=303)
