@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from babel.dates import format_date
 
 from ecp import clock
-from ecp.audit.services import record_system
+from ecp.audit import services as audit
+from ecp.audit.services import Actor, record_system
 from ecp.db import is_database_unavailable, lock_for_update, write_transaction
 from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
-from ecp.payments import paybox, refusals
-from ecp.payments.allocation import METHODS, DuplicatePayment, record_payment
+from ecp.payments import export, paybox, queries, refusals
+from ecp.payments.allocation import METHODS, DuplicatePayment, PaymentError, record_payment
 from ecp.payments.provider import Notification, Payer
 from ecp.payments.tables import (
     Payment,
@@ -702,3 +703,77 @@ async def reconciliation(days: int) -> dict:
             "unanswered_attempts": sum(1 for a in attempts if _no_answer(a)),
         },
     }
+
+
+# --- Counter (régie) ------------------------------------------------------------------------
+
+# Card payments come from Paybox only: the counter takes every other means.
+COUNTER_METHODS = {code: label for code, label in METHODS.items() if code != "carte"}
+# The means whose payment carries a number the régisseur copies (cheque, CESU, transfer label).
+REFERENCED_METHODS = ("cheque", "virement", "cesu")
+
+
+def counter_received_at(day: dt.date) -> dt.datetime:
+    """When a payment handed in on `day` was received: now for today; for an earlier day noon
+    in Paris, so the day of the receipt stays the same in every time zone used."""
+    if day == clock.today():
+        return clock.now()
+    return dt.datetime.combine(day, dt.time(12), tzinfo=clock.PARIS)
+
+
+async def record_counter_payment(
+    actor: Actor,
+    *,
+    family_id: int,
+    method: str,
+    amount_cents: int,
+    invoice_ids: list[int],
+    received_on: dt.date,
+    reference: str = "",
+) -> dict:
+    """A payment handed in at the régie, spread over the invoices in the order given, and its
+    line in the journal, in one transaction (ecp.payments.allocation.record_payment's result).
+
+    Raises PaymentError (an ecp.errors.Rejected) for a card payment, a day to come, or an
+    invoice that is not this family's; nothing is then written."""
+    if method not in COUNTER_METHODS:
+        raise PaymentError("Choisissez le mode de paiement.", field="mode")
+    if received_on > clock.today():
+        raise PaymentError("La date de réception ne peut pas être dans le futur.", field="date")
+    async with write_transaction():
+        result = await record_payment(
+            family_id=family_id,
+            method=method,
+            amount_cents=amount_cents,
+            invoice_ids=invoice_ids,
+            received_at=counter_received_at(received_on),
+            reference=reference,
+            recorded_by=actor.staff_id,
+        )
+        await audit.record(
+            actor,
+            "paiement_guichet",
+            family_id=family_id,
+            target=f"Payment:{result['payment_id']}",
+            details={
+                "mode": method,
+                "montant_cents": amount_cents,
+                "reference": reference,
+                "allocations": result["allocations"],
+            },
+        )
+    return result
+
+
+async def export_payments(actor: Actor, start: dt.date, end: dt.date) -> str:
+    """The trésorerie's CSV of the payments received from `start` to `end` (both included);
+    the export is journalled, with its period and how many lines it held."""
+    payments = await queries.payments_received(start, end)
+    content = export.payments_csv(payments)
+    await audit.record(
+        actor,
+        "export_paiements",
+        target="payments.csv",
+        details={"du": start.isoformat(), "au": end.isoformat(), "lignes": len(payments)},
+    )
+    return content

@@ -39,7 +39,6 @@ ROUTES_LEFT = {
     "mail/routes.py",
     "ops/routes.py",
     "pages/routes.py",
-    "payments/counter_routes.py",
 }
 
 TEMPLATES_LEFT = {
@@ -77,8 +76,6 @@ TEMPLATES_LEFT = {
     "pages/invoices/staff_billing.html",
     "pages/invoices/staff_invoice.html",
     "pages/invoices/staff_invoices.html",
-    "pages/invoices/staff_payments.html",
-    "pages/invoices/staff_receipt.html",
     "pages/mail/message.html",
     "pages/mail/outbox.html",
     "pages/payments/attempt.html",
@@ -113,7 +110,6 @@ TEMPLATES_LEFT = {
     "partials/booking/inscription_list.html",
     "partials/booking/pattern_form.html",
     "partials/invoices/billing_progress.html",
-    "partials/invoices/counter_payment_form.html",
     "partials/invoices/credit_note_form.html",
     "partials/invoices/paperless_choice.html",
     "partials/invoices/tariff_form.html",
@@ -133,7 +129,6 @@ MARKUP_LEFT = {
     "partials/booking/attendance_lists.html",
     "partials/booking/inscription_list.html",
     "partials/booking/pattern_form.html",
-    "partials/invoices/counter_payment_form.html",
     "partials/invoices/credit_note_form.html",
     "partials/invoices/paperless_choice.html",
     "partials/invoices/tariff_form.html",
