@@ -7,7 +7,6 @@ from litestar import Request, Router, get
 from litestar.response import Response, Template
 
 from ecp.commune.queries import commune_settings as _commune_settings
-from ecp.commune.tables import CommuneSettings
 from ecp.families import queries as family_queries
 from ecp.pages import queries
 from ecp.web.branding import theme_css
@@ -55,7 +54,7 @@ async def healthz(request: Request) -> Response:
     families, so a load balancer must not pull every worker at once because of Redis."""
     body: dict = {"status": "ok"}
     try:
-        await CommuneSettings.count()
+        await queries.ping()
         body["database"] = "ok"
     except Exception:  # noqa: BLE001 - any database failure is "unavailable" here
         body.update(status="error", database="indisponible")

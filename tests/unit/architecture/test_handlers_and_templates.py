@@ -36,13 +36,9 @@ ROUTES_LEFT = {
     "booking/staff_routes.py",
     "invoices/routes.py",
     "invoices/tariff_routes.py",
-    "mail/routes.py",
-    "ops/routes.py",
-    "pages/routes.py",
 }
 
 TEMPLATES_LEFT = {
-    "base.html",
     "pages/accounts/contact_change.html",
     "pages/accounts/forgotten.html",
     "pages/accounts/my_data.html",
@@ -70,20 +66,11 @@ TEMPLATES_LEFT = {
     "pages/booking/staff_family_week.html",
     "pages/booking/staff_inscriptions.html",
     "pages/booking/week.html",
-    "pages/family/home.html",
     "pages/invoices/family_detail.html",
     "pages/invoices/family_list.html",
     "pages/invoices/staff_billing.html",
     "pages/invoices/staff_invoice.html",
     "pages/invoices/staff_invoices.html",
-    "pages/mail/message.html",
-    "pages/mail/outbox.html",
-    "pages/payments/attempt.html",
-    "pages/payments/reconciliation.html",
-    "pages/payments/return.html",
-    "pages/payments/simulator.html",
-    "pages/payments/simulator_base.html",
-    "pages/public/home.html",
     "partials/accounts/contact_details.html",
     "partials/accounts/contact_form.html",
     "partials/accounts/forgotten_form.html",
@@ -113,16 +100,10 @@ TEMPLATES_LEFT = {
     "partials/invoices/credit_note_form.html",
     "partials/invoices/paperless_choice.html",
     "partials/invoices/tariff_form.html",
-    "partials/mail/outbox_list.html",
-    "partials/payments/attempt_status.html",
-    "partials/payments/invoice_choice.html",
-    "partials/payments/payment_history.html",
 }
 MARKUP_LEFT = {
     "pages/booking/inscriptions.html",
     "pages/invoices/staff_billing.html",
-    "pages/payments/reconciliation.html",
-    "pages/payments/simulator.html",
     "partials/backoffice/activity_form.html",
     "partials/backoffice/journal_entries.html",
     "partials/backoffice/request_queue.html",
@@ -132,7 +113,6 @@ MARKUP_LEFT = {
     "partials/invoices/credit_note_form.html",
     "partials/invoices/paperless_choice.html",
     "partials/invoices/tariff_form.html",
-    "partials/payments/invoice_choice.html",
 }
 
 
