@@ -18,6 +18,7 @@ from ecp import clock
 from ecp.audit import services as audit
 from ecp.audit.services import Actor, record_system
 from ecp.db import is_database_unavailable, lock_for_update, write_transaction
+from ecp.errors import Rejected
 from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
@@ -87,11 +88,12 @@ ANOMALIES = {
 }
 
 
-class StartError(Exception):
-    """A payment cannot start; the message is French and shown to the family."""
+class StartError(Rejected):
+    """A payment cannot start; the message is French and shown to the family, next to the
+    choice of invoices."""
 
     def __init__(self, message: str, attempt_reference: str | None = None):
-        super().__init__(message)
+        super().__init__(message, field="factures")
         self.attempt_reference = attempt_reference
 
 
@@ -245,6 +247,27 @@ async def start_attempt(
                 attempt=attempt.id, invoice=row["id"], amount_cents=remaining(row)
             ).save()
     return attempt.reference, False
+
+
+UNAVAILABLE = (
+    "Le paiement en ligne est momentanément indisponible. Réglez au guichet ou réessayez plus tard."
+)
+NO_EMAIL = (
+    "Le paiement par carte demande une adresse électronique : ajoutez-la dans « Mes coordonnées »."
+)
+
+
+async def start_card_payment(
+    family_id: int, invoice_ids: list[int], *, ready: bool, minimum_cents: int
+) -> tuple[str, bool]:
+    """start_attempt, once card payment is possible at all: the provider is configured
+    (`ready`) and the family has an e-mail address, which Paybox requires (PBX_PORTEUR) and
+    sends its own receipt to. Raises StartError (a Rejected) or NotYours."""
+    if not ready:
+        raise StartError(UNAVAILABLE)
+    if len((await payer_for(family_id)).email) < 6:
+        raise StartError(NO_EMAIL)
+    return await start_attempt(family_id, invoice_ids, minimum_cents)
 
 
 async def abandon_attempt(family_id: int, reference: str) -> bool:
