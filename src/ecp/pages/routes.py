@@ -18,6 +18,9 @@ from ecp.web.stores import redis_health
 @get("/", name="home")
 async def home(request: Request) -> Template:
     commune = await _commune_settings()
+    # Where the login sends a family by default (ecp.auth's family home, with its slash), so
+    # logging in here or at /connexion lands on the same address; family_home reverses to
+    # "/famille", which serves the same page.
     return page_or_fragment(
         request,
         page="pages/public/home.html",
