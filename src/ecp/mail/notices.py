@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ecp import clock
 from ecp.mail.tables import OutboxEmail
+from ecp.web import urls
 from ecp.web.french import de
 
 MONTHS = (
@@ -44,7 +45,7 @@ def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
         "total_cents": item["total_cents"],
         "due_on": item["due_on"],
         "commune": settings.commune_name,
-        "url": f"{settings.base_url}/famille/factures/{item['invoice_id']}",
+        "url": urls.absolute(settings.base_url, "family_invoice", ref=str(item["invoice_id"])),
     }
     subject = f"Votre facture {de(context['month'])} est disponible"
     text = _env().get_template("partials/mail/invoice_available.txt").render(**context)
@@ -89,7 +90,7 @@ async def queue_credit_note_notice(item: dict, settings) -> None:
         "refund_cents": item["refund_cents"],
         "reason": item["reason"],
         "commune": settings.commune_name,
-        "url": f"{settings.base_url}/famille/factures/{item['credit_id']}",
+        "url": urls.absolute(settings.base_url, "family_invoice", ref=str(item["credit_id"])),
     }
     subject = f"Avoir {item['number']} sur votre facture {item['invoice_number']}"
     text = _env().get_template("partials/mail/credit_note_available.txt").render(**context)

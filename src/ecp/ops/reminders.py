@@ -19,6 +19,7 @@ from ecp.commune.tables import Activity, Closure
 from ecp.families.tables import Child, Family
 from ecp.mail.outbox import queue_email
 from ecp.mail.tables import OutboxEmail
+from ecp.web import urls
 from ecp.web.templating import jour
 
 WINDOW = dt.timedelta(hours=48)
@@ -162,7 +163,7 @@ def compose(
     settings, monday: dt.date, deadline: dt.datetime, children: list, service: str
 ) -> tuple[str, str]:
     week = iso_week(monday)
-    link = f"{settings.base_url}/famille/reservations?semaine={week}"
+    link = urls.absolute(settings.base_url, "booking_week") + f"?semaine={week}"
     closing = deadline.astimezone(clock.PARIS)
     when = f"{jour(closing.date())} à {closing.strftime('%H:%M')}"
     subject = f"Rappel : réservations de la semaine du {jour(monday)}"
@@ -183,7 +184,7 @@ def compose(
         "Si ces absences sont voulues, vous n’avez rien à faire.",
         "",
         "Vous recevez ce message car vous avez demandé les rappels de réservation. "
-        f"Pour ne plus les recevoir : {settings.base_url}/famille/coordonnees",
+        f"Pour ne plus les recevoir : {urls.absolute(settings.base_url, 'family_contact')}",
         "",
         f"{service} – {settings.commune_name}",
     ]

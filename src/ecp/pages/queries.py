@@ -1,8 +1,16 @@
-"""Read models of the pages that gather several features: the family's Accueil."""
+"""Read models of the pages that gather several features: the family's Accueil, and the
+database probe of the health check."""
 
 from __future__ import annotations
 
+from ecp.commune.tables import CommuneSettings
 from ecp.families.tables import ContactChangeRequest
+
+
+async def ping() -> None:
+    """One cheap query on a table every installation has; raises when the database cannot
+    answer (the health check says « indisponible »)."""
+    await CommuneSettings.count()
 
 
 async def home_data(family_id: int) -> dict:

@@ -7,7 +7,6 @@ from litestar import Request, Router, get
 from litestar.response import Response, Template
 
 from ecp.commune.queries import commune_settings as _commune_settings
-from ecp.commune.tables import CommuneSettings
 from ecp.families import queries as family_queries
 from ecp.pages import queries
 from ecp.web.branding import theme_css
@@ -19,6 +18,9 @@ from ecp.web.stores import redis_health
 @get("/", name="home")
 async def home(request: Request) -> Template:
     commune = await _commune_settings()
+    # Where the login sends a family by default (ecp.auth's family home, with its slash), so
+    # logging in here or at /connexion lands on the same address; family_home reverses to
+    # "/famille", which serves the same page.
     return page_or_fragment(
         request,
         page="pages/public/home.html",
@@ -55,7 +57,7 @@ async def healthz(request: Request) -> Response:
     families, so a load balancer must not pull every worker at once because of Redis."""
     body: dict = {"status": "ok"}
     try:
-        await CommuneSettings.count()
+        await queries.ping()
         body["database"] = "ok"
     except Exception:  # noqa: BLE001 - any database failure is "unavailable" here
         body.update(status="error", database="indisponible")

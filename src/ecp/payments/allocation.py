@@ -12,6 +12,7 @@ import datetime as dt
 
 from ecp import clock
 from ecp.db import lock_for_update, write_transaction
+from ecp.errors import Rejected
 from ecp.invoices.tables import Invoice
 from ecp.payments.tables import Payment, PaymentAllocation
 
@@ -24,7 +25,7 @@ METHODS = {
 }
 
 
-class PaymentError(Exception):
+class PaymentError(Rejected):
     """A payment that cannot be recorded; the message is French and shown to staff."""
 
 

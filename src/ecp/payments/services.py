@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from babel.dates import format_date
 
 from ecp import clock
-from ecp.audit.services import record_system
+from ecp.audit import services as audit
+from ecp.audit.services import Actor, record_system
 from ecp.db import is_database_unavailable, lock_for_update, write_transaction
+from ecp.errors import Rejected
 from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
-from ecp.payments import paybox, refusals
-from ecp.payments.allocation import METHODS, DuplicatePayment, record_payment
+from ecp.payments import export, paybox, queries, refusals
+from ecp.payments.allocation import METHODS, DuplicatePayment, PaymentError, record_payment
 from ecp.payments.provider import Notification, Payer
 from ecp.payments.tables import (
     Payment,
@@ -86,11 +88,12 @@ ANOMALIES = {
 }
 
 
-class StartError(Exception):
-    """A payment cannot start; the message is French and shown to the family."""
+class StartError(Rejected):
+    """A payment cannot start; the message is French and shown to the family, next to the
+    choice of invoices."""
 
     def __init__(self, message: str, attempt_reference: str | None = None):
-        super().__init__(message)
+        super().__init__(message, field="factures")
         self.attempt_reference = attempt_reference
 
 
@@ -244,6 +247,27 @@ async def start_attempt(
                 attempt=attempt.id, invoice=row["id"], amount_cents=remaining(row)
             ).save()
     return attempt.reference, False
+
+
+UNAVAILABLE = (
+    "Le paiement en ligne est momentanément indisponible. Réglez au guichet ou réessayez plus tard."
+)
+NO_EMAIL = (
+    "Le paiement par carte demande une adresse électronique : ajoutez-la dans « Mes coordonnées »."
+)
+
+
+async def start_card_payment(
+    family_id: int, invoice_ids: list[int], *, ready: bool, minimum_cents: int
+) -> tuple[str, bool]:
+    """start_attempt, once card payment is possible at all: the provider is configured
+    (`ready`) and the family has an e-mail address, which Paybox requires (PBX_PORTEUR) and
+    sends its own receipt to. Raises StartError (a Rejected) or NotYours."""
+    if not ready:
+        raise StartError(UNAVAILABLE)
+    if len((await payer_for(family_id)).email) < 6:
+        raise StartError(NO_EMAIL)
+    return await start_attempt(family_id, invoice_ids, minimum_cents)
 
 
 async def abandon_attempt(family_id: int, reference: str) -> bool:
@@ -702,3 +726,77 @@ async def reconciliation(days: int) -> dict:
             "unanswered_attempts": sum(1 for a in attempts if _no_answer(a)),
         },
     }
+
+
+# --- Counter (régie) ------------------------------------------------------------------------
+
+# Card payments come from Paybox only: the counter takes every other means.
+COUNTER_METHODS = {code: label for code, label in METHODS.items() if code != "carte"}
+# The means whose payment carries a number the régisseur copies (cheque, CESU, transfer label).
+REFERENCED_METHODS = ("cheque", "virement", "cesu")
+
+
+def counter_received_at(day: dt.date) -> dt.datetime:
+    """When a payment handed in on `day` was received: now for today; for an earlier day noon
+    in Paris, so the day of the receipt stays the same in every time zone used."""
+    if day == clock.today():
+        return clock.now()
+    return dt.datetime.combine(day, dt.time(12), tzinfo=clock.PARIS)
+
+
+async def record_counter_payment(
+    actor: Actor,
+    *,
+    family_id: int,
+    method: str,
+    amount_cents: int,
+    invoice_ids: list[int],
+    received_on: dt.date,
+    reference: str = "",
+) -> dict:
+    """A payment handed in at the régie, spread over the invoices in the order given, and its
+    line in the journal, in one transaction (ecp.payments.allocation.record_payment's result).
+
+    Raises PaymentError (an ecp.errors.Rejected) for a card payment, a day to come, or an
+    invoice that is not this family's; nothing is then written."""
+    if method not in COUNTER_METHODS:
+        raise PaymentError("Choisissez le mode de paiement.", field="mode")
+    if received_on > clock.today():
+        raise PaymentError("La date de réception ne peut pas être dans le futur.", field="date")
+    async with write_transaction():
+        result = await record_payment(
+            family_id=family_id,
+            method=method,
+            amount_cents=amount_cents,
+            invoice_ids=invoice_ids,
+            received_at=counter_received_at(received_on),
+            reference=reference,
+            recorded_by=actor.staff_id,
+        )
+        await audit.record(
+            actor,
+            "paiement_guichet",
+            family_id=family_id,
+            target=f"Payment:{result['payment_id']}",
+            details={
+                "mode": method,
+                "montant_cents": amount_cents,
+                "reference": reference,
+                "allocations": result["allocations"],
+            },
+        )
+    return result
+
+
+async def export_payments(actor: Actor, start: dt.date, end: dt.date) -> str:
+    """The trésorerie's CSV of the payments received from `start` to `end` (both included);
+    the export is journalled, with its period and how many lines it held."""
+    payments = await queries.payments_received(start, end)
+    content = export.payments_csv(payments)
+    await audit.record(
+        actor,
+        "export_paiements",
+        target="payments.csv",
+        details={"du": start.isoformat(), "au": end.isoformat(), "lignes": len(payments)},
+    )
+    return content

@@ -25,36 +25,11 @@ URL_LITERAL = re.compile(r"""(?<![\w.])["']/(?:[a-zA-Z#?{]|["'])""")
 FORBIDDEN_IN_ROUTES = ("ecp.db", "piccolo")
 
 ROUTES_LEFT = {
-    "mail/routes.py",
-    "ops/routes.py",
-    "pages/routes.py",
-    "payments/counter_routes.py",
 }
 
 TEMPLATES_LEFT = {
-    "base.html",
-    "pages/family/home.html",
-    "pages/invoices/staff_payments.html",
-    "pages/invoices/staff_receipt.html",
-    "pages/mail/message.html",
-    "pages/mail/outbox.html",
-    "pages/payments/attempt.html",
-    "pages/payments/reconciliation.html",
-    "pages/payments/return.html",
-    "pages/payments/simulator.html",
-    "pages/payments/simulator_base.html",
-    "pages/public/home.html",
-    "partials/invoices/counter_payment_form.html",
-    "partials/mail/outbox_list.html",
-    "partials/payments/attempt_status.html",
-    "partials/payments/invoice_choice.html",
-    "partials/payments/payment_history.html",
 }
 MARKUP_LEFT = {
-    "pages/payments/reconciliation.html",
-    "pages/payments/simulator.html",
-    "partials/invoices/counter_payment_form.html",
-    "partials/payments/invoice_choice.html",
 }
 
 

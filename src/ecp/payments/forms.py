@@ -1,0 +1,152 @@
+"""The payments feature's forms: the régie counter's payment, the family's choice of invoices,
+the reconciliation period and the simulator's card page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecp import clock
+from ecp.payments import simulator
+from ecp.payments.services import COUNTER_METHODS, REFERENCED_METHODS
+from ecp.web.forms import Choice, Day, Euros, Form, Ids, Invalid, Text
+
+MAX_CENTS = 10_000_000
+AMOUNT = "Indiquez un montant en euros, par exemple 12,50."
+DATE = "Indiquez la date au format JJ/MM/AAAA."
+
+
+class FamilyCode(Text):
+    """A family code as staff type it: « f00001 » is F00001 (kept so for redisplay too)."""
+
+    def __init__(self, label: str, **options: Any) -> None:
+        super().__init__(label, max_length=12, **options)
+
+    def read(self, data: dict[str, Any]) -> Any:
+        return super().read(data).upper()
+
+
+class CounterPaymentForm(Form):
+    """bind(data, family=...): `family` is the family the code names (or None), looked up
+    before binding since the invoices are only asked for once a family is found.
+
+    The fields are declared in the order their errors are listed, each rule on a field that
+    comes after what it reads: the invoices (read by the family's rule) and the reference (read
+    by the mode's rule) come first, and they have no rule of their own, so the summary lists
+    famille, facture, montant, mode, reference, date, as the page shows them."""
+
+    facture = Ids("Factures réglées")
+    famille = FamilyCode("Code famille", required="Indiquez le code d’une famille existante.")
+    montant = Euros("Montant reçu", required=AMOUNT, invalid=AMOUNT, max_cents=MAX_CENTS)
+    reference = Text("Référence", max_length=80)
+    mode = Choice(
+        "Mode de paiement",
+        list(COUNTER_METHODS.items()),
+        required="Choisissez le mode de paiement.",
+        invalid="Choisissez le mode de paiement.",
+        max_length=20,
+    )
+    date = Day("Date de réception", required=DATE, invalid=DATE)
+
+    def clean_famille(self, code: str) -> str:
+        if self.context.get("family") is None:
+            raise Invalid("Indiquez le code d’une famille existante.")
+        if not self.cleaned["facture"]:
+            raise Invalid("Cochez au moins une facture à régler.", field="facture")
+        return code
+
+    def clean_montant(self, cents: int) -> int:
+        if cents <= 0:
+            raise Invalid(AMOUNT)
+        return cents
+
+    def clean_mode(self, mode: str) -> str:
+        if mode in REFERENCED_METHODS and not self.cleaned["reference"]:
+            raise Invalid(
+                "Indiquez le numéro du chèque, des CESU ou la référence du virement.",
+                field="reference",
+            )
+        return mode
+
+    def clean_date(self, day):
+        if day > clock.today():
+            raise Invalid("La date de réception ne peut pas être dans le futur.")
+        return day
+
+
+class PaymentChoiceForm(Form):
+    """The family's choice of invoices to pay by card. Whether they can be paid is the
+    service's to say (ecp.payments.services.start_card_payment)."""
+
+    factures = Ids("Factures à payer")
+
+
+DEFAULT_PERIOD = "7"
+PERIODS = {
+    "1": "24 dernières heures",
+    "7": "7 derniers jours",
+    "30": "30 derniers jours",
+    "90": "90 derniers jours",
+}
+
+
+class ReconciliationForm(Form):
+    jours = Choice(
+        "Période",
+        list(PERIODS.items()),
+        required="Choisissez une période dans la liste.",
+        invalid="Choisissez une période dans la liste.",
+    )
+
+
+# --- The Paybox simulator's card page (never in production) ---------------------------------
+
+CARD_EXPIRY = "Saisissez une date d’expiration future, au format MM/AA, par exemple 12/30."
+CVV = "Saisissez le cryptogramme : 3 chiffres, par exemple 123."
+
+
+class SimulatorCancelForm(Form):
+    """« Annuler le paiement »: only the tester's choice of notification is read."""
+
+    notification = Choice(
+        "Notification envoyée au portail",
+        list(simulator.IPN_MODES.items()),
+        required="Choisissez le comportement de la notification.",
+        invalid="Choisissez le comportement de la notification.",
+    )
+
+
+class SimulatorCardForm(SimulatorCancelForm):
+    """« Payer »: a test card listed on the page, a future expiry date and a cryptogram."""
+
+    carte = Text("Numéro de carte", required="Saisissez le numéro de carte.", max_length=40)
+    expiration = Text("Date d’expiration", required=CARD_EXPIRY, max_length=10)
+    cvv = Text("Cryptogramme visuel", required=CVV, max_length=10)
+
+    def clean_carte(self, value: str) -> str:
+        card = value.replace(" ", "")
+        if card not in simulator.CARDS:
+            raise Invalid(
+                "Numéro de carte inconnu : utilisez une carte de test listée sur cette page."
+            )
+        return card
+
+    def clean_expiration(self, value: str) -> str:
+        month, _, year = value.replace(" ", "").partition("/")
+        if not (
+            month.isascii()
+            and month.isdigit()
+            and year.isascii()
+            and year.isdigit()
+            and len(year) == 2
+            and 1 <= int(month) <= 12
+        ):
+            raise Invalid(CARD_EXPIRY)
+        today = clock.today()
+        if (2000 + int(year), int(month)) < (today.year, today.month):
+            raise Invalid(CARD_EXPIRY)
+        return value
+
+    def clean_cvv(self, value: str) -> str:
+        if not (value.isdigit() and len(value) == 3):
+            raise Invalid(CVV)
+        return value
