@@ -6,8 +6,6 @@
   route's path cannot leave a dead link behind;
 - error messages and the error summary are drawn by templates/macros/forms.html only.
 
-Each *_LEFT set names the files not yet converted; it may only shrink (a test below fails on a
-name that no longer needs to be there), and the goal is for every set to be empty.
 """
 
 from __future__ import annotations
@@ -23,14 +21,6 @@ TEMPLATES = PACKAGE / "templates"
 # A quoted string that starts with one slash: an address written by hand ("/famille/...").
 URL_LITERAL = re.compile(r"""(?<![\w.])["']/(?:[a-zA-Z#?{]|["'])""")
 FORBIDDEN_IN_ROUTES = ("ecp.db", "piccolo")
-
-ROUTES_LEFT = {
-}
-
-TEMPLATES_LEFT = {
-}
-MARKUP_LEFT = {
-}
 
 
 def _database_imports(path: Path) -> list[str]:
@@ -64,12 +54,7 @@ def _rel(path: Path, base: Path) -> str:
 def test_routes_modules_run_no_query():
     offenders = {_rel(p, PACKAGE): _database_imports(p) for p in _routes_modules()}
     offenders = {name: found for name, found in offenders.items() if found}
-    assert set(offenders) <= ROUTES_LEFT, {
-        k: v for k, v in offenders.items() if k not in ROUTES_LEFT
-    }
-    assert ROUTES_LEFT <= set(offenders), (
-        f"converted, remove from ROUTES_LEFT: {ROUTES_LEFT - set(offenders)}"
-    )
+    assert offenders == {}
 
 
 def test_templates_write_no_internal_address():
@@ -82,12 +67,7 @@ def test_templates_write_no_internal_address():
         ]
         if lines:
             offenders[_rel(path, TEMPLATES)] = lines
-    assert set(offenders) <= TEMPLATES_LEFT, {
-        k: v for k, v in offenders.items() if k not in TEMPLATES_LEFT
-    }
-    assert TEMPLATES_LEFT <= set(offenders), (
-        f"converted, remove from TEMPLATES_LEFT: {TEMPLATES_LEFT - set(offenders)}"
-    )
+    assert offenders == {}
 
 
 def test_error_markup_comes_from_the_form_macros_only():
@@ -99,10 +79,7 @@ def test_error_markup_comes_from_the_form_macros_only():
             'class="error-message"' in text or "error-summary" in text
         ):
             offenders.add(name)
-    assert offenders <= MARKUP_LEFT, offenders - MARKUP_LEFT
-    assert MARKUP_LEFT <= offenders, (
-        f"converted, remove from MARKUP_LEFT: {MARKUP_LEFT - offenders}"
-    )
+    assert offenders == set()
 
 
 def test_the_checks_see_what_they_look_for():
