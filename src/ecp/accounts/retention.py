@@ -9,8 +9,9 @@ booking day, invoice, payment or contact-change request; it was created before t
 it owes nothing (the régie may still need to reach a family that has not paid).
 
 What anonymising does, in one transaction per family:
-- erased: the responsables (rows deleted), their change requests, the family's name, e-mail,
-  password, quotient familial and preferences, the children's names, birth day and month,
+- erased: the responsables (rows deleted), their change requests, the emergency contacts and
+  people allowed to collect the children, the quotient familial history, the family's name,
+  e-mail, password, quotient familial, the service's notes and preferences, the children's names, birth day and month,
   health notes and needs, the login sessions, reset tokens, search terms, and the addresses and
   text of the e-mails sent to it;
 - kept: the code famille, invoices (with the name and address frozen on them at issue, as the
@@ -29,7 +30,15 @@ from ecp.auth.tables import AuthSession, PasswordResetToken
 from ecp.booking.tables import Booking
 from ecp.commune.queries import commune_settings
 from ecp.db import write_transaction
-from ecp.families.tables import Child, ContactChangeRequest, Family, FamilySearchTerm, Guardian
+from ecp.families.tables import (
+    Child,
+    ContactChangeRequest,
+    Family,
+    FamilyContact,
+    FamilySearchTerm,
+    Guardian,
+    QuotientHistory,
+)
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment
@@ -98,11 +107,15 @@ async def _anonymise(family_id: int, now: dt.datetime) -> None:
                 Family.active: False,
                 Family.failed_logins: 0,
                 Family.locked_until: None,
+                Family.notes: "",
+                Family.creation_key: None,
                 Family.anonymised_at: now,
             }
         ).where(Family.id == family_id)
         await ContactChangeRequest.delete().where(ContactChangeRequest.family == family_id)
         await Guardian.delete().where(Guardian.family == family_id)
+        await FamilyContact.delete().where(FamilyContact.family == family_id)
+        await QuotientHistory.delete().where(QuotientHistory.family == family_id)
         children = await Child.select(Child.id, Child.birth_date).where(Child.family == family_id)
         for child in children:
             # The year stays (statistics by age); the day that identifies the child goes.

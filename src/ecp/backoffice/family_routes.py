@@ -1,5 +1,7 @@
-"""Staff > Familles: search, family record, creation with a welcome letter, children,
-disable/enable, closing the family's open sessions, reset link. Reading is for every agent;
+"""Staff > Familles: search, family record, creation (once, duplicates looked for first) with a
+welcome letter shown once, a new password behind a confirmation, children, disable/enable,
+closing the family's open sessions, reset link (the record's responsables, contacts, quotient
+familial and notes are in family_record_routes). Reading is for every agent;
 changing accounts is the administrator's (docs/product.md roles).
 
 The handlers parse and answer; the reads are in backoffice.queries, the actions (and the reads
@@ -16,8 +18,8 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from ecp.auth.guards import requires_role
-from ecp.backoffice import forms, queries, services
-from ecp.backoffice.forms import ChildForm, FamilyForm
+from ecp.backoffice import forms, letters, queries, services
+from ecp.backoffice.forms import ChildForm, ConfirmForm, FamilyForm
 from ecp.errors import Rejected
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 
@@ -85,35 +87,35 @@ async def staff_family(request: Request, family_id: FromPath[int]) -> Template:
 # ---------------------------------------------------------------- creation and letter
 
 
-def _new_family_page(request: Request, form: FamilyForm, status: int = 200) -> Template:
+def _new_family_page(
+    request: Request, form: FamilyForm, status: int = 200, duplicates: list | None = None
+) -> Template:
     return page_or_fragment(
         request,
         page="pages/backoffice/family_new.html",
         fragment="partials/backoffice/family_form.html",
-        context={"form": form, "civilities": forms.CIVILITIES},
+        context={
+            "form": form,
+            "civilities": forms.CIVILITIES,
+            "payers": forms.PAYERS,
+            "emails": forms.EMAILS,
+            "qf_sources": [("", "non précisé"), *forms.QF_SOURCES],
+            "duplicates": duplicates or [],
+        },
         status_code=status,
     )
 
 
 @get("/familles/nouvelle", name="staff_family_new", guards=ADMIN)
 async def staff_family_new(request: Request) -> Template:
-    return _new_family_page(request, FamilyForm.initial(civilite="Mme"))
-
-
-def _letter(request: Request, letter: services.WelcomeLetter) -> Template:
-    settings = request.app.state.settings
-    return Template(
-        "pages/backoffice/welcome_letter.html",
-        status_code=200,
-        media_type="text/html",
-        context={
-            "family": letter.family,
-            "guardian": letter.guardian,
-            "password": letter.password,
-            "login_url": settings.base_url.rstrip("/") + request.app.route_reverse("home"),
-            "flash_messages": [],
-        },
+    form = FamilyForm.initial(
+        civilite="Mme", r2_civilite="M.", payeur="1", courriels="1", jeton=services.creation_key()
     )
+    return _new_family_page(request, form)
+
+
+def _letter_path(request: Request, family_id: int) -> str:
+    return request.app.route_reverse("staff_family_letter_page", family_id=family_id)
 
 
 @post("/familles/nouvelle", name="staff_family_create", guards=ADMIN, status_code=200)
@@ -121,11 +123,62 @@ async def staff_family_create(request: Request, data: URLEncodedBody[dict[str, A
     form = FamilyForm.bind(data)
     if not form.valid:
         return _new_family_page(request, form, status=422)
-    letter = await services.create_family(
-        request.user, passwords=request.app.state.passwords, **form.family()
+    try:
+        letter = await services.create_family(
+            request.user, passwords=request.app.state.passwords, **form.family()
+        )
+    except services.LikelyDuplicates as found:
+        # Not saved: the agent looks at the families found, then confirms or goes back.
+        return _new_family_page(request, form, duplicates=found.families)
+    # Post/redirect/get: the password travels once, sealed, to the letter page; a reload of
+    # that page, or this form posted again, creates nothing and issues no password.
+    response = redirect(request, _letter_path(request, letter.family["id"]))
+    if letter.password:
+        letters.hand_over(request, response, letter.family["id"], letter.password)
+    return response
+
+
+@get("/familles/{family_id:int}/lettre", name="staff_family_letter_page", guards=ADMIN)
+async def staff_family_letter_page(request: Request, family_id: FromPath[int]) -> Template:
+    """The welcome letter with its password, once; afterwards, that it was already shown."""
+    data = _found(await queries.letter_page(family_id))
+    password = letters.take(request, family_id)
+    settings = request.app.state.settings
+    response = page_or_fragment(
+        request,
+        page="pages/backoffice/welcome_letter.html",
+        fragment="partials/backoffice/family_letter.html",
+        context={
+            **data,
+            "password": password,
+            "login_url": settings.base_url.rstrip("/") + request.app.route_reverse("home"),
+        },
+        # Never from the cache: the back button or a reload must not show the password again.
+        headers={"Cache-Control": "no-store"},
     )
-    # Shown once, never stored in clear: no redirect, the letter is this response.
-    return _letter(request, letter)
+    if password:
+        letters.forget(request, response, family_id)
+    return response
+
+
+def _confirm_page(request: Request, family: dict, form: ConfirmForm, status: int = 200):
+    return page_or_fragment(
+        request,
+        page="pages/backoffice/letter_confirm.html",
+        fragment="partials/backoffice/family_letter_confirm.html",
+        context={"family": family, "form": form},
+        status_code=status,
+    )
+
+
+@get(
+    "/familles/{family_id:int}/nouvelle-lettre",
+    name="staff_family_letter_confirm",
+    guards=ADMIN,
+)
+async def staff_family_letter_confirm(request: Request, family_id: FromPath[int]) -> Template:
+    family = _found(await queries.family(family_id))
+    return _confirm_page(request, family, ConfirmForm())
 
 
 @post(
@@ -134,11 +187,19 @@ async def staff_family_create(request: Request, data: URLEncodedBody[dict[str, A
     guards=ADMIN,
     status_code=200,
 )
-async def staff_family_letter(request: Request, family_id: FromPath[int]) -> Template:
+async def staff_family_letter(
+    request: Request, family_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
+) -> Any:
+    form = ConfirmForm.bind(data)
+    if not form.valid:
+        family = _found(await queries.family(family_id))
+        return _confirm_page(request, family, form, status=422)
     letter = await _or_404(
         services.new_letter(request.user, family_id, request.app.state.passwords)
     )
-    return _letter(request, letter)
+    response = redirect(request, _letter_path(request, family_id))
+    letters.hand_over(request, response, family_id, letter.password)
+    return response
 
 
 # ---------------------------------------------------------------- account actions
@@ -302,6 +363,8 @@ def handlers() -> list:
         staff_family_new,
         staff_family_create,
         staff_family,
+        staff_family_letter_page,
+        staff_family_letter_confirm,
         staff_family_letter,
         staff_family_disable,
         staff_family_close_sessions,

@@ -14,7 +14,15 @@ from ecp.booking.tables import Booking, Inscription
 from ecp.commune.tables import School
 from ecp.errors import Rejected
 from ecp.families import search
-from ecp.families.tables import LEVELS, Child, ContactChangeRequest, Family, Guardian
+from ecp.families.tables import (
+    LEVELS,
+    Child,
+    ContactChangeRequest,
+    Family,
+    FamilyContact,
+    Guardian,
+    QuotientHistory,
+)
 from ecp.invoices.status import LABELS as INVOICE_LABELS
 from ecp.invoices.status import invoice_status
 from ecp.invoices.tables import Invoice
@@ -64,10 +72,18 @@ async def family(family_id: int) -> dict | None:
             Family.created_at,
             Family.anonymised_at,
             Family.locked_until,
+            Family.notes,
+            Family.letter_issued_at,
         )
         .where(Family.id == family_id)
         .first()
     )
+
+
+async def family_by_creation_key(key: str) -> dict | None:
+    """The family a creation form made, by the form's one-time key."""
+    row = await Family.select(Family.id).where(Family.creation_key == key).first()
+    return await family(row["id"]) if row else None
 
 
 async def children(family_id: int) -> list[dict]:
@@ -180,19 +196,192 @@ async def family_record(family_id: int) -> dict | None:
         .order_by(ContactChangeRequest.submitted_at, ascending=False)
         .limit(20)
     )
+    guardians = await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank)
+    quotients = await quotient_history(family_id)
+    history = await audit.entries(family_id=family_id, limit=30)
     return {
         "family": row,
-        "guardians": await Guardian.select()
-        .where(Guardian.family == family_id)
-        .order_by(Guardian.rank),
+        "guardians": mark_payer(guardians),
+        "contacts": await family_contacts(family_id),
+        "quotients": quotients,
+        "quotient_today": quotient_in_force(quotients, row, today),
         "children": kids,
         "inscriptions": inscriptions,
         "bookings": bookings,
         "invoices": invoices,
         "payments": payments,
         "requests": [describe(r) for r in requests],
-        "history": await audit.entries(family_id=family_id, limit=30),
+        "history": audit.render(history, await audit.names_for(history)),
     }
+
+
+def mark_payer(guardians: list[dict]) -> list[dict]:
+    """Sets `pays` on the responsable who pays: the one marked so, or else the first."""
+    payer = next((g for g in guardians if g["is_payer"]), guardians[0] if guardians else None)
+    for g in guardians:
+        g["pays"] = g is payer
+    return guardians
+
+
+async def family_contacts(family_id: int) -> list[dict]:
+    return (
+        await FamilyContact.select()
+        .where(FamilyContact.family == family_id)
+        .order_by(FamilyContact.last_name)
+        .order_by(FamilyContact.first_name)
+    )
+
+
+async def family_contact(family_id: int, contact_id: int) -> dict | None:
+    """A contact of this family (None for another family's)."""
+    return (
+        await FamilyContact.select()
+        .where((FamilyContact.id == contact_id) & (FamilyContact.family == family_id))
+        .first()
+    )
+
+
+QF_SOURCE_LABELS = {
+    "caf": "attestation CAF",
+    "msa": "attestation MSA",
+    "avis_imposition": "avis d’imposition",
+    "attestation": "autre attestation",
+    "autre": "autre",
+    "fiche": "repris de la fiche famille",
+    "": "non précisé",
+}
+
+
+async def quotient_history(family_id: int) -> list[dict]:
+    """The family's quotients familiaux, the latest first, with who recorded each."""
+    rows = (
+        await QuotientHistory.select(
+            QuotientHistory.id,
+            QuotientHistory.value,
+            QuotientHistory.effective_from,
+            QuotientHistory.source,
+            QuotientHistory.recorded_at,
+            QuotientHistory.recorded_by.display_name.as_alias("recorded_by_name"),
+        )
+        .where(QuotientHistory.family == family_id)
+        .order_by(QuotientHistory.effective_from, ascending=False)
+    )
+    for r in rows:
+        r["source_label"] = QF_SOURCE_LABELS.get(r["source"], r["source"])
+    return rows
+
+
+def quotient_in_force(quotients: list[dict], family: dict, day: dt.date) -> dict | None:
+    """{value, effective_from, source_label} in force on `day` (the rule of
+    ecp.families.queries.quotient_on, on rows already read); None when there is none."""
+    if not quotients:
+        if family["quotient_familial"] is None:
+            return None
+        return {"value": family["quotient_familial"], "effective_from": None, "source_label": ""}
+    return next((q for q in quotients if q["effective_from"] <= day), None)
+
+
+async def guardian_page(family_id: int, guardian_id: int | None = None) -> dict | None:
+    """The family, its responsables, and the one being edited; None when the family does not
+    exist or the responsable is not one of its own."""
+    row = await family(family_id)
+    if row is None:
+        return None
+    guardians = mark_payer(
+        await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank)
+    )
+    current = None
+    if guardian_id is not None:
+        current = next((g for g in guardians if g["id"] == guardian_id), None)
+        if current is None:
+            return None
+    return {"family": row, "guardians": guardians, "guardian": current}
+
+
+async def quotient_page(family_id: int) -> dict | None:
+    """The family and its quotients familiaux, for the form that records a new one."""
+    row = await family(family_id)
+    if row is None:
+        return None
+    quotients = await quotient_history(family_id)
+    return {
+        "family": row,
+        "quotients": quotients,
+        "quotient_today": quotient_in_force(quotients, row, clock.today()),
+    }
+
+
+async def letter_page(family_id: int) -> dict | None:
+    """What the welcome letter prints: the family and the responsable it is addressed to."""
+    row = await family(family_id)
+    if row is None:
+        return None
+    return {"family": row, "guardian": await first_guardian(family_id)}
+
+
+async def likely_duplicates(name: str, guardians: list[dict]) -> list[dict]:
+    """Families that look like the one being created: a responsable with one of its phone
+    numbers or e-mail addresses, or the same family name at the same address. One query."""
+    phones = sorted({g[f] for g in guardians for f in contact.PHONE_FIELDS if g.get(f)}) or ["-"]
+    emails = sorted({g["email"] for g in guardians if g.get("email")}) or ["-"]
+    postcodes = sorted({g["postcode"] for g in guardians if g.get("postcode")}) or ["-"]
+    rows = (
+        await Guardian.select(
+            Guardian.family,
+            Guardian.first_name,
+            Guardian.last_name,
+            Guardian.email,
+            Guardian.phone_mobile,
+            Guardian.phone_home,
+            Guardian.phone_work,
+            Guardian.address_line1,
+            Guardian.postcode,
+            Guardian.family.code.as_alias("code"),
+            Guardian.family.name.as_alias("name"),
+            Guardian.family.email.as_alias("family_email"),
+            Guardian.family.active.as_alias("active"),
+        )
+        .where(
+            Guardian.phone_mobile.is_in(phones)
+            | Guardian.phone_home.is_in(phones)
+            | Guardian.phone_work.is_in(phones)
+            | Guardian.email.is_in(emails)
+            | Guardian.family.email.is_in(emails)
+            | Guardian.postcode.is_in(postcodes)
+        )
+        .limit(200)
+    )
+    addresses = {
+        (search.fold(g["address_line1"]).strip(), g["postcode"])
+        for g in guardians
+        if g.get("address_line1")
+    }
+    found: dict[int, dict] = {}
+    for r in rows:
+        reasons = []
+        if {r[f] for f in contact.PHONE_FIELDS if r[f]} & set(phones):
+            reasons.append("même téléphone")
+        if {r["email"], r["family_email"]} & set(emails):
+            reasons.append("même adresse électronique")
+        same_place = (search.fold(r["address_line1"]).strip(), r["postcode"]) in addresses
+        if same_place and search.fold(r["name"]) == search.fold(name):
+            reasons.append("même nom à la même adresse")
+        if not reasons:
+            continue
+        entry = found.setdefault(
+            r["family"],
+            {
+                "id": r["family"],
+                "code": r["code"],
+                "name": r["name"],
+                "active": r["active"],
+                "guardians": [],
+                "reasons": [],
+            },
+        )
+        entry["guardians"].append(f"{r['first_name']} {r['last_name']}")
+        entry["reasons"] += [x for x in reasons if x not in entry["reasons"]]
+    return sorted(found.values(), key=lambda f: f["code"])[:10]
 
 
 async def search_families(q: str) -> list[dict]:

@@ -9,6 +9,7 @@ from litestar.response import Template
 
 from ecp.backoffice import (
     activity_routes,
+    family_record_routes,
     family_routes,
     journal_routes,
     queries,
@@ -32,6 +33,7 @@ def staff_router(settings) -> Router:
         route_handlers=[
             staff_home,
             *family_routes.handlers(),
+            *family_record_routes.handlers(),
             *request_routes.handlers(),
             *journal_routes.handlers(),
             *settings_routes.handlers(),

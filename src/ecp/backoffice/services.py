@@ -1,5 +1,7 @@
-"""Staff actions on families: create a family, add or edit children, disable an account, close
-its sessions, send a reset link, apply or refuse contact-change requests; and the reads that the
+"""Staff actions on families: create a family (once, after a look for duplicates), change its
+record (responsables, contacts, quotient familial history, notes), add or edit children,
+disable an account, close its sessions, send a reset link, apply or refuse contact-change
+requests; and the reads that the
 journal must record (a family's record, a child's health notes). Each action is journalled in
 its transaction; a refusal is an ecp.errors.Rejected with its French message."""
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from ecp import clock
 from ecp.accounts import contact, reset
 from ecp.accounts.services import load_json
-from ecp.audit.services import record
+from ecp.audit.services import record, record_view
 from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import AuthSession
@@ -20,7 +22,14 @@ from ecp.backoffice import queries
 from ecp.db import lock_for_update, write_transaction
 from ecp.errors import Rejected
 from ecp.families import search
-from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
+from ecp.families.tables import (
+    Child,
+    ContactChangeRequest,
+    Family,
+    FamilyContact,
+    Guardian,
+    QuotientHistory,
+)
 from ecp.mail.outbox import queue_email
 
 # No 0/o, 1/l/i: the first password is read from paper and typed on a phone.
@@ -37,17 +46,24 @@ class AlreadyDecided(Rejected):
 
 @dataclass
 class WelcomeLetter:
-    """What the letter prints; the password is shown once and never stored in clear."""
+    """What the letter prints; the password is shown once and never stored in clear. A
+    creation posted again (`created` False) has no password: it was shown the first time."""
 
     family: dict
     guardian: dict | None
-    password: str
+    password: str | None
+    created: bool = True
 
 
 def first_password() -> str:
     """'kdw7-p3xm-9ta4-hq2e': 16 random characters (about 79 bits) in groups of four."""
     chars = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(16))
     return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
+
+
+def creation_key() -> str:
+    """The one-time key of a creation form (see create_family)."""
+    return secrets.token_urlsafe(24)
 
 
 async def _next_code() -> str:
@@ -61,28 +77,446 @@ async def _next_code() -> str:
     return f"F{(max(numbers) if numbers else 0) + 1:05d}"
 
 
+class LikelyDuplicates(Rejected):
+    """Families that look like the one being created: the agent confirms before it is saved."""
+
+    def __init__(self, families: list[dict]) -> None:
+        super().__init__(
+            "Cette famille ressemble à une famille déjà enregistrée : vérifiez avant de la créer."
+        )
+        self.families = families
+
+
+def _unique_violation(error: BaseException) -> bool:
+    """A second post of the same creation form, arrived while the first was being saved."""
+    import sqlite3
+
+    import asyncpg
+
+    return isinstance(error, (sqlite3.IntegrityError, asyncpg.exceptions.UniqueViolationError))
+
+
+def account_email(guardians: list[dict], current: str = "") -> str:
+    """The account's address (invoices, reset links): the first responsable who receives the
+    e-mails and has an address. When no one does, an address that is no responsable's (one
+    recorded before the responsables had theirs) stays; a responsable's is dropped."""
+    for g in sorted(guardians, key=lambda g: g["rank"]):
+        if g.get("receives_email") and g.get("email"):
+            return g["email"]
+    if current and current not in {g.get("email") for g in guardians}:
+        return current
+    return ""
+
+
+async def _sync_account_email(family_id: int) -> None:
+    guardians = await Guardian.select(Guardian.rank, Guardian.email, Guardian.receives_email).where(
+        Guardian.family == family_id
+    )
+    family = await Family.select(Family.email).where(Family.id == family_id).first()
+    await Family.update({Family.email: account_email(guardians, family["email"])}).where(
+        Family.id == family_id
+    )
+
+
 async def create_family(
-    actor: Principal, *, name: str, guardian: dict, qf: int | None, out_of_town: bool, passwords
+    actor: Principal,
+    *,
+    name: str,
+    guardian: dict,
+    qf: int | None,
+    out_of_town: bool,
+    passwords,
+    second: dict | None = None,
+    payer: int = 1,
+    emails: str = "1",
+    qf_from: dt.date | None = None,
+    qf_source: str = "",
+    notes: str = "",
+    creation_key: str | None = None,
+    check_duplicates: bool = True,
 ) -> WelcomeLetter:
-    """A new family (its code is the next free one) and its first responsable."""
+    """A new family (its code is the next free one), its one or two responsables and its
+    quotient familial from `qf_from` (today by default).
+
+    Idempotent: a `creation_key` already used names the family it created, which comes back
+    with no password (`created` False) and nothing new. Unless `check_duplicates` is off,
+    raises LikelyDuplicates when a family has a responsable's phone or e-mail, or the same name
+    at the same address."""
+    if creation_key:
+        existing = await queries.family_by_creation_key(creation_key)
+        if existing is not None:
+            return WelcomeLetter(existing, None, None, created=False)
+    people = [guardian] + ([second] if second else [])
+    if check_duplicates:
+        duplicates = await queries.likely_duplicates(name, people)
+        if duplicates:
+            raise LikelyDuplicates(duplicates)
     password = first_password()
     password_hash = await passwords.hash(password)
-    async with write_transaction():
-        code = await _next_code()
-        family = Family(
-            code=code,
-            name=name,
-            password_hash=password_hash,
-            email=guardian.get("email", ""),
-            quotient_familial=qf,
-            out_of_town=out_of_town,
-            created_at=clock.now(),
-        )
-        await family.save()
-        await Guardian(family=family.id, rank=1, **guardian).save()
-        await record(actor, "family_created", family_id=family.id, target=code)
-        await search.reindex(family.id)
+    today = clock.today()
+    qf_from = qf_from or today
+    rows = []
+    for rank, person in enumerate(people, start=1):
+        receives = emails == "les_deux" or emails == str(rank)
+        rows.append({**person, "rank": rank, "is_payer": payer == rank, "receives_email": receives})
+    try:
+        async with write_transaction():
+            code = await _next_code()
+            family = Family(
+                code=code,
+                name=name,
+                password_hash=password_hash,
+                email=account_email(rows) or guardian.get("email", ""),
+                quotient_familial=qf if qf is not None and qf_from <= today else None,
+                out_of_town=out_of_town,
+                notes=notes,
+                creation_key=creation_key,
+                created_at=clock.now(),
+                letter_issued_at=clock.now(),
+            )
+            await family.save()
+            for row in rows:
+                await Guardian(family=family.id, **row).save()
+            if qf is not None:
+                await QuotientHistory(
+                    family=family.id,
+                    value=qf,
+                    effective_from=qf_from,
+                    source=qf_source,
+                    recorded_at=clock.now(),
+                    recorded_by=actor.staff_id,
+                ).save()
+            details: dict = {
+                "name": name,
+                "responsables": [f"{p['first_name']} {p['last_name']}" for p in people],
+                "out_of_town": out_of_town,
+            }
+            if qf is not None:
+                details.update(value=qf, effective_from=qf_from.isoformat(), source=qf_source)
+            if notes:
+                details["notes"] = notes
+            await record(actor, "family_created", family_id=family.id, target=code, details=details)
+            await search.reindex(family.id)
+    except Exception as error:
+        if not (creation_key and _unique_violation(error)):
+            raise
+        existing = await queries.family_by_creation_key(creation_key)
+        if existing is None:
+            raise
+        return WelcomeLetter(existing, None, None, created=False)
     return WelcomeLetter(await queries.family(family.id), guardian, password)
+
+
+async def update_family(actor: Principal, family_id: int, values: dict) -> dict:
+    """The family's name, out-of-town flag and notes; the journal has each change, before and
+    after. Returns the changes (empty: nothing was written)."""
+    async with write_transaction():
+        before = await Family.select(*values.keys()).where(Family.id == family_id).first()
+        if before is None:
+            raise NotFound("Cette famille n’existe pas.")
+        changes = _changes(before, values)
+        if changes:
+            await Family.update(values).where(Family.id == family_id)
+            await record(actor, "family_updated", family_id=family_id, details={"changes": changes})
+            await search.reindex(family_id)
+    return changes
+
+
+def _changes(before: dict, after: dict) -> dict[str, dict]:
+    """{field: {before, after}} of the values that change (dates as ISO text)."""
+
+    def plain(value):
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    return {
+        name: {"before": plain(before.get(name)), "after": plain(value)}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+# ---------------------------------------------------------------- responsables légaux
+
+MAX_GUARDIANS = 2
+
+
+async def save_guardian(
+    actor: Principal, family_id: int, values: dict, guardian_id: int | None = None
+) -> int:
+    """Adds the second responsable, or changes one; the journal has each change, before and
+    after. One responsable pays (marking another moves it), and the account's address follows
+    who receives the e-mails. Raises NotFound for another family's responsable, Rejected for a
+    third one."""
+    async with write_transaction():
+        guardians = await lock_for_update(Guardian.select().where(Guardian.family == family_id))
+        if not guardians and not await Family.exists().where(Family.id == family_id):
+            raise NotFound("Cette famille n’existe pas.")
+        values = dict(values)
+        wants_payer = values.pop("is_payer", False)
+        if guardian_id is None:
+            if len(guardians) >= MAX_GUARDIANS:
+                raise Rejected("Une famille a deux responsables légaux au plus.")
+            rank = max((g["rank"] for g in guardians), default=0) + 1
+            guardian = Guardian(family=family_id, rank=rank, is_payer=False, **values)
+            await guardian.save()
+            guardian_id = guardian.id
+            changes = {k: {"before": "", "after": v} for k, v in values.items() if v not in ("",)}
+            action = "guardian_added"
+            guardians = [*guardians, {**values, "id": guardian_id, "rank": rank, "is_payer": False}]
+        else:
+            before = next((g for g in guardians if g["id"] == guardian_id), None)
+            if before is None:
+                raise NotFound("Ce responsable n’appartient pas à cette famille.")
+            changes = _changes(before, values)
+            if changes:
+                await Guardian.update(values).where(Guardian.id == guardian_id)
+            action = "guardian_updated"
+        payer_changes = await _set_payer(guardians, guardian_id, wants_payer)
+        changes.update(payer_changes)
+        if changes or action == "guardian_added":
+            await _sync_account_email(family_id)
+            name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
+            await record(
+                actor,
+                action,
+                family_id=family_id,
+                target=f"responsable {name}"[:120],
+                details={"changes": changes},
+            )
+            await search.reindex(family_id)
+    return guardian_id
+
+
+async def _set_payer(guardians: list[dict], guardian_id: int, wants: bool) -> dict:
+    """Marks who pays after a save: this responsable if asked; if it was the payer and no
+    longer is, the other one; the first one when no one would. Returns the change of this
+    responsable's flag, for the journal."""
+    current = next((g for g in guardians if g["is_payer"]), None)
+    ranked = sorted(guardians, key=lambda g: g["rank"])
+    if wants:
+        payer_id = guardian_id
+    elif current is not None and current["id"] == guardian_id:
+        others = [g for g in ranked if g["id"] != guardian_id]
+        payer_id = others[0]["id"] if others else guardian_id
+    elif current is not None:
+        payer_id = current["id"]
+    else:
+        payer_id = ranked[0]["id"]
+    before = bool(current and current["id"] == guardian_id) or (
+        current is None and ranked[0]["id"] == guardian_id
+    )
+    ids = [g["id"] for g in guardians]
+    await Guardian.update({Guardian.is_payer: False}).where(
+        Guardian.id.is_in(ids) & (Guardian.id != payer_id)
+    )
+    await Guardian.update({Guardian.is_payer: True}).where(Guardian.id == payer_id)
+    after = payer_id == guardian_id
+    return {} if before == after else {"is_payer": {"before": before, "after": after}}
+
+
+async def remove_guardian(actor: Principal, family_id: int, guardian_id: int) -> str:
+    """Removes the second responsable (a family keeps at least one); the other one then pays
+    and comes first. Refused while one of its contact-change requests waits. Returns the
+    name."""
+    async with write_transaction():
+        guardians = await lock_for_update(Guardian.select().where(Guardian.family == family_id))
+        gone = next((g for g in guardians if g["id"] == guardian_id), None)
+        if gone is None:
+            raise NotFound("Ce responsable n’appartient pas à cette famille.")
+        if len(guardians) < 2:
+            raise Rejected("Une famille garde au moins un responsable légal.")
+        if await ContactChangeRequest.exists().where(
+            (ContactChangeRequest.guardian == guardian_id)
+            & (ContactChangeRequest.status == "en_attente")
+        ):
+            raise Rejected(
+                "Une demande de changement de coordonnées de ce responsable attend une "
+                "décision : traitez-la d’abord (Demandes)."
+            )
+        await ContactChangeRequest.delete().where(ContactChangeRequest.guardian == guardian_id)
+        await Guardian.delete().where(Guardian.id == guardian_id)
+        [kept] = [g for g in guardians if g["id"] != guardian_id]
+        await Guardian.update({Guardian.rank: 1, Guardian.is_payer: True}).where(
+            Guardian.id == kept["id"]
+        )
+        await _sync_account_email(family_id)
+        name = f"{gone['first_name']} {gone['last_name']}"
+        fields = ("civility", "first_name", "last_name", *contact.FIELDS)
+        await record(
+            actor,
+            "guardian_removed",
+            family_id=family_id,
+            target=f"responsable {name}"[:120],
+            details={"changes": {f: {"before": gone[f], "after": ""} for f in fields if gone[f]}},
+        )
+        await search.reindex(family_id)
+    return name
+
+
+# ---------------------------------------------------------------- contacts
+
+
+async def save_contact(
+    actor: Principal, family_id: int, values: dict, contact_id: int | None = None
+) -> int:
+    """Adds or changes someone to call in an emergency or allowed to collect the children."""
+    async with write_transaction():
+        await _known_family(family_id)
+        if contact_id is None:
+            row = FamilyContact(family=family_id, created_at=clock.now(), **values)
+            await row.save()
+            contact_id = row.id
+            changes = {k: {"before": "", "after": v} for k, v in values.items() if v != ""}
+            action = "family_contact_added"
+        else:
+            before = await queries.family_contact(family_id, contact_id)
+            if before is None:
+                raise NotFound("Cette personne n’est pas un contact de cette famille.")
+            changes = _changes(before, values)
+            if not changes:
+                return contact_id
+            await FamilyContact.update(values).where(FamilyContact.id == contact_id)
+            action = "family_contact_updated"
+        await record(
+            actor,
+            action,
+            family_id=family_id,
+            target=f"{values['first_name']} {values['last_name']}"[:120],
+            details={"changes": changes},
+        )
+    return contact_id
+
+
+async def remove_contact(actor: Principal, family_id: int, contact_id: int) -> str:
+    async with write_transaction():
+        before = await queries.family_contact(family_id, contact_id)
+        if before is None:
+            raise NotFound("Cette personne n’est pas un contact de cette famille.")
+        await FamilyContact.delete().where(FamilyContact.id == contact_id)
+        name = f"{before['first_name']} {before['last_name']}"
+        fields = ("first_name", "last_name", "relationship", "phone", "emergency", "may_collect")
+        await record(
+            actor,
+            "family_contact_removed",
+            family_id=family_id,
+            target=name[:120],
+            details={"changes": {f: {"before": before[f], "after": ""} for f in fields}},
+        )
+    return name
+
+
+# ---------------------------------------------------------------- quotient familial
+
+
+async def _refresh_quotient(family_id: int) -> None:
+    """The family row keeps the quotient in force today, for the pages that show one."""
+    today = clock.today()
+    row = (
+        await QuotientHistory.select(QuotientHistory.value)
+        .where((QuotientHistory.family == family_id) & (QuotientHistory.effective_from <= today))
+        .order_by(QuotientHistory.effective_from, ascending=False)
+        .first()
+    )
+    await Family.update({Family.quotient_familial: row["value"] if row else None}).where(
+        Family.id == family_id
+    )
+
+
+async def record_quotient(
+    actor: Principal, family_id: int, *, value: int, effective_from: dt.date, source: str
+) -> None:
+    """A quotient familial from `effective_from` on; a correction of the same day replaces that
+    day's. The journal has the quotient that was in force that day and the new one.
+
+    A family whose quotient was on its row only (before the history) keeps it as the first
+    line of its history, from the day the family was created, so that the days before the new
+    one keep the quotient they had."""
+    async with write_transaction():
+        family = (
+            await Family.select(Family.quotient_familial, Family.created_at)
+            .where(Family.id == family_id)
+            .first()
+        )
+        if family is None:
+            raise NotFound("Cette famille n’existe pas.")
+        history = await lock_for_update(
+            QuotientHistory.select().where(QuotientHistory.family == family_id)
+        )
+        created = family["created_at"].astimezone(clock.PARIS).date()
+        if not history and family["quotient_familial"] is not None and created < effective_from:
+            await QuotientHistory(
+                family=family_id,
+                value=family["quotient_familial"],
+                effective_from=created,
+                source="fiche",
+                recorded_at=clock.now(),
+                recorded_by=actor.staff_id,
+            ).save()
+            history = [{"value": family["quotient_familial"], "effective_from": created}]
+        in_force = max(
+            (h for h in history if h["effective_from"] <= effective_from),
+            key=lambda h: h["effective_from"],
+            default=None,
+        )
+        before = in_force["value"] if in_force else family["quotient_familial"]
+        same_day = next((h for h in history if h["effective_from"] == effective_from), None)
+        if same_day is not None and "id" in same_day:
+            await QuotientHistory.update(
+                {
+                    QuotientHistory.value: value,
+                    QuotientHistory.source: source,
+                    QuotientHistory.recorded_at: clock.now(),
+                    QuotientHistory.recorded_by: actor.staff_id,
+                }
+            ).where(QuotientHistory.id == same_day["id"])
+        else:
+            await QuotientHistory(
+                family=family_id,
+                value=value,
+                effective_from=effective_from,
+                source=source,
+                recorded_at=clock.now(),
+                recorded_by=actor.staff_id,
+            ).save()
+        await _refresh_quotient(family_id)
+        await record(
+            actor,
+            "quotient_recorded",
+            family_id=family_id,
+            target=f"à partir du {effective_from.strftime('%d/%m/%Y')}",
+            details={
+                "changes": {"value": {"before": before, "after": value}},
+                "effective_from": effective_from.isoformat(),
+                "source": source,
+                "replaced": same_day is not None,
+            },
+        )
+
+
+async def remove_quotient(actor: Principal, family_id: int, quotient_id: int) -> dict:
+    """Removes a quotient entered by mistake; the one before it applies again."""
+    async with write_transaction():
+        row = (
+            await QuotientHistory.select()
+            .where((QuotientHistory.id == quotient_id) & (QuotientHistory.family == family_id))
+            .first()
+        )
+        if row is None:
+            raise NotFound("Ce quotient familial n’est pas celui de cette famille.")
+        await QuotientHistory.delete().where(QuotientHistory.id == quotient_id)
+        await _refresh_quotient(family_id)
+        await record(
+            actor,
+            "quotient_removed",
+            family_id=family_id,
+            target=f"à partir du {row['effective_from'].strftime('%d/%m/%Y')}",
+            details={
+                "changes": {"value": {"before": row["value"], "after": ""}},
+                "effective_from": row["effective_from"].isoformat(),
+                "source": row["source"],
+            },
+        )
+    return row
 
 
 async def save_child(
@@ -187,6 +621,7 @@ async def new_letter(actor: Principal, family_id: int, passwords) -> WelcomeLett
                 Family.password_hash: password_hash,
                 Family.failed_logins: 0,
                 Family.locked_until: None,
+                Family.letter_issued_at: clock.now(),
             }
         ).where(Family.id == family_id)
         await close_all_for(family_id=family_id)
@@ -209,7 +644,7 @@ async def open_family_record(actor: Principal, settings, family_id: int) -> dict
     data = await queries.family_record(family_id)
     if data is None:
         return None
-    await record(actor, "family_record_viewed", family_id=family_id)
+    await record_view(actor, family_id)
     data["open_sessions"] = await queries.open_session_count(family_id, settings)
     return data
 
@@ -309,11 +744,9 @@ async def decide_request(
         if chosen:
             values = {getattr(Guardian, f): changes[f]["after"] for f in chosen}
             await Guardian.update(values).where(Guardian.id == guardian["id"])
-            # The first responsable's address is the account's: invoices and resets go there.
-            if "email" in chosen and guardian["rank"] == 1:
-                await Family.update({Family.email: changes["email"]["after"]}).where(
-                    Family.id == family_id
-                )
+            # The account's address (invoices, resets) follows who receives the e-mails.
+            if "email" in chosen:
+                await _sync_account_email(family_id)
         await ContactChangeRequest.update(
             {
                 ContactChangeRequest.status: status,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ecp.families.tables import Child, Family, Guardian
+import datetime as dt
+
+from ecp.families.tables import Child, Family, Guardian, QuotientHistory
 
 
 async def family_with_children(family_id: int) -> tuple[dict, list[dict]]:
@@ -28,3 +30,43 @@ async def family_with_children(family_id: int) -> tuple[dict, list[dict]]:
 
 async def guardians(family_id: int) -> list[dict]:
     return await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank)
+
+
+async def quotient_on(family_id: int, day: dt.date) -> int | None:
+    """The quotient familial in force on `day`: the latest one recorded from that day or
+    before (QuotientHistory). A family with no history yet (recorded before it existed) has
+    the one on its row; a day before its first recorded quotient has none (the highest bracket
+    applies). One query, two for a family without history."""
+    row = (
+        await QuotientHistory.select(QuotientHistory.value)
+        .where((QuotientHistory.family == family_id) & (QuotientHistory.effective_from <= day))
+        .order_by(QuotientHistory.effective_from, ascending=False)
+        .first()
+    )
+    if row is not None:
+        return row["value"]
+    if await QuotientHistory.exists().where(QuotientHistory.family == family_id):
+        return None
+    family = await Family.select(Family.quotient_familial).where(Family.id == family_id).first()
+    return family["quotient_familial"] if family else None
+
+
+async def payer(family_id: int) -> dict | None:
+    """The responsable who pays the family's invoices: the one marked so, or else the first."""
+    rows = await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank)
+    return next((g for g in rows if g["is_payer"]), rows[0] if rows else None)
+
+
+async def mail_recipients(family_id: int) -> list[str]:
+    """The addresses the service's e-mails go to: every responsable who receives them and has
+    an address, in order; the account's address when none does."""
+    rows = (
+        await Guardian.select(Guardian.email, Guardian.receives_email)
+        .where(Guardian.family == family_id)
+        .order_by(Guardian.rank)
+    )
+    found = [g["email"] for g in rows if g["receives_email"] and g["email"]]
+    if found:
+        return list(dict.fromkeys(found))
+    family = await Family.select(Family.email).where(Family.id == family_id).first()
+    return [family["email"]] if family and family["email"] else []

@@ -36,6 +36,16 @@ class Family(Table):
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     anonymised_at = Timestamptz(null=True, default=None)
+    notes = Text(default="", help_text="The service's notes on the family; never shown to it")
+    creation_key = Varchar(
+        length=64,
+        null=True,
+        default=None,
+        help_text="The creation form's one-time key: posting it again creates nothing",
+    )
+    letter_issued_at = Timestamptz(
+        null=True, default=None, help_text="When the first password on the letter was issued"
+    )
 
 
 class Guardian(Table):
@@ -54,6 +64,8 @@ class Guardian(Table):
     address_line2 = Varchar(length=200, default="")
     postcode = Varchar(length=10, default="")
     city = Varchar(length=100, default="")
+    is_payer = Boolean(default=False, help_text="Pays the invoices; none set = the first one")
+    receives_email = Boolean(default=True, help_text="Gets the service's e-mails")
 
 
 class Child(Table):
@@ -69,6 +81,36 @@ class Child(Table):
     needs_support = Boolean(default=False, help_text="Besoin d'accompagnement, never its nature")
     diet = Varchar(length=20, default="standard", help_text="standard, sans_porc, sans_viande")
     active = Boolean(default=True)
+
+
+class FamilyContact(Table):
+    """Someone to call in an emergency, or allowed to collect the children (or both): not a
+    responsable légal, and never a login."""
+
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.cascade)
+    first_name = Varchar(length=80)
+    last_name = Varchar(length=80)
+    relationship = Varchar(length=40, default="", help_text="Grand-mère, voisin, nourrice…")
+    phone = Varchar(length=20, default="")
+    emergency = Boolean(default=True, help_text="To be called in an emergency")
+    may_collect = Boolean(default=False, help_text="Allowed to collect the children")
+    created_at = Timestamptz()
+
+
+class QuotientHistory(Table):
+    """A family's quotient familial from a day on: the history the tariff of a day is read
+    from (ecp.families.queries.quotient_on). A correction of the same day replaces its row."""
+
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.cascade)
+    value = Integer()
+    effective_from = Date()
+    source = Varchar(length=20, help_text="caf msa avis_imposition attestation autre")
+    recorded_at = Timestamptz()
+    recorded_by = ForeignKey(
+        references=LazyTableReference("StaffUser", module_path="ecp.auth.tables"),
+        null=True,
+        on_delete=OnDelete.set_null,
+    )
 
 
 class ContactChangeRequest(Table):
@@ -111,4 +153,16 @@ INDEXES = [
     # A family's children and responsables légaux.
     Index("child_family_idx", "child", ("family",)),
     Index("guardian_family_idx", "guardian", ("family",)),
+    # The creation form's key is used once (unique in INDEXES: SQLite cannot add a UNIQUE
+    # column to a table that exists).
+    Index("family_creation_key_uniq", "family", ("creation_key",), unique=True),
+    # A family's emergency contacts and people allowed to collect the children.
+    Index("family_contact_family_idx", "family_contact", ("family",)),
+    # One quotient familial per family and day; the one in force is the latest before a day.
+    Index(
+        "quotient_history_family_day_uniq",
+        "quotient_history",
+        ("family", "effective_from"),
+        unique=True,
+    ),
 ]

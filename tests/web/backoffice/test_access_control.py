@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
+from ecp import clock
 from ecp.auth.guards import requires_family, requires_staff
-from ecp.families.tables import ContactChangeRequest, Guardian
+from ecp.families.tables import ContactChangeRequest, FamilyContact, Guardian
 from tests import factories
 from tests.accounts_factories import family_with_guardian
 from tests.staff_factories import staff_client
@@ -48,7 +49,7 @@ async def test_settings_journal_and_account_changes_need_an_administrator(app):
     admin_only = re.compile(
         r"^/agents/(parametres|journal)|^/agents/familles/(nouvelle|"
         r"\{[^}]+\}/(enfants/\{[^}]+\}$|enfants/nouveau|desactiver|reactiver|"
-        r"lien-mot-de-passe|nouvelle-lettre))"
+        r"lien-mot-de-passe|nouvelle-lettre|lettre|modifier|responsables|contacts|quotient))"
     )
     found = 0
     for path, handler in _handlers(app):
@@ -56,7 +57,7 @@ async def test_settings_journal_and_account_changes_need_an_administrator(app):
             names = [getattr(g, "__name__", "") for g in _guards(handler)]
             assert "requires_administrateur" in names, path
             found += 1
-    assert found >= 20
+    assert found >= 40
 
 
 async def test_anonymous_visitors_are_sent_to_login_everywhere(app, client):
@@ -143,10 +144,14 @@ async def test_every_page_of_these_features_has_an_htmx_fragment(app, client):
     from ecp.auth.principal import Principal
 
     staff = await staff_client(client)
-    family, _ = await family_with_guardian()
+    family, guardian = await family_with_guardian()
     child = await factories.make_child(family, "Léa")
     school = await factories.make_school("École A")
     activity = await factories.make_activity(school=school)
+    contact = FamilyContact(
+        family=family.id, first_name="Jeanne", last_name="Martin", created_at=clock.now()
+    )
+    await contact.save()
     await record(
         Principal(kind="staff", session_id=0, name="A", staff_id=staff.id, role="administrateur"),
         "settings_changed",
@@ -157,6 +162,8 @@ async def test_every_page_of_these_features_has_an_htmx_fragment(app, client):
         "school_id": school.id,
         "activity_id": activity.id,
         "staff_id": staff.id,
+        "guardian_id": guardian.id,
+        "contact_id": contact.id,
     }
     for path, handler in _handlers(app):
         if (

@@ -154,11 +154,17 @@ async def test_create_family_generates_code_and_shows_the_password_once(client, 
     response = await post_form(
         client, "/agents/familles/nouvelle", NEW_FAMILY, from_page="/agents/familles/nouvelle"
     )
-    assert response.status_code == 200
-    page = soup(response.text)
-    password = page.select_one(".password").get_text()
-    assert "F00042" in response.text
+    # Post/redirect/get: the letter is a page of its own, which shows the password once.
+    assert response.status_code == 303
     family = await Family.select().where(Family.code == "F00042").first()
+    assert response.headers["location"] == f"/agents/familles/{family['id']}/lettre"
+    letter = await client.get(response.headers["location"])
+    assert letter.status_code == 200 and letter.headers["cache-control"] == "no-store"
+    page = soup(letter.text)
+    password = page.select_one(".password").get_text()
+    assert "F00042" in letter.text
+    again = await client.get(response.headers["location"])
+    assert password not in again.text and "déjà été affichée" in again.text
     assert family["name"] == "Nguyen" and family["quotient_familial"] == 640
     assert family["email"] == "mei.nguyen@example.org" and password not in family["password_hash"]
     guardian = await Guardian.select().where(Guardian.family == family["id"]).first()

@@ -191,12 +191,14 @@ async def test_reset_link_needs_an_e_mail_address(client):
 async def test_new_letter_replaces_the_password(client, other_client):
     await staff_client(client)
     family, _ = await indexed_family()
-    response = await post_form(
-        client,
-        f"/agents/familles/{family.id}/nouvelle-lettre",
-        {},
-        from_page=f"/agents/familles/{family.id}",
-    )
-    assert response.status_code == 200
-    password = soup(response.text).select_one(".password").get_text()
+    # Behind a confirmation: the box must be ticked.
+    path = f"/agents/familles/{family.id}/nouvelle-lettre"
+    unconfirmed = await post_form(client, path, {}, from_page=path)
+    assert unconfirmed.status_code == 422 and error_summary_links(unconfirmed.text) == [
+        "#confirmer"
+    ]
+    response = await post_form(client, path, {"confirmer": "oui"}, from_page=path)
+    assert response.status_code == 303
+    letter = await client.get(response.headers["location"])
+    password = soup(letter.text).select_one(".password").get_text()
     await login_family(other_client, "F00001", password)
