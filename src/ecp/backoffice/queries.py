@@ -42,18 +42,10 @@ JOURNAL_PAGE = 50
 
 
 async def dashboard_figures() -> dict[str, int]:
-    today = clock.today()
-    return {
-        "families": await Family.count().where(Family.active == True),  # noqa: E712
-        "children": await Child.count().where(Child.active == True),  # noqa: E712
-        "bookings_today": await Booking.count().where(
-            (Booking.day == today) & (Booking.state == "reservee")
-        ),
-        "inscriptions_waiting": await Inscription.count().where(Inscription.status == "en_attente"),
-        "requests_waiting": await ContactChangeRequest.count().where(
-            ContactChangeRequest.status == "en_attente"
-        ),
-    }
+    """The dashboard's counts; the whole read model is ecp.backoffice.dashboard_queries."""
+    from ecp.backoffice.dashboard_queries import dashboard_figures as figures
+
+    return await figures()
 
 
 async def family(family_id: int) -> dict | None:
@@ -590,6 +582,7 @@ async def journal_entries(
     rows = await audit.entries(**filters, before_id=before_id, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    rows = audit.render(rows, await audit.names_for(rows))
     return JournalEntries(rows=rows, next_before=rows[-1]["id"] if more else None)
 
 

@@ -5,25 +5,44 @@ guard; those that change accounts or settings add requires_role("administrateur"
 from __future__ import annotations
 
 from litestar import Request, Router, get
+from litestar.exceptions import NoRouteMatchFoundException
 from litestar.response import Template
 
 from ecp.backoffice import (
     activity_routes,
+    charts,
+    dashboard_queries,
     family_record_routes,
     family_routes,
     journal_routes,
-    queries,
     request_routes,
     settings_routes,
 )
 from ecp.web.htmx import page_or_fragment
 
 
+def _route_exists(request: Request, name: str) -> bool:
+    """Whether another feature's page exists (the unpaid list may not yet)."""
+    try:
+        request.app.route_reverse(name)
+    except NoRouteMatchFoundException:
+        return False
+    return True
+
+
 @get("/", name="staff_home")
 async def staff_home(request: Request) -> Template:
-    figures = await queries.dashboard_figures()
+    data = await dashboard_queries.dashboard()
     return page_or_fragment(
-        request, page="pages/backoffice/home.html", context={"figures": figures}
+        request,
+        page="pages/backoffice/home.html",
+        fragment="partials/backoffice/dashboard.html",
+        context={
+            "data": data,
+            "figures": data.figures,
+            "charts": charts.dashboard_charts(data),
+            "unpaid_list": "staff_overdue" if _route_exists(request, "staff_overdue") else None,
+        },
     )
 
 
