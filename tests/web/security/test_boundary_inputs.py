@@ -29,7 +29,14 @@ from ecp.auth.guards import requires_staff
 from ecp.booking.tables import Inscription
 from ecp.commune.tables import Activity, Closure, School
 from ecp.demo.seed import seed_demo
-from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
+from ecp.families.tables import (
+    Child,
+    ContactChangeRequest,
+    Family,
+    FamilyContact,
+    Guardian,
+    QuotientHistory,
+)
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment, PaymentAttempt
@@ -296,6 +303,8 @@ async def _ids() -> dict[str, str]:
         "message_id": await first(OutboxEmail),
         "school_id": await first(School),
         "closure_id": await first(Closure),
+        "contact_id": await first(FamilyContact),
+        "quotient_id": await first(QuotientHistory),
         "staff_id": str(target.id),
         "activity_id": await first(Activity),
         "token": "x" * 43,
