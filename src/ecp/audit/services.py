@@ -265,7 +265,7 @@ FIELD_LABELS = {
     "value": "quotient familial",
     "effective_from": "à partir du",
     "source": "justificatif",
-    "replaced": "remplace",
+    "replaced": "corrige le quotient de ce jour",
     # Children
     "birth_date": "date de naissance",
     "level": "niveau",
@@ -462,10 +462,15 @@ def value_text(key: str, value: Any, names: Names | None = None) -> str:
     return str(value)
 
 
-def detail_lines(details: dict[str, Any], names: Names | None = None) -> list[str]:
+def detail_lines(
+    details: dict[str, Any], names: Names | None = None, action: str = ""
+) -> list[str]:
     """A line's details as French sentences: « téléphone portable : 06… → 07… »."""
     out = []
     for key, value in (details or {}).items():
+        if key == "fields" and action.endswith("_created"):
+            out.append(f"champs renseignés : {value_text(key, value, names)}")
+            continue
         if key == "changes" and isinstance(value, dict):
             for name, change in value.items():
                 if isinstance(change, dict):
@@ -484,7 +489,10 @@ def target_text(row: dict, names: Names | None = None) -> str:
         if n <= 1:
             return ""
         first, last = row.get("first_at"), row.get("at")
-        span = f", de {heure(first)} à {heure(last)}" if first and last else ""
+        span = ""
+        if first and last:
+            start, end = heure(first), heure(last)
+            span = f", à {end}" if start == end else f", de {start} à {end}"
         return f"{counted(n, 'consultation')}{span}"
     match = REFERENCE.match(target)
     if not match:
@@ -504,7 +512,7 @@ def render(rows: list[dict], names: Names | None = None) -> list[dict]:
     for row in rows:
         row["label"] = label(row["action"])
         row["object"] = target_text(row, names)
-        row["lines"] = detail_lines(row.get("details") or {}, names)
+        row["lines"] = detail_lines(row.get("details") or {}, names, row["action"])
     return rows
 
 

@@ -117,6 +117,18 @@ class Dashboard:
     weekly: list[dict]  # per week: week, booked, present
     monthly: list[dict]  # per month: month, invoiced_cents, collected_cents
 
+    @property
+    def today_text(self) -> str:
+        """« mardi 1er décembre 2026 »."""
+        text = french_date(self.today, "EEEE d MMMM y")
+        return text.replace(" 1 ", " 1er ", 1) if self.today.day == 1 else text
+
+    @property
+    def unpaid_text(self) -> str:
+        """The unpaid total in whole euros (« 13 165 € »): a tile, not an account."""
+        cents = self.figures["unpaid_cents"]
+        return f"{(cents + 50) // 100:,}".replace(",", "\u202f") + "\u00a0€"
+
 
 def _month_bounds(months: list[dt.date]) -> list[tuple[dt.datetime, dt.datetime]]:
     """Each month as [start, end) instants in Paris."""

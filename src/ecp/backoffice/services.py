@@ -260,7 +260,9 @@ async def save_guardian(
             guardian = Guardian(family=family_id, rank=rank, is_payer=False, **values)
             await guardian.save()
             guardian_id = guardian.id
-            changes = {k: {"before": "", "after": v} for k, v in values.items() if v not in ("",)}
+            # An addition lists what was entered; a change, each value before and after.
+            added = {k: v for k, v in values.items() if v != ""}
+            changes = {}
             action = "guardian_added"
             guardians = [*guardians, {**values, "id": guardian_id, "rank": rank, "is_payer": False}]
         else:
@@ -276,12 +278,16 @@ async def save_guardian(
         if changes or action == "guardian_added":
             await _sync_account_email(family_id)
             name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
+            if action == "guardian_added":
+                details = {**added, "is_payer": bool(payer_changes) or wants_payer}
+            else:
+                details = {"changes": changes}
             await record(
                 actor,
                 action,
                 family_id=family_id,
                 target=f"responsable {name}"[:120],
-                details={"changes": changes},
+                details=details,
             )
             await search.reindex(family_id)
     return guardian_id
@@ -347,7 +353,7 @@ async def remove_guardian(actor: Principal, family_id: int, guardian_id: int) ->
             "guardian_removed",
             family_id=family_id,
             target=f"responsable {name}"[:120],
-            details={"changes": {f: {"before": gone[f], "after": ""} for f in fields if gone[f]}},
+            details={f: gone[f] for f in fields if gone[f]},
         )
         await search.reindex(family_id)
     return name
@@ -366,7 +372,7 @@ async def save_contact(
             row = FamilyContact(family=family_id, created_at=clock.now(), **values)
             await row.save()
             contact_id = row.id
-            changes = {k: {"before": "", "after": v} for k, v in values.items() if v != ""}
+            details = {k: v for k, v in values.items() if v != ""}
             action = "family_contact_added"
         else:
             before = await queries.family_contact(family_id, contact_id)
@@ -376,13 +382,14 @@ async def save_contact(
             if not changes:
                 return contact_id
             await FamilyContact.update(values).where(FamilyContact.id == contact_id)
+            details = {"changes": changes}
             action = "family_contact_updated"
         await record(
             actor,
             action,
             family_id=family_id,
             target=f"{values['first_name']} {values['last_name']}"[:120],
-            details={"changes": changes},
+            details=details,
         )
     return contact_id
 
@@ -400,7 +407,7 @@ async def remove_contact(actor: Principal, family_id: int, contact_id: int) -> s
             "family_contact_removed",
             family_id=family_id,
             target=name[:120],
-            details={"changes": {f: {"before": before[f], "after": ""} for f in fields}},
+            details={f: before[f] for f in fields if before[f] != ""},
         )
     return name
 
@@ -488,7 +495,8 @@ async def record_quotient(
                 "changes": {"value": {"before": before, "after": value}},
                 "effective_from": effective_from.isoformat(),
                 "source": source,
-                "replaced": same_day is not None,
+                # Said only when it happened: a correction of that day's quotient.
+                **({"replaced": True} if same_day is not None else {}),
             },
         )
 

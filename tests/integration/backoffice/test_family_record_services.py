@@ -180,7 +180,7 @@ async def test_adding_changing_and_removing_the_second_responsable(admin):
     [kept] = await Guardian.select().where(Guardian.family == family.id)
     assert kept["id"] == claire.id and kept["rank"] == 1 and kept["is_payer"]
     [removed] = await _journal("guardian_removed")
-    assert removed["details"]["changes"]["first_name"] == {"before": "Bao", "after": ""}
+    assert removed["details"]["first_name"] == "Bao" and "changes" not in removed["details"]
     assert await search.search("bao") == []
     with pytest.raises(Rejected, match="au moins un responsable"):
         await services.remove_guardian(admin, family.id, claire.id)
@@ -248,7 +248,7 @@ async def test_contacts_are_added_changed_and_removed_with_their_journal(admin):
         await _journal("family_contact_added"),
         await _journal("family_contact_updated"),
     )
-    assert added["details"]["changes"]["phone"] == {"before": "", "after": "06 55 44 33 22"}
+    assert added["details"]["phone"] == "06 55 44 33 22" and added["details"]["may_collect"]
     assert updated["details"]["changes"] == {"may_collect": {"before": True, "after": False}}
     other, _ = await indexed_family("F00002", "Diallo")
     with pytest.raises(services.NotFound):

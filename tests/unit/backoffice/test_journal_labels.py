@@ -142,6 +142,16 @@ def test_targets_name_what_they_point_at():
     }
     assert target_text(grouped) == "3 consultations, de 10:40 à 16:40"
     assert target_text({**grouped, "n": 1}) == ""
+    assert target_text({**grouped, "first_at": at}) == "3 consultations, à 16:40"
+
+
+def test_a_creation_lists_the_fields_entered():
+    assert detail_lines({"fields": ["first_name"]}, action="child_created") == [
+        "champs renseignés : prénom"
+    ]
+    assert detail_lines({"fields": ["first_name"]}, action="child_updated") == [
+        "champs modifiés : prénom"
+    ]
 
 
 def test_render_fills_label_object_and_lines():

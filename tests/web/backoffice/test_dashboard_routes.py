@@ -74,7 +74,7 @@ async def test_figures_link_to_their_lists(client):
     assert "/agents/demandes" in links
     assert any(link.startswith(("/agents/factures", "/agents/paiements/impayes")) for link in links)
     figures = html.select_one(".figures").get_text(" ")
-    assert "40,00" in figures and "Factures en retard" in figures
+    assert "40\u00a0€" in figures and "Factures en retard" in figures
     today = html.select_one("#today-title").find_parent("section")
     assert today.find("a", string="École Jules-Ferry")["href"] == (
         f"/agents/effectifs?jour=2026-12-01&ecole={commune.school.id}"
@@ -113,7 +113,7 @@ async def test_the_fragment_and_an_agent_without_money_links(client):
     html = soup((await client.get("/agents/")).text)
     links = {a["href"] for a in html.select("#dashboard a")}
     assert not any("/factures" in link or "/impayes" in link for link in links)
-    assert "40,00" in html.select_one(".figures").get_text()
+    assert "40\u00a0€" in html.select_one(".figures").get_text()
 
 
 async def test_the_dashboard_costs_the_same_few_queries_whatever_the_data(client):
