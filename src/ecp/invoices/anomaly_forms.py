@@ -30,7 +30,7 @@ class Month(Text):
     """A month as "AAAA-MM", cleaned to its first day."""
 
     def __init__(self, label: str, **options: Any) -> None:
-        super().__init__(label, max_length=7, invalid=MONTH_INVALID, **options)
+        super().__init__(label, max_length=7, invalid=MONTH_INVALID, empty=None, **options)
 
     def parse(self, value: str):
         try:
@@ -52,10 +52,15 @@ class FamilyCode(Text):
 class AnomalyFilterForm(Form):
     """The list's month and filters, read from the query string (all optional)."""
 
-    mois = Month("Mois")
-    etat = Choice("État", list(STATE_FILTERS.items()), invalid=STATE_INVALID, max_length=20)
-    type = Choice("Type d’anomalie", list(KIND_FILTERS.items()), invalid=KIND_INVALID)
-    famille = FamilyCode("Code famille")
+    # The controls' ids differ from the names: the handling form below has its own « etat ».
+    mois = Month("Mois", key="filtre-mois")
+    etat = Choice(
+        "État", list(STATE_FILTERS.items()), invalid=STATE_INVALID, max_length=20, key="filtre-etat"
+    )
+    type = Choice(
+        "Type d’anomalie", list(KIND_FILTERS.items()), invalid=KIND_INVALID, key="filtre-type"
+    )
+    famille = FamilyCode("Code famille", key="filtre-famille")
 
     def filters(self) -> dict:
         """The filters that are valid (a wrong one is left out, the others kept), for the query

@@ -262,6 +262,7 @@ async def _resolution_context(attempt_id: int, form: Form | None = None) -> dict
         "form": form
         or AttemptResolutionForm.initial(date=attempt["created_on"].strftime("%d/%m/%Y")),
         "results": RESULTS,
+        "problem": None,
     }
 
 

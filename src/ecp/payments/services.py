@@ -876,13 +876,13 @@ ALREADY_RECORDED = (
 
 
 def resolution_received_at(day: dt.date, created_at: dt.datetime) -> dt.datetime:
-    """When a payment seen in the back office on `day` was received: now for today, the
-    attempt's start on the day it began, else noon in Paris (the day stays the same in every
-    time zone used)."""
-    if day == clock.today():
-        return clock.now()
+    """When a payment seen in the back office on `day` was received: the attempt's start on
+    the day it began (the bank's page lived 20 minutes), now for a later day that is today,
+    else noon in Paris (the day stays the same in every time zone used)."""
     if day == created_at.astimezone(clock.PARIS).date():
         return created_at
+    if day == clock.today():
+        return clock.now()
     return dt.datetime.combine(day, dt.time(12), tzinfo=clock.PARIS)
 
 
@@ -959,8 +959,8 @@ async def resolve_attempt(
                     provider_transaction=transaction,
                     attempt_id=attempt_id,
                     recorded_by=actor.staff_id,
-                    note=f"Constaté sur le back-office Paybox par {actor.name}"
-                    + (f" : {note}" if note else ""),
+                    # The régisseur's own words stay on the attempt (blanked by retention).
+                    note=f"Constaté sur le back-office Paybox par {actor.name}",
                 )
             except DuplicatePayment:
                 raise Rejected(ALREADY_RECORDED, field="transaction") from None
