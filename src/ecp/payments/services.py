@@ -474,6 +474,7 @@ async def history(family_id: int, limit: int = 50) -> dict:
             PaymentAttempt.created_at,
             PaymentAttempt.expires_at,
             PaymentAttempt.error_code,
+            PaymentAttempt.resolution,
         )
         .where((PaymentAttempt.family == family_id) & (PaymentAttempt.status != paybox.PAID))
         .order_by(PaymentAttempt.created_at, ascending=False)

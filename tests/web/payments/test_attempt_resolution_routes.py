@@ -132,6 +132,11 @@ async def test_failed_with_htmx_is_told_to_go_back_to_the_reconciliation(client,
     page = soup((await client.get(RECONCILIATION)).text)
     assert "close en échec" in page.select_one("#flash").text
     assert reference not in page.find("h2", string="Anomalies à vérifier").find_next().text
+    # The family reads it in its history, and may pay again.
+    await login_family(other_client)
+    history = soup((await other_client.get("/famille/paiements")).text)
+    assert "échoué (constaté par la régie)" in history.select_one("#payment-history").text
+    assert await started_reference(other_client, invoices) != reference
 
 
 async def test_bad_input_is_422_with_the_values_kept(client, other_client):
