@@ -40,6 +40,10 @@ ACTIONS = {
     "staff_password_changed": "Mot de passe modifié",
     "family_anonymised": "Anonymisation d’une famille inactive",
     "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
+    "anomalie_traitee": "Traitement d’une anomalie de facturation",
+    "anomalies_recalculees": "Anomalies de facturation corrigées ou rouvertes par un calcul",
+    "paiement_carte_constate": "Paiement par carte constaté par la régie",
+    "paiement_carte_echec_constate": "Échec d’un paiement par carte constaté par la régie",
 }
 
 

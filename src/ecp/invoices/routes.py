@@ -15,7 +15,7 @@ from litestar.response import Template
 from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.invoices import credit_notes, pricing, queries, services, tariff_routes
+from ecp.invoices import anomaly_routes, credit_notes, pricing, queries, services, tariff_routes
 from ecp.invoices.forms import BillingStartForm, CreditNoteForm, PaperlessForm
 from ecp.invoices.pdf import invoice_pdf
 from ecp.mail.notices import month_label
@@ -311,5 +311,6 @@ def staff_router(settings) -> Router:
             staff_invoice_pdf,
             staff_credit_note,
             *tariff_routes.handlers(),
+            *anomaly_routes.handlers(),
         ],
     )
