@@ -8,6 +8,7 @@ would share, but given to each render by the app's own engine (ecp.web.template_
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,9 +28,22 @@ from ecp.web.plural import counted, plural
 FR = Locale.parse("fr_FR")
 
 
+# A day of the month written alone ("d"), outside a quoted literal: French writes the first of
+# the month as an ordinal, « 1er décembre », and Babel's CLDR patterns do not.
+_DAY_TOKEN = re.compile(r"('[^']*')|(?<![d])d(?![d])")
+
+
+def _first_of_month(pattern: str) -> str:
+    return _DAY_TOKEN.sub(lambda m: m.group(1) or "d'er'", pattern)
+
+
 @lru_cache(maxsize=8192)
 def french_date(value: dt.date, pattern: str) -> str:
-    """Babel's CLDR French for a date; a page formats the same few dates many times."""
+    """Babel's CLDR French for a date, « 1er » for the first of the month when the day is
+    written alone in words ('EEEE d MMMM'; a numeric 'dd/MM' is left as it is); a page
+    formats the same few dates many times."""
+    if value.day == 1 and ("MMM" in pattern or "EEE" in pattern):
+        pattern = _first_of_month(pattern)
     return format_date(value, pattern, locale=FR)
 
 
@@ -55,12 +69,12 @@ def date_fr(value: dt.date | dt.datetime | None) -> str:
 
 
 def jour(value: dt.date) -> str:
-    """'lundi 7 décembre'."""
+    """'lundi 7 décembre', 'mardi 1er décembre'."""
     return french_date(value, "EEEE d MMMM")
 
 
 def jour_long(value: dt.date) -> str:
-    """'lundi 7 décembre 2026'."""
+    """'lundi 7 décembre 2026', 'mardi 1er décembre 2026'."""
     return french_date(value, "EEEE d MMMM y")
 
 
