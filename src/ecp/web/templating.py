@@ -21,6 +21,7 @@ from ecp import clock
 from ecp.resources import TEMPLATES
 from ecp.web.french import de
 from ecp.web.menus import menu_for
+from ecp.web.params import parse_day
 from ecp.web.plural import counted, plural
 
 # Parsed once: Babel re-parses a locale given as a string on every call, which made date
@@ -78,6 +79,19 @@ def jour_long(value: dt.date) -> str:
     return french_date(value, "EEEE d MMMM y")
 
 
+def iso_day(value: dt.date | str | None) -> str:
+    """The value of a date input: ISO ('2026-12-07') when `value` names a day, else the text
+    as it was typed (shown again to be corrected)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(clock.PARIS).date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    day = parse_day(value)
+    return day.isoformat() if day is not None else str(value)
+
+
 def heure(value: dt.time | dt.datetime) -> str:
     """'08:30' in Paris time."""
     if isinstance(value, dt.datetime):
@@ -119,6 +133,7 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         jour=jour,
         jour_long=jour_long,
         heure=heure,
+        iso_day=iso_day,
         date_heure=date_heure,
         user=user,
         plural=plural,
