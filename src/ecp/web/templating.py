@@ -92,6 +92,11 @@ def iso_day(value: dt.date | str | None) -> str:
     return day.isoformat() if day is not None else str(value)
 
 
+def month_year(value: dt.date) -> str:
+    """'décembre 2026'."""
+    return french_date(value, "MMMM y")
+
+
 def heure(value: dt.time | dt.datetime) -> str:
     """'08:30' in Paris time."""
     if isinstance(value, dt.datetime):
