@@ -92,6 +92,11 @@ def iso_day(value: dt.date | str | None) -> str:
     return day.isoformat() if day is not None else str(value)
 
 
+def date_long(value: dt.date) -> str:
+    """'7 décembre 2026', '1er décembre 2026'."""
+    return french_date(value, "d MMMM y")
+
+
 def month_year(value: dt.date) -> str:
     """'décembre 2026'."""
     return french_date(value, "MMMM y")
@@ -137,6 +142,7 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         date_fr=date_fr,
         jour=jour,
         jour_long=jour_long,
+        date_long=date_long,
         heure=heure,
         iso_day=iso_day,
         date_heure=date_heure,

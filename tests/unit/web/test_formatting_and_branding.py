@@ -10,6 +10,7 @@ from ecp.web.branding import FALLBACK, contrast, theme_css, usable_brand
 from ecp.web.templating import (
     date_fr,
     date_heure,
+    date_long,
     environment,
     euros,
     french_date,
@@ -35,6 +36,9 @@ def test_dates_are_french_and_in_paris_time():
     assert date_heure(late_utc) == "30/11/2026 à 00:30"
 
 
+DEC_7 = dt.date(2026, 12, 7)
+
+
 def test_the_first_of_the_month_is_written_1er_in_words():
     first = dt.date(2026, 12, 1)
     assert jour(first) == "mardi 1er décembre"
@@ -52,6 +56,7 @@ def test_the_first_of_the_month_is_written_1er_in_words():
     assert french_date(first, "d 'de' MMMM") == "1er de décembre"
     assert french_date(dt.date(2026, 12, 2), "d MMMM") == "2 décembre"
     assert date_fr(first) == "01/12/2026"
+    assert date_long(first) == "1er décembre 2026" and date_long(DEC_7) == "7 décembre 2026"
 
 
 def test_templates_e_mails_and_pdfs_share_the_1er_filters():
