@@ -177,6 +177,7 @@ BOOKING_SOURCES = {
     "famille": "par la famille",
     "agent": "par le service",
     "semaine_type": "par la semaine type",
+    "demo": "données de démonstration",
 }
 INVOICE_KINDS = {"facture": "facture", "avoir": "avoir"}
 LINE_KINDS = {"prestation": "prestation", "majoration": "majoration", "avoir": "avoir"}
@@ -458,8 +459,12 @@ def _names(rows: dict[str, list[dict]]) -> dict[str, dict[Any, str]]:
 
 def _record(key: str, row: dict, names: dict[str, dict[Any, str]]) -> list[tuple[str, str]]:
     spec = COLUMNS.get(key, {})
+    # In the order the labels are declared (a joined label comes beside its own column), then
+    # any column declared nowhere yet.
+    order = [c for c in spec if c in row] + [c for c in row if c not in spec]
     items = []
-    for column, value in row.items():
+    for column in order:
+        value = row[column]
         if column in SECRET_COLUMNS:
             continue
         if column not in spec:
