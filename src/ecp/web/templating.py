@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ecp import clock
 from ecp.resources import TEMPLATES
 from ecp.web.french import de
-from ecp.web.menus import menu_for
+from ecp.web.menus import menu_for, menu_links
 from ecp.web.params import parse_day
 from ecp.web.plural import counted, plural
 
@@ -152,6 +152,7 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         de=de,
     )
     env.globals["menu_for"] = menu_for
+    env.globals["menu_links"] = menu_links
     return env
 
 
