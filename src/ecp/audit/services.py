@@ -40,6 +40,11 @@ ACTIONS = {
     "staff_password_changed": "Mot de passe modifié",
     "family_anonymised": "Anonymisation d’une famille inactive",
     "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
+    "facturation_en_avance": "Facturation en avance d’un mois non terminé (avertissement confirmé)",
+    "regularisation_lancee": "Régularisation d’un mois facturé",
+    "regularisation_emise": "Avoirs et facture complémentaire d’une régularisation",
+    "avoir_impute": "Avoir déduit de factures à régler",
+    "avoir_rembourse": "Remboursement d’un avoir",
 }
 
 

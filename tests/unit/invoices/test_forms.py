@@ -51,7 +51,10 @@ def test_paperless_form_accepts_two_modes_and_points_at_the_first_radio():
 
 
 def test_billing_form_reads_a_month():
-    assert BillingStartForm.bind({"mois": "2026-11"}).cleaned == {"mois": dt.date(2026, 11, 1)}
+    assert BillingStartForm.bind({"mois": "2026-11"}).cleaned == {
+        "mois": dt.date(2026, 11, 1),
+        "confirmation": False,
+    }
     for value in ("", "2026-13", "novembre"):
         assert BillingStartForm.bind({"mois": value}).errors == {
             "mois": "Choisissez le mois à facturer."
@@ -60,7 +63,8 @@ def test_billing_form_reads_a_month():
 
 def test_credit_note_form_needs_lines_and_a_reason():
     form = CreditNoteForm.bind({"ligne": ["4", "x", "7"], "motif": " Sortie "})
-    assert form.cleaned == {"ligne": [4, 7], "motif": "Sortie"}
+    # No reason chosen in the list: « autre », whose words are the reason.
+    assert form.cleaned == {"ligne": [4, 7], "jour": {}, "raison": "autre", "motif": "Sortie"}
     form = CreditNoteForm.bind({"ligne": ["x"]})
     assert list(form.errors) == ["ligne", "motif"]
     assert form.values["ligne"] == ["x"]
