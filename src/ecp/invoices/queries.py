@@ -20,7 +20,8 @@ def cause_label(cause: str) -> str:
     """A line's cause in words: a reason given by hand, or a régularisation's cause."""
     if not cause:
         return ""
-    return pricing.MANUAL_REASONS.get(cause) or pricing.CAUSES.get(cause, cause)
+    label = pricing.CAUSES.get(cause) or pricing.MANUAL_REASONS.get(cause, cause)
+    return label[:1].lower() + label[1:]
 
 
 INVOICE_COLUMNS = (
