@@ -50,11 +50,19 @@ async def test_days_of_a_line_are_credited_once_each(settings):
         reason="du 2 et du 5 novembre",
         actor=actor,
     )
-    assert (result["total_cents"], result["applied_cents"], result["refund_cents"]) == (-420, 420, 0)
+    assert (result["total_cents"], result["applied_cents"], result["refund_cents"]) == (
+        -420,
+        420,
+        0,
+    )
     credit = await Invoice.select().where(Invoice.id == result["id"]).first()
     assert credit["note"] == "Sortie scolaire\u00a0: du 2 et du 5 novembre"
     [copy] = await InvoiceLine.select().where(InvoiceLine.invoice == result["id"])
-    assert (copy["days"], copy["quantity"], copy["amount_cents"]) == ("2026-11-02,2026-11-05", 2, -420)
+    assert (copy["days"], copy["quantity"], copy["amount_cents"]) == (
+        "2026-11-02,2026-11-05",
+        2,
+        -420,
+    )
     assert (copy["credits_line"], copy["cause"]) == (line["id"], "sortie_scolaire")
     doc = await queries.staff_invoice_document(invoice["id"])
     assert doc["lines"][0]["open_days"] == [D(2026, 11, 3)] and not doc["lines"][0]["credited"]
@@ -67,7 +75,9 @@ async def test_days_of_a_line_are_credited_once_each(settings):
             cause="autre",
             reason="Erreur",
         )
-    assert "jeudi 5 novembre" in refused.value.message and "déjà fait l’objet" in refused.value.message
+    assert (
+        "jeudi 5 novembre" in refused.value.message and "déjà fait l’objet" in refused.value.message
+    )
     # The whole line now credits what is left of it, then nothing is left.
     rest = await issue_credit_note(
         invoice_id=invoice["id"], line_ids=[line["id"]], cause="maladie_certificat", reason=""
@@ -190,7 +200,12 @@ async def test_a_credit_nothing_is_due_against_is_refunded_once(settings):
     )
     assert done["refunded_cents"] == 630 and done["allocations"] == []
     [refund] = await CreditRefund.select()
-    assert (refund["amount_cents"], refund["method"], refund["refunded_on"], refund["reference"]) == (
+    assert (
+        refund["amount_cents"],
+        refund["method"],
+        refund["refunded_on"],
+        refund["reference"],
+    ) == (
         630,
         "virement",
         today,
@@ -214,9 +229,12 @@ async def test_a_credit_nothing_is_due_against_is_refunded_once(settings):
             actor, result["id"], method="especes", refunded_on=today, reference=""
         )
     assert await CreditRefund.count() == 1
-    assert await services.refund_credit(
-        actor, 99999, method="especes", refunded_on=today, reference=""
-    ) is None
+    assert (
+        await services.refund_credit(
+            actor, 99999, method="especes", refunded_on=today, reference=""
+        )
+        is None
+    )
     page = await queries.family_invoices_page(family.id)
     assert page["totals"]["balance_cents"] == 0  # 630 billed, 630 paid, 630 credited and refunded
 

@@ -68,10 +68,18 @@ async def _change_november(commune, lea, actor):
     # present on the 16th (the majoration goes).
     school = commune["school"].id
     await booking.record_pointage(
-        actor, day=D(2026, 11, 12), activity_id=canteen, school_id=school, marks=[(lea.id, "present")]
+        actor,
+        day=D(2026, 11, 12),
+        activity_id=canteen,
+        school_id=school,
+        marks=[(lea.id, "present")],
     )
     await booking.record_pointage(
-        actor, day=D(2026, 11, 16), activity_id=canteen, school_id=school, marks=[(lea.id, "absent")]
+        actor,
+        day=D(2026, 11, 16),
+        activity_id=canteen,
+        school_id=school,
+        marks=[(lea.id, "absent")],
     )
 
 
@@ -127,21 +135,24 @@ async def test_the_correction_run_credits_each_day_and_bills_the_rest_once(setti
         "annulation acceptée après la facturation"
     )
     # Each credit line names the day, the line it cancels and why.
-    lines = await InvoiceLine.select().where(
-        InvoiceLine.invoice.is_in([c["id"] for c in credits])
-    )
-    original = {ln["kind"]: ln["id"] for ln in await InvoiceLine.select().where(
-        InvoiceLine.invoice == invoice["id"]
-    )}
-    assert sorted((ln["days"], ln["cause"], ln["credits_line"], ln["amount_cents"]) for ln in lines) == [
+    lines = await InvoiceLine.select().where(InvoiceLine.invoice.is_in([c["id"] for c in credits]))
+    original = {
+        ln["kind"]: ln["id"]
+        for ln in await InvoiceLine.select().where(InvoiceLine.invoice == invoice["id"])
+    }
+    assert sorted(
+        (ln["days"], ln["cause"], ln["credits_line"], ln["amount_cents"]) for ln in lines
+    ) == [
         ("2026-11-03", "annulation", original["prestation"], -210),
         ("2026-11-05", "fermeture", original["prestation"], -210),
         ("2026-11-06", "fermeture", original["prestation"], -210),
         ("2026-11-16", "pointage_corrige", original["majoration"], -510),
     ]
-    extra = await Invoice.select().where(
-        (Invoice.kind == "facture") & (Invoice.corrects == invoice["id"])
-    ).first()
+    extra = (
+        await Invoice.select()
+        .where((Invoice.kind == "facture") & (Invoice.corrects == invoice["id"]))
+        .first()
+    )
     assert extra["number"] == f"FAC-{year}-000002" and extra["origin"] == "regularisation"
     assert extra["total_cents"] == 210 and extra["month"] == NOV
     [extra_line] = await InvoiceLine.select().where(InvoiceLine.invoice == extra["id"])
@@ -195,9 +206,11 @@ async def test_a_credit_note_issued_by_hand_is_not_billed_again(settings):
     actor = _actor(await factories.make_staff(role="regisseur"))
     from ecp.invoices.credit_notes import issue_credit_note
 
-    line = await InvoiceLine.select().where(
-        (InvoiceLine.invoice == invoice["id"]) & (InvoiceLine.kind == "prestation")
-    ).first()
+    line = (
+        await InvoiceLine.select()
+        .where((InvoiceLine.invoice == invoice["id"]) & (InvoiceLine.kind == "prestation"))
+        .first()
+    )
     await issue_credit_note(
         invoice_id=invoice["id"],
         line_ids=[],

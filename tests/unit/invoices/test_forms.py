@@ -94,7 +94,13 @@ def test_billing_form_confirms_only_the_month_chosen():
 def test_credit_note_form_reads_days_of_lines_and_a_listed_reason():
     form = CreditNoteForm.bind(
         {
-            "jour": ["4-2026-11-02", "4-2026-11-05", "x-2026-11-03", "4-2026-13-01", "7-2026-11-09"],
+            "jour": [
+                "4-2026-11-02",
+                "4-2026-11-05",
+                "x-2026-11-03",
+                "4-2026-13-01",
+                "7-2026-11-09",
+            ],
             "raison": "sortie_scolaire",
         }
     )
@@ -111,7 +117,9 @@ def test_credit_note_form_reads_days_of_lines_and_a_listed_reason():
 
 
 def test_refund_form_needs_a_mode_a_past_date_and_a_reference_for_transfers():
-    form = RefundForm.bind({"mode": "virement", "date": "10/12/2026", "reference": "VIR-1"}, today=TODAY)
+    form = RefundForm.bind(
+        {"mode": "virement", "date": "10/12/2026", "reference": "VIR-1"}, today=TODAY
+    )
     assert form.cleaned == {"mode": "virement", "date": TODAY, "reference": "VIR-1"}
     assert RefundForm.bind({"mode": "especes", "date": "09/12/2026"}, today=TODAY).valid
     assert RefundForm.bind({"mode": "cheque", "date": "09/12/2026"}, today=TODAY).errors == {

@@ -146,9 +146,7 @@ async def test_regularisations_are_listed_then_settled_once_without_js(client, s
     documents = soup(follow.text).select_one("#regularisation-documents").get_text(" ", strip=True)
     assert "Avoir AV-" in documents and "Martin (F00001)" in documents
     assert "Rien à régulariser" in follow.text
-    again = await post_form(
-        client, REGULARISATIONS, {"mois": "2026-11"}, from_page=REGULARISATIONS
-    )
+    again = await post_form(client, REGULARISATIONS, {"mois": "2026-11"}, from_page=REGULARISATIONS)
     follow = await client.get(again.headers["location"])
     assert "Rien à régulariser de novembre 2026\u00a0: aucun document émis." in follow.text
     assert await Invoice.count().where(Invoice.kind == "avoir") == 1
@@ -209,7 +207,13 @@ async def test_a_credit_note_for_some_days_of_a_line(client, settings):
     boxes = [b["value"] for b in page.select("#credit-note-form input[name=jour]")]
     assert boxes == [f"{line['id']}-2026-11-0{d}" for d in (2, 3, 5)]
     reasons = [r["value"] for r in page.select("#credit-note-form input[name=raison]")]
-    assert reasons == ["sortie_scolaire", "maladie_certificat", "fermeture", "erreur_pointage", "autre"]
+    assert reasons == [
+        "sortie_scolaire",
+        "maladie_certificat",
+        "fermeture",
+        "erreur_pointage",
+        "autre",
+    ]
 
     bad = await post_form(
         client,
@@ -221,7 +225,11 @@ async def test_a_credit_note_for_some_days_of_a_line(client, settings):
     assert soup(bad.text).select_one(f"#jour-{line['id']}-2026-11-03").has_attr("checked")
     assert soup(bad.text).select_one("#raison-autre").has_attr("checked")
     fragment = await post_form(
-        client, f"{url}/avoir", {"raison": "fermeture"}, from_page=url, headers={"HX-Request": "true"}
+        client,
+        f"{url}/avoir",
+        {"raison": "fermeture"},
+        from_page=url,
+        headers={"HX-Request": "true"},
     )
     assert fragment.status_code == 422 and "<html" not in fragment.text
     assert error_summary_links(fragment.text) == ["#ligne"]
