@@ -864,8 +864,9 @@ async def record_pointage(
     standing, no pointage row) refuses the whole list with NotFound: the form only offers the
     list's children. A status outside POINTAGE (« not pointed yet ») is skipped. A second save
     updates the rows, never duplicates them; one audit line per save that marked someone. A day
-    to come refuses the whole list (PointageRefused), once the list is known to be the day's. A mark changed after the month is billed
-    shows among its régularisations (ecp.invoices.regularisations)."""
+    to come refuses the whole list (PointageRefused), once the list is known to be the day's. A
+    mark changed after the month is billed shows among its régularisations
+    (ecp.invoices.regularisations)."""
     expected = {
         r["child"]: r["family"]
         for r in await Booking.select(Booking.child, Booking.child.family.as_alias("family")).where(

@@ -5,6 +5,9 @@ familial bracket, or the out-of-town rate); a day declared ill ("malade") or clo
 is not billed; a child present without a booking is billed the day's price plus the majoration.
 The tariff of a day is the latest one whose `valid_from` is on or before that day, so a change
 applies from its date and never to the days before it.
+
+Once a month is billed, `regularise` compares it computed again with what its documents bill,
+day by day (see « Régularisations » below).
 """
 
 from __future__ import annotations
@@ -315,9 +318,8 @@ def net_billed(lines: list[BilledLine]) -> tuple[dict, set]:
     return billed, waived
 
 
-def _cause(
-    kind: str, credit: bool, booking: Day | None, mark: Day | None, closed: bool, billable: bool
-) -> str:
+def _cause(kind: str, credit: bool, booking: Day | None, closed: bool, billable: bool) -> str:
+    """Why a day is credited (`credit`) or billed now, from what the day looks like today."""
     if credit:
         if not billable:
             return "activite_non_facturee"
@@ -372,10 +374,10 @@ def regularise(
         closed = any(c.covers(day, school, activity_id) for c in closures)
         billable = billable_activities is None or activity_id in billable_activities
         if len(have) > want:
-            cause = _cause(kind, True, booking, mark, closed, billable)
+            cause = _cause(kind, True, booking, closed, billable)
             for line_id, unit in have[want:]:
                 out.append(Adjustment(child_id, activity_id, day, kind, -unit, cause, line_id))
         else:
-            cause = _cause(kind, False, booking, mark, closed, billable)
+            cause = _cause(kind, False, booking, closed, billable)
             out.append(Adjustment(child_id, activity_id, day, kind, due[key], cause))
     return out
