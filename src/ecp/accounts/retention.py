@@ -11,8 +11,9 @@ it owes nothing (the régie may still need to reach a family that has not paid).
 What anonymising does, in one transaction per family:
 - erased: the responsables (rows deleted), their change requests, the family's name, e-mail,
   password, quotient familial and preferences, the children's names, birth day and month,
-  health notes and needs, the login sessions, reset tokens, search terms, and the addresses and
-  text of the e-mails sent to it;
+  health notes and needs, the login sessions, reset tokens, search terms, the addresses and
+  text of the e-mails sent to it, and the notes staff wrote on its billing anomalies and on
+  the card attempts they settled by hand;
 - kept: the code famille, invoices (with the name and address frozen on them at issue, as the
   public accountant requires), invoice lines, payments and their allocations, bookings and
   attendance (anonymous once the child is), and the journal, which gains a
@@ -30,9 +31,9 @@ from ecp.booking.tables import Booking
 from ecp.commune.queries import commune_settings
 from ecp.db import write_transaction
 from ecp.families.tables import Child, ContactChangeRequest, Family, FamilySearchTerm, Guardian
-from ecp.invoices.tables import Invoice
+from ecp.invoices.tables import BillingAnomaly, Invoice
 from ecp.mail.tables import OutboxEmail
-from ecp.payments.tables import Payment
+from ecp.payments.tables import Payment, PaymentAttempt
 
 BATCH = 500
 ANONYMOUS_NAME = "Famille anonymisée"
@@ -121,6 +122,13 @@ async def _anonymise(family_id: int, now: dt.datetime) -> None:
         await AuthSession.delete().where(AuthSession.family == family_id)
         await PasswordResetToken.delete().where(PasswordResetToken.family == family_id)
         await FamilySearchTerm.delete().where(FamilySearchTerm.family == family_id)
+        # What staff wrote about the family's anomalies and card payments may name a child.
+        await BillingAnomaly.update({BillingAnomaly.note: ""}).where(
+            BillingAnomaly.family == family_id
+        )
+        await PaymentAttempt.update({PaymentAttempt.resolution_note: ""}).where(
+            PaymentAttempt.family == family_id
+        )
         await OutboxEmail.update(
             {
                 OutboxEmail.to_address: "",

@@ -45,6 +45,10 @@ ACTIONS = {
     "regularisation_emise": "Avoirs et facture complémentaire d’une régularisation",
     "avoir_impute": "Avoir déduit de factures à régler",
     "avoir_rembourse": "Remboursement d’un avoir",
+    "anomalie_traitee": "Traitement d’une anomalie de facturation",
+    "anomalies_recalculees": "Anomalies de facturation corrigées ou rouvertes par un calcul",
+    "paiement_carte_constate": "Paiement par carte constaté par la régie",
+    "paiement_carte_echec_constate": "Échec d’un paiement par carte constaté par la régie",
 }
 
 

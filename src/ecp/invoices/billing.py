@@ -33,16 +33,15 @@ from ecp.commune.tables import (
 )
 from ecp.db import lock_for_update, write_transaction
 from ecp.families.tables import Child, Family, Guardian
+from ecp.invoices import anomalies as kept_anomalies
 from ecp.invoices import pricing, settlement
 from ecp.invoices.tables import BillingRun, Invoice, InvoiceCounter, InvoiceLine
 
 log = logging.getLogger(__name__)
 
-ANOMALY_LABELS = {
-    "present_sans_reservation": "présent sans réservation (majoration appliquée)",
-    "reserve_absent": "réservé mais absent (jour facturé)",
-    "tarif_manquant": "aucun tarif en vigueur (jour non facturé)",
-}
+ANOMALY_LABELS = kept_anomalies.LABELS
+# BillingRun.anomalies is the run's own report, capped; the régisseur's list is the
+# BillingAnomaly table (ecp.invoices.anomalies), which has every one.
 MAX_ANOMALIES = 1000
 # Running billing tasks started from the web page, kept so they are not garbage-collected.
 RUNNING: set[asyncio.Task] = set()
@@ -255,7 +254,7 @@ async def _bill_batch(
 ) -> int:
     families, guardians, children, bookings, marks = await batch_data(family_ids, month)
     billable = {aid for aid, a in ref.activities.items() if a["billable"]}
-    bills, anomalies = {}, []
+    bills, anomalies, found = {}, [], []
     for family_id in family_ids:
         family = families[family_id]
         bracket = pricing.bracket_for(
@@ -273,6 +272,7 @@ async def _bill_batch(
         if bill.lines:
             bills[family_id] = bill
         for a in bill.anomalies:
+            found.append((family_id, a))
             child = children[a.child_id]
             anomalies.append(
                 {
@@ -382,6 +382,8 @@ async def _bill_batch(
         )
         stored = list(run["anomalies"] or []) if run else []
         stored.extend(anomalies[: max(0, MAX_ANOMALIES - len(stored))])
+        # Kept per month for the régisseur: upserted, never erased by a later run.
+        await kept_anomalies.record_run(run_id, month, family_ids, found)
         await BillingRun.update(
             {
                 BillingRun.families_done: BillingRun.families_done + len(family_ids),

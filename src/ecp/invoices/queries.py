@@ -8,8 +8,7 @@ import datetime as dt
 from ecp import clock
 from ecp.commune.tables import Activity, BillingPeriod, CommuneSettings, Tariff, TariffBracket
 from ecp.db import fetch
-from ecp.invoices import pricing, regularisations
-from ecp.invoices.billing import ANOMALY_LABELS
+from ecp.invoices import anomalies, pricing, regularisations
 from ecp.invoices.settlement import REFUND_METHODS, credit_left
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import BillingRun, Invoice, InvoiceLine
@@ -309,15 +308,16 @@ async def _run_summary(run: dict) -> dict:
         else (100 if run["status"] == "terminee" else 0)
     )
     run["month_label"] = month_label(run["month"])
-    for anomaly in run["anomalies"]:
-        anomaly["label"] = ANOMALY_LABELS.get(anomaly["kind"], anomaly["kind"])
-        anomaly["date"] = dt.date.fromisoformat(anomaly["day"])
+    # The month's anomalies still to handle, whichever run found them: a re-run that finds
+    # nothing new (its families are invoiced) must not say there are none.
+    kept = await anomalies.billing_summary(run["month"])
+    run["anomalies"], run["anomaly_counts"] = kept["open"], kept["counts"]
     return run
 
 
 async def billing_overview(run_id: int | None = None) -> dict | None:
     """The last twelve runs and one run in detail (`run_id`, or the latest): its progress, the
-    amount it billed and its anomalies. None when `run_id` names no run (three queries)."""
+    amount it billed and its month's anomalies. None when `run_id` names no run (five queries)."""
     runs = (
         await BillingRun.select(
             BillingRun.id,

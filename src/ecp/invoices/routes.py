@@ -16,7 +16,7 @@ from litestar.response import Template
 from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.invoices import credit_notes, pricing, queries, services, tariff_routes
+from ecp.invoices import anomaly_routes, credit_notes, pricing, queries, services, tariff_routes
 from ecp.invoices.forms import (
     BillingStartForm,
     CreditNoteForm,
@@ -488,5 +488,6 @@ def staff_router(settings) -> Router:
             staff_regularisations,
             staff_regularisations_run,
             *tariff_routes.handlers(),
+            *anomaly_routes.handlers(),
         ],
     )

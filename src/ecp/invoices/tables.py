@@ -31,6 +31,29 @@ class BillingRun(Table):
     anomalies = JSON(default="[]")
 
 
+class BillingAnomaly(Table):
+    """Something a billing run found odd in a month (ecp.invoices.anomalies), kept until the
+    régisseur handles it. One row per (month, kind, child, activity, day): a later run updates
+    the row it finds again (last_seen_run) and never deletes one; BillingRun.anomalies keeps
+    only what each run reported."""
+
+    month = Date(help_text="First day of the month billed")
+    kind = Varchar(length=30, help_text="present_sans_reservation reserve_absent tarif_manquant")
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
+    child = ForeignKey(references=Child, null=False, on_delete=OnDelete.restrict)
+    activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
+    day = Date()
+    detail = Text(default="", help_text="What the run said, in French, when it first saw it")
+    state = Varchar(length=20, default="a_traiter", help_text="a_traiter justifiee corrigee")
+    handled_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    handled_at = Timestamptz(null=True, default=None)
+    note = Text(default="", help_text="The régisseur's justification, or why it was closed")
+    first_seen_run = ForeignKey(references=BillingRun, null=True, on_delete=OnDelete.set_null)
+    last_seen_run = ForeignKey(references=BillingRun, null=True, on_delete=OnDelete.set_null)
+    first_seen_at = Timestamptz()
+    last_seen_at = Timestamptz()
+
+
 class InvoiceCounter(Table):
     """Last number used per year and kind; bumped in the same transaction as the invoice."""
 
@@ -139,4 +162,13 @@ INDEXES = [
     ),
     # The lines of an invoice.
     Index("invoice_line_invoice_idx", "invoice_line", ("invoice",)),
+    # One anomaly per month, kind and subject: a re-run finds the row again instead of adding one.
+    Index(
+        "billing_anomaly_key",
+        "billing_anomaly",
+        ("month", "kind", "child", "activity", "day"),
+        unique=True,
+    ),
+    # The month's anomalies by state (the régisseur's worklist and its counts).
+    Index("billing_anomaly_month_state_idx", "billing_anomaly", ("month", "state")),
 ]

@@ -1,13 +1,20 @@
 """The payments feature's forms: the régie counter's payment, the family's choice of invoices,
-the reconciliation period and the simulator's card page."""
+the reconciliation period, the settlement of a card attempt without news and the simulator's
+card page."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ecp import clock
 from ecp.payments import simulator
-from ecp.payments.services import COUNTER_METHODS, REFERENCED_METHODS
+from ecp.payments.services import (
+    COUNTER_METHODS,
+    REFERENCED_METHODS,
+    RESOLVED_FAILED,
+    RESOLVED_PAID,
+)
 from ecp.web.forms import Choice, Day, Euros, Form, Ids, Invalid, Text
 
 MAX_CENTS = 10_000_000
@@ -96,6 +103,63 @@ class ReconciliationForm(Form):
         required="Choisissez une période dans la liste.",
         invalid="Choisissez une période dans la liste.",
     )
+
+
+RESULT_MISSING = "Choisissez ce que montre le back-office Paybox."
+TRANSACTION_MISSING = "Indiquez le numéro de transaction lu dans le back-office Paybox."
+TRANSACTION_INVALID = (
+    "Le numéro de transaction s’écrit en chiffres et en lettres, sans espace, par exemple 612345."
+)
+PAID_ON = "Indiquez la date du paiement au format JJ/MM/AAAA."
+RESULTS = [
+    (
+        RESOLVED_PAID,
+        "Payé",
+        "Le back-office montre la transaction acceptée : le paiement est "
+        "enregistré et réparti sur les factures de la tentative, la famille reçoit son reçu.",
+    ),
+    (
+        RESOLVED_FAILED,
+        "Échoué",
+        "Le back-office ne montre aucune transaction acceptée pour "
+        "cette référence : la tentative est close, rien n’est enregistré.",
+    ),
+]
+
+
+class AttemptResolutionForm(Form):
+    """What the régisseur read in Paybox's back office for an attempt without news. The rules
+    that need the attempt (its day, a transaction already recorded) are the service's
+    (ecp.payments.services.resolve_attempt)."""
+
+    resultat = Choice(
+        "Résultat dans le back-office Paybox",
+        [(code, label) for code, label, _ in RESULTS],
+        required=RESULT_MISSING,
+        invalid=RESULT_MISSING,
+        max_length=20,
+    )
+    transaction = Text("Numéro de transaction", max_length=40)
+    date = Day("Date du paiement", invalid=PAID_ON)
+    note = Text("Note", max_length=500)
+
+    def clean_transaction(self, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,40}", value):
+            raise Invalid(TRANSACTION_INVALID)
+        return value
+
+    def clean_date(self, day):
+        if day > clock.today():
+            raise Invalid("La date du paiement ne peut pas être dans le futur.")
+        return day
+
+    def clean(self) -> None:
+        if self.cleaned["resultat"] != RESOLVED_PAID:
+            return
+        if not self.cleaned["transaction"]:
+            raise Invalid(TRANSACTION_MISSING, field="transaction")
+        if self.cleaned["date"] is None:
+            raise Invalid(PAID_ON, field="date")
 
 
 # --- The Paybox simulator's card page (never in production) ---------------------------------

@@ -34,6 +34,12 @@ class PaymentAttempt(Table):
     expires_at = Timestamptz()
     settled_at = Timestamptz(null=True, default=None)
     error_code = Varchar(length=10, default="")
+    # Settled by the régisseur from Paybox's back office when no notification came
+    # (ecp.payments.services.resolve_attempt); a later notification is checked against it.
+    resolution = Varchar(length=20, default="", help_text="'' payee echouee")
+    resolved_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    resolved_at = Timestamptz(null=True, default=None)
+    resolution_note = Text(default="")
 
 
 class PaymentAttemptInvoice(Table):

@@ -33,6 +33,7 @@ STAFF_MENU = (
     MenuItem("staff_inscriptions", "Inscriptions", "agent"),
     MenuItem("staff_attendance", "Effectifs et pointage", "agent"),
     MenuItem("staff_billing", "Facturation", "regisseur"),
+    MenuItem("staff_anomalies", "Anomalies", "regisseur"),
     MenuItem("staff_payments", "Paiements", "regisseur"),
     MenuItem("staff_requests", "Demandes", "agent"),
     MenuItem("staff_outbox", "Courriels", "agent"),

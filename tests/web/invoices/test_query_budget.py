@@ -17,8 +17,9 @@ FAMILY_LIST = 3
 FAMILY_DETAIL = 5
 # session; the update that checks the address at the same time (a 303 after it)
 PAPERLESS_SAVED = 2
-# session, runs, the run shown, its invoices' total
-STAFF_BILLING = 4
+# session, runs, the run shown, its invoices' total, the month's anomaly counts by state and
+# those still to handle (kept from one run to the next: ecp.invoices.anomalies)
+STAFF_BILLING = 6
 # session, the invoices
 STAFF_INVOICES = 2
 # FAMILY_DETAIL and the lines already credited

@@ -293,6 +293,7 @@ async def _ids() -> dict[str, str]:
         "inscription_id": await first(Inscription),
         "request_id": await first(ContactChangeRequest),
         "payment_id": await first(Payment),
+        "attempt_id": await first(PaymentAttempt),
         "message_id": await first(OutboxEmail),
         "school_id": await first(School),
         "closure_id": await first(Closure),
