@@ -37,6 +37,7 @@ from ecp.booking.queries import (
     placeholders,
 )
 from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.commune.queries import BILLED_MONTH_COLUMN, billed_month_message
 from ecp.db import fetch, is_sqlite, lock_for_update, write_transaction
 from ecp.errors import Rejected
 from ecp.families.tables import Child, Family
@@ -77,6 +78,14 @@ class NothingToDo(BookingError):
 
 class NotFound(BookingError):
     code = "introuvable"
+
+
+class BilledMonth(BookingError):
+    code = "facture"
+
+
+class PointageRefused(BookingError):
+    code = "refuse"
 
 
 @dataclass
@@ -158,7 +167,8 @@ async def _child_day(
         "EXISTS(SELECT 1 FROM inscription i WHERE i.child = c.id AND i.activity = {} "
         "AND i.school_year = {} AND i.status = 'validee') AS inscribed, "
         "b.id AS b_id, b.activity AS b_activity, b.state AS b_state, b.school AS b_school, "
-        "a.group_code AS b_group, a.short_label AS b_label "
+        "a.group_code AS b_group, a.short_label AS b_label, "
+        f"{BILLED_MONTH_COLUMN} AS billed_month "
         "FROM child c LEFT JOIN booking b ON b.child = c.id AND b.day = {} "
         "LEFT JOIN activity a ON a.id = b.activity "
         "WHERE c.id = {} AND c.active = {}"
@@ -168,7 +178,7 @@ async def _child_day(
         sql += " AND c.family = {}"
         args.append(family_id)
     await _lock_children([child_id])
-    rows = await fetch(sql, *args, types={"inscribed": bool})
+    rows = await fetch(sql, *args, types={"inscribed": bool, "billed_month": dt.date})
     if not rows:
         raise NotFound("Enfant introuvable.")
     day_bookings = {
@@ -213,6 +223,16 @@ def _name(child: dict) -> str:
     return child["first_name"]
 
 
+def refuse_billed_month(child: dict, day: dt.date, *, staff: bool) -> None:
+    """A family cannot book or cancel a day of a month already billed (or being billed): its
+    invoice is issued. `child["billed_month"]` is the latest month a billing run has started
+    (read with the child's row, BILLED_MONTH_COLUMN). Staff still can: what they change is
+    settled by the month's régularisations (ecp.invoices.regularisations)."""
+    billed = child.get("billed_month")
+    if not staff and billed is not None and day.replace(day=1) <= billed:
+        raise BilledMonth(billed_month_message(day))
+
+
 async def _book(
     child: dict,
     activity: cal.ActivityInfo,
@@ -245,6 +265,7 @@ async def _book(
             f"{who} n’est pas inscrit·e à « {activity.label} » : "
             "demandez l’inscription depuis la page Inscriptions."
         )
+    refuse_billed_month(child, day, staff=staff)
     if not staff and not cal.open_for_family(day, activity, rules, now):
         limit = cal.deadline(day, activity, rules)
         raise DeadlinePassed(
@@ -318,6 +339,7 @@ async def _cancel(
         raise NothingToDo(f"{what} n’était pas réservé pour {who} ce jour-là.")
     if existing["state"] == "malade" and not staff:
         raise NothingToDo(f"L’absence de {who} est déjà signalée ce jour-là.")
+    refuse_billed_month(child, day, staff=staff)
     if not staff and not cal.open_for_family(day, activity, rules, now):
         raise DeadlinePassed("Délai dépassé : seul le service peut encore modifier ce jour.")
     await Booking.update(
@@ -682,7 +704,8 @@ async def _children_days(
     PostgreSQL, see _lock_children)."""
     await _lock_children(child_ids)
     rows = await fetch(
-        "SELECT c.id, c.family, c.first_name, c.level, c.school, i.activity AS ins_activity "
+        "SELECT c.id, c.family, c.first_name, c.level, c.school, i.activity AS ins_activity, "
+        f"{BILLED_MONTH_COLUMN} AS billed_month "
         "FROM child c LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         f"AND i.status = 'validee' AND i.activity IN ({placeholders(activity_ids)}) "
         f"WHERE c.id IN ({placeholders(child_ids)}) AND c.family = {{}} AND c.active = {{}}",
@@ -691,6 +714,7 @@ async def _children_days(
         *child_ids,
         family_id,
         True,
+        types={"billed_month": dt.date},
     )
     children = {r["id"]: r for r in rows}
     inscribed = {(r["id"], r["ins_activity"]) for r in rows if r["ins_activity"] is not None}
@@ -816,6 +840,16 @@ async def record_unbooked_presence(
 POINTAGE = {"present": "présent", "absent": "absent", "excuse": "excusé"}
 
 
+def refuse_future_pointage(day: dt.date) -> None:
+    """A pointage says what staff saw: a day to come has not been seen yet (it would reach
+    billing as « réservé mais absent »)."""
+    if day > clock.today():
+        raise PointageRefused(
+            "On ne pointe pas un jour à venir : le pointage du "
+            f"{day.strftime('%d/%m/%Y')} se fera ce jour-là."
+        )
+
+
 async def record_pointage(
     actor: Principal,
     *,
@@ -829,7 +863,10 @@ async def record_pointage(
     `marks`: (child id, status) as posted; a child who is not on the list (no booking left
     standing, no pointage row) refuses the whole list with NotFound: the form only offers the
     list's children. A status outside POINTAGE (« not pointed yet ») is skipped. A second save
-    updates the rows, never duplicates them; one audit line per save that marked someone."""
+    updates the rows, never duplicates them; one audit line per save that marked someone. A day
+    to come refuses the whole list (PointageRefused), once the list is known to be the day's. A
+    mark changed after the month is billed shows among its régularisations
+    (ecp.invoices.regularisations)."""
     expected = {
         r["child"]: r["family"]
         for r in await Booking.select(Booking.child, Booking.child.family.as_alias("family")).where(
@@ -858,6 +895,7 @@ async def record_pointage(
             raise NotFound("Enfant introuvable sur cette liste")
         if status in POINTAGE:
             chosen[child] = status
+    refuse_future_pointage(day)
     stamp = clock.now()
     async with write_transaction():
         existing = {

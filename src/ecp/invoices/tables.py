@@ -86,6 +86,11 @@ class Invoice(Table):
     paperless = Varchar(length=10, default="papier", help_text="papier or courriel at issue")
     notified_at = Timestamptz(null=True, default=None)
     note = Text(default="", help_text="Reason of a credit note, printed on it")
+    origin = Varchar(
+        length=20,
+        default="",
+        help_text="'' (the billing run, or a credit note issued by hand) or regularisation",
+    )
 
 
 class InvoiceLine(Table):
@@ -98,6 +103,41 @@ class InvoiceLine(Table):
     quantity = Integer(default=1)
     unit_price_cents = Integer(default=0)
     amount_cents = Integer(default=0)
+    # A credit line names the line it cancels (some or all of its days): what makes a day
+    # credited once only, and the régularisations' ledger exact.
+    credits_line = ForeignKey(
+        references=LazyTableReference("InvoiceLine", module_path="ecp.invoices.tables"),
+        null=True,
+        on_delete=OnDelete.restrict,
+    )
+    cause = Varchar(
+        length=30,
+        default="",
+        help_text="Why a credit or régularisation line exists (ecp.invoices.pricing.CAUSES)",
+    )
+
+
+class CreditAllocation(Table):
+    """Part of a credit note set against an invoice of the same family (its own first, then the
+    oldest unpaid); Invoice.paid_cents of both documents moves with it."""
+
+    credit = ForeignKey(references=Invoice, null=False, on_delete=OnDelete.restrict)
+    invoice = ForeignKey(references=Invoice, null=False, on_delete=OnDelete.restrict)
+    amount_cents = Integer()
+    allocated_at = Timestamptz()
+    allocated_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+
+
+class CreditRefund(Table):
+    """What the régie paid back of a credit note when the family owed nothing."""
+
+    credit = ForeignKey(references=Invoice, null=False, on_delete=OnDelete.restrict)
+    amount_cents = Integer()
+    method = Varchar(length=20, help_text="virement cheque especes")
+    refunded_on = Date()
+    reference = Varchar(length=80, default="", help_text="Transfer label, cheque number...")
+    recorded_at = Timestamptz()
+    recorded_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
 
 
 # Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
@@ -106,13 +146,19 @@ INDEXES = [
     Index("invoice_counter_uniq", "invoice_counter", ("year", "kind"), unique=True),
     # A family's invoices by month.
     Index("invoice_family_month_idx", "invoice", ("family", "month")),
-    # One invoice per family and month; credit notes are free to repeat.
+    # Credit notes set against invoices, seen from either document.
+    Index("credit_allocation_invoice_idx", "credit_allocation", ("invoice",)),
+    Index("credit_allocation_credit_idx", "credit_allocation", ("credit",)),
+    # The refunds of a credit note.
+    Index("credit_refund_credit_idx", "credit_refund", ("credit",)),
+    # One invoice per family and month from the billing run; credit notes, and the additional
+    # invoices of régularisations (which correct the month's first), are free to repeat.
     Index(
         "invoice_family_month_facture_uniq",
         "invoice",
         ("family", "month"),
         unique=True,
-        where="kind = 'facture'",
+        where="kind = 'facture' AND corrects IS NULL",
     ),
     # The lines of an invoice.
     Index("invoice_line_invoice_idx", "invoice_line", ("invoice",)),
