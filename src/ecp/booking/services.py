@@ -521,6 +521,7 @@ async def book(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "reserver",
@@ -529,6 +530,7 @@ async def book(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -539,6 +541,7 @@ async def cancel(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "annuler",
@@ -547,6 +550,7 @@ async def cancel(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -557,6 +561,7 @@ async def declare_illness(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "malade",
@@ -565,6 +570,7 @@ async def declare_illness(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
