@@ -29,7 +29,7 @@ from ecp.backoffice.settings_forms import (
 )
 from ecp.errors import Rejected
 from ecp.web.forms import Form
-from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.plural import counted
 
 ADMIN = [requires_role("administrateur")]
@@ -67,6 +67,27 @@ async def _overview(
             "closure_form": closure_form or ClosureForm.initial(ecole="", activite=""),
         },
         status_code=status,
+    )
+
+
+async def _closures_done(request: Request, message: str) -> Any:
+    """After a closure is added or removed: the page again (303) without JavaScript; for htmx
+    the closures section redrawn with the message. (An HX-Redirect to the settings page would
+    not reload it when its address already ends with #closures-title: a mere jump.)"""
+    if not wants_fragment(request):
+        return redirect(request, _settings(request, "#closures-title"), message)
+    context = await queries.overview()
+    return page_or_fragment(
+        request,
+        page="pages/backoffice/settings.html",
+        fragment=CLOSURES_FRAGMENT,
+        context={
+            **context,
+            "closure_form": ClosureForm.initial(ecole="", activite=""),
+            "flash_messages": [{"kind": "success", "text": message}],
+            "flash_oob": True,
+            "focus_closures": True,
+        },
     )
 
 
@@ -247,9 +268,7 @@ async def staff_closure_add(request: Request, data: URLEncodedBody[dict[str, Any
         except Rejected as error:
             form.reject(error)
         else:
-            return redirect(
-                request, _settings(request, "#closures-title"), closure_added_message(done)
-            )
+            return await _closures_done(request, closure_added_message(done))
     return await _overview(request, closure_form=form, status=422, fragment=CLOSURES_FRAGMENT)
 
 
@@ -272,7 +291,7 @@ async def staff_closure_delete(
         raise NotFoundException() from None
     except services.ToConfirm as removal:
         return _closure_step(request, removal.impact, closure_id=closure_id)
-    return redirect(request, _settings(request, "#closures-title"), closure_removed_message(done))
+    return await _closures_done(request, closure_removed_message(done))
 
 
 # ---------------------------------------------------------------- staff accounts
