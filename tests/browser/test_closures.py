@@ -3,7 +3,8 @@ other browser tests rely on): the administrator adds a strike next week at Léa'
 the bookings it hits, confirms; the Martin family then sees « Fermé » on that day, the
 effectifs of that school and day are empty, the kitchen counts 0 meals, and each family of the
 preview has exactly one e-mail in the outbox. axe-core at 1280 and 320 px on the preview and
-the result; the same without JavaScript at another school."""
+the result; then the same at Hugo's school with htmx not loaded (the pages a browser without
+JavaScript gets: the full preview page, 303 after the confirmation)."""
 
 from __future__ import annotations
 

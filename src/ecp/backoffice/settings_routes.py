@@ -222,13 +222,14 @@ def _closure_step(
     )
 
 
-def closure_added_message(done: services.ClosureDone) -> str:
+def _added_message(done: services.ClosureDone) -> str:
     impact = done.impact
     if not impact.bookings:
         return "La fermeture est enregistrée. Aucune réservation n’était prise ces jours-là."
+    cancelled = counted(impact.bookings, "réservation annulée", "réservations annulées")
     message = (
-        f"La fermeture est enregistrée : {counted(impact.bookings, 'réservation annulée', 'réservations annulées')}"
-        f" pour {counted(len(impact.families), 'famille')}, "
+        f"La fermeture est enregistrée : {cancelled} pour "
+        f"{counted(len(impact.families), 'famille')}, "
         f"{counted(done.emails, 'famille prévenue', 'familles prévenues')} par courriel"
     )
     silent = len(impact.families) - done.emails
@@ -237,7 +238,7 @@ def closure_added_message(done: services.ClosureDone) -> str:
     return message + "."
 
 
-def closure_removed_message(done: services.ClosureDone) -> str:
+def _removed_message(done: services.ClosureDone) -> str:
     families = done.impact.families
     if not families:
         return "La fermeture est supprimée."
@@ -268,7 +269,7 @@ async def staff_closure_add(request: Request, data: URLEncodedBody[dict[str, Any
         except Rejected as error:
             form.reject(error)
         else:
-            return await _closures_done(request, closure_added_message(done))
+            return await _closures_done(request, _added_message(done))
     return await _overview(request, closure_form=form, status=422, fragment=CLOSURES_FRAGMENT)
 
 
@@ -291,7 +292,7 @@ async def staff_closure_delete(
         raise NotFoundException() from None
     except services.ToConfirm as removal:
         return _closure_step(request, removal.impact, closure_id=closure_id)
-    return await _closures_done(request, closure_removed_message(done))
+    return await _closures_done(request, _removed_message(done))
 
 
 # ---------------------------------------------------------------- staff accounts

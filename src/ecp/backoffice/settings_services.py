@@ -4,6 +4,10 @@ The service's rules, school years, schools, closures, activities with their plac
 and staff accounts. Each write runs in one transaction with its journal line
 (ecp.audit.services.record, action "settings_changed" or "staff_account_changed").
 
+Two writes ask first when they touch families: a closure that covers bookings (and its removal)
+raises ToConfirm with them, writing nothing, until it is confirmed; places set below the
+bookings of days to come raise OverCapacity until confirmed.
+
 A rule that refuses raises ecp.errors.Rejected with the French message and the form field to
 blame. The rules that need no database are plain functions (check_*, activity_code): the forms
 of ecp.backoffice.settings_forms call them too, so that a page shows every error at once, and
@@ -292,9 +296,9 @@ def closure_details(impact: queries.ClosureImpact) -> dict:
         "du": scope.starts_on.isoformat(),
         "au": scope.ends_on.isoformat(),
         "motif": scope.reason,
-        "ecole": scope.school_text,
-        "activite": scope.activity_text,
-        "reservations": impact.bookings,
+        "école": scope.school_text,
+        "activité": scope.activity_text,
+        "réservations": impact.bookings,
         "familles": len(impact.families),
     }
 
@@ -713,7 +717,9 @@ async def update_activity(
             target=f"activité {activity['code']}",
             details={
                 "capacities": {str(k): v for k, v in capacities.items()},
-                **({"reservations_au_dela": sum(d.over for d in above)} if above else {}),
+                **(
+                    {"réservations au-delà des places": sum(d.over for d in above)} if above else {}
+                ),
             },
         )
 

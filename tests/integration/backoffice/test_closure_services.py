@@ -119,9 +119,9 @@ async def test_a_strike_at_one_school_is_shown_then_cancels_its_bookings():
                 "du": "2026-12-07",
                 "au": "2026-12-08",
                 "motif": "Grève",
-                "ecole": "École Jules-Ferry",
-                "activite": "toutes les activités",
-                "reservations": 6,
+                "école": "École Jules-Ferry",
+                "activité": "toutes les activités",
+                "réservations": 6,
                 "familles": 2,
             },
         }
@@ -162,7 +162,7 @@ async def test_a_closure_without_bookings_needs_no_confirmation():
     )
     assert done.impact.bookings == 0 and done.emails == 0
     assert await Closure.count() == 1 and await mails() == []
-    assert (await journal())[0]["details"]["reservations"] == 0
+    assert (await journal())[0]["details"]["réservations"] == 0
 
 
 async def test_effectifs_kitchen_calendar_and_billing_leave_closed_days_out():
@@ -258,9 +258,9 @@ async def test_removing_a_closure_names_the_families_and_rebooks_nothing():
             "du": "2026-12-07",
             "au": "2026-12-08",
             "motif": "Grève",
-            "ecole": "École Jules-Ferry",
-            "activite": "toutes les activités",
-            "reservations": 4,
+            "école": "École Jules-Ferry",
+            "activité": "toutes les activités",
+            "réservations": 4,
             "familles": 2,
         },
     }
@@ -350,7 +350,7 @@ async def test_places_below_the_bookings_of_days_to_come_are_confirmed_first():
     assert row["capacity"] == 1
     assert await Booking.count().where(Booking.state == "reservee") == 6  # nobody cancelled
     line = (await journal())[-1]
-    assert line["details"]["reservations_au_dela"] == 2
+    assert line["details"]["réservations au-delà des places"] == 2
     # The same places again ask nothing (they are not lowered); so do places at the bookings.
     await services.update_activity(me, cantine, **await activity_values(c, 1))
     await services.update_activity(me, cantine, **await activity_values(c, 3))
