@@ -200,3 +200,29 @@ async def test_the_preview_and_confirmation_as_pages_without_htmx(browser, closu
         assert await page.locator("li.pointage-child").count() == 0
     finally:
         await context.close()
+
+
+async def test_places_below_the_bookings_are_shown_then_confirmed(admin_page, closure_server):
+    page = admin_page
+    _day, school_id, school = next_booked_day(closure_server, "Léa")
+    with closing(database(closure_server)) as db:
+        (cantine,) = db.execute("SELECT id FROM activity WHERE code = 'restauration'").fetchone()
+    await keyboard_login_staff(page)
+    await page.goto(f"/agents/parametres/activites/{cantine}")
+    await page.fill(f"#capacite-{school_id}", "1")
+    await page.get_by_role("button", name="Enregistrer l’activité").click()
+    warning = page.locator("#over-capacity")
+    await warning.wait_for()
+    assert re.search(rf"{school} : \d+ réservations pour 1 place", await warning.inner_text())
+    assert await page.locator(".error-summary a[href='#confirmer_places']").count() == 1
+    await at_both_widths(page)
+    await page.check("#confirmer_places")
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Enregistrer l’activité").click()
+    assert "est enregistrée" in await page.locator("#flash").inner_text()
+    with closing(database(closure_server)) as db:
+        (places,) = db.execute(
+            "SELECT capacity FROM activity_capacity WHERE activity = ? AND school = ?",
+            (cantine, school_id),
+        ).fetchone()
+    assert places == 1
