@@ -37,10 +37,12 @@ from ecp.booking.queries import (
     placeholders,
 )
 from ecp.booking.tables import Attendance, Booking, Inscription
-from ecp.commune.queries import BILLED_MONTH_COLUMN, billed_month_message
+from ecp.commune.queries import BILLED_MONTH_COLUMN, billed_month_message, commune_settings
 from ecp.db import fetch, is_sqlite, lock_for_update, write_transaction
 from ecp.errors import Rejected
 from ecp.families.tables import Child, Family
+from ecp.mail.outbox import queue_email
+from ecp.web import urls
 
 
 class BookingError(Rejected):
@@ -335,7 +337,7 @@ async def _cancel(
     staff_id: int | None,
 ) -> Outcome:
     who, what = _name(child), activity.short_label
-    if not existing or existing["state"] == "annulee":
+    if not existing or existing["state"] in ("annulee", "fermee"):
         raise NothingToDo(f"{what} n’était pas réservé pour {who} ce jour-là.")
     if existing["state"] == "malade" and not staff:
         raise NothingToDo(f"L’absence de {who} est déjà signalée ce jour-là.")
@@ -387,12 +389,15 @@ async def change(
     family_id: int | None,
     actor: Principal | None = None,
     calendar: CalendarData | None = None,
+    settings=None,
 ) -> Outcome:
     """One tap on a cell. `family_id` scopes the child (families); `actor` is staff or None.
 
-    Staff changes ignore the deadline and are audit-logged in the same transaction. With
-    `calendar` (the week being shown, covering `day`), its set-up is reused instead of read
-    again and the change is recorded in it for the re-render: 3 queries for a booking.
+    Staff changes ignore the deadline, are audit-logged and e-mailed to the family (one
+    message saying what changed; `settings`: the portal's address for the link) in the same
+    transaction. With `calendar` (the week being shown, covering `day`), its set-up is reused
+    instead of read again and the change is recorded in it for the re-render: 3 queries for a
+    booking.
     """
     if action not in ACTIONS:
         raise NothingToDo("Action inconnue.")
@@ -464,11 +469,70 @@ async def change(
                     "late": not cal.open_for_family(day, activity, setup.rules, now),
                 },
             )
+            await queue_staff_change_mail(child["family"], activity, outcome, settings)
     if calendar is not None:
         calendar.record(
             child["id"], activity.id, day, outcome.state, outcome.school, outcome.booked
         )
     return outcome
+
+
+# What a staff change did, as the family's e-mail says it.
+STAFF_CHANGE_WORDS = {
+    "reservee": "réservé",
+    "annulee": "annulé",
+    "malade": "absence pour maladie signalée (jour non facturé)",
+}
+STAFF_CHANGE_MAIL = "reservation_agent"
+
+
+def render_staff_change_mail(
+    activity: cal.ActivityInfo, outcome: Outcome, settings, service: str
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the e-mail telling a family what the service changed."""
+    from ecp.web.templating import environment, jour
+
+    monday = outcome.day - dt.timedelta(days=outcome.day.weekday())
+    context = {
+        "child": outcome.child_name,
+        "activity": activity.label,
+        "day": outcome.day,
+        "what": STAFF_CHANGE_WORDS.get(outcome.state, outcome.state),
+        "service": service,
+        "commune": settings.commune_name,
+        "url": urls.absolute(settings.base_url, "booking_week")
+        + f"?semaine={cal.week_code(monday)}",
+    }
+    subject = f"Réservation modifiée par le service : {activity.short_label}, {jour(outcome.day)}"
+    env = environment()
+    text = env.get_template("partials/mail/booking_changed_by_staff.txt").render(**context)
+    html = env.get_template("partials/mail/booking_changed_by_staff.html").render(**context)
+    return subject, text, html
+
+
+async def queue_staff_change_mail(
+    family_id: int, activity: cal.ActivityInfo, outcome: Outcome, settings=None
+) -> bool:
+    """Inside the change's transaction: one e-mail to the family (when it has an address)
+    saying what an agent changed on its behalf. False when there is no address."""
+    family = await Family.select(Family.email).where(Family.id == family_id).first()
+    if not family or not family["email"]:
+        return False
+    if settings is None:  # a caller without a request (a script): the process's settings
+        from ecp.settings import Settings
+
+        settings = Settings.from_env()
+    service = (await commune_settings())["service_name"]
+    subject, text, html = render_staff_change_mail(activity, outcome, settings, service)
+    await queue_email(
+        to=family["email"],
+        subject=subject,
+        text=text,
+        html=html,
+        kind=STAFF_CHANGE_MAIL,
+        family_id=family_id,
+    )
+    return True
 
 
 async def book(
@@ -478,6 +542,7 @@ async def book(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "reserver",
@@ -486,6 +551,7 @@ async def book(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -496,6 +562,7 @@ async def cancel(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "annuler",
@@ -504,6 +571,7 @@ async def cancel(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -514,6 +582,7 @@ async def declare_illness(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "malade",
@@ -522,6 +591,7 @@ async def declare_illness(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -798,7 +868,7 @@ async def record_unbooked_presence(
             (Booking.child == child_id)
             & (Booking.activity == activity_id)
             & (Booking.day == day)
-            & (Booking.state != "annulee")
+            & Booking.state.is_in(list(cal.STANDING))
         )
         if booked:
             return UnbookedOutcome(child_id, name, created=False)
@@ -873,7 +943,7 @@ async def record_pointage(
             (Booking.day == day)
             & (Booking.activity == activity_id)
             & (Booking.school == school_id)
-            & (Booking.state != "annulee")
+            & Booking.state.is_in(list(cal.STANDING))
         )
     }
     # Children added as present without a booking are on the list too (same controls).

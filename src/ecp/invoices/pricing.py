@@ -57,7 +57,7 @@ class Day:
     activity_id: int
     school_id: int | None
     day: dt.date
-    state: str  # booking: reservee annulee malade; attendance: present absent excuse
+    state: str  # booking: reservee annulee malade fermee; attendance: present absent excuse
 
 
 @dataclass
@@ -208,7 +208,7 @@ def bill_family(
         if mark.state != "present" or not billable(mark.activity_id) or closed(mark):
             continue
         booking = booked.get(key)
-        if booking is None or booking.state == "annulee":
+        if booking is None or booking.state in ("annulee", "fermee"):
             add(mark, "majoration")
             anomalies.append(
                 Anomaly("present_sans_reservation", mark.child_id, mark.activity_id, mark.day)
