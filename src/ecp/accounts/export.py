@@ -21,6 +21,7 @@ from ecp.booking.queries import STATUS_LABELS as INSCRIPTION_STATUSES
 from ecp.booking.services import POINTAGE
 from ecp.booking.tables import Attendance, Booking, Inscription
 from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
+from ecp.invoices.queries import cause_label
 from ecp.invoices.tables import Invoice, InvoiceLine
 from ecp.mail.queries import STATUS_LABELS as MAIL_STATUSES
 from ecp.mail.tables import OutboxEmail
@@ -180,6 +181,7 @@ BOOKING_SOURCES = {
     "demo": "données de démonstration",
 }
 INVOICE_KINDS = {"facture": "facture", "avoir": "avoir"}
+ORIGINS = {"": "émise par le service", "regularisation": "régularisation"}
 LINE_KINDS = {"prestation": "prestation", "majoration": "majoration", "avoir": "avoir"}
 SENDING = {"courriel": "par courriel", "papier": "par courrier"}
 MAIL_KINDS = {
@@ -368,6 +370,7 @@ COLUMNS: dict[str, dict[str, tuple[str, Any] | None]] = {
         "paperless": ("Envoi", _in(SENDING)),
         "notified_at": ("Avis envoyé le", _when),
         "note": ("Note", _plain_text),
+        "origin": ("Origine", _in(ORIGINS)),
     },
     "lignes_de_facture": {
         "id": None,
@@ -380,6 +383,8 @@ COLUMNS: dict[str, dict[str, tuple[str, Any] | None]] = {
         "quantity": ("Quantité", _plain_text),
         "unit_price_cents": ("Prix unitaire", _cents),
         "amount_cents": ("Montant", _cents),
+        "credits_line": None,
+        "cause": ("Motif", cause_label),
     },
     "paiements": {
         "id": None,
