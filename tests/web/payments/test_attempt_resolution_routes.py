@@ -68,7 +68,8 @@ async def test_the_attempt_without_news_is_listed_with_its_age_and_a_way_to_sett
     assert reference in detail.select_one(".figures").get_text()
     assert "42,50" in detail.select_one(".figures").get_text()
     assert [i["value"] for i in detail.select("input[name=resultat]")] == ["payee", "echouee"]
-    assert detail.select_one("#date")["value"] == "30/11/2026"
+    # A native date input: its value is ISO, whatever the family's locale shows.
+    assert detail.select_one("#date")["value"] == "2026-11-30"
     fragment = await client.get(_url(attempt_id), headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in fragment.text
     assert soup(fragment.text).select_one("#attempt-resolution") is not None
