@@ -90,11 +90,18 @@ test: install-test
 # The whole run's logs must hold no password, token, code famille or e-mail (docs/security.md H3).
 LOG_AUDIT := -p tests.web.ops.log_audit_plugin
 
+# Two processes (pytest-xdist), one a core: each has its own SQLite file or PostgreSQL database,
+# shared app and live server (tests/conftest.py). --dist loadfile: a file's tests run in one
+# process, in their order, as they do without xdist (some follow on from the test before, like
+# the browser tests on their module's server). TEST_WORKERS=0 runs in this one process.
+TEST_WORKERS ?= 2
+PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test-sqlite:
-	ECP_TEST_ENGINE=sqlite $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT)
+	ECP_TEST_ENGINE=sqlite $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) $(PARALLEL)
 
 test-postgres:
-	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) -m "not browser and not sqlite_only"
+	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) $(PARALLEL) -m "not browser and not sqlite_only"
 
 # ruff, pinned in the test extras: lint rules (pyproject.toml) and formatting, checked only.
 LINT_PATHS := src tests $(wildcard migrations bench)
