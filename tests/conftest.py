@@ -208,6 +208,27 @@ def shared_app():
 
 
 @pytest.fixture
+async def app_for():
+    """`app_for(settings)`: the app of other settings than the test's own (the simulator's, for
+    a payment test), shared and put back after the test like `app`."""
+    used: list[support.AppSnapshot] = []
+
+    def get(settings: Settings):
+        if _sharing_key(settings) is None:
+            from ecp.app import create_app
+
+            return create_app(settings)
+        app, snapshot = _app_for(settings)
+        app.state.settings = settings
+        used.append(snapshot)
+        return app
+
+    yield get
+    for snapshot in used:
+        await snapshot.restore()
+
+
+@pytest.fixture
 async def app(settings, request):
     if request.node.get_closest_marker("own_app") or _sharing_key(settings) is None:
         from ecp.app import create_app
