@@ -235,8 +235,6 @@ async def app(settings, request):
 
         yield create_app(settings)
         return
-    if _sharing_key(settings) == _sharing_key(default_settings()):
-        request.getfixturevalue("shared_app")  # built once per session, even if not yet used
     shared, snapshot = _app_for(settings)
     # This test's own settings (its spool directory); the snapshot puts the built ones back.
     shared.state.settings = settings
