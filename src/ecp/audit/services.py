@@ -40,6 +40,14 @@ ACTIONS = {
     "staff_password_changed": "Mot de passe modifié",
     "family_anonymised": "Anonymisation d’une famille inactive",
     "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
+    "paiement_guichet": "Paiement enregistré au guichet de la régie",
+    "export_paiements": "Export des paiements pour la trésorerie",
+    "journal_regie_telecharge": "Téléchargement du journal de régie",
+    "bordereau_remise_telecharge": "Téléchargement d’un bordereau de remise",
+    "impayes_exportes": "Export de la liste des impayés",
+    "relances_envoyees": "Envoi d’une série de relances d’impayés",
+    "relances_imprimees": "Impression des lettres de relance",
+    "factures_papier_imprimees": "Impression des factures papier du mois",
 }
 
 

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Response, Template
 
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.payments import counter_routes, notifications, paybox, services, simulator
+from ecp.payments import counter_routes, notifications, paybox, regie_routes, services, simulator
 from ecp.payments.config import IPN_PATH, paybox_config
 from ecp.payments.forms import (
     DEFAULT_PERIOD,
@@ -432,4 +432,11 @@ def family_router(settings) -> Router:
 
 
 def staff_router(settings) -> Router:
-    return Router(path="/", route_handlers=[staff_reconciliation, *counter_routes.handlers()])
+    return Router(
+        path="/",
+        route_handlers=[
+            staff_reconciliation,
+            *counter_routes.handlers(),
+            *regie_routes.handlers(),
+        ],
+    )
