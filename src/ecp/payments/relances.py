@@ -55,7 +55,9 @@ def _mail(level: int, family: dict, invoices: list[dict], settings) -> dict:
         "second_after_days": regie.SECOND_AFTER_DAYS,
     }
     env = environment()
-    subject = "Rappel : facture impayée" if level == 1 else "Deuxième relance : facture impayée"
+    subject = (
+        "Rappel\u00a0: facture impayée" if level == 1 else "Deuxième relance\u00a0: facture impayée"
+    )
     if len(invoices) > 1:
         subject = subject.replace("facture impayée", "factures impayées")
     return {
