@@ -142,7 +142,7 @@ class JournalForm(Form):
 
 
 class SlipForm(Form):
-    """A bordereau de remise: one mode, from `du` to `au` (today to today by default)."""
+    """A bordereau de remise: one mode, from `du` (today when empty) to `au` (`du` when empty)."""
 
     mode = Choice(
         "Mode de paiement",
@@ -155,10 +155,12 @@ class SlipForm(Form):
     au = Day("Au", invalid=PERIOD_DAY)
 
     def clean(self) -> None:
-        start, end = self.cleaned["du"], self.cleaned["au"]
-        if start and end and end < start:
+        start = self.cleaned["du"] or clock.today()
+        end = self.cleaned["au"] or start  # one day when the end is left empty
+        self.cleaned["du"], self.cleaned["au"] = start, end
+        if end < start:
             raise Invalid("La fin de la période doit suivre son début.", field="au")
-        if start and end and (end - start).days > 366:
+        if (end - start).days > 366:
             raise Invalid("Choisissez une période d’un an au plus.", field="au")
 
 

@@ -51,9 +51,9 @@ def _months() -> list[tuple[str, str]]:
     return [(m["value"], m["label"]) for m in month_choices(clock.today())]
 
 
-def _query(request: Request, names: tuple[str, ...]) -> str:
+def _query(**values: str | None) -> str:
     """The page's own query string, for its download links (only the form's fields)."""
-    kept = [(n, request.query_params.get(n)) for n in names if request.query_params.get(n)]
+    kept = [(name, value) for name, value in values.items() if value]
     return "?" + urlencode(kept) if kept else ""
 
 
@@ -71,6 +71,7 @@ def _period(form: JournalForm) -> regie.Period:
 
 
 async def _journal_page(request: Request, form: JournalForm) -> Template:
+    """`form` was bound from the query string: its values are the page's query."""
     period = _period(form) if form.valid else regie.Period.day(clock.today())
     doc = await queries.journal(period)
     return page_or_fragment(
@@ -81,7 +82,7 @@ async def _journal_page(request: Request, form: JournalForm) -> Template:
             "form": form,
             "doc": doc,
             "months": _months(),
-            "query": _query(request, ("jour", "mois")) if form.valid else "",
+            "query": _query(**form.values) if form.valid else "",
         },
         status_code=200 if form.valid else 422,
     )
@@ -123,7 +124,7 @@ async def staff_regie_journal_pdf(
 
 def _slip_form(mode, du, au) -> SlipForm:
     today = clock.today().strftime("%d/%m/%Y")
-    return SlipForm.bind({"mode": mode or "cheque", "du": du or today, "au": au or du or today})
+    return SlipForm.bind({"mode": mode or "cheque", "du": du or today, "au": au or ""})
 
 
 def _slip_period(form: SlipForm) -> regie.Period:
@@ -142,7 +143,7 @@ async def _slip_page(request: Request, form: SlipForm) -> Template:
             "form": form,
             "doc": doc,
             "methods": list(METHODS.items()),
-            "query": _query(request, ("mode", "du", "au")) if form.valid else "",
+            "query": _query(**form.values) if form.valid else "",
         },
         status_code=200 if form.valid else 422,
     )
@@ -225,7 +226,7 @@ async def _overdue_page(
             "levels": regie.LEVELS,
             "second_after_days": regie.SECOND_AFTER_DAYS,
             "month_label": month_label,
-            "query": _query(request, ("tranche", "famille", "relance")) if form.valid else "",
+            "query": _query(**form.values) if form.valid else "",
         },
         status_code=status_code if form.valid else 422,
     )
