@@ -256,8 +256,8 @@ async def overdue(
 ) -> dict:
     """The invoices past due, oldest due first, each with its days late, ageing bucket, the
     relances already sent and how the next one would go; filtered by bucket, family code and
-    relance level; with the totals per bucket of what is shown, and how many first and second
-    relances are due now (four queries)."""
+    relance level; with the totals per bucket of what is shown, how many first and second
+    relances are due now, and the latest batches (five queries)."""
     today = today or clock.today()
     query = Invoice.select(
         Invoice.id,
@@ -312,7 +312,13 @@ async def overdue(
     due = {
         level: await Invoice.count().where(reminder_condition(level, now)) for level in regie.LEVELS
     }
-    return {"invoices": shown, "ageing": regie.ageing(shown), "due": due, "today": today}
+    return {
+        "invoices": shown,
+        "ageing": regie.ageing(shown),
+        "due": due,
+        "today": today,
+        "batches": await recent_batches(),
+    }
 
 
 async def recent_batches(limit: int = 10) -> list[dict]:

@@ -220,7 +220,6 @@ async def _overdue_page(
             **data,
             "form": form,
             "run_form": run_form or ReminderRunForm(),
-            "batches": await queries.recent_batches(),
             "buckets": [(key, label) for key, label, _, _ in regie.BUCKETS],
             "reminder_filters": list(regie.REMINDER_FILTERS.items()),
             "levels": regie.LEVELS,
