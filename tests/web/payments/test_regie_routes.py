@@ -38,12 +38,16 @@ async def _regie(client, role: str = "regisseur"):
     martin = await factories.make_family("F00001", name="Martin", paperless=True)
     diallo = await factories.make_family("F00002", name="Diallo")
     await factories.make_guardian(diallo)
-    late = {}
-    for family in (martin, diallo):
-        invoice = await make_invoice(family, 4000, due_on=dt.date(2026, 11, 1))
-        await Invoice.update({Invoice.month: OCT}).where(Invoice.id == invoice.id)
-        late[family.code] = invoice
+    late = {
+        family.code: await make_invoice(family, 4000, due_on=dt.date(2026, 11, 1))
+        for family in (martin, diallo)
+    }
     paid = await make_invoice(martin, 1500)
+    # October for the late ones; the other one out of the way (one invoice a family and month).
+    await Invoice.update({Invoice.month: dt.date(1999, 1, 1)}).where(Invoice.id == paid.id)
+    await Invoice.update({Invoice.month: OCT}).where(
+        Invoice.id.is_in([i.id for i in late.values()])
+    )
     await login_staff(client)
     return martin, diallo, late, paid
 
