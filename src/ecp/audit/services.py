@@ -49,6 +49,14 @@ ACTIONS = {
     "anomalies_recalculees": "Anomalies de facturation corrigées ou rouvertes par un calcul",
     "paiement_carte_constate": "Paiement par carte constaté par la régie",
     "paiement_carte_echec_constate": "Échec d’un paiement par carte constaté par la régie",
+    "paiement_guichet": "Paiement enregistré au guichet de la régie",
+    "export_paiements": "Export des paiements pour la trésorerie",
+    "journal_regie_telecharge": "Téléchargement du journal de régie",
+    "bordereau_remise_telecharge": "Téléchargement d’un bordereau de remise",
+    "impayes_exportes": "Export de la liste des impayés",
+    "relances_envoyees": "Envoi d’une série de relances d’impayés",
+    "relances_imprimees": "Impression des lettres de relance",
+    "factures_papier_imprimees": "Impression des factures papier du mois",
 }
 
 

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Response, Template
 
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.payments import counter_routes, notifications, paybox, services, simulator
+from ecp.payments import counter_routes, notifications, paybox, regie_routes, services, simulator
 from ecp.payments.config import IPN_PATH, paybox_config
 from ecp.payments.forms import (
     DEFAULT_PERIOD,
@@ -528,5 +528,6 @@ def staff_router(settings) -> Router:
             staff_attempt_resolution,
             staff_attempt_resolve,
             *counter_routes.handlers(),
+            *regie_routes.handlers(),
         ],
     )

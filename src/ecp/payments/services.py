@@ -23,7 +23,7 @@ from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
-from ecp.payments import export, paybox, queries, refusals
+from ecp.payments import export, paybox, queries, refusals, regie
 from ecp.payments.allocation import METHODS, DuplicatePayment, PaymentError, record_payment
 from ecp.payments.provider import Notification, Payer
 from ecp.payments.tables import (
@@ -1030,16 +1030,28 @@ async def record_counter_payment(
     invoice_ids: list[int],
     received_on: dt.date,
     reference: str = "",
+    drawer: str = "",
+    bank: str = "",
+    settings=None,
 ) -> dict:
-    """A payment handed in at the régie, spread over the invoices in the order given, and its
-    line in the journal, in one transaction (ecp.payments.allocation.record_payment's result).
+    """A payment handed in at the régie, spread over the invoices in the order given, its line
+    in the journal and, for a family with an e-mail address, its receipt e-mail (amount, mode,
+    invoices settled, what is left to pay), all in one transaction
+    (ecp.payments.allocation.record_payment's result). A cheque keeps its drawer and bank for
+    the bordereau de remise; another mode keeps neither.
 
     Raises PaymentError (an ecp.errors.Rejected) for a card payment, a day to come, or an
-    invoice that is not this family's; nothing is then written."""
+    invoice that is not this family's; nothing is then written, and no e-mail queued."""
     if method not in COUNTER_METHODS:
         raise PaymentError("Choisissez le mode de paiement.", field="mode")
     if received_on > clock.today():
         raise PaymentError("La date de réception ne peut pas être dans le futur.", field="date")
+    if method != "cheque":
+        drawer = bank = ""
+    if settings is None:  # a script or a test: the receipt's link needs the base URL
+        from ecp.settings import Settings
+
+        settings = Settings.from_env()
     async with write_transaction():
         result = await record_payment(
             family_id=family_id,
@@ -1050,6 +1062,10 @@ async def record_counter_payment(
             reference=reference,
             recorded_by=actor.staff_id,
         )
+        if drawer or bank:
+            await Payment.update({Payment.drawer: drawer[:120], Payment.bank: bank[:80]}).where(
+                Payment.id == result["payment_id"]
+            )
         await audit.record(
             actor,
             "paiement_guichet",
@@ -1062,6 +1078,9 @@ async def record_counter_payment(
                 "allocations": result["allocations"],
             },
         )
+        receipt = await queries.counter_receipt(result["payment_id"])
+        if receipt is not None:
+            await queue_email(**regie.receipt_mail(receipt, settings))
     return result
 
 

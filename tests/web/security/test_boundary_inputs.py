@@ -32,7 +32,7 @@ from ecp.demo.seed import seed_demo
 from ecp.families.tables import Child, ContactChangeRequest, Family, Guardian
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
-from ecp.payments.tables import Payment, PaymentAttempt
+from ecp.payments.tables import Payment, PaymentAttempt, ReminderBatch
 from ecp.web.forms import text
 from tests import factories
 from tests.conftest import make_client
@@ -294,6 +294,7 @@ async def _ids() -> dict[str, str]:
         "request_id": await first(ContactChangeRequest),
         "payment_id": await first(Payment),
         "attempt_id": await first(PaymentAttempt),
+        "batch_id": await first(ReminderBatch),
         "message_id": await first(OutboxEmail),
         "school_id": await first(School),
         "closure_id": await first(Closure),
