@@ -129,11 +129,7 @@ async def invoice_document(invoice_id: int, family_id: int | None = None) -> dic
     for line in lines:
         line["day_list"] = [dt.date.fromisoformat(d) for d in line["days"].split(",") if d]
         line["cause_label"] = cause_label(line["cause"])
-    settled = await fetch(
-        SETTLEMENTS_SQL, *([invoice_id] * 6), types={"at": dt.datetime, "day": dt.date}
-    )
-    for row in settled:
-        row["method_label"] = REFUND_METHODS.get(row["method"], row["method"])
+    settled = await settlements(invoice_id)
     credits = [r for r in settled if r["role"] == "avoir"]
     commune = await CommuneSettings.select().first() or {
         "service_name": "Service Scolaire-Enfance-Jeunesse",
@@ -148,6 +144,16 @@ async def invoice_document(invoice_id: int, family_id: int | None = None) -> dic
         "settlements": [r for r in settled if r["role"] != "avoir"],
         "commune": commune,
     }
+
+
+async def settlements(invoice_id: int) -> list[dict]:
+    """What settled or corrected one document (SETTLEMENTS_SQL), with the refunds' mode in words."""
+    settled = await fetch(
+        SETTLEMENTS_SQL, *([invoice_id] * 6), types={"at": dt.datetime, "day": dt.date}
+    )
+    for row in settled:
+        row["method_label"] = REFUND_METHODS.get(row["method"], row["method"])
+    return settled
 
 
 # What settled or corrected a document, in one query whatever it is: the credit notes that

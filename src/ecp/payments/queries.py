@@ -486,11 +486,13 @@ async def paper_invoice_documents(month: dt.date, offset: int = 0, limit: int = 
             InvoiceLine.amount_cents,
             InvoiceLine.child,
             InvoiceLine.activity,
+            InvoiceLine.cause,
         )
         .where(InvoiceLine.invoice.is_in(ids))
         .order_by(InvoiceLine.id)
     ):
         line["day_list"] = [dt.date.fromisoformat(d) for d in line["days"].split(",") if d]
+        line["cause_label"] = invoice_queries.cause_label(line["cause"])
         lines.setdefault(line["invoice"], []).append(line)
     credits: dict[int, list[dict]] = {}
     for credit in (
@@ -505,11 +507,16 @@ async def paper_invoice_documents(month: dt.date, offset: int = 0, limit: int = 
     for invoice in invoices:
         invoice["corrects_number"] = None
         invoice_queries.decorate(invoice, today)
+        # A fresh invoice has nothing settled: only one already paid or corrected costs the
+        # query of what settled it (the same list as on its own PDF).
+        touched = invoice["paid_cents"] or credits.get(invoice["id"])
+        settled = await invoice_queries.settlements(invoice["id"]) if touched else []
         docs.append(
             {
                 "invoice": invoice,
                 "lines": lines.get(invoice["id"], []),
                 "credits": credits.get(invoice["id"], []),
+                "settlements": [r for r in settled if r["role"] != "avoir"],
                 "commune": commune,
             }
         )
