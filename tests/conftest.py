@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import tempfile
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -106,6 +107,12 @@ def pytest_configure(config):
         "markers",
         "own_app: the test changes its app (registers a route, say), so it gets one of its own",
     )
+
+
+def pytest_unconfigure(config):
+    # After every fixture's teardown: this process's SQLite file goes with its directory (each
+    # xdist worker, and the controller, made one).
+    shutil.rmtree(TEST_DIR, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
