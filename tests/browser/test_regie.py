@@ -194,11 +194,11 @@ async def test_regisseur_reads_the_month_and_the_paper_invoices_without_javascri
     title = await page.locator("#regie-journal-title").inner_text()
     assert re.match(r"Journal d(e |’)\w+ \d{4}", title), title
     assert await page.locator("#journal-totals tfoot").count() == 1
-    # A day to come: the error summary, the typed value kept.
-    await page.locator("#jour").fill("31/12/2999")
+    # A day to come: the error summary, the chosen day kept (a date input holds it as ISO).
+    await page.locator("#jour").fill("2999-12-31")
     await page.get_by_role("button", name="Afficher le journal du jour").click()
     await page.wait_for_selector(".error-summary")
-    assert await page.locator("#jour").input_value() == "31/12/2999"
+    assert await page.locator("#jour").input_value() == "2999-12-31"
     assert (await page.title()).startswith("Erreur : ")
     await page.goto("/agents/paiements/factures-papier")
     assert "papier" in await page.locator("#paper-count").inner_text()

@@ -393,6 +393,8 @@ COLUMNS: dict[str, dict[str, tuple[str, Any] | None]] = {
         "amount_cents": ("Montant", _cents),
         "received_at": ("Reçu le", _when),
         "reference": ("Référence", _plain_text),
+        "drawer": ("Tireur du chèque", _plain_text),
+        "bank": ("Banque du chèque", _plain_text),
         "provider_transaction": ("Numéro de transaction de la banque", _plain_text),
         "attempt": None,
         "unallocated_cents": ("Montant non affecté à une facture", _cents),
