@@ -90,11 +90,23 @@ test: install-test
 # The whole run's logs must hold no password, token, code famille or e-mail (docs/security.md H3).
 LOG_AUDIT := -p tests.web.ops.log_audit_plugin
 
+# pytest-xdist: each worker process has its own SQLite file or PostgreSQL database, shared app
+# and live server (tests/conftest.py). --dist loadfile: a file's tests run in one process, in
+# their order, as without xdist (some follow on from the test before, like the browser tests on
+# their module's server); --no-loadscope-reorder: files in collection order, the long browser
+# files first, rather than by number of tests (which leaves them for the end). The SQLite pass
+# gets a third worker: its browser tests mostly wait (page loads, Playwright's round trips), and
+# the third process works meanwhile. The PostgreSQL pass keeps the two cores busy with two.
+# SQLITE_WORKERS=0 (or POSTGRES_WORKERS=0) runs that pass in this one process.
+SQLITE_WORKERS ?= 3
+POSTGRES_WORKERS ?= 2
+parallel = $(if $(filter 0,$(1)),,-n $(1) --dist loadfile --no-loadscope-reorder)
+
 test-sqlite:
-	ECP_TEST_ENGINE=sqlite $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT)
+	ECP_TEST_ENGINE=sqlite $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) $(call parallel,$(SQLITE_WORKERS))
 
 test-postgres:
-	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) -m "not browser and not sqlite_only"
+	ECP_TEST_ENGINE=postgres $(BIN)/python -m pytest -p no:cacheprovider $(LOG_AUDIT) $(call parallel,$(POSTGRES_WORKERS)) -m "not browser and not sqlite_only"
 
 # ruff, pinned in the test extras: lint rules (pyproject.toml) and formatting, checked only.
 LINT_PATHS := src tests $(wildcard migrations bench)

@@ -2,19 +2,24 @@
 
 ECP_TEST_ENGINE=sqlite (default) uses a temporary file; ECP_TEST_ENGINE=postgres creates a fresh
 database on the server named by ECP_TEST_POSTGRES_URL, and drops it at the end of the session.
-`make test` runs both passes.
+Each process has its own: under pytest-xdist (`make test` runs `-n 2`) every worker gets its own
+file or database, its own temporary directories and its own shared app. `make test` runs both
+passes.
 
-One app serves every test that uses the default settings (building one costs most of a second);
-each test still starts clean: tables emptied, the app's stores and state as built, the process's
-caches cleared and the clock unfrozen. A test whose `settings` differ gets an app of its own.
+One app serves every test that uses the default settings (building one costs most of a second),
+and one every test with the same other settings (the payment tests'); each test still starts
+clean: tables emptied, the app's stores and state as built, the process's caches cleared and the
+clock unfrozen. A test marked `own_app`, or whose settings carry `extra`, gets an app of its own.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import os
 import re
+import shutil
 import tempfile
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -45,31 +50,38 @@ async def _drop_database(conn, name: str) -> None:
 
 
 def _postgres_url() -> tuple[str, str]:
+    """This process's database (each xdist worker is a process of its own, with its own
+    database); created by the `migrated` fixture, so that a process that runs no test (xdist's
+    controller) leaves none behind."""
     base = os.environ.get("ECP_TEST_POSTGRES_URL")
     if not base:
         raise pytest.UsageError("ECP_TEST_ENGINE=postgres needs ECP_TEST_POSTGRES_URL")
-    import asyncpg
-
     name = f"ecp_test_{os.getpid()}"
-
-    async def create():
-        conn = await asyncpg.connect(base)
-        try:
-            # Runs killed before their finaliser leave their database behind: drop those whose
-            # process is gone (a pid still alive may be a run going on beside this one).
-            for row in await conn.fetch(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'ecp\\_test\\_%'"
-            ):
-                match = _PG_NAME.match(row["datname"])
-                if match and (row["datname"] == name or not _pid_alive(int(match.group(1)))):
-                    await _drop_database(conn, row["datname"])
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
     parts = urlsplit(base)
     return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+async def _create_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(os.environ["ECP_TEST_POSTGRES_URL"])
+    try:
+        # Runs killed before their finaliser leave their database behind: drop those whose
+        # process is gone (a pid still alive may be a run going on beside this one).
+        for row in await conn.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'ecp\\_test\\_%'"
+        ):
+            match = _PG_NAME.match(row["datname"])
+            if match and (row["datname"] == name or not _pid_alive(int(match.group(1)))):
+                try:
+                    await _drop_database(conn, row["datname"])
+                except asyncpg.PostgresError:
+                    # Another worker starting at the same moment is dropping it too.
+                    if row["datname"] == name:
+                        raise
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
 
 
 if ENGINE == "postgres":
@@ -97,6 +109,12 @@ def pytest_configure(config):
     )
 
 
+def pytest_unconfigure(config):
+    # After every fixture's teardown: this process's SQLite file goes with its directory (each
+    # xdist worker, and the controller, made one).
+    shutil.rmtree(TEST_DIR, ignore_errors=True)
+
+
 def pytest_collection_modifyitems(config, items):
     """Engine-specific tests run in their own pass only (both passes run in CI)."""
     if ENGINE == "postgres":
@@ -109,25 +127,31 @@ def pytest_collection_modifyitems(config, items):
 async def migrated():
     from ecp import db
 
-    await migrate()
-    # The app's lifespan is not run by the in-process transport: the pool lives in the tests'
-    # loop, which the app shares.
     if not PG_DATABASE:
+        await migrate()
         yield
         return
-    engine = db.engine()
-    await engine.start_connection_pool(min_size=1, max_size=4)
-    yield
-    # Bounded (ecp.db.close_pool): a connection a test never gave back would hang the run.
-    graceful = await db.close_pool(engine)
-    # After the pool has closed: this session's database goes with it.
-    import asyncpg
-
-    conn = await asyncpg.connect(os.environ["ECP_TEST_POSTGRES_URL"])
+    await _create_database(PG_DATABASE)
+    graceful = True
     try:
-        await _drop_database(conn, PG_DATABASE)
+        await migrate()
+        # The app's lifespan is not run by the in-process transport: the pool lives in the
+        # tests' loop, which the app shares.
+        engine = db.engine()
+        await engine.start_connection_pool(min_size=1, max_size=4)
+        yield
+        # Bounded (ecp.db.close_pool): a connection a test never gave back would hang the run.
+        graceful = await db.close_pool(engine)
     finally:
-        await conn.close()
+        # After the pool has closed: this session's database goes with it, even when the
+        # migration failed.
+        import asyncpg
+
+        conn = await asyncpg.connect(os.environ["ECP_TEST_POSTGRES_URL"])
+        try:
+            await _drop_database(conn, PG_DATABASE)
+        finally:
+            await conn.close()
     assert graceful, "a test kept a pooled PostgreSQL connection to the end of the session"
 
 
@@ -154,28 +178,73 @@ def settings() -> Settings:
     return default_settings()
 
 
+# The apps built so far, by the settings they were built with (see _sharing_key), with what each
+# looked like when built: a test gets the one of its settings and leaves it as it found it.
+_APPS: dict[Settings, tuple[Any, support.AppSnapshot]] = {}
+
+
+def _sharing_key(settings: Settings) -> Settings | None:
+    """What tells apps apart, or None when the settings cannot share an app.
+
+    The Paybox spool directory is read from `app.state.settings` at each request
+    (ecp.payments.routes, ecp.payments.notifications), never at build time: the payment tests,
+    each with a spool of its own under tmp_path, share one app that is handed each test's
+    settings. `extra` takes no part in Settings' equality: anything in it means an app of its
+    own."""
+    if settings.extra:
+        return None
+    return settings.with_(paybox=dataclasses.replace(settings.paybox, spool_dir=""))
+
+
+def _app_for(settings: Settings) -> tuple[Any, support.AppSnapshot]:
+    key = _sharing_key(settings)
+    assert key is not None
+    entry = _APPS.get(key)
+    if entry is None:
+        from ecp.app import create_app
+
+        app = create_app(settings)
+        entry = _APPS[key] = (app, support.AppSnapshot(app))
+    return entry
+
+
 @pytest.fixture(scope="session")
 def shared_app():
     """The app of every test with the default settings, and what it looked like when built."""
-    from ecp.app import create_app
-
-    app = create_app(default_settings())
-    return app, support.AppSnapshot(app)
+    return _app_for(default_settings())
 
 
-def _is_default(settings: Settings) -> bool:
-    # `extra` takes no part in Settings' equality: anything in it makes the settings different.
-    return settings == default_settings() and not settings.extra
+@pytest.fixture
+async def app_for():
+    """`app_for(settings)`: the app of other settings than the test's own (the simulator's, for
+    a payment test), shared and put back after the test like `app`."""
+    used: list[support.AppSnapshot] = []
+
+    def get(settings: Settings):
+        if _sharing_key(settings) is None:
+            from ecp.app import create_app
+
+            return create_app(settings)
+        app, snapshot = _app_for(settings)
+        app.state.settings = settings
+        used.append(snapshot)
+        return app
+
+    yield get
+    for snapshot in used:
+        await snapshot.restore()
 
 
 @pytest.fixture
 async def app(settings, request):
-    if not _is_default(settings) or request.node.get_closest_marker("own_app"):
+    if request.node.get_closest_marker("own_app") or _sharing_key(settings) is None:
         from ecp.app import create_app
 
         yield create_app(settings)
         return
-    shared, snapshot = request.getfixturevalue("shared_app")
+    shared, snapshot = _app_for(settings)
+    # This test's own settings (its spool directory); the snapshot puts the built ones back.
+    shared.state.settings = settings
     yield shared
     await snapshot.restore()
 

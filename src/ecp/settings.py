@@ -389,7 +389,10 @@ class Settings:
         "password of `ecp create-admin` (else asked in a terminal)",
         repr=False,
     )
-    accessibility_status: str = "partiellement conforme"
+    # The RGAA status the home page, the footer and the accessibility statement show: « non
+    # conforme » until an external audit has measured it (the law's wording for a portal
+    # never audited); the self-evaluation (docs/rgaa.md) does not change it.
+    accessibility_status: str = "non conforme"
     # One-off overrides of values that are not settings (ecp.accounts.retention's years); not
     # compared, so that equal settings stay equal.
     extra: dict = field(default_factory=dict, compare=False, hash=False)

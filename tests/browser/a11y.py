@@ -9,7 +9,10 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 async def axe_violations(page) -> list[str]:
     """One line per violation and node, empty when axe finds nothing."""
-    await page.evaluate(AXE_SCRIPT)
+    # The script (half a megabyte) is sent once per document: a page checked again after an
+    # htmx swap still has it. A navigation starts a new document, without it.
+    if not await page.evaluate("() => typeof window.axe === 'object' && !!window.axe.run"):
+        await page.evaluate(AXE_SCRIPT)
     result = await page.evaluate(
         "opts => axe.run(document, opts)",
         {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]},
@@ -59,14 +62,18 @@ async def small_targets(page) -> list[str]:
 async def tab_until(page, predicate_js: str, max_tabs: int = 60) -> list[str]:
     """Press Tab until the focused element satisfies predicate_js; returns the focus path."""
     path = []
+    # One round trip per Tab for the description and the predicate, instead of two.
+    probe = (
+        "() => { const e = document.activeElement;"
+        " const desc = e ? `${e.tagName}#${e.id}|${(e.textContent||'').trim().slice(0,40)}"
+        "|${e.getAttribute('name')||''}` : '';"
+        f" return [desc, !!({predicate_js})]; }}"
+    )
     for _ in range(max_tabs):
         await page.keyboard.press("Tab")
-        desc = await page.evaluate("""() => { const e = document.activeElement;
-            return e ? `${e.tagName}#${e.id}|${(e.textContent||'').trim().slice(0,40)}|${e.getAttribute('name')||''}` : ''; }""")
+        desc, reached = await page.evaluate(probe)
         path.append(desc)
-        if await page.evaluate(
-            f"() => {{ const e = document.activeElement; return !!({predicate_js}); }}"
-        ):
+        if reached:
             return path
     raise AssertionError("focus never reached the target; path: " + " > ".join(path))
 

@@ -73,8 +73,11 @@ def running_server(prefix: str, extra_env: dict[str, str], setup: list[tuple[str
     server = LiveServer(url, env, log)
     for command in setup:
         server.ecp(*command)
-    with serving(port, env, log):
-        yield server
+    try:
+        with serving(port, env, log):
+            yield server
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # its database and log, once it has stopped
 
 
 @pytest.fixture(scope="session")

@@ -170,12 +170,23 @@ async def fill_pattern_by_keyboard(page, start: dt.date, end: dt.date) -> None:
         await tab_to(page, has_id(target))
         await page.keyboard.press("Space")
     await tab_to(page, has_id("du"), max_tabs=120)
-    await page.keyboard.press("Control+A")
-    await page.keyboard.type(start.strftime("%d/%m/%Y"))
-    await page.keyboard.press("Tab")
-    await page.keyboard.press("Control+A")
-    await page.keyboard.type(end.strftime("%d/%m/%Y"))
+    await type_date(page, start)
+    await tab_to(page, has_id("au"))
+    await type_date(page, end)
     await page.keyboard.press("Enter")
+
+
+async def type_date(page, day: dt.date) -> None:
+    """Digits alone into the focused native date input, as a phone's keypad types them. Its
+    segments follow the browser's language (day first in French, month first in English):
+    digits typed in the other order are typed again from the first segment."""
+    for order in ("%d%m%Y", "%m%d%Y"):
+        await page.keyboard.type(day.strftime(order))
+        if await page.locator(":focus").input_value() == day.isoformat():
+            return
+        await page.keyboard.press("Shift+Tab")
+        await page.keyboard.press("Shift+Tab")
+    raise AssertionError(f"the date input did not take {day.isoformat()}")
 
 
 async def test_semaine_type_for_two_children_by_keyboard(page):

@@ -61,7 +61,7 @@ PARENTS = {
     "r2_phone_mobile": "06 85 96 07 18",
     "r2_email": "karim.benali@example.org",
     "quotient_familial": "680",
-    "qf_depuis": "01/09/2026",
+    "qf_depuis": "2026-09-01",
 }
 
 
@@ -122,7 +122,7 @@ async def test_two_parents_two_children_f5_and_a_new_quotient(page):
     await wait_for_error_title(page)
     await check(page, "quotient-errors")
     await page.fill("#valeur", "910")
-    await page.fill("#depuis", "01/01/2027")
+    await page.fill("#depuis", "2027-01-01")
     await page.select_option("#source", "avis_imposition")
     await page.locator("#quotient-form button[type=submit]").click()
     await page.wait_for_url(record_url)

@@ -103,6 +103,37 @@ async def test_regisseur_reruns_a_billed_month_and_sees_the_summary(page):
     assert "lancée" in await page.locator("#flash").inner_text()
 
 
+async def test_regisseur_billing_the_current_month_must_confirm_the_warning(page):
+    """Without the confirmation nothing is billed: the page says what billing in advance means
+    and asks. (The confirmed run is the web tests': here it would lock the demo's month.)"""
+    await keyboard_login_staff(page)
+    await page.goto("/agents/facturation")
+    options = await page.locator("#mois option").evaluate_all("os => os.map(o => o.value)")
+    current = options[1]  # next month first, then this one
+    await tab_until(page, "e.id === 'mois'")
+    await page.select_option("#mois", current)
+    await tab_until(page, "e.tagName === 'BUTTON' && e.textContent.includes('Lancer')")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#advance-warning")
+    assert "?run=" not in page.url
+    assert (await page.title()).startswith("Erreur : ")
+    warning = await page.locator("#advance-warning").inner_text()
+    assert "pourront encore changer" in warning and "régularisé le mois suivant" in warning
+    assert not await page.locator("#confirmation").is_checked()
+    assert await page.locator("#confirmation").get_attribute("value") == current
+    await check_page(page)
+
+
+async def test_regisseur_reads_the_regularisations(page):
+    await keyboard_login_staff(page)
+    await page.goto("/agents/facturation")
+    await tab_until(page, "e.tagName === 'A' && e.textContent === 'Régularisations'")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"/agents/facturation/regularisations"))
+    await check_page(page)
+    assert await page.locator("#billing-periods tbody tr").count() >= 2
+
+
 async def test_regisseur_billing_progress_without_javascript(nojs_page):
     page = nojs_page
     await keyboard_login_staff(page)
@@ -154,6 +185,8 @@ async def test_staff_invoice_credit_note_form_error_is_accessible(page):
     await keyboard_login_staff(page)
     await page.goto("/agents/factures")
     await check_page(page)
+    # A family no other browser test credits or pays: its invoice still has every line to credit.
+    await page.goto("/agents/factures?famille=F00099")
     await page.locator("#staff-invoice-list tbody a").first.click()
     await page.wait_for_url(re.compile(r"/agents/factures/\d+$"))
     await check_page(page)

@@ -52,3 +52,14 @@ async def test_the_family_menu_marks_the_current_section(client):
     assert labels == [item.label for item in FAMILY_MENU]
     current = page.select("nav.main-nav a[aria-current=page]")
     assert [a.get_text(strip=True) for a in current] == ["Factures"]
+
+
+async def test_a_section_under_another_is_the_only_current_one(client):
+    await factories.make_staff(username="menu-regie", role="regisseur")
+    await login_staff(client, "menu-regie")
+    page = soup((await client.get("/agents/facturation/anomalies")).text)
+    current = page.select("nav.main-nav a[aria-current=page]")
+    assert [a.get_text(strip=True) for a in current] == ["Anomalies"]
+    page = soup((await client.get("/agents/facturation")).text)
+    current = page.select("nav.main-nav a[aria-current=page]")
+    assert [a.get_text(strip=True) for a in current] == ["Facturation"]

@@ -36,8 +36,11 @@ class ContactChangeForm(Form):
         current = context["current"]
         checked = contact.clean(data or {}, current)
         form = cls(values=checked.values, context=context)
-        for name, message in checked.errors.items():
-            form.error(name, message)
+        # In the order of the fields on the page, so the error summary reads as the form does
+        # (the cross-field checks, e.g. « au moins un numéro », are found after the others).
+        order = list(contact.FIELDS)
+        for name in sorted(checked.errors, key=lambda n: order.index(n) if n in order else 99):
+            form.error(name, checked.errors[name])
         if form.valid:
             form.cleaned = contact.differences(checked.values, current)
             if not form.cleaned:

@@ -11,9 +11,10 @@ it owes nothing (the régie may still need to reach a family that has not paid).
 What anonymising does, in one transaction per family:
 - erased: the responsables (rows deleted), their change requests, the emergency contacts and
   people allowed to collect the children, the quotient familial history, the family's name,
-  e-mail, password, quotient familial, the service's notes and preferences, the children's names, birth day and month,
-  health notes and needs, the login sessions, reset tokens, search terms, and the addresses and
-  text of the e-mails sent to it;
+  e-mail, password, quotient familial, the service's notes and preferences, the children's
+  names, birth day and month, health notes and needs, the login sessions, reset tokens, search
+  terms, the addresses and text of the e-mails sent to it, and the notes staff wrote on its
+  billing anomalies and on the card attempts they settled by hand;
 - kept: the code famille, invoices (with the name and address frozen on them at issue, as the
   public accountant requires), invoice lines, payments and their allocations, bookings and
   attendance (anonymous once the child is), and the journal, which gains a
@@ -39,9 +40,9 @@ from ecp.families.tables import (
     Guardian,
     QuotientHistory,
 )
-from ecp.invoices.tables import Invoice
+from ecp.invoices.tables import BillingAnomaly, Invoice
 from ecp.mail.tables import OutboxEmail
-from ecp.payments.tables import Payment
+from ecp.payments.tables import Payment, PaymentAttempt
 
 BATCH = 500
 ANONYMOUS_NAME = "Famille anonymisée"
@@ -134,6 +135,13 @@ async def _anonymise(family_id: int, now: dt.datetime) -> None:
         await AuthSession.delete().where(AuthSession.family == family_id)
         await PasswordResetToken.delete().where(PasswordResetToken.family == family_id)
         await FamilySearchTerm.delete().where(FamilySearchTerm.family == family_id)
+        # What staff wrote about the family's anomalies and card payments may name a child.
+        await BillingAnomaly.update({BillingAnomaly.note: ""}).where(
+            BillingAnomaly.family == family_id
+        )
+        await PaymentAttempt.update({PaymentAttempt.resolution_note: ""}).where(
+            PaymentAttempt.family == family_id
+        )
         await OutboxEmail.update(
             {
                 OutboxEmail.to_address: "",

@@ -258,12 +258,12 @@ async def family_password_save(request: Request, data: URLEncodedBody[dict[str, 
 
 @get("/mes-donnees", name="family_data")
 async def family_data(request: Request) -> Template:
-    data = await export.family_data(request.user.family_id)
+    data = await export.readable_data(request.user.family_id)
     return page_or_fragment(
         request,
         page="pages/accounts/my_data.html",
         fragment="partials/accounts/my_data.html",
-        context={"data": data, "labels": export.SECTION_LABELS},
+        context={"data": data},
     )
 
 
@@ -282,12 +282,12 @@ async def family_data_json(request: Request) -> Response:
 @get("/mes-donnees.html", name="family_data_html")
 async def family_data_html(request: Request) -> Template:
     """The same content as a standalone document to keep (no menu, no script)."""
-    data = await export.family_data(request.user.family_id)
-    code = data["famille"].get("code", "famille")
+    data = await export.readable_data(request.user.family_id)
+    code = data["family"]["code"] or "famille"
     return Template(
         "pages/accounts/my_data_download.html",
         media_type="text/html",
-        context={"data": data, "labels": export.SECTION_LABELS},
+        context={"data": data},
         headers={"Content-Disposition": f'attachment; filename="mes-donnees-{code}.html"'},
     )
 

@@ -43,7 +43,6 @@ ACTIONS = {
     "health_notes_read": "Lecture des informations de santé d’un enfant",
     "family_created": "Création d’une famille",
     "family_updated": "Modification d’une famille",
-    "family_password_reissued": "Nouveau mot de passe et lettre d’accueil",
     "guardian_added": "Ajout d’un responsable légal",
     "guardian_updated": "Modification d’un responsable légal",
     "guardian_removed": "Retrait d’un responsable légal",
@@ -83,6 +82,22 @@ ACTIONS = {
     "staff_account_changed": "Modification d’un compte agent",
     "staff_password_changed": "Mot de passe modifié",
     "family_anonymised": "Anonymisation d’une famille inactive",
+    # Billing corrections, anomalies and the régie
+    "facturation_en_avance": "Facturation en avance d’un mois non terminé (avertissement confirmé)",
+    "regularisation_lancee": "Régularisation d’un mois facturé",
+    "regularisation_emise": "Avoirs et facture complémentaire d’une régularisation",
+    "avoir_impute": "Avoir déduit de factures à régler",
+    "avoir_rembourse": "Remboursement d’un avoir",
+    "anomalie_traitee": "Traitement d’une anomalie de facturation",
+    "anomalies_recalculees": "Anomalies de facturation corrigées ou rouvertes par un calcul",
+    "paiement_carte_constate": "Paiement par carte constaté par la régie",
+    "paiement_carte_echec_constate": "Échec d’un paiement par carte constaté par la régie",
+    "journal_regie_telecharge": "Téléchargement du journal de régie",
+    "bordereau_remise_telecharge": "Téléchargement d’un bordereau de remise",
+    "impayes_exportes": "Export de la liste des impayés",
+    "relances_envoyees": "Envoi d’une série de relances d’impayés",
+    "relances_imprimees": "Impression des lettres de relance",
+    "factures_papier_imprimees": "Impression des factures papier du mois",
 }
 
 VIEWED = "family_record_viewed"
@@ -387,7 +402,8 @@ class Names:
 def day_text(day: dt.date) -> str:
     """« 1er décembre 2026 », « 7 décembre 2026 »."""
     text = french_date(day, "d MMMM y")
-    return "1er" + text[1:] if day.day == 1 else text
+    # ecp.web.templating writes « 1er » itself; kept for a formatter that would not.
+    return "1er" + text[1:] if text.startswith("1 ") else text
 
 
 def field_label(name: str) -> str:

@@ -70,6 +70,12 @@ class StaffLoginForm(AuthForm):
     next = Text("Page demandée")
 
 
+class StayForm(Form):
+    """« Rester connecté »: the page it was pressed on, to come back to without JavaScript."""
+
+    next = Text("Page", max_length=2000)
+
+
 class CodeForm(CodeForms):
     """The second step of a staff login, and the enrolment at login (same POST)."""
 

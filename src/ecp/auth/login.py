@@ -7,6 +7,7 @@ so that every routes module (ecp.auth's and ecp.accounts') uses one copy of them
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -112,9 +113,92 @@ async def remember_device(request: Request, response: Any, kind: str, account_id
         response.set_cookie(device_cookie(request, kind, account_id, row["password_hash"]))
 
 
+# A form post that found its session expired is never replayed: the login page says which one
+# was not saved (web/errors.py names it by its route), and the person does it again. Route
+# names only, from the family side (an agent is told the generic words).
+LOST_ACTIONS = {
+    "booking_change": "la réservation, l’annulation ou l’absence demandée dans le calendrier",
+    "booking_pattern_apply": "la semaine type",
+    "family_inscription_request": "la demande d’inscription",
+    "family_contact_submit": "la demande de changement de coordonnées",
+    "family_reminders": "votre choix de rappels avant les dates limites",
+    "family_paperless": "votre choix de recevoir les factures par courriel",
+    "family_password_save": "le changement de mot de passe",
+    "family_payment_start": "le passage au paiement par carte (rien n’a été payé)",
+    "family_payment_abandon": "l’abandon du paiement en cours",
+    "family_ics": "la création du lien d’agenda",
+}
+LOST_DEFAULT = "le formulaire que vous veniez d’envoyer"
+
+
+def lost_route(value: str | None) -> str:
+    """The lost post's route name as carried by the login form: a route name, or nothing."""
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    return value if re.fullmatch(r"[a-z_]{1,60}", value) else ""
+
+
+def lost_action(route_name: str | None) -> str:
+    """The French words for the form post a session expiry lost ('' when none was)."""
+    if not lost_route(route_name):
+        return ""
+    return LOST_ACTIONS.get(route_name, LOST_DEFAULT)
+
+
+def lost_message(route_name: str | None, *, after_login: bool = False) -> str:
+    what = lost_action(route_name)
+    if not what:
+        return ""
+    then = (
+        "Vous pouvez la refaire maintenant."
+        if after_login
+        else "Connectez-vous, puis refaites-la : vous reviendrez sur la page où vous étiez."
+    )
+    return f"Votre dernière action n’a pas été enregistrée : {what}. {then}"
+
+
+def session_ended_message(idle_minutes: int) -> str:
+    return (
+        f"Votre session s’est fermée : sans activité pendant {idle_minutes} minutes, la "
+        "connexion se ferme pour protéger vos données. Reconnectez-vous : vous reviendrez "
+        "sur la page où vous étiez."
+    )
+
+
+def same_side(request: Request, kind: str, value: str | None) -> str:
+    """`value` when it is a local page of this side (the family's, or the staff's), else the
+    side's home: a family is not sent into the staff area after login, nor elsewhere."""
+    side_home = home(request, kind)
+    target, base = safe_next(value, side_home), side_home.rstrip("/")
+    if target == base or target.startswith((base + "/", base + "?")):
+        return target
+    return side_home
+
+
+def side_of(request: Request, path: str) -> str:
+    """'staff' for a page of the staff area, else 'family'."""
+    return "staff" if path.startswith(home(request, "staff").rstrip("/")) else "family"
+
+
+def login_page(request: Request, kind: str, next_path: str) -> str:
+    """The login page of a side, asked to come back to `next_path` afterwards."""
+    from urllib.parse import quote
+
+    page = "staff_login_page" if kind == "staff" else "family_login_page"
+    return f"{request.app.route_reverse(page)}?next={quote(next_path, safe='/')}"
+
+
 def safe_next(value: str | None, default: str) -> str:
-    """Only a local path: '//evil.example' and absolute URLs would make an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    """Only a local path: '//evil.example' and absolute URLs would make an open redirect, and
+    so would '/\t/evil.example' (browsers drop tabs and line breaks from addresses)."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and not any(c < " " or c == "\x7f" for c in value)
+    ):
         return value
     return default
 
@@ -151,6 +235,7 @@ async def logged_in(
     """A full login: a new session (and device cookie) for this browser, and its next page."""
     # Rotation: whatever session the browser came with is closed, a new token is issued.
     await sessions.close_session(request.scope.get("auth"))
+    request.scope[sessions.SCOPE_KEY] = None
     token = await sessions.open_session(family_id=family_id, staff_id=staff_id)
     response = navigate(request, target)
     response.set_cookie(session_cookie(request, token, max_age=None))

@@ -9,12 +9,12 @@ from typing import Any
 import structlog
 from litestar import Request, Router, get, post
 from litestar.params import FromQuery, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from ecp.auth import forms, login, services, sessions
 from ecp.web import flash
 from ecp.web.forms import Form
-from ecp.web.htmx import page_or_fragment
+from ecp.web.htmx import page_or_fragment, wants_fragment
 
 log = structlog.get_logger("ecp.auth")
 
@@ -30,14 +30,32 @@ LOCK_HINT = (
 )
 
 
-def _login_page(request: Request, template: str, form: Form, next_path: str, status: int = 200):
+def _login_page(
+    request: Request,
+    template: str,
+    form: Form,
+    next_path: str,
+    status: int = 200,
+    lost: str = "",
+):
     # The lock hint is shown on every failure, so it reveals nothing about the account.
     failed = form.errors.get("mot_de_passe") in (GENERIC_FAMILY, GENERIC_STAFF)
+    # A browser still holding a session cookie that no longer opens anything: its session
+    # ended (idle, or closed elsewhere). Said once, reassuringly, with where the login leads.
+    ended = bool(request.scope.get("auth")) and request.scope.get("user") is None
+    idle = request.app.state.settings.session_idle_minutes
     return page_or_fragment(
         request,
         page=template,
         status_code=status,
-        context={"form": form, "next": next_path, "lock_hint": LOCK_HINT if failed else ""},
+        context={
+            "form": form,
+            "next": next_path,
+            "lock_hint": LOCK_HINT if failed else "",
+            "lost": login.lost_route(lost),
+            "lost_message": login.lost_message(lost),
+            "session_ended": login.session_ended_message(idle) if ended and not failed else "",
+        },
     )
 
 
@@ -72,11 +90,11 @@ LOGIN_FIELD = {"family": "code_famille", "staff": "identifiant"}
 async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
     s = request.app.state.settings
     form = how.form.bind(data)
-    home = login.home(request, how.kind)
     # Only a page of the same side: a family is not sent into the staff area, nor elsewhere.
-    next_path = login.safe_next(form.cleaned.get("next"), home)
-    if not next_path.startswith(home.rstrip("/")):
-        next_path = home
+    next_path = login.same_side(request, how.kind, form.cleaned.get("next"))
+    # The route of a form post a session expiry lost, carried by the form (a route name or
+    # nothing: ecp.auth.login.lost_route), to say it again after the login.
+    lost = login.lost_route(data.get("perdu"))
     if form.valid:
         name, password = form.cleaned[LOGIN_FIELD[how.kind]], form.cleaned["mot_de_passe"]
         extra = {"mfa_required": s.staff_mfa_required} if how is STAFF else {}
@@ -93,26 +111,65 @@ async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
             login.log_login(request, how.kind, "success", result.account_id)
             account = {"family_id" if how is FAMILY else "staff_id": result.account_id}
             response = await login.logged_in(request, target=next_path, **account)
-            if how is STAFF:
+            if login.lost_action(lost):
+                # Said again where it can be done again; never replayed.
+                message = login.lost_message(lost, after_login=True)
+                flash.add(request, response, message, "warning")
+            elif how is STAFF:
                 # Only in the facultative mode (the demo) does a staff password alone get here.
                 flash.add(request, response, ENROL_OFFER, "warning")
             return response
         # A lane in back-off gets the generic answer too (A8): the lock hint says to wait.
         login.log_login(request, how.kind, "refused" if result.refusal else "failure")
         form.error("mot_de_passe", how.generic)
-    return _login_page(request, how.template, form, next_path, status=422)
+    return _login_page(request, how.template, form, next_path, status=422, lost=lost)
 
 
 @get("/connexion", name="family_login_page")
-async def family_login_page(request: Request, next: FromQuery[str | None] = None) -> Template:
+async def family_login_page(
+    request: Request, next: FromQuery[str | None] = None, perdu: FromQuery[str | None] = None
+) -> Template:
     home = login.home(request, "family")
-    return _login_page(request, FAMILY.template, Form(), login.safe_next(next, home))
+    return _login_page(
+        request, FAMILY.template, Form(), login.safe_next(next, home), lost=(perdu or "")[:60]
+    )
 
 
 @get("/agents/connexion", name="staff_login_page")
-async def staff_login_page(request: Request, next: FromQuery[str | None] = None) -> Template:
+async def staff_login_page(
+    request: Request, next: FromQuery[str | None] = None, perdu: FromQuery[str | None] = None
+) -> Template:
     home = login.home(request, "staff")
-    return _login_page(request, STAFF.template, Form(), login.safe_next(next, home))
+    return _login_page(
+        request, STAFF.template, Form(), login.safe_next(next, home), lost=(perdu or "")[:60]
+    )
+
+
+@post("/session/prolonger", name="session_extend", status_code=200)
+async def session_extend(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """« Rester connecté »: the warning's button (htmx: 204, the new time left in a header) or,
+    without JavaScript, a plain post (303 back to the page). An expired session is not
+    revived: the login page, which leads back to the page."""
+    form = forms.StayForm.bind(data)
+    user = request.scope.get("user")
+    times = request.scope.get(sessions.SCOPE_KEY)
+    kind = user.kind if user is not None else login.side_of(request, form.cleaned["next"])
+    next_path = login.same_side(request, kind, form.cleaned["next"])
+    if user is None or times is None:
+        return login.navigate(request, login.login_page(request, kind, next_path))
+    times = await sessions.extend(user.session_id, times)
+    request.scope[sessions.SCOPE_KEY] = times
+    remaining = {"ECP-Session-Remaining": str(times.remaining_seconds())}
+    if wants_fragment(request):
+        return Response(content=None, status_code=204, headers=remaining)
+    response = Redirect(path=next_path, status_code=303, headers=remaining)
+    minutes = request.app.state.settings.session_idle_minutes
+    flash.add(
+        request,
+        response,
+        f"Vous restez connecté : la session se fermera après {minutes} minutes sans activité.",
+    )
+    return response
 
 
 def login_posts() -> list:
@@ -134,6 +191,7 @@ def login_posts() -> list:
 async def logout(request: Request) -> Redirect:
     user = request.scope.get("user")
     await sessions.close_session(request.scope.get("auth"))
+    request.scope[sessions.SCOPE_KEY] = None
     if user is not None:
         log.info("logout", kind=user.kind, account_id=user.family_id or user.staff_id)
     page = "staff_login_page" if user is not None and user.is_staff else "home"
@@ -157,6 +215,7 @@ def public_router(settings) -> Router:
             staff_login_page,
             *login_posts(),
             logout,
+            session_extend,
             *mfa_routes.route_handlers(),
         ],
     )

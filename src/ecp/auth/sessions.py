@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from ecp import clock
 from ecp.auth.principal import Principal
@@ -19,6 +20,64 @@ from ecp.db import fetch
 COOKIE = "ecp_session"
 # A write per request would cost more than it tells: last_seen moves by the minute.
 TOUCH_EVERY = dt.timedelta(seconds=60)
+# The page warns this long before the idle expiry, with a button to stay (WCAG 2.2.1).
+WARN_BEFORE = dt.timedelta(minutes=2)
+# Where the middleware leaves the request's SessionTimes (None without a session).
+SCOPE_KEY = "ecp_session"
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    """When this request's session ends, as the page must know to warn in time: after `idle`
+    without a request, and in any case `absolute` after login (which no activity moves)."""
+
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    idle: dt.timedelta
+    absolute: dt.timedelta
+
+    @property
+    def idle_end(self) -> dt.datetime:
+        return self.last_seen_at + self.idle
+
+    @property
+    def absolute_end(self) -> dt.datetime:
+        return self.created_at + self.absolute
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return min(self.idle_end, self.absolute_end)
+
+    @property
+    def extendable(self) -> bool:
+        """Staying connected helps only while the idle limit comes first."""
+        return self.idle_end < self.absolute_end
+
+    def remaining_seconds(self, now: dt.datetime | None = None) -> int:
+        left = self.expires_at - (now or clock.now())
+        return max(0, int(left.total_seconds()))
+
+    @property
+    def idle_minutes(self) -> int:
+        return int(self.idle.total_seconds() // 60)
+
+    @property
+    def absolute_hours(self) -> int:
+        return int(self.absolute.total_seconds() // 3600)
+
+    @property
+    def warn_seconds(self) -> int:
+        return int(WARN_BEFORE.total_seconds())
+
+    def seen(self, now: dt.datetime) -> SessionTimes:
+        return SessionTimes(self.created_at, now, self.idle, self.absolute)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    principal: Principal | None
+    setup_version: int | None
+    times: SessionTimes | None = None
 
 
 # Raw SQL: every request runs it, and building the equivalent Piccolo join cost more than the
@@ -84,26 +143,50 @@ async def resolve(
 async def resolve_with_setup_version(
     token: str | None, *, idle: dt.timedelta, absolute: dt.timedelta
 ) -> tuple[Principal | None, int | None]:
+    found = await resolve_session(token, idle=idle, absolute=absolute)
+    return found.principal, found.setup_version
+
+
+async def resolve_session(
+    token: str | None, *, idle: dt.timedelta, absolute: dt.timedelta
+) -> Resolved:
     """One query in the common case; expired sessions are deleted as they are found. The same
-    query reads the commune set-up's version, for the caller to hand to SETUP.current()."""
+    query reads the commune set-up's version, for the caller to hand to SETUP.current(), and
+    the session's times, for the page to warn before it ends."""
     if not token or len(token) > 100:
-        return None, None
+        return Resolved(None, None)
     rows = await fetch(RESOLVE_SQL, hash_token(token), types=SESSION_TYPES)
     if not rows:
-        return None, None
+        return Resolved(None, None)
     row = rows[0]
-    return await _principal(row, idle=idle, absolute=absolute), row["setup_version"]
+    principal, times = await _principal(row, idle=idle, absolute=absolute)
+    return Resolved(principal, row["setup_version"], times)
 
 
-async def _principal(row: dict, *, idle: dt.timedelta, absolute: dt.timedelta) -> Principal | None:
+async def extend(session_id: int, times: SessionTimes) -> SessionTimes:
+    """« Rester connecté »: the idle limit starts again now (the absolute one does not move)."""
+    now = clock.now()
+    await AuthSession.update({AuthSession.last_seen_at: now}).where(AuthSession.id == session_id)
+    return times.seen(now)
+
+
+async def _principal(
+    row: dict, *, idle: dt.timedelta, absolute: dt.timedelta
+) -> tuple[Principal | None, SessionTimes | None]:
     now = clock.now()
     created, seen = row["created_at"], row["last_seen_at"]
     active = row["family_active"] if row["kind"] == "family" else row["staff_active"]
     if now - seen > idle or now - created > absolute or not active:
         await AuthSession.delete().where(AuthSession.id == row["id"])
-        return None
+        return None, None
     if now - seen > TOUCH_EVERY:
         await AuthSession.update({AuthSession.last_seen_at: now}).where(AuthSession.id == row["id"])
+        seen = now
+    times = SessionTimes(created, seen, idle, absolute)
+    return _who(row), times
+
+
+def _who(row: dict) -> Principal:
     if row["kind"] == "family":
         return Principal(
             kind="family",

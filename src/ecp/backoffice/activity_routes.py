@@ -32,7 +32,13 @@ from ecp.web.htmx import page_or_fragment, redirect
 ADMIN = [requires_role("administrateur")]
 
 
-def _activity_page(request: Request, page: dict, form: Form, status: int = 200) -> Template:
+def _activity_page(
+    request: Request,
+    page: dict,
+    form: Form,
+    status: int = 200,
+    over_capacity: list | None = None,
+) -> Template:
     return page_or_fragment(
         request,
         page="pages/backoffice/settings_activity.html",
@@ -47,6 +53,8 @@ def _activity_page(request: Request, page: dict, form: Form, status: int = 200) 
             "rules": services.DEADLINE_RULES,
             "rule_labels": services.DEADLINE_LABELS,
             "group_label": page["group_label"],
+            # The days whose bookings exceed the places typed (the service's OverCapacity).
+            "over_capacity": over_capacity,
         },
         status_code=status,
     )
@@ -137,6 +145,9 @@ async def staff_activity_save(
             await services.update_activity(request.user, activity_id, **values)
         except services.Missing:
             raise NotFoundException() from None
+        except services.OverCapacity as error:
+            form.reject(error)
+            return _activity_page(request, page, form, status=422, over_capacity=error.days)
         except Rejected as error:
             form.reject(error)
         else:

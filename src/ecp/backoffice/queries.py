@@ -31,7 +31,12 @@ from ecp.payments.tables import Payment
 from ecp.web.templating import date_heure
 
 INSCRIPTION_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
-BOOKING_LABELS = {"reservee": "réservé", "annulee": "annulé", "malade": "absence signalée"}
+BOOKING_LABELS = {
+    "reservee": "réservé",
+    "annulee": "annulé",
+    "malade": "absence signalée",
+    "fermee": "fermé (fermeture du service)",
+}
 DECISION_LABELS = {
     "appliquee": "appliquée",
     "partielle": "appliquée en partie",

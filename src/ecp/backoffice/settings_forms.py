@@ -201,8 +201,24 @@ class SchoolForm(Form):
             self.cleaned["active"] = True
 
 
+CLOSURE_STEPS = ("confirmer", "modifier")
+
+
+class Step(Field):
+    """Which button of a multi-step form was pressed; anything else is the first step ("")."""
+
+    def __init__(self, steps: tuple[str, ...]) -> None:
+        super().__init__("Étape", max_length=20, empty="")
+        self.steps = steps
+
+    def clean(self, value: Any) -> str:
+        return value if value in self.steps else ""
+
+
 class ClosureForm(Form):
-    """The last day may stay empty: a closure of one day."""
+    """The last day may stay empty: a closure of one day. `etape`: empty the first time (a
+    closure that hits bookings is then shown before it is written), « confirmer » from the
+    preview, « modifier » to take the preview's values back to the form."""
 
     fermeture_du = Day(
         "Premier jour",
@@ -222,6 +238,7 @@ class ClosureForm(Form):
     activite = Id(
         "Activité concernée", invalid="Choisissez une activité de la liste.", max_length=10
     )
+    etape = Step(CLOSURE_STEPS)
 
     def clean_fermeture_au(self, end: Any) -> dt.date:
         start = self.cleaned.get("fermeture_du")
@@ -232,6 +249,35 @@ class ClosureForm(Form):
         if start is not None:
             _checked(services.check_closure_dates, start, end)
         return end
+
+    def closure(self) -> dict:
+        """The cleaned values as ecp.backoffice.settings_services.add_closure takes them."""
+        c = self.cleaned
+        return {
+            "starts_on": c["fermeture_du"],
+            "ends_on": c["fermeture_au"],
+            "reason": c["motif"],
+            "school_id": c["ecole"],
+            "activity_id": c["activite"],
+            "confirmed": c["etape"] == "confirmer",
+        }
+
+    def hidden(self) -> list[tuple[str, str]]:
+        """The fields as the preview's forms carry them again (days as AAAA-MM-JJ)."""
+        c = self.cleaned
+        return [
+            ("fermeture_du", c["fermeture_du"].isoformat()),
+            ("fermeture_au", c["fermeture_au"].isoformat()),
+            ("motif", c["motif"]),
+            ("ecole", str(c["ecole"] or "")),
+            ("activite", str(c["activite"] or "")),
+        ]
+
+
+class ClosureRemovalForm(Form):
+    """Removing a closure that had cancelled bookings is confirmed once they are shown."""
+
+    confirmer = Checkbox("Confirmer la suppression")
 
 
 # ---------------------------------------------------------------- activities
@@ -332,6 +378,7 @@ class _ActivityFields(Form):
             )
         else:
             values["active"] = c["active"]
+            values["over_capacity_confirmed"] = c.get("confirmer_places", False)
         return values
 
 
@@ -361,9 +408,15 @@ class NewActivityForm(_ActivityFields):
 
 
 class ActivityForm(_ActivityFields):
-    """An existing activity: what may change under bookings already made."""
+    """An existing activity: what may change under bookings already made. Places below the
+    bookings of a day to come are saved once « confirmer_places » is ticked (the service
+    refuses them otherwise, naming the days)."""
 
     fields = {k: v for k, v in _ActivityFields.fields.items() if k not in CREATION_ONLY}
+    fields["confirmer_places"] = Checkbox(
+        "Enregistrer ces places quand même : aucune réservation n’est annulée"
+    )
+    fields["confirmer_places"].name = "confirmer_places"
 
     @classmethod
     def from_activity(

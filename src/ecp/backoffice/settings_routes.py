@@ -20,6 +20,7 @@ from ecp.backoffice import settings_services as services
 from ecp.backoffice.settings_forms import (
     ROLE_CHOICES,
     ClosureForm,
+    ClosureRemovalForm,
     NewStaffForm,
     RulesForm,
     SchoolForm,
@@ -28,13 +29,21 @@ from ecp.backoffice.settings_forms import (
 )
 from ecp.errors import Rejected
 from ecp.web.forms import Form
-from ecp.web.htmx import page_or_fragment, redirect
+from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.plural import counted
 
 ADMIN = [requires_role("administrateur")]
 
 
 def _settings(request: Request, anchor: str = "") -> str:
     return request.app.route_reverse("staff_settings") + anchor
+
+
+OVERVIEW_FRAGMENT = "partials/backoffice/settings_overview.html"
+CLOSURES_FRAGMENT = "partials/backoffice/closures.html"
+CLOSURE_PAGE = "pages/backoffice/settings_closure.html"
+# Families named in the flash after a closure is removed (a cookie holds a few hundred bytes).
+FAMILIES_NAMED = 10
 
 
 async def _overview(
@@ -44,12 +53,13 @@ async def _overview(
     year_form: Form | None = None,
     closure_form: Form | None = None,
     status: int = 200,
+    fragment: str = OVERVIEW_FRAGMENT,
 ) -> Template:
     context = await queries.overview()
     return page_or_fragment(
         request,
         page="pages/backoffice/settings.html",
-        fragment="partials/backoffice/settings_overview.html",
+        fragment=fragment,
         context={
             **context,
             "rules_form": rules_form or RulesForm.from_settings(context["rules"]),
@@ -57,6 +67,27 @@ async def _overview(
             "closure_form": closure_form or ClosureForm.initial(ecole="", activite=""),
         },
         status_code=status,
+    )
+
+
+async def _closures_done(request: Request, message: str) -> Any:
+    """After a closure is added or removed: the page again (303) without JavaScript; for htmx
+    the closures section redrawn with the message. (An HX-Redirect to the settings page would
+    not reload it when its address already ends with #closures-title: a mere jump.)"""
+    if not wants_fragment(request):
+        return redirect(request, _settings(request, "#closures-title"), message)
+    context = await queries.overview()
+    return page_or_fragment(
+        request,
+        page="pages/backoffice/settings.html",
+        fragment=CLOSURES_FRAGMENT,
+        context={
+            **context,
+            "closure_form": ClosureForm.initial(ecole="", activite=""),
+            "flash_messages": [{"kind": "success", "text": message}],
+            "flash_oob": True,
+            "focus_closures": True,
+        },
     )
 
 
@@ -170,26 +201,76 @@ async def staff_school_save(
 # ---------------------------------------------------------------- closures
 
 
+def _closure_step(
+    request: Request,
+    impact: queries.ClosureImpact,
+    *,
+    form: Form | None = None,
+    closure_id: int | None = None,
+) -> Template:
+    """A closure's bookings before it is added (`form`) or removed (`closure_id`)."""
+    removal = closure_id is not None
+    return page_or_fragment(
+        request,
+        page=CLOSURE_PAGE,
+        fragment=(
+            "partials/backoffice/closure_removal.html"
+            if removal
+            else "partials/backoffice/closure_preview.html"
+        ),
+        context={"impact": impact, "form": form, "closure_id": closure_id, "removal": removal},
+    )
+
+
+def _added_message(done: services.ClosureDone) -> str:
+    impact = done.impact
+    if not impact.bookings:
+        return "La fermeture est enregistrée. Aucune réservation n’était prise ces jours-là."
+    cancelled = counted(impact.bookings, "réservation annulée", "réservations annulées")
+    message = (
+        f"La fermeture est enregistrée : {cancelled} pour "
+        f"{counted(len(impact.families), 'famille')}, "
+        f"{counted(done.emails, 'famille prévenue', 'familles prévenues')} par courriel"
+    )
+    silent = len(impact.families) - done.emails
+    if silent:
+        message += f" ({counted(silent, 'famille')} sans adresse électronique)"
+    return message + "."
+
+
+def _removed_message(done: services.ClosureDone) -> str:
+    families = done.impact.families
+    if not families:
+        return "La fermeture est supprimée."
+    named = ", ".join(f"{f.name} ({f.code})" for f in families[:FAMILIES_NAMED])
+    if len(families) > FAMILIES_NAMED:
+        named += f" et {counted(len(families) - FAMILIES_NAMED, 'autre')}"
+    return (
+        "La fermeture est supprimée. Aucune réservation n’est rétablie : "
+        f"{counted(len(families), 'famille avait', 'familles avaient')} réservé ces jours-là "
+        f"({named}) ; {'elle peut' if len(families) == 1 else 'elles peuvent'} réserver à nouveau."
+    )
+
+
 @post("/parametres/fermetures", name="staff_closure_add", guards=ADMIN, status_code=200)
 async def staff_closure_add(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """First post: a closure that hits bookings is shown with them, unwritten; « confirmer »
+    writes it, « modifier » takes its values back to the form."""
     form = ClosureForm.bind(data)
+    if form.valid and form.cleaned["etape"] == "modifier":
+        return await _overview(request, closure_form=form, fragment=CLOSURES_FRAGMENT)
     if form.valid:
         try:
-            await services.add_closure(
-                request.user,
-                starts_on=form.cleaned["fermeture_du"],
-                ends_on=form.cleaned["fermeture_au"],
-                reason=form.cleaned["motif"],
-                school_id=form.cleaned["ecole"],
-                activity_id=form.cleaned["activite"],
+            done = await services.add_closure(
+                request.user, **form.closure(), settings=request.app.state.settings
             )
+        except services.ToConfirm as preview:
+            return _closure_step(request, preview.impact, form=form)
         except Rejected as error:
             form.reject(error)
         else:
-            return redirect(
-                request, _settings(request, "#closures-title"), "La fermeture est enregistrée."
-            )
-    return await _overview(request, closure_form=form, status=422)
+            return await _closures_done(request, _added_message(done))
+    return await _overview(request, closure_form=form, status=422, fragment=CLOSURES_FRAGMENT)
 
 
 @post(
@@ -198,12 +279,20 @@ async def staff_closure_add(request: Request, data: URLEncodedBody[dict[str, Any
     guards=ADMIN,
     status_code=200,
 )
-async def staff_closure_delete(request: Request, closure_id: FromPath[int]) -> Any:
+async def staff_closure_delete(
+    request: Request, closure_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
+) -> Any:
+    """A closure that had cancelled bookings shows their families before it is removed."""
+    form = ClosureRemovalForm.bind(data)
     try:
-        await services.delete_closure(request.user, closure_id)
+        done = await services.delete_closure(
+            request.user, closure_id, confirmed=form.cleaned["confirmer"]
+        )
     except services.Missing:
         raise NotFoundException() from None
-    return redirect(request, _settings(request, "#closures-title"), "La fermeture est supprimée.")
+    except services.ToConfirm as removal:
+        return _closure_step(request, removal.impact, closure_id=closure_id)
+    return await _closures_done(request, _removed_message(done))
 
 
 # ---------------------------------------------------------------- staff accounts

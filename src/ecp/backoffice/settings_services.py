@@ -4,6 +4,10 @@ The service's rules, school years, schools, closures, activities with their plac
 and staff accounts. Each write runs in one transaction with its journal line
 (ecp.audit.services.record, action "settings_changed" or "staff_account_changed").
 
+Two writes ask first when they touch families: a closure that covers bookings (and its removal)
+raises ToConfirm with them, writing nothing, until it is confirmed; places set below the
+bookings of days to come raise OverCapacity until confirmed.
+
 A rule that refuses raises ecp.errors.Rejected with the French message and the form field to
 blame. The rules that need no database are plain functions (check_*, activity_code): the forms
 of ecp.backoffice.settings_forms call them too, so that a page shows every error at once, and
@@ -15,6 +19,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ecp import clock
 from ecp.audit.services import record
@@ -23,6 +28,10 @@ from ecp.auth.policy import password_problem
 from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import ROLES, StaffUser
+from ecp.backoffice import settings_queries as queries
+from ecp.booking.calendar import STANDING, week_code
+from ecp.booking.tables import Booking
+from ecp.commune.queries import commune_settings
 from ecp.commune.tables import (
     Activity,
     ActivityCapacity,
@@ -31,9 +40,14 @@ from ecp.commune.tables import (
     School,
     SchoolYear,
 )
-from ecp.db import write_transaction
+from ecp.db import fetch, write_transaction
 from ecp.errors import Rejected
 from ecp.families.tables import LEVELS
+from ecp.mail.outbox import queue_email
+from ecp.settings import Settings
+from ecp.web import urls
+from ecp.web.plural import counted
+from ecp.web.templating import environment, jour
 
 KINDS = [("maternelle", "maternelle"), ("elementaire", "élémentaire"), ("primaire", "primaire")]
 DEADLINE_RULES = [
@@ -249,6 +263,95 @@ async def save_school(
 
 
 # ---------------------------------------------------------------- closures
+# A closure cancels the bookings it covers (booked or declared ill) in the transaction that
+# adds it: their state becomes "fermee", so the families' calendars show the day closed, the
+# effectifs and the kitchen count leave them out, billing never charges them, and each family
+# gets ONE e-mail listing its children and days. The place counters are left as they are (the
+# day is closed: nobody can book it); removing the closure counts them again from the bookings
+# left standing, and rebooks nothing: the families it had cancelled book again if they wish.
+
+CLOSURE_MAIL = "fermeture"
+
+
+class ToConfirm(Exception):
+    """The closure (or its removal) touches families' bookings: nothing was written; the
+    administrator sees `impact` and confirms."""
+
+    def __init__(self, impact: queries.ClosureImpact) -> None:
+        super().__init__("à confirmer")
+        self.impact = impact
+
+
+@dataclass
+class ClosureDone:
+    closure_id: int
+    impact: queries.ClosureImpact  # the bookings cancelled (added) or left cancelled (removed)
+    emails: int = 0
+
+
+def closure_details(impact: queries.ClosureImpact) -> dict:
+    """The journal's words for a closure and the bookings it touched."""
+    scope = impact.scope
+    return {
+        "du": scope.starts_on.isoformat(),
+        "au": scope.ends_on.isoformat(),
+        "motif": scope.reason,
+        "école": scope.school_text,
+        "activité": scope.activity_text,
+        "réservations": impact.bookings,
+        "familles": len(impact.families),
+    }
+
+
+def closure_period(scope: queries.ClosureScope) -> str:
+    """« le lundi 7 décembre » or « du lundi 7 au mercredi 9 décembre »."""
+    if scope.one_day:
+        return f"le {jour(scope.starts_on)}"
+    return f"du {jour(scope.starts_on)} au {jour(scope.ends_on)}"
+
+
+def render_closure_mail(
+    family: queries.FamilyBookings, scope: queries.ClosureScope, settings, service: str
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the e-mail telling a family its bookings the closure cancelled."""
+    first = scope.starts_on
+    week = week_code(first - dt.timedelta(days=first.weekday()))
+    context = {
+        "family": family,
+        "scope": scope,
+        "period": closure_period(scope),
+        "service": service,
+        "commune": settings.commune_name,
+        "url": urls.absolute(settings.base_url, "booking_week") + f"?semaine={week}",
+    }
+    subject = f"Fermeture {closure_period(scope)} : réservations annulées"
+    env = environment()
+    text = env.get_template("partials/mail/closure_cancelled.txt").render(**context)
+    html = env.get_template("partials/mail/closure_cancelled.html").render(**context)
+    return subject, text, html
+
+
+async def _scope(
+    starts_on: dt.date,
+    ends_on: dt.date,
+    reason: str,
+    school_id: int | None,
+    activity_id: int | None,
+) -> queries.ClosureScope:
+    names = await queries.closure_target_names(school_id, activity_id)
+    if school_id is not None and names["school"] is None:
+        raise Rejected("Choisissez une école de la liste.", field="ecole")
+    if activity_id is not None and names["activity"] is None:
+        raise Rejected("Choisissez une activité de la liste.", field="activite")
+    return queries.ClosureScope(
+        starts_on,
+        ends_on,
+        reason,
+        school_id,
+        activity_id,
+        names["school"] or "",
+        names["activity"] or "",
+    )
 
 
 async def add_closure(
@@ -259,18 +362,23 @@ async def add_closure(
     reason: str,
     school_id: int | None = None,
     activity_id: int | None = None,
-) -> int:
-    """A closure of every school and activity, or of one school, or of one activity."""
+    confirmed: bool = False,
+    settings=None,
+) -> ClosureDone:
+    """A closure of every school and activity, or of one school, or of one activity.
+
+    When it covers bookings and is not `confirmed`, raises ToConfirm with them and writes
+    nothing. Confirmed, in one transaction: the closure, its bookings made "fermee", one
+    e-mail per family that has an address (`settings`: the portal's address for the link,
+    the commune's name), and the journal line with the scope and the numbers."""
     check_closure_dates(starts_on, ends_on)
     if not reason:
         raise Rejected("Indiquez le motif : il est montré aux familles.", field="motif")
     async with write_transaction():
-        if school_id is not None and not await School.exists().where(School.id == school_id):
-            raise Rejected("Choisissez une école de la liste.", field="ecole")
-        if activity_id is not None and not await Activity.exists().where(
-            Activity.id == activity_id
-        ):
-            raise Rejected("Choisissez une activité de la liste.", field="activite")
+        scope = await _scope(starts_on, ends_on, reason, school_id, activity_id)
+        impact = await queries.bookings_hit(scope)
+        if impact.bookings and not confirmed:
+            raise ToConfirm(impact)
         closure = Closure(
             starts_on=starts_on,
             ends_on=ends_on,
@@ -279,31 +387,85 @@ async def add_closure(
             reason=reason,
         )
         await closure.save()
-        await record(
-            actor,
-            "settings_changed",
-            target="fermeture",
-            details={"du": starts_on.isoformat(), "au": ends_on.isoformat(), "motif": reason},
+        emails = 0
+        if impact.bookings:
+            changed = (
+                await Booking.update(
+                    {
+                        Booking.state: "fermee",
+                        Booking.updated_at: clock.now(),
+                        Booking.updated_by: actor.staff_id,
+                    }
+                )
+                .where(queries.scope_condition(scope) & Booking.state.is_in(list(STANDING)))
+                .returning(Booking.id)
+            )
+            ids = sorted(r["id"] for r in changed)
+            if ids != sorted(impact.booking_ids):
+                # PostgreSQL: a booking made or cancelled since the read above. Tell the
+                # families what the update did.
+                impact = await queries.bookings_hit(scope, ids=ids)
+            emails = await _queue_closure_mails(impact, settings)
+        await record(actor, "settings_changed", target="fermeture", details=closure_details(impact))
+    return ClosureDone(closure.id, impact, emails)
+
+
+async def _queue_closure_mails(impact: queries.ClosureImpact, settings) -> int:
+    if settings is None:  # a caller without a request (a script): the process's settings
+        settings = Settings.from_env()
+    service = (await commune_settings())["service_name"]
+    queued = 0
+    for family in impact.families:
+        if not family.email:
+            continue  # an anonymised family, or none given: the calendar still says it
+        subject, text, html = render_closure_mail(family, impact.scope, settings, service)
+        await queue_email(
+            to=family.email,
+            subject=subject,
+            text=text,
+            html=html,
+            kind=CLOSURE_MAIL,
+            family_id=family.id,
         )
-    return closure.id
+        queued += 1
+    return queued
 
 
-async def delete_closure(actor: Principal, closure_id: int) -> None:
+# Every place counter of a scope, counted again from the bookings still standing.
+RECOUNT_SQL = (
+    "UPDATE slot SET booked = (SELECT COUNT(*) FROM booking b WHERE b.school = slot.school "
+    "AND b.activity = slot.activity AND b.day = slot.day AND b.state = 'reservee') "
+    "WHERE slot.day >= {} AND slot.day <= {}"
+)
+
+
+async def delete_closure(
+    actor: Principal, closure_id: int, *, confirmed: bool = False
+) -> ClosureDone:
+    """Removes a closure. When it had cancelled bookings that no other closure covers, raises
+    ToConfirm with them unless `confirmed`. Nothing is rebooked: those families may book the
+    days again; the place counters of its days are counted again from the standing bookings."""
     async with write_transaction():
-        row = await Closure.select().where(Closure.id == closure_id).first()
-        if row is None:
+        scope = await queries.closure_scope(closure_id)
+        if scope is None:
             raise Missing(closure_id)
+        impact = await queries.bookings_closed_by(closure_id, scope)
+        if impact.families and not confirmed:
+            raise ToConfirm(impact)
         await Closure.delete().where(Closure.id == closure_id)
+        sql, args = RECOUNT_SQL, [scope.starts_on, scope.ends_on]
+        if scope.school_id is not None:
+            sql, args = sql + " AND slot.school = {}", [*args, scope.school_id]
+        if scope.activity_id is not None:
+            sql, args = sql + " AND slot.activity = {}", [*args, scope.activity_id]
+        await fetch(sql, *args)
         await record(
             actor,
             "settings_changed",
             target="fermeture supprimée",
-            details={
-                "du": row["starts_on"].isoformat(),
-                "au": row["ends_on"].isoformat(),
-                "motif": row["reason"],
-            },
+            details=closure_details(impact),
         )
+    return ClosureDone(closure_id, impact)
 
 
 # ---------------------------------------------------------------- activities
@@ -434,6 +596,52 @@ async def create_activity(
     return activity.id, final_code
 
 
+@dataclass(frozen=True)
+class OverBooked:
+    """A day whose bookings already exceed the places an administrator is setting."""
+
+    school_id: int
+    school_name: str
+    day: dt.date
+    booked: int
+    capacity: int
+
+    @property
+    def over(self) -> int:
+        return self.booked - self.capacity
+
+
+class OverCapacity(Rejected):
+    """Places set below the bookings already made for days to come: nobody is cancelled, the
+    administrator confirms (the box « confirmer_places ») once the days are shown."""
+
+    def __init__(self, days: list[OverBooked]) -> None:
+        total = sum(d.over for d in days)
+        super().__init__(
+            "Les places choisies sont inférieures aux réservations déjà faites : "
+            f"{counted(total, 'réservation', 'réservations')} au-delà des places, "
+            f"sur {counted(len({d.day for d in days}), 'jour')}. Cochez la case pour "
+            "enregistrer quand même : aucune réservation n’est annulée.",
+            field="confirmer_places",
+        )
+        self.days = days
+
+
+def over_capacity(booked: list[dict], old: dict[int, int], new: dict[int, int]) -> list[OverBooked]:
+    """The days (of queries.booked_per_day) whose bookings exceed a school's new places, for
+    the schools whose places go down (0 is no limit): a limit kept as it was asks nothing."""
+    lowered = {
+        school: places
+        for school, places in new.items()
+        if places > 0 and (old.get(school, 0) == 0 or places < old[school])
+    }
+    return [
+        OverBooked(r["school"], r["school_name"], r["day"], r["booked"], lowered[r["school"]])
+        for r in booked
+        if r["school"] in lowered and r["booked"] > lowered[r["school"]]
+    ]
+
+
 async def update_activity(
     actor: Principal,
     activity_id: int,
@@ -447,8 +655,13 @@ async def update_activity(
     default_capacity: int,
     active: bool,
     capacities: dict[int, int] | None = None,
+    over_capacity_confirmed: bool = False,
 ) -> None:
-    """What may change once bookings exist: labels, days, hours, levels, places, offered."""
+    """What may change once bookings exist: labels, days, hours, levels, places, offered.
+
+    Places set below the bookings already made for a day to come (from today) raise
+    OverCapacity with those days unless `over_capacity_confirmed`; nobody is cancelled either
+    way, the journal line says how many bookings were above the places."""
     capacities = dict(capacities or {})
     values = _activity_values(
         label=label,
@@ -462,20 +675,32 @@ async def update_activity(
     )
     async with write_transaction():
         rows = await Activity.select(
-            Activity.id, Activity.code, Activity.label, Activity.short_label
+            Activity.id,
+            Activity.code,
+            Activity.label,
+            Activity.short_label,
+            Activity.default_capacity,
         )
         activity = next((r for r in rows if r["id"] == activity_id), None)
         if activity is None:
             raise Missing(activity_id)
         others = [r for r in rows if r["id"] != activity_id]
         _check_activity(label, short_label, starts_at, ends_at, others)
-        await Activity.update(values).where(Activity.id == activity_id)
-        existing = {
-            c["school"]
-            for c in await ActivityCapacity.select(ActivityCapacity.school).where(
-                ActivityCapacity.activity == activity_id
-            )
+        places = {
+            c["school"]: c["capacity"]
+            for c in await ActivityCapacity.select(
+                ActivityCapacity.school, ActivityCapacity.capacity
+            ).where(ActivityCapacity.activity == activity_id)
         }
+        existing = set(places)
+        booked = await queries.booked_per_day(activity_id, clock.today())
+        schools = {r["school"] for r in booked}
+        old = {s: places.get(s, activity["default_capacity"]) for s in schools}
+        new = {s: capacities.get(s, default_capacity) for s in schools}
+        above = over_capacity(booked, old, new)
+        if above and not over_capacity_confirmed:
+            raise OverCapacity(above)
+        await Activity.update(values).where(Activity.id == activity_id)
         for school_id, capacity in capacities.items():
             if school_id in existing:
                 await ActivityCapacity.update({ActivityCapacity.capacity: capacity}).where(
@@ -490,7 +715,12 @@ async def update_activity(
             actor,
             "settings_changed",
             target=f"activité {activity['code']}",
-            details={"capacities": {str(k): v for k, v in capacities.items()}},
+            details={
+                "capacities": {str(k): v for k, v in capacities.items()},
+                **(
+                    {"réservations au-delà des places": sum(d.over for d in above)} if above else {}
+                ),
+            },
         )
 
 

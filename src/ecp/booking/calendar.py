@@ -253,6 +253,20 @@ def illness_open(day: dt.date, rules: Rules, now: dt.datetime) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# A booking's states (Booking.state): booked; cancelled (by the family or the service); declared
+# ill (place freed, not billed); closed, cancelled by a closure of the commune (not billed, the
+# family told by e-mail; the day's place counter is left as it was, the day being closed).
+BOOKING_STATES = {
+    "reservee": "réservé",
+    "annulee": "annulé",
+    "malade": "absence signalée",
+    "fermee": "fermé",
+}
+# The states that keep a child on the day's lists (effectifs, pointage, kitchen for "reservee").
+STANDING = ("reservee", "malade")
+
+
+# ---------------------------------------------------------------------------------------------
 # One cell of the calendar
 
 LABELS = {
@@ -297,7 +311,9 @@ def cell_state(
     """The state of one child x activity x day, and the one action a tap performs.
 
     `booked` is the places taken (Slot.booked); `capacity` 0 means unlimited. Staff ignore the
-    deadline (the rule docs/product.md gives them), never capacity or closures.
+    deadline (the rule docs/product.md gives them), never capacity or closures. A booking
+    "fermee" (cancelled by a closure) shows as the closed day while the closure stands, and as
+    a free day once it is removed: nothing is rebooked by itself.
     """
     limit = deadline(day, activity, rules)
     if booking_state == "malade":

@@ -412,7 +412,8 @@ async def pattern_choices(
 
 
 async def month_recap(family_id: int, month: dt.date) -> list[dict]:
-    """Per child and activity: booked days and days declared ill in the month (one query)."""
+    """Per child and activity: booked days, days declared ill and days cancelled by a closure
+    of the service in the month (one query)."""
     rows = (
         await Booking.select(
             Booking.child,
@@ -441,9 +442,11 @@ async def month_recap(family_id: int, month: dt.date) -> list[dict]:
                 "order": row["o"],
                 "days": [],
                 "ill": [],
+                "closed": [],
             },
         )
-        (line["ill"] if row["state"] == "malade" else line["days"]).append(row["day"])
+        key = {"malade": "ill", "fermee": "closed"}.get(row["state"], "days")
+        line[key].append(row["day"])
     return sorted(lines.values(), key=lambda x: (x["child"], x["order"]))
 
 
@@ -506,8 +509,9 @@ async def family_by_ics_token(token_hash: str) -> dict | None:
 
 
 async def ics_bookings(family_id: int, today: dt.date) -> list[dict]:
-    """The family's bookings from a month ago to 200 days ahead, cancelled ones left out, with
-    what a calendar event shows (one query)."""
+    """The family's bookings from a month ago to 200 days ahead, cancelled ones left out (those
+    a closure cancelled stay, for the feed to cancel their event), with what a calendar event
+    shows (one query)."""
     return await Booking.select(
         Booking.id,
         Booking.day,
@@ -570,8 +574,13 @@ LIST_SQL = (
     "FROM {table} r JOIN child c ON c.id = r.child JOIN activity a ON a.id = r.activity "
     "LEFT JOIN school_class k ON k.id = c.school_class WHERE r.day = {{}}{extra}"
 )
+# A child stays on the lists while the booking stands: not cancelled, not closed by a closure.
 BOOKINGS_SQL = LIST_SQL.format(
-    kind="'b'", state="r.state", mark="''", table="booking", extra=" AND r.state <> 'annulee'"
+    kind="'b'",
+    state="r.state",
+    mark="''",
+    table="booking",
+    extra=" AND r.state IN (%s)" % ", ".join("'%s'" % s for s in cal.STANDING),
 )
 MARKS_SQL = LIST_SQL.format(kind="'m'", state="''", mark="r.status", table="attendance", extra="")
 # The kitchen's meals per school (every school's, or the one shown): an aggregate, not rows.

@@ -145,6 +145,7 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
             family_id=family_id,
             actor=request.user if staff else None,
             calendar=calendar,
+            settings=request.app.state.settings,
         )
         message, kind, status = _success_message(outcome), "success", 200
     except services.NotFound as exc:

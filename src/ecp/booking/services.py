@@ -37,9 +37,12 @@ from ecp.booking.queries import (
     placeholders,
 )
 from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.commune.queries import BILLED_MONTH_COLUMN, billed_month_message, commune_settings
 from ecp.db import fetch, is_sqlite, lock_for_update, write_transaction
 from ecp.errors import Rejected
 from ecp.families.tables import Child, Family
+from ecp.mail.outbox import queue_email
+from ecp.web import urls
 
 
 class BookingError(Rejected):
@@ -77,6 +80,14 @@ class NothingToDo(BookingError):
 
 class NotFound(BookingError):
     code = "introuvable"
+
+
+class BilledMonth(BookingError):
+    code = "facture"
+
+
+class PointageRefused(BookingError):
+    code = "refuse"
 
 
 @dataclass
@@ -158,7 +169,8 @@ async def _child_day(
         "EXISTS(SELECT 1 FROM inscription i WHERE i.child = c.id AND i.activity = {} "
         "AND i.school_year = {} AND i.status = 'validee') AS inscribed, "
         "b.id AS b_id, b.activity AS b_activity, b.state AS b_state, b.school AS b_school, "
-        "a.group_code AS b_group, a.short_label AS b_label "
+        "a.group_code AS b_group, a.short_label AS b_label, "
+        f"{BILLED_MONTH_COLUMN} AS billed_month "
         "FROM child c LEFT JOIN booking b ON b.child = c.id AND b.day = {} "
         "LEFT JOIN activity a ON a.id = b.activity "
         "WHERE c.id = {} AND c.active = {}"
@@ -168,7 +180,7 @@ async def _child_day(
         sql += " AND c.family = {}"
         args.append(family_id)
     await _lock_children([child_id])
-    rows = await fetch(sql, *args, types={"inscribed": bool})
+    rows = await fetch(sql, *args, types={"inscribed": bool, "billed_month": dt.date})
     if not rows:
         raise NotFound("Enfant introuvable.")
     day_bookings = {
@@ -213,6 +225,16 @@ def _name(child: dict) -> str:
     return child["first_name"]
 
 
+def refuse_billed_month(child: dict, day: dt.date, *, staff: bool) -> None:
+    """A family cannot book or cancel a day of a month already billed (or being billed): its
+    invoice is issued. `child["billed_month"]` is the latest month a billing run has started
+    (read with the child's row, BILLED_MONTH_COLUMN). Staff still can: what they change is
+    settled by the month's régularisations (ecp.invoices.regularisations)."""
+    billed = child.get("billed_month")
+    if not staff and billed is not None and day.replace(day=1) <= billed:
+        raise BilledMonth(billed_month_message(day))
+
+
 async def _book(
     child: dict,
     activity: cal.ActivityInfo,
@@ -245,6 +267,7 @@ async def _book(
             f"{who} n’est pas inscrit·e à « {activity.label} » : "
             "demandez l’inscription depuis la page Inscriptions."
         )
+    refuse_billed_month(child, day, staff=staff)
     if not staff and not cal.open_for_family(day, activity, rules, now):
         limit = cal.deadline(day, activity, rules)
         raise DeadlinePassed(
@@ -314,10 +337,11 @@ async def _cancel(
     staff_id: int | None,
 ) -> Outcome:
     who, what = _name(child), activity.short_label
-    if not existing or existing["state"] == "annulee":
+    if not existing or existing["state"] in ("annulee", "fermee"):
         raise NothingToDo(f"{what} n’était pas réservé pour {who} ce jour-là.")
     if existing["state"] == "malade" and not staff:
         raise NothingToDo(f"L’absence de {who} est déjà signalée ce jour-là.")
+    refuse_billed_month(child, day, staff=staff)
     if not staff and not cal.open_for_family(day, activity, rules, now):
         raise DeadlinePassed("Délai dépassé : seul le service peut encore modifier ce jour.")
     await Booking.update(
@@ -365,12 +389,15 @@ async def change(
     family_id: int | None,
     actor: Principal | None = None,
     calendar: CalendarData | None = None,
+    settings=None,
 ) -> Outcome:
     """One tap on a cell. `family_id` scopes the child (families); `actor` is staff or None.
 
-    Staff changes ignore the deadline and are audit-logged in the same transaction. With
-    `calendar` (the week being shown, covering `day`), its set-up is reused instead of read
-    again and the change is recorded in it for the re-render: 3 queries for a booking.
+    Staff changes ignore the deadline, are audit-logged and e-mailed to the family (one
+    message saying what changed; `settings`: the portal's address for the link) in the same
+    transaction. With `calendar` (the week being shown, covering `day`), its set-up is reused
+    instead of read again and the change is recorded in it for the re-render: 3 queries for a
+    booking.
     """
     if action not in ACTIONS:
         raise NothingToDo("Action inconnue.")
@@ -442,11 +469,70 @@ async def change(
                     "late": not cal.open_for_family(day, activity, setup.rules, now),
                 },
             )
+            await queue_staff_change_mail(child["family"], activity, outcome, settings)
     if calendar is not None:
         calendar.record(
             child["id"], activity.id, day, outcome.state, outcome.school, outcome.booked
         )
     return outcome
+
+
+# What a staff change did, as the family's e-mail says it.
+STAFF_CHANGE_WORDS = {
+    "reservee": "réservé",
+    "annulee": "annulé",
+    "malade": "absence pour maladie signalée (jour non facturé)",
+}
+STAFF_CHANGE_MAIL = "reservation_agent"
+
+
+def render_staff_change_mail(
+    activity: cal.ActivityInfo, outcome: Outcome, settings, service: str
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the e-mail telling a family what the service changed."""
+    from ecp.web.templating import environment, jour
+
+    monday = outcome.day - dt.timedelta(days=outcome.day.weekday())
+    context = {
+        "child": outcome.child_name,
+        "activity": activity.label,
+        "day": outcome.day,
+        "what": STAFF_CHANGE_WORDS.get(outcome.state, outcome.state),
+        "service": service,
+        "commune": settings.commune_name,
+        "url": urls.absolute(settings.base_url, "booking_week")
+        + f"?semaine={cal.week_code(monday)}",
+    }
+    subject = f"Réservation modifiée par le service : {activity.short_label}, {jour(outcome.day)}"
+    env = environment()
+    text = env.get_template("partials/mail/booking_changed_by_staff.txt").render(**context)
+    html = env.get_template("partials/mail/booking_changed_by_staff.html").render(**context)
+    return subject, text, html
+
+
+async def queue_staff_change_mail(
+    family_id: int, activity: cal.ActivityInfo, outcome: Outcome, settings=None
+) -> bool:
+    """Inside the change's transaction: one e-mail to the family (when it has an address)
+    saying what an agent changed on its behalf. False when there is no address."""
+    family = await Family.select(Family.email).where(Family.id == family_id).first()
+    if not family or not family["email"]:
+        return False
+    if settings is None:  # a caller without a request (a script): the process's settings
+        from ecp.settings import Settings
+
+        settings = Settings.from_env()
+    service = (await commune_settings())["service_name"]
+    subject, text, html = render_staff_change_mail(activity, outcome, settings, service)
+    await queue_email(
+        to=family["email"],
+        subject=subject,
+        text=text,
+        html=html,
+        kind=STAFF_CHANGE_MAIL,
+        family_id=family_id,
+    )
+    return True
 
 
 async def book(
@@ -456,6 +542,7 @@ async def book(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "reserver",
@@ -464,6 +551,7 @@ async def book(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -474,6 +562,7 @@ async def cancel(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "annuler",
@@ -482,6 +571,7 @@ async def cancel(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -492,6 +582,7 @@ async def declare_illness(
     *,
     family_id: int | None = None,
     actor: Principal | None = None,
+    settings=None,
 ) -> Outcome:
     return await change(
         "malade",
@@ -500,6 +591,7 @@ async def declare_illness(
         day=day,
         family_id=family_id,
         actor=actor,
+        settings=settings,
     )
 
 
@@ -682,7 +774,8 @@ async def _children_days(
     PostgreSQL, see _lock_children)."""
     await _lock_children(child_ids)
     rows = await fetch(
-        "SELECT c.id, c.family, c.first_name, c.level, c.school, i.activity AS ins_activity "
+        "SELECT c.id, c.family, c.first_name, c.level, c.school, i.activity AS ins_activity, "
+        f"{BILLED_MONTH_COLUMN} AS billed_month "
         "FROM child c LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         f"AND i.status = 'validee' AND i.activity IN ({placeholders(activity_ids)}) "
         f"WHERE c.id IN ({placeholders(child_ids)}) AND c.family = {{}} AND c.active = {{}}",
@@ -691,6 +784,7 @@ async def _children_days(
         *child_ids,
         family_id,
         True,
+        types={"billed_month": dt.date},
     )
     children = {r["id"]: r for r in rows}
     inscribed = {(r["id"], r["ins_activity"]) for r in rows if r["ins_activity"] is not None}
@@ -774,7 +868,7 @@ async def record_unbooked_presence(
             (Booking.child == child_id)
             & (Booking.activity == activity_id)
             & (Booking.day == day)
-            & (Booking.state != "annulee")
+            & Booking.state.is_in(list(cal.STANDING))
         )
         if booked:
             return UnbookedOutcome(child_id, name, created=False)
@@ -816,6 +910,16 @@ async def record_unbooked_presence(
 POINTAGE = {"present": "présent", "absent": "absent", "excuse": "excusé"}
 
 
+def refuse_future_pointage(day: dt.date) -> None:
+    """A pointage says what staff saw: a day to come has not been seen yet (it would reach
+    billing as « réservé mais absent »)."""
+    if day > clock.today():
+        raise PointageRefused(
+            "On ne pointe pas un jour à venir : le pointage du "
+            f"{day.strftime('%d/%m/%Y')} se fera ce jour-là."
+        )
+
+
 async def record_pointage(
     actor: Principal,
     *,
@@ -829,14 +933,17 @@ async def record_pointage(
     `marks`: (child id, status) as posted; a child who is not on the list (no booking left
     standing, no pointage row) refuses the whole list with NotFound: the form only offers the
     list's children. A status outside POINTAGE (« not pointed yet ») is skipped. A second save
-    updates the rows, never duplicates them; one audit line per save that marked someone."""
+    updates the rows, never duplicates them; one audit line per save that marked someone. A day
+    to come refuses the whole list (PointageRefused), once the list is known to be the day's. A
+    mark changed after the month is billed shows among its régularisations
+    (ecp.invoices.regularisations)."""
     expected = {
         r["child"]: r["family"]
         for r in await Booking.select(Booking.child, Booking.child.family.as_alias("family")).where(
             (Booking.day == day)
             & (Booking.activity == activity_id)
             & (Booking.school == school_id)
-            & (Booking.state != "annulee")
+            & Booking.state.is_in(list(cal.STANDING))
         )
     }
     # Children added as present without a booking are on the list too (same controls).
@@ -858,6 +965,7 @@ async def record_pointage(
             raise NotFound("Enfant introuvable sur cette liste")
         if status in POINTAGE:
             chosen[child] = status
+    refuse_future_pointage(day)
     stamp = clock.now()
     async with write_transaction():
         existing = {

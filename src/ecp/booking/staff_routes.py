@@ -158,6 +158,10 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
         )
     except services.NotFound as exc:
         raise NotFoundException(exc.message) from exc
+    except services.PointageRefused as exc:  # a day to come: nothing saved, the page says why
+        context = await attendance_context(posted.day, posted.school_id)
+        context["flash_messages"] = [{"kind": "error", "text": exc.message}]
+        return page_or_fragment(request, page=ATTENDANCE_PAGE, context=context, status_code=422)
     return redirect(
         request,
         _attendance_url(

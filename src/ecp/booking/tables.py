@@ -36,7 +36,7 @@ class Booking(Table):
     activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
     school = ForeignKey(references=School, null=False, on_delete=OnDelete.restrict)
     day = Date()
-    state = Varchar(length=20, default="reservee", help_text="reservee annulee malade")
+    state = Varchar(length=20, default="reservee", help_text="reservee annulee malade fermee")
     source = Varchar(length=20, default="famille", help_text="famille agent semaine_type demo")
     created_at = Timestamptz()
     updated_at = Timestamptz()

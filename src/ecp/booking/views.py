@@ -194,7 +194,7 @@ def pattern_result_message(made: int, failed: int) -> str:
 
 def ics_calendar(rows: list[dict], family_name: str) -> bytes:
     """The family's bookings (queries.ics_bookings) as an iCalendar document; a day declared
-    ill stays in it, cancelled, so that a phone removes the event."""
+    ill or closed by the service stays in it, cancelled, so that a phone removes the event."""
     import icalendar
 
     calendar = icalendar.Calendar()
@@ -206,16 +206,14 @@ def ics_calendar(rows: list[dict], family_name: str) -> bytes:
     calendar.add("refresh-interval", dt.timedelta(hours=6), parameters={"VALUE": "DURATION"})
     for row in rows:
         event = icalendar.Event()
-        ill = row["state"] == "malade"
+        note = {"malade": " (absence signalée)", "fermee": " (fermé)"}.get(row["state"], "")
         event.add("uid", f"booking-{row['id']}@ecp")
-        event.add(
-            "summary", f"{row['label']} – {row['child']}" + (" (absence signalée)" if ill else "")
-        )
+        event.add("summary", f"{row['label']} – {row['child']}{note}")
         event.add("dtstart", dt.datetime.combine(row["day"], row["starts_at"], tzinfo=clock.PARIS))
         event.add("dtend", dt.datetime.combine(row["day"], row["ends_at"], tzinfo=clock.PARIS))
         event.add("dtstamp", row["updated_at"] or clock.now())
         event.add("location", row["school"] or "")
-        event.add("status", "CANCELLED" if ill else "CONFIRMED")
+        event.add("status", "CANCELLED" if note else "CONFIRMED")
         calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()

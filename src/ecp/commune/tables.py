@@ -1,4 +1,5 @@
-"""The commune's set-up: settings, school years, schools, classes, activities, closures, tariffs."""
+"""The commune's set-up: settings, school years, schools, classes, activities, closures, tariffs;
+and the billing periods, which booking and invoices both read."""
 
 import datetime
 
@@ -11,6 +12,7 @@ from piccolo.columns import (
     OnDelete,
     Text,
     Time,
+    Timestamptz,
     Varchar,
 )
 from piccolo.table import Table
@@ -120,6 +122,21 @@ class Tariff(Table):
     price_cents = Integer()
     majoration_cents = Integer(default=0, help_text="Surcharge for a day present without booking")
     valid_from = Date()
+
+
+class BillingPeriod(Table):
+    """A month's billing state, read by the booking feature as well as billing (so it lives in
+    the shared layer): a row exists once a billing run has started for the month. From then on
+    families can no longer book or cancel a day of that month (ecp.booking.services); what staff
+    change afterwards is settled by régularisations (ecp.invoices.regularisations)."""
+
+    month = Date(unique=True, help_text="First day of the month")
+    state = Varchar(length=20, default="en_cours", help_text="en_cours facturee")
+    in_advance = Boolean(
+        default=False, help_text="Billed before the month ended, on a régisseur's confirmation"
+    )
+    opened_at = Timestamptz()
+    billed_at = Timestamptz(null=True, default=None)
 
 
 class SetupVersion(Table):

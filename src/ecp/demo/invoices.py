@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 
 from ecp import clock
+from ecp.booking import calendar
 from ecp.booking.tables import Booking
 from ecp.commune.tables import Activity
 from ecp.families.tables import Child
@@ -38,24 +39,11 @@ def demo_months(today: dt.date) -> list[dt.date]:
 
 
 def _school_day(day: dt.date) -> bool:
-    """Monday to Friday, not a public holiday nor in zone C's school holidays."""
+    """Monday to Friday, not a public holiday nor in zone C's school holidays (the booking
+    calendar's cached dates: reading the holiday data again for every day slowed each seed)."""
     if day.weekday() >= 5:
         return False
-    try:
-        import holidays
-
-        if day in holidays.country_holidays("FR", years=day.year):
-            return False
-    except Exception:  # noqa: BLE001 - the demo still works without the calendar data
-        pass
-    try:
-        from vacances_scolaires_france import SchoolHolidayDates
-
-        if SchoolHolidayDates().is_holiday_for_zone(day, "C"):
-            return False
-    except Exception:  # noqa: BLE001
-        pass
-    return True
+    return calendar.public_holiday(day) is None and calendar.school_holiday(day, "C") is None
 
 
 async def _ensure_bookings(month: dt.date) -> None:

@@ -23,19 +23,25 @@ from dataclasses import dataclass
 
 from ecp import clock
 from ecp.booking.tables import Attendance, Booking
-from ecp.commune.tables import Activity, Closure, CommuneSettings, Tariff, TariffBracket
+from ecp.commune.tables import (
+    Activity,
+    BillingPeriod,
+    Closure,
+    CommuneSettings,
+    Tariff,
+    TariffBracket,
+)
 from ecp.db import lock_for_update, write_transaction
 from ecp.families.tables import Child, Family, Guardian
-from ecp.invoices import pricing
+from ecp.invoices import anomalies as kept_anomalies
+from ecp.invoices import pricing, settlement
 from ecp.invoices.tables import BillingRun, Invoice, InvoiceCounter, InvoiceLine
 
 log = logging.getLogger(__name__)
 
-ANOMALY_LABELS = {
-    "present_sans_reservation": "présent sans réservation (majoration appliquée)",
-    "reserve_absent": "réservé mais absent (jour facturé)",
-    "tarif_manquant": "aucun tarif en vigueur (jour non facturé)",
-}
+ANOMALY_LABELS = kept_anomalies.LABELS
+# BillingRun.anomalies is the run's own report, capped; the régisseur's list is the
+# BillingAnomaly table (ecp.invoices.anomalies), which has every one.
 MAX_ANOMALIES = 1000
 # Running billing tasks started from the web page, kept so they are not garbage-collected.
 RUNNING: set[asyncio.Task] = set()
@@ -123,7 +129,9 @@ async def invoiced_families(month: dt.date, family_ids: list[int] | None = None)
 
 
 async def _open_run(month: dt.date, started_by: int | None) -> int:
-    """The unfinished run of the month if any (resume), else a new one."""
+    """The unfinished run of the month if any (resume), else a new one. The month's period
+    opens with it: from now on families cannot change its days (ecp.booking.services)."""
+    await open_period(month)
     async with write_transaction():
         current = await lock_for_update(
             BillingRun.select(BillingRun.id)
@@ -140,12 +148,31 @@ async def _open_run(month: dt.date, started_by: int | None) -> int:
         return run.id
 
 
+async def open_period(month: dt.date) -> None:
+    """The month's BillingPeriod, « en cours » until its run ends; billed in advance when the
+    month has not ended yet (the rule that asks the régisseur first is services.start_billing's).
+    A period already there (a run resumed, a billed month run again) is left as it is."""
+    now = clock.now()
+    in_advance = pricing.month_bounds(month)[1] >= now.astimezone(clock.PARIS).date()
+    await BillingPeriod.insert(
+        BillingPeriod(month=month, state="en_cours", in_advance=in_advance, opened_at=now)
+    ).on_conflict(action="DO NOTHING")
+
+
+async def close_period(month: dt.date) -> None:
+    await BillingPeriod.update(
+        {BillingPeriod.state: "facturee", BillingPeriod.billed_at: clock.now()}
+    ).where((BillingPeriod.month == month) & (BillingPeriod.state == "en_cours"))
+
+
 async def start_run(month: dt.date, started_by: int | None = None) -> int:
     """Creates (or finds) the month's run row without billing yet: the page shows it at once."""
     return await _open_run(pricing.parse_month(month.strftime("%Y-%m")), started_by)
 
 
-async def _batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict, dict, dict, dict]:
+async def batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict, dict, dict, dict]:
+    """Families, first guardians, children, bookings and pointage of a batch, read in bulk
+    (the régularisations read the month the same way)."""
     first, last = pricing.month_bounds(month)
     families = {
         r["id"]: r
@@ -192,7 +219,8 @@ async def _batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict
     return families, guardians, children, bookings, marks
 
 
-def _address(guardian: dict | None) -> str:
+def postal_address(guardian: dict | None) -> str:
+    """The first guardian's postal address, frozen on each invoice."""
     if not guardian:
         return ""
     name = " ".join(
@@ -224,9 +252,9 @@ async def _bill_batch(
     pause: float,
     settings,
 ) -> int:
-    families, guardians, children, bookings, marks = await _batch_data(family_ids, month)
+    families, guardians, children, bookings, marks = await batch_data(family_ids, month)
     billable = {aid for aid, a in ref.activities.items() if a["billable"]}
-    bills, anomalies = {}, []
+    bills, anomalies, found = {}, [], []
     for family_id in family_ids:
         family = families[family_id]
         bracket = pricing.bracket_for(
@@ -244,6 +272,7 @@ async def _bill_batch(
         if bill.lines:
             bills[family_id] = bill
         for a in bill.anomalies:
+            found.append((family_id, a))
             child = children[a.child_id]
             anomalies.append(
                 {
@@ -294,7 +323,7 @@ async def _bill_batch(
                     paid_cents=0,
                     billing_run=run_id,
                     family_name=family["name"],
-                    address=_address(guardians.get(family_id)),
+                    address=postal_address(guardians.get(family_id)),
                     paperless="courriel" if paperless else "papier",
                     notified_at=issued_at if paperless else None,
                 )
@@ -353,6 +382,8 @@ async def _bill_batch(
         )
         stored = list(run["anomalies"] or []) if run else []
         stored.extend(anomalies[: max(0, MAX_ANOMALIES - len(stored))])
+        # Kept per month for the régisseur: upserted, never erased by a later run.
+        await kept_anomalies.record_run(run_id, month, family_ids, found)
         await BillingRun.update(
             {
                 BillingRun.families_done: BillingRun.families_done + len(family_ids),
@@ -410,6 +441,10 @@ async def run_billing(
             BillingRun.families_done: len(family_ids),
         }
     ).where(BillingRun.id == run_id)
+    await close_period(month)
+    if created:
+        # A credit note still holding something settles the new invoices (oldest first).
+        await settlement.settle_pending(todo)
     return {"run_id": run_id, "invoices_created": created, "families": len(family_ids)}
 
 

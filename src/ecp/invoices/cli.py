@@ -1,4 +1,5 @@
-"""`ecp bill --month YYYY-MM`: runs (or resumes) the monthly billing from the command line."""
+"""`ecp bill --month YYYY-MM`: runs (or resumes) the monthly billing from the command line; a month
+that has not ended needs `--en-avance` (the web page's confirmation)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ from ecp.web.plural import counted
 
 
 def cmd_bill(args) -> int:
-    from ecp import db
+    from ecp import clock, db
+    from ecp.errors import Rejected
     from ecp.invoices import pricing
     from ecp.invoices.billing import run_billing
+    from ecp.invoices.services import ConfirmationNeeded, check_month_billable
 
     try:
         month = pricing.parse_month(args.month)
     except ValueError:
         print("Mois attendu au format AAAA-MM, par exemple 2026-11.", file=sys.stderr)
+        return 2
+    try:
+        check_month_billable(month, clock.today(), args.en_avance)
+    except ConfirmationNeeded as refused:
+        print(f"{refused.warning}\nPour facturer quand même, ajoutez --en-avance.", file=sys.stderr)
+        return 2
+    except Rejected as refused:
+        print(refused.message, file=sys.stderr)
         return 2
 
     async def go():
@@ -35,4 +46,9 @@ def cmd_bill(args) -> int:
 def register(subparsers) -> None:
     bill = subparsers.add_parser("bill", help="run or resume the monthly billing")
     bill.add_argument("--month", required=True, help="YYYY-MM")
+    bill.add_argument(
+        "--en-avance",
+        action="store_true",
+        help="bill the current or next month before it ends (its changes are then regularised)",
+    )
     bill.set_defaults(func=cmd_bill)

@@ -5,6 +5,9 @@ familial bracket, or the out-of-town rate); a day declared ill ("malade") or clo
 is not billed; a child present without a booking is billed the day's price plus the majoration.
 The tariff of a day is the latest one whose `valid_from` is on or before that day, so a change
 applies from its date and never to the days before it.
+
+Once a month is billed, `regularise` compares it computed again with what its documents bill,
+day by day (see « Régularisations » below).
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Day:
     activity_id: int
     school_id: int | None
     day: dt.date
-    state: str  # booking: reservee annulee malade; attendance: present absent excuse
+    state: str  # booking: reservee annulee malade fermee; attendance: present absent excuse
 
 
 @dataclass
@@ -205,7 +208,7 @@ def bill_family(
         if mark.state != "present" or not billable(mark.activity_id) or closed(mark):
             continue
         booking = booked.get(key)
-        if booking is None or booking.state == "annulee":
+        if booking is None or booking.state in ("annulee", "fermee"):
             add(mark, "majoration")
             anomalies.append(
                 Anomaly("present_sans_reservation", mark.child_id, mark.activity_id, mark.day)
@@ -215,3 +218,166 @@ def bill_family(
         groups.values(), key=lambda ln: (ln.child_id, ln.activity_id, ln.kind, ln.days[0])
     )
     return FamilyBill(lines=lines, anomalies=anomalies)
+
+
+# ==== Régularisations =============================================================================
+# Once a month is billed, staff may still change it: a late cancellation accepted, a closure, an
+# illness, a corrected pointage. What the month owes is then computed again (bill_family) and
+# compared, day by day and per child, activity and kind, with what its invoices and credit notes
+# already bill: each day billed too much is credited, each day not billed is billed, each at its
+# own price (what was billed is credited at the price it was billed; a price change alone is no
+# régularisation, tariffs are never retroactive).
+
+# A credit line's label: the label of the line it cancels, after this.
+CREDIT_PREFIX = "Annulation\u00a0: "
+
+# Why a credit or an additional line exists: the first group credits, the second bills.
+CAUSES = {
+    "annulation": "annulation acceptée après la facturation",
+    "maladie": "absence pour maladie",
+    "fermeture": "fermeture",
+    "non_facturable": "jour devenu non facturable",
+    "activite_non_facturee": "activité non facturée",
+    "pointage_corrige": "pointage corrigé",
+    "reservation": "réservation ajoutée après la facturation",
+    "presence_pointee": "présence pointée après la facturation",
+    "correction": "correction",
+}
+# The reasons a régisseur gives for a credit note issued by hand. Its days are not billed again
+# by a régularisation: the régisseur decided they are not due.
+MANUAL_REASONS = {
+    "sortie_scolaire": "Sortie scolaire",
+    "maladie_certificat": "Maladie avec certificat",
+    "fermeture": "Fermeture",
+    "erreur_pointage": "Erreur de pointage",
+    "autre": "Autre",
+}
+
+
+@dataclass(frozen=True)
+class BilledLine:
+    """A line already issued for the month: an invoice's (prestation, majoration) or a credit
+    note's (kind "avoir", naming the line it cancels in `credits_line`)."""
+
+    id: int
+    child_id: int | None
+    activity_id: int | None
+    kind: str
+    unit_price_cents: int
+    days: tuple[dt.date, ...]
+    credits_line: int | None = None
+    waiver: bool = False  # a credit note issued by hand: its days stay unbilled
+    invoice_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """One day to credit (amount < 0, `line_id` the line that billed it) or to bill (> 0)."""
+
+    child_id: int
+    activity_id: int
+    day: dt.date
+    kind: str  # prestation or majoration
+    amount_cents: int
+    cause: str
+    line_id: int | None = None
+
+    @property
+    def cause_label(self) -> str:
+        return CAUSES.get(self.cause, self.cause)
+
+
+def net_billed(lines: list[BilledLine]) -> tuple[dict, set]:
+    """What stands billed after the credit notes: (child, activity, day, kind) -> the lines
+    still billing it, each (line id, unit price); and the (child, activity, day) a credit note
+    issued by hand waived."""
+    by_id = {ln.id: ln for ln in lines}
+    billed: dict[tuple, list[tuple[int, int]]] = {}
+    for ln in lines:
+        if ln.kind == "avoir" or ln.child_id is None or ln.activity_id is None:
+            continue
+        for day in ln.days:
+            billed.setdefault((ln.child_id, ln.activity_id, day, ln.kind), []).append(
+                (ln.id, ln.unit_price_cents)
+            )
+    waived: set[tuple] = set()
+    for credit in lines:
+        if credit.kind != "avoir":
+            continue
+        line = by_id.get(credit.credits_line)
+        if line is None:
+            continue
+        for day in credit.days:
+            entries = billed.get((line.child_id, line.activity_id, day, line.kind), [])
+            for i, (line_id, _) in enumerate(entries):
+                if line_id == line.id:
+                    del entries[i]
+                    break
+            if credit.waiver:
+                waived.add((line.child_id, line.activity_id, day))
+    return billed, waived
+
+
+def _cause(kind: str, credit: bool, booking: Day | None, closed: bool, billable: bool) -> str:
+    """Why a day is credited (`credit`) or billed now, from what the day looks like today."""
+    if credit:
+        if not billable:
+            return "activite_non_facturee"
+        if closed:
+            return "fermeture"
+        if kind == "majoration":
+            return "pointage_corrige"
+        state = booking.state if booking else "annulee"
+        if state == "annulee":
+            return "annulation"
+        if state == "malade":
+            return "maladie"
+        if state.startswith("ferm"):
+            return "fermeture"
+        if state != "reservee":
+            return "non_facturable"
+        return "correction"
+    if kind == "majoration" or (booking is not None and booking.state == "malade"):
+        return "presence_pointee"
+    if booking is not None and booking.state == "reservee":
+        return "reservation"
+    return "correction"
+
+
+def regularise(
+    *,
+    expected: FamilyBill,
+    billed: list[BilledLine],
+    bookings: list[Day],
+    attendances: list[Day],
+    closures: list[ClosureRow],
+    billable_activities: set[int] | None = None,
+) -> list[Adjustment]:
+    """The days to credit and to bill so that the month's documents bill what `expected` (the
+    month computed again, bill_family) says, sorted by day, child, activity and kind."""
+    standing, waived = net_billed(billed)
+    due: dict[tuple, int] = {}
+    for line in expected.lines:
+        for day in line.days:
+            due[(line.child_id, line.activity_id, day, line.kind)] = line.unit_price_cents
+    booked = {(d.child_id, d.activity_id, d.day): d for d in bookings}
+    marks = {(a.child_id, a.activity_id, a.day): a for a in attendances}
+    out: list[Adjustment] = []
+    for key in sorted(set(standing) | set(due), key=lambda k: (k[2], k[0], k[1], k[3])):
+        child_id, activity_id, day, kind = key
+        want = 0 if (child_id, activity_id, day) in waived or key not in due else 1
+        have = standing.get(key, [])
+        if len(have) == want:
+            continue
+        booking, mark = booked.get(key[:3]), marks.get(key[:3])
+        school = booking.school_id if booking else (mark.school_id if mark else None)
+        closed = any(c.covers(day, school, activity_id) for c in closures)
+        billable = billable_activities is None or activity_id in billable_activities
+        if len(have) > want:
+            cause = _cause(kind, True, booking, closed, billable)
+            for line_id, unit in have[want:]:
+                out.append(Adjustment(child_id, activity_id, day, kind, -unit, cause, line_id))
+        else:
+            cause = _cause(kind, False, booking, closed, billable)
+            out.append(Adjustment(child_id, activity_id, day, kind, due[key], cause))
+    return out

@@ -1,8 +1,11 @@
 """Invoices' writes and rules outside the billing run itself: the family's paperless choice,
-starting a billing run from the back office, and programming a tariff.
+starting a billing run from the back office (a month that has not ended only on the régisseur's
+confirmation), settling a month's régularisations, refunding a credit note, and programming a
+tariff.
 
 Each function takes plain values and refuses with ecp.errors.Rejected (a French message and
-the form field to blame); credit notes are issued by ecp.invoices.credit_notes."""
+the form field to blame); credit notes are issued by ecp.invoices.credit_notes, régularisations
+by ecp.invoices.regularisations, allocations and refunds by ecp.invoices.settlement."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from ecp.commune.tables import Activity, Tariff, TariffBracket
 from ecp.db import write_transaction
 from ecp.errors import Rejected
 from ecp.families.tables import Family
-from ecp.invoices import billing, queries
+from ecp.invoices import billing, queries, regularisations, settlement
+from ecp.mail.notices import month_label
+from ecp.web.french import de
 
 # ==== Family side =================================================================================
 
@@ -38,24 +43,91 @@ async def choose_paperless(family_id: int, paperless: bool) -> None:
 
 # ==== Staff: billing run ==========================================================================
 
-MONTH_NOT_STARTED = "Un mois qui n’a pas commencé ne peut pas être facturé."
+MONTH_TOO_EARLY = (
+    "On ne facture en avance que le mois en cours ou le suivant : choisissez un autre mois."
+)
 
 
-async def start_billing(actor: Actor, month: dt.date, settings) -> int:
+def next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def advance_warning(month: dt.date) -> str:
+    """What billing a month before it ends means, in the words the régisseur confirms."""
+    name = month_label(month)
+    return (
+        f"Les réservations {de(name)} pourront encore changer : chaque changement "
+        "(annulation acceptée par le service, fermeture, absence pour maladie, pointage) sera "
+        "régularisé le mois suivant, par un avoir ou une facture complémentaire. Dès le "
+        f"lancement, les familles ne pourront plus réserver ni annuler de jour {de(name)} sur "
+        "le portail."
+    )
+
+
+class ConfirmationNeeded(Rejected):
+    """A month that has not ended, billed without the régisseur's confirmation: nothing is
+    billed, and the page asks, with the warning."""
+
+    def __init__(self, month: dt.date) -> None:
+        super().__init__(
+            f"Confirmez la facturation en avance {de(month_label(month))}, ou choisissez un "
+            "mois terminé.",
+            field="confirmation",
+        )
+        self.month = month
+        self.warning = advance_warning(month)
+
+
+def check_month_billable(month: dt.date, today: dt.date, confirmed: bool) -> bool:
+    """A month is billed once it has ended. The current month or the next one only in advance,
+    confirmed (ConfirmationNeeded otherwise); a later one never. True when in advance."""
+    current = today.replace(day=1)
+    if month < current:
+        return False
+    if month > next_month(current):
+        raise Rejected(MONTH_TOO_EARLY, field="mois")
+    if not confirmed:
+        raise ConfirmationNeeded(month)
+    return True
+
+
+async def start_billing(actor: Actor, month: dt.date, settings, *, confirmed: bool = False) -> int:
     """Opens (or resumes) the run of `month`, journals it and bills in the background; returns
-    the run's id. A month that has not begun cannot be billed: its days are still to come."""
+    the run's id. A month that has not ended is billed only when the régisseur confirmed the
+    warning (check_month_billable): its bookings may still change, and are then regularised."""
     month = month.replace(day=1)
-    if month > clock.today().replace(day=1):
-        raise Rejected(MONTH_NOT_STARTED, field="mois")
+    in_advance = check_month_billable(month, clock.today(), confirmed)
     run_id = await billing.start_run(month, actor.staff_id)
+    details = {"mois": month.strftime("%Y-%m")}
+    if in_advance:
+        details["avertissement"] = advance_warning(month)
     await audit.record(
         actor,
-        "facturation_lancee",
+        "facturation_en_avance" if in_advance else "facturation_lancee",
         target=f"BillingRun:{run_id}",
-        details={"mois": month.strftime("%Y-%m")},
+        details=details,
     )
     billing.start_in_background(month, run_id, settings, actor.staff_id)
     return run_id
+
+
+# ==== Staff: régularisations and refunds =========================================================
+
+
+async def settle_regularisations(actor: Actor, month: dt.date, settings) -> dict:
+    """The correction run of a billed month (ecp.invoices.regularisations.run_corrections)."""
+    return await regularisations.run_corrections(
+        actor, month, settings, batch_size=settings.billing_batch
+    )
+
+
+async def refund_credit(
+    actor: Actor, credit_id: int, *, method: str, refunded_on: dt.date, reference: str
+) -> dict | None:
+    """Records the refund of what a credit note still holds (ecp.invoices.settlement)."""
+    return await settlement.refund_credit(
+        actor, credit_id, method=method, refunded_on=refunded_on, reference=reference
+    )
 
 
 # ==== Staff: tariffs ==============================================================================

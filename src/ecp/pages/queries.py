@@ -39,7 +39,7 @@ async def home_data(family_id: int) -> dict:
             (Booking.child.family == family_id)
             & (Booking.day >= today)
             & (Booking.day <= until)
-            & (Booking.state != "annulee")
+            & Booking.state.not_in(["annulee", "fermee"])
         )
         .order_by(Booking.day)
     )

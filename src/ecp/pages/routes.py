@@ -3,6 +3,8 @@ the family's Accueil (/famille/), which gathers bookings, invoices and requests.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from litestar import Request, Router, get
 from litestar.response import Response, Template
 
@@ -28,11 +30,37 @@ async def home(request: Request) -> Template:
     )
 
 
+# The self-evaluation of the 106 RGAA 4.1.2 criteria, criterion by criterion in docs/rgaa.md
+# (tests/unit/web/test_rgaa_self_audit.py checks that these counts are that file's). It is not
+# an audit: the status stays Settings.accessibility_status, « non conforme », until one exists.
+SELF_AUDIT = {
+    "date": dt.date(2026, 12, 1),
+    "conformes": 57,
+    "non_conformes": 9,
+    "non_applicables": 40,
+}
+
+
 @get("/accessibilite", name="accessibility")
 async def accessibility(request: Request) -> Template:
     commune = await _commune_settings()
+    settings = request.app.state.settings
+    applicable = SELF_AUDIT["conformes"] + SELF_AUDIT["non_conformes"]
+    audit = {
+        **SELF_AUDIT,
+        "applicables": applicable,
+        "taux": round(100 * SELF_AUDIT["conformes"] / applicable),
+    }
     return page_or_fragment(
-        request, page="pages/public/accessibility.html", context={"commune": commune}
+        request,
+        page="pages/public/accessibility.html",
+        context={
+            "commune": commune,
+            "audit": audit,
+            "base_url": settings.base_url,
+            "idle_minutes": settings.session_idle_minutes,
+            "session_hours": settings.session_absolute_hours,
+        },
     )
 
 

@@ -21,6 +21,7 @@ METHODS = {
     "especes": "Espèces",
     "cheque": "Chèque",
     "cesu": "CESU",
+    "ancv": "Chèques vacances (ANCV)",
     "virement": "Virement",
 }
 

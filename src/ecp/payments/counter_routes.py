@@ -1,6 +1,8 @@
-"""Counter payments at the régie (/agents/paiements): espèces, chèque, CESU or virement against
-one or several invoices of a family, partial payments, a printable receipt, a CSV export for the
-trésorerie. Every action is written to the audit journal (by ecp.payments.services)."""
+"""Counter payments at the régie (/agents/paiements): espèces, chèque (with its drawer and bank),
+CESU, chèques vacances or virement against one or several invoices of a family, partial
+payments, a printable receipt and the family's receipt e-mail, a CSV export for the trésorerie.
+Every action is written to the audit journal (by ecp.payments.services). The régie's documents
+(journal, bordereaux, relances, paper invoices) are in ecp.payments.regie_routes."""
 
 from __future__ import annotations
 
@@ -71,6 +73,9 @@ async def staff_payment_record(request: Request, data: URLEncodedBody[dict[str, 
                 invoice_ids=form.cleaned["facture"],
                 received_on=form.cleaned["date"],
                 reference=form.cleaned["reference"],
+                drawer=form.cleaned["tireur"],
+                bank=form.cleaned["banque"],
+                settings=request.app.state.settings,
             )
         except Rejected as error:
             form.reject(error, "facture")

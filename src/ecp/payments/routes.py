@@ -1,5 +1,5 @@
 """Card payment routes: the family's pages, the Paybox notification, the local simulator and
-the régisseur's reconciliation view."""
+the régisseur's reconciliation view, where an attempt without news is settled by hand."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from litestar.response import Redirect, Response, Template
 
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.payments import counter_routes, notifications, paybox, services, simulator
+from ecp.payments import counter_routes, notifications, paybox, regie_routes, services, simulator
 from ecp.payments.config import IPN_PATH, paybox_config
 from ecp.payments.forms import (
     DEFAULT_PERIOD,
     PERIODS,
+    RESULTS,
+    AttemptResolutionForm,
     PaymentChoiceForm,
     ReconciliationForm,
     SimulatorCancelForm,
@@ -30,6 +32,7 @@ from ecp.payments.provider import provider_for, return_urls
 from ecp.web.forms import Form, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.security import client_ip
+from ecp.web.templating import euros
 
 RETURN_KINDS = {"effectue", "refuse", "annule", "attente"}
 REFRESH_SECONDS = 3
@@ -246,6 +249,92 @@ async def staff_reconciliation(request: Request, jours: FromQuery[str | None] = 
     )
 
 
+RESOLUTION_PAGE = "pages/payments/attempt_resolution.html"
+RESOLUTION_FRAGMENT = "partials/payments/attempt_resolution.html"
+
+
+async def _resolution_context(attempt_id: int, form: Form | None = None) -> dict:
+    attempt = await services.attempt_for_resolution(attempt_id)
+    if attempt is None:
+        raise NotFoundException("Tentative introuvable")
+    return {
+        "attempt": attempt,
+        "form": form
+        or AttemptResolutionForm.initial(date=attempt["created_on"].strftime("%d/%m/%Y")),
+        "results": RESULTS,
+        "problem": None,
+    }
+
+
+@get(
+    "/paiements/rapprochement/tentatives/{attempt_id:int}",
+    name="staff_attempt_resolution",
+    guards=[requires_role("regisseur")],
+)
+async def staff_attempt_resolution(request: Request, attempt_id: FromPath[int]) -> Template:
+    return page_or_fragment(
+        request,
+        page=RESOLUTION_PAGE,
+        fragment=RESOLUTION_FRAGMENT,
+        context=await _resolution_context(attempt_id),
+    )
+
+
+@post(
+    "/paiements/rapprochement/tentatives/{attempt_id:int}",
+    name="staff_attempt_resolve",
+    status_code=200,
+    guards=[requires_role("regisseur")],
+)
+async def staff_attempt_resolve(
+    request: Request, attempt_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
+) -> Any:
+    """The régisseur records what Paybox's back office shows for an attempt without news."""
+    form = AttemptResolutionForm.bind(data)
+    status, problem = 422, None
+    if form.valid:
+        try:
+            result = await services.resolve_attempt(
+                request.user,
+                attempt_id,
+                outcome=form.cleaned["resultat"],
+                transaction=form.cleaned["transaction"],
+                paid_on=form.cleaned["date"],
+                note=form.cleaned["note"],
+            )
+        except services.AttemptNotFound:
+            raise NotFoundException("Tentative introuvable") from None
+        except services.AlreadySettled as error:
+            status, problem = 409, error.message
+        except Rejected as error:
+            form.reject(error, default_field="resultat")
+        else:
+            return redirect(
+                request,
+                request.app.route_reverse("staff_reconciliation"),
+                _resolved_message(result),
+            )
+    context = await _resolution_context(attempt_id, form)
+    context["problem"] = problem
+    return page_or_fragment(
+        request,
+        page=RESOLUTION_PAGE,
+        fragment=RESOLUTION_FRAGMENT,
+        context=context,
+        status_code=status,
+    )
+
+
+def _resolved_message(result: dict) -> str:
+    amount = euros(result["amount_cents"])
+    if result["outcome"] == services.RESOLVED_FAILED:
+        return f"Tentative {result['reference']} close en échec ({amount}) : rien n’a été encaissé."
+    message = f"Paiement de {amount} enregistré pour la tentative {result['reference']}"
+    if result["unallocated_cents"]:
+        message += f", dont {euros(result['unallocated_cents'])} de trop-perçu à traiter"
+    return message + " ; la famille reçoit son reçu par courriel."
+
+
 # --- The simulator (never in production) ---------------------------------------------------
 
 
@@ -432,4 +521,13 @@ def family_router(settings) -> Router:
 
 
 def staff_router(settings) -> Router:
-    return Router(path="/", route_handlers=[staff_reconciliation, *counter_routes.handlers()])
+    return Router(
+        path="/",
+        route_handlers=[
+            staff_reconciliation,
+            staff_attempt_resolution,
+            staff_attempt_resolve,
+            *counter_routes.handlers(),
+            *regie_routes.handlers(),
+        ],
+    )

@@ -23,7 +23,7 @@ from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
-from ecp.payments import export, paybox, queries, refusals
+from ecp.payments import export, paybox, queries, refusals, regie
 from ecp.payments.allocation import METHODS, DuplicatePayment, PaymentError, record_payment
 from ecp.payments.provider import Notification, Payer
 from ecp.payments.tables import (
@@ -33,12 +33,12 @@ from ecp.payments.tables import (
     PaymentAttemptInvoice,
     PaymentNotification,
 )
+from ecp.web.plural import counted
 from ecp.web.templating import date_heure, euros
 
 log = logging.getLogger("ecp.payments")
 
 ATTEMPT_MINUTES = 20  # Paybox's page times out after 15 minutes (code 00030)
-STALE_MINUTES = 30  # after this, the régisseur should look (docs/payments.md)
 # An attempt Paybox never said a word about is closed ("expirée") this long after its payment
 # window ended, i.e. about 2 h 20 after the family last went to the bank. The bank's page is dead
 # after 15 minutes and Paybox notifies within seconds of the payment, without documented retries;
@@ -74,6 +74,9 @@ OUTCOME_LABELS = {
     "reference": "référence inconnue",
     "signature": "signature invalide",
     "exception": "erreur du portail à l’enregistrement (voir les journaux)",
+    "confirmee": "confirme le paiement constaté par la régie",
+    "ecart": "diffère du résultat constaté par la régie (rien enregistré)",
+    "echec_contredit": "paiement enregistré alors que la régie avait constaté un échec",
 }
 # Outcomes the régisseur must look at.
 ANOMALIES = {
@@ -85,7 +88,18 @@ ANOMALIES = {
     "montant",
     "reference",
     "signature",
+    "ecart",
+    "echec_contredit",
 }
+# The régisseur's settlement of an attempt Paybox said nothing about (PaymentAttempt.resolution),
+# read from Paybox's back office: it records the payment, or closes the attempt.
+RESOLVED_PAID, RESOLVED_FAILED = "payee", "echouee"
+RESOLUTIONS = {RESOLVED_PAID: "payé", RESOLVED_FAILED: "échoué"}
+RESOLUTION_LABELS = {
+    RESOLVED_PAID: "confirmé (constaté par la régie)",
+    RESOLVED_FAILED: "échoué (constaté par la régie)",
+}
+WITHOUT_NEWS_LIMIT = 200
 
 
 class StartError(Rejected):
@@ -358,6 +372,12 @@ def _no_answer(attempt: dict) -> bool:
 
 
 def _status_label(attempt: dict) -> str:
+    resolution = attempt.get("resolution")
+    # A success Paybox notified after a failure the régie saw wins: the money was taken.
+    if resolution == RESOLVED_PAID or (
+        resolution == RESOLVED_FAILED and attempt["status"] != paybox.PAID
+    ):
+        return RESOLUTION_LABELS[resolution]
     if _no_answer(attempt):
         return NO_ANSWER_LABEL
     return STATUS_LABELS.get(attempt["status"], attempt["status"])
@@ -454,6 +474,7 @@ async def history(family_id: int, limit: int = 50) -> dict:
             PaymentAttempt.created_at,
             PaymentAttempt.expires_at,
             PaymentAttempt.error_code,
+            PaymentAttempt.resolution,
         )
         .where((PaymentAttempt.family == family_id) & (PaymentAttempt.status != paybox.PAID))
         .order_by(PaymentAttempt.created_at, ascending=False)
@@ -532,12 +553,19 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
             outcome = "reference"
         elif note.amount_cents != attempt["amount_cents"]:
             outcome = "montant"
+        elif attempt["resolution"] == RESOLVED_PAID:
+            # The régisseur recorded this payment from Paybox's back office: it is settled, and
+            # the notification only confirms it (same transaction) or contradicts it.
+            outcome = await _against_resolution(attempt, note)
         elif status == paybox.PAID and not note.authorisation:
             outcome, status = "autorisation", paybox.REFUSED
         elif status == paybox.PAID and not note.transaction:
             outcome, status = "transaction", paybox.ERROR
         elif status == paybox.PAID:
             outcome, receipt = await _record(attempt, note, now)
+            if attempt["resolution"] == RESOLVED_FAILED and outcome in ("payee", "surpaiement"):
+                # The bank took the money after all: recorded, and shown to the régisseur.
+                outcome = "echec_contredit"
         elif status == paybox.PENDING:
             outcome = "attente"
         else:
@@ -548,6 +576,9 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
             "surpaiement",
             "doublon",
             "attente",
+            "confirmee",
+            "ecart",
+            "echec_contredit",
         ):
             if attempt["status"] != paybox.PAID:  # a late refusal never undoes a success
                 await PaymentAttempt.update(
@@ -582,6 +613,18 @@ async def _settle(note: Notification, *, source_ip: str, now: dt.datetime) -> Se
     return Settled(200, outcome)
 
 
+async def _against_resolution(attempt: dict, note: Notification) -> str:
+    """A notification for an attempt the régisseur settled as paid records nothing more:
+    "confirmee" when it is the success of the transaction the régisseur typed, else "ecart"
+    (another transaction, or not a success), an anomaly for the régisseur to look at."""
+    if note.status != paybox.PAID or not note.authorisation or not note.transaction:
+        return "ecart"
+    recorded = await Payment.exists().where(
+        (Payment.attempt == attempt["id"]) & (Payment.provider_transaction == note.transaction)
+    )
+    return "confirmee" if recorded else "ecart"
+
+
 async def _record(attempt: dict, note: Notification, now: dt.datetime) -> tuple[str, dict | None]:
     if await Payment.exists().where(Payment.provider_transaction == note.transaction):
         return "doublon", None
@@ -614,11 +657,13 @@ async def _record(attempt: dict, note: Notification, now: dt.datetime) -> tuple[
             }
         ).where(PaymentAttempt.id == attempt["id"])
     outcome = "surpaiement" if result["unallocated_cents"] else "payee"
-    return outcome, await _receipt(attempt, note, result, now)
+    return outcome, await _receipt(
+        attempt, note.amount_cents or 0, note.paid_at or now, note.transaction, result
+    )
 
 
 async def _receipt(
-    attempt: dict, note: Notification, result: dict, now: dt.datetime
+    attempt: dict, amount_cents: int, paid_at: dt.datetime, transaction: str, result: dict
 ) -> dict | None:
     family = (
         await Family.select(Family.email, Family.name).where(Family.id == attempt["family"]).first()
@@ -643,17 +688,17 @@ async def _receipt(
     text = "\n".join(
         [
             f"Bonjour,\n\nNous avons bien reçu votre paiement par carte de "
-            f"{euros(note.amount_cents or 0)}, le {date_heure(note.paid_at or now)}.\n",
+            f"{euros(amount_cents)}, le {date_heure(paid_at)}.\n",
             *lines,
             f"\nRéférence du paiement : {attempt['reference']}",
-            f"Numéro de transaction Paybox : {note.transaction}",
+            f"Numéro de transaction Paybox : {transaction}",
             "\nCe courriel vaut reçu. Vous retrouvez l’historique de vos paiements dans votre "
             "espace famille, rubrique « Paiements ».\n\nLe service Scolaire-Enfance-Jeunesse",
         ]
     )
     return {
         "to": family["email"],
-        "subject": f"Reçu de votre paiement de {euros(note.amount_cents or 0)}",
+        "subject": f"Reçu de votre paiement de {euros(amount_cents)}",
         "text": text,
         "kind": "recu",
         "family_id": attempt["family"],
@@ -676,6 +721,7 @@ async def reconciliation(days: int) -> dict:
             PaymentAttempt.settled_at,
             PaymentAttempt.expires_at,
             PaymentAttempt.error_code,
+            PaymentAttempt.resolution,
             PaymentAttempt.family.code,
             PaymentAttempt.family.name,
         )
@@ -704,10 +750,10 @@ async def reconciliation(days: int) -> dict:
     )
     refused = await refusals.summary(since)
     now = clock.now()
-    stale_before = now - dt.timedelta(minutes=STALE_MINUTES)
     for a in attempts:
         a["status_label"] = _status_label(a)
-        a["stale"] = a["status"] == paybox.PENDING and a["created_at"] < stale_before
+        a["stale"] = a["status"] == paybox.PENDING and a["expires_at"] < now
+        a["resolvable"] = resolvable(a, now)
     for n in notifications:
         n["outcome_label"] = OUTCOME_LABELS.get(n["outcome"], n["outcome"])
         n["anomaly"] = n["outcome"] in ANOMALIES
@@ -715,7 +761,8 @@ async def reconciliation(days: int) -> dict:
         "attempts": attempts,
         "notifications": notifications,
         "anomalies": [n for n in notifications if n["anomaly"]],
-        "stale": [a for a in attempts if a["stale"]],
+        # Every attempt still pending past its window, however old: the period does not hide one.
+        "stale": await attempts_without_news(now),
         "refused": refused,
         "totals": {
             "card_cents": sum(p["amount_cents"] for p in card),
@@ -725,6 +772,236 @@ async def reconciliation(days: int) -> dict:
             "paid_attempts": sum(1 for a in attempts if a["status"] == paybox.PAID),
             "unanswered_attempts": sum(1 for a in attempts if _no_answer(a)),
         },
+    }
+
+
+def age_label(age: dt.timedelta) -> str:
+    """How long an attempt has waited, in French: « 45 min », « 2 h 05 », « 3 jours »."""
+    minutes = max(int(age.total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h {minutes % 60:02d}"
+    return counted(hours // 24, "jour")
+
+
+def resolvable(attempt: dict, now: dt.datetime) -> bool:
+    """The régisseur may settle an attempt by hand once the bank's page is closed and Paybox
+    has said nothing conclusive: still pending past its window, or closed by the expiry job
+    without an answer (money may have been taken without our knowing)."""
+    if attempt.get("resolution"):
+        return False
+    pending_past = attempt["status"] == paybox.PENDING and attempt["expires_at"] < now
+    return pending_past or _no_answer(attempt)
+
+
+async def attempts_without_news(now: dt.datetime | None = None) -> list[dict]:
+    """Attempts still pending past their payment window, oldest first, with their age
+    (at most WITHOUT_NEWS_LIMIT; one query)."""
+    now = now or clock.now()
+    rows = (
+        await PaymentAttempt.select(
+            PaymentAttempt.id,
+            PaymentAttempt.reference,
+            PaymentAttempt.amount_cents,
+            PaymentAttempt.status,
+            PaymentAttempt.created_at,
+            PaymentAttempt.expires_at,
+            PaymentAttempt.error_code,
+            PaymentAttempt.family.code,
+            PaymentAttempt.family.name,
+        )
+        .where((PaymentAttempt.status == paybox.PENDING) & (PaymentAttempt.expires_at < now))
+        .order_by(PaymentAttempt.created_at)
+        .limit(WITHOUT_NEWS_LIMIT)
+    )
+    for row in rows:
+        row["age"] = age_label(now - row["created_at"])
+        row["paybox_pending"] = row["error_code"] == "99999"
+    return rows
+
+
+async def attempt_for_resolution(attempt_id: int) -> dict | None:
+    """An attempt as the régisseur settles it: its family, the invoices it was for (with what
+    they still owe), the payments recorded for it, whether it may be settled by hand and, once
+    settled, by whom; None when there is no such attempt (three queries)."""
+    attempt = (
+        await PaymentAttempt.select(
+            PaymentAttempt.all_columns(),
+            PaymentAttempt.family.code.as_alias("family_code"),
+            PaymentAttempt.family.name.as_alias("family_name"),
+            PaymentAttempt.resolved_by.display_name.as_alias("resolved_by_name"),
+        )
+        .where(PaymentAttempt.id == attempt_id)
+        .first()
+    )
+    if attempt is None:
+        return None
+    attempt["invoices"] = await PaymentAttemptInvoice.select(
+        PaymentAttemptInvoice.amount_cents,
+        PaymentAttemptInvoice.invoice.number.as_alias("number"),
+        PaymentAttemptInvoice.invoice.total_cents.as_alias("total_cents"),
+        PaymentAttemptInvoice.invoice.paid_cents.as_alias("paid_cents"),
+    ).where(PaymentAttemptInvoice.attempt == attempt_id)
+    for row in attempt["invoices"]:
+        row["remaining_cents"] = remaining(row)
+    attempt["payments"] = await Payment.select(
+        Payment.id,
+        Payment.amount_cents,
+        Payment.received_at,
+        Payment.provider_transaction,
+        Payment.unallocated_cents,
+    ).where(Payment.attempt == attempt_id)
+    now = clock.now()
+    attempt["status_label"] = _status_label(attempt)
+    attempt["resolvable"] = resolvable(attempt, now)
+    attempt["age"] = age_label(now - attempt["created_at"])
+    attempt["created_on"] = attempt["created_at"].astimezone(clock.PARIS).date()
+    return attempt
+
+
+class AttemptNotFound(Exception):
+    """No attempt has this id (answered 404)."""
+
+
+class AlreadySettled(Rejected):
+    """The attempt is no longer waiting for news: a notification (or another agent) settled it
+    first. The message says how it stands now."""
+
+
+ALREADY_RECORDED = (
+    "Ce numéro de transaction est déjà enregistré pour un paiement : vérifiez-le dans le "
+    "back-office Paybox."
+)
+
+
+def resolution_received_at(day: dt.date, created_at: dt.datetime) -> dt.datetime:
+    """When a payment seen in the back office on `day` was received: the attempt's start on
+    the day it began (the bank's page lived 20 minutes), now for a later day that is today,
+    else noon in Paris (the day stays the same in every time zone used)."""
+    if day == created_at.astimezone(clock.PARIS).date():
+        return created_at
+    if day == clock.today():
+        return clock.now()
+    return dt.datetime.combine(day, dt.time(12), tzinfo=clock.PARIS)
+
+
+async def resolve_attempt(
+    actor: Actor,
+    attempt_id: int,
+    *,
+    outcome: str,
+    transaction: str = "",
+    paid_on: dt.date | None = None,
+    note: str = "",
+) -> dict:
+    """The régisseur settles an attempt Paybox said nothing about, from what Paybox's back
+    office shows, in one transaction with its journal line:
+
+    - "payee": the payment is recorded once (the transaction number is unique, as for a
+      notification), for the attempt's amount, spread over its invoices as a notified success
+      would be (what they no longer owe is kept as overpayment), and the family gets its
+      receipt; a notification that comes later records nothing more (_against_resolution);
+    - "echouee": the attempt is closed, nothing is recorded; a success notified later is still
+      recorded (the bank took the money) and shown as an anomaly.
+
+    Raises AttemptNotFound, AlreadySettled (no longer waiting for news) or Rejected (a
+    transaction number missing or already recorded, a day to come or before the attempt)."""
+    if outcome not in RESOLUTIONS:
+        raise Rejected("Choisissez ce que montre le back-office Paybox.", field="resultat")
+    transaction = transaction.strip()
+    note = note.strip()
+    if outcome == RESOLVED_PAID and not transaction:
+        raise Rejected(
+            "Indiquez le numéro de transaction lu dans le back-office Paybox.", field="transaction"
+        )
+    now = clock.now()
+    receipt = None
+    async with write_transaction():
+        # The attempt row serialises this with a notification arriving at the same moment.
+        attempt = await lock_for_update(
+            PaymentAttempt.select().where(PaymentAttempt.id == attempt_id)
+        ).first()
+        if attempt is None:
+            raise AttemptNotFound()
+        if not resolvable(attempt, now):
+            raise AlreadySettled(
+                f"Cette tentative n’attend plus de nouvelles de la banque : elle est "
+                f"« {_status_label(attempt)} ». Rien n’a été enregistré."
+            )
+        details = {"resultat": outcome, "montant_cents": attempt["amount_cents"], "note": note}
+        result = None
+        if outcome == RESOLVED_PAID:
+            created_on = attempt["created_at"].astimezone(clock.PARIS).date()
+            paid_on = paid_on or clock.today()
+            if paid_on > clock.today():
+                raise Rejected("La date du paiement ne peut pas être dans le futur.", field="date")
+            if paid_on < created_on:
+                raise Rejected(
+                    f"La tentative a commencé le {created_on.strftime('%d/%m/%Y')} : le "
+                    f"paiement ne peut pas être antérieur.",
+                    field="date",
+                )
+            if await Payment.exists().where(Payment.provider_transaction == transaction):
+                raise Rejected(ALREADY_RECORDED, field="transaction")
+            links = await PaymentAttemptInvoice.select(PaymentAttemptInvoice.invoice).where(
+                PaymentAttemptInvoice.attempt == attempt_id
+            )
+            received_at = resolution_received_at(paid_on, attempt["created_at"])
+            try:
+                result = await record_payment(
+                    family_id=attempt["family"],
+                    method="carte",
+                    amount_cents=attempt["amount_cents"],
+                    invoice_ids=[link["invoice"] for link in links],
+                    received_at=received_at,
+                    reference=attempt["reference"],
+                    provider_transaction=transaction,
+                    attempt_id=attempt_id,
+                    recorded_by=actor.staff_id,
+                    # The régisseur's own words stay on the attempt (blanked by retention).
+                    note=f"Constaté sur le back-office Paybox par {actor.name}",
+                )
+            except DuplicatePayment:
+                raise Rejected(ALREADY_RECORDED, field="transaction") from None
+            status, action = paybox.PAID, "paiement_carte_constate"
+            details.update(
+                transaction=transaction,
+                jour=paid_on.isoformat(),
+                paiement=result["payment_id"],
+                allocations=result["allocations"],
+            )
+            receipt = await _receipt(
+                attempt, attempt["amount_cents"], received_at, transaction, result
+            )
+        else:
+            status, action = paybox.ERROR, "paiement_carte_echec_constate"
+        await PaymentAttempt.update(
+            {
+                PaymentAttempt.status: status,
+                PaymentAttempt.settled_at: now,
+                PaymentAttempt.resolution: outcome,
+                PaymentAttempt.resolved_by: actor.staff_id,
+                PaymentAttempt.resolved_at: now,
+                PaymentAttempt.resolution_note: note,
+            }
+        ).where(PaymentAttempt.id == attempt_id)
+        await audit.record(
+            actor,
+            action,
+            family_id=attempt["family"],
+            target=f"tentative {attempt['reference']}",
+            details=details,
+        )
+        if receipt is not None:
+            await queue_email(**receipt)
+    return {
+        "outcome": outcome,
+        "reference": attempt["reference"],
+        "amount_cents": attempt["amount_cents"],
+        "payment_id": result["payment_id"] if result else None,
+        "unallocated_cents": result["unallocated_cents"] if result else 0,
     }
 
 
@@ -753,16 +1030,28 @@ async def record_counter_payment(
     invoice_ids: list[int],
     received_on: dt.date,
     reference: str = "",
+    drawer: str = "",
+    bank: str = "",
+    settings=None,
 ) -> dict:
-    """A payment handed in at the régie, spread over the invoices in the order given, and its
-    line in the journal, in one transaction (ecp.payments.allocation.record_payment's result).
+    """A payment handed in at the régie, spread over the invoices in the order given, its line
+    in the journal and, for a family with an e-mail address, its receipt e-mail (amount, mode,
+    invoices settled, what is left to pay), all in one transaction
+    (ecp.payments.allocation.record_payment's result). A cheque keeps its drawer and bank for
+    the bordereau de remise; another mode keeps neither.
 
     Raises PaymentError (an ecp.errors.Rejected) for a card payment, a day to come, or an
-    invoice that is not this family's; nothing is then written."""
+    invoice that is not this family's; nothing is then written, and no e-mail queued."""
     if method not in COUNTER_METHODS:
         raise PaymentError("Choisissez le mode de paiement.", field="mode")
     if received_on > clock.today():
         raise PaymentError("La date de réception ne peut pas être dans le futur.", field="date")
+    if method != "cheque":
+        drawer = bank = ""
+    if settings is None:  # a script or a test: the receipt's link needs the base URL
+        from ecp.settings import Settings
+
+        settings = Settings.from_env()
     async with write_transaction():
         result = await record_payment(
             family_id=family_id,
@@ -773,6 +1062,10 @@ async def record_counter_payment(
             reference=reference,
             recorded_by=actor.staff_id,
         )
+        if drawer or bank:
+            await Payment.update({Payment.drawer: drawer[:120], Payment.bank: bank[:80]}).where(
+                Payment.id == result["payment_id"]
+            )
         await audit.record(
             actor,
             "paiement_guichet",
@@ -785,6 +1078,9 @@ async def record_counter_payment(
                 "allocations": result["allocations"],
             },
         )
+        receipt = await queries.counter_receipt(result["payment_id"])
+        if receipt is not None:
+            await queue_email(**regie.receipt_mail(receipt, settings))
     return result
 
 

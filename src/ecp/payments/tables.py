@@ -34,6 +34,12 @@ class PaymentAttempt(Table):
     expires_at = Timestamptz()
     settled_at = Timestamptz(null=True, default=None)
     error_code = Varchar(length=10, default="")
+    # Settled by the régisseur from Paybox's back office when no notification came
+    # (ecp.payments.services.resolve_attempt); a later notification is checked against it.
+    resolution = Varchar(length=20, default="", help_text="'' payee echouee")
+    resolved_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    resolved_at = Timestamptz(null=True, default=None)
+    resolution_note = Text(default="")
 
 
 class PaymentAttemptInvoice(Table):
@@ -44,7 +50,7 @@ class PaymentAttemptInvoice(Table):
 
 class Payment(Table):
     family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
-    method = Varchar(length=20, help_text="carte especes cheque cesu virement")
+    method = Varchar(length=20, help_text="carte especes cheque cesu ancv virement")
     amount_cents = Integer()
     received_at = Timestamptz()
     reference = Varchar(length=80, default="", help_text="Cheque number, transfer label...")
@@ -59,6 +65,9 @@ class Payment(Table):
     recorded_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.restrict)
     unallocated_cents = Integer(default=0, help_text="Overpayment left to refund or allocate")
     note = Text(default="")
+    # A cheque's bordereau de remise lists who signed it and on which bank it is drawn.
+    drawer = Varchar(length=120, default="", help_text="Cheque: the tireur, as printed on it")
+    bank = Varchar(length=80, default="", help_text="Cheque: the bank it is drawn on")
 
 
 class PaymentAllocation(Table):
@@ -95,10 +104,38 @@ class RefusedNotification(Table):
     sample = Text(default="", help_text="The first request's bytes, shortened")
 
 
+class ReminderBatch(Table):
+    """One run of the relances at one level: its e-mails went out with it, its letters are
+    printed together (one PDF for the whole batch)."""
+
+    level = Integer(help_text="1 (first reminder) or 2 (second)")
+    created_at = Timestamptz()
+    created_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.restrict)
+    emails = Integer(default=0, help_text="Families reminded by e-mail")
+    letters = Integer(default=0, help_text="Families reminded by a printed letter")
+
+
+class InvoiceReminder(Table):
+    """The journal of relances: one row per invoice and level, never two (unique index)."""
+
+    invoice = ForeignKey(references=Invoice, null=False, on_delete=OnDelete.restrict)
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
+    batch = ForeignKey(references=ReminderBatch, null=False, on_delete=OnDelete.restrict)
+    level = Integer(help_text="1 or 2")
+    channel = Varchar(length=10, help_text="courriel or courrier")
+    owed_cents = Integer(default=0, help_text="What the invoice still owed when reminded")
+    sent_at = Timestamptz()
+    sent_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.restrict)
+
+
 # Composite, partial and multi-column unique indexes (raw SQL in migrations/; see ecp.schema).
 INDEXES = [
     # What was paid against an invoice.
     Index("payment_allocation_invoice_idx", "payment_allocation", ("invoice",)),
+    # A relance is sent once per invoice and level, whoever runs the batch and however often.
+    Index("invoice_reminder_level_uniq", "invoice_reminder", ("invoice", "level"), unique=True),
+    # The letters of one batch.
+    Index("invoice_reminder_batch_idx", "invoice_reminder", ("batch",)),
     # The refusal counter's upsert conflict target: one row per hour, address and reason.
     Index(
         "refused_notification_key",

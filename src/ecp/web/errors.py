@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
@@ -62,11 +62,33 @@ def _actor(request: Request) -> str | None:
     return actor(request.scope)
 
 
+def _local(url: str, request: Request) -> str | None:
+    """The path and query of an address of this site (a Referer, htmx's current URL)."""
+    parts = urlsplit(url)
+    if parts.netloc != request.url.netloc or not parts.path.startswith("/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def _login_path(request: Request) -> str:
+    """The login page, told where to come back to: the page asked for, with its query (the
+    week shown, the month...); for a form post, the page that sent the form (it is not
+    replayed: `perdu` names its route, for the login page to say what was not saved)."""
     path = request.url.path
-    staff_side = path.startswith(request.app.route_reverse("staff_home"))
+    staff_home = request.app.route_reverse("staff_home")
+    staff_side = path.startswith(staff_home)
     base = request.app.route_reverse("staff_login_page" if staff_side else "family_login_page")
-    return f"{base}?next={quote(path, safe='/')}"
+    query = ""
+    if request.method in ("GET", "HEAD"):
+        back = path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        sent_from = request.headers.get("hx-current-url") or request.headers.get("referer") or ""
+        back = _local(sent_from, request) or (
+            staff_home if staff_side else request.app.route_reverse("family_home")
+        )
+        handler = request.scope.get("route_handler")
+        query = f"&perdu={quote(getattr(handler, 'name', None) or 'formulaire', safe='')}"
+    return f"{base}?next={quote(back, safe='/')}{query}"
 
 
 def error_page(

@@ -118,7 +118,8 @@ class Euros(Field):
 
 
 class Day(Field):
-    """A day typed as JJ/MM/AAAA (or AAAA-MM-JJ, as a date input sends it)."""
+    """A day as a date input sends it (AAAA-MM-JJ) or as typed where the browser has no date
+    picker: JJ/MM/AAAA, 7/12/26, digits alone (07122026); see ecp.web.params.parse_day."""
 
     def __init__(self, label: str, **options: Any) -> None:
         super().__init__(label, max_length=20, **options)

@@ -33,6 +33,7 @@ STAFF_MENU = (
     MenuItem("staff_inscriptions", "Inscriptions", "agent"),
     MenuItem("staff_attendance", "Effectifs et pointage", "agent"),
     MenuItem("staff_billing", "Facturation", "regisseur"),
+    MenuItem("staff_anomalies", "Anomalies", "regisseur"),
     MenuItem("staff_payments", "Paiements", "regisseur"),
     MenuItem("staff_requests", "Demandes", "agent"),
     MenuItem("staff_outbox", "Courriels", "agent"),
@@ -55,3 +56,26 @@ def _menu(user: Any) -> tuple[MenuItem, ...]:
     if user.is_staff:
         return tuple(item for item in STAFF_MENU if user.has_role(item.role or "agent"))
     return ()
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    label: str
+    href: str
+    current: bool
+
+
+def menu_links(request: Any) -> list[MenuLink]:
+    """The request's menu as links; the current one is the longest address the page sits under
+    (Anomalies lives under Facturation: only Anomalies is current there), a side's home only on
+    itself."""
+    items = menu_for(request.scope.get("user"))
+    here = request.url.path.rstrip("/") or "/"
+    links = [(item, request.app.route_reverse(item.route)) for item in items]
+    under = [
+        href
+        for item, href in links
+        if here == href or (not item.home and here.startswith(href + "/"))
+    ]
+    current = max(under, key=len, default=None)
+    return [MenuLink(item.label, href, href == current) for item, href in links]

@@ -26,7 +26,10 @@ _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _STRICT_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_FRENCH_DAY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+# Day, month, year as people type them: « 7/12/2026 », « 07.12.26 », « 7 12 2026 », « 7-12-2026 ».
+_FRENCH_DAY = re.compile(r"([0-9]{1,2})\s*[/.\- ]\s*([0-9]{1,2})\s*[/.\- ]\s*([0-9]{4}|[0-9]{2})")
+# Digits alone, as a phone's numeric keypad types them (it has no « / »): « 07122026 », « 071226 ».
+_DIGITS_DAY = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{4}|[0-9]{2})")
 
 
 def parse_id(value: Any) -> int | None:
@@ -72,15 +75,20 @@ def sane_day(day: dt.date | None) -> dt.date | None:
 
 
 def parse_day(value: Any) -> dt.date | None:
-    """'2026-12-07' or '07/12/2026' (as typed in a French form), or None."""
+    """A day as a date input sends it ('2026-12-07') or as a person types it in a text field
+    (the fallback of browsers without a date picker): '07/12/2026', '7/12/26', '07.12.2026',
+    '7 12 2026', or digits alone, '07122026' or '071226' (day, month, year). A two-digit year
+    is of this century. None when it names no day."""
     if not isinstance(value, str):
         return None
     value = value.strip()
     try:
         if match := _ISO_DAY.fullmatch(value):
             year, month, day = (int(g) for g in match.groups())
-        elif match := _FRENCH_DAY.fullmatch(value):
+        elif match := _FRENCH_DAY.fullmatch(value) or _DIGITS_DAY.fullmatch(value):
             day, month, year = (int(g) for g in match.groups())
+            if len(match.group(3)) == 2:
+                year += 2000
         else:
             return None
         if not MIN_YEAR <= year <= MAX_YEAR:

@@ -8,6 +8,7 @@ would share, but given to each render by the app's own engine (ecp.web.template_
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from ecp import clock
 from ecp.resources import TEMPLATES
 from ecp.web.french import de
-from ecp.web.menus import menu_for
+from ecp.web.menus import menu_for, menu_links
+from ecp.web.params import parse_day
 from ecp.web.plural import counted, plural
 
 # Parsed once: Babel re-parses a locale given as a string on every call, which made date
@@ -27,9 +29,22 @@ from ecp.web.plural import counted, plural
 FR = Locale.parse("fr_FR")
 
 
+# A day of the month written alone ("d"), outside a quoted literal: French writes the first of
+# the month as an ordinal, « 1er décembre », and Babel's CLDR patterns do not.
+_DAY_TOKEN = re.compile(r"('[^']*')|(?<![d])d(?![d])")
+
+
+def _first_of_month(pattern: str) -> str:
+    return _DAY_TOKEN.sub(lambda m: m.group(1) or "d'er'", pattern)
+
+
 @lru_cache(maxsize=8192)
 def french_date(value: dt.date, pattern: str) -> str:
-    """Babel's CLDR French for a date; a page formats the same few dates many times."""
+    """Babel's CLDR French for a date, « 1er » for the first of the month when the day is
+    written alone in words ('EEEE d MMMM'; a numeric 'dd/MM' is left as it is); a page
+    formats the same few dates many times."""
+    if value.day == 1 and ("MMM" in pattern or "EEE" in pattern):
+        pattern = _first_of_month(pattern)
     return format_date(value, pattern, locale=FR)
 
 
@@ -55,13 +70,36 @@ def date_fr(value: dt.date | dt.datetime | None) -> str:
 
 
 def jour(value: dt.date) -> str:
-    """'lundi 7 décembre'."""
+    """'lundi 7 décembre', 'mardi 1er décembre'."""
     return french_date(value, "EEEE d MMMM")
 
 
 def jour_long(value: dt.date) -> str:
-    """'lundi 7 décembre 2026'."""
+    """'lundi 7 décembre 2026', 'mardi 1er décembre 2026'."""
     return french_date(value, "EEEE d MMMM y")
+
+
+def iso_day(value: dt.date | str | None) -> str:
+    """The value of a date input: ISO ('2026-12-07') when `value` names a day, else the text
+    as it was typed (shown again to be corrected)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(clock.PARIS).date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    day = parse_day(value)
+    return day.isoformat() if day is not None else str(value)
+
+
+def date_long(value: dt.date) -> str:
+    """'7 décembre 2026', '1er décembre 2026'."""
+    return french_date(value, "d MMMM y")
+
+
+def month_year(value: dt.date) -> str:
+    """'décembre 2026'."""
+    return french_date(value, "MMMM y")
 
 
 def heure(value: dt.time | dt.datetime) -> str:
@@ -104,7 +142,9 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         date_fr=date_fr,
         jour=jour,
         jour_long=jour_long,
+        date_long=date_long,
         heure=heure,
+        iso_day=iso_day,
         date_heure=date_heure,
         user=user,
         plural=plural,
@@ -112,6 +152,7 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         de=de,
     )
     env.globals["menu_for"] = menu_for
+    env.globals["menu_links"] = menu_links
     return env
 
 

@@ -168,7 +168,9 @@ def test_an_activity_edit_carries_none_of_the_choices_fixed_at_creation():
         "default_capacity",
         "capacities",
         "active",
+        "over_capacity_confirmed",
     }
+    assert form.activity()["over_capacity_confirmed"] is False
 
 
 def test_staff_forms_own_rights_passwords_and_usernames():

@@ -233,9 +233,11 @@ async def test_closure_dates_and_targets():
     assert refused.value.field == "motif"
     assert await Closure.count() == 0 and await journal() == []
     school = await factories.make_school("École A")
-    closure_id = await services.add_closure(
+    done = await services.add_closure(
         me, starts_on=day, ends_on=day, reason="Noël", school_id=school.id
     )
+    closure_id = done.closure_id
+    assert done.impact.bookings == 0 and done.emails == 0
     row = await Closure.select().where(Closure.id == closure_id).first()
     assert (row["starts_on"], row["ends_on"], row["school"], row["activity"]) == (
         day,
@@ -251,12 +253,28 @@ async def test_closure_dates_and_targets():
         {
             "actor": "Admin Test",
             "target": "fermeture",
-            "details": {"du": "2026-12-24", "au": "2026-12-24", "motif": "Noël"},
+            "details": {
+                "du": "2026-12-24",
+                "au": "2026-12-24",
+                "motif": "Noël",
+                "école": "École A",
+                "activité": "toutes les activités",
+                "réservations": 0,
+                "familles": 0,
+            },
         },
         {
             "actor": "Admin Test",
             "target": "fermeture supprimée",
-            "details": {"du": "2026-12-24", "au": "2026-12-24", "motif": "Noël"},
+            "details": {
+                "du": "2026-12-24",
+                "au": "2026-12-24",
+                "motif": "Noël",
+                "école": "École A",
+                "activité": "toutes les activités",
+                "réservations": 0,
+                "familles": 0,
+            },
         },
     ]
 

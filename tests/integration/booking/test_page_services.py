@@ -163,6 +163,8 @@ async def _booked_list():
     cantine = commune.activities["restauration"].id
     for kid in (lea, hugo):
         await services.book(kid.id, cantine, bf.MONDAY, family_id=family.id)
+    # Booked ahead, pointed on the day: a day to come cannot be pointed.
+    clock.set_now(dt.datetime.combine(bf.MONDAY, dt.time(18, 0), tzinfo=clock.PARIS))
     return commune, family, lea, hugo, cantine
 
 

@@ -11,7 +11,7 @@ import pytest
 from ecp import clock
 from ecp.audit.tables import AuditLog
 from ecp.auth.principal import Principal
-from ecp.commune.tables import Tariff
+from ecp.commune.tables import BillingPeriod, Tariff
 from ecp.errors import Rejected
 from ecp.families.tables import Family
 from ecp.invoices import billing, credit_notes, queries, services
@@ -161,19 +161,22 @@ async def test_paperless_needs_an_email_address_and_paper_does_not():
 # ==== Billing run =================================================================================
 
 
-async def test_a_month_is_billed_only_once_it_has_begun(settings):
-    clock.set_now(dt.datetime(2026, 11, 20, 12, 0))
-    staff = await factories.make_staff(role="regisseur")
-    actor = Principal(kind="staff", session_id=1, name="R", staff_id=staff.id, role="regisseur")
-    commune = await make_commune()
-    await make_billed_family(commune, code="F00001")
-    with pytest.raises(Rejected) as refused:
-        await services.start_billing(actor, D(2026, 12, 1), settings)
-    assert refused.value.field == "mois"
-    assert await BillingRun.count() == 0
-    run_id = await services.start_billing(actor, NOV, settings)  # the month under way
+async def _wait_runs():
     while billing.RUNNING:
         await asyncio.gather(*list(billing.RUNNING))
+
+
+def _regisseur(staff) -> Principal:
+    return Principal(kind="staff", session_id=1, name="R", staff_id=staff.id, role="regisseur")
+
+
+async def test_an_ended_month_is_billed_and_journalled(settings):
+    clock.set_now(dt.datetime(2026, 12, 1, 8, 0))
+    staff = await factories.make_staff(role="regisseur")
+    commune = await make_commune()
+    await make_billed_family(commune, code="F00001")
+    run_id = await services.start_billing(_regisseur(staff), NOV, settings)
+    await _wait_runs()
     run = await BillingRun.select().where(BillingRun.id == run_id).first()
     assert run["status"] == "terminee" and run["started_by"] == staff.id
     assert await Invoice.count() == 1
@@ -184,6 +187,45 @@ async def test_a_month_is_billed_only_once_it_has_begun(settings):
         .first()
     )
     assert entry["target"] == f"BillingRun:{run_id}" and entry["details"] == {"mois": "2026-11"}
+    period = await BillingPeriod.select().where(BillingPeriod.month == NOV).first()
+    assert period["state"] == "facturee" and period["in_advance"] is False
+    assert period["billed_at"] is not None
+
+
+async def test_a_month_not_ended_is_billed_only_in_advance_once_confirmed(settings):
+    clock.set_now(dt.datetime(2026, 11, 20, 12, 0))
+    staff = await factories.make_staff(role="regisseur")
+    actor = _regisseur(staff)
+    commune = await make_commune()
+    await make_billed_family(commune, code="F00001")
+    with pytest.raises(Rejected) as refused:
+        await services.start_billing(actor, D(2027, 1, 1), settings)  # two months ahead
+    assert (
+        refused.value.field == "mois" and "le mois en cours ou le suivant" in refused.value.message
+    )
+    # The month under way and the next one: the warning names the consequence, and without
+    # the confirmation nothing is billed, no period opens (families may still book).
+    for month, name in ((NOV, "novembre 2026"), (D(2026, 12, 1), "décembre 2026")):
+        with pytest.raises(services.ConfirmationNeeded) as refused:
+            await services.start_billing(actor, month, settings)
+        assert refused.value.field == "confirmation"
+        assert refused.value.warning.startswith(f"Les réservations de {name} pourront encore")
+        assert "sera régularisé le mois suivant" in refused.value.warning
+    assert await BillingRun.count() == 0 and await BillingPeriod.count() == 0
+    assert await AuditLog.count() == 0
+    run_id = await services.start_billing(actor, NOV, settings, confirmed=True)
+    await _wait_runs()
+    assert await Invoice.count() == 1
+    entry = (
+        await AuditLog.select()
+        .where(AuditLog.action == "facturation_en_avance")
+        .output(load_json=True)
+        .first()
+    )
+    assert entry["target"] == f"BillingRun:{run_id}" and entry["details"]["mois"] == "2026-11"
+    assert "pourront encore changer" in entry["details"]["avertissement"]
+    period = await BillingPeriod.select().where(BillingPeriod.month == NOV).first()
+    assert period["state"] == "facturee" and period["in_advance"] is True
 
 
 # ==== Read models =================================================================================

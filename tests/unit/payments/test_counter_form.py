@@ -15,6 +15,8 @@ GOOD = {
     "montant": "12,50",
     "mode": "cheque",
     "reference": "CHQ 1",
+    "tireur": "M. Martin Paul",
+    "banque": "Banque Populaire",
     "date": "20/11/2026",
 }
 
@@ -33,6 +35,8 @@ def test_a_good_payment_is_cleaned_to_python_values():
         "montant": 1250,
         "mode": "cheque",
         "reference": "CHQ 1",
+        "tireur": "M. Martin Paul",
+        "banque": "Banque Populaire",
         "date": dt.date(2026, 11, 20),
     }
     assert form.values["famille"] == "F00001"  # redisplayed as staff will read it
@@ -40,7 +44,7 @@ def test_a_good_payment_is_cleaned_to_python_values():
 
 def test_errors_come_in_the_order_of_the_page():
     form = _bind({"famille": "F00001", "montant": "douze", "mode": "cheque", "date": "21/11/2026"})
-    assert list(form.errors) == ["facture", "montant", "reference", "date"]
+    assert list(form.errors) == ["facture", "montant", "reference", "tireur", "banque", "date"]
     assert form.errors["date"] == "La date de réception ne peut pas être dans le futur."
     assert form.values["montant"] == "douze" and form.values["mode"] == "cheque"
 
@@ -61,3 +65,20 @@ def test_mode_amount_and_reference_rules():
     for amount in ("0", "0,00", "-3", "100000,01", ""):
         assert list(_bind({**GOOD, "montant": amount}).errors) == ["montant"], amount
     assert _bind({**GOOD, "montant": "100000"}).cleaned["montant"] == 10_000_000
+
+
+def test_a_cheque_needs_its_drawer_and_bank_and_other_modes_keep_neither():
+    form = _bind({**GOOD, "tireur": "", "banque": ""})
+    assert list(form.errors) == ["tireur", "banque"]
+    assert form.errors["tireur"].startswith("Indiquez le tireur du chèque")
+    assert form.errors["banque"] == "Indiquez la banque du chèque."
+    assert list(_bind({**GOOD, "banque": "  "}).errors) == ["banque"]
+    cash = _bind({**GOOD, "mode": "especes"})
+    assert cash.valid and cash.cleaned["tireur"] == "" and cash.cleaned["banque"] == ""
+    assert cash.values["tireur"] == "M. Martin Paul"  # still redisplayed as typed
+
+
+def test_cheques_vacances_are_a_counter_mode_whose_numbers_are_optional():
+    form = _bind({**GOOD, "mode": "ancv", "reference": "", "tireur": "", "banque": ""})
+    assert form.valid, form.errors
+    assert form.cleaned["mode"] == "ancv"

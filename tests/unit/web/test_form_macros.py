@@ -72,7 +72,9 @@ def test_select_textarea_and_date_share_the_wrapper():
     assert page.find("option", selected=True).get_text() == "Curie"
     assert page.find("textarea").get_text() == "Allergie"
     day = page.find("input", id="jour")
-    assert day["value"] == "07/12/2026" and "jour-error" in day["aria-describedby"]
+    # A native date input: the day typed is given back in the ISO form the browser reads.
+    assert day["type"] == "date" and day["value"] == "2026-12-07"
+    assert "jour-error" in day["aria-describedby"]
     assert [d.label.get_text(strip=True) for d in page.select("div.field")] == [
         "École",
         "Note",

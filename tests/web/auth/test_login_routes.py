@@ -25,7 +25,8 @@ async def test_home_page_shows_the_family_login_form(client):
     assert page.select_one("input#code_famille")["autocomplete"] == "username"
     password = page.select_one("input#mot_de_passe")
     assert password["type"] == "password" and password["autocomplete"] == "current-password"
-    assert "partiellement conforme" in page.get_text()
+    # No audit has been made: the lawful status is « non conforme » (docs/rgaa.md).
+    assert "ce portail est non conforme au référentiel" in page.get_text(" ", strip=True)
 
 
 async def test_family_logs_in_and_sees_its_name(client):

@@ -259,7 +259,7 @@ async def test_the_quotient_is_changed_from_a_date(client):
         client, path, {"valeur": "beaucoup", "depuis": "01/01/2027", "source": ""}, from_page=path
     )
     assert bad.status_code == 422 and error_summary_links(bad.text) == ["#valeur", "#source"]
-    assert soup(bad.text).select_one("#depuis")["value"] == "01/01/2027"
+    assert soup(bad.text).select_one("#depuis")["value"] == "2027-01-01"
     done = await post_form(
         client, path, {"valeur": "845", "depuis": "01/01/2027", "source": "caf"}, from_page=path
     )

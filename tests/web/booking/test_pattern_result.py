@@ -63,8 +63,10 @@ async def test_nothing_booked_is_a_warning_with_the_reason_no_js(client):
     assert "Lundi 7 décembre : Cantine pour Léa – complet" in text
     assert "n’ont pas pu" not in text and "0 réservation ajoutée" not in text
     assert page.select_one("#pattern-result a")["href"] == "/famille/reservations?semaine=2026-W50"
-    # The form is still there with the values kept, to choose other days.
-    assert page.select_one("#du")["value"] == "07/12/2026"
+    # The form is still there with the values kept, to choose other days: the same day, in
+    # the ISO form a native date input needs.
+    assert page.select_one("#du")["type"] == "date"
+    assert page.select_one("#du")["value"] == "2026-12-07"
     assert await Booking.count().where(Booking.child == lea.id) == 0
 
 

@@ -90,6 +90,10 @@ async def test_effectifs_lists_children_kitchen_and_saves_pointage(client):
     cantine = commune.activities["restauration"].id
     for kid in (lea, hugo):
         await services.book(kid.id, cantine, bf.MONDAY, family_id=family.id)
+    # Booked ahead, pointed on the day (a day to come cannot be pointed): a new session then.
+    clock.set_now(dt.datetime.combine(bf.MONDAY, dt.time(18, 0), tzinfo=clock.PARIS))
+    client.cookies.clear()
+    await login_staff(client)
     url = f"/agents/effectifs?jour={bf.MONDAY.isoformat()}"
     page = await client.get(url)
     assert page.status_code == 200

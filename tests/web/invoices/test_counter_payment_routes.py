@@ -49,6 +49,8 @@ async def test_partial_payment_over_two_invoices_with_receipt_and_audit(client, 
             "montant": "6,00",
             "mode": "cheque",
             "reference": "CHQ 1234567",
+            "tireur": "Mme Claire Martin",
+            "banque": "Crédit Mutuel",
             "date": "15/11/2026",
         },
         from_page="/agents/paiements",
@@ -97,7 +99,14 @@ async def test_bad_payment_input_is_422_with_values_kept_and_nothing_written(cli
     assert response.status_code == 422
     page = soup(response.text)
     assert page.title.string.startswith("Erreur : ")
-    assert error_summary_links(response.text) == ["#facture", "#montant", "#reference", "#date"]
+    assert error_summary_links(response.text) == [
+        "#facture",
+        "#montant",
+        "#reference",
+        "#tireur",
+        "#banque",
+        "#date",
+    ]
     assert page.select_one("#montant")["value"] == "douze"
     assert page.select_one("#mode-cheque").has_attr("checked")
     fragment = await post_form(

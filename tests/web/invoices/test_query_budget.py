@@ -17,14 +17,19 @@ FAMILY_LIST = 3
 FAMILY_DETAIL = 5
 # session; the update that checks the address at the same time (a 303 after it)
 PAPERLESS_SAVED = 2
-# session, runs, the run shown, its invoices' total
-STAFF_BILLING = 4
+# session, runs, the run shown, its invoices' total, the month's anomaly counts by state and
+# those still to handle (kept from one run to the next: ecp.invoices.anomalies)
+STAFF_BILLING = 6
 # session, the invoices
 STAFF_INVOICES = 2
 # FAMILY_DETAIL and the lines already credited
 STAFF_INVOICE = 6
 # session, activities, brackets, tariffs
 TARIFFS = 4
+# session, periods, the month's families (invoiced; booked; present), its reference (activities,
+# brackets, tariffs, closures, settings), their data (families, guardians, children, bookings,
+# pointage), their billed lines, the documents régularisations issued
+REGULARISATIONS = 1 + 1 + 3 + 5 + 5 + 1 + 1
 
 
 async def _counted(request) -> int:
@@ -71,3 +76,24 @@ async def test_staff_pages_query_budget(client, settings):
     listing = client.get("/agents/factures?mois=2026-11&famille=F00001&envoi=papier")
     assert await _counted(listing) == STAFF_INVOICES
     assert await _counted(client.get(f"/agents/factures/{invoice['id']}")) == STAFF_INVOICE
+
+
+async def test_regularisations_page_costs_the_same_for_one_family_or_many(client, settings):
+    """The month is read in bulk (per 500 families), never per family or per day."""
+    import datetime as dt
+
+    from ecp.commune.tables import Closure
+
+    await factories.make_staff(username="regie", role="regisseur")
+    commune = await make_commune()
+    await make_billed_family(commune, code="F00001", days=(2, 3))
+    await run_billing(NOV, settings=settings)
+    await login_staff(client, username="regie")
+    url = "/agents/facturation/regularisations?mois=2026-11"
+    await client.get(url)
+    await Closure(starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 2), reason="x").save()
+    one = await _counted(client.get(url))
+    for i in range(2, 5):
+        await make_billed_family(commune, code=f"F0000{i}", name=f"Famille{i}", days=(2, 3, 5))
+    many = await _counted(client.get(url))
+    assert one == many == REGULARISATIONS

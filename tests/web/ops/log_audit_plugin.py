@@ -2,6 +2,7 @@
 password, a token, a code famille or an e-mail address (docs/security.md H3).
 
     .venv/bin/python -m pytest -p tests.web.ops.log_audit_plugin tests/
+    .venv/bin/python -m pytest -n 2 -p tests.web.ops.log_audit_plugin tests/   (pytest-xdist)
 
 Records are formatted by the app's own JSON formatter, so what is checked is what would be
 written in production.
@@ -41,19 +42,46 @@ class _Audit(logging.Handler):
 
 
 _audit = _Audit()
+# Under pytest-xdist each worker audits its own records and hands the result to the controller
+# (config.workeroutput), which reports the whole run's and fails it on a leak. A worker that
+# went down without a result (crashed) is named: its records were not all audited.
+_workers: list[dict] = []
+_unaudited: list[str] = []
 
 
 def pytest_sessionstart(session):
     logging.getLogger().addHandler(_audit)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    result = getattr(node, "workeroutput", {}).get("log_audit")
+    if result is None:
+        _unaudited.append(node.gateway.id)
+    else:
+        _workers.append(result)
+
+
 def pytest_sessionfinish(session, exitstatus):
     logging.getLogger().removeHandler(_audit)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller reports
+        workeroutput["log_audit"] = {
+            "count": _audit.count,
+            "leaks": len(_audit.lines),
+            "lines": _audit.lines[:20],
+        }
+        return
+    count = _audit.count + sum(w["count"] for w in _workers)
+    leaks = len(_audit.lines) + sum(w["leaks"] for w in _workers)
+    lines = _audit.lines + [line for w in _workers for line in w["lines"]]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"log audit: {_audit.count} records, {len(_audit.lines)} leaks")
-    if _audit.lines:
+        reporter.write_line(f"log audit: {count} records, {leaks} leaks")
+        for worker in _unaudited:
+            reporter.write_line(f"log audit: worker {worker} gave no audit (it went down)")
+    if leaks or _unaudited:
         if reporter is not None:
-            for line in _audit.lines[:20]:
+            for line in lines[:20]:
                 reporter.write_line(f"LEAK: {line[:300]}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

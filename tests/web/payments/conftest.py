@@ -36,10 +36,8 @@ def simulator_settings(settings, paybox_dir):
 
 
 @pytest.fixture
-def simulator_app(simulator_settings):
-    from ecp.app import create_app
-
-    return create_app(simulator_settings)
+def simulator_app(simulator_settings, app_for):
+    return app_for(simulator_settings)
 
 
 @pytest.fixture

