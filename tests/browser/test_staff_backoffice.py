@@ -62,7 +62,9 @@ async def test_family_pages_in_every_state(page):
     await wait_for_error_title(page)
     await check(page)
     await page.goto(f"/agents/familles/{fid}")
-    await page.locator("a", has_text="Modifier").first.click()
+    # A child's « Modifier » (the record also has the family's and each responsable's).
+    children = page.locator("section[aria-labelledby=children-title]")
+    await children.locator("a", has_text="Modifier").first.click()
     await page.wait_for_url(re.compile(r"/enfants/\d+$"))
     await check(page)
 
