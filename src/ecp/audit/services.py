@@ -98,6 +98,12 @@ ACTIONS = {
     "relances_envoyees": "Envoi d’une série de relances d’impayés",
     "relances_imprimees": "Impression des lettres de relance",
     "factures_papier_imprimees": "Impression des factures papier du mois",
+    # Finance: the PES files for the Trésor public
+    "pes_parametres_modifies": "Modification des codes du comptable (PES)",
+    "pes_codes_activite_modifies": "Modification des codes comptables d’une activité",
+    "pes_bordereau_emis": "Émission d’un bordereau PES pour le Trésor public",
+    "pes_bordereau_annule": "Annulation d’un bordereau PES",
+    "pes_telecharge": "Téléchargement d’un fichier PES",
 }
 
 VIEWED = "family_record_viewed"
@@ -322,6 +328,12 @@ FIELD_LABELS = {
     "facture": "facture",
     "du": "du",
     "au": "au",
+    "bordereau": "bordereau",
+    "perimetre": "factures exportées",
+    "pieces": "pièces",
+    "fichier": "fichier",
+    "produit": "code produit",
+    "nature": "nature comptable",
     # Settings and staff
     "service_name": "nom du service",
     "address": "adresse",

@@ -35,6 +35,7 @@ STAFF_MENU = (
     MenuItem("staff_billing", "Facturation", "regisseur"),
     MenuItem("staff_anomalies", "Anomalies", "regisseur"),
     MenuItem("staff_payments", "Paiements", "regisseur"),
+    MenuItem("staff_pes", "Trésor public", "regisseur"),
     MenuItem("staff_requests", "Demandes", "agent"),
     MenuItem("staff_outbox", "Courriels", "agent"),
     MenuItem("staff_settings", "Paramètres", "administrateur"),
