@@ -106,10 +106,13 @@ def amount(cents: int) -> str:
 
 
 def debt_number(document_number: str) -> str:
-    """'FAC-2026-000123' -> '1202600000123'; 'AV-2026-000004' -> '2202600000004'."""
+    """'FAC-2026-000123' -> '1202600000123'; 'AV-2026-000004' -> '2202600000004': the kind,
+    the year, then the number on 8 digits."""
     prefix = "2" if document_number.upper().startswith("AV") else "1"
-    digits = re.sub(r"\D", "", document_number)
-    return (prefix + digits).zfill(13)[-13:]
+    match = re.search(r"(\d{4})\D*(\d+)\D*$", document_number)
+    if match is None:
+        return (prefix + re.sub(r"\D", "", document_number)).zfill(13)[-13:]
+    return f"{prefix}{match.group(1)}{int(match.group(2)) % 10**8:08d}"
 
 
 def _digits(value: str) -> str:

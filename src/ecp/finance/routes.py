@@ -128,7 +128,7 @@ async def _export_page(
     request: Request, form: ExportForm, issue_error: bool = False, status_code: int = 200
 ) -> Template:
     preview = None
-    if form.valid:
+    if form.valid and form.cleaned:  # an unbound form (nothing chosen yet) shows no pieces
         preview = await queries.preview(form.cleaned["perimetre"], form.cleaned["mois"])
     settings = await queries.finance_settings()
     return page_or_fragment(
