@@ -50,6 +50,8 @@ def test_each_variable_sets_its_own_field(name, default):
     value, text = sample(default)
     if name == "ECP_LOG_LEVEL":
         value, text = "DEBUG", "DEBUG"
+    if name == "ECP_PAYMENT_PROVIDERS":
+        value, text = ("payfip", "paybox"), " PayFiP , paybox ,"
     settings = Settings.from_env({name: text})
     changed = {
         f.name for f in fields(Settings) if getattr(settings, f.name) != getattr(Settings(), f.name)
@@ -235,3 +237,10 @@ def test_nothing_else_reads_the_environment():
                 if re.search(r"\bos\.environ\b|\bgetenv\(|\benviron\[", line):
                     readers.append(f"{rel}:{n}: {line.strip()}")
     assert readers == []
+
+
+def test_payment_providers_are_paybox_payfip_or_both():
+    assert Settings.from_env({}).payment_providers == ("paybox",)
+    assert Settings.from_env({"ECP_PAYMENT_PROVIDERS": "payfip"}).payment_providers == ("payfip",)
+    with pytest.raises(SettingsError, match="ECP_PAYMENT_PROVIDERS doit valoir"):
+        Settings.from_env({"ECP_PAYMENT_PROVIDERS": "paypal"})
