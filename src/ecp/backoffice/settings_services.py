@@ -29,6 +29,7 @@ from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import ROLES, StaffUser
 from ecp.backoffice import settings_queries as queries
+from ecp.booking import inscriptions
 from ecp.booking.calendar import STANDING, week_code
 from ecp.booking.tables import Booking
 from ecp.commune.queries import commune_settings
@@ -656,12 +657,15 @@ async def update_activity(
     active: bool,
     capacities: dict[int, int] | None = None,
     over_capacity_confirmed: bool = False,
+    settings=None,
 ) -> None:
     """What may change once bookings exist: labels, days, hours, levels, places, offered.
 
     Places set below the bookings already made for a day to come (from today) raise
     OverCapacity with those days unless `over_capacity_confirmed`; nobody is cancelled either
-    way, the journal line says how many bookings were above the places."""
+    way, the journal line says how many bookings were above the places. Places raised where
+    inscriptions wait validate the next in rank (ecp.booking.inscriptions.promote_waiting;
+    `settings`: the portal's address for their e-mails)."""
     capacities = dict(capacities or {})
     values = _activity_values(
         label=label,
@@ -722,6 +726,7 @@ async def update_activity(
                 ),
             },
         )
+        await inscriptions.promote_waiting(actor, activity_id, settings=settings)
 
 
 # ---------------------------------------------------------------- staff accounts

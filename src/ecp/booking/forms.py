@@ -172,14 +172,6 @@ class InscriptionRequestForm(Form):
         return parse_id(self.cleaned.get("activite", ""))
 
 
-class DecisionForm(Form):
-    """Staff validate or refuse an inscription; the rules (a refusal needs its reason) are
-    services.decide_inscription's, which files them under `motif-<inscription>`."""
-
-    decision = Text("Décision", max_length=20)
-    motif = Text("Motif du refus", max_length=300)
-
-
 # ---------------------------------------------------------------------------------------------
 # Effectifs and pointage
 

@@ -2,7 +2,7 @@
 inscriptions, bookings and place counters for a date range, in FOUR queries whatever the number
 of rows (issue 7: every page <= 6 queries, and on SQLite each query outside a transaction opens
 a connection). Then the pages around it (semaine type, inscriptions and recap, ICS feed) and
-the staff's (inscriptions to decide, a day's lists, pointage and kitchen)."""
+the staff's (a day's lists, pointage and kitchen)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ecp.booking import calendar as cal
+from ecp.booking.inscription_queries import family_waiting_ranks
 from ecp.booking.tables import Booking, Inscription
 from ecp.commune.queries import defaults as settings_defaults
 from ecp.commune.setup_cache import SETUP
@@ -361,7 +362,13 @@ def placeholders(values: list) -> str:
 # The pages around the calendar: a family's header, the semaine type's choices, the
 # inscriptions page (with its month recap) and the ICS feed
 
-STATUS_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
+STATUS_LABELS = {
+    "en_attente": "en attente",
+    "liste_attente": "en liste d’attente",
+    "validee": "validée",
+    "refusee": "refusée",
+    "annulee": "annulée",
+}
 
 
 async def family_header(family_id: int) -> dict | None:
@@ -450,6 +457,10 @@ async def month_recap(family_id: int, month: dt.date) -> list[dict]:
     return sorted(lines.values(), key=lambda x: (x["child"], x["order"]))
 
 
+def _rank_words(rank: int) -> str:
+    return f", {rank}{'er' if rank == 1 else 'e'} rang"
+
+
 async def inscriptions_page(family_id: int, month: dt.date) -> dict:
     """The family's inscriptions of the current year by child, the activities each child may
     still ask for, the month's recap and the family (name, code, whether a calendar feed is
@@ -468,6 +479,9 @@ async def inscriptions_page(family_id: int, month: dt.date) -> dict:
     ).where((Inscription.child.family == family_id) & (Inscription.school_year == year_id))
     by_child: dict[int, list[dict]] = {c["id"]: [] for c in children}
     labels = {a.id: a.label for a in activities}
+    ranks = {}
+    if any(row["status"] == "liste_attente" for row in rows):  # one more query, only then
+        ranks = await family_waiting_ranks(family_id)
     taken = set()
     for row in rows:
         taken.add((row["child"], row["activity"]))
@@ -475,7 +489,8 @@ async def inscriptions_page(family_id: int, month: dt.date) -> dict:
             row
             | {
                 "label": labels.get(row["activity"], "?"),
-                "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+                "status_label": STATUS_LABELS.get(row["status"], row["status"])
+                + (_rank_words(ranks[row["id"]]) if row["id"] in ranks else ""),
             }
         )
     requestable = {
@@ -531,29 +546,7 @@ async def ics_bookings(family_id: int, today: dt.date) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Staff: inscriptions to decide, and the lists of a day (effectifs, pointage, kitchen)
-
-
-async def staff_inscriptions(status: str) -> list[dict]:
-    """The inscriptions in this status, oldest request first (200 at most)."""
-    return (
-        await Inscription.select(
-            Inscription.id,
-            Inscription.status,
-            Inscription.requested_at,
-            Inscription.reason,
-            Inscription.child.first_name.as_alias("first_name"),
-            Inscription.child.last_name.as_alias("last_name"),
-            Inscription.child.level.as_alias("level"),
-            Inscription.child.family.as_alias("family_id"),
-            Inscription.child.family.code.as_alias("family_code"),
-            Inscription.child.school.name.as_alias("school"),
-            Inscription.activity.label.as_alias("activity"),
-        )
-        .where(Inscription.status == status)
-        .order_by(Inscription.requested_at)
-        .limit(200)
-    )
+# Staff: the lists of a day (effectifs, pointage, kitchen)
 
 
 async def activity_exists(activity_id: int) -> bool:

@@ -1068,59 +1068,6 @@ async def request_inscription(
     return InscriptionRequested(child["first_name"], activity.label)
 
 
-@dataclass
-class InscriptionDecided:
-    child_name: str
-    activity_label: str
-    status: str  # "validee" or "refusee"
-
-
-async def decide_inscription(
-    actor: Principal, inscription_id: int, decision: str, reason: str
-) -> InscriptionDecided:
-    """Validates (`decision` "valider") or refuses ("refuser", with the reason the family will
-    read) an inscription, audit-logged in the same transaction.
-
-    NotFound for an unknown inscription; Rejected, under the reason's field
-    (`motif-<inscription>`), for another decision or a refusal without a reason."""
-    row = (
-        await Inscription.select(
-            Inscription.id,
-            Inscription.status,
-            Inscription.child.family.as_alias("family"),
-            Inscription.child.first_name.as_alias("name"),
-            Inscription.activity.label.as_alias("activity"),
-        )
-        .where(Inscription.id == inscription_id)
-        .first()
-    )
-    if row is None:
-        raise NotFound("Inscription introuvable")
-    field = f"motif-{inscription_id}"
-    if decision not in ("valider", "refuser"):
-        raise Rejected("Choisissez « Valider » ou « Refuser ».", field=field)
-    if decision == "refuser" and not reason:
-        raise Rejected("Donnez le motif du refus : la famille le lira.", field=field)
-    status = "validee" if decision == "valider" else "refusee"
-    async with write_transaction():
-        await Inscription.update(
-            {
-                Inscription.status: status,
-                Inscription.decided_at: clock.now(),
-                Inscription.decided_by: actor.staff_id,
-                Inscription.reason: reason if status == "refusee" else "",
-            }
-        ).where(Inscription.id == inscription_id)
-        await audit.record(
-            actor,
-            f"inscription_{'validate' if status == 'validee' else 'refuse'}",
-            family_id=row["family"],
-            target=f"inscription:{inscription_id}",
-            details={"activity": row["activity"], "reason": reason},
-        )
-    return InscriptionDecided(row["name"], row["activity"], status)
-
-
 # ---------------------------------------------------------------------------------------------
 # The private calendar feed (ICS)
 

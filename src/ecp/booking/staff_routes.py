@@ -1,5 +1,5 @@
-"""Staff pages of the booking feature: inscriptions to decide, effectifs and pointage for a day,
-the kitchen's headcount and the CSV export.
+"""Staff pages of the booking feature: effectifs and pointage for a day, the kitchen's headcount
+and the CSV export (the inscriptions list is the back office's: ecp.backoffice.inscription_routes).
 
 Handlers only: the reads are ecp.booking.queries', the writes and rules (each audit-logged)
 ecp.booking.services', the forms ecp.booking.forms'."""
@@ -11,77 +11,18 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.booking import forms, queries, services, views
-from ecp.errors import Rejected
 from ecp.web.forms import Form, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.params import parse_id, parse_iso_day
 
-INSCRIPTIONS_PAGE = "pages/booking/staff_inscriptions.html"
-INSCRIPTIONS_FRAGMENT = "partials/booking/inscription_list.html"
 ATTENDANCE_PAGE = "pages/booking/staff_attendance.html"
 ATTENDANCE_FRAGMENT = "partials/booking/attendance_lists.html"
-
-# ---------------------------------------------------------------------------------------------
-# Inscriptions
-
-
-async def _inscriptions_context(
-    statut: str, form: Form | None = None, form_id: int | None = None
-) -> dict[str, Any]:
-    return {
-        "rows": await queries.staff_inscriptions(statut),
-        "statut": statut,
-        "statuses": queries.STATUS_LABELS,
-        "form": form or Form(),
-        "form_id": form_id,
-    }
-
-
-@get("/inscriptions", name="staff_inscriptions")
-async def staff_inscriptions(request: Request, statut: FromQuery[str] = "en_attente") -> Template:
-    if statut not in queries.STATUS_LABELS:
-        raise NotFoundException("Statut inconnu")
-    return page_or_fragment(
-        request,
-        page=INSCRIPTIONS_PAGE,
-        fragment=INSCRIPTIONS_FRAGMENT,
-        context=await _inscriptions_context(statut),
-    )
-
-
-@post("/inscriptions/{inscription_id:int}", name="staff_inscription_decide", status_code=200)
-async def staff_inscription_decide(
-    request: Request, inscription_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
-) -> Any:
-    form = forms.DecisionForm.bind(data)
-    try:
-        decided = await services.decide_inscription(
-            request.user, inscription_id, form.cleaned["decision"], form.cleaned["motif"]
-        )
-    except services.NotFound as exc:
-        raise NotFoundException(exc.message) from exc
-    except Rejected as exc:
-        form.reject(exc)
-        return page_or_fragment(
-            request,
-            page=INSCRIPTIONS_PAGE,
-            fragment=INSCRIPTIONS_FRAGMENT,
-            context=await _inscriptions_context("en_attente", form, inscription_id),
-            status_code=422,
-        )
-    verb = "validée" if decided.status == "validee" else "refusée"
-    return redirect(
-        request,
-        request.app.route_reverse("staff_inscriptions"),
-        f"Inscription de {decided.child_name} à « {decided.activity_label} » {verb}.",
-    )
-
 
 # ---------------------------------------------------------------------------------------------
 # Effectifs, pointage, kitchen
@@ -251,8 +192,6 @@ async def staff_attendance_csv(
 
 
 HANDLERS = [
-    staff_inscriptions,
-    staff_inscription_decide,
     staff_attendance,
     staff_attendance_save,
     staff_attendance_unbooked,

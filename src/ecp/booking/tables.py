@@ -14,9 +14,17 @@ class Inscription(Table):
     activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
     school_year = ForeignKey(references=SchoolYear, null=False, on_delete=OnDelete.restrict)
     status = Varchar(
-        length=20, default="en_attente", index=True, help_text="en_attente validee refusee"
+        length=20,
+        default="en_attente",
+        index=True,
+        help_text="en_attente liste_attente validee refusee annulee",
     )
     requested_at = Timestamptz()
+    waitlisted_at = Timestamptz(
+        null=True,
+        default=None,
+        help_text="When it went on the waiting list: the rank's order (ecp.booking.inscriptions)",
+    )
     decided_at = Timestamptz(null=True, default=None)
     decided_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
     reason = Text(default="")

@@ -168,6 +168,57 @@
     if (event.detail.successful || extended) { session.heard(value, extended && event.detail.xhr.status === 204); }
   });
 
+  /* « Tout sélectionner »: without JavaScript a link that reloads the list with every box
+     ticked; here a button that ticks (or unticks) the boxes of its form in place and says how
+     many are ticked. */
+  function selectAllLabel(link, boxes) {
+    var all = boxes.length > 0;
+    for (var i = 0; i < boxes.length; i++) { if (!boxes[i].checked) { all = false; } }
+    link.textContent = all ? "Tout désélectionner" : "Tout sélectionner";
+    link.setAttribute("aria-pressed", all ? "true" : "false");
+  }
+  function selectAll(link) {
+    var form = document.getElementById(link.getAttribute("data-select-all"));
+    if (!form) { return; }
+    var boxes = form.querySelectorAll('input[type="checkbox"][name="' + link.getAttribute("data-select-name") + '"]');
+    var tick = link.getAttribute("aria-pressed") !== "true";
+    var count = 0;
+    for (var i = 0; i < boxes.length; i++) { boxes[i].checked = tick; if (tick) { count++; } }
+    selectAllLabel(link, boxes);
+    var words = count > 1 ? link.getAttribute("data-select-many") : link.getAttribute("data-select-one");
+    announce(count === 0 ? "Aucune sélection." : count + " " + words + ".", "info");
+  }
+  function prepareSelectAll(root) {
+    var links = (root.querySelectorAll ? root : document).querySelectorAll("[data-select-all]");
+    for (var i = 0; i < links.length; i++) {
+      var link = links[i];
+      var form = document.getElementById(link.getAttribute("data-select-all"));
+      link.setAttribute("role", "button");
+      if (form) { selectAllLabel(link, form.querySelectorAll('input[type="checkbox"][name="' + link.getAttribute("data-select-name") + '"]')); }
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("[data-select-all]") : null;
+    if (!link) { return; }
+    event.preventDefault();
+    selectAll(link);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== " ") { return; }
+    var link = event.target.closest ? event.target.closest("[data-select-all]") : null;
+    if (!link) { return; }
+    event.preventDefault();
+    selectAll(link);
+  });
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.form || box.type !== "checkbox") { return; }
+    var link = box.form.querySelector("[data-select-all]");
+    if (link) { selectAllLabel(link, box.form.querySelectorAll('input[type="checkbox"][name="' + link.getAttribute("data-select-name") + '"]')); }
+  });
+  prepareSelectAll(document);
+  document.addEventListener("htmx:afterSettle", function (event) { prepareSelectAll(event.detail.elt || document); });
+
   /* After a swap, move focus to what the server marked as the result, so keyboard and
      screen-reader users land on it instead of the top of the page. */
   document.addEventListener("htmx:afterSettle", function (event) {
