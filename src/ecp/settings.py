@@ -82,6 +82,26 @@ def parse_upper(value: str) -> str:
     return value.strip().upper()
 
 
+def parse_iban(value: str) -> str:
+    """An IBAN as printed on a RIB (spaces allowed), checked by its ISO 13616 key."""
+    iban = "".join(value.split()).upper()
+    if not (
+        15 <= len(iban) <= 34 and iban[:2].isalpha() and iban[2:4].isdigit() and iban.isalnum()
+    ):
+        raise ValueError("doit être un IBAN, par exemple FR76 3000 1007 9412 3456 7890 185")
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    if int(digits) % 97 != 1:
+        raise ValueError("n’est pas un IBAN valide (clé de contrôle fausse)")
+    return iban
+
+
+def parse_bic(value: str) -> str:
+    bic = value.strip().upper()
+    if len(bic) not in (8, 11) or not bic.isalnum() or not bic[4:6].isalpha():
+        raise ValueError("doit être un BIC de 8 ou 11 caractères, par exemple BDFEFRPPCCT")
+    return bic
+
+
 def parse_staff_mfa(value: str) -> str:
     mode = value.strip().lower()
     if mode not in STAFF_MFA_MODES:
@@ -396,6 +416,15 @@ class Settings:
         "ECP_MAIL_DIR", None, "local demo only: e-mails written as .eml files in this folder"
     )
     commune_name: str = env("ECP_COMMUNE_NAME", "Villebelle-sur-Seine", "the commune's name")
+    # The régie's account, printed on every invoice for a payment « par virement » (with the
+    # invoice's number as the reference); without it the invoice says to ask the service.
+    regie_iban: str = env(
+        "ECP_REGIE_IBAN", "", "IBAN of the régie's account, printed on invoices", parse_iban
+    )
+    regie_bic: str = env("ECP_REGIE_BIC", "", "BIC of the régie's account", parse_bic)
+    regie_holder: str = env(
+        "ECP_REGIE_TITULAIRE", "", "holder of the régie's account (default: Régie de <commune>)"
+    )
     brand_colour: str = env(
         "ECP_BRAND_COLOUR", "#1d4e89", "brand colour (below 4.5:1 on white, the default is used)"
     )

@@ -596,6 +596,98 @@ async def declare_illness(
 
 
 # ---------------------------------------------------------------------------------------------
+# A child ill for the whole day (the family's Accueil): every booking of the day at once
+
+
+@dataclass
+class DayIllness:
+    child_name: str
+    day: dt.date
+    activities: list[str]  # short labels, in the activities' order
+    cutoff: dt.time
+
+
+async def _day_rows(child_id: int, family_id: int, day: dt.date) -> tuple[dict, list[dict]]:
+    """The family's child and its bookings of the day (any state), with their activity."""
+    rows = await fetch(
+        "SELECT c.id, c.first_name, b.id AS b_id, b.activity, b.state, b.school, b.updated_by, "
+        "a.short_label FROM child c "
+        "LEFT JOIN booking b ON b.child = c.id AND b.day = {} "
+        "LEFT JOIN activity a ON a.id = b.activity "
+        "WHERE c.id = {} AND c.family = {} AND c.active = {} ORDER BY a.sort_order, a.id",
+        day,
+        child_id,
+        family_id,
+        True,
+    )
+    if not rows:
+        raise NotFound("Enfant introuvable.")
+    return rows[0], [r for r in rows if r["b_id"] is not None]
+
+
+async def declare_day_illness(child_id: int, family_id: int, day: dt.date) -> DayIllness:
+    """The family declares the child ill for the whole of `day` (today, before the cut-off):
+    every activity booked that day becomes « malade » through declare_illness, all in one
+    transaction (one refused rolls the others back). Nothing booked is a refusal."""
+    setup = await load_setup(day, day)
+    rules = setup.rules
+    cutoff = rules.illness_cutoff
+    if not cal.illness_open(day, rules, clock.now()):
+        raise DeadlinePassed(
+            f"Une absence pour maladie se signale le jour même, avant {cutoff:%H:%M}.", "jour"
+        )
+    async with write_transaction():
+        await _lock_children([child_id])
+        child, rows = await _day_rows(child_id, family_id, day)
+        booked = [r for r in rows if r["state"] == "reservee"]
+        if not booked:
+            if any(r["state"] == "malade" for r in rows):
+                raise NothingToDo(
+                    f"L’absence de {child['first_name']} est déjà signalée aujourd’hui.", "jour"
+                )
+            raise NothingToDo(
+                f"{child['first_name']} n’a aucune activité réservée aujourd’hui.", "jour"
+            )
+        for row in booked:
+            await declare_illness(child_id, row["activity"], day, family_id=family_id)
+    return DayIllness(child["first_name"], day, [r["short_label"] for r in booked], cutoff)
+
+
+async def undo_day_illness(child_id: int, family_id: int, day: dt.date) -> DayIllness:
+    """Takes back the family's own illness declaration of `day` until the cut-off: each
+    activity it declared is booked again, taking its place back (in one transaction: when a
+    place was given to another child meanwhile, nothing changes and the service is to be
+    called). A declaration made by the service stays: only the service changes it."""
+    setup = await load_setup(day, day)
+    rules = setup.rules
+    cutoff = rules.illness_cutoff
+    if not cal.illness_open(day, rules, clock.now()):
+        raise DeadlinePassed(
+            f"Après {cutoff:%H:%M}, seul le service peut annuler la déclaration.", "jour"
+        )
+    async with write_transaction():
+        await _lock_children([child_id])
+        child, rows = await _day_rows(child_id, family_id, day)
+        ill = [r for r in rows if r["state"] == "malade" and r["updated_by"] is None]
+        if not ill:
+            raise NothingToDo(
+                f"Aucune absence de {child['first_name']} n’est à annuler aujourd’hui.", "jour"
+            )
+        for row in ill:
+            capacity = setup.capacity_of(row["activity"], row["school"])
+            if await _take_place(row["school"], row["activity"], day, capacity) is None:
+                raise SlotFull(
+                    f"La place de {child['first_name']} en {row['short_label']} a été donnée "
+                    "à un autre enfant : appelez le service.",
+                    "jour",
+                )
+            await Booking.update(
+                {Booking.state: "reservee", Booking.updated_at: clock.now()}
+            ).where(Booking.id == row["b_id"])
+    return DayIllness(child["first_name"], day, [r["short_label"] for r in ill], cutoff)
+
+
+# ---------------------------------------------------------------------------------------------
 # Semaine type
 
 

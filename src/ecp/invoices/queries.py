@@ -71,6 +71,25 @@ FAMILY_INVOICES_SQL = (
 FAMILY_INVOICES_TYPES = {"month": dt.date, "due_on": dt.date, "issued_at": dt.datetime}
 
 
+def short_days(days: list[dt.date]) -> str:
+    """A line's days as the PDF prints them, short enough for one page: « 1er, 3 et 4
+    décembre », months apart by « ; »."""
+    from ecp.web.templating import french_date
+
+    groups: list[list[dt.date]] = []
+    for day in sorted(days):
+        if groups and (groups[-1][0].year, groups[-1][0].month) == (day.year, day.month):
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    parts = []
+    for group in groups:
+        numbers = ["1er" if d.day == 1 else str(d.day) for d in group]
+        listed = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " et " + numbers[-1]
+        parts.append(f"{listed} {french_date(group[0], 'MMMM')}")
+    return " ; ".join(parts)
+
+
 async def family_invoices(family_id: int) -> list[dict]:
     rows = await fetch(FAMILY_INVOICES_SQL, family_id, types=FAMILY_INVOICES_TYPES)
     today = clock.today()
@@ -128,6 +147,7 @@ async def invoice_document(invoice_id: int, family_id: int | None = None) -> dic
     )
     for line in lines:
         line["day_list"] = [dt.date.fromisoformat(d) for d in line["days"].split(",") if d]
+        line["days_short"] = short_days(line["day_list"])
         line["cause_label"] = cause_label(line["cause"])
     settled = await settlements(invoice_id)
     credits = [r for r in settled if r["role"] == "avoir"]

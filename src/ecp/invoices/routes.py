@@ -45,10 +45,19 @@ REGIE = [requires_role("regisseur")]
 
 
 def doc_context(request: Request, doc: dict) -> dict:
+    settings = request.app.state.settings
+    iban = settings.regie_iban
     return {
         "doc": doc,
-        "commune_name": request.app.state.settings.commune_name,
+        "commune_name": settings.commune_name,
         "month_label": month_label,
+        # « Comment payer »: the régie's account for a virement (ECP_REGIE_*), IBAN in fours.
+        "regie": {
+            "iban": " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)),
+            "bic": settings.regie_bic,
+            "holder": settings.regie_holder or f"Régie de {settings.commune_name}",
+        },
+        "portal_url": settings.base_url,
     }
 
 

@@ -232,4 +232,34 @@
       focusTarget.focus();
     }
   });
+  /* Invoices to pay (partials/payments/invoice_choice.html): the total of the ticked boxes,
+     said politely each time it changes. The server computes it again on the next page. */
+  function money(cents) {
+    try {
+      return new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" }).format(cents / 100);
+    } catch (e) {
+      return (cents / 100).toFixed(2).replace(".", ",") + "\u00a0€";
+    }
+  }
+  function chosenTotal(root) {
+    var box = root.querySelector ? root.querySelector("[data-pay-choices]") : null;
+    var out = root.querySelector ? root.querySelector("[data-chosen-total]") : null;
+    if (!box || !out || box.hasAttribute("data-total-bound")) { return; }
+    box.setAttribute("data-total-bound", "");
+    function update() {
+      var inputs = box.querySelectorAll("input[type=checkbox][data-cents]");
+      var cents = 0, count = 0;
+      for (var i = 0; i < inputs.length; i++) {
+        if (inputs[i].checked) { cents += parseInt(inputs[i].getAttribute("data-cents"), 10) || 0; count += 1; }
+      }
+      out.textContent = count === 0
+        ? "Aucune facture cochée : cochez au moins une facture."
+        : "Total choisi : " + money(cents) + " (" + count + " facture" + (count > 1 ? "s" : "") + ")";
+      out.hidden = false;
+    }
+    box.addEventListener("change", update);
+    update();
+  }
+  chosenTotal(document);
+  document.addEventListener("htmx:afterSettle", function () { chosenTotal(document); });
 })();
