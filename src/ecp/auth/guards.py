@@ -1,4 +1,7 @@
-"""Route guards: families under /famille/, staff under /agents/ with a minimum role."""
+"""Route guards: families under /famille/, staff under /agents/ with a minimum role.
+
+Coroutines, though they await nothing: Litestar runs a plain function guard in its thread pool
+(ensure_async_callable), a thread hop on every request that cost more than the check."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 from litestar.handlers.base import BaseRouteHandler
 
 
-def requires_family(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_family(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Connexion requise")
@@ -15,7 +18,7 @@ def requires_family(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise NotFoundException()
 
 
-def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Connexion requise")
@@ -25,8 +28,8 @@ def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 def requires_role(role: str):
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        requires_staff(connection, handler)
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        await requires_staff(connection, handler)
         if not connection.scope["user"].has_role(role):
             raise PermissionDeniedException("Droits insuffisants")
 
