@@ -787,7 +787,7 @@ async def save_staff(
             ).save()
         await record(
             actor,
-            "staff_account_changed",
+            "staff_account_created" if creating else "staff_account_changed",
             target=f"agent {username}",
             details={"role": role, "active": active, "password_changed": bool(new_hash)},
         )

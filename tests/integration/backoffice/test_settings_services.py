@@ -121,7 +121,8 @@ async def test_a_staff_password_has_15_characters_at_least():
     row = await StaffUser.select().where(StaffUser.username == "m.dupont").first()
     assert row["active"] and row["role"] == "agent"
     assert await PASSWORDS.verify(row["password_hash"], "quinze-caractere")
-    entries = await journal("staff_account_changed")
+    assert await journal("staff_account_changed") == []  # a creation is not a change
+    entries = await journal("staff_account_created")
     assert entries == [
         {
             "actor": "Admin Test",
