@@ -84,6 +84,7 @@ ACTIONS = {
     "staff_account_created": "Création d’un compte agent",
     "staff_account_changed": "Modification d’un compte agent",
     "staff_password_changed": "Mot de passe modifié",
+    "first_password_chosen": "Mot de passe provisoire remplacé à la première connexion",
     "family_anonymised": "Anonymisation d’une famille inactive",
     # Billing corrections, anomalies and the régie
     "facturation_en_avance": "Facturation en avance d’un mois non terminé (avertissement confirmé)",

@@ -775,6 +775,9 @@ async def save_staff(
             values[StaffUser.password_hash] = new_hash
             values[StaffUser.failed_logins] = 0
             values[StaffUser.locked_until] = None
+            # A password given by someone else is provisional: its owner chooses their own at
+            # the next login (ecp.auth.guards).
+            values[StaffUser.must_change_password] = staff_id != actor.staff_id
         if not creating:
             current = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
             if current is None:
@@ -792,7 +795,7 @@ async def save_staff(
             ).save()
         await record(
             actor,
-            "staff_account_changed",
+            "staff_account_created" if creating else "staff_account_changed",
             target=f"agent {username}",
             details={"role": role, "active": active, "password_changed": bool(new_hash)},
         )

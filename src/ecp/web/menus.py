@@ -50,7 +50,8 @@ def menu_for(user: Any) -> tuple[MenuItem, ...]:
 
 
 def _menu(user: Any) -> tuple[MenuItem, ...]:
-    if user is None:
+    if user is None or getattr(user, "must_change_password", False):
+        # A provisional password opens no page but the one to choose a new one.
         return ()
     if user.is_family:
         return FAMILY_MENU
