@@ -690,7 +690,12 @@ FIRST = "first"  # attendance_day(activity=FIRST): the school's first list of th
 
 
 async def attendance_day(
-    day: dt.date, school_id: int | None, activity: int | str | None = None, *, lists: bool = True
+    day: dt.date,
+    school_id: int | None,
+    activity: int | str | None = None,
+    *,
+    lists: bool | None = True,
+    max_all: int | None = None,
 ) -> dict | None:
     """Expected children per school and activity for a day, their pointage, and the kitchen's
     headcount per school; five queries whatever the number of children (schools, the lists'
@@ -699,7 +704,9 @@ async def attendance_day(
 
     `activity`: None for every activity, an activity id for that one, FIRST for the first
     (in the activities' order) that has a list in the school that day; `lists=False` reads
-    only the sizes (the overview of every school). A school's day at 10,000 families is a few
+    only the sizes (the overview of every school), `lists=None` the lists of the school
+    chosen (or of the only one) and the sizes otherwise. `max_all`: beyond that many children
+    in the school's day, None (every list) gives FIRST instead (`capped`). A school's day at 10,000 families is a few
     hundred rows per activity: the page shows one activity's list at a time."""
     schools = await fetch("SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
     if school_id is not None and school_id not in {s["id"] for s in schools}:
@@ -716,6 +723,11 @@ async def attendance_day(
         if s["school_id"] in names
     ]
     summary.sort(key=lambda s: (s["school"], s["order"], s["activity"]))
+    capped = False
+    if activity is None and lists and school_id is not None and max_all is not None:
+        # Every list on one page only while the page stays light (≤ 30 KB compressed).
+        if sum(s["listed"] for s in summary if s["school_id"] == school_id) > max_all:
+            activity, capped = FIRST, True
     activity_id = activity
     if activity == FIRST:
         activity_id = summary[0]["activity_id"] if summary else None
@@ -802,6 +814,7 @@ async def attendance_day(
         "groups": ordered,
         "kitchen": list(kitchen.values()),
         "overview": overview,
+        "capped": capped,
     }
 
 

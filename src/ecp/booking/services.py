@@ -990,7 +990,8 @@ async def record_pointage_lists(
     (no booking left standing, no pointage row) refuses everything with NotFound: the form only
     offers the lists' children. A status outside POINTAGE (« not pointed yet ») is skipped. The
     times are kept for a present child of an activity billed by the hour (Activity.hourly),
-    dropped otherwise. A second save updates the rows, never duplicates them; one audit line
+    dropped otherwise. A second save updates the rows, never duplicates them (a list's rows are replaced
+    in two statements); one audit line
     per list that marked someone. `all_present`: the activity whose whole list is marked
     present (« tous présents »), its posted times kept. A day to come refuses everything (PointageRefused), once the
     lists are known to be the day's. A mark changed after the month is billed shows among its
@@ -1038,42 +1039,31 @@ async def record_pointage_lists(
     stamp = clock.now()
     async with write_transaction():
         for activity_id, picked in chosen.items():
-            existing = {
-                r["child"]: r["id"]
-                for r in await Attendance.select(Attendance.id, Attendance.child).where(
-                    (Attendance.day == day)
-                    & (Attendance.activity == activity_id)
-                    & Attendance.child.is_in(list(picked) or [0])
-                )
-            }
-            new_rows = []
-            for child, mark in picked.items():
-                if child in existing:
-                    await Attendance.update(
-                        {
-                            Attendance.status: mark.status,
-                            Attendance.arrived_at: mark.arrived,
-                            Attendance.left_at: mark.left,
-                            Attendance.marked_at: stamp,
-                            Attendance.marked_by: actor.staff_id,
-                        }
-                    ).where(Attendance.id == existing[child])
-                else:
-                    new_rows.append(
-                        Attendance(
-                            child=child,
-                            activity=activity_id,
-                            school=school_id,
-                            day=day,
-                            status=mark.status,
-                            arrived_at=mark.arrived,
-                            left_at=mark.left,
-                            marked_at=stamp,
-                            marked_by=actor.staff_id,
-                        )
+            if not picked:
+                continue
+            # The list's rows replaced in two statements whatever its length (a row per child
+            # and day: nothing refers to it).
+            await Attendance.delete().where(
+                (Attendance.day == day)
+                & (Attendance.activity == activity_id)
+                & Attendance.child.is_in(list(picked))
+            )
+            await Attendance.insert(
+                *(
+                    Attendance(
+                        child=child,
+                        activity=activity_id,
+                        school=school_id,
+                        day=day,
+                        status=mark.status,
+                        arrived_at=mark.arrived,
+                        left_at=mark.left,
+                        marked_at=stamp,
+                        marked_by=actor.staff_id,
                     )
-            if new_rows:
-                await Attendance.insert(*new_rows)
+                    for child, mark in picked.items()
+                )
+            )
             if picked:
                 await audit.record(
                     actor,

@@ -28,6 +28,9 @@ INSCRIPTIONS_FRAGMENT = "partials/booking/inscription_list.html"
 ATTENDANCE_PAGE = "pages/booking/staff_attendance.html"
 ATTENDANCE_FRAGMENT = "partials/booking/attendance_lists.html"
 ATTENDANCE_LIST_FRAGMENT = "partials/booking/attendance_list.html"
+# « Toutes les activités » on one page up to this many children in the school's day: beyond,
+# one list at a time (a list's child is about 70 bytes compressed; the page ≤ 30 KB).
+ALL_LISTS_MAX = 250
 
 # ---------------------------------------------------------------------------------------------
 # Inscriptions
@@ -133,13 +136,14 @@ async def attendance_context(
 ) -> dict[str, Any]:
     """The day's lists (queries.attendance_day: one school's, one activity at a time unless
     « toutes »; every school's sizes when no school is chosen) and what the forms need."""
-    data = await queries.attendance_day(day, school_id, view, lists=None)
+    data = await queries.attendance_day(day, school_id, view, lists=None, max_all=ALL_LISTS_MAX)
     if data is None:
         raise NotFoundException("École introuvable")
     return data | {
         "all_activities": data["activities"],
-        "view": _view_code(view),
+        "view": _view_code(queries.FIRST if data["capped"] else view),
         "pointage": services.POINTAGE,
+        "all_lists_max": ALL_LISTS_MAX,
         "can_add": day <= clock.today(),
         "form": form or Form(),
         "add_form": Form(),
