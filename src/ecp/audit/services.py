@@ -71,6 +71,8 @@ ACTIONS = {
     "attendance_mark": "Pointage d’une liste",
     "attendance_unbooked_add": "Présence sans réservation ajoutée au pointage",
     "effectifs_exportes": "Export des effectifs (CSV)",
+    "feuilles_emargement_imprimees": "Impression des feuilles d’émargement",
+    "fiche_cuisine_imprimee": "Impression de la fiche cuisine",
     # Billing and payments
     "facturation_lancee": "Lancement de la facturation d’un mois",
     "tarif_cree": "Création d’un tarif",

@@ -18,6 +18,7 @@ from ecp.backoffice import (
     journal_routes,
     request_routes,
     settings_routes,
+    sheet_routes,
 )
 from ecp.web.htmx import page_or_fragment
 
@@ -59,5 +60,6 @@ def staff_router(settings) -> Router:
             *journal_routes.handlers(),
             *settings_routes.handlers(),
             *activity_routes.handlers(),
+            *sheet_routes.handlers(),
         ],
     )

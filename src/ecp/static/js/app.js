@@ -219,6 +219,28 @@
   prepareSelectAll(document);
   document.addEventListener("htmx:afterSettle", function (event) { prepareSelectAll(event.detail.elt || document); });
 
+  /* Pointage: « Tous présents » marks every child of its list present in the page, without a
+     request (without JavaScript the button submits the page's form and the server does it);
+     the list's status says so, and the list still has to be saved. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-all-present]") : null;
+    var list = button && document.getElementById(button.getAttribute("data-all-present"));
+    if (!list) { return; }
+    event.preventDefault();
+    var radios = list.querySelectorAll("input[type=radio][value=present]");
+    for (var i = 0; i < radios.length; i++) { radios[i].checked = true; }
+    var status = list.querySelector("[role=status]");
+    if (status) {
+      var n = radios.length;
+      var p = document.createElement("p");
+      p.className = "notice";
+      p.textContent = n + (n > 1 ? " enfants marqués présents" : " enfant marqué présent") +
+        " : enregistrez la liste pour valider le pointage.";
+      status.innerHTML = "";
+      status.appendChild(p);
+    }
+  });
+
   /* After a swap, move focus to what the server marked as the result, so keyboard and
      screen-reader users land on it instead of the top of the page. */
   document.addEventListener("htmx:afterSettle", function (event) {
