@@ -23,6 +23,7 @@ from ecp.errors import Rejected
 from ecp.web import flash, urls
 from ecp.web.forms import Form, text
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.params import parse_id
 from ecp.web.plural import counted
 from ecp.web.templating import french_date
 
@@ -66,18 +67,24 @@ async def week_context(
     focus: str = "",
     data: queries.CalendarData | None = None,
     refused_cell: str = "",
+    child_id: int | None = None,
 ) -> dict[str, Any]:
-    """`data`: the week already loaded (and updated by a booking change), else read here."""
+    """`data`: the week already loaded (and updated by a booking change), else read here.
+    `child_id`: the child a phone shows (one at a time, with a switch); the first by default."""
     if data is None:
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     children = views.build_week(data, monday, clock.now(), staff=staff)
     today = clock.today()
     title = views.week_title(monday)
+    shown = next((c.id for c in children if c.id == child_id), children[0].id if children else 0)
     return {
         "children": children,
+        "shown_child": shown,
+        "child_query": f"&enfant={shown}" if len(children) > 1 else "",
         "monday": monday,
         "week": cal.week_code(monday),
         "title": title,
+        "heading": views.week_heading(monday),
         "page_title": f"Réservations – {title}",
         "is_current": monday <= today <= monday + dt.timedelta(days=6),
         "prev_week": cal.week_code(monday - dt.timedelta(days=7)),
@@ -166,7 +173,9 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
         # A refusal names its cell, which repeats the message where the button was.
         refus = f"&refus={focus}" if kind == "error" else ""
         response = Redirect(
-            path=f"{base_url}?semaine={cal.week_code(monday)}{refus}#{focus}", status_code=303
+            path=f"{base_url}?semaine={cal.week_code(monday)}&enfant={change.child_id}"
+            f"{refus}#{focus}",
+            status_code=303,
         )
         flash.add(request, response, message, kind)
         return response
@@ -179,6 +188,7 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
         focus=focus,
         data=calendar,
         refused_cell=focus if kind == "error" else "",
+        child_id=change.child_id,
     )
     context["flash_messages"] = [{"kind": kind, "text": message}]
     context["flash_oob"] = True
@@ -217,15 +227,24 @@ def _cell_or_empty(refus: str | None) -> str:
 def _navigation(request: Request, context: dict[str, Any]) -> dict[str, Any]:
     """An htmx week navigation: focus on the new week's heading, its title announced once."""
     if wants_fragment(request):
-        context["focus"] = context["focus"] or "week-grid-title"
+        # The child switch's links are named switch-<child id> (htmx sends the id it came from).
+        trigger = request.headers.get("HX-Trigger") or ""
+        switched = trigger.startswith("switch-") and context["child_query"]
+        default = f"child-{context['shown_child']}-title" if switched else "week-grid-title"
+        context["focus"] = context["focus"] or default
         context["flash_oob"] = True
-        context["announce"] = f"{context['title']} affichée."
+        shown = next((c for c in context["children"] if c.id == context["shown_child"]), None)
+        who = f", {shown.first_name}" if shown is not None and context["child_query"] else ""
+        context["announce"] = f"{context['title']}{who}."
     return context
 
 
 @get("/reservations", name="booking_week")
 async def booking_week(
-    request: Request, semaine: FromQuery[str | None] = None, refus: FromQuery[str | None] = None
+    request: Request,
+    semaine: FromQuery[str | None] = None,
+    enfant: FromQuery[str | None] = None,
+    refus: FromQuery[str | None] = None,
 ) -> Template:
     monday = _week_or_404(semaine)
     post_url, base_url = _week_urls(request, request.user.family_id, staff=False)
@@ -236,6 +255,7 @@ async def booking_week(
         post_url=post_url,
         base_url=base_url,
         refused_cell=_cell_or_empty(refus),
+        child_id=parse_id(enfant),
     )
     return page_or_fragment(
         request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=_navigation(request, context)
@@ -290,15 +310,25 @@ async def _after_plan(
     message: str,
     kind: str,
     focus: str = "week-grid-title",
+    child_id: int | None = None,
 ) -> Any:
     """303 back to the week (no JavaScript) or the week re-read, with the message and focus."""
     post_url, base_url = _week_urls(request, family_id, staff=False)
     if not wants_fragment(request):
-        response = Redirect(path=f"{base_url}?semaine={cal.week_code(monday)}", status_code=303)
+        child = f"&enfant={child_id}" if child_id else ""
+        response = Redirect(
+            path=f"{base_url}?semaine={cal.week_code(monday)}{child}", status_code=303
+        )
         flash.add(request, response, message, kind)
         return response
     context = await week_context(
-        family_id, monday, staff=False, post_url=post_url, base_url=base_url, focus=focus
+        family_id,
+        monday,
+        staff=False,
+        post_url=post_url,
+        base_url=base_url,
+        focus=focus,
+        child_id=child_id,
     )
     context["flash_messages"] = [{"kind": kind, "text": message}]
     context["flash_oob"] = True
@@ -332,13 +362,16 @@ async def booking_copy_week(request: Request, data: URLEncodedBody[dict[str, Any
             base_url=base_url,
             focus="copy-plan-title",
             data=calendar,
+            child_id=parse_id(text(data, "enfant")),
         )
         context["copy_plan"] = plan
         return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
     made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
     failed = sorted([i for i in plan if not i.ok] + refused, key=lambda i: (i.day, i.child_name))
     message, kind = _plan_message(made, failed, "Semaine dernière recopiée")
-    return await _after_plan(request, family_id, monday, message, kind)
+    return await _after_plan(
+        request, family_id, monday, message, kind, child_id=parse_id(text(data, "enfant"))
+    )
 
 
 @post(
@@ -383,7 +416,15 @@ async def booking_all_children(request: Request, data: URLEncodedBody[dict[str, 
     )
     first = next((i for i in plan if i.ok), None) or (plan[0] if plan else None)
     focus = views.cell_id(first.child_id, activity_id, day) if first else "week-grid-title"
-    return await _after_plan(request, family_id, monday, message, kind, focus=focus)
+    return await _after_plan(
+        request,
+        family_id,
+        monday,
+        message,
+        kind,
+        focus=focus,
+        child_id=first.child_id if first else None,
+    )
 
 
 @get("/familles/{family_id:int}/reservations", name="staff_family_week")
@@ -391,6 +432,7 @@ async def staff_family_week(
     request: Request,
     family_id: FromPath[int],
     semaine: FromQuery[str | None] = None,
+    enfant: FromQuery[str | None] = None,
     refus: FromQuery[str | None] = None,
 ) -> Template:
     family = await _family_or_404(family_id)
@@ -403,6 +445,7 @@ async def staff_family_week(
         post_url=post_url,
         base_url=base_url,
         refused_cell=_cell_or_empty(refus),
+        child_id=parse_id(enfant),
     )
     context["family"] = family
     context["page_title"] = f"Réservations de la famille {family['name']} – {context['title']}"

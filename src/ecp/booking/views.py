@@ -292,6 +292,19 @@ def week_title(monday: dt.date) -> str:
     return f"Semaine du {start} au {french_date(friday, 'EEEE d MMMM y')}"
 
 
+def week_heading(monday: dt.date) -> str:
+    """The week page's heading, short enough for one line on a phone: « Semaine du 7 au 11
+    décembre 2026 » (the <title> keeps the weekdays: views.week_title)."""
+    friday = monday + dt.timedelta(days=4)
+    if monday.year != friday.year:
+        start = french_date(monday, "d MMMM y")
+    elif monday.month != friday.month:
+        start = french_date(monday, "d MMMM")
+    else:
+        start = french_date(monday, "d")
+    return f"Semaine du {start} au {french_date(friday, 'd MMMM y')}"
+
+
 def pattern_result_message(made: int, failed: int) -> str:
     """The warning after a semaine type that booked only part of the days, or none."""
     not_booked = counted(failed, "jour n’a pas pu être réservé", "jours n’ont pas pu être réservés")

@@ -55,9 +55,13 @@ async def test_week_page_shows_one_section_per_child_with_days_and_states(client
     assert day.select_one(".day-deadline").get_text(strip=True) == "Délai : jeudi 3 décembre, 23:59"
     assert day.get_text(" ", strip=True).count("Délai") == 1
     assert "Délai" not in cell.get_text(" ", strip=True)
-    assert page.select_one('a[rel="prev"]')["href"] == f"{URL}?semaine=2026-W49"
-    assert page.select_one('a[rel="next"]')["href"] == f"{URL}?semaine=2026-W51"
-    assert "Résumé de la semaine" in response.text
+    # The week links keep the child a phone shows (the first one by default).
+    first = sections[0].h3["id"].split("-")[1]
+    assert page.select_one('a[rel="prev"]')["href"] == f"{URL}?semaine=2026-W49&enfant={first}"
+    assert page.select_one('a[rel="next"]')["href"] == f"{URL}?semaine=2026-W51&enfant={first}"
+    assert "is-shown" in sections[0]["class"] and "is-shown" not in sections[1]["class"]
+    summary = page.select_one(f"#summary-{lea.id}").get_text(" ", strip=True)
+    assert summary.startswith("Aucune réservation cette semaine")
 
 
 async def test_week_fragment_for_htmx_has_no_layout(client):
@@ -93,7 +97,9 @@ async def test_no_js_post_books_and_redirects_back_to_the_week_with_a_message(cl
             from_page=f"{URL}?semaine={bf.WEEK}",
         )
         assert response.status_code == 303
-        assert response.headers["location"].startswith(f"{URL}?semaine={bf.WEEK}#cell-")
+        assert response.headers["location"] == (
+            f"{URL}?semaine={bf.WEEK}&enfant={lea.id}#cell-{lea.id}-{cantine}-2026-12-07"
+        )
         page = await client.get(response.headers["location"])
     assert "Réservation enregistrée : Cantine pour Léa, lundi 7 décembre." in page.text
     cell = cell_form(page.text, lea.id, cantine, bf.MONDAY)
