@@ -131,7 +131,12 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
             None, clock.today()
         )
         context = await week_context(
-            family_id, monday, staff=staff, post_url=post_url, base_url=base_url
+            family_id,
+            monday,
+            staff=staff,
+            post_url=post_url,
+            base_url=base_url,
+            focus="week-grid-title",
         )
         context["flash_messages"] = [
             {"kind": "error", "text": "Demande incomplète : choisissez une case du calendrier."}
@@ -391,7 +396,12 @@ async def booking_all_children(request: Request, data: URLEncodedBody[dict[str, 
         )
         post_url, base_url = _week_urls(request, family_id, staff=False)
         context = await week_context(
-            family_id, monday, staff=False, post_url=post_url, base_url=base_url
+            family_id,
+            monday,
+            staff=False,
+            post_url=post_url,
+            base_url=base_url,
+            focus="week-grid-title",
         )
         context["flash_messages"] = [
             {"kind": "error", "text": "Demande incomplète : choisissez une activité et un jour."}
