@@ -57,6 +57,17 @@ def parse_change(data: dict[str, Any]) -> CellChange | None:
     return CellChange(child_id, activity_id, day, action, text(data, "semaine"))
 
 
+def parse_all_children(data: dict[str, Any]) -> tuple[int, dt.date] | None:
+    """« Pour tous mes enfants » posts `tous=activity:day`: (activity id, day), or None."""
+    parts = text(data, "tous", 40).split(":")
+    if len(parts) != 2:
+        return None
+    activity_id, day = parse_id(parts[0]), parse_iso_day(parts[1])
+    if activity_id is None or day is None:
+        return None
+    return activity_id, day
+
+
 # ---------------------------------------------------------------------------------------------
 # Semaine type
 

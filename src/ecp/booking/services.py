@@ -854,6 +854,43 @@ async def apply_week_pattern(
     return made, refused
 
 
+async def plan_copy_week(
+    family_id: int, monday: dt.date, data: CalendarData | None = None
+) -> list[PlanItem]:
+    """« Comme la semaine dernière »: for each child, last week's bookings (and days declared
+    ill, which were booked) as this week's semaine type, planned like one (additive: nothing
+    is cancelled, days already booked are left alone, the refused ones come with a reason).
+    `data` must cover both weeks (last Monday to this Friday); read here when missing."""
+    last = monday - dt.timedelta(days=7)
+    friday = monday + dt.timedelta(days=4)
+    if data is None:
+        data = await load_calendar(family_id, last, friday)
+    patterns: dict[int, dict[int, set[int]]] = {}
+    for (child_id, activity_id, day), row in data.bookings.items():
+        if last <= day < monday and row["state"] in cal.STANDING:
+            patterns.setdefault(child_id, {}).setdefault(activity_id, set()).add(day.isoweekday())
+    items: list[PlanItem] = []
+    for child_id, pattern in patterns.items():
+        items += await plan_week_pattern(family_id, [child_id], pattern, monday, friday, data=data)
+    items.sort(key=lambda i: (i.day, i.child_name, i.activity_label))
+    return items
+
+
+async def plan_all_children(
+    family_id: int, activity_id: int, day: dt.date, data: CalendarData | None = None
+) -> list[PlanItem]:
+    """« Pour tous mes enfants »: the same activity on one day for every child of the family
+    it is offered to, planned like a semaine type (children already booked are left alone)."""
+    if data is None:
+        data = await load_calendar(family_id, day, day)
+    if data.setup().activity(activity_id) is None:
+        raise NotFound("Activité introuvable.")
+    ids = [c["id"] for c in data.children]
+    return await plan_week_pattern(
+        family_id, ids, {activity_id: {day.isoweekday()}}, day, day, data=data
+    )
+
+
 async def _children_days(
     child_ids: list[int],
     family_id: int,

@@ -242,17 +242,42 @@
   });
 
   /* After a swap, move focus to what the server marked as the result, so keyboard and
-     screen-reader users land on it instead of the top of the page. */
+     screen-reader users land on it instead of the top of the page. The server's part, for
+     any page: `data-focus` on the element to focus (a tabindex is added when it needs one),
+     a top-level <title> in the fragment (htmx makes it the page's title) and the live region
+     #flash swapped out of band (partials/flash_oob.html, with `announce` for a sentence read
+     out only). When a swap leaves focus on <body> with nothing marked (the focused element
+     was replaced), focus goes to the swapped content's first heading, else to <main>. */
+  function focusOn(el) {
+    if (!el.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA|SUMMARY)$/.test(el.tagName)) {
+      el.setAttribute("tabindex", "-1");
+    }
+    el.focus();
+  }
+
+  var lostFocusCheck = null;
   document.addEventListener("htmx:afterSettle", function (event) {
     var root = event.detail.elt || document;
     var focusTarget = root.querySelector ? root.querySelector("[data-focus]") : null;
     if (!focusTarget && root.hasAttribute && root.hasAttribute("data-focus")) { focusTarget = root; }
     if (focusTarget) {
-      if (!focusTarget.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(focusTarget.tagName)) {
-        focusTarget.setAttribute("tabindex", "-1");
-      }
-      focusTarget.focus();
+      focusOn(focusTarget);
+      return;
     }
+    /* Every swapped element (the target and the out-of-band ones) settles: decide once, after
+       them all, from the target's content. */
+    var target = event.detail.target;
+    if (lostFocusCheck || !target) { return; }
+    lostFocusCheck = window.setTimeout(function () {
+      lostFocusCheck = null;
+      var active = document.activeElement;
+      if (active && active !== document.body && document.contains(active)) { return; }
+      /* An outerHTML swap replaced the target: its successor has its id. */
+      var within = document.contains(target) ? target : (target.id && document.getElementById(target.id)) || document.getElementById("main");
+      var heading = within && within.querySelector ? within.querySelector("h1, h2, h3") : null;
+      var fallback = heading || document.getElementById("main");
+      if (fallback) { focusOn(fallback); }
+    }, 0);
   });
   /* Invoices to pay (partials/payments/invoice_choice.html): the total of the ticked boxes,
      said politely each time it changes. The server computes it again on the next page. */
