@@ -16,7 +16,15 @@ from litestar.response import Template
 from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.invoices import anomaly_routes, credit_notes, pricing, queries, services, tariff_routes
+from ecp.invoices import (
+    anomaly_routes,
+    credit_notes,
+    pdf,
+    pricing,
+    queries,
+    services,
+    tariff_routes,
+)
 from ecp.invoices.forms import (
     BillingStartForm,
     CreditNoteForm,
@@ -46,18 +54,11 @@ REGIE = [requires_role("regisseur")]
 
 def doc_context(request: Request, doc: dict) -> dict:
     settings = request.app.state.settings
-    iban = settings.regie_iban
     return {
         "doc": doc,
         "commune_name": settings.commune_name,
         "month_label": month_label,
-        # « Comment payer »: the régie's account for a virement (ECP_REGIE_*), IBAN in fours.
-        "regie": {
-            "iban": " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)),
-            "bic": settings.regie_bic,
-            "holder": settings.regie_holder or f"Régie de {settings.commune_name}",
-        },
-        "portal_url": settings.base_url,
+        **pdf.how_to_pay(settings),
     }
 
 
