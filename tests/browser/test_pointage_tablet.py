@@ -98,3 +98,29 @@ async def test_pointage_on_a_tablet_by_touch_and_keyboard(browser, live_server):
         await check(page)
     finally:
         await context.close()
+
+
+async def test_kitchen_sheet_page_by_keyboard(page):
+    await keyboard_login_staff(page)
+    day = last_school_day(1).isoformat()
+    await page.goto(f"/agents/effectifs?jour={day}&ecole=1")
+    await page.get_by_role("link", name="Fiche cuisine (PDF, A4)").click()
+    await page.wait_for_url(f"**/agents/effectifs/cuisine?jour={day}&ecole=1")
+    assert (await page.title()).startswith("Fiche cuisine du ")
+    await assert_accessible(page)
+    await assert_reflows_at_320(page)
+    assert await small_targets(page) == []
+    # A number the kitchen cannot use: the form again, 422, the error announced.
+    await tab_until(page, "e.id === 'adultes'", max_tabs=80)
+    await page.keyboard.press("Control+a")
+    await page.keyboard.type("trois")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    assert (await page.title()).startswith("Erreur : Fiche cuisine")
+    assert "nombre entier" in await page.locator("#adultes-error").inner_text()
+    await assert_accessible(page)
+    # Four adults: the PDF comes as a download.
+    await page.locator("#adultes").fill("4")
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="Imprimer la fiche cuisine (PDF, A4)").click()
+    assert (await download.value).suggested_filename == f"cuisine-{day}-ecole-1.pdf"
