@@ -7,6 +7,7 @@ query budget of the page whatever the number of children; the CSV export journal
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 
 from ecp import clock
@@ -28,6 +29,7 @@ from tests.support import (
 
 DAY = bf.MONDAY.isoformat()
 HTMX = {"HX-Request": "true"}
+SIZES: list[tuple[int, int]] = []
 
 
 async def setup(client, *, hourly: bool = False, login: bool = True):
@@ -336,9 +338,15 @@ async def test_csv_export_is_journalled(client):
     assert len(log) == 1 and details["enfants"] == 3 and details["jour"] == DAY
 
 
+def _gzip(content: bytes) -> int:
+    return len(gzip.compress(content, 6))
+
+
 async def _page_queries(client, commune) -> tuple[int, int]:
     with count_queries() as page:
-        assert (await client.get(page_url(commune, "toutes"))).status_code == 200
+        response = await client.get(page_url(commune, str(commune.activities["restauration"].id)))
+        assert response.status_code == 200
+        SIZES.append((response.text.count('class="pointage-child"'), _gzip(response.content)))
     with count_queries() as fragment:
         response = await post_form(
             client,
@@ -372,3 +380,9 @@ async def test_query_budget_does_not_grow_with_the_lists(client):
     # list adds its reads and writes, whatever the list's length.
     assert few[0] == many[0] == 6
     assert few[1] == many[1]
+    # Issue 17: one school's day ≤ 30 KB compressed. A child on a list costs at most 80 bytes
+    # compressed, so a list of 300 (the largest school lunch at 10,000 families) stays ≤ 30 KB.
+    (n0, size0), (n1, size1) = SIZES[-2:]
+    assert (n0, n1) == (2, 14)
+    assert (size1 - size0) / (n1 - n0) <= 80, SIZES
+    assert size0 + 300 * (size1 - size0) / (n1 - n0) <= 30 * 1024
