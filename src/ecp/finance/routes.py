@@ -12,16 +12,21 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
+from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.finance import queries, services
+from ecp.finance import queries, reports, services
 from ecp.finance.forms import (
     MEANINGS,
     ActivityCodesForm,
+    CafForm,
     CancelForm,
     ExportForm,
     FinanceSettingsForm,
+    MealsForm,
+    meal_years,
     month_options,
+    report_periods,
 )
 from ecp.mail.notices import month_label
 from ecp.web.forms import Form
@@ -252,6 +257,82 @@ async def staff_pes_cancel(
     return await _bordereau_page(request, bordereau_id, form, 422)
 
 
+# --- Reports to the State ---------------------------------------------------------------------
+
+
+def _caf_form(periode: str | None) -> CafForm:
+    return CafForm.bind({"periode": periode or str(clock.today().year)})
+
+
+async def _caf_page(request: Request, form: CafForm) -> Template:
+    report = (
+        await reports.caf(reports.Period.parse(form.cleaned["periode"])) if form.valid else None
+    )
+    return page_or_fragment(
+        request,
+        page="pages/finance/caf.html",
+        fragment="partials/finance/caf_table.html",
+        context={
+            "form": form,
+            "report": report,
+            "periods": report_periods(),
+            "hours": reports.hours,
+            "query": f"?periode={form.cleaned['periode']}" if form.valid else "",
+        },
+        status_code=200 if form.valid else 422,
+    )
+
+
+@get("/finance/caf", name="staff_caf", guards=REGISSEUR)
+async def staff_caf(request: Request, periode: FromQuery[str | None] = None) -> Template:
+    return await _caf_page(request, _caf_form(periode))
+
+
+@get("/finance/caf.csv", name="staff_caf_csv", guards=REGISSEUR)
+async def staff_caf_csv(request: Request, periode: FromQuery[str | None] = None) -> Any:
+    form = _caf_form(periode)
+    if not form.valid:
+        return await _caf_page(request, form)
+    content, name = await services.caf_file(
+        request.user, reports.Period.parse(form.cleaned["periode"])
+    )
+    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+
+
+def _meals_form(annee: str | None) -> MealsForm:
+    return MealsForm.bind({"annee": annee or str(clock.today().year)})
+
+
+async def _meals_page(request: Request, form: MealsForm) -> Template:
+    report = await reports.meals(form.cleaned["annee"]) if form.valid else None
+    return page_or_fragment(
+        request,
+        page="pages/finance/meals.html",
+        fragment="partials/finance/meals_table.html",
+        context={
+            "form": form,
+            "report": report,
+            "years": meal_years(),
+            "query": f"?annee={form.cleaned['annee']}" if form.valid else "",
+        },
+        status_code=200 if form.valid else 422,
+    )
+
+
+@get("/finance/ma-cantine", name="staff_meals", guards=REGISSEUR)
+async def staff_meals(request: Request, annee: FromQuery[str | None] = None) -> Template:
+    return await _meals_page(request, _meals_form(annee))
+
+
+@get("/finance/ma-cantine.csv", name="staff_meals_csv", guards=REGISSEUR)
+async def staff_meals_csv(request: Request, annee: FromQuery[str | None] = None) -> Any:
+    form = _meals_form(annee)
+    if not form.valid:
+        return await _meals_page(request, form)
+    content, name = await services.meals_file(request.user, form.cleaned["annee"])
+    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+
+
 def staff_router(settings) -> Router:
     return Router(
         path="/",
@@ -265,5 +346,9 @@ def staff_router(settings) -> Router:
             staff_pes_xml,
             staff_pes_zip,
             staff_pes_cancel,
+            staff_caf,
+            staff_caf_csv,
+            staff_meals,
+            staff_meals_csv,
         ],
     )
