@@ -106,6 +106,7 @@ ACTIONS = {
     "pes_telecharge": "Téléchargement d’un fichier PES",
     "caf_exporte": "Export des heures de présence pour la CAF (CSV)",
     "ma_cantine_exporte": "Export des repas servis pour ma-cantine (CSV)",
+    "attestations_garde_emises": "Émission des attestations de frais de garde d’une année",
 }
 
 VIEWED = "family_record_viewed"
@@ -336,6 +337,8 @@ FIELD_LABELS = {
     "fichier": "fichier",
     "annee": "année",
     "repas": "repas",
+    "attestations": "attestations",
+    "courriels": "courriels",
     "produit": "code produit",
     "nature": "nature comptable",
     # Settings and staff

@@ -219,3 +219,21 @@ class MealsForm(Form):
 
     def clean_annee(self, value: str) -> int:
         return int(value)
+
+
+def certificate_years() -> list[tuple[str, str]]:
+    """The years a run may cover: the last four that are over."""
+    year = clock.today().year
+    return [(str(y), str(y)) for y in range(year - 1, year - 5, -1)]
+
+
+class CertificateYearForm(Form):
+    annee = Choice(
+        "Année des paiements",
+        certificate_years,
+        required="Choisissez l’année dans la liste.",
+        invalid="Choisissez l’année dans la liste.",
+    )
+
+    def clean_annee(self, value: str) -> int:
+        return int(value)

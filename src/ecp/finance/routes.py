@@ -15,15 +15,17 @@ from litestar.response import Template
 from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.finance import queries, reports, services
+from ecp.finance import certificates, queries, reports, services
 from ecp.finance.forms import (
     MEANINGS,
     ActivityCodesForm,
     CafForm,
     CancelForm,
+    CertificateYearForm,
     ExportForm,
     FinanceSettingsForm,
     MealsForm,
+    certificate_years,
     meal_years,
     month_options,
     report_periods,
@@ -333,6 +335,85 @@ async def staff_meals_csv(request: Request, annee: FromQuery[str | None] = None)
     return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
 
 
+# --- Attestations de frais de garde -------------------------------------------------------------
+
+
+def _certificate_form(annee: str | None) -> CertificateYearForm:
+    return CertificateYearForm.bind({"annee": annee or str(clock.today().year - 1)})
+
+
+async def _certificates_page(
+    request: Request, form: CertificateYearForm, status_code: int = 200
+) -> Template:
+    year = form.cleaned.get("annee") or clock.today().year - 1
+    return page_or_fragment(
+        request,
+        page="pages/finance/certificates.html",
+        fragment="partials/finance/certificates_run.html",
+        context={
+            "form": form,
+            "year": year,
+            "summary": await certificates.year_summary(year),
+            "years": certificate_years(),
+        },
+        status_code=status_code if form.valid else 422,
+    )
+
+
+@get("/finance/attestations", name="staff_certificates", guards=REGISSEUR)
+async def staff_certificates(request: Request, annee: FromQuery[str | None] = None) -> Template:
+    return await _certificates_page(request, _certificate_form(annee))
+
+
+@post("/finance/attestations", name="staff_certificates_issue", status_code=200, guards=REGISSEUR)
+async def staff_certificates_issue(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    form = CertificateYearForm.bind(data)
+    if form.valid:
+        try:
+            result = await certificates.issue_year(
+                request.user, form.cleaned["annee"], request.app.state.settings
+            )
+        except Rejected as error:
+            form.reject(error, "annee")
+        else:
+            year = form.cleaned["annee"]
+            message = (
+                f"Attestations {year} : {result['issued']} émise{'s' if result['issued'] > 1 else ''}, "
+                f"{result['emailed']} envoyée{'s' if result['emailed'] > 1 else ''} par courriel"
+                + (
+                    f", {result['existing']} déjà émise{'s' if result['existing'] > 1 else ''} avant."
+                    if result["existing"]
+                    else "."
+                )
+            )
+            path = request.app.route_reverse("staff_certificates") + f"?annee={year}"
+            return redirect(request, path, message)
+    return await _certificates_page(request, form, 422)
+
+
+@get("/attestations", name="family_certificates")
+async def family_certificates(request: Request) -> Template:
+    return page_or_fragment(
+        request,
+        page="pages/finance/family_certificates.html",
+        context={"certificates": await certificates.family_certificates(request.user.family_id)},
+    )
+
+
+@get("/attestations/{certificate_id:int}/attestation.pdf", name="family_certificate_pdf")
+async def family_certificate_pdf(request: Request, certificate_id: FromPath[int]) -> Response:
+    found = await certificates.certificate_pdf(
+        certificate_id, request.user.family_id, request.app.state.settings
+    )
+    if found is None:
+        raise NotFoundException()
+    return _download(found[0], found[1], "application/pdf")
+
+
+def family_router(settings) -> Router:
+    return Router(path="/", route_handlers=[family_certificates, family_certificate_pdf])
+
+
 def staff_router(settings) -> Router:
     return Router(
         path="/",
@@ -350,5 +431,7 @@ def staff_router(settings) -> Router:
             staff_caf_csv,
             staff_meals,
             staff_meals_csv,
+            staff_certificates,
+            staff_certificates_issue,
         ],
     )
