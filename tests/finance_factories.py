@@ -95,3 +95,89 @@ async def billed_october(codes: bool = True) -> dict:
         "credit": credit,
         "sep_martin": sep_martin,
     }
+
+
+JAN_2027 = dt.datetime(2027, 1, 15, 10, tzinfo=clock.PARIS)
+
+
+async def paid_care_2026() -> dict:
+    """Martin (paperless): Tom (born 2022, under 6 on 1 January 2026) and Léa (born 2018).
+    November invoice 60,00 €: Tom's garderie 30,00, Tom's canteen 20,00, Léa's garderie 10,00;
+    paid 30,00 € on 10 December 2026 (half of each line). October invoice 20,00 € of Tom's
+    garderie, paid on 5 January 2027 (another year). Diallo (paper): Zoé (born 2021), an
+    invoice of 10,00 € of garderie paid in full in 2026."""
+    from ecp.payments.allocation import record_payment
+
+    clock.set_now(JAN_2027)
+    school = await factories.make_school("École des Tilleuls")
+    cantine = await factories.make_activity("restauration", "Restauration scolaire")
+    garderie = await factories.make_activity("garderie_soir", "Garderie du soir")
+    martin = await factories.make_family(
+        "F00001", name="Martin", paperless=True, email="martin@example.org"
+    )
+    diallo = await factories.make_family("F00002", name="Diallo")
+    for family in (martin, diallo):
+        await factories.make_guardian(family)
+    tom = await factories.make_child(
+        martin, "Tom", "MS", school=school, birth_date=dt.date(2022, 5, 1)
+    )
+    lea = await factories.make_child(martin, "Léa", school=school, birth_date=dt.date(2018, 2, 1))
+    zoe = await factories.make_child(
+        diallo, "Zoé", "GS", school=school, birth_date=dt.date(2021, 1, 2)
+    )
+
+    async def invoice(family, number, month, lines):
+        doc = await document(
+            family, number, month, [(a, label, cents) for a, label, cents, _ in lines]
+        )
+        children = [child for *_, child in lines]
+        rows = (
+            await InvoiceLine.select(InvoiceLine.id)
+            .where(InvoiceLine.invoice == doc.id)
+            .order_by(InvoiceLine.id)
+        )
+        for row, child in zip(rows, children, strict=True):
+            await InvoiceLine.update({InvoiceLine.child: child.id}).where(
+                InvoiceLine.id == row["id"]
+            )
+        return doc
+
+    nov = await invoice(
+        martin,
+        "FAC-2026-000101",
+        dt.date(2026, 11, 1),
+        [
+            (garderie, "Garderie", 3000, tom),
+            (cantine, "Cantine", 2000, tom),
+            (garderie, "Garderie", 1000, lea),
+        ],
+    )
+    octo = await invoice(
+        martin, "FAC-2026-000090", dt.date(2026, 10, 1), [(garderie, "Garderie", 2000, tom)]
+    )
+    zinv = await invoice(
+        diallo, "FAC-2026-000102", dt.date(2026, 11, 1), [(garderie, "Garderie", 1000, zoe)]
+    )
+    await record_payment(
+        family_id=martin.id,
+        method="cheque",
+        amount_cents=3000,
+        invoice_ids=[nov.id],
+        received_at=dt.datetime(2026, 12, 10, 11, tzinfo=clock.PARIS),
+        reference="CHQ 1",
+    )
+    await record_payment(
+        family_id=martin.id,
+        method="especes",
+        amount_cents=2000,
+        invoice_ids=[octo.id],
+        received_at=dt.datetime(2027, 1, 5, 11, tzinfo=clock.PARIS),
+    )
+    await record_payment(
+        family_id=diallo.id,
+        method="especes",
+        amount_cents=1000,
+        invoice_ids=[zinv.id],
+        received_at=dt.datetime(2026, 11, 30, 11, tzinfo=clock.PARIS),
+    )
+    return {"martin": martin, "diallo": diallo, "tom": tom, "lea": lea, "zoe": zoe}

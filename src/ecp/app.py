@@ -60,6 +60,7 @@ FAMILY_ROUTERS = (
     booking.family_router,
     invoices.family_router,
     payments.family_router,
+    finance.family_router,
     accounts.family_router,
 )
 STAFF_ROUTERS = (

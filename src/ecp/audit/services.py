@@ -110,6 +110,9 @@ ACTIONS = {
     "pes_bordereau_emis": "Émission d’un bordereau PES pour le Trésor public",
     "pes_bordereau_annule": "Annulation d’un bordereau PES",
     "pes_telecharge": "Téléchargement d’un fichier PES",
+    "caf_exporte": "Export des heures de présence pour la CAF (CSV)",
+    "ma_cantine_exporte": "Export des repas servis pour ma-cantine (CSV)",
+    "attestations_garde_emises": "Émission des attestations de frais de garde d’une année",
 }
 
 VIEWED = "family_record_viewed"
@@ -338,6 +341,10 @@ FIELD_LABELS = {
     "perimetre": "factures exportées",
     "pieces": "pièces",
     "fichier": "fichier",
+    "annee": "année",
+    "repas": "repas",
+    "attestations": "attestations",
+    "courriels": "courriels",
     "produit": "code produit",
     "nature": "nature comptable",
     # Settings and staff

@@ -183,3 +183,57 @@ class CancelForm(Form):
         max_length=300,
         required="Indiquez pourquoi le bordereau est annulé (par exemple, rejeté par le Trésor).",
     )
+
+
+def report_periods() -> list[tuple[str, str]]:
+    """The CAF report's periods: this year and the last one, then the last thirteen months."""
+    year = clock.today().year
+    return [
+        (str(year), f"Année {year}"),
+        (str(year - 1), f"Année {year - 1}"),
+        *month_options(),
+    ]
+
+
+def meal_years() -> list[tuple[str, str]]:
+    year = clock.today().year
+    return [(str(y), str(y)) for y in range(year, year - 4, -1)]
+
+
+class CafForm(Form):
+    periode = Choice(
+        "Période",
+        report_periods,
+        required="Choisissez une période dans la liste.",
+        invalid="Choisissez une période dans la liste.",
+    )
+
+
+class MealsForm(Form):
+    annee = Choice(
+        "Année civile",
+        meal_years,
+        required="Choisissez une année dans la liste.",
+        invalid="Choisissez une année dans la liste.",
+    )
+
+    def clean_annee(self, value: str) -> int:
+        return int(value)
+
+
+def certificate_years() -> list[tuple[str, str]]:
+    """The years a run may cover: the last four that are over."""
+    year = clock.today().year
+    return [(str(y), str(y)) for y in range(year - 1, year - 5, -1)]
+
+
+class CertificateYearForm(Form):
+    annee = Choice(
+        "Année des paiements",
+        certificate_years,
+        required="Choisissez l’année dans la liste.",
+        invalid="Choisissez l’année dans la liste.",
+    )
+
+    def clean_annee(self, value: str) -> int:
+        return int(value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ecp import clock
-from ecp.commune.tables import Activity
+from ecp.commune.tables import Activity, CommuneSettings
 from ecp.db import fetch
 from ecp.families.tables import Guardian
 from ecp.finance.tables import FinanceActivityCode, FinanceSettings, PesBordereau, PesPiece
@@ -266,3 +266,19 @@ async def bordereau_file(bordereau_id: int) -> dict | None:
 
 async def documents(invoice_ids: list[int]) -> list[dict]:
     return await Invoice.select(Invoice.id, Invoice.number).where(Invoice.id.is_in(invoice_ids))
+
+
+async def commune_details() -> dict:
+    """The service's name and address, for the letterhead of a certificate."""
+    row = await CommuneSettings.select(
+        CommuneSettings.service_name,
+        CommuneSettings.address,
+        CommuneSettings.phone,
+        CommuneSettings.email,
+    ).first()
+    return row or {
+        "service_name": "Service Scolaire-Enfance-Jeunesse",
+        "address": "",
+        "phone": "",
+        "email": "",
+    }

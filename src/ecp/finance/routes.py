@@ -12,16 +12,23 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
+from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.finance import queries, services
+from ecp.finance import certificates, queries, reports, services
 from ecp.finance.forms import (
     MEANINGS,
     ActivityCodesForm,
+    CafForm,
     CancelForm,
+    CertificateYearForm,
     ExportForm,
     FinanceSettingsForm,
+    MealsForm,
+    certificate_years,
+    meal_years,
     month_options,
+    report_periods,
 )
 from ecp.mail.notices import month_label
 from ecp.web.forms import Form
@@ -250,6 +257,161 @@ async def staff_pes_cancel(
     return await _bordereau_page(request, bordereau_id, form, 422)
 
 
+# --- Reports to the State ---------------------------------------------------------------------
+
+
+def _caf_form(periode: str | None) -> CafForm:
+    return CafForm.bind({"periode": periode or str(clock.today().year)})
+
+
+async def _caf_page(request: Request, form: CafForm) -> Template:
+    report = (
+        await reports.caf(reports.Period.parse(form.cleaned["periode"])) if form.valid else None
+    )
+    return page_or_fragment(
+        request,
+        page="pages/finance/caf.html",
+        fragment="partials/finance/caf_table.html",
+        context={
+            "form": form,
+            "report": report,
+            "periods": report_periods(),
+            "hours": reports.hours,
+            "query": f"?periode={form.cleaned['periode']}" if form.valid else "",
+        },
+        status_code=200 if form.valid else 422,
+    )
+
+
+@get("/finance/caf", name="staff_caf", guards=REGISSEUR)
+async def staff_caf(request: Request, periode: FromQuery[str | None] = None) -> Template:
+    return await _caf_page(request, _caf_form(periode))
+
+
+@get("/finance/caf.csv", name="staff_caf_csv", guards=REGISSEUR)
+async def staff_caf_csv(request: Request, periode: FromQuery[str | None] = None) -> Any:
+    form = _caf_form(periode)
+    if not form.valid:
+        return await _caf_page(request, form)
+    content, name = await services.caf_file(
+        request.user, reports.Period.parse(form.cleaned["periode"])
+    )
+    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+
+
+def _meals_form(annee: str | None) -> MealsForm:
+    return MealsForm.bind({"annee": annee or str(clock.today().year)})
+
+
+async def _meals_page(request: Request, form: MealsForm) -> Template:
+    report = await reports.meals(form.cleaned["annee"]) if form.valid else None
+    return page_or_fragment(
+        request,
+        page="pages/finance/meals.html",
+        fragment="partials/finance/meals_table.html",
+        context={
+            "form": form,
+            "report": report,
+            "years": meal_years(),
+            "query": f"?annee={form.cleaned['annee']}" if form.valid else "",
+        },
+        status_code=200 if form.valid else 422,
+    )
+
+
+@get("/finance/ma-cantine", name="staff_meals", guards=REGISSEUR)
+async def staff_meals(request: Request, annee: FromQuery[str | None] = None) -> Template:
+    return await _meals_page(request, _meals_form(annee))
+
+
+@get("/finance/ma-cantine.csv", name="staff_meals_csv", guards=REGISSEUR)
+async def staff_meals_csv(request: Request, annee: FromQuery[str | None] = None) -> Any:
+    form = _meals_form(annee)
+    if not form.valid:
+        return await _meals_page(request, form)
+    content, name = await services.meals_file(request.user, form.cleaned["annee"])
+    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+
+
+# --- Attestations de frais de garde -------------------------------------------------------------
+
+
+def _certificate_form(annee: str | None) -> CertificateYearForm:
+    return CertificateYearForm.bind({"annee": annee or str(clock.today().year - 1)})
+
+
+async def _certificates_page(
+    request: Request, form: CertificateYearForm, status_code: int = 200
+) -> Template:
+    year = form.cleaned.get("annee") or clock.today().year - 1
+    return page_or_fragment(
+        request,
+        page="pages/finance/certificates.html",
+        fragment="partials/finance/certificates_run.html",
+        context={
+            "form": form,
+            "year": year,
+            "summary": await certificates.year_summary(year),
+            "years": certificate_years(),
+        },
+        status_code=status_code if form.valid else 422,
+    )
+
+
+@get("/finance/attestations", name="staff_certificates", guards=REGISSEUR)
+async def staff_certificates(request: Request, annee: FromQuery[str | None] = None) -> Template:
+    return await _certificates_page(request, _certificate_form(annee))
+
+
+@post("/finance/attestations", name="staff_certificates_issue", status_code=200, guards=REGISSEUR)
+async def staff_certificates_issue(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    form = CertificateYearForm.bind(data)
+    if form.valid:
+        try:
+            result = await certificates.issue_year(
+                request.user, form.cleaned["annee"], request.app.state.settings
+            )
+        except Rejected as error:
+            form.reject(error, "annee")
+        else:
+            year = form.cleaned["annee"]
+            message = (
+                f"Attestations {year} : {result['issued']} émise{'s' if result['issued'] > 1 else ''}, "
+                f"{result['emailed']} envoyée{'s' if result['emailed'] > 1 else ''} par courriel"
+                + (
+                    f", {result['existing']} déjà émise{'s' if result['existing'] > 1 else ''} avant."
+                    if result["existing"]
+                    else "."
+                )
+            )
+            path = request.app.route_reverse("staff_certificates") + f"?annee={year}"
+            return redirect(request, path, message)
+    return await _certificates_page(request, form, 422)
+
+
+@get("/attestations", name="family_certificates")
+async def family_certificates(request: Request) -> Template:
+    return page_or_fragment(
+        request,
+        page="pages/finance/family_certificates.html",
+        context={"certificates": await certificates.family_certificates(request.user.family_id)},
+    )
+
+
+@get("/attestations/{certificate_id:int}/attestation.pdf", name="family_certificate_pdf")
+async def family_certificate_pdf(request: Request, certificate_id: FromPath[int]) -> Response:
+    found = await certificates.certificate_pdf(
+        certificate_id, request.user.family_id, request.app.state.settings
+    )
+    if found is None:
+        raise NotFoundException()
+    return _download(found[0], found[1], "application/pdf")
+
+
+def family_router(settings) -> Router:
+    return Router(path="/", route_handlers=[family_certificates, family_certificate_pdf])
+
+
 def staff_router(settings) -> Router:
     return Router(
         path="/",
@@ -263,5 +425,11 @@ def staff_router(settings) -> Router:
             staff_pes_xml,
             staff_pes_zip,
             staff_pes_cancel,
+            staff_caf,
+            staff_caf_csv,
+            staff_meals,
+            staff_meals_csv,
+            staff_certificates,
+            staff_certificates_issue,
         ],
     )

@@ -19,7 +19,7 @@ from ecp.audit import services as audit
 from ecp.audit.services import Actor
 from ecp.db import lock_for_update, write_transaction
 from ecp.errors import Rejected
-from ecp.finance import pes, queries
+from ecp.finance import pes, queries, reports
 from ecp.finance.tables import (
     FinanceActivityCode,
     FinanceSettings,
@@ -348,3 +348,34 @@ async def zip_file(actor: Actor, bordereau_id: int, settings) -> tuple[bytes, st
         details={"bordereau": f"{row['number']} ({row['year']})", "fichier": name},
     )
     return buffer.getvalue(), name
+
+
+# --- Reports to the State (journalled exports) -------------------------------------------------
+
+
+async def caf_file(actor: Actor, period: reports.Period) -> tuple[str, str]:
+    report = await reports.caf(period)
+    name = f"caf-heures-{period.start.isoformat()[:7] if period.start.month == period.end.month else period.start.year}.csv"
+    await audit.record(
+        actor,
+        "caf_exporte",
+        target=name,
+        details={
+            "du": period.start.isoformat(),
+            "au": period.end.isoformat(),
+            "lignes": len(report["rows"]),
+        },
+    )
+    return reports.caf_csv(report), name
+
+
+async def meals_file(actor: Actor, year: int) -> tuple[str, str]:
+    report = await reports.meals(year)
+    name = f"ma-cantine-repas-{year}.csv"
+    await audit.record(
+        actor,
+        "ma_cantine_exporte",
+        target=name,
+        details={"annee": year, "repas": report["total"]},
+    )
+    return reports.meals_csv(report), name

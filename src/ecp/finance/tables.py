@@ -3,6 +3,7 @@ product code and budget nature per activity), the PES bordereaux with their gapl
 year, and the pieces that tie each exported invoice or credit note to its bordereau."""
 
 from piccolo.columns import (
+    JSON,
     Date,
     ForeignKey,
     Integer,
@@ -15,6 +16,7 @@ from piccolo.table import Table
 
 from ecp.auth.tables import StaffUser
 from ecp.commune.tables import Activity
+from ecp.families.tables import Family
 from ecp.invoices.tables import Invoice
 from ecp.schema import Index
 
@@ -84,6 +86,22 @@ class PesPiece(Table):
     state = Varchar(length=10, default="active", help_text="active or liberee")
 
 
+class CareCertificate(Table):
+    """An attestation de frais de garde: what a family paid in a year for the care of its
+    children under 6 (meals excluded), as computed once by the year's run. Never edited: the
+    PDF is drawn from these figures each time it is downloaded."""
+
+    year = Integer()
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
+    amount_cents = Integer()
+    children = JSON(default="[]", help_text="[{name, birth_date, amount_cents}]")
+    family_name = Varchar(length=200, default="")
+    address = Text(default="")
+    issued_at = Timestamptz()
+    issued_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    emailed = Varchar(length=10, default="non", help_text="oui when queued to a paperless family")
+
+
 INDEXES = [
     # Gapless numbering: one counter per exercise, one bordereau per exercise and number.
     Index("pes_counter_year_uniq", "pes_counter", ("year",), unique=True),
@@ -98,4 +116,7 @@ INDEXES = [
     ),
     Index("pes_piece_bordereau_idx", "pes_piece", ("bordereau",)),
     Index("finance_activity_code_uniq", "finance_activity_code", ("activity",), unique=True),
+    # One certificate per family and year: the year's run, run again, adds nothing.
+    Index("care_certificate_year_family_uniq", "care_certificate", ("year", "family"), unique=True),
+    Index("care_certificate_family_idx", "care_certificate", ("family",)),
 ]
