@@ -98,6 +98,11 @@ ACTIONS = {
     "relances_envoyees": "Envoi d’une série de relances d’impayés",
     "relances_imprimees": "Impression des lettres de relance",
     "factures_papier_imprimees": "Impression des factures papier du mois",
+    # SEPA direct debit (ecp.payments.mandates, ecp.payments.debits)
+    "mandat_prelevement_enregistre": "Enregistrement d’un mandat de prélèvement SEPA",
+    "fichier_prelevement_produit": "Production du fichier de prélèvements du mois",
+    "fichier_prelevement_telecharge": "Téléchargement d’un fichier de prélèvements",
+    "prelevement_rejete": "Rejet d’un prélèvement enregistré",
 }
 
 VIEWED = "family_record_viewed"
