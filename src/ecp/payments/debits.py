@@ -54,15 +54,32 @@ REJECT_REASONS = {
 }
 
 
+# The demo's creditor (with the payment simulator on and nothing set): of no real account.
+DEMO_CREDITOR = {"ics": "FR12ZZZ123456", "iban": "FR7610107001011234567890129", "bic": "BREDFRPP"}
+
+
+def creditor(settings) -> dict:
+    """The régie's creditor details: the ECP_SEPA_* settings, or the demo's with the simulator."""
+    values = {
+        "name": settings.sepa_creditor_name or f"Ville de {settings.commune_name}",
+        "ics": settings.sepa_creditor_id.replace(" ", ""),
+        "iban": settings.sepa_creditor_iban.replace(" ", ""),
+        "bic": settings.sepa_creditor_bic.replace(" ", ""),
+    }
+    if settings.payment_simulator and not (values["ics"] or values["iban"] or values["bic"]):
+        values.update(DEMO_CREDITOR)
+    return values
+
+
 def config_problems(settings) -> list[str]:
     """What the régie must set before a file can be produced (French, for the régisseur)."""
     found = []
-    ics = settings.sepa_creditor_id.replace(" ", "")
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{3}[A-Z0-9]{1,28}", ics):
+    c = creditor(settings)
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{3}[A-Z0-9]{1,28}", c["ics"]):
         found.append("L’identifiant créancier SEPA (ICS, ECP_SEPA_ICS) n’est pas renseigné.")
-    if not settings.sepa_creditor_iban:
+    if not c["iban"]:
         found.append("L’IBAN du compte de la régie (ECP_SEPA_CREDITOR_IBAN) n’est pas renseigné.")
-    if not settings.sepa_creditor_bic:
+    if not c["bic"]:
         found.append("Le BIC du compte de la régie (ECP_SEPA_CREDITOR_BIC) n’est pas renseigné.")
     return found
 
@@ -138,7 +155,8 @@ async def create_batch(settings, actor: Actor, month: dt.date) -> dict:
     if problems:
         raise Rejected(" ".join(problems), field="mois")
     today = clock.today()
-    creditor = settings.sepa_creditor_name or f"Ville de {settings.commune_name}"
+    details = creditor(settings)
+    name = details["name"]
     async with write_transaction():
         items = await candidates(month)
         if not items:
@@ -154,11 +172,11 @@ async def create_batch(settings, actor: Actor, month: dt.date) -> dict:
         )
         sepa = SepaDD(
             {
-                "name": creditor[:70],
-                "IBAN": settings.sepa_creditor_iban.replace(" ", ""),
-                "BIC": settings.sepa_creditor_bic.replace(" ", ""),
+                "name": name[:70],
+                "IBAN": details["iban"],
+                "BIC": details["bic"],
                 "batch": True,
-                "creditor_id": settings.sepa_creditor_id.replace(" ", ""),
+                "creditor_id": details["ics"],
                 "currency": "EUR",
                 "instrument": "CORE",
             },
@@ -192,7 +210,7 @@ async def create_batch(settings, actor: Actor, month: dt.date) -> dict:
                     "collection_date": collection_on,
                     "mandate_id": mandate["rum"],
                     "mandate_date": mandate["signed_on"],
-                    "description": f"Facture {item['number']} {creditor}",
+                    "description": f"Facture {item['number']} {name}",
                     "endtoend_id": end_to_end,
                 }
             )

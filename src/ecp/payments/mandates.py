@@ -235,6 +235,8 @@ async def mandate_page(family_id: int) -> dict:
 async def printable_mandate(settings, family_id: int, *, full_iban: bool) -> dict | None:
     """The mandate form to print and sign: the IBAN in full for the family's own copy, masked
     for an agent's (staff never see a full IBAN)."""
+    from ecp.payments.debits import creditor
+
     mandate = await active_mandate(family_id)
     if mandate is None:
         return None
@@ -252,8 +254,8 @@ async def printable_mandate(settings, family_id: int, *, full_iban: bool) -> dic
         **mandate,
         "iban": iban,
         "family": family,
-        "creditor_name": settings.sepa_creditor_name or f"Ville de {settings.commune_name}",
-        "creditor_id": settings.sepa_creditor_id,
+        "creditor_name": creditor(settings)["name"],
+        "creditor_id": creditor(settings)["ics"],
     }
 
 

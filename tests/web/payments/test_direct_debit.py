@@ -21,7 +21,7 @@ from ecp.payments.tables import DebitBatch, DirectDebit, Payment
 from tests import factories
 from tests.payments_factories import make_invoice
 from tests.staff_factories import staff_client
-from tests.support import csrf_from, error_summary_links, login_family, post_form, soup
+from tests.support import error_summary_links, login_family, post_form, soup
 
 IBAN = "FR7630006000011234567890189"
 IBAN_SPACED = "FR76 3000 6000 0112 3456 7890 189"
@@ -359,7 +359,9 @@ async def test_the_month_form_refuses_bad_input_and_htmx_gets_the_fragment(clien
 async def test_without_the_creditor_settings_no_file_is_made(client, settings, app_for):
     from tests.conftest import make_client
 
-    bare = settings.with_(sepa_creditor_id="", sepa_creditor_iban="", sepa_creditor_bic="")
+    bare = settings.with_(
+        sepa_creditor_id="", sepa_creditor_iban="", sepa_creditor_bic="", payment_simulator=False
+    )
     async with make_client(app_for(bare)) as c:
         await staff_client(c, role="regisseur")
         page = await c.get("/agents/prelevements")
@@ -453,4 +455,20 @@ def test_reject_reasons_and_config_problems_are_french():
     assert debits.REJECT_REASONS["AM04"] == "Provision insuffisante"
     from tests.conftest import default_settings
 
-    assert any("ICS" in p for p in debits.config_problems(default_settings()))
+    real = default_settings().with_(payment_simulator=False)
+    assert any("ICS" in p for p in debits.config_problems(real))
+    # The demo (simulator on, nothing set) has a creditor of its own.
+    assert debits.config_problems(default_settings()) == []
+
+
+async def test_the_demo_puts_two_families_on_direct_debit_once(settings):
+    from ecp.demo import direct_debit
+
+    for code in ("F00003", "F00004"):
+        family = await factories.make_family(code)
+        await factories.make_guardian(family)
+    await direct_debit.seed({"settings": settings})
+    await direct_debit.seed({"settings": settings})
+    rows = await DirectDebitMandate.select().order_by(DirectDebitMandate.id)
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"actif"}
+    assert [r["iban_hint"] for r in rows] == ["FR76 … 7845", "FR18 … 4K78"]
