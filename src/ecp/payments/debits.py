@@ -351,15 +351,21 @@ async def reject_debit(settings, actor: Actor, debit_id: int, reason: str) -> di
     if reason not in REJECT_REASONS:
         raise Rejected("Choisissez le motif du rejet indiqué par la banque.", field="motif")
     async with write_transaction():
+        # The row alone is locked (PostgreSQL locks no outer join); its names come after.
         debit = await lock_for_update(
-            DirectDebit.select(
-                DirectDebit.all_columns(),
-                DirectDebit.invoice.number.as_alias("number"),
-                DirectDebit.mandate.rum.as_alias("rum"),
-            ).where(DirectDebit.id == debit_id)
+            DirectDebit.select().where(DirectDebit.id == debit_id)
         ).first()
         if debit is None:
             raise DebitNotFound()
+        names = (
+            await DirectDebit.select(
+                DirectDebit.invoice.number.as_alias("number"),
+                DirectDebit.mandate.rum.as_alias("rum"),
+            )
+            .where(DirectDebit.id == debit_id)
+            .first()
+        )
+        debit.update(names)
         if debit["status"] == REJECTED:
             raise Rejected("Ce prélèvement est déjà enregistré comme rejeté.", field="motif")
         now = clock.now()
