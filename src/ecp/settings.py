@@ -387,9 +387,6 @@ class Settings:
         "ECP_SEPA_CREDITOR_IBAN", "", "the régie's account credited by the debits (IBAN)"
     )
     sepa_creditor_bic: str = env("ECP_SEPA_CREDITOR_BIC", "", "the BIC of that account")
-    sepa_debit_day: int = env(
-        "ECP_SEPA_DEBIT_DAY", 10, "day of the month invoices are debited (pre-notified)"
-    )
     bank_data_key: str = env(
         "ECP_BANK_DATA_KEY",
         "",

@@ -106,3 +106,59 @@ async def test_refused_abandoned_then_paid_through_the_payfip_simulator(pf_page,
     assert "Paiement confirmé" in status and "payée" in status
     await check_page(page)
     assert await invoice_state(page, number) == "payée"
+
+
+async def test_a_family_records_its_mandate_by_keyboard(pf_page, payfip_server):
+    """SEPA direct debit, family side: a wrong IBAN is refused in French (focus on the error
+    summary), the right one recorded; its page shows the masked IBAN only."""
+    page = pf_page
+    await keyboard_login_family(page, "F00002", "demo-famille-2")
+    await page.goto("/famille/paiements")
+    await tab_until(page, "e.getAttribute('href') === '/famille/prelevement'")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"/famille/prelevement$"))
+    await check_page(page)
+    await tab_until(page, "e.id === 'titulaire'")
+    await page.keyboard.type("Fatou Diallo")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("FR76 3000 6000 0112 3456 7890 188")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(".error-summary")
+    assert "IBAN invalide" in await page.locator(".error-summary").inner_text()
+    await page.wait_for_function("() => document.activeElement.closest('.error-summary') !== null")
+    await check_page(page)
+    await page.locator("#iban").focus()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("FR76 3000 6000 0112 3456 7890 189")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#mandate-section dl")
+    text = await page.locator("#mandate-section").inner_text()
+    assert "FR76 … 0189" in text and "30006000011234567890189" not in text.replace(" ", "")
+    await check_page(page)
+
+
+async def test_the_regisseur_debit_pages_are_accessible(pf_page, payfip_server):
+    page = pf_page
+    await page.goto("/agents/connexion")
+    await page.fill("#identifiant", "agent")
+    await page.fill("#mot_de_passe", "demo-agent-sej-2026")
+    await page.locator("#mot_de_passe").press("Enter")
+    await page.wait_for_url(re.compile(r"/agents/$"))
+    await page.goto("/agents/prelevements")
+    await check_page(page)
+    # The demo families on direct debit (F00003, F00004) owe last months' invoices: one file
+    # per month until one has something to debit.
+    for value in await page.locator("#mois option").evaluate_all("os => os.map(o => o.value)"):
+        await page.select_option("#mois", value)
+        await page.get_by_role("button", name="Produire le fichier de prélèvements").click()
+        await page.wait_for_function(
+            "() => /\\/prelevements\\/\\d+$/.test(location.pathname)"
+            " || document.querySelector('.error-summary') !== null"
+        )
+        if re.search(r"/agents/prelevements/\d+$", page.url):
+            break
+    assert re.search(r"/agents/prelevements/\d+$", page.url), "no month had anything to debit"
+    assert "FR76 … 7845" in await page.locator("main").inner_text() or "FR18 … 4K78" in (
+        await page.locator("main").inner_text()
+    )
+    await check_page(page)

@@ -113,6 +113,11 @@ ACTIONS = {
     "caf_exporte": "Export des heures de présence pour la CAF (CSV)",
     "ma_cantine_exporte": "Export des repas servis pour ma-cantine (CSV)",
     "attestations_garde_emises": "Émission des attestations de frais de garde d’une année",
+    # SEPA direct debit (ecp.payments.mandates, ecp.payments.debits)
+    "mandat_prelevement_enregistre": "Enregistrement d’un mandat de prélèvement SEPA",
+    "fichier_prelevement_produit": "Production du fichier de prélèvements du mois",
+    "fichier_prelevement_telecharge": "Téléchargement d’un fichier de prélèvements",
+    "prelevement_rejete": "Rejet d’un prélèvement enregistré",
 }
 
 VIEWED = "family_record_viewed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ecp.families.tables import Child, Family, Guardian, QuotientHistory
+from ecp.families.tables import Child, DirectDebitMandate, Family, Guardian, QuotientHistory
 
 
 async def family_with_children(family_id: int) -> tuple[dict, list[dict]]:
@@ -126,3 +126,25 @@ async def quotient_timelines(families: dict[int, dict]) -> dict[int, QuotientTim
         fid: QuotientTimeline(tuple(steps.get(fid, ())), row.get("quotient_familial"))
         for fid, row in families.items()
     }
+
+
+async def direct_debit_mandate(family_id: int) -> dict | None:
+    """The family's active SEPA mandate as anyone may read it (RUM and masked IBAN), or None;
+    the invoice pre-notifies its debit with it (ecp.payments.mandates writes mandates)."""
+    return (
+        await DirectDebitMandate.select(DirectDebitMandate.rum, DirectDebitMandate.iban_hint)
+        .where((DirectDebitMandate.family == family_id) & (DirectDebitMandate.status == "actif"))
+        .order_by(DirectDebitMandate.id, ascending=False)
+        .first()
+    )
+
+
+def debit_prenotice(invoice: dict, mandate: dict | None, today: dt.date) -> dict | None:
+    """What the invoice pre-notifies: the amount still owed and the debit date (its due date),
+    while that date is to come; None when nothing will be debited."""
+    remaining = invoice["total_cents"] - invoice["paid_cents"]
+    if mandate is None or invoice.get("kind") != "facture" or remaining <= 0:
+        return None
+    if invoice["due_on"] < today:
+        return None
+    return {"amount_cents": remaining, "debit_on": invoice["due_on"], **mandate}

@@ -8,6 +8,7 @@ import datetime as dt
 from ecp import clock
 from ecp.commune.tables import Activity, BillingPeriod, CommuneSettings, Tariff, TariffBracket
 from ecp.db import fetch
+from ecp.families.queries import debit_prenotice, direct_debit_mandate
 from ecp.invoices import anomalies, pricing, regularisations
 from ecp.invoices.settlement import REFUND_METHODS, credit_left
 from ecp.invoices.status import LABELS, invoice_status
@@ -157,12 +158,15 @@ async def invoice_document(invoice_id: int, family_id: int | None = None) -> dic
         "phone": "",
         "email": "",
     }
+    mandate = await direct_debit_mandate(invoice["family"])
     return {
         "invoice": invoice,
         "lines": lines,
         "credits": credits,
         "settlements": [r for r in settled if r["role"] != "avoir"],
         "commune": commune,
+        # SEPA direct debit: amount and date pre-notified (ecp.families.queries).
+        "direct_debit": debit_prenotice(invoice, mandate, clock.today()),
     }
 
 

@@ -7,6 +7,7 @@ link is the portal's own invoice page.
 from __future__ import annotations
 
 from ecp import clock
+from ecp.families.tables import DirectDebitMandate
 from ecp.mail.tables import OutboxEmail
 from ecp.web import urls
 from ecp.web.french import de
@@ -37,8 +38,13 @@ def _env():
     return environment()
 
 
-def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
+def render_invoice_notice(
+    item: dict, settings, direct_debit: dict | None = None
+) -> tuple[str, str, str]:
+    """`direct_debit`: the family's SEPA mandate (RUM, masked IBAN), whose debit of this
+    invoice the e-mail pre-notifies (amount and date: its due date)."""
     context = {
+        "direct_debit": direct_debit,
         "family_name": item["family_name"],
         "number": item["number"],
         "month": month_label(item["month"]),
@@ -60,8 +66,17 @@ async def queue_invoice_notices(items: list[dict], settings) -> int:
         return 0
     now = clock.now()
     rows = []
+    mandates = {
+        m["family"]: m
+        for m in await DirectDebitMandate.select(
+            DirectDebitMandate.family, DirectDebitMandate.rum, DirectDebitMandate.iban_hint
+        ).where(
+            DirectDebitMandate.family.is_in(list({i["family_id"] for i in items}))
+            & (DirectDebitMandate.status == "actif")
+        )
+    }
     for item in items:
-        subject, text, html = render_invoice_notice(item, settings)
+        subject, text, html = render_invoice_notice(item, settings, mandates.get(item["family_id"]))
         rows.extend(
             OutboxEmail(
                 to_address=address,

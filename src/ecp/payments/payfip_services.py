@@ -47,6 +47,10 @@ UNAVAILABLE = (
 )
 
 
+# The refusal reason of an idOp this site never opened (ecp.payments.refusals).
+UNKNOWN_OPERATION = "operation"
+
+
 def return_path(reference: str) -> str:
     """Where PayFiP sends the browser back (urlredirect): written out because the simulator
     checks it as is, like the Paybox return stems (ecp.payments.routes._return_path)."""
@@ -143,7 +147,7 @@ async def settle_operation(
         # `throttle`: an async check that this address was refused too often (answered 429).
         if throttle is not None and await throttle():
             return services.Settled(429, "reference")
-        await refusals.record(source_ip, "operation", f"payfip idop={id_op}")
+        await refusals.record(source_ip, UNKNOWN_OPERATION, f"payfip idop={id_op}")
         return services.Settled(403, "reference")
     try:
         detail = await client.fetch_detail(id_op)

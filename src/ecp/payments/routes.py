@@ -18,6 +18,7 @@ from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
 from ecp.payments import (
     counter_routes,
+    mandate_routes,
     notifications,
     paybox,
     payfip,
@@ -530,6 +531,7 @@ def family_router(settings) -> Router:
             family_payment_abandon,
             family_payment_return,
             *payfip_routes.family_handlers(),
+            *mandate_routes.family_handlers(),
         ],
     )
 
@@ -543,5 +545,6 @@ def staff_router(settings) -> Router:
             staff_attempt_resolve,
             *counter_routes.handlers(),
             *regie_routes.handlers(),
+            *mandate_routes.staff_handlers(),
         ],
     )

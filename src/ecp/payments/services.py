@@ -23,7 +23,7 @@ from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
-from ecp.payments import export, paybox, queries, refusals, regie
+from ecp.payments import export, mandates, paybox, queries, refusals, regie
 from ecp.payments.allocation import METHODS, DuplicatePayment, PaymentError, record_payment
 from ecp.payments.provider import Notification, Payer
 from ecp.payments.tables import (
@@ -150,6 +150,9 @@ async def payable_invoices(family_id: int) -> list[dict]:
         )
         .order_by(Invoice.due_on, Invoice.month)
     )
+    # Direct debit pays these: card payment is not offered (ecp.payments.mandates).
+    debited = await mandates.card_refused(family_id, rows)
+    rows = [r for r in rows if r["id"] not in debited]
     open_by_invoice = await _open_attempts([r["id"] for r in rows])
     today = clock.today()
     for row in rows:
@@ -196,10 +199,18 @@ async def start_attempt(
                 Invoice.kind,
                 Invoice.total_cents,
                 Invoice.paid_cents,
+                Invoice.due_on,
             ).where(Invoice.id.is_in(ids) & (Invoice.family == family_id))
         )
         if len(rows) != len(ids):
             raise NotYours()
+        debited = await mandates.card_refused(family_id, rows)
+        for row in rows:
+            if row["id"] in debited:
+                raise StartError(
+                    f"La facture {row['number']} est réglée par prélèvement automatique : "
+                    f"le paiement par carte n’est pas proposé pour elle."
+                )
         for row in rows:
             if row["kind"] != "facture" or remaining(row) <= 0:
                 raise StartError(f"La facture {row['number']} n’a plus rien à payer.")
@@ -1039,7 +1050,9 @@ async def resolve_attempt(
 # --- Counter (régie) ------------------------------------------------------------------------
 
 # Card payments come from Paybox only: the counter takes every other means.
-COUNTER_METHODS = {code: label for code, label in METHODS.items() if code != "carte"}
+COUNTER_METHODS = {
+    code: label for code, label in METHODS.items() if code not in ("carte", "prelevement")
+}
 # The means whose payment carries a number the régisseur copies (cheque, CESU, transfer label).
 REFERENCED_METHODS = ("cheque", "virement", "cesu")
 
