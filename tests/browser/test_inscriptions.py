@@ -1,9 +1,11 @@
-"""The September rush in a real browser, on a demo server of its own (it decides inscriptions
-the other browser tests rely on): thirty requests filtered, all ticked by keyboard with « Tout
+"""The September rush and the counter in a real browser, on a demo server of its own (it
+decides inscriptions the other browser tests rely on): thirty requests filtered, all ticked by keyboard with « Tout
 sélectionner » and validated in one post (htmx: focus on the results' heading, title and count
 updated); then, without JavaScript, an activity full at one school: the requests go on the
 waiting list with their rank, an inscription ended promotes the first in rank, whose family
-has the e-mail in the outbox. axe-core at 1280 and 320 px on each state."""
+has the e-mail in the outbox; and an agent doing a family's week at the counter (inscription
+asked and validated, a day booked, an illness, a semaine type), all journalled as that agent's
+for that family. axe-core at 1280 and 320 px on each state."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from contextlib import closing
 
 import pytest
 
+from ecp import clock
+from ecp.booking import calendar as cal
 from tests.browser.a11y import tab_until, wait_for_focus
 from tests.browser.conftest import _new_page, running_server
 from tests.browser.test_closures import at_both_widths
@@ -223,3 +227,119 @@ async def test_waiting_list_then_promotion_without_javascript(browser, rush_serv
     assert [r[0] for r in rank_one] == [first]
     assert mail[0] == "Une place s’est libérée : inscription validée à Garderie du matin"
     assert "qui était en liste d’attente, est validée" in mail[1]
+
+
+def next_school_day(weeks_ahead: int) -> dt.date:
+    """A Monday, Tuesday, Thursday or Friday of the week `weeks_ahead` from now, not a holiday."""
+    today = clock.today()
+    day = today - dt.timedelta(days=today.weekday()) + dt.timedelta(days=7 * weeks_ahead)
+    while (
+        day.isoweekday() not in (1, 2, 4, 5)
+        or cal.school_holiday(day, "C")
+        or (cal.public_holiday(day))
+    ):
+        day += dt.timedelta(days=1)
+    return day
+
+
+async def test_an_agent_does_a_familys_week_at_the_counter(browser, rush_server):
+    with closing(database(rush_server)) as db:
+        activity_id = db.execute(
+            "SELECT id FROM activity WHERE code = 'garderie_matin'"
+        ).fetchone()[0]
+        # A family of the demo whose first child has no morning garderie this year.
+        family_id, code, child_id, first_name, school_id = db.execute(
+            "SELECT f.id, f.code, c.id, c.first_name, c.school FROM family f "
+            "JOIN child c ON c.family = f.id WHERE c.active AND c.school IS NOT NULL "
+            "AND f.code NOT IN ('F00001', 'F00002') AND NOT EXISTS (SELECT 1 FROM inscription i "
+            "WHERE i.child = c.id AND i.activity = ?) ORDER BY f.id DESC, c.id LIMIT 1",
+            (activity_id,),
+        ).fetchone()
+        db.execute(
+            "UPDATE activity_capacity SET capacity = 0 WHERE activity = ? AND school = ?",
+            (activity_id, school_id),
+        )
+        agent = db.execute("SELECT id FROM staff_user WHERE username = 'agent'").fetchone()[0]
+        db.commit()
+    day = next_school_day(1)
+    week = cal.week_code(day - dt.timedelta(days=day.weekday()))
+    record = f"/agents/familles/{family_id}"
+    context, page = await _page(browser, rush_server)
+    try:
+        await keyboard_login_staff(page)
+        await page.goto(record)
+        await page.get_by_role("link", name="Inscriptions au guichet").click()
+        await page.wait_for_url(f"**{record}/inscriptions")
+        await at_both_widths(page)
+        # The inscription, asked for and validated at once.
+        await page.select_option(f"#activite-{child_id}", label="Garderie du matin")
+        await page.check(f"#valider-{child_id}")
+        form = page.locator("form", has=page.locator(f"#activite-{child_id}"))
+        await form.locator("button[type=submit]").click()
+        await page.wait_for_url(f"**{record}/inscriptions")
+        assert await page.locator("#flash").inner_text() == (
+            f"Inscription de {first_name} à « Garderie du matin » : 1 inscription validée ; "
+            "la famille est prévenue par courriel."
+        )
+        await at_both_widths(page)
+        # The week: one tap books the morning garderie (htmx swaps the grid).
+        await page.goto(f"{record}/reservations?semaine={week}")
+        await at_both_widths(page)
+        cell = f"#cell-{child_id}-{activity_id}-{day.isoformat()}"
+        await page.locator(f"{cell} button").click()
+        await page.wait_for_function(
+            "() => document.getElementById('flash').textContent.includes('réservé pour')"
+        )
+        assert (
+            "Garderie matin réservé pour " + first_name in await page.locator("#flash").inner_text()
+        )
+        await at_both_widths(page)
+        # The child falls ill that day: the family phones the service.
+        await page.goto(f"{record}/maladie")
+        await at_both_widths(page)
+        await page.check(f"input[name=enfant][value='{child_id}']")
+        await page.fill("#jour", day.isoformat())
+        await page.get_by_role("button", name="Signaler l’absence pour maladie").click()
+        await page.wait_for_url(f"**{record}/reservations?semaine={week}")
+        assert "Absence pour maladie signalée pour " + first_name in (
+            await page.locator("#flash").inner_text()
+        )
+        assert "malade" in (await page.locator(cell).get_attribute("class"))
+        # A semaine type for the week after: every Thursday's morning garderie.
+        later = next_school_day(2)
+        monday = later - dt.timedelta(days=later.weekday())
+        await page.goto(f"{record}/semaine-type")
+        await at_both_widths(page)
+        await page.check(f"input[name=enfants][value='{child_id}']")
+        await page.check(f"input[name=jours_{activity_id}][value='4']")
+        await page.fill("#du", monday.isoformat())
+        await page.fill("#au", (monday + dt.timedelta(days=4)).isoformat())
+        await page.get_by_role("button", name="Voir les changements").click()
+        await wait_for_focus(page, "e.id === 'plan-title'")
+        await at_both_widths(page)
+        await page.get_by_role("button", name="Confirmer la réservation").click()
+        await page.wait_for_url(f"**{record}/reservations?semaine=*")
+        assert await page.locator("#flash").inner_text() == (
+            "Semaine type appliquée pour la famille : 1 réservation ajoutée."
+        )
+        await at_both_widths(page)
+    finally:
+        await context.close()
+    with closing(database(rush_server)) as db:
+        journal = db.execute(
+            "SELECT action, staff FROM audit_log WHERE family = ? ORDER BY id", (family_id,)
+        ).fetchall()
+        mails = db.execute(
+            "SELECT COUNT(*) FROM outbox_email WHERE family = ?", (family_id,)
+        ).fetchone()[0]
+    actions = [a for a, _staff in journal if a != "family_view"]
+    for expected in (
+        "inscription_request",
+        "inscription_validate",
+        "booking_book",
+        "booking_illness",
+        "booking_pattern",
+    ):
+        assert expected in actions, (expected, actions, code)
+    assert {s for a, s in journal if a in actions} == {agent}
+    assert mails >= 4  # validated, booked, ill, semaine type

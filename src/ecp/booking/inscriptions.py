@@ -375,7 +375,10 @@ def summary(result: Decisions) -> str:
             "inscription déjà décidée n’a pas changé",
             "inscriptions déjà décidées n’ont pas changé",
         )
-    if result.decided:
+    families = {d.family_id for d in result.decided}
+    if len(families) == 1:
+        text += " ; la famille est prévenue par courriel"
+    elif families:
         text += " ; les familles sont prévenues par courriel"
     return text + "."
 

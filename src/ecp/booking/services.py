@@ -1167,7 +1167,7 @@ async def request_inscription(
                 "inscription_request",
                 family_id=family_id,
                 target=f"inscription:{row.id}",
-                details={"activity": activity.label, "child": child["first_name"]},
+                details={"activity": activity.label, "first_name": child["first_name"]},
             )
             if validate:
                 decided = await inscriptions.decide_in_transaction(
