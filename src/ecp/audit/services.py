@@ -63,6 +63,8 @@ ACTIONS = {
     "booking_book": "Réservation par un agent",
     "booking_cancel": "Annulation d’une réservation par un agent",
     "booking_illness": "Absence pour maladie signalée par un agent",
+    "booking_pattern": "Semaine type appliquée par un agent",
+    "inscription_request": "Demande d’inscription faite par un agent pour la famille",
     "inscription_validate": "Validation d’une inscription",
     "inscription_refuse": "Refus d’une inscription",
     "inscription_waitlist": "Inscription mise en liste d’attente",

@@ -11,6 +11,7 @@ from litestar.response import Template
 from ecp.backoffice import (
     activity_routes,
     charts,
+    counter_routes,
     dashboard_queries,
     family_record_routes,
     family_routes,
@@ -57,6 +58,7 @@ def staff_router(settings) -> Router:
             *family_record_routes.handlers(),
             *request_routes.handlers(),
             *inscription_routes.handlers(),
+            *counter_routes.handlers(),
             *journal_routes.handlers(),
             *settings_routes.handlers(),
             *activity_routes.handlers(),

@@ -227,16 +227,26 @@ async def decide_inscriptions(
     decision: str,
     reason: str = "",
     *,
+    family_id: int | None = None,
     settings=None,
 ) -> Decisions:
     """Validates, refuses (with the reason the family reads) or ends (« annuler », with a
     reason too) these inscriptions, oldest request first, in one transaction.
 
     Validating where the activity is full puts the inscription on the waiting list with its
-    rank; ending a validated inscription promotes the next in rank. An inscription no longer in
-    a state the decision applies to (decided meanwhile by another agent) is skipped and counted.
+    rank; ending a validated inscription (or refusing a waiting one) promotes the next in rank.
+    An inscription no longer in a state the decision applies to (decided meanwhile by another
+    agent) is skipped and counted. `family_id`: only that family's inscriptions (the counter).
     Rejected under `selection` when none is named, under `motif` for a refusal or an end without
-    a reason; NotFound when none of them exists."""
+    a reason; NotFound when none of them exists (or is the family's)."""
+    _check(inscription_ids, decision, reason)
+    async with write_transaction():
+        return await decide_in_transaction(
+            actor, inscription_ids, decision, reason, family_id=family_id, settings=settings
+        )
+
+
+def _check(inscription_ids: Iterable[int], decision: str, reason: str) -> tuple[list[int], str]:
     ids = list(dict.fromkeys(inscription_ids))[:MAX_AT_ONCE]
     if decision not in DECISIONS:
         raise Rejected("Choisissez « Valider », « Refuser » ou « Mettre fin ».", field="decision")
@@ -245,75 +255,69 @@ async def decide_inscriptions(
     reason = reason.strip()
     if decision != "valider" and not reason:
         raise Rejected("Donnez le motif : la famille le lira.", field="motif")
-    if decision == "valider":
-        reason = ""
+    return ids, "" if decision == "valider" else reason
+
+
+async def decide_in_transaction(
+    actor: Principal,
+    inscription_ids: Iterable[int],
+    decision: str,
+    reason: str = "",
+    *,
+    family_id: int | None = None,
+    settings=None,
+) -> Decisions:
+    """decide_inscriptions' work, inside a transaction the caller opened (an inscription asked
+    for at the counter and validated at once)."""
+    ids, reason = _check(inscription_ids, decision, reason)
     decided: list[Decided] = []
-    skipped = 0
-    async with write_transaction():
-        rows = await _rows(ids)
-        if not rows:
-            raise NotFound("Inscription introuvable")
-        skipped = len(ids) - len(rows)
-        groups = sorted({(r["activity"], r["school"] or 0) for r in rows})
-        for activity_id in sorted({g[0] for g in groups}):
-            await _lock_activity(activity_id)
-        # Read again under the lock: another agent may have decided some meanwhile.
-        rows = await _rows([r["id"] for r in rows])
-        state: dict[
-            tuple, list[int]
-        ] = {}  # (activity, school, year) -> [places, validated, waiting]
-        for row in rows:
-            if row["status"] not in DECISIONS[decision]:
-                skipped += 1
-                continue
-            group = (row["activity"], row["school"], row["school_year"])
-            if decision == "valider":
-                if group not in state:
-                    # A waiting list left behind (places raised elsewhere) goes first.
-                    for done in await _promote(actor, *group, row["default_capacity"], settings):
-                        decided.append(done)
-                    places = await _places(row["activity"], row["school"], row["default_capacity"])
-                    state[group] = [places, *await _group_state(*group)]
-                places, validated, waiting = state[group]
-                if places == 0 or validated < places:
-                    state[group][1] += 1
-                    item = Decided(
-                        row["id"],
-                        row["family"],
-                        row["first_name"],
-                        row["activity_label"],
-                        "validee",
-                    )
-                    await _set(row["id"], actor, "validee")
-                else:
-                    state[group][2] += 1
-                    item = Decided(
-                        row["id"],
-                        row["family"],
-                        row["first_name"],
-                        row["activity_label"],
-                        "liste_attente",
-                        rank=state[group][2],
-                    )
-                    stamp = await _wait_stamp(*group)
-                    await _set(row["id"], actor, "liste_attente", waitlisted_at=stamp)
-                await _journal_and_mail(actor, item, "", settings)
-                decided.append(item)
-            else:
-                status = "refusee" if decision == "refuser" else "annulee"
-                await _set(row["id"], actor, status, reason)
-                item = Decided(
-                    row["id"], row["family"], row["first_name"], row["activity_label"], status
-                )
-                await _journal_and_mail(actor, item, reason, settings)
-                decided.append(item)
-                state.setdefault(group, [row["default_capacity"]])
+    rows = await _rows(ids)
+    if family_id is not None:
+        rows = [r for r in rows if r["family"] == family_id]
+    if not rows:
+        raise NotFound("Inscription introuvable")
+    skipped = len(ids) - len(rows)
+    for activity_id in sorted({r["activity"] for r in rows}):
+        await _lock_activity(activity_id)
+    # Read again under the lock: another agent may have decided some meanwhile.
+    rows = await _rows([r["id"] for r in rows])
+    # (activity, school, year) -> [places, validated, waiting] (an end or refusal: [default])
+    state: dict[tuple, list[int]] = {}
+    for row in rows:
+        if row["status"] not in DECISIONS[decision]:
+            skipped += 1
+            continue
+        group = (row["activity"], row["school"], row["school_year"])
+        names = (row["id"], row["family"], row["first_name"], row["activity_label"])
         if decision != "valider":
-            # Places freed (an end) or a waiting list shortened (a refusal): the next in rank.
-            for (activity_id, school_id, year_id), (default, *_rest) in state.items():
-                decided.extend(
-                    await _promote(actor, activity_id, school_id, year_id, default, settings)
-                )
+            status = "refusee" if decision == "refuser" else "annulee"
+            await _set(row["id"], actor, status, reason)
+            item = Decided(*names, status)
+            await _journal_and_mail(actor, item, reason, settings)
+            decided.append(item)
+            state.setdefault(group, [row["default_capacity"]])
+            continue
+        if group not in state:
+            # A waiting list left behind (places raised elsewhere) goes first.
+            decided += await _promote(actor, *group, row["default_capacity"], settings)
+            places = await _places(row["activity"], row["school"], row["default_capacity"])
+            state[group] = [places, *await _group_state(*group)]
+        places, validated, waiting = state[group]
+        if places == 0 or validated < places:
+            state[group][1] += 1
+            item = Decided(*names, "validee")
+            await _set(row["id"], actor, "validee")
+        else:
+            state[group][2] += 1
+            item = Decided(*names, "liste_attente", rank=state[group][2])
+            stamp = await _wait_stamp(*group)
+            await _set(row["id"], actor, "liste_attente", waitlisted_at=stamp)
+        await _journal_and_mail(actor, item, "", settings)
+        decided.append(item)
+    if decision != "valider":
+        # Places freed (an end) or a waiting list shortened (a refusal): the next in rank.
+        for (activity_id, school_id, year_id), (default, *_rest) in state.items():
+            decided += await _promote(actor, activity_id, school_id, year_id, default, settings)
     return Decisions(decided, skipped)
 
 
@@ -371,7 +375,10 @@ def summary(result: Decisions) -> str:
             "inscription déjà décidée n’a pas changé",
             "inscriptions déjà décidées n’ont pas changé",
         )
-    if result.decided:
+    families = {d.family_id for d in result.decided}
+    if len(families) == 1:
+        text += " ; la famille est prévenue par courriel"
+    elif families:
         text += " ; les familles sont prévenues par courriel"
     return text + "."
 

@@ -27,6 +27,7 @@ from ecp import clock
 from ecp.audit import services as audit
 from ecp.auth.principal import Principal
 from ecp.booking import calendar as cal
+from ecp.booking import inscriptions
 from ecp.booking.queries import (
     CalendarData,
     Setup,
@@ -720,9 +721,11 @@ async def plan_week_pattern(
     start: dt.date,
     end: dt.date,
     data: CalendarData | None = None,
+    staff: bool = False,
 ) -> list[PlanItem]:
     """What a semaine type would do, day by day, without writing: every booking it would add
     and every day it cannot book, with the reason. Additive: it never cancels a booking.
+    `staff`: an agent at the counter, to whom the deadline does not apply.
 
     pattern: activity id -> ISO weekdays. A fixed number of queries (see queries.load_calendar),
     none when the caller already loaded `data` for these dates.
@@ -746,7 +749,7 @@ async def plan_week_pattern(
                 state = data.booking_state(child["id"], activity.id, day)
                 if state in ("reservee", "malade"):
                     continue  # already there: no change
-                cell = data.cell(child, activity, day, now)
+                cell = data.cell(child, activity, day, now, staff=staff)
                 if cell.state == "libre":
                     conflict = data.group_conflict(child["id"], activity, day)
                     if conflict:
@@ -794,11 +797,20 @@ async def plan_week_pattern(
 
 
 async def apply_week_pattern(
-    family_id: int, items: list[PlanItem], setup: Setup | None = None
+    family_id: int,
+    items: list[PlanItem],
+    setup: Setup | None = None,
+    *,
+    actor: Principal | None = None,
+    settings=None,
 ) -> tuple[int, list[PlanItem]]:
     """Books the planned days in ONE transaction; a day that filled up meanwhile is reported,
     not fatal. Returns (bookings made, the days refused: PlanItem with ok=False and the reason,
     « complet », « délai dépassé »..., or the service's own sentence for the rarer refusals).
+
+    `actor` staff (the counter): the deadline and a billed month do not stop the agent, the
+    bookings carry the agent's id, one journal line says what was booked for the family, and
+    one e-mail tells the family, in the same transaction.
 
     Queries: the children (locked) with their inscriptions, their bookings over the dates, one
     place taken per booking (the capacity rule is per slot) and one INSERT for the new rows.
@@ -813,6 +825,8 @@ async def apply_week_pattern(
         setup = await load_setup(start, end)
     made = 0
     refused: list[PlanItem] = []
+    staff = actor is not None and actor.is_staff
+    staff_id = actor.staff_id if staff else None
     async with write_transaction():
         children, inscribed, days = await _children_days(
             sorted({i.child_id for i in todo}),
@@ -837,10 +851,10 @@ async def apply_week_pattern(
                     setup,
                     days.setdefault((child["id"], item.day), {}),
                     (child["id"], activity.id) in inscribed,
-                    staff=False,
+                    staff=staff,
                     now=now,
                     source="semaine_type",
-                    staff_id=None,
+                    staff_id=staff_id,
                     pending=pending,
                 )
                 made += 1
@@ -851,6 +865,15 @@ async def apply_week_pattern(
                 refused.append(dataclasses.replace(item, ok=False, reason=short or exc.message))
         if pending:
             await Booking.insert(*pending)
+        if staff and made:
+            await audit.record(
+                actor,
+                "booking_pattern",
+                family_id=family_id,
+                target=f"family:{family_id}",
+                details={"reservations": made, "du": start.isoformat(), "au": end.isoformat()},
+            )
+            await queue_staff_pattern_mail(family_id, made, start, end, settings)
     return made, refused
 
 
@@ -889,6 +912,67 @@ async def plan_all_children(
     return await plan_week_pattern(
         family_id, ids, {activity_id: {day.isoweekday()}}, day, day, data=data
     )
+
+
+async def queue_staff_pattern_mail(
+    family_id: int, made: int, start: dt.date, end: dt.date, settings=None
+) -> bool:
+    """Inside the semaine type's transaction: the family is told what the agent booked."""
+    from ecp.web.templating import environment, jour
+
+    family = await Family.select(Family.email).where(Family.id == family_id).first()
+    if not family or not family["email"]:
+        return False
+    if settings is None:
+        from ecp.settings import Settings
+
+        settings = Settings.from_env()
+    context = {
+        "made": made,
+        "start": start,
+        "end": end,
+        "service": (await commune_settings())["service_name"],
+        "commune": settings.commune_name,
+        "url": urls.absolute(settings.base_url, "booking_week")
+        + f"?semaine={cal.week_code(start - dt.timedelta(days=start.weekday()))}",
+    }
+    env = environment()
+    await queue_email(
+        to=family["email"],
+        subject=f"Semaine type appliquée par le service à partir du {jour(start)}",
+        text=env.get_template("partials/mail/pattern_by_staff.txt").render(**context),
+        html=env.get_template("partials/mail/pattern_by_staff.html").render(**context),
+        kind=STAFF_CHANGE_MAIL,
+        family_id=family_id,
+    )
+    return True
+
+
+async def declare_illness_day(
+    child_id: int,
+    day: dt.date,
+    *,
+    family_id: int,
+    actor: Principal,
+    settings=None,
+) -> list[Outcome]:
+    """At the counter: the child is ill on `day`; every activity booked for the child that day
+    becomes *malade* (each through `change`: journalled, e-mailed, its place freed). Rejected
+    (field `jour`) when nothing is booked that day; NotFound for a child not of the family."""
+    rows = await Booking.select(Booking.activity).where(
+        (Booking.child == child_id)
+        & (Booking.child.family == family_id)
+        & (Booking.day == day)
+        & (Booking.state == "reservee")
+    )
+    if not rows:
+        raise NothingToDo("Rien n’est réservé pour cet enfant ce jour-là.", field="jour")
+    return [
+        await declare_illness(
+            child_id, r["activity"], day, family_id=family_id, actor=actor, settings=settings
+        )
+        for r in rows
+    ]
 
 
 async def _children_days(
@@ -1230,10 +1314,18 @@ async def export_attendance(actor: Principal, day: dt.date, school_id: int | Non
 class InscriptionRequested:
     child_name: str
     activity_label: str
+    inscription_id: int | None = None
+    decided: object | None = None  # inscriptions.Decisions, when staff validated it at once
 
 
 async def request_inscription(
-    family_id: int, child_id: int | None, activity_id: int | None
+    family_id: int,
+    child_id: int | None,
+    activity_id: int | None,
+    *,
+    actor: Principal | None = None,
+    validate: bool = False,
+    settings=None,
 ) -> InscriptionRequested:
     """A pending inscription of one of the family's children to an activity of the current
     school year.
@@ -1241,7 +1333,11 @@ async def request_inscription(
     NotFound for a child who is not the family's (or no longer active) and when no school year
     is open; Rejected (field `activite-<child>`, the child's select) for an activity the child
     may not ask for: inactive, not open to the child's level, or already asked for this year,
-    whatever the answer was."""
+    whatever the answer was.
+
+    At the counter (`actor` staff): journalled as asked by that agent for the family and, with
+    `validate`, decided at once in the same transaction (validated, or on the waiting list when
+    the activity is full: ecp.booking.inscriptions)."""
     _settings, year = await load_rules_row()
     child = None
     if child_id is not None:
@@ -1268,16 +1364,28 @@ async def request_inscription(
             & (Inscription.school_year == year["id"])
         ):
             raise Rejected("Choisissez une activité dans la liste.", field=field)
-        await Inscription.insert(
-            Inscription(
-                child=child["id"],
-                activity=activity.id,
-                school_year=year["id"],
-                status="en_attente",
-                requested_at=clock.now(),
-            )
+        row = Inscription(
+            child=child["id"],
+            activity=activity.id,
+            school_year=year["id"],
+            status="en_attente",
+            requested_at=clock.now(),
         )
-    return InscriptionRequested(child["first_name"], activity.label)
+        await row.save()
+        decided = None
+        if actor is not None and actor.is_staff:
+            await audit.record(
+                actor,
+                "inscription_request",
+                family_id=family_id,
+                target=f"inscription:{row.id}",
+                details={"activity": activity.label, "first_name": child["first_name"]},
+            )
+            if validate:
+                decided = await inscriptions.decide_in_transaction(
+                    actor, [row.id], "valider", settings=settings
+                )
+    return InscriptionRequested(child["first_name"], activity.label, row.id, decided)
 
 
 # ---------------------------------------------------------------------------------------------

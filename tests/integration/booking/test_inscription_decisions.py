@@ -194,5 +194,34 @@ async def test_decided_meanwhile_is_skipped_and_bad_decisions_write_nothing():
     assert await _statuses(ids) == ["refusee", "validee"]
     assert inscriptions.summary(result) == (
         "1 inscription validée ; 1 inscription déjà décidée n’a pas changé ; "
-        "les familles sont prévenues par courriel."
+        "la famille est prévenue par courriel."
     )
+
+
+async def test_places_raised_in_the_settings_promote_the_waiting_list():
+    from ecp.backoffice import settings_services
+
+    commune = await _commune(places=1)
+    pending = await _pending(commune, 3)
+    ids = [p.id for p in pending]
+    agent = await _agent()
+    await inscriptions.decide_inscriptions(agent, ids, "valider")
+    activity = commune.activities["garderie_soir"]
+    await settings_services.update_activity(
+        agent,
+        activity.id,
+        label=activity.label,
+        short_label=activity.short_label,
+        weekdays=activity.weekdays.split(","),
+        starts_at=activity.starts_at,
+        ends_at=activity.ends_at,
+        levels=activity.eligible_levels.split(","),
+        default_capacity=1,
+        active=True,
+        capacities={commune.school.id: 2},
+    )
+    assert await _statuses(ids) == ["validee", "validee", "liste_attente"]
+    actions = [r["action"] for r in await AuditLog.select(AuditLog.action).order_by(AuditLog.id)]
+    assert actions[-2:] == ["settings_changed", "inscription_promote"]
+    subjects = [r["subject"] for r in await OutboxEmail.select(OutboxEmail.subject)]
+    assert subjects[-1] == "Une place s’est libérée : inscription validée à Garderie du soir"

@@ -158,6 +158,15 @@ async def test_bad_decisions_come_back_422_with_the_ticks_kept(client):
     assert none.status_code == 422
     assert error_summary_links(none.text) == ["#selection"]
     assert "Cochez au moins une inscription." in none.text
+    # htmx: the list again, its error summary taking the focus (not the heading).
+    swapped = await post_form(
+        client, PAGE, {"decision": "valider"}, from_page=PAGE, headers={"HX-Request": "true"}
+    )
+    assert swapped.status_code == 422 and "<html" not in swapped.text
+    part = soup(swapped.text)
+    assert part.select_one(".error-summary").has_attr("autofocus")
+    assert not part.select_one("#inscription-results-title").has_attr("data-focus")
+    assert part.title.get_text().startswith("Erreur : ")
     no_reason = await post_form(
         client,
         PAGE,
