@@ -252,3 +252,19 @@ async def test_text_spacing_holds_at_320_on_the_family_pages(page, live_server):
         await page.set_viewport_size({"width": 1280, "height": 800})
         await assert_accessible(page)
         await page.set_viewport_size({"width": 320, "height": 800})
+
+
+async def test_paperless_choice_htmx_state_at_320_and_1280(page, live_server):
+    await keyboard_login_family(page)
+    await page.set_viewport_size({"width": 320, "height": 800})
+    await page.goto("/famille/factures")
+    other = "papier" if await page.locator("#mode-courriel").is_checked() else "courriel"
+    await page.locator(f"#mode-{other}").check()
+    await page.get_by_role("button", name="Enregistrer mon choix").click()
+    await wait_for_focus(page, "e.id === 'paperless-choice-title'")
+    assert await page.locator(f"#mode-{other}").is_checked()
+    for width in (320, 1280):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await assert_accessible(page)
+    await page.set_viewport_size({"width": 320, "height": 800})
+    assert await horizontal_overflow(page) <= 0
