@@ -170,6 +170,32 @@ async def test_declare_ill_without_javascript(nojs_page, live_server):
         _run(live_server, RESTORE + "\nprint('ok')")
 
 
+async def test_a_refused_card_says_what_happened_and_what_to_do(page, live_server):
+    number = unpaid_invoice_number(live_server)
+    await keyboard_login_family(page)
+    await page.set_viewport_size(PHONE)
+    await page.goto("/famille/paiements")
+    for box in await page.locator("input[name=factures]").all():
+        label = await page.locator(f"label[for='{await box.get_attribute('id')}']").inner_text()
+        if (number in label) != await box.is_checked():
+            await box.click()
+    await page.get_by_role("button", name="Vérifier le montant").click()
+    await page.wait_for_url(re.compile(r"/famille/paiements/ECP-[A-Za-z0-9_-]+$"))
+    attempt = page.url
+    await page.get_by_role("button", name="Continuer vers le paiement sécurisé").click()
+    await page.wait_for_url(re.compile(r"/simulateur-paybox/paiement$"))
+    await keyboard_card(page, "4000000000000002")
+    await page.wait_for_url(re.compile(r"/retour/refuse\?"))
+    for url in (page.url, attempt):
+        await page.goto(url)
+        main = await page.locator("main").inner_text()
+        assert "Paiement refusé par votre banque" in main
+        assert "Factures réglées par ce paiement" not in main and "Montant payé" not in main
+        assert "Factures que ce paiement devait régler" in main
+        assert "payer à nouveau en ligne" in main and "guichet de la régie" in main
+        await check_both_widths(page)
+
+
 async def test_pay_the_unpaid_invoice_from_the_home_page(page, live_server):
     number = unpaid_invoice_number(live_server)
     await keyboard_login_family(page)
