@@ -22,6 +22,7 @@ from ecp.auth.guards import requires_family, requires_staff
 from ecp.auth.middleware import auth_middleware
 from ecp.auth.passwords import Passwords
 from ecp.backoffice import routes as backoffice
+from ecp.finance import routes as finance
 from ecp.booking import routes as booking
 from ecp.invoices import routes as invoices
 from ecp.mail import routes as mail
@@ -66,6 +67,7 @@ STAFF_ROUTERS = (
     booking.staff_router,
     invoices.staff_router,
     payments.staff_router,
+    finance.staff_router,
     mail.staff_router,
 )
 

@@ -110,6 +110,16 @@ def parse_staff_mfa(value: str) -> str:
     return mode
 
 
+PAYMENT_PROVIDERS = ("paybox", "payfip")
+
+
+def parse_providers(value: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
+    if not chosen or any(p not in PAYMENT_PROVIDERS for p in chosen):
+        raise ValueError("doit valoir paybox, payfip ou paybox,payfip")
+    return chosen
+
+
 def _parser_for(default: Any) -> Callable[[str], Any]:
     if isinstance(default, bool):  # before int: a bool is an int
         return parse_bool
@@ -343,6 +353,49 @@ class Settings:
         True,
         "local Paybox simulator instead of the bank; refused in production",
     )
+    # Card payment providers offered to the families (ecp.payments.payfip for PayFiP).
+    payment_providers: tuple[str, ...] = env(
+        "ECP_PAYMENT_PROVIDERS",
+        ("paybox",),
+        "card payment: paybox, payfip, or paybox,payfip (the family then chooses)",
+        parse_providers,
+    )
+    payfip_numcli: str = env(
+        "ECP_PAYFIP_NUMCLI", "", "the régie's PayFiP client number (6 digits, from the DGFiP)"
+    )
+    payfip_saisie: str = env(
+        "ECP_PAYFIP_SAISIE", "W", "PayFiP mode: T (test), X (activation), W (production)"
+    )
+    payfip_service_url: str = env(
+        "ECP_PAYFIP_SERVICE_URL",
+        "https://www.payfip.gouv.fr/tpa/services/securite",
+        "PayFiP's SOAP endpoint (ignored by the simulator)",
+    )
+    payfip_payment_url: str = env(
+        "ECP_PAYFIP_PAYMENT_URL",
+        "https://www.payfip.gouv.fr/tpa/paiementws.web",
+        "PayFiP's payment page, the idop is added to it (ignored by the simulator)",
+    )
+    # SEPA direct debit (ecp.payments.mandates, ecp.payments.debits).
+    sepa_creditor_id: str = env(
+        "ECP_SEPA_ICS", "", "the commune's SEPA creditor identifier (ICS), e.g. FR12ZZZ123456"
+    )
+    sepa_creditor_name: str = env(
+        "ECP_SEPA_CREDITOR_NAME", "", "creditor name on debit files (default: the commune's)"
+    )
+    sepa_creditor_iban: str = env(
+        "ECP_SEPA_CREDITOR_IBAN", "", "the régie's account credited by the debits (IBAN)"
+    )
+    sepa_creditor_bic: str = env("ECP_SEPA_CREDITOR_BIC", "", "the BIC of that account")
+    sepa_debit_day: int = env(
+        "ECP_SEPA_DEBIT_DAY", 10, "day of the month invoices are debited (pre-notified)"
+    )
+    bank_data_key: str = env(
+        "ECP_BANK_DATA_KEY",
+        "",
+        "encrypts IBANs at rest (default: derived from ECP_SECRET_KEY)",
+        repr=False,
+    )
     # Built from the ECP_PAYBOX_* variables (PayboxConfig); None: the defaults of the
     # payment_simulator mode, filled in by __post_init__.
     paybox: PayboxConfig = field(default=None, metadata={"nested": "ECP_PAYBOX_"})
@@ -489,5 +542,13 @@ class Settings:
                 "(ECP_STAFF_MFA=obligatoire)."
             )
         if not self.payment_simulator:
-            problems.extend(self.paybox.problems())
+            if "paybox" in self.payment_providers:
+                problems.extend(self.paybox.problems())
+            if "payfip" in self.payment_providers:
+                if not (self.payfip_numcli.isdigit() and len(self.payfip_numcli) == 6):
+                    problems.append("ECP_PAYFIP_NUMCLI doit compter 6 chiffres.")
+                if self.payfip_saisie not in ("T", "X", "W"):
+                    problems.append("ECP_PAYFIP_SAISIE doit valoir T, X ou W.")
+                if not self.payfip_service_url.startswith("https://"):
+                    problems.append("ECP_PAYFIP_SERVICE_URL doit commencer par https://.")
         return problems

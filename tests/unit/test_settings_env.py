@@ -50,6 +50,8 @@ def test_each_variable_sets_its_own_field(name, default):
     value, text = sample(default)
     if name == "ECP_LOG_LEVEL":
         value, text = "DEBUG", "DEBUG"
+    if name == "ECP_PAYMENT_PROVIDERS":
+        value, text = ("payfip", "paybox"), " PayFiP , paybox ,"
     if name == "ECP_REGIE_IBAN":  # as printed on a RIB, kept without its spaces
         value, text = "FR7630001007941234567890185", "FR76 3000 1007 9412 3456 7890 185"
     if name == "ECP_REGIE_BIC":
@@ -239,6 +241,13 @@ def test_nothing_else_reads_the_environment():
                 if re.search(r"\bos\.environ\b|\bgetenv\(|\benviron\[", line):
                     readers.append(f"{rel}:{n}: {line.strip()}")
     assert readers == []
+
+
+def test_payment_providers_are_paybox_payfip_or_both():
+    assert Settings.from_env({}).payment_providers == ("paybox",)
+    assert Settings.from_env({"ECP_PAYMENT_PROVIDERS": "payfip"}).payment_providers == ("payfip",)
+    with pytest.raises(SettingsError, match="ECP_PAYMENT_PROVIDERS doit valoir"):
+        Settings.from_env({"ECP_PAYMENT_PROVIDERS": "paypal"})
 
 
 @pytest.mark.parametrize(

@@ -65,9 +65,14 @@ ACTIONS = {
     "booking_illness": "Absence pour maladie signalée par un agent",
     "inscription_validate": "Validation d’une inscription",
     "inscription_refuse": "Refus d’une inscription",
+    "inscription_waitlist": "Inscription mise en liste d’attente",
+    "inscription_promote": "Inscription validée depuis la liste d’attente",
+    "inscription_cancel": "Fin d’une inscription",
     "attendance_mark": "Pointage d’une liste",
     "attendance_unbooked_add": "Présence sans réservation ajoutée au pointage",
     "effectifs_exportes": "Export des effectifs (CSV)",
+    "feuilles_emargement_imprimees": "Impression des feuilles d’émargement",
+    "fiche_cuisine_imprimee": "Impression de la fiche cuisine",
     # Billing and payments
     "facturation_lancee": "Lancement de la facturation d’un mois",
     "tarif_cree": "Création d’un tarif",
@@ -81,6 +86,7 @@ ACTIONS = {
     "staff_account_created": "Création d’un compte agent",
     "staff_account_changed": "Modification d’un compte agent",
     "staff_password_changed": "Mot de passe modifié",
+    "first_password_chosen": "Mot de passe provisoire remplacé à la première connexion",
     "family_anonymised": "Anonymisation d’une famille inactive",
     # Billing corrections, anomalies and the régie
     "facturation_en_avance": "Facturation en avance d’un mois non terminé (avertissement confirmé)",
@@ -98,6 +104,12 @@ ACTIONS = {
     "relances_envoyees": "Envoi d’une série de relances d’impayés",
     "relances_imprimees": "Impression des lettres de relance",
     "factures_papier_imprimees": "Impression des factures papier du mois",
+    # Finance: the PES files for the Trésor public
+    "pes_parametres_modifies": "Modification des codes du comptable (PES)",
+    "pes_codes_activite_modifies": "Modification des codes comptables d’une activité",
+    "pes_bordereau_emis": "Émission d’un bordereau PES pour le Trésor public",
+    "pes_bordereau_annule": "Annulation d’un bordereau PES",
+    "pes_telecharge": "Téléchargement d’un fichier PES",
 }
 
 VIEWED = "family_record_viewed"
@@ -322,6 +334,12 @@ FIELD_LABELS = {
     "facture": "facture",
     "du": "du",
     "au": "au",
+    "bordereau": "bordereau",
+    "perimetre": "factures exportées",
+    "pieces": "pièces",
+    "fichier": "fichier",
+    "produit": "code produit",
+    "nature": "nature comptable",
     # Settings and staff
     "service_name": "nom du service",
     "address": "adresse",

@@ -14,9 +14,11 @@ from ecp.backoffice import (
     dashboard_queries,
     family_record_routes,
     family_routes,
+    inscription_routes,
     journal_routes,
     request_routes,
     settings_routes,
+    sheet_routes,
 )
 from ecp.web.htmx import page_or_fragment
 
@@ -54,8 +56,10 @@ def staff_router(settings) -> Router:
             *family_routes.handlers(),
             *family_record_routes.handlers(),
             *request_routes.handlers(),
+            *inscription_routes.handlers(),
             *journal_routes.handlers(),
             *settings_routes.handlers(),
             *activity_routes.handlers(),
+            *sheet_routes.handlers(),
         ],
     )

@@ -29,6 +29,7 @@ from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import ROLES, StaffUser
 from ecp.backoffice import settings_queries as queries
+from ecp.booking import inscriptions
 from ecp.booking.calendar import STANDING, week_code
 from ecp.booking.tables import Booking
 from ecp.commune.queries import commune_settings
@@ -656,12 +657,15 @@ async def update_activity(
     active: bool,
     capacities: dict[int, int] | None = None,
     over_capacity_confirmed: bool = False,
+    settings=None,
 ) -> None:
     """What may change once bookings exist: labels, days, hours, levels, places, offered.
 
     Places set below the bookings already made for a day to come (from today) raise
     OverCapacity with those days unless `over_capacity_confirmed`; nobody is cancelled either
-    way, the journal line says how many bookings were above the places."""
+    way, the journal line says how many bookings were above the places. Places raised where
+    inscriptions wait validate the next in rank (ecp.booking.inscriptions.promote_waiting;
+    `settings`: the portal's address for their e-mails)."""
     capacities = dict(capacities or {})
     values = _activity_values(
         label=label,
@@ -722,6 +726,7 @@ async def update_activity(
                 ),
             },
         )
+        await inscriptions.promote_waiting(actor, activity_id, settings=settings)
 
 
 # ---------------------------------------------------------------- staff accounts
@@ -770,6 +775,9 @@ async def save_staff(
             values[StaffUser.password_hash] = new_hash
             values[StaffUser.failed_logins] = 0
             values[StaffUser.locked_until] = None
+            # A password given by someone else is provisional: its owner chooses their own at
+            # the next login (ecp.auth.guards).
+            values[StaffUser.must_change_password] = staff_id != actor.staff_id
         if not creating:
             current = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
             if current is None:
@@ -787,7 +795,7 @@ async def save_staff(
             ).save()
         await record(
             actor,
-            "staff_account_changed",
+            "staff_account_created" if creating else "staff_account_changed",
             target=f"agent {username}",
             details={"role": role, "active": active, "password_changed": bool(new_hash)},
         )

@@ -30,6 +30,7 @@ from ecp.booking import calendar as cal
 from ecp.booking.queries import (
     CalendarData,
     Setup,
+    attendance_day,
     load_activities,
     load_calendar,
     load_rules_row,
@@ -853,6 +854,43 @@ async def apply_week_pattern(
     return made, refused
 
 
+async def plan_copy_week(
+    family_id: int, monday: dt.date, data: CalendarData | None = None
+) -> list[PlanItem]:
+    """« Comme la semaine dernière »: for each child, last week's bookings (and days declared
+    ill, which were booked) as this week's semaine type, planned like one (additive: nothing
+    is cancelled, days already booked are left alone, the refused ones come with a reason).
+    `data` must cover both weeks (last Monday to this Friday); read here when missing."""
+    last = monday - dt.timedelta(days=7)
+    friday = monday + dt.timedelta(days=4)
+    if data is None:
+        data = await load_calendar(family_id, last, friday)
+    patterns: dict[int, dict[int, set[int]]] = {}
+    for (child_id, activity_id, day), row in data.bookings.items():
+        if last <= day < monday and row["state"] in cal.STANDING:
+            patterns.setdefault(child_id, {}).setdefault(activity_id, set()).add(day.isoweekday())
+    items: list[PlanItem] = []
+    for child_id, pattern in patterns.items():
+        items += await plan_week_pattern(family_id, [child_id], pattern, monday, friday, data=data)
+    items.sort(key=lambda i: (i.day, i.child_name, i.activity_label))
+    return items
+
+
+async def plan_all_children(
+    family_id: int, activity_id: int, day: dt.date, data: CalendarData | None = None
+) -> list[PlanItem]:
+    """« Pour tous mes enfants »: the same activity on one day for every child of the family
+    it is offered to, planned like a semaine type (children already booked are left alone)."""
+    if data is None:
+        data = await load_calendar(family_id, day, day)
+    if data.setup().activity(activity_id) is None:
+        raise NotFound("Activité introuvable.")
+    ids = [c["id"] for c in data.children]
+    return await plan_week_pattern(
+        family_id, ids, {activity_id: {day.isoweekday()}}, day, day, data=data
+    )
+
+
 async def _children_days(
     child_ids: list[int],
     family_id: int,
@@ -1012,23 +1050,19 @@ def refuse_future_pointage(day: dt.date) -> None:
         )
 
 
-async def record_pointage(
-    actor: Principal,
-    *,
-    day: dt.date,
-    activity_id: int,
-    school_id: int,
-    marks: list[tuple[int | None, str]],
-) -> int:
-    """Saves the marks of one list (day, activity, school) and returns how many were saved.
+@dataclass(frozen=True)
+class Mark:
+    """One child's line of a pointage as posted: a status of POINTAGE (anything else: « not
+    pointed yet », skipped) and, where the activity is billed by the hour, the times."""
 
-    `marks`: (child id, status) as posted; a child who is not on the list (no booking left
-    standing, no pointage row) refuses the whole list with NotFound: the form only offers the
-    list's children. A status outside POINTAGE (« not pointed yet ») is skipped. A second save
-    updates the rows, never duplicates them; one audit line per save that marked someone. A day
-    to come refuses the whole list (PointageRefused), once the list is known to be the day's. A
-    mark changed after the month is billed shows among its régularisations
-    (ecp.invoices.regularisations)."""
+    child: int | None
+    status: str
+    arrived: dt.time | None = None
+    left: dt.time | None = None
+
+
+async def _list_children(day: dt.date, activity_id: int, school_id: int) -> dict[int, int]:
+    """The children on a list (booking standing, or pointed without one): {child: family}."""
     expected = {
         r["child"]: r["family"]
         for r in await Booking.select(Booking.child, Booking.child.family.as_alias("family")).where(
@@ -1051,55 +1085,141 @@ async def record_pointage(
             )
         }
     )
-    chosen: dict[int, str] = {}
-    for child, status in marks:
-        if child is None or child not in expected:
-            raise NotFound("Enfant introuvable sur cette liste")
-        if status in POINTAGE:
-            chosen[child] = status
+    return expected
+
+
+async def record_pointage(
+    actor: Principal,
+    *,
+    day: dt.date,
+    activity_id: int,
+    school_id: int,
+    marks: list[tuple[int | None, str]] | list[Mark],
+) -> int:
+    """Saves the marks of one list (day, activity, school) and returns how many were saved
+    (record_pointage_lists with one list)."""
+    counts = await record_pointage_lists(
+        actor, day=day, school_id=school_id, lists={activity_id: marks}
+    )
+    return counts[activity_id]
+
+
+async def record_pointage_lists(
+    actor: Principal,
+    *,
+    day: dt.date,
+    school_id: int,
+    lists: dict[int, list],
+    all_present: int | None = None,
+) -> dict[int, int]:
+    """Saves the marks of a school's lists of a day, all or nothing, and returns how many were
+    saved per activity.
+
+    Each list's marks: Mark (or (child id, status)) as posted; a child who is not on the list
+    (no booking left standing, no pointage row) refuses everything with NotFound: the form only
+    offers the lists' children. A status outside POINTAGE (« not pointed yet ») is skipped. The
+    times are kept for a present child of an activity billed by the hour (Activity.hourly),
+    dropped otherwise. A second save updates the rows, never duplicates them (a list's rows are replaced
+    in two statements); one audit line
+    per list that marked someone. `all_present`: the activity whose whole list is marked
+    present (« tous présents »), its posted times kept. A day to come refuses everything (PointageRefused), once the
+    lists are known to be the day's. A mark changed after the month is billed shows among its
+    régularisations (ecp.invoices.regularisations)."""
+    hourly = (
+        {
+            r["id"]
+            for r in await fetch(
+                f"SELECT id FROM activity WHERE hourly = {{}} AND id IN ({placeholders(list(lists))})",
+                True,
+                *lists,
+            )
+        }
+        if lists
+        else set()
+    )
+    chosen: dict[int, dict[int, Mark]] = {}
+    for activity_id, marks in lists.items():
+        expected = await _list_children(day, activity_id, school_id)
+        picked: dict[int, Mark] = {}
+        for mark in marks:
+            if not isinstance(mark, Mark):
+                mark = Mark(*mark)
+            if mark.child is None or mark.child not in expected:
+                raise NotFound("Enfant introuvable sur cette liste")
+            if mark.status in POINTAGE:
+                keep = mark.status == "present" and activity_id in hourly
+                picked[mark.child] = Mark(
+                    mark.child,
+                    mark.status,
+                    mark.arrived if keep else None,
+                    mark.left if keep else None,
+                )
+        if activity_id == all_present:
+            for child in expected:
+                old = picked.get(child)
+                picked[child] = Mark(
+                    child,
+                    "present",
+                    old.arrived if old and activity_id in hourly else None,
+                    old.left if old and activity_id in hourly else None,
+                )
+        chosen[activity_id] = picked
     refuse_future_pointage(day)
     stamp = clock.now()
     async with write_transaction():
-        existing = {
-            r["child"]: r["id"]
-            for r in await Attendance.select(Attendance.id, Attendance.child).where(
+        for activity_id, picked in chosen.items():
+            if not picked:
+                continue
+            # The list's rows replaced in two statements whatever its length (a row per child
+            # and day: nothing refers to it).
+            await Attendance.delete().where(
                 (Attendance.day == day)
                 & (Attendance.activity == activity_id)
-                & Attendance.child.is_in(list(chosen) or [0])
+                & Attendance.child.is_in(list(picked))
             )
-        }
-        new_rows = []
-        for child, status in chosen.items():
-            if child in existing:
-                await Attendance.update(
-                    {
-                        Attendance.status: status,
-                        Attendance.marked_at: stamp,
-                        Attendance.marked_by: actor.staff_id,
-                    }
-                ).where(Attendance.id == existing[child])
-            else:
-                new_rows.append(
+            await Attendance.insert(
+                *(
                     Attendance(
                         child=child,
                         activity=activity_id,
                         school=school_id,
                         day=day,
-                        status=status,
+                        status=mark.status,
+                        arrived_at=mark.arrived,
+                        left_at=mark.left,
                         marked_at=stamp,
                         marked_by=actor.staff_id,
                     )
+                    for child, mark in picked.items()
                 )
-        if new_rows:
-            await Attendance.insert(*new_rows)
-        if chosen:
-            await audit.record(
-                actor,
-                "attendance_mark",
-                target=f"activity:{activity_id}",
-                details={"day": day.isoformat(), "school": school_id, "count": len(chosen)},
             )
-    return len(chosen)
+            if picked:
+                await audit.record(
+                    actor,
+                    "attendance_mark",
+                    target=f"activity:{activity_id}",
+                    details={"day": day.isoformat(), "school": school_id, "count": len(picked)},
+                )
+    return {activity_id: len(picked) for activity_id, picked in chosen.items()}
+
+
+async def export_attendance(actor: Principal, day: dt.date, school_id: int | None) -> dict | None:
+    """A day's lists for the effectifs' CSV (every activity; one school or all), the export
+    journalled (« effectifs_exportes »). None when `school_id` names no active school."""
+    data = await attendance_day(day, school_id, None)
+    if data is None:
+        return None
+    await audit.record(
+        actor,
+        "effectifs_exportes",
+        target=f"school:{school_id}" if school_id else "toutes les écoles",
+        details={
+            "jour": day.isoformat(),
+            "ecole": school_id,
+            "enfants": sum(len(g["children"]) for g in data["groups"]),
+        },
+    )
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1158,59 +1278,6 @@ async def request_inscription(
             )
         )
     return InscriptionRequested(child["first_name"], activity.label)
-
-
-@dataclass
-class InscriptionDecided:
-    child_name: str
-    activity_label: str
-    status: str  # "validee" or "refusee"
-
-
-async def decide_inscription(
-    actor: Principal, inscription_id: int, decision: str, reason: str
-) -> InscriptionDecided:
-    """Validates (`decision` "valider") or refuses ("refuser", with the reason the family will
-    read) an inscription, audit-logged in the same transaction.
-
-    NotFound for an unknown inscription; Rejected, under the reason's field
-    (`motif-<inscription>`), for another decision or a refusal without a reason."""
-    row = (
-        await Inscription.select(
-            Inscription.id,
-            Inscription.status,
-            Inscription.child.family.as_alias("family"),
-            Inscription.child.first_name.as_alias("name"),
-            Inscription.activity.label.as_alias("activity"),
-        )
-        .where(Inscription.id == inscription_id)
-        .first()
-    )
-    if row is None:
-        raise NotFound("Inscription introuvable")
-    field = f"motif-{inscription_id}"
-    if decision not in ("valider", "refuser"):
-        raise Rejected("Choisissez « Valider » ou « Refuser ».", field=field)
-    if decision == "refuser" and not reason:
-        raise Rejected("Donnez le motif du refus : la famille le lira.", field=field)
-    status = "validee" if decision == "valider" else "refusee"
-    async with write_transaction():
-        await Inscription.update(
-            {
-                Inscription.status: status,
-                Inscription.decided_at: clock.now(),
-                Inscription.decided_by: actor.staff_id,
-                Inscription.reason: reason if status == "refusee" else "",
-            }
-        ).where(Inscription.id == inscription_id)
-        await audit.record(
-            actor,
-            f"inscription_{'validate' if status == 'validee' else 'refuse'}",
-            family_id=row["family"],
-            target=f"inscription:{inscription_id}",
-            details={"activity": row["activity"], "reason": reason},
-        )
-    return InscriptionDecided(row["name"], row["activity"], status)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from ecp.families.tables import Child, Family, Guardian, QuotientHistory
 
@@ -51,10 +52,28 @@ async def quotient_on(family_id: int, day: dt.date) -> int | None:
     return family["quotient_familial"] if family else None
 
 
+def payer_of(guardian_rows: list[dict]) -> dict | None:
+    """Among a family's responsables (in rank order), the one who pays: the one marked so, or
+    else the first."""
+    return next(
+        (g for g in guardian_rows if g["is_payer"]), guardian_rows[0] if guardian_rows else None
+    )
+
+
+def recipients_of(guardian_rows: list[dict], account_email: str | None) -> list[str]:
+    """Among a family's responsables (in rank order), the addresses the service's e-mails go
+    to: every one who receives them and has an address; the account's address when none does."""
+    found = [g["email"] for g in guardian_rows if g["receives_email"] and g["email"]]
+    if found:
+        return list(dict.fromkeys(found))
+    return [account_email] if account_email else []
+
+
 async def payer(family_id: int) -> dict | None:
     """The responsable who pays the family's invoices: the one marked so, or else the first."""
-    rows = await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank)
-    return next((g for g in rows if g["is_payer"]), rows[0] if rows else None)
+    return payer_of(
+        await Guardian.select().where(Guardian.family == family_id).order_by(Guardian.rank)
+    )
 
 
 async def mail_recipients(family_id: int) -> list[str]:
@@ -65,8 +84,45 @@ async def mail_recipients(family_id: int) -> list[str]:
         .where(Guardian.family == family_id)
         .order_by(Guardian.rank)
     )
-    found = [g["email"] for g in rows if g["receives_email"] and g["email"]]
-    if found:
-        return list(dict.fromkeys(found))
+    if any(g["receives_email"] and g["email"] for g in rows):
+        return recipients_of(rows, None)
     family = await Family.select(Family.email).where(Family.id == family_id).first()
-    return [family["email"]] if family and family["email"] else []
+    return recipients_of([], family["email"] if family else None)
+
+
+@dataclass(frozen=True)
+class QuotientTimeline:
+    """A family's quotient familial over time, for a bulk reader (billing): `on(day)` answers
+    as quotient_on does."""
+
+    steps: tuple[tuple[dt.date, int | None], ...]  # (effective_from, value), by date
+    row_value: int | None  # the family row's value, used when it has no history at all
+
+    def on(self, day: dt.date) -> int | None:
+        if not self.steps:
+            return self.row_value
+        found = None
+        for effective_from, value in self.steps:
+            if effective_from > day:
+                break
+            found = value
+        return found
+
+
+async def quotient_timelines(families: dict[int, dict]) -> dict[int, QuotientTimeline]:
+    """The quotient timeline of each family of `families` ({id: row with quotient_familial}),
+    in one query whatever their number."""
+    steps: dict[int, list[tuple[dt.date, int | None]]] = {}
+    if families:
+        for r in (
+            await QuotientHistory.select(
+                QuotientHistory.family, QuotientHistory.effective_from, QuotientHistory.value
+            )
+            .where(QuotientHistory.family.is_in(list(families)))
+            .order_by(QuotientHistory.effective_from)
+        ):
+            steps.setdefault(r["family"], []).append((r["effective_from"], r["value"]))
+    return {
+        fid: QuotientTimeline(tuple(steps.get(fid, ())), row.get("quotient_familial"))
+        for fid, row in families.items()
+    }

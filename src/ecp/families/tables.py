@@ -46,6 +46,10 @@ class Family(Table):
     letter_issued_at = Timestamptz(
         null=True, default=None, help_text="When the first password on the letter was issued"
     )
+    must_change_password = Boolean(
+        default=False,
+        help_text="The password is the letter's provisional one: chosen anew at the next login",
+    )
 
 
 class Guardian(Table):

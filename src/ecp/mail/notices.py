@@ -54,16 +54,17 @@ def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
 
 
 async def queue_invoice_notices(items: list[dict], settings) -> int:
-    """One outbox row per issued invoice, written in the caller's (billing) transaction."""
+    """One outbox row per issued invoice and recipient, written in the caller's (billing)
+    transaction."""
     if not items:
         return 0
     now = clock.now()
     rows = []
     for item in items:
         subject, text, html = render_invoice_notice(item, settings)
-        rows.append(
+        rows.extend(
             OutboxEmail(
-                to_address=item["email"],
+                to_address=address,
                 subject=subject,
                 body_text=text,
                 body_html=html,
@@ -74,9 +75,17 @@ async def queue_invoice_notices(items: list[dict], settings) -> int:
                 next_attempt_at=now,
                 created_at=now,
             )
+            for address in addresses(item)
         )
-    await OutboxEmail.insert(*rows)
+    if rows:
+        await OutboxEmail.insert(*rows)
     return len(rows)
+
+
+def addresses(item: dict) -> list[str]:
+    """Where a notice goes: the family's mail recipients (`emails`), or the one `email`."""
+    found = item.get("emails") or [item.get("email")]
+    return [a for a in dict.fromkeys(found) if a]
 
 
 async def queue_credit_note_notice(item: dict, settings) -> None:
@@ -96,15 +105,20 @@ async def queue_credit_note_notice(item: dict, settings) -> None:
     text = _env().get_template("partials/mail/credit_note_available.txt").render(**context)
     html = _env().get_template("partials/mail/credit_note_available.html").render(**context)
     now = clock.now()
-    await OutboxEmail(
-        to_address=item["email"],
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        kind="avoir",
-        family=item["family_id"],
-        status="en_attente",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    ).save()
+    rows = [
+        OutboxEmail(
+            to_address=address,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            kind="avoir",
+            family=item["family_id"],
+            status="en_attente",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for address in addresses(item)
+    ]
+    if rows:
+        await OutboxEmail.insert(*rows)

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from ecp import clock
-from ecp.payments import regie, simulator
+from ecp.payments import payfip_simulator, regie, simulator
 from ecp.payments.allocation import METHODS
 from ecp.payments.services import (
     COUNTER_METHODS,
@@ -97,6 +97,8 @@ class PaymentChoiceForm(Form):
     service's to say (ecp.payments.services.start_card_payment)."""
 
     factures = Ids("Factures à payer")
+    # Paybox or PayFiP when the commune offers both; which ones are offered is the service's.
+    moyen = Text("Moyen de paiement", max_length=20)
 
 
 DEFAULT_PERIOD = "7"
@@ -315,3 +317,20 @@ class SimulatorCardForm(SimulatorCancelForm):
         if not (value.isdigit() and len(value) == 3):
             raise Invalid(CVV)
         return value
+
+
+class PayfipSimulatorForm(Form):
+    """The PayFiP simulator's page: the result the tester wants, and what the portal hears."""
+
+    notification = Choice(
+        "Notification envoyée au portail",
+        list(payfip_simulator.NOTIFY_MODES.items()),
+        required="Choisissez le comportement de la notification.",
+        invalid="Choisissez le comportement de la notification.",
+    )
+    choix = Choice(
+        "Résultat du paiement",
+        [(code, label) for code, (_, label) in payfip_simulator.CHOICES.items()],
+        required="Choisissez le résultat du paiement.",
+        invalid="Choisissez le résultat du paiement.",
+    )

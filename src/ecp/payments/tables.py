@@ -90,6 +90,39 @@ class PaymentNotification(Table):
     error_code = Varchar(length=10, default="")
 
 
+class PayfipOperation(Table):
+    """One PayFiP operation (idOp) opened for a card attempt by creerPaiementSecurise; only the
+    answer of recupererDetailPaiementSecurise for it settles the attempt (ecp.payments.payfip)."""
+
+    attempt = ForeignKey(references=PaymentAttempt, null=False, on_delete=OnDelete.restrict)
+    id_op = Varchar(length=64, unique=True, help_text="PayFiP's idOp")
+    refdet = Varchar(length=30, help_text="The debt reference sent to PayFiP")
+    exer = Integer(help_text="The year sent to PayFiP")
+    created_at = Timestamptz()
+    checked_at = Timestamptz(null=True, default=None)
+    resultrans = Varchar(length=2, default="", help_text="P paid, R refused, A abandoned...")
+
+
+class PayfipSimulatorOperation(Table):
+    """The local PayFiP simulator's own record of what the portal asked it (demo and tests
+    only; ecp.payments.payfip_simulator): what recupererDetailPaiementSecurise answers."""
+
+    id_op = Varchar(length=64, unique=True)
+    numcli = Varchar(length=6)
+    exer = Varchar(length=4)
+    refdet = Varchar(length=30)
+    montant = Integer()
+    mel = Varchar(length=80)
+    objet = Varchar(length=100, default="")
+    saisie = Varchar(length=1)
+    urlnotif = Text()
+    urlredirect = Text()
+    created_at = Timestamptz()
+    resultrans = Varchar(length=2, default="")
+    numauto = Varchar(length=20, default="")
+    paid_at = Timestamptz(null=True, default=None)
+
+
 class RefusedNotification(Table):
     """Requests to the notification URL that were not Paybox notifications, counted per hour,
     address and reason: a flood of forged requests costs one row an hour, not one row each.

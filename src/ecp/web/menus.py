@@ -35,6 +35,7 @@ STAFF_MENU = (
     MenuItem("staff_billing", "Facturation", "regisseur"),
     MenuItem("staff_anomalies", "Anomalies", "regisseur"),
     MenuItem("staff_payments", "Paiements", "regisseur"),
+    MenuItem("staff_pes", "Trésor public", "regisseur"),
     MenuItem("staff_requests", "Demandes", "agent"),
     MenuItem("staff_outbox", "Courriels", "agent"),
     MenuItem("staff_settings", "Paramètres", "administrateur"),
@@ -49,7 +50,8 @@ def menu_for(user: Any) -> tuple[MenuItem, ...]:
 
 
 def _menu(user: Any) -> tuple[MenuItem, ...]:
-    if user is None:
+    if user is None or getattr(user, "must_change_password", False):
+        # A provisional password opens no page but the one to choose a new one.
         return ()
     if user.is_family:
         return FAMILY_MENU
