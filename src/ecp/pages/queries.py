@@ -23,8 +23,8 @@ DUE_HORIZON_DAYS = 21
 
 
 async def home_data(family_id: int) -> dict:
-    """The family's Accueil, in a fixed number of queries whatever the family's history (10,
-    plus the set-up when the process has not cached it): what is due tonight and tomorrow,
+    """The family's Accueil, in a fixed number of queries whatever the family's history (9,
+    plus the set-up's 2 when the process has not cached it): what is due tonight and tomorrow,
     the amount to pay and the late invoices, requests and inscriptions in progress, the
     estimate of the month, today's bookings per child (for « malade aujourd'hui ») and the
     next days' bookings, and the next weeks' deadlines."""

@@ -119,3 +119,47 @@ async def test_paperless_choice_is_marked_required(client, settings):
     choice = page.select_one("#paperless-choice")
     assert "(obligatoire)" in choice.select_one("legend").get_text()
     assert all(r.has_attr("required") for r in choice.select("input[type=radio]"))
+
+
+async def test_a_pdf_too_long_for_one_page_prints_its_totals_once(client, settings):
+    """Forty-five lines do not fit one A4 page: the table goes on, its header repeated, but
+    the totals come once, after the last line."""
+    import datetime as dt
+
+    from ecp import clock
+    from ecp.invoices.tables import Invoice, InvoiceLine
+    from tests import factories
+
+    family = await factories.make_family("F00001", name="Martin")
+    invoice = Invoice(
+        number="FAC-2026-000100",
+        family=family.id,
+        month=dt.date(2026, 11, 1),
+        issued_at=clock.now(),
+        due_on=dt.date(2026, 12, 31),
+        total_cents=45 * 210,
+        family_name="Martin",
+    )
+    await invoice.save()
+    await InvoiceLine.insert(
+        *[
+            InvoiceLine(
+                invoice=invoice.id,
+                label=f"Cantine de l’enfant {n}",
+                days="2026-11-02",
+                quantity=1,
+                unit_price_cents=210,
+                amount_cents=210,
+            )
+            for n in range(45)
+        ]
+    )
+    await login_family(client)
+    response = await client.get(f"/famille/factures/{invoice.id}.pdf")
+    reader = PdfReader(io.BytesIO(response.content))
+    assert len(reader.pages) >= 2
+    pages = [_flat(p.extract_text()) for p in reader.pages]
+    everything = " ".join(pages)
+    assert everything.count("Reste à payer") == 1 and everything.count("Déjà réglé") == 1
+    assert "Reste à payer" in pages[-1] and "Reste à payer" not in pages[0]
+    assert "Cantine de l’enfant 44" in everything
