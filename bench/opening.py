@@ -4,7 +4,7 @@ The registration opening as families live it: `--arrivals` families of a `--fami
 (2,500 of 10,000 by default) arrive at random within `--seconds` (300), behind a few dozen
 carrier NAT addresses as phones are; each one opens the login page, logs in (waiting in the
 « file d'attente » when the server says so, as its page would: reloading at the refresh it
-gives), opens the week, books up to five cells, scarce ones first, and some retry a refused
+gives in its Refresh header), opens the week, books up to five cells, scarce ones first, and some retry a refused
 cell. The server runs as in production (`ecp serve`, `--workers` 2, PostgreSQL and Redis, the
 production Argon2 cost), on a database and a Redis index of its own, both recreated.
 
@@ -52,7 +52,7 @@ NAT_ADDRESSES = 40
 BOOKINGS_PER_FAMILY = 5
 RETRY_SHARE = 0.3  # families that try a refused cell once more
 EXPECTED = {200, 303, 409}
-REFRESH_RE = re.compile(r'http-equiv="refresh" content="(\d+);url=([^"]+)"')
+REFRESH_RE = re.compile(r"(\d+); url=(\S+)")
 
 
 def log(message: str) -> None:
@@ -245,11 +245,8 @@ def fairness(requests: list[tuple], tolerance: float = FAIR_TOLERANCE) -> dict:
 
 
 def _csrf(html: str) -> str:
-    for form in targets.parse(html).forms:
-        for _k, name, value, _c in form["fields"]:
-            if name == "_csrf_token":
-                return value
-    return ""
+    found = CSRF_RE.search(html)
+    return found.group(1) if found else ""
 
 
 def _case(spec) -> list[str]:
@@ -257,7 +254,12 @@ def _case(spec) -> list[str]:
     return parse_qs(spec.body).get("case", [""])[0].split(":")
 
 
+CSRF_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
+TICKET_RE = re.compile(r'name="ticket" value="([^"]+)"')
+
+
 async def family(
+    transport: httpx.AsyncHTTPTransport,
     url: str,
     number: int,
     address: str,
@@ -268,80 +270,74 @@ async def family(
     scarce_activity: int,
 ):
     headers = {"X-Forwarded-For": address}
-    async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as client:
-        try:
+    # One transport (its connection pool) for every family: a client of its own each, for its
+    # cookies, without building an SSL context per family (the load generator stays light).
+    client = httpx.AsyncClient(transport=transport, base_url=url, timeout=60, headers=headers)
+    # Never closed: closing a client closes the shared transport.
+    try:
+        started = time.perf_counter()
+        page = await client.get("/connexion")
+        stats.page_ms.append((time.perf_counter() - started) * 1000)
+        if page.status_code != 200:
+            stats.error(f"GET /connexion {page.status_code}")
+            return
+        fields = {"code_famille": f"{CODE_PREFIX}{number:06d}", "mot_de_passe": BENCH_PASSWORD}
+        token, ticket = _csrf(page.text), None
+        first_post = time.perf_counter()
+        while True:
+            data = {**fields, "_csrf_token": token, **({"ticket": ticket} if ticket else {})}
             started = time.perf_counter()
-            page = await client.get("/connexion")
-            stats.page_ms.append((time.perf_counter() - started) * 1000)
-            if page.status_code != 200:
-                stats.error(f"GET /connexion {page.status_code}")
+            response = await client.post("/connexion", data=data)
+            stats.login_ms.append((time.perf_counter() - started) * 1000)
+            if response.status_code == 303:
+                break
+            refresh = REFRESH_RE.fullmatch(response.headers.get("refresh", ""))
+            if refresh is None:
+                stats.error(f"POST /connexion {response.status_code}")
                 return
-            fields = {"code_famille": f"{CODE_PREFIX}{number:06d}", "mot_de_passe": BENCH_PASSWORD}
-            token, ticket = _csrf(page.text), None
-            first_post = time.perf_counter()
-            while True:
-                data = {**fields, "_csrf_token": token, **({"ticket": ticket} if ticket else {})}
-                started = time.perf_counter()
-                response = await client.post("/connexion", data=data)
-                stats.login_ms.append((time.perf_counter() - started) * 1000)
-                if response.status_code == 303:
-                    break
-                refresh = REFRESH_RE.search(response.text) if response.status_code == 200 else None
-                if refresh is None:
-                    stats.error(f"POST /connexion {response.status_code}")
+            stats.queued += 1
+            # The queue page: reload at its refresh until the form comes back with a ticket.
+            while refresh is not None:
+                stats.queue_pages += 1
+                await asyncio.sleep(int(refresh.group(1)))
+                page = await client.get(refresh.group(2))
+                if page.status_code != 200:
+                    stats.error(f"GET file d’attente {page.status_code}")
                     return
-                stats.queued += 1
-                # The queue page: reload at its refresh until the form comes back with a ticket.
-                while refresh is not None:
-                    stats.queue_pages += 1
-                    await asyncio.sleep(int(refresh.group(1)))
-                    page = await client.get(refresh.group(2).replace("&amp;", "&"))
-                    if page.status_code != 200:
-                        stats.error(f"GET file d’attente {page.status_code}")
-                        return
-                    refresh = REFRESH_RE.search(page.text)
-                token = _csrf(page.text)
-                ticket = next(
-                    (
-                        v
-                        for form in targets.parse(page.text).forms
-                        for _k, n, v, _c in form["fields"]
-                        if n == "ticket"
-                    ),
-                    None,
-                )
-                if ticket is None:
-                    stats.error("file d’attente sans ticket")
-                    return
-            stats.get_in_ms.append((time.perf_counter() - first_post) * 1000)
-            stats.logged_in += 1
-            started = time.perf_counter()
-            week = await client.get(week_path)
-            stats.page_ms.append((time.perf_counter() - started) * 1000)
-            if week.status_code != 200:
-                stats.error(f"GET semaine {week.status_code}")
+                refresh = REFRESH_RE.fullmatch(page.headers.get("refresh", ""))
+            token = _csrf(page.text)
+            found = TICKET_RE.search(page.text)
+            ticket = found.group(1) if found else None
+            if ticket is None:
+                stats.error("file d’attente sans ticket")
                 return
-            specs = [
-                s
-                for s in targets.toggle_specs(week.text, toggle_path)
-                if _case(s)[-1] == "reserver"
-            ]
-            rng.shuffle(specs)
-            # The scarce activity first: on opening morning everyone wants the same places.
-            specs.sort(key=lambda s: _case(s)[1] != str(scarce_activity))
-            chosen = specs[:BOOKINGS_PER_FAMILY]
-            refused = []
-            for spec in chosen:
-                status = await _book(client, spec, stats)
-                if status == 409:
-                    refused.append(spec)
-                await asyncio.sleep(rng.uniform(0.3, 1.5))  # a parent's tap after the last
-            if refused and rng.random() < RETRY_SHARE:
-                stats.retries += 1
-                await asyncio.sleep(rng.uniform(1, 3))
-                await _book(client, refused[0], stats)
-        except httpx.HTTPError as exc:
-            stats.error(type(exc).__name__)
+        stats.get_in_ms.append((time.perf_counter() - first_post) * 1000)
+        stats.logged_in += 1
+        started = time.perf_counter()
+        week = await client.get(week_path)
+        stats.page_ms.append((time.perf_counter() - started) * 1000)
+        if week.status_code != 200:
+            stats.error(f"GET semaine {week.status_code}")
+            return
+        specs = [
+            s for s in targets.toggle_specs(week.text, toggle_path) if _case(s)[-1] == "reserver"
+        ]
+        rng.shuffle(specs)
+        # The scarce activity first: on opening morning everyone wants the same places.
+        specs.sort(key=lambda s: _case(s)[1] != str(scarce_activity))
+        chosen = specs[:BOOKINGS_PER_FAMILY]
+        refused = []
+        for spec in chosen:
+            status = await _book(client, spec, stats)
+            if status == 409:
+                refused.append(spec)
+            await asyncio.sleep(rng.uniform(0.3, 1.5))  # a parent's tap after the last
+        if refused and rng.random() < RETRY_SHARE:
+            stats.retries += 1
+            await asyncio.sleep(rng.uniform(1, 3))
+            await _book(client, refused[0], stats)
+    except httpx.HTTPError as exc:
+        stats.error(type(exc).__name__)
 
 
 def _cell(spec) -> tuple[str, str, str]:
@@ -372,16 +368,30 @@ async def arrivals(url: str, args, week: str, stats: Stats, scarce_activity: int
     numbers = rng.sample(range(1, args.families + 1), args.arrivals)
     times = sorted(rng.uniform(0, args.seconds) for _ in numbers)
     week_path = f"/famille/reservations?semaine={week}"
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=400, max_keepalive_connections=100)
+    )
     started = time.perf_counter()
 
     async def one(i: int, number: int, at: float):
         await asyncio.sleep(max(0.0, started + at - time.perf_counter()))
         address = f"100.64.{i % NAT_ADDRESSES}.1"  # a few dozen carrier NAT addresses
         await family(
-            url, number, address, week_path, "/famille/reservations", stats, rng, scarce_activity
+            transport,
+            url,
+            number,
+            address,
+            week_path,
+            "/famille/reservations",
+            stats,
+            rng,
+            scarce_activity,
         )
 
-    await asyncio.gather(*(one(i, n, t) for i, (n, t) in enumerate(zip(numbers, times))))
+    try:
+        await asyncio.gather(*(one(i, n, t) for i, (n, t) in enumerate(zip(numbers, times))))
+    finally:
+        await transport.aclose()
     return time.perf_counter() - started
 
 
@@ -435,9 +445,11 @@ def main(argv: list[str] | None = None) -> int:
     stats = Stats()
     try:
         server.cpu_mark()
+        client_cpu, load_before = time.process_time(), os.getloadavg()[0]
         log(f"{args.arrivals} familles en {args.seconds:.0f} s, {args.workers} worker(s)…")
         elapsed = asyncio.run(arrivals(server.url, args, week, stats, scarce["activity"]))
         cpu = server.cpu_since_mark()
+        client_cpu = time.process_time() - client_cpu
     finally:
         server.stop()
     after = asyncio.run(capacity_check(url, days))
@@ -460,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
         "scarce": scarce,
         "elapsed_s": round(elapsed, 1),
         "server_cpu_s": round(cpu, 1),
+        "client_cpu_s": round(client_cpu, 1),
+        "load": [load_before, os.getloadavg()[0]],
         "families": args.arrivals,
         "logged_in": stats.logged_in,
         "queued": stats.queued,
@@ -519,7 +533,8 @@ def report(r: dict) -> str:
         f"acceptation plus tardive de plus de {FAIR_TOLERANCE:.0f} s "
         f"({100 * f['share_in_order']:.1f} % des refus dans l’ordre des demandes)",
         f"erreurs : {sum(r['errors'].values())} {r['errors'] or ''}",
-        f"CPU du serveur : {r['server_cpu_s']} s",
+        f"CPU du serveur : {r['server_cpu_s']} s ; du générateur de charge : "
+        f"{r['client_cpu_s']} s ; charge de la machine {r['load'][0]:.1f} → {r['load'][1]:.1f}",
         "verdict : " + ("atteint" if verdict(r) else "MANQUÉ"),
     ]
     return "\n".join(lines)

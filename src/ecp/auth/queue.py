@@ -2,8 +2,8 @@
 
 When a process's password checks are saturated (ecp.auth.passwords.Saturated: a new login would
 wait more than a few seconds for Argon2), the login form is answered at once with a light page
-that says so, holds a signed ticket and reloads itself (a <meta http-equiv="refresh">, no
-JavaScript) until the ticket's turn comes. Its turn is the time the queue would have reached it
+that says so, holds a signed ticket and reloads itself (the Refresh header, no JavaScript)
+until the ticket's turn comes. Its turn is the time the queue would have reached it
 when it arrived, so families keep the order in which they came; then the page shows the login
 form again, carrying the ticket, and that login is checked whatever the queue (priority).
 
@@ -29,7 +29,7 @@ KINDS = ("family", "staff")
 VALID_AFTER_TURN = dt.timedelta(minutes=5)
 LONGEST_WAIT = dt.timedelta(hours=1)
 # The page reloads itself at its turn, never sooner than this nor later than the second.
-REFRESH_MIN, REFRESH_MAX = 2, 20
+REFRESH_MIN, REFRESH_MAX = 3, 20
 
 
 @dataclass(frozen=True)
