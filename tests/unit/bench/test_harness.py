@@ -246,3 +246,19 @@ async def test_the_ceiling_page_is_week_sized_and_needs_no_database():
         assert (await client.get("/healthz")).text == "ok"
     assert page.status_code == 200 and 12_000 < len(page.content) < 20_000
     assert page.text.count('name="case"') == 50
+
+
+def test_scaling_is_reported_per_worker_count_and_extrapolated_from_cpu_time():
+    runs = [
+        {"workers": 1, "endpoints": {"week": {"rps": 300.0, "cpu_ms": 2.5}}},
+        {"workers": 2, "endpoints": {"week": {"rps": 520.0, "cpu_ms": 2.6}}},
+        {"workers": 4, "endpoints": {"week": {"rps": 540.0, "cpu_ms": 3.1}}},
+    ]
+    first, second = run.scale_lines(runs, 2)
+    assert first == (
+        "calendrier par nombre de workers : 1 → 300 req/s (2.50 ms CPU/req) ; "
+        "2 → 520 req/s (2.60 ms CPU/req) ; 4 → 540 req/s (3.10 ms CPU/req)"
+    )
+    assert second.startswith("extrapolation : 400 pages/s par cœur à 2.50 ms CPU par page")
+    assert "sur 8 cœurs ≈ 3200 pages/s" in second
+    assert run.scale_lines([{"workers": 1, "endpoints": {}}], 2) == []
