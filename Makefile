@@ -124,7 +124,7 @@ lint: $(VENV)/.installed-test
 # `python -m bench.run` and `python -m bench.seed --families N` (the generated commune).
 # `make bench-opening`: the registration opening (bench/opening.py): 2,500 families of the
 # 10,000-family commune arriving within 5 minutes on 2 workers, PostgreSQL (its own ecp_bench_opening
-# database) and Redis (index 13, flushed); ECP_BENCH_POSTGRES_URL / ECP_BENCH_OPENING_REDIS_URL.
+# database) and Redis (index 13 of ECP_BENCH_REDIS_URL's server, flushed).
 .PHONY: bench bench-quick bench-opening bench-deps
 
 bench-deps:

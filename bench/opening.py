@@ -6,7 +6,8 @@ carrier NAT addresses as phones are; each one opens the login page, logs in (wai
 « file d'attente » when the server says so, as its page would: reloading at the refresh it
 gives in its Refresh header), opens the week, books up to five cells, scarce ones first, and some retry a refused
 cell. The server runs as in production (`ecp serve`, `--workers` 2, PostgreSQL and Redis, the
-production Argon2 cost), on a database and a Redis index of its own, both recreated.
+production Argon2 cost), on a database (ecp_bench_opening on ECP_BENCH_POSTGRES_URL's server)
+and a Redis index (13 on ECP_BENCH_REDIS_URL's server) of its own, both recreated.
 
 Places are made scarce: for the most booked activity of the week, each school's capacity is set
 a few places (`--scarce`) above what is already booked on its busiest day, so that families
@@ -40,12 +41,12 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import httpx
 
 from bench import targets
+from bench.options import _default
 from bench.seed import BENCH_PASSWORD, CODE_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench-results"
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+REDIS_INDEX = 13
 DATABASE = "ecp_bench_opening"
 FAIR_TOLERANCE = 1.0  # seconds
 NAT_ADDRESSES = 40
@@ -406,12 +407,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scarce", type=int, default=3, help="places laissées par case rare")
     parser.add_argument("--seed", type=int, default=2027)
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("ECP_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("ECP_BENCH_OPENING_REDIS_URL") or DEFAULT_REDIS
-    )
+    parser.add_argument("--postgres-url", default=_default("ECP_BENCH_POSTGRES_URL"))
+    # The bench's Redis server, its own database index (flushed at the start).
+    redis = urlsplit(_default("ECP_BENCH_REDIS_URL"))._replace(path=f"/{REDIS_INDEX}")
+    parser.add_argument("--redis-url", default=urlunsplit(redis))
     parser.add_argument(
         "--database-url", default=None, help="une base à utiliser telle quelle (sqlite:///…)"
     )
