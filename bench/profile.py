@@ -85,21 +85,36 @@ async def run(n: int, sort: str, top: int, only: list[str]) -> None:
                 "invoices": (routes["invoices"]["path"], {"cookie": cookie}),
                 "home": ("/famille", {"cookie": cookie}),
             }
+            specs = await targets.discover_family(family, routes, clock.today())
+            toggle = specs["toggle"][0] if specs.get("toggle") else None
+            if toggle is not None:
+                pages["toggle"] = (
+                    toggle.path,
+                    {
+                        "cookie": cookie,
+                        "hx-request": "true",
+                        "content-type": "application/x-www-form-urlencoded",
+                    },
+                )
             for key, (path, headers) in pages.items():
                 if only and key not in only:
                     continue
-                for _ in range(20):
-                    status = await call(app, "GET", path, headers)
+                method = "POST" if key == "toggle" else "GET"
+                bodies = (
+                    [toggle.body.encode(), toggle.alt_body.encode()] if key == "toggle" else [b""]
+                )
+                for i in range(20):
+                    status = await call(app, method, path, headers, bodies[i % len(bodies)])
                 started = time.process_time()
-                for _ in range(n):
-                    await call(app, "GET", path, headers)
+                for i in range(n):
+                    await call(app, method, path, headers, bodies[i % len(bodies)])
                 cpu = (time.process_time() - started) * 1000 / n
                 print(f"{key:<10} [{status}] {cpu:.3f} ms de CPU par requête ({path[:60]})")
                 if top:
                     profiler = cProfile.Profile()
                     profiler.enable()
-                    for _ in range(n):
-                        await call(app, "GET", path, headers)
+                    for i in range(n):
+                        await call(app, method, path, headers, bodies[i % len(bodies)])
                     profiler.disable()
                     out = io.StringIO()
                     pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(top)

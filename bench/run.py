@@ -712,6 +712,32 @@ def run_config(
 # --------------------------------------------------------------------------- report
 
 
+def scale_lines(runs: list[dict], cpus: int) -> list[str]:
+    """The week page over 1, 2, 4 workers, and how far CPU time per request says it would go:
+    one core serves 1000 / (CPU ms per request) pages a second, the app's processes only
+    (the database server's own CPU is not in the figure: on one machine it shares the cores)."""
+    rows = [(r["workers"], r["endpoints"].get("week", {})) for r in runs]
+    rows = [(w, e) for w, e in rows if e.get("rps")]
+    if not rows:
+        return []
+    out = [
+        "calendrier par nombre de workers : "
+        + " ; ".join(
+            f"{w} → {e['rps']:.0f} req/s ({fmt_ms(e.get('cpu_ms'))} ms CPU/req)" for w, e in rows
+        )
+    ]
+    cpu = min((e["cpu_ms"] for _w, e in rows if e.get("cpu_ms")), default=None)
+    if cpu:
+        per_core = 1000 / cpu
+        out.append(
+            f"extrapolation : {per_core:.0f} pages/s par cœur à {cpu:.2f} ms CPU par page ; "
+            f"ici {cpus} cœurs (partagés avec wrk et PostgreSQL) ; sur 8 cœurs ≈ "
+            f"{8 * per_core:.0f} pages/s, sur 16 ≈ {16 * per_core:.0f} (un worker par cœur, la "
+            "base sur sa propre machine)"
+        )
+    return out
+
+
 def fmt_ms(value) -> str:
     return "–" if value is None else f"{value:.2f}"
 
@@ -873,6 +899,8 @@ def report(results: dict, previous: dict | None) -> str:
                 if a and b:
                     growth.append(f"{key} ×{b / a:.2f}")
             add(f"débit de {first['workers']} à {last['workers']} workers : " + ", ".join(growth))
+            for line in scale_lines(config["runs"], results["machine"]["cpus"]):
+                add(line)
         if config.get("probe"):
             p = config["probe"]
             add("")
