@@ -10,6 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from ecp.auth import scope
 from ecp.auth.principal import ROLE_LABELS, ROLE_RANK
 from ecp.web.errors import SendElsewhere
 
@@ -32,7 +33,7 @@ def requires_family(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     _first_password(connection, handler, "family")
 
 
-def requires_staff(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def requires_staff(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     user = connection.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Connexion requise")
@@ -40,6 +41,12 @@ def requires_staff(connection: ASGIConnection, handler: BaseRouteHandler) -> Non
         # A family has no business knowing the staff area's map.
         raise NotFoundException()
     _first_password(connection, handler, "staff")
+    # An agent limited to some schools: every page of a family of another school is a 404,
+    # whichever feature serves it (its path names the family).
+    family_id = connection.path_params.get("family_id")
+    if user.school_limited and isinstance(family_id, int):
+        if not await scope.family_allowed(user, family_id):
+            raise NotFoundException()
 
 
 def role_refusal(role: str, current: str | None) -> PermissionDeniedException:
@@ -53,8 +60,8 @@ def role_refusal(role: str, current: str | None) -> PermissionDeniedException:
 
 
 def requires_role(role: str):
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        requires_staff(connection, handler)
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        await requires_staff(connection, handler)
         user = connection.scope["user"]
         if not user.has_role(role):
             raise role_refusal(role, user.role)

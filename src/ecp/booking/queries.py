@@ -534,8 +534,12 @@ async def ics_bookings(family_id: int, today: dt.date) -> list[dict]:
 # Staff: inscriptions to decide, and the lists of a day (effectifs, pointage, kitchen)
 
 
-async def staff_inscriptions(status: str) -> list[dict]:
-    """The inscriptions in this status, oldest request first (200 at most)."""
+async def staff_inscriptions(status: str, schools=None) -> list[dict]:
+    """The inscriptions in this status, oldest request first (200 at most); `schools`: an
+    agent's scope (school ids), or None for every school."""
+    where = Inscription.status == status
+    if schools is not None:
+        where &= Inscription.child.school.is_in(list(schools))
     return (
         await Inscription.select(
             Inscription.id,
@@ -550,7 +554,7 @@ async def staff_inscriptions(status: str) -> list[dict]:
             Inscription.child.school.name.as_alias("school"),
             Inscription.activity.label.as_alias("activity"),
         )
-        .where(Inscription.status == status)
+        .where(where)
         .order_by(Inscription.requested_at)
         .limit(200)
     )

@@ -16,9 +16,11 @@ from litestar.response import Template
 
 from ecp import clock
 from ecp.auth.guards import requires_role
+from ecp.auth.scope import school_scope
 from ecp.booking import forms, queries, services, views
 from ecp.errors import Rejected
 from ecp.web.forms import Form, text
+from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.params import parse_id, parse_iso_day
 
@@ -32,10 +34,10 @@ ATTENDANCE_FRAGMENT = "partials/booking/attendance_lists.html"
 
 
 async def _inscriptions_context(
-    statut: str, form: Form | None = None, form_id: int | None = None
+    statut: str, form: Form | None = None, form_id: int | None = None, schools=None
 ) -> dict[str, Any]:
     return {
-        "rows": await queries.staff_inscriptions(statut),
+        "rows": await queries.staff_inscriptions(statut, schools=schools),
         "statut": statut,
         "statuses": queries.STATUS_LABELS,
         "form": form or Form(),
@@ -51,7 +53,7 @@ async def staff_inscriptions(request: Request, statut: FromQuery[str] = "en_atte
         request,
         page=INSCRIPTIONS_PAGE,
         fragment=INSCRIPTIONS_FRAGMENT,
-        context=await _inscriptions_context(statut),
+        context=await _inscriptions_context(statut, schools=(await school_scope(request.user)).ids),
     )
 
 
@@ -72,14 +74,16 @@ async def staff_inscription_decide(
             request,
             page=INSCRIPTIONS_PAGE,
             fragment=INSCRIPTIONS_FRAGMENT,
-            context=await _inscriptions_context("en_attente", form, inscription_id),
+            context=await _inscriptions_context(
+                "en_attente", form, inscription_id, (await school_scope(request.user)).ids
+            ),
             status_code=422,
         )
     verb = "validée" if decided.status == "validee" else "refusée"
     return redirect(
         request,
         request.app.route_reverse("staff_inscriptions"),
-        f"Inscription de {decided.child_name} à « {decided.activity_label} » {verb}.",
+        f"Inscription {de(decided.child_name)} à « {decided.activity_label} » {verb}.",
     )
 
 
@@ -119,6 +123,26 @@ async def attendance_context(day: dt.date, school_id: int | None) -> dict[str, A
     }
 
 
+async def _in_scope(request: Request, school_id: int | None) -> int | None:
+    """An agent limited to schools (ecp.auth.scope): another school is a 404, and with no
+    school chosen the page shows the first of theirs."""
+    scope = await school_scope(request.user)
+    if not scope.limited:
+        return school_id
+    if school_id is None:
+        return scope.ids[0]
+    if not scope.allows(school_id):
+        raise NotFoundException("École introuvable")
+    return school_id
+
+
+async def _scoped_context(request: Request, day: dt.date, school_id: int | None) -> dict:
+    school_id = await _in_scope(request, school_id)
+    context = await attendance_context(day, school_id)
+    context["schools"] = (await school_scope(request.user)).keep(context["schools"])
+    return context
+
+
 def _attendance_url(request: Request, query: str, anchor: str) -> str:
     return f"{request.app.route_reverse('staff_attendance')}?{query}#{anchor}"
 
@@ -131,7 +155,7 @@ async def staff_attendance(
         request,
         page=ATTENDANCE_PAGE,
         fragment=ATTENDANCE_FRAGMENT,
-        context=await attendance_context(_day_or_404(jour), _school_param(ecole)),
+        context=await _scoped_context(request, _day_or_404(jour), _school_param(ecole)),
     )
 
 
@@ -148,6 +172,7 @@ async def _posted_list(data: dict[str, Any]) -> forms.PostedList:
 @post("/effectifs", name="staff_attendance_save", status_code=200)
 async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
     posted = await _posted_list(data)
+    await _in_scope(request, posted.school_id)
     try:
         count = await services.record_pointage(
             request.user,
@@ -185,6 +210,7 @@ async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[
     posted = await _posted_list(data)
     if not await queries.active_school_exists(posted.school_id):
         raise NotFoundException("École introuvable")
+    await _in_scope(request, posted.school_id)
     # The page's school filter ("" = all schools), so the answer shows the same view.
     view_school = posted.school_id if text(data, "filtre") else None
     form = forms.UnbookedForm.bind(data, field=f"enfant-{posted.key}")
@@ -237,10 +263,10 @@ async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[
 
 @get("/effectifs.csv", name="staff_attendance_csv")
 async def staff_attendance_csv(
-    jour: FromQuery[str | None] = None, ecole: FromQuery[str | None] = None
+    request: Request, jour: FromQuery[str | None] = None, ecole: FromQuery[str | None] = None
 ) -> Response:
     day = _day_or_404(jour)
-    data = await queries.attendance_day(day, _school_param(ecole))
+    data = await queries.attendance_day(day, await _in_scope(request, _school_param(ecole)))
     if data is None:
         raise NotFoundException("École introuvable")
     return Response(
