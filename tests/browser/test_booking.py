@@ -118,7 +118,7 @@ async def test_book_a_week_and_cancel_a_day_by_keyboard(page):
         await keyboard_press_cell(page, "Cantine", day, "Léa", js=True)
         text = await focused_text(page)
         assert text.strip().startswith("Réservé") and "Annuler" in text
-        assert "Cantine réservé pour Léa" in await page.locator("#flash").inner_text()
+        assert "Réservation enregistrée : Cantine pour Léa" in await page.locator("#flash").inner_text()
     summary = await page.locator("#week-summary").inner_text()
     assert "Cantine × 4" in summary
     await assert_accessible(page)
@@ -127,7 +127,7 @@ async def test_book_a_week_and_cancel_a_day_by_keyboard(page):
     await page.keyboard.press("Shift+Tab")
     await keyboard_press_cell(page, "Cantine", tuesday, "Léa", js=True)
     assert (await focused_text(page)).strip().startswith("Libre")
-    assert "Cantine annulé pour Léa" in await page.locator("#flash").inner_text()
+    assert "Réservation annulée : Cantine pour Léa" in await page.locator("#flash").inner_text()
     assert "Cantine × 3" in await page.locator("#week-summary").inner_text()
     await check_page(page)
     # The next week by its link, still by keyboard; the URL follows.
@@ -146,10 +146,10 @@ async def test_book_a_week_and_cancel_a_day_without_javascript(nojs_page):
         day = monday + dt.timedelta(days=offset)
         await keyboard_press_cell(page, "Cantine", day, "Hugo", js=False)
         assert cal.week_code(monday) in page.url
-        assert "Cantine réservé pour Hugo" in await page.locator("#flash").inner_text()
+        assert "Réservation enregistrée : Cantine pour Hugo" in await page.locator("#flash").inner_text()
     assert "Cantine × 3" in await page.locator("#week-summary").inner_text()
     await keyboard_press_cell(page, "Cantine", monday + dt.timedelta(days=1), "Hugo", js=False)
-    assert "Cantine annulé pour Hugo" in await page.locator("#flash").inner_text()
+    assert "Réservation annulée : Cantine pour Hugo" in await page.locator("#flash").inner_text()
     assert "Cantine × 2" in await page.locator("#week-summary").inner_text()
 
 

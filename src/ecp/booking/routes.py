@@ -22,6 +22,7 @@ from ecp.commune.setup_cache import SETUP
 from ecp.errors import Rejected
 from ecp.web import flash, urls
 from ecp.web.forms import Form, text
+from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.plural import counted
 from ecp.web.templating import french_date
@@ -89,8 +90,11 @@ async def week_context(
 def _success_message(outcome: services.Outcome) -> str:
     when = views.jour(outcome.day)
     return {
-        "reservee": f"{outcome.activity_label} réservé pour {outcome.child_name}, {when}.",
-        "annulee": f"{outcome.activity_label} annulé pour {outcome.child_name}, {when}.",
+        # No agreement with the activity (its gender is not known): the noun carries it.
+        "reservee": f"Réservation enregistrée : {outcome.activity_label} pour "
+        f"{outcome.child_name}, {when}.",
+        "annulee": f"Réservation annulée : {outcome.activity_label} pour "
+        f"{outcome.child_name}, {when}.",
         "malade": f"Absence pour maladie signalée pour {outcome.child_name}, {when} "
         f"({outcome.activity_label}) : ce jour ne sera pas facturé.",
     }[outcome.state]
@@ -386,7 +390,7 @@ async def family_inscription_request(request: Request, data: URLEncodedBody[dict
     return redirect(
         request,
         request.app.route_reverse("family_inscriptions"),
-        f"Demande d’inscription de {requested.child_name} à « {requested.activity_label} » "
+        f"Demande d’inscription {de(requested.child_name)} à « {requested.activity_label} » "
         "envoyée : le service vous répondra ici.",
     )
 

@@ -90,7 +90,7 @@ async def test_no_js_post_books_and_redirects_back_to_the_week_with_a_message(cl
         assert response.status_code == 303
         assert response.headers["location"].startswith(f"{URL}?semaine={bf.WEEK}#cell-")
         page = await client.get(response.headers["location"])
-    assert "Cantine réservé pour Léa, lundi 7 décembre." in page.text
+    assert "Réservation enregistrée : Cantine pour Léa, lundi 7 décembre." in page.text
     cell = cell_form(page.text, lea.id, cantine, bf.MONDAY)
     assert "Réservé" in cell.get_text() and "Annuler" in cell.get_text()
     assert (await bf.booking_rows(lea.id))[0]["state"] == "reservee"
@@ -116,7 +116,11 @@ async def test_htmx_post_returns_the_week_with_the_announcement_and_focus(client
     assert response.status_code == 200
     assert "<html" not in response.text
     page = soup(response.text)
-    assert page.select_one("#flash[hx-swap-oob]").get_text(strip=True).startswith("Cantine réservé")
+    assert (
+        page.select_one("#flash[hx-swap-oob]")
+        .get_text(strip=True)
+        .startswith("Réservation enregistrée : Cantine")
+    )
     cell = cell_form(response.text, lea.id, cantine, bf.MONDAY)
     assert cell.select_one("button").has_attr("data-focus")
 
@@ -322,7 +326,7 @@ async def test_the_cell_buttons_post_their_case_with_and_without_htmx(client):
             URL, data=fields | {"case": button["value"]}, headers={"HX-Request": "true"}
         )
     assert swapped.status_code == 200 and "<html" not in swapped.text
-    assert "Cantine annulé pour Léa" in swapped.text
+    assert "Réservation annulée : Cantine pour Léa" in swapped.text
     assert (
         cell_form(swapped.text, lea.id, cantine, bf.MONDAY)
         .select_one("button")
