@@ -4,6 +4,7 @@ from piccolo.conf.apps import AppConfig, table_finder
 
 from ecp.audit import tables as audit
 from ecp.auth import tables as auth
+from ecp.backoffice import tables as backoffice
 from ecp.booking import tables as booking
 from ecp.commune import tables as commune
 from ecp.families import tables as families
@@ -14,7 +15,18 @@ from ecp.payments import tables as payments
 from ecp.resources import MIGRATIONS
 
 # Each module also declares its raw-SQL INDEXES and TRIGGERS beside its tables (ecp.schema).
-TABLE_MODULES = (commune, families, auth, audit, booking, invoices, payments, mail, jobs)
+TABLE_MODULES = (
+    commune,
+    families,
+    auth,
+    audit,
+    booking,
+    invoices,
+    payments,
+    mail,
+    jobs,
+    backoffice,
+)
 
 APP_CONFIG = AppConfig(
     app_name="ecp",

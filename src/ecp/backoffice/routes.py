@@ -15,6 +15,7 @@ from ecp.backoffice import (
     family_record_routes,
     family_routes,
     journal_routes,
+    messages_routes,
     request_routes,
     settings_routes,
 )
@@ -57,5 +58,6 @@ def staff_router(settings) -> Router:
             *journal_routes.handlers(),
             *settings_routes.handlers(),
             *activity_routes.handlers(),
+            *messages_routes.handlers(),
         ],
     )
