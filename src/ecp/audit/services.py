@@ -84,6 +84,7 @@ ACTIONS = {
     "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
     # E-mail, settings, staff accounts, retention
     "courriel_consulte": "Lecture d’un courriel envoyé à une famille",
+    "message_familles_envoye": "Message envoyé aux familles",
     "settings_changed": "Modification des paramètres",
     "staff_account_created": "Création d’un compte agent",
     "staff_account_changed": "Modification d’un compte agent",
@@ -319,6 +320,9 @@ FIELD_LABELS = {
     "activity": "activité",
     "activite": "activité",
     "ecole": "école",
+    "ecoles": "écoles",
+    "destinataires": "destinataires",
+    "adresses": "adresses électroniques",
     "day": "jour",
     "jour": "jour",
     "late": "après la date limite",

@@ -13,6 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from ecp.auth import scope
 from ecp.auth.principal import ROLE_LABELS, ROLE_RANK
 from ecp.web.errors import SendElsewhere
 
@@ -43,6 +44,12 @@ async def requires_staff(connection: ASGIConnection, handler: BaseRouteHandler) 
         # A family has no business knowing the staff area's map.
         raise NotFoundException()
     _first_password(connection, handler, "staff")
+    # An agent limited to some schools: every page of a family of another school is a 404,
+    # whichever feature serves it (its path names the family).
+    family_id = connection.path_params.get("family_id")
+    if user.school_limited and isinstance(family_id, int):
+        if not await scope.family_allowed(user, family_id):
+            raise NotFoundException()
 
 
 def role_refusal(role: str, current: str | None) -> PermissionDeniedException:

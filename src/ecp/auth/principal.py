@@ -20,6 +20,8 @@ class Principal:
     # The password is a provisional one (a welcome letter, an administrator's): every page
     # but the one to choose a password sends there (ecp.auth.guards).
     must_change_password: bool = False
+    # An agent limited to some schools (ecp.auth.scope reads which).
+    school_limited: bool = False
 
     @property
     def is_family(self) -> bool:

@@ -88,6 +88,8 @@ RESOLVE_SQL = (
     "f.must_change_password AS family_must_change, "
     "u.id AS staff_id, u.display_name AS staff_name, u.role AS staff_role, "
     "u.active AS staff_active, u.must_change_password AS staff_must_change, "
+    # An agent limited to some schools (ecp.auth.scope): which ones is read when needed.
+    "EXISTS (SELECT 1 FROM staff_school ss WHERE ss.staff = u.id) AS staff_limited, "
     f"{SetupCache.VERSION_COLUMN} AS setup_version "
     "FROM auth_session s LEFT JOIN family f ON f.id = s.family "
     "LEFT JOIN staff_user u ON u.id = s.staff WHERE s.token_hash = {}"
@@ -99,6 +101,7 @@ SESSION_TYPES = {
     "staff_active": bool,
     "family_must_change": bool,
     "staff_must_change": bool,
+    "staff_limited": bool,
 }
 
 
@@ -206,4 +209,5 @@ def _who(row: dict) -> Principal:
         staff_id=row["staff_id"],
         role=row["staff_role"],
         must_change_password=bool(row["staff_must_change"]),
+        school_limited=bool(row["staff_limited"]),
     )

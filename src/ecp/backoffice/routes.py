@@ -17,6 +17,7 @@ from ecp.backoffice import (
     family_routes,
     inscription_routes,
     journal_routes,
+    messages_routes,
     request_routes,
     settings_routes,
     sheet_routes,
@@ -63,5 +64,6 @@ def staff_router(settings) -> Router:
             *settings_routes.handlers(),
             *activity_routes.handlers(),
             *sheet_routes.handlers(),
+            *messages_routes.handlers(),
         ],
     )

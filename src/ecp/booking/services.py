@@ -45,6 +45,7 @@ from ecp.errors import Rejected
 from ecp.families.tables import Child, Family
 from ecp.mail.outbox import queue_email
 from ecp.web import urls
+from ecp.web.french import de
 
 
 class BookingError(Rejected):
@@ -258,12 +259,12 @@ async def _book(
     who, what = _name(child), activity.short_label
     existing = day_bookings.get(activity.id)
     if existing and existing["state"] in ("reservee", "malade"):
-        raise NothingToDo(f"{what} est déjà réservé pour {who} ce jour-là.")
+        raise NothingToDo(f"{who} a déjà une réservation « {what} » ce jour-là.")
     reason = cal.closed_reason(day, activity, child["school"], rules)
     if reason:
-        raise Closed(f"{what} est fermé ce jour-là ({reason}).")
+        raise Closed(f"L’activité « {what} » est fermée ce jour-là ({reason}).")
     if not activity.eligible(child["level"]):
-        raise NotRegistered(f"{what} n’est pas ouvert au niveau {child['level']}.")
+        raise NotRegistered(f"L’activité « {what} » n’est pas ouverte au niveau {child['level']}.")
     if not inscribed:
         raise NotRegistered(
             f"{who} n’est pas inscrit·e à « {activity.label} » : "
@@ -279,8 +280,8 @@ async def _book(
     other = group_conflict(activity, day_bookings)
     if other:
         raise Conflict(
-            f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
-            "annulez-le d’abord."
+            f"{who} a déjà une réservation « {other['short_label']} » ce jour-là : "
+            "annulez-la d’abord."
         )
     if child["school"] is None:
         raise NotRegistered(f"{who} n’a pas d’école enregistrée : contactez le service.")
@@ -340,9 +341,9 @@ async def _cancel(
 ) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] in ("annulee", "fermee"):
-        raise NothingToDo(f"{what} n’était pas réservé pour {who} ce jour-là.")
+        raise NothingToDo(f"Pas de réservation « {what} » pour {who} ce jour-là.")
     if existing["state"] == "malade" and not staff:
-        raise NothingToDo(f"L’absence de {who} est déjà signalée ce jour-là.")
+        raise NothingToDo(f"L’absence {de(who)} est déjà signalée ce jour-là.")
     refuse_billed_month(child, day, staff=staff)
     if not staff and not cal.open_for_family(day, activity, rules, now):
         raise DeadlinePassed("Délai dépassé : seul le service peut encore modifier ce jour.")
@@ -368,7 +369,7 @@ async def _illness(
 ) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] != "reservee":
-        raise NothingToDo(f"{what} n’est pas réservé pour {who} ce jour-là.")
+        raise NothingToDo(f"Pas de réservation « {what} » pour {who} ce jour-là.")
     if not staff and not cal.illness_open(day, rules, now):
         cutoff = rules.illness_cutoff.strftime("%H:%M")
         raise DeadlinePassed(f"Une absence pour maladie se signale le jour même, avant {cutoff}.")
@@ -481,8 +482,8 @@ async def change(
 
 # What a staff change did, as the family's e-mail says it.
 STAFF_CHANGE_WORDS = {
-    "reservee": "réservé",
-    "annulee": "annulé",
+    "reservee": "réservation enregistrée",
+    "annulee": "réservation annulée",
     "malade": "absence pour maladie signalée (jour non facturé)",
 }
 STAFF_CHANGE_MAIL = "reservation_agent"

@@ -16,6 +16,7 @@ from litestar.response import Template
 
 from ecp import clock
 from ecp.auth.guards import requires_role
+from ecp.auth.scope import school_scope
 from ecp.booking import forms, queries, services, views
 from ecp.web import flash
 from ecp.web.forms import Form, text
@@ -96,6 +97,28 @@ async def attendance_context(
     }
 
 
+async def _in_scope(request: Request, school_id: int | None) -> int | None:
+    """An agent limited to schools (ecp.auth.scope): another school is a 404, and with no
+    school chosen the page shows the first of theirs."""
+    scope = await school_scope(request.user)
+    if not scope.limited:
+        return school_id
+    if school_id is None:
+        return scope.ids[0]
+    if not scope.allows(school_id):
+        raise NotFoundException("École introuvable")
+    return school_id
+
+
+async def _scoped_context(
+    request: Request, day: dt.date, school_id: int | None, view: int | str | None
+) -> dict[str, Any]:
+    context = await attendance_context(day, await _in_scope(request, school_id), view)
+    if "schools" in context:
+        context["schools"] = (await school_scope(request.user)).keep(context["schools"])
+    return context
+
+
 def _attendance_url(request: Request, query: str, anchor: str) -> str:
     return f"{request.app.route_reverse('staff_attendance')}?{query}#{anchor}"
 
@@ -110,8 +133,8 @@ async def staff_attendance(
 ) -> Template:
     """The lists of a day. After a save without JavaScript (`enregistre`: the list saved), the
     confirmation is shown in that list's status, where the page opens, not at its top."""
-    context = await attendance_context(
-        _day_or_404(jour), _school_param(ecole), _view_param(activite)
+    context = await _scoped_context(
+        request, _day_or_404(jour), _school_param(ecole), _view_param(activite)
     )
     saved = parse_id(enregistre) if enregistre else None
     if saved is not None and any(g["activity_id"] == saved for g in context["groups"]):
@@ -176,6 +199,7 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
     posted = forms.posted_pointage(data)
     if posted is None:
         raise NotFoundException("Liste introuvable")
+    await _in_scope(request, posted.school_id)
     if not await queries.active_school_exists(posted.school_id):
         raise NotFoundException("École introuvable")
     for activity_id in posted.lists:
@@ -238,6 +262,7 @@ async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[
     majoration); post/redirect/get, or that list alone for htmx, its unsaved marks (posted
     with the add) shown again."""
     posted = await _posted_list(data)
+    await _in_scope(request, posted.school_id)
     if not await queries.active_school_exists(posted.school_id):
         raise NotFoundException("École introuvable")
     view = _view_param(text(data, "vue"))
@@ -311,7 +336,8 @@ async def staff_attendance_csv(
 ) -> Response:
     """Every list of the day (one school or all) as CSV; the export is journalled."""
     day = _day_or_404(jour)
-    data = await services.export_attendance(request.user, day, _school_param(ecole))
+    school_id = await _in_scope(request, _school_param(ecole))
+    data = await services.export_attendance(request.user, day, school_id)
     if data is None:
         raise NotFoundException("École introuvable")
     return Response(

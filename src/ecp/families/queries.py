@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ecp.families.tables import Child, DirectDebitMandate, Family, Guardian, QuotientHistory
@@ -148,3 +149,20 @@ def debit_prenotice(invoice: dict, mandate: dict | None, today: dt.date) -> dict
     if invoice["due_on"] < today:
         return None
     return {"amount_cents": remaining, "debit_on": invoice["due_on"], **mandate}
+
+
+# ---------------------------------------------------------------- agents limited to schools
+# An agent may work for some schools only (ecp.auth.scope): the families they see are those
+# with a child at one of them. These take plain school ids, for any feature to apply.
+
+
+def families_of_schools(school_ids: Collection[int]):
+    """A subquery of the ids of the families with a child at one of `school_ids`, for
+    `Family.id.is_in(...)` or `<Table>.family.is_in(...)`."""
+    return Child.select(Child.family).where(Child.school.is_in(list(school_ids) or [-1]))
+
+
+async def family_in_schools(family_id: int, school_ids: Collection[int]) -> bool:
+    return await Child.exists().where(
+        (Child.family == family_id) & Child.school.is_in(list(school_ids) or [-1])
+    )

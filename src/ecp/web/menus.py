@@ -37,6 +37,7 @@ STAFF_MENU = (
     MenuItem("staff_payments", "Paiements", "regisseur"),
     MenuItem("staff_pes", "Trésor public", "regisseur"),
     MenuItem("staff_requests", "Demandes", "agent"),
+    MenuItem("staff_messages", "Messages", "agent"),
     MenuItem("staff_outbox", "Courriels", "agent"),
     MenuItem("staff_settings", "Paramètres", "administrateur"),
     MenuItem("staff_journal", "Journal", "administrateur"),

@@ -174,7 +174,9 @@ async def test_the_zip_holds_the_xml_and_each_documents_pdf():
     await billed_october()
     actor = await _regisseur()
     result = await services.issue_bordereau(actor, "mois", OCT)
-    content, name = await services.zip_file(actor, result["id"], Settings(commune_name="Villebelle"))
+    content, name = await services.zip_file(
+        actor, result["id"], Settings(commune_name="Villebelle")
+    )
     assert name == "PES-ORMC-2026-0000001.zip"
     archive = zipfile.ZipFile(io.BytesIO(content))
     assert sorted(archive.namelist()) == [
