@@ -238,8 +238,8 @@ async def test_copy_last_week_previews_then_books_and_explains_the_refused_days(
         assert (
             plan.h3.get_text(strip=True) == "Comme la semaine dernière : 2 réservations à ajouter"
         )
-        assert "Mardi 15 décembre : Garderie soir pour Hugo" in text
-        assert "Jeudi 17 décembre : Cantine pour Léa" in text
+        assert "Mardi 15 décembre – Hugo : Garderie soir" in text
+        assert "Jeudi 17 décembre – Léa : Cantine" in text
         assert "Ce jour ne peut pas être réservé : Lundi 14 décembre : Cantine pour Léa" in text
         assert "fermé (Grève)" in text
         assert plan.select_one("button").get_text(strip=True) == "Confirmer les 2 réservations"
