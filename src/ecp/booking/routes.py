@@ -338,7 +338,14 @@ async def _after_plan(
     )
     context["flash_messages"] = [{"kind": kind, "text": message}]
     context["flash_oob"] = True
-    return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
+    # As for a refused tap: 409 when nothing could be booked (htmx still swaps it in).
+    return page_or_fragment(
+        request,
+        page=WEEK_PAGE,
+        fragment=WEEK_FRAGMENT,
+        context=context,
+        status_code=409 if kind == "error" else 200,
+    )
 
 
 @post(
@@ -420,7 +427,10 @@ async def booking_all_children(request: Request, data: URLEncodedBody[dict[str, 
     except services.NotFound as exc:
         raise NotFoundException(exc.message) from exc
     made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
-    failed = sorted([i for i in plan if not i.ok] + refused, key=lambda i: i.child_name)
+    # Named in the family's order (the week's), not alphabetically.
+    rank = {c["id"]: n for n, c in enumerate(calendar.children)}
+    plan.sort(key=lambda i: rank.get(i.child_id, 0))
+    failed = sorted([i for i in plan if not i.ok] + refused, key=lambda i: rank.get(i.child_id, 0))
     activity = calendar.setup().activity(activity_id)
     message, kind = _all_children_message(
         activity.short_label if activity else "", day, plan, failed

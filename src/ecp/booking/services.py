@@ -259,12 +259,12 @@ async def _book(
     who, what = _name(child), activity.short_label
     existing = day_bookings.get(activity.id)
     if existing and existing["state"] in ("reservee", "malade"):
-        raise NothingToDo(f"{who} a déjà une réservation « {what} » ce jour-là.")
+        raise NothingToDo(f"Déjà réservé ce jour-là : {what} pour {who}.")
     reason = cal.closed_reason(day, activity, child["school"], rules)
     if reason:
-        raise Closed(f"L’activité « {what} » est fermée ce jour-là ({reason}).")
+        raise Closed(f"Fermé ce jour-là : {what} ({reason}).")
     if not activity.eligible(child["level"]):
-        raise NotRegistered(f"L’activité « {what} » n’est pas ouverte au niveau {child['level']}.")
+        raise NotRegistered(f"Pas d’accueil au niveau {child['level']} : {what}.")
     if not inscribed:
         raise NotRegistered(
             f"{who} n’est pas inscrit·e à « {activity.label} » : "
@@ -341,7 +341,7 @@ async def _cancel(
 ) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] in ("annulee", "fermee"):
-        raise NothingToDo(f"Pas de réservation « {what} » pour {who} ce jour-là.")
+        raise NothingToDo(f"Aucune réservation à annuler ce jour-là : {what} pour {who}.")
     if existing["state"] == "malade" and not staff:
         raise NothingToDo(f"L’absence {de(who)} est déjà signalée ce jour-là.")
     refuse_billed_month(child, day, staff=staff)
@@ -369,7 +369,7 @@ async def _illness(
 ) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] != "reservee":
-        raise NothingToDo(f"Pas de réservation « {what} » pour {who} ce jour-là.")
+        raise NothingToDo(f"Aucune réservation ce jour-là : {what} pour {who}.")
     if not staff and not cal.illness_open(day, rules, now):
         cutoff = rules.illness_cutoff.strftime("%H:%M")
         raise DeadlinePassed(f"Une absence pour maladie se signale le jour même, avant {cutoff}.")

@@ -167,6 +167,8 @@ def _settle_day(view: DayView, now: dt.datetime, staff: bool) -> None:
         for r in view.rows:
             if r.cell.limit is not None and r.cell.limit != shared:
                 r.cell.deadline = deadline_text(r.cell.limit)
+            elif view.late and r.cell.state == "delai":
+                r.cell.label = "Non réservé"  # the day's line says the deadline has passed
     if view.past:
         kept = [
             f"{r.activity.short_label}{' (absence signalée)' if r.cell.state == 'malade' else ''}"
