@@ -117,8 +117,13 @@ async def test_an_agent_without_schools_sees_every_school(client):
     found = await client.get("/agents/familles?q=f0000")
     assert "F00001" in found.text and "F00002" in found.text
     assert (await client.get(f"/agents/familles/{families['Diallo'][0].id}")).status_code == 200
+    # Several schools and none chosen: the day's sizes per school, each a link to its lists.
     page = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}")
-    assert "Léa" in page.text and "Awa" in page.text
+    pasteur = families["Diallo"][2]
+    assert commune.school.name in page.text and pasteur.name in page.text
+    for school, child in ((commune.school, "Léa"), (pasteur, "Awa")):
+        lists = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}&ecole={school.id}")
+        assert child in lists.text
 
 
 async def test_the_administrator_sets_an_accounts_schools(client, other_client):
