@@ -22,6 +22,7 @@ from ecp.commune.setup_cache import SETUP
 from ecp.errors import Rejected
 from ecp.web import flash, urls
 from ecp.web.forms import Form, text
+from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.params import parse_id
 from ecp.web.plural import counted
@@ -642,7 +643,7 @@ async def family_inscription_request(request: Request, data: URLEncodedBody[dict
     return redirect(
         request,
         request.app.route_reverse("family_inscriptions"),
-        f"Demande d’inscription de {requested.child_name} à « {requested.activity_label} » "
+        f"Demande d’inscription {de(requested.child_name)} à « {requested.activity_label} » "
         "envoyée : le service vous répondra ici.",
     )
 

@@ -168,6 +168,79 @@
     if (event.detail.successful || extended) { session.heard(value, extended && event.detail.xhr.status === 204); }
   });
 
+  /* « Tout sélectionner »: without JavaScript a link that reloads the list with every box
+     ticked; here a button that ticks (or unticks) the boxes of its form in place and says how
+     many are ticked. */
+  function selectAllLabel(link, boxes) {
+    var all = boxes.length > 0;
+    for (var i = 0; i < boxes.length; i++) { if (!boxes[i].checked) { all = false; } }
+    link.textContent = all ? "Tout désélectionner" : "Tout sélectionner";
+    link.setAttribute("aria-pressed", all ? "true" : "false");
+  }
+  function selectAll(link) {
+    var form = document.getElementById(link.getAttribute("data-select-all"));
+    if (!form) { return; }
+    var boxes = form.querySelectorAll('input[type="checkbox"][name="' + link.getAttribute("data-select-name") + '"]');
+    var tick = link.getAttribute("aria-pressed") !== "true";
+    var count = 0;
+    for (var i = 0; i < boxes.length; i++) { boxes[i].checked = tick; if (tick) { count++; } }
+    selectAllLabel(link, boxes);
+    var words = count > 1 ? link.getAttribute("data-select-many") : link.getAttribute("data-select-one");
+    announce(count === 0 ? "Aucune sélection." : count + " " + words + ".", "info");
+  }
+  function prepareSelectAll(root) {
+    var links = (root.querySelectorAll ? root : document).querySelectorAll("[data-select-all]");
+    for (var i = 0; i < links.length; i++) {
+      var link = links[i];
+      var form = document.getElementById(link.getAttribute("data-select-all"));
+      link.setAttribute("role", "button");
+      if (form) { selectAllLabel(link, form.querySelectorAll('input[type="checkbox"][name="' + link.getAttribute("data-select-name") + '"]')); }
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("[data-select-all]") : null;
+    if (!link) { return; }
+    event.preventDefault();
+    selectAll(link);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== " ") { return; }
+    var link = event.target.closest ? event.target.closest("[data-select-all]") : null;
+    if (!link) { return; }
+    event.preventDefault();
+    selectAll(link);
+  });
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.form || box.type !== "checkbox") { return; }
+    var link = box.form.querySelector("[data-select-all]");
+    if (link) { selectAllLabel(link, box.form.querySelectorAll('input[type="checkbox"][name="' + link.getAttribute("data-select-name") + '"]')); }
+  });
+  prepareSelectAll(document);
+  document.addEventListener("htmx:afterSettle", function (event) { prepareSelectAll(event.detail.elt || document); });
+
+  /* Pointage: « Tous présents » marks every child of its list present in the page, without a
+     request (without JavaScript the button submits the page's form and the server does it);
+     the list's status says so, and the list still has to be saved. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-all-present]") : null;
+    var list = button && document.getElementById(button.getAttribute("data-all-present"));
+    if (!list) { return; }
+    event.preventDefault();
+    var radios = list.querySelectorAll("input[type=radio][value=present]");
+    for (var i = 0; i < radios.length; i++) { radios[i].checked = true; }
+    var status = list.querySelector("[role=status]");
+    if (status) {
+      var n = radios.length;
+      var p = document.createElement("p");
+      p.className = "notice";
+      p.textContent = n + (n > 1 ? " enfants marqués présents" : " enfant marqué présent") +
+        " : enregistrez la liste pour valider le pointage.";
+      status.innerHTML = "";
+      status.appendChild(p);
+    }
+  });
+
   /* After a swap, move focus to what the server marked as the result, so keyboard and
      screen-reader users land on it instead of the top of the page. The server's part, for
      any page: `data-focus` on the element to focus (a tabindex is added when it needs one),
@@ -206,4 +279,34 @@
       if (fallback) { focusOn(fallback); }
     }, 0);
   });
+  /* Invoices to pay (partials/payments/invoice_choice.html): the total of the ticked boxes,
+     said politely each time it changes. The server computes it again on the next page. */
+  function money(cents) {
+    try {
+      return new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" }).format(cents / 100);
+    } catch (e) {
+      return (cents / 100).toFixed(2).replace(".", ",") + "\u00a0€";
+    }
+  }
+  function chosenTotal(root) {
+    var box = root.querySelector ? root.querySelector("[data-pay-choices]") : null;
+    var out = root.querySelector ? root.querySelector("[data-chosen-total]") : null;
+    if (!box || !out || box.hasAttribute("data-total-bound")) { return; }
+    box.setAttribute("data-total-bound", "");
+    function update() {
+      var inputs = box.querySelectorAll("input[type=checkbox][data-cents]");
+      var cents = 0, count = 0;
+      for (var i = 0; i < inputs.length; i++) {
+        if (inputs[i].checked) { cents += parseInt(inputs[i].getAttribute("data-cents"), 10) || 0; count += 1; }
+      }
+      out.textContent = count === 0
+        ? "Aucune facture cochée : cochez au moins une facture."
+        : "Total choisi : " + money(cents) + " (" + count + " facture" + (count > 1 ? "s" : "") + ")";
+      out.hidden = false;
+    }
+    box.addEventListener("change", update);
+    update();
+  }
+  chosenTotal(document);
+  document.addEventListener("htmx:afterSettle", function () { chosenTotal(document); });
 })();
