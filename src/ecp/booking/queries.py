@@ -560,6 +560,16 @@ async def staff_inscriptions(status: str, schools=None) -> list[dict]:
     )
 
 
+async def inscription_school(inscription_id: int) -> int | None:
+    """The school of the inscription's child (None: no such inscription, or no school)."""
+    row = (
+        await Inscription.select(Inscription.child.school.as_alias("school"))
+        .where(Inscription.id == inscription_id)
+        .first()
+    )
+    return row["school"] if row else None
+
+
 async def activity_exists(activity_id: int) -> bool:
     return await Activity.exists().where(Activity.id == activity_id)
 

@@ -61,6 +61,10 @@ async def staff_inscriptions(request: Request, statut: FromQuery[str] = "en_atte
 async def staff_inscription_decide(
     request: Request, inscription_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
 ) -> Any:
+    if request.user.school_limited and not (await school_scope(request.user)).allows(
+        await queries.inscription_school(inscription_id)
+    ):
+        raise NotFoundException("Inscription introuvable")
     form = forms.DecisionForm.bind(data)
     try:
         decided = await services.decide_inscription(
