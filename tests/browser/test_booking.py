@@ -118,7 +118,10 @@ async def test_book_a_week_and_cancel_a_day_by_keyboard(page):
         await keyboard_press_cell(page, "Cantine", day, "Léa", js=True)
         text = await focused_text(page)
         assert text.strip().startswith("Réservé") and "Annuler" in text
-        assert "Réservation enregistrée : Cantine pour Léa" in await page.locator("#flash").inner_text()
+        assert (
+            "Réservation enregistrée : Cantine pour Léa"
+            in await page.locator("#flash").inner_text()
+        )
     summary = await page.locator("#week-summary").inner_text()
     assert "Cantine × 4" in summary
     await assert_accessible(page)
@@ -146,7 +149,10 @@ async def test_book_a_week_and_cancel_a_day_without_javascript(nojs_page):
         day = monday + dt.timedelta(days=offset)
         await keyboard_press_cell(page, "Cantine", day, "Hugo", js=False)
         assert cal.week_code(monday) in page.url
-        assert "Réservation enregistrée : Cantine pour Hugo" in await page.locator("#flash").inner_text()
+        assert (
+            "Réservation enregistrée : Cantine pour Hugo"
+            in await page.locator("#flash").inner_text()
+        )
     assert "Cantine × 3" in await page.locator("#week-summary").inner_text()
     await keyboard_press_cell(page, "Cantine", monday + dt.timedelta(days=1), "Hugo", js=False)
     assert "Réservation annulée : Cantine pour Hugo" in await page.locator("#flash").inner_text()

@@ -35,8 +35,9 @@ async def test_an_agent_writes_to_a_schools_families(page):
     await wait_for_focus(page, "e.id === 'message-preview-title'")
     preview = await page.locator("#message-preview").inner_text()
     assert re.search(r"\d+ familles? et \d+ adresses? électroniques?", preview), preview
-    assert await page.title() == "Aperçu : Écrire aux familles – " + (
-        (await page.title()).split(" – ", 1)[1]
+    assert (
+        await page.title()
+        == "Aperçu : Écrire aux familles – " + ((await page.title()).split(" – ", 1)[1])
     )
     await check(page)
     await page.locator("#message-preview button", has_text="Envoyer à").click()

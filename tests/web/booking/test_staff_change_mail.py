@@ -55,7 +55,10 @@ async def test_an_agent_booking_and_cancelling_for_a_family_e_mails_it(client):
         "reservation_agent",
     )
     assert mail["subject"] == "Réservation modifiée par le service : Cantine, lundi 7 décembre"
-    assert "– Léa, Restauration scolaire, lundi 7 décembre : réservation enregistrée." in mail["body_text"]
+    assert (
+        "– Léa, Restauration scolaire, lundi 7 décembre : réservation enregistrée."
+        in mail["body_text"]
+    )
     assert "https://testserver.local/famille/reservations?semaine=2026-W50" in mail["body_text"]
     assert "<strong>réservation enregistrée</strong>" in mail["body_html"]
     # By htmx too; a refusal (already cancelled) sends nothing.
