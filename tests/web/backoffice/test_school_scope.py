@@ -10,7 +10,7 @@ import datetime as dt
 from ecp import clock
 from ecp.audit.tables import AuditLog
 from ecp.auth.tables import StaffSchool, StaffUser
-from ecp.booking.tables import Booking
+from ecp.booking.tables import Booking, Inscription
 from ecp.families import search
 from ecp.families.tables import ContactChangeRequest
 from tests import factories
@@ -197,3 +197,42 @@ async def test_no_link_shown_to_an_agent_answers_403(client):
     assert len(links) > 10
     refused = [href for href in sorted(links) if (await client.get(href)).status_code == 403]
     assert refused == []
+
+
+async def test_a_limited_agent_decides_only_for_their_schools(client):
+    commune, families = await _two_schools()
+    await _limited_agent(client, commune.school)
+    (_, lea, _), (_, awa, _) = families["Martin"], families["Diallo"]
+    theirs = await Inscription.select(Inscription.id).where(Inscription.child == awa.id).first()
+    refused = await post_form(
+        client,
+        f"/agents/inscriptions/{theirs['id']}",
+        {"decision": "valider"},
+        from_page="/agents/inscriptions",
+    )
+    assert refused.status_code == 404
+    mine = await Inscription.select(Inscription.id).where(Inscription.child == lea.id).first()
+    decided = await post_form(
+        client,
+        f"/agents/inscriptions/{mine['id']}",
+        {"decision": "valider"},
+        from_page="/agents/inscriptions",
+    )
+    assert decided.status_code == 303
+    statuses = {r["child"]: r["status"] for r in await Inscription.select()}
+    assert statuses == {lea.id: "validee", awa.id: "en_attente"}
+    other = (
+        await ContactChangeRequest.select(ContactChangeRequest.id)
+        .where(ContactChangeRequest.family == families["Diallo"][0].id)
+        .first()
+    )
+    response = await post_form(
+        client,
+        f"/agents/demandes/{other['id']}",
+        {"decision": "refuser", "motif": "Non"},
+        from_page="/agents/demandes",
+    )
+    assert response.status_code == 404
+    assert (
+        await ContactChangeRequest.count().where(ContactChangeRequest.status == "en_attente") == 2
+    )
