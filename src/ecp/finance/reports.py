@@ -28,6 +28,7 @@ from ecp.booking.calendar import school_holiday
 from ecp.db import fetch
 from ecp.web.csv_export import Number, writer
 
+MEDIA_TYPE_CSV = "text/csv; charset=utf-8"
 MEAL_MARKERS = ("restauration", "cantine")
 WEDNESDAY_CAP_WITH_MEAL = 9 * 60
 WEDNESDAY_CAP_WITHOUT_MEAL = 4 * 60

@@ -298,7 +298,7 @@ async def staff_caf_csv(request: Request, periode: FromQuery[str | None] = None)
     content, name = await services.caf_file(
         request.user, reports.Period.parse(form.cleaned["periode"])
     )
-    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+    return _download(content.encode("utf-8"), name, reports.MEDIA_TYPE_CSV)
 
 
 def _meals_form(annee: str | None) -> MealsForm:
@@ -332,7 +332,7 @@ async def staff_meals_csv(request: Request, annee: FromQuery[str | None] = None)
     if not form.valid:
         return await _meals_page(request, form)
     content, name = await services.meals_file(request.user, form.cleaned["annee"])
-    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+    return _download(content.encode("utf-8"), name, reports.MEDIA_TYPE_CSV)
 
 
 # --- Attestations de frais de garde -------------------------------------------------------------

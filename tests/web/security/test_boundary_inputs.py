@@ -309,6 +309,8 @@ async def _ids() -> dict[str, str]:
         "quotient_id": await first(QuotientHistory),
         "staff_id": str(target.id),
         "activity_id": await first(Activity),
+        "bordereau_id": "1",
+        "certificate_id": "1",
         "token": "x" * 43,
         "file_path": "css/app.css",
     }
