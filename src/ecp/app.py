@@ -22,8 +22,8 @@ from ecp.auth.guards import requires_family, requires_staff
 from ecp.auth.middleware import auth_middleware
 from ecp.auth.passwords import Passwords
 from ecp.backoffice import routes as backoffice
-from ecp.finance import routes as finance
 from ecp.booking import routes as booking
+from ecp.finance import routes as finance
 from ecp.invoices import routes as invoices
 from ecp.mail import routes as mail
 from ecp.ops import routes as ops

@@ -4,6 +4,7 @@ from piccolo.conf.apps import AppConfig, table_finder
 
 from ecp.audit import tables as audit
 from ecp.auth import tables as auth
+from ecp.backoffice import tables as backoffice
 from ecp.booking import tables as booking
 from ecp.commune import tables as commune
 from ecp.families import tables as families
@@ -26,6 +27,7 @@ TABLE_MODULES = (
     finance,
     mail,
     jobs,
+    backoffice,
 )
 
 APP_CONFIG = AppConfig(

@@ -63,11 +63,18 @@ ACTIONS = {
     "booking_book": "Réservation par un agent",
     "booking_cancel": "Annulation d’une réservation par un agent",
     "booking_illness": "Absence pour maladie signalée par un agent",
+    "booking_pattern": "Semaine type appliquée par un agent",
+    "inscription_request": "Demande d’inscription faite par un agent pour la famille",
     "inscription_validate": "Validation d’une inscription",
     "inscription_refuse": "Refus d’une inscription",
+    "inscription_waitlist": "Inscription mise en liste d’attente",
+    "inscription_promote": "Inscription validée depuis la liste d’attente",
+    "inscription_cancel": "Fin d’une inscription",
     "attendance_mark": "Pointage d’une liste",
     "attendance_unbooked_add": "Présence sans réservation ajoutée au pointage",
     "effectifs_exportes": "Export des effectifs (CSV)",
+    "feuilles_emargement_imprimees": "Impression des feuilles d’émargement",
+    "fiche_cuisine_imprimee": "Impression de la fiche cuisine",
     # Billing and payments
     "facturation_lancee": "Lancement de la facturation d’un mois",
     "tarif_cree": "Création d’un tarif",
@@ -77,10 +84,12 @@ ACTIONS = {
     "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
     # E-mail, settings, staff accounts, retention
     "courriel_consulte": "Lecture d’un courriel envoyé à une famille",
+    "message_familles_envoye": "Message envoyé aux familles",
     "settings_changed": "Modification des paramètres",
     "staff_account_created": "Création d’un compte agent",
     "staff_account_changed": "Modification d’un compte agent",
     "staff_password_changed": "Mot de passe modifié",
+    "first_password_chosen": "Mot de passe provisoire remplacé à la première connexion",
     "family_anonymised": "Anonymisation d’une famille inactive",
     # Billing corrections, anomalies and the régie
     "facturation_en_avance": "Facturation en avance d’un mois non terminé (avertissement confirmé)",
@@ -107,6 +116,11 @@ ACTIONS = {
     "caf_exporte": "Export des heures de présence pour la CAF (CSV)",
     "ma_cantine_exporte": "Export des repas servis pour ma-cantine (CSV)",
     "attestations_garde_emises": "Émission des attestations de frais de garde d’une année",
+    # SEPA direct debit (ecp.payments.mandates, ecp.payments.debits)
+    "mandat_prelevement_enregistre": "Enregistrement d’un mandat de prélèvement SEPA",
+    "fichier_prelevement_produit": "Production du fichier de prélèvements du mois",
+    "fichier_prelevement_telecharge": "Téléchargement d’un fichier de prélèvements",
+    "prelevement_rejete": "Rejet d’un prélèvement enregistré",
 }
 
 VIEWED = "family_record_viewed"
@@ -306,6 +320,9 @@ FIELD_LABELS = {
     "activity": "activité",
     "activite": "activité",
     "ecole": "école",
+    "ecoles": "écoles",
+    "destinataires": "destinataires",
+    "adresses": "adresses électroniques",
     "day": "jour",
     "jour": "jour",
     "late": "après la date limite",

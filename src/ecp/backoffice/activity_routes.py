@@ -142,7 +142,9 @@ async def staff_activity_save(
     if form.valid:
         values = form.activity()
         try:
-            await services.update_activity(request.user, activity_id, **values)
+            await services.update_activity(
+                request.user, activity_id, **values, settings=request.app.state.settings
+            )
         except services.Missing:
             raise NotFoundException() from None
         except services.OverCapacity as error:

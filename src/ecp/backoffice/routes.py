@@ -11,12 +11,16 @@ from litestar.response import Template
 from ecp.backoffice import (
     activity_routes,
     charts,
+    counter_routes,
     dashboard_queries,
     family_record_routes,
     family_routes,
+    inscription_routes,
     journal_routes,
+    messages_routes,
     request_routes,
     settings_routes,
+    sheet_routes,
 )
 from ecp.web.htmx import page_or_fragment
 
@@ -54,8 +58,12 @@ def staff_router(settings) -> Router:
             *family_routes.handlers(),
             *family_record_routes.handlers(),
             *request_routes.handlers(),
+            *inscription_routes.handlers(),
+            *counter_routes.handlers(),
             *journal_routes.handlers(),
             *settings_routes.handlers(),
             *activity_routes.handlers(),
+            *sheet_routes.handlers(),
+            *messages_routes.handlers(),
         ],
     )

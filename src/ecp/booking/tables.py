@@ -1,6 +1,6 @@
 """Inscriptions, bookings (one child, one activity, one day), place counters and pointage."""
 
-from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Time, Timestamptz, Varchar
 from piccolo.table import Table
 
 from ecp.auth.tables import StaffUser
@@ -14,9 +14,17 @@ class Inscription(Table):
     activity = ForeignKey(references=Activity, null=False, on_delete=OnDelete.restrict)
     school_year = ForeignKey(references=SchoolYear, null=False, on_delete=OnDelete.restrict)
     status = Varchar(
-        length=20, default="en_attente", index=True, help_text="en_attente validee refusee"
+        length=20,
+        default="en_attente",
+        index=True,
+        help_text="en_attente liste_attente validee refusee annulee",
     )
     requested_at = Timestamptz()
+    waitlisted_at = Timestamptz(
+        null=True,
+        default=None,
+        help_text="When it went on the waiting list: the rank's order (ecp.booking.inscriptions)",
+    )
     decided_at = Timestamptz(null=True, default=None)
     decided_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
     reason = Text(default="")
@@ -51,6 +59,9 @@ class Attendance(Table):
     school = ForeignKey(references=School, null=False, on_delete=OnDelete.restrict)
     day = Date()
     status = Varchar(length=20, help_text="present absent excuse")
+    # Where the activity is billed by the hour (Activity.hourly): when the child came and left.
+    arrived_at = Time(null=True, default=None)
+    left_at = Time(null=True, default=None)
     marked_at = Timestamptz()
     marked_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
 

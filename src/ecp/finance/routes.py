@@ -224,9 +224,7 @@ async def staff_pes_xml(request: Request, bordereau_id: FromPath[int]) -> Respon
 
 @get("/finance/pes/{bordereau_id:int}/pes.zip", name="staff_pes_zip", guards=REGISSEUR)
 async def staff_pes_zip(request: Request, bordereau_id: FromPath[int]) -> Response:
-    found = await services.zip_file(
-        request.user, bordereau_id, request.app.state.settings.commune_name
-    )
+    found = await services.zip_file(request.user, bordereau_id, request.app.state.settings)
     if found is None:
         raise NotFoundException()
     return _download(found[0], found[1], "application/zip")

@@ -319,7 +319,7 @@ async def xml_file(actor: Actor, bordereau_id: int) -> tuple[bytes, str] | None:
     return row["xml"].encode("utf-8"), row["filename"]
 
 
-async def zip_file(actor: Actor, bordereau_id: int, commune_name: str) -> tuple[bytes, str] | None:
+async def zip_file(actor: Actor, bordereau_id: int, settings) -> tuple[bytes, str] | None:
     """The XML and each document's PDF (the same rendering as the family's download)."""
     row = await queries.bordereau_file(bordereau_id)
     if row is None:
@@ -332,7 +332,12 @@ async def zip_file(actor: Actor, bordereau_id: int, commune_name: str) -> tuple[
             if doc is None:
                 continue
             content = await invoice_pdf.invoice_pdf(
-                {"doc": doc, "commune_name": commune_name, "month_label": month_label}
+                {
+                    "doc": doc,
+                    "commune_name": settings.commune_name,
+                    "month_label": month_label,
+                    **invoice_pdf.how_to_pay(settings),
+                }
             )
             archive.writestr(f"{doc['invoice']['number']}.pdf", content)
     name = row["filename"].removesuffix(".xml") + ".zip"

@@ -1,5 +1,5 @@
 """The services behind the booking pages, called without HTTP: an inscription asked by a family
-and decided by staff (audit-logged), the pointage of a list, and the private calendar feed's
+(staff decisions: test_inscription_decisions.py), the pointage of a list, and the private calendar feed's
 token. Each refusal leaves nothing written."""
 
 from __future__ import annotations
@@ -96,62 +96,6 @@ async def test_request_inscription_without_an_open_school_year_is_not_found():
     with pytest.raises(services.NotFound):
         await services.request_inscription(family.id, lea.id, commune.activities["restauration"].id)
     assert await Inscription.count() == 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Staff decide
-
-
-async def test_validating_an_inscription_records_who_when_and_the_journal():
-    commune, family, (lea, hugo) = await _commune_and_family()
-    pending = await bf.inscribe_child(commune, lea, "garderie_soir", status="en_attente")
-    agent = await _agent()
-    decided = await services.decide_inscription(agent, pending.id, "valider", "ignoré")
-    assert (decided.child_name, decided.activity_label, decided.status) == (
-        "Léa",
-        "Garderie du soir",
-        "validee",
-    )
-    row = await Inscription.select().where(Inscription.id == pending.id).first()
-    assert row["status"] == "validee" and row["reason"] == ""
-    assert row["decided_by"] == agent.staff_id and row["decided_at"] is not None
-    log = await AuditLog.select(AuditLog.action, AuditLog.family, AuditLog.target)
-    assert log == [
-        {
-            "action": "inscription_validate",
-            "family": family.id,
-            "target": f"inscription:{pending.id}",
-        }
-    ]
-
-
-async def test_a_refusal_needs_its_reason_and_keeps_it():
-    commune, family, (lea, hugo) = await _commune_and_family()
-    pending = await bf.inscribe_child(commune, lea, "garderie_soir", status="en_attente")
-    agent = await _agent()
-    for decision, reason, message in (
-        ("refuser", "", "Donnez le motif du refus : la famille le lira."),
-        ("supprimer", "Complet", "Choisissez « Valider » ou « Refuser »."),
-    ):
-        with pytest.raises(Rejected) as refused:
-            await services.decide_inscription(agent, pending.id, decision, reason)
-        assert refused.value.message == message
-        assert refused.value.field == f"motif-{pending.id}"
-    assert (await Inscription.select().where(Inscription.id == pending.id).first())[
-        "status"
-    ] == "en_attente"
-    assert await AuditLog.count() == 0
-    await services.decide_inscription(agent, pending.id, "refuser", "Plus de place")
-    row = await Inscription.select().where(Inscription.id == pending.id).first()
-    assert row["status"] == "refusee" and row["reason"] == "Plus de place"
-    assert [r["action"] for r in await AuditLog.select(AuditLog.action)] == ["inscription_refuse"]
-
-
-async def test_deciding_an_unknown_inscription_is_not_found_before_any_other_check():
-    await _commune_and_family()
-    with pytest.raises(services.NotFound):
-        await services.decide_inscription(await _agent(), 999999, "supprimer", "")
-    assert await AuditLog.count() == 0
 
 
 # ---------------------------------------------------------------------------------------------

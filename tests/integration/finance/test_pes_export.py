@@ -20,6 +20,7 @@ from ecp.errors import Rejected
 from ecp.finance import pes, queries, services
 from ecp.finance.tables import PesBordereau, PesPiece
 from ecp.invoices.tables import Invoice
+from ecp.settings import Settings
 from tests.factories import make_staff
 from tests.finance_factories import OCT, SEP, billed_october, document
 
@@ -173,7 +174,9 @@ async def test_the_zip_holds_the_xml_and_each_documents_pdf():
     await billed_october()
     actor = await _regisseur()
     result = await services.issue_bordereau(actor, "mois", OCT)
-    content, name = await services.zip_file(actor, result["id"], "Villebelle")
+    content, name = await services.zip_file(
+        actor, result["id"], Settings(commune_name="Villebelle")
+    )
     assert name == "PES-ORMC-2026-0000001.zip"
     archive = zipfile.ZipFile(io.BytesIO(content))
     assert sorted(archive.namelist()) == [

@@ -313,8 +313,8 @@ async def test_a_new_activity_is_requested_validated_booked_and_billed(
     # ... the service validates it...
     response = await post_form(
         client,
-        f"/agents/inscriptions/{inscription['id']}",
-        {"decision": "valider"},
+        "/agents/inscriptions",
+        {"inscriptions": str(inscription["id"]), "decision": "valider"},
         from_page="/agents/inscriptions",
     )
     assert response.status_code == 303

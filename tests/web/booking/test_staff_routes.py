@@ -1,4 +1,4 @@
-"""Staff: inscriptions to decide, effectifs and pointage, kitchen headcount, CSV export, and
+"""Staff: effectifs and pointage, kitchen headcount, CSV export, and
 booking on a family's behalf past the deadline (audit-logged)."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import datetime as dt
 from ecp import clock
 from ecp.audit.tables import AuditLog
 from ecp.booking import services
-from ecp.booking.tables import Attendance, Booking, Inscription
+from ecp.booking.tables import Attendance, Booking
 from ecp.families.tables import Child
 from tests import booking_factories as bf
 from tests import factories
-from tests.support import error_summary_links, login_family, login_staff, post_form, soup
+from tests.support import login_family, login_staff, post_form, soup
 
 
 async def setup(client, now=bf.NOW, login=True):
@@ -23,57 +23,6 @@ async def setup(client, now=bf.NOW, login=True):
     if login:
         await login_staff(client)
     return commune, family, kids
-
-
-async def test_inscriptions_page_fragment_and_decisions(client):
-    commune, family, (lea, hugo) = await setup(client)
-    await Inscription.delete().where(
-        (Inscription.child == hugo.id)
-        & (Inscription.activity == commune.activities["alsh_soir"].id)
-    )
-    pending = await bf.inscribe_child(commune, hugo, "alsh_soir", status="en_attente")
-    page = await client.get("/agents/inscriptions")
-    assert page.status_code == 200 and "Hugo Martin" in page.text
-    fragment = await client.get(
-        "/agents/inscriptions?statut=en_attente", headers={"HX-Request": "true"}
-    )
-    assert "<html" not in fragment.text and 'id="inscription-list"' in fragment.text
-    assert fragment.headers["vary"] == "HX-Request"
-    # Refusing needs a reason.
-    bad = await post_form(
-        client,
-        f"/agents/inscriptions/{pending.id}",
-        {"decision": "refuser", "motif": ""},
-        from_page="/agents/inscriptions",
-    )
-    assert bad.status_code == 422
-    assert error_summary_links(bad.text) == [f"#motif-{pending.id}"]
-    assert (
-        await Inscription.select(Inscription.status).where(Inscription.id == pending.id).first()
-    )["status"] == "en_attente"
-    ok = await post_form(
-        client,
-        f"/agents/inscriptions/{pending.id}",
-        {"decision": "refuser", "motif": "Plus de place en étude"},
-        from_page="/agents/inscriptions",
-    )
-    assert ok.status_code == 303
-    follow = await client.get(ok.headers["location"])
-    assert "refusée" in follow.text
-    row = await Inscription.select().where(Inscription.id == pending.id).first()
-    assert row["status"] == "refusee" and row["reason"] == "Plus de place en étude"
-    actions = [r["action"] for r in await AuditLog.select(AuditLog.action)]
-    assert actions == ["inscription_refuse"]
-    assert (
-        await client.post(f"/agents/inscriptions/{pending.id}", data={"decision": "valider"})
-    ).status_code == 403
-    missing = await post_form(
-        client,
-        "/agents/inscriptions/999999",
-        {"decision": "valider"},
-        from_page="/agents/inscriptions",
-    )
-    assert missing.status_code == 404
 
 
 async def test_families_cannot_reach_staff_pages(client):
