@@ -181,7 +181,7 @@ async def staff_pes_issue(request: Request, data: URLEncodedBody[dict[str, Any]]
             form.reject(error, "perimetre")
         else:
             message = (
-                f"Bordereau n° {result['number']} de {result['year']} émis : "
+                f"Bordereau n° {result['number']} de {result['year']} émis\u00a0: "
                 f"{result['pieces']} pièce{'s' if result['pieces'] > 1 else ''}."
             )
             path = request.app.route_reverse("staff_pes_bordereau", bordereau_id=result["id"])
@@ -249,7 +249,7 @@ async def staff_pes_cancel(
             form.reject(error, "motif")
         else:
             message = (
-                f"Bordereau n° {row['number']} de {row['year']} annulé : ses factures peuvent "
+                f"Bordereau n° {row['number']} de {row['year']} annulé\u00a0: ses factures peuvent "
                 "être exportées à nouveau ; son numéro ne sera plus utilisé."
             )
             path = request.app.route_reverse("staff_pes_bordereau", bordereau_id=bordereau_id)
@@ -376,7 +376,7 @@ async def staff_certificates_issue(request: Request, data: URLEncodedBody[dict[s
         else:
             year = form.cleaned["annee"]
             message = (
-                f"Attestations {year} : {result['issued']} émise{'s' if result['issued'] > 1 else ''}, "
+                f"Attestations {year}\u00a0: {result['issued']} émise{'s' if result['issued'] > 1 else ''}, "
                 f"{result['emailed']} envoyée{'s' if result['emailed'] > 1 else ''} par courriel"
                 + (
                     f", {result['existing']} déjà émise{'s' if result['existing'] > 1 else ''} avant."

@@ -311,7 +311,6 @@ async def _ids() -> dict[str, str]:
         "bordereau_id": await first(PesBordereau),
         "staff_id": str(target.id),
         "activity_id": await first(Activity),
-        "bordereau_id": "1",
         "certificate_id": "1",
         "token": "x" * 43,
         "file_path": "css/app.css",
