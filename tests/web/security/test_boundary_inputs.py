@@ -311,6 +311,7 @@ async def _ids() -> dict[str, str]:
         "bordereau_id": await first(PesBordereau),
         "staff_id": str(target.id),
         "activity_id": await first(Activity),
+        "certificate_id": "1",
         "token": "x" * 43,
         "file_path": "css/app.css",
     }
