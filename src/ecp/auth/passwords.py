@@ -4,9 +4,12 @@ the « file d'attente » page (ecp.auth.queue) instead of timing out in the queu
 
 from __future__ import annotations
 
+import contextvars
 import math
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import anyio
 from argon2 import PasswordHasher
@@ -25,6 +28,10 @@ MAX_LENGTH = 128
 
 # A login whose password check would start later than this is sent to the queue page.
 MAX_WAIT_SECONDS = 3.0
+
+
+# Set while a login admitted by Passwords.admission() runs: its check is already counted.
+_reserved: contextvars.ContextVar[bool] = contextvars.ContextVar("ecp_hash_reserved", default=False)
 
 
 class Saturated(Exception):
@@ -70,6 +77,20 @@ class Passwords:
         if wait > self.max_wait:
             raise Saturated(wait)
 
+    @contextmanager
+    def admission(self, *, priority: bool = False) -> Iterator[None]:
+        """A login's whole attempt: admitted (or Saturated) now, and its check counted in the
+        queue from now on, not only once it reaches the hash: a burst of logins that are all
+        still reading their account would otherwise all see an empty queue."""
+        self.admit(priority=priority)
+        self._pending += 1
+        token = _reserved.set(True)
+        try:
+            yield
+        finally:
+            _reserved.reset(token)
+            self._pending -= 1
+
     def _timed(self, function, *args):
         started = time.perf_counter()
         try:
@@ -78,13 +99,14 @@ class Passwords:
             self.hash_seconds = 0.8 * self.hash_seconds + 0.2 * (time.perf_counter() - started)
 
     async def _run(self, function, *args):
-        self._pending += 1
+        counted = not _reserved.get()  # an admitted login's check is counted already
+        self._pending += counted
         try:
             return await anyio.to_thread.run_sync(
                 self._timed, function, *args, limiter=self._limiter
             )
         finally:
-            self._pending -= 1
+            self._pending -= counted
 
     def hash_sync(self, password: str) -> str:
         return self.hasher.hash(password)

@@ -189,3 +189,23 @@ def test_admission_follows_the_queue_depth_and_lets_a_due_ticket_through():
         raise AssertionError("a login over the bound was admitted")
     passwords.admit(priority=True)
     Passwords("test", max_wait=None).admit()  # no bound: never the queue
+
+
+async def test_an_admitted_login_counts_in_the_queue_before_it_reaches_the_hash():
+    """A burst of logins all still reading their accounts must not all see an empty queue."""
+    passwords = Passwords("test", concurrency=1, max_wait=1.0)
+    passwords.hash_seconds = 0.4
+    with passwords.admission():
+        with passwords.admission():  # two ahead: a third would wait 1.2 s
+            try:
+                with passwords.admission():
+                    raise AssertionError("admitted over the bound")
+            except Saturated as exc:
+                assert round(exc.wait, 1) == 1.2
+            with passwords.admission(priority=True):
+                assert passwords._pending == 3
+                # The admitted login's own check is not counted twice.
+                assert await passwords.verify(passwords.dummy_hash, "x") is False
+                assert passwords._pending == 3
+    assert passwords._pending == 0
+    assert await passwords.verify(None, "x") is False and passwords._pending == 0
