@@ -62,11 +62,22 @@ class Passwords:
         self.dummy_hash = self.hasher.hash(secrets.token_urlsafe(24))
         # Seconds one hash takes here, followed as checks run (a moving average).
         self.hash_seconds = max(time.perf_counter() - started, 0.001)
+        self._tail = 0.0  # (monotonic) when the last queue ticket handed out falls due
 
     def estimated_wait(self) -> float:
         """Seconds before a check asked now would be done: the queue ahead, by rounds of
         `concurrency` hashes at once."""
         return math.ceil((self._pending + 1) / self.concurrency) * self.hash_seconds
+
+    def queue_wait(self) -> float:
+        """Seconds until a new queue ticket's turn: after the queue as it stands and after
+        every ticket handed out before it, one hashing slot each, so that families come back
+        one after the other in the order they arrived instead of all at once."""
+        now = time.monotonic()
+        self._tail = max(self._tail, now + self.estimated_wait()) + (
+            self.hash_seconds / self.concurrency
+        )
+        return self._tail - now
 
     def admit(self, *, priority: bool = False) -> None:
         """Raises Saturated when a new login would wait more than `max_wait`; a `priority`

@@ -136,9 +136,12 @@ async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
                 priority=ticket is not None and ticket.is_due()
             ):
                 return await _check_login(request, form, how, next_path, lost)
-        except Saturated as exc:
+        except Saturated:
+            passwords = request.app.state.passwords
             return _queue_page(
-                request, ticket or queue.issue(s.secret_key, how.kind, exc.wait), next_path
+                request,
+                ticket or queue.issue(s.secret_key, how.kind, passwords.queue_wait()),
+                next_path,
             )
     return _login_page(request, how.template, form, next_path, status=422, lost=lost)
 

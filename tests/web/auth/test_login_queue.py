@@ -20,8 +20,9 @@ PASSWORD = "demo-famille-1"
 
 
 def _saturate(monkeypatch, app, wait: float = 12.0) -> None:
-    """The process's password checks are queued `wait` seconds deep."""
+    """The process's password checks are queued `wait` seconds deep; a new ticket is due then."""
     monkeypatch.setattr(app.state.passwords, "estimated_wait", lambda: wait)
+    monkeypatch.setattr(app.state.passwords, "queue_wait", lambda: wait)
 
 
 def _refresh(response) -> tuple[int, str]:
@@ -209,3 +210,15 @@ async def test_an_admitted_login_counts_in_the_queue_before_it_reaches_the_hash(
                 assert passwords._pending == 3
     assert passwords._pending == 0
     assert await passwords.verify(None, "x") is False and passwords._pending == 0
+
+
+def test_queue_tickets_fall_due_one_hashing_slot_after_the_other():
+    """Families queued one after the other come back in that order, spaced by what the
+    hashing can take, instead of all at the same moment."""
+    passwords = Passwords("test", concurrency=2, max_wait=1.0)
+    passwords.hash_seconds = 0.5
+    passwords._pending = 7  # a new check would be done in 2 s
+    waits = [passwords.queue_wait() for _ in range(4)]
+    assert abs(waits[0] - 2.25) < 0.01  # the queue, then its own slot (0.5 s over two)
+    steps = [b - a for a, b in zip(waits, waits[1:])]
+    assert all(abs(step - 0.25) < 0.01 for step in steps), steps
