@@ -188,7 +188,16 @@ def test_admission_follows_the_queue_depth_and_lets_a_due_ticket_through():
         assert exc.wait == 3.5
     else:
         raise AssertionError("a login over the bound was admitted")
+    passwords.admit(priority=True)  # a due ticket: up to four times the bound
+    passwords._pending = 47  # 24 rounds of 0.5 s: 12 s
     passwords.admit(priority=True)
+    passwords._pending = 48
+    try:
+        passwords.admit(priority=True)
+    except Saturated:
+        pass
+    else:
+        raise AssertionError("the hashing queue grew without bound")
     Passwords("test", max_wait=None).admit()  # no bound: never the queue
 
 
