@@ -117,12 +117,15 @@ lint: $(VENV)/.installed-test
 
 # ---- Benchmark (issue 7): a generated commune, the app under granian, wrk as load generator.
 # `make bench`: 10,000 families; `make bench-quick`: a small commune, under three minutes.
-# The PostgreSQL + Redis pass (1 then 2 workers) uses ECP_BENCH_POSTGRES_URL / ECP_BENCH_REDIS_URL
+# The PostgreSQL + Redis pass (1, 2 then 4 workers) uses ECP_BENCH_POSTGRES_URL / ECP_BENCH_REDIS_URL
 # (default 127.0.0.1:5432 user postgres, 127.0.0.1:6379/15) and is skipped when they are down.
 # Results: a table on stdout and bench-results/<label>-<time>.json, compared with the previous one.
 # The bench (bench/, outside the product package) runs from this checkout: its own commands are
 # `python -m bench.run` and `python -m bench.seed --families N` (the generated commune).
-.PHONY: bench bench-quick bench-deps
+# `make bench-opening`: the registration opening (bench/opening.py): 2,500 families of the
+# 10,000-family commune arriving within 5 minutes on 2 workers, PostgreSQL (its own ecp_bench_opening
+# database) and Redis (index 13 of ECP_BENCH_REDIS_URL's server, flushed).
+.PHONY: bench bench-quick bench-opening bench-deps
 
 bench-deps:
 	@if ! command -v wrk >/dev/null; then \
@@ -135,3 +138,6 @@ bench: install bench-deps
 
 bench-quick: install bench-deps
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
+bench-opening: install
+	$(BIN)/python -m bench.opening $(BENCH_ARGS)

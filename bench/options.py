@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pause par connexion de la mesure rythmée du calendrier (0 : sans)",
     )
     parser.add_argument("--engines", default="sqlite,postgres")
-    parser.add_argument("--workers", default="1,2", help="workers de la passe PostgreSQL")
+    parser.add_argument("--workers", default="1,2,4", help="workers de la passe PostgreSQL")
     parser.add_argument("--postgres-url", default=_default("ECP_BENCH_POSTGRES_URL"))
     parser.add_argument("--redis-url", default=_default("ECP_BENCH_REDIS_URL"))
     parser.add_argument("--today", default=None, help=argparse.SUPPRESS)

@@ -174,11 +174,16 @@ def week_code(day: dt.date) -> str:
 
 
 def next_school_weekday(today: dt.date) -> dt.date:
-    """Monday, Tuesday, Thursday or Friday: the days every activity but Wednesday's runs."""
-    day = today
-    while day.isoweekday() not in (1, 2, 4, 5):
-        day += dt.timedelta(days=1)
-    return day
+    """The next school day (today included) that is a Monday, Tuesday, Thursday or Friday (the
+    days every activity but Wednesday's runs): public holidays and school holidays skipped, by
+    the calendar the bench commune was generated with (bench.seed)."""
+    from bench.seed import school_days
+
+    days = school_days(today, today + dt.timedelta(days=120))
+    return next(
+        (d for d in days if d.isoweekday() in (1, 2, 4, 5)),
+        today + dt.timedelta(days=(7 - today.weekday()) % 7),
+    )
 
 
 def bench_weeks(today: dt.date) -> list[str]:
@@ -187,10 +192,21 @@ def bench_weeks(today: dt.date) -> list[str]:
     return [week_code(monday + dt.timedelta(weeks=n)) for n in range(4)]
 
 
-def toggle_week(today: dt.date) -> str:
-    """Far enough ahead that the booking deadline (two working days) is not passed."""
+# Weeks ahead where the toggle looks for bookable cells, in this order: three weeks ahead is
+# well past the booking deadline (two working days); the following ones stand in when it falls
+# in school holidays (1 December: 21 December is Christmas). Weeks 5 and 6 are the semaine
+# type's (its cells must not move under the toggle).
+TOGGLE_WEEKS_AHEAD = (3, 4, 2, 7, 8, 9, 10, 11, 12)
+
+
+def toggle_weeks(today: dt.date) -> list[str]:
     monday = today - dt.timedelta(days=today.weekday())
-    return week_code(monday + dt.timedelta(weeks=3))
+    return [week_code(monday + dt.timedelta(weeks=n)) for n in TOGGLE_WEEKS_AHEAD]
+
+
+def toggle_week(today: dt.date) -> str:
+    """The first week the toggle tries (the others: toggle_weeks)."""
+    return toggle_weeks(today)[0]
 
 
 # --------------------------------------------------------------------------- discovery
@@ -201,6 +217,44 @@ def _local(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def toggle_specs(html: str, path: str) -> list[Spec]:
+    """The booking toggles a week page offers (each cell: book, then cancel, or the reverse)."""
+    specs = []
+    for form in parse(html).forms:
+        if form["method"] != "post" or urlsplit(form["action"]).path != path:
+            continue
+        values = dict(form_values(form))
+        action = values.get("action")
+        if action in TOGGLE_OPPOSITE:  # one form per cell, its action in a field
+            other = {**values, "action": TOGGLE_OPPOSITE[action]}
+            specs.append(
+                Spec(
+                    "POST",
+                    path,
+                    urlencode(values),
+                    urlencode(other),
+                    {"HX-Request": "true"},
+                )
+            )
+        # One form per child, each cell a button posting case=child:activity:day:action.
+        for name, value in form["buttons"]:
+            cell, _, action = value.rpartition(":")
+            if name != "case" or action not in TOGGLE_OPPOSITE:
+                continue
+            tap = {**values, "case": value}
+            other = {**values, "case": f"{cell}:{TOGGLE_OPPOSITE[action]}"}
+            specs.append(
+                Spec(
+                    "POST",
+                    path,
+                    urlencode(tap),
+                    urlencode(other),
+                    {"HX-Request": "true"},
+                )
+            )
+    return specs
+
+
 async def discover_family(client, routes: dict, today: dt.date) -> dict[str, list[Spec]]:
     """The requests one logged-in family makes, per target (empty when absent or not found)."""
     found: dict[str, list[Spec]] = {}
@@ -209,43 +263,12 @@ async def discover_family(client, routes: dict, today: dt.date) -> dict[str, lis
             Spec("GET", f"{routes['week']['path']}?semaine={w}") for w in bench_weeks(today)
         ]
     if routes.get("toggle") and routes.get("week"):
-        response = await client.get(f"{routes['week']['path']}?semaine={toggle_week(today)}")
         specs = []
-        for form in parse(response.text).forms:
-            if (
-                form["method"] != "post"
-                or urlsplit(form["action"]).path != routes["toggle"]["path"]
-            ):
-                continue
-            values = dict(form_values(form))
-            action = values.get("action")
-            if action in TOGGLE_OPPOSITE:  # one form per cell, its action in a field
-                other = {**values, "action": TOGGLE_OPPOSITE[action]}
-                specs.append(
-                    Spec(
-                        "POST",
-                        routes["toggle"]["path"],
-                        urlencode(values),
-                        urlencode(other),
-                        {"HX-Request": "true"},
-                    )
-                )
-            # One form per child, each cell a button posting case=child:activity:day:action.
-            for name, value in form["buttons"]:
-                cell, _, action = value.rpartition(":")
-                if name != "case" or action not in TOGGLE_OPPOSITE:
-                    continue
-                tap = {**values, "case": value}
-                other = {**values, "case": f"{cell}:{TOGGLE_OPPOSITE[action]}"}
-                specs.append(
-                    Spec(
-                        "POST",
-                        routes["toggle"]["path"],
-                        urlencode(tap),
-                        urlencode(other),
-                        {"HX-Request": "true"},
-                    )
-                )
+        for week in toggle_weeks(today):
+            response = await client.get(f"{routes['week']['path']}?semaine={week}")
+            specs = toggle_specs(response.text, routes["toggle"]["path"])
+            if specs:
+                break
         found["toggle"] = specs
     if routes.get("semaine_type"):
         found["semaine_type"] = await _semaine_type(client, routes["semaine_type"]["path"], today)

@@ -23,6 +23,7 @@ from ecp.auth.middleware import auth_middleware
 from ecp.auth.passwords import Passwords
 from ecp.backoffice import routes as backoffice
 from ecp.booking import routes as booking
+from ecp.finance import routes as finance
 from ecp.invoices import routes as invoices
 from ecp.mail import routes as mail
 from ecp.ops import routes as ops
@@ -59,6 +60,7 @@ FAMILY_ROUTERS = (
     booking.family_router,
     invoices.family_router,
     payments.family_router,
+    finance.family_router,
     accounts.family_router,
 )
 STAFF_ROUTERS = (
@@ -66,6 +68,7 @@ STAFF_ROUTERS = (
     booking.staff_router,
     invoices.staff_router,
     payments.staff_router,
+    finance.staff_router,
     mail.staff_router,
 )
 

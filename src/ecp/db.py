@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
@@ -18,29 +18,35 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
 # The versions SQLiteSharedReadsEngine was written and tested against: it overrides a private
-# method of Piccolo's SQLiteEngine and sets a private attribute of aiosqlite's Connection.
+# method of Piccolo's SQLiteEngine (aiosqlite stays pinned: Piccolo's writes go through it).
 # pyproject.toml pins both; tests/integration/core/test_library_internals.py fails on any other
 # version and says what to re-check.
 PINNED_VERSIONS = {"piccolo": "1.38.0", "aiosqlite": "0.22.1"}
 
 
 class SQLiteSharedReadsEngine(SQLiteEngine):
-    """Piccolo's SQLite engine, with one long-lived connection per event loop for plain SELECTs.
+    """Piccolo's SQLite engine, with one long-lived connection per event loop for plain SELECTs,
+    run on the event loop's own thread.
 
     Relies on library internals (pinned in PINNED_VERSIONS): Piccolo's run_querystring and
-    run_ddl call `_run_in_new_connection(query, args, query_type, table)` outside a transaction,
-    and aiosqlite's Connection keeps its worker thread in `_thread` until awaited.
+    run_ddl call `_run_in_new_connection(query, args, query_type, table)` outside a transaction.
 
     Piccolo opens a connection (and an aiosqlite thread) for every query outside a transaction:
     about 2 ms each against 0.1 ms on an open connection, most of a page's time (the benchmark's
-    profile). Reads only: in WAL mode a reader never waits for a writer, so the shared connection,
-    serialised by an asyncio lock, cannot deadlock behind a transaction; writes and transactions
-    keep Piccolo's own path. Each SELECT runs in autocommit and sees all that was committed.
+    profile). Even on an open aiosqlite connection each query is a round trip to its thread (a
+    queue, a future, a wake-up of the loop): 0.1 to 0.3 ms of CPU and GIL hand-overs for a
+    lookup that takes SQLite a few microseconds, four times per page. So SELECTs outside a
+    transaction run synchronously on a plain sqlite3 connection of the loop's thread: the
+    indexed reads of a page take less time than the hop did, and the loop could not have served
+    another request's SELECT meanwhile anyway (one reader per loop, as before). Reads only: in
+    WAL mode a reader never waits for a writer, so it cannot block behind a transaction; writes
+    and transactions keep Piccolo's own path (aiosqlite). Each SELECT runs in autocommit and
+    sees all that was committed.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._readers: dict[int, tuple[aiosqlite.Connection, asyncio.Lock]] = {}
+        self._readers: dict[int, sqlite3.Connection] = {}
         self._writers: dict[int, asyncio.Lock] = {}
 
     def writer_lock(self) -> asyncio.Lock:
@@ -53,26 +59,31 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
             lock = self._writers[key] = asyncio.Lock()
         return lock
 
-    async def _reader(self) -> tuple[aiosqlite.Connection, asyncio.Lock]:
+    def _reader(self) -> sqlite3.Connection:
         key = id(asyncio.get_running_loop())
-        entry = self._readers.get(key)
-        if entry is None:
-            connection = aiosqlite.connect(**self.connection_kwargs)
-            # A daemon thread: never joined, so it cannot hold the interpreter at exit.
-            connection._thread.daemon = True
-            await connection
+        connection = self._readers.get(key)
+        if connection is None:
+            # The loop's thread only; the same converters as Piccolo's (PARSE_DECLTYPES).
+            connection = sqlite3.connect(**self.connection_kwargs)
             connection.row_factory = dict_factory
-            await connection.execute("PRAGMA foreign_keys = 1")
-            entry = self._readers[key] = (connection, asyncio.Lock())
-        return entry
+            connection.execute("PRAGMA foreign_keys = 1")
+            self._readers[key] = connection
+        return connection
+
+    def close_reader(self) -> None:
+        """Closes this loop's reader (the app's lifespan ends; the next SELECT opens another)."""
+        connection = self._readers.pop(id(asyncio.get_running_loop()), None)
+        if connection is not None:
+            connection.close()
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         if query.lstrip()[:6].upper() != "SELECT":
             return await super()._run_in_new_connection(query, args, query_type, table)
-        connection, lock = await self._reader()
-        async with lock:
-            async with connection.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
+        cursor = self._reader().execute(query, args or [])
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 class DatabaseConfigError(ValueError):
@@ -293,7 +304,11 @@ async def pool(min_size: int = 1, max_size: int = 10) -> AsyncIterator[None]:
         finally:
             await close_pool(db)
     else:
-        yield
+        try:
+            yield
+        finally:
+            if isinstance(db, SQLiteSharedReadsEngine):
+                db.close_reader()
 
 
 # asyncpg's Pool.close() waits, without limit, for every connection to come back. One that never

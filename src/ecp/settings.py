@@ -82,12 +82,42 @@ def parse_upper(value: str) -> str:
     return value.strip().upper()
 
 
+def parse_iban(value: str) -> str:
+    """An IBAN as printed on a RIB (spaces allowed), checked by its ISO 13616 key."""
+    iban = "".join(value.split()).upper()
+    if not (
+        15 <= len(iban) <= 34 and iban[:2].isalpha() and iban[2:4].isdigit() and iban.isalnum()
+    ):
+        raise ValueError("doit être un IBAN, par exemple FR76 3000 1007 9412 3456 7890 185")
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    if int(digits) % 97 != 1:
+        raise ValueError("n’est pas un IBAN valide (clé de contrôle fausse)")
+    return iban
+
+
+def parse_bic(value: str) -> str:
+    bic = value.strip().upper()
+    if len(bic) not in (8, 11) or not bic.isalnum() or not bic[4:6].isalpha():
+        raise ValueError("doit être un BIC de 8 ou 11 caractères, par exemple BDFEFRPPCCT")
+    return bic
+
+
 def parse_staff_mfa(value: str) -> str:
     mode = value.strip().lower()
     if mode not in STAFF_MFA_MODES:
         # A typo must not quietly weaken (or strengthen) the login: refuse to start.
         raise ValueError("doit valoir « obligatoire » ou « facultative »")
     return mode
+
+
+PAYMENT_PROVIDERS = ("paybox", "payfip")
+
+
+def parse_providers(value: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
+    if not chosen or any(p not in PAYMENT_PROVIDERS for p in chosen):
+        raise ValueError("doit valoir paybox, payfip ou paybox,payfip")
+    return chosen
 
 
 def _parser_for(default: Any) -> Callable[[str], Any]:
@@ -323,6 +353,46 @@ class Settings:
         True,
         "local Paybox simulator instead of the bank; refused in production",
     )
+    # Card payment providers offered to the families (ecp.payments.payfip for PayFiP).
+    payment_providers: tuple[str, ...] = env(
+        "ECP_PAYMENT_PROVIDERS",
+        ("paybox",),
+        "card payment: paybox, payfip, or paybox,payfip (the family then chooses)",
+        parse_providers,
+    )
+    payfip_numcli: str = env(
+        "ECP_PAYFIP_NUMCLI", "", "the régie's PayFiP client number (6 digits, from the DGFiP)"
+    )
+    payfip_saisie: str = env(
+        "ECP_PAYFIP_SAISIE", "W", "PayFiP mode: T (test), X (activation), W (production)"
+    )
+    payfip_service_url: str = env(
+        "ECP_PAYFIP_SERVICE_URL",
+        "https://www.payfip.gouv.fr/tpa/services/securite",
+        "PayFiP's SOAP endpoint (ignored by the simulator)",
+    )
+    payfip_payment_url: str = env(
+        "ECP_PAYFIP_PAYMENT_URL",
+        "https://www.payfip.gouv.fr/tpa/paiementws.web",
+        "PayFiP's payment page, the idop is added to it (ignored by the simulator)",
+    )
+    # SEPA direct debit (ecp.payments.mandates, ecp.payments.debits).
+    sepa_creditor_id: str = env(
+        "ECP_SEPA_ICS", "", "the commune's SEPA creditor identifier (ICS), e.g. FR12ZZZ123456"
+    )
+    sepa_creditor_name: str = env(
+        "ECP_SEPA_CREDITOR_NAME", "", "creditor name on debit files (default: the commune's)"
+    )
+    sepa_creditor_iban: str = env(
+        "ECP_SEPA_CREDITOR_IBAN", "", "the régie's account credited by the debits (IBAN)"
+    )
+    sepa_creditor_bic: str = env("ECP_SEPA_CREDITOR_BIC", "", "the BIC of that account")
+    bank_data_key: str = env(
+        "ECP_BANK_DATA_KEY",
+        "",
+        "encrypts IBANs at rest (default: derived from ECP_SECRET_KEY)",
+        repr=False,
+    )
     # Built from the ECP_PAYBOX_* variables (PayboxConfig); None: the defaults of the
     # payment_simulator mode, filled in by __post_init__.
     paybox: PayboxConfig = field(default=None, metadata={"nested": "ECP_PAYBOX_"})
@@ -343,6 +413,15 @@ class Settings:
         "ECP_MAIL_DIR", None, "local demo only: e-mails written as .eml files in this folder"
     )
     commune_name: str = env("ECP_COMMUNE_NAME", "Villebelle-sur-Seine", "the commune's name")
+    # The régie's account, printed on every invoice for a payment « par virement » (with the
+    # invoice's number as the reference); without it the invoice says to ask the service.
+    regie_iban: str = env(
+        "ECP_REGIE_IBAN", "", "IBAN of the régie's account, printed on invoices", parse_iban
+    )
+    regie_bic: str = env("ECP_REGIE_BIC", "", "BIC of the régie's account", parse_bic)
+    regie_holder: str = env(
+        "ECP_REGIE_TITULAIRE", "", "holder of the régie's account (default: Régie de <commune>)"
+    )
     brand_colour: str = env(
         "ECP_BRAND_COLOUR", "#1d4e89", "brand colour (below 4.5:1 on white, the default is used)"
     )
@@ -460,5 +539,13 @@ class Settings:
                 "(ECP_STAFF_MFA=obligatoire)."
             )
         if not self.payment_simulator:
-            problems.extend(self.paybox.problems())
+            if "paybox" in self.payment_providers:
+                problems.extend(self.paybox.problems())
+            if "payfip" in self.payment_providers:
+                if not (self.payfip_numcli.isdigit() and len(self.payfip_numcli) == 6):
+                    problems.append("ECP_PAYFIP_NUMCLI doit compter 6 chiffres.")
+                if self.payfip_saisie not in ("T", "X", "W"):
+                    problems.append("ECP_PAYFIP_SAISIE doit valoir T, X ou W.")
+                if not self.payfip_service_url.startswith("https://"):
+                    problems.append("ECP_PAYFIP_SERVICE_URL doit commencer par https://.")
         return problems

@@ -5,17 +5,22 @@ from __future__ import annotations
 from axe_playwright_python.base import AXE_SCRIPT
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+BEST_PRACTICE = [*TAGS, "best-practice"]
 
 
-async def axe_violations(page) -> list[str]:
-    """One line per violation and node, empty when axe finds nothing."""
+async def axe_violations(page, best: bool = False) -> list[str]:
+    """One line per violation and node, empty when axe finds nothing; `best`: axe's best
+    practices too (landmarks, heading order, unique names...)."""
     # The script (half a megabyte) is sent once per document: a page checked again after an
     # htmx swap still has it. A navigation starts a new document, without it.
     if not await page.evaluate("() => typeof window.axe === 'object' && !!window.axe.run"):
         await page.evaluate(AXE_SCRIPT)
     result = await page.evaluate(
         "opts => axe.run(document, opts)",
-        {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]},
+        {
+            "runOnly": {"type": "tag", "values": BEST_PRACTICE if best else TAGS},
+            "resultTypes": ["violations"],
+        },
     )
     lines = []
     for violation in result["violations"]:

@@ -81,6 +81,11 @@ async def nojs_login(page, code="F00001", password="demo-famille-1"):
         await page.keyboard.press("Enter")
 
 
+async def summaries(page) -> str:
+    """The week's per-child summaries (« 4 réservations : Cantine × 4 »), one line each."""
+    return "\n".join(await page.locator("#week-grid .child-summary").all_inner_texts())
+
+
 async def check_page(page) -> None:
     assert await page.locator("h1").count() == 1
     await assert_accessible(page)
@@ -118,8 +123,11 @@ async def test_book_a_week_and_cancel_a_day_by_keyboard(page):
         await keyboard_press_cell(page, "Cantine", day, "Léa", js=True)
         text = await focused_text(page)
         assert text.strip().startswith("Réservé") and "Annuler" in text
-        assert "Cantine réservé pour Léa" in await page.locator("#flash").inner_text()
-    summary = await page.locator("#week-summary").inner_text()
+        assert (
+            "Réservation enregistrée : Cantine pour Léa"
+            in await page.locator("#flash").inner_text()
+        )
+    summary = await summaries(page)
     assert "Cantine × 4" in summary
     await assert_accessible(page)
     # Cancel Tuesday.
@@ -127,8 +135,8 @@ async def test_book_a_week_and_cancel_a_day_by_keyboard(page):
     await page.keyboard.press("Shift+Tab")
     await keyboard_press_cell(page, "Cantine", tuesday, "Léa", js=True)
     assert (await focused_text(page)).strip().startswith("Libre")
-    assert "Cantine annulé pour Léa" in await page.locator("#flash").inner_text()
-    assert "Cantine × 3" in await page.locator("#week-summary").inner_text()
+    assert "Réservation annulée : Cantine pour Léa" in await page.locator("#flash").inner_text()
+    assert "Cantine × 3" in await summaries(page)
     await check_page(page)
     # The next week by its link, still by keyboard; the URL follows.
     await tab_until(page, "e.getAttribute('rel') === 'next'", max_tabs=200)
@@ -146,11 +154,14 @@ async def test_book_a_week_and_cancel_a_day_without_javascript(nojs_page):
         day = monday + dt.timedelta(days=offset)
         await keyboard_press_cell(page, "Cantine", day, "Hugo", js=False)
         assert cal.week_code(monday) in page.url
-        assert "Cantine réservé pour Hugo" in await page.locator("#flash").inner_text()
-    assert "Cantine × 3" in await page.locator("#week-summary").inner_text()
+        assert (
+            "Réservation enregistrée : Cantine pour Hugo"
+            in await page.locator("#flash").inner_text()
+        )
+    assert "Cantine × 3" in await summaries(page)
     await keyboard_press_cell(page, "Cantine", monday + dt.timedelta(days=1), "Hugo", js=False)
-    assert "Cantine annulé pour Hugo" in await page.locator("#flash").inner_text()
-    assert "Cantine × 2" in await page.locator("#week-summary").inner_text()
+    assert "Réservation annulée : Cantine pour Hugo" in await page.locator("#flash").inner_text()
+    assert "Cantine × 2" in await summaries(page)
 
 
 async def fill_pattern_by_keyboard(page, start: dt.date, end: dt.date) -> None:
@@ -216,7 +227,7 @@ async def test_semaine_type_for_two_children_by_keyboard(page):
         "Semaine type appliquée : 8 réservations ajoutées."
         in await page.locator("#flash").inner_text()
     )
-    summary = await page.locator("#week-summary").inner_text()
+    summary = await summaries(page)
     assert summary.count("Cantine × 2") == 2
 
 
@@ -282,8 +293,10 @@ async def test_staff_pages_are_accessible_and_work_by_keyboard(page):
     await tab_until(
         page, "e.textContent.trim().startsWith('Enregistrer le pointage')", max_tabs=400
     )
-    async with page.expect_navigation():
-        await page.keyboard.press("Enter")
-    assert "Pointage enregistré" in await page.locator("#flash").inner_text()
+    # htmx saves that list alone; focus goes to its confirmation, beside it.
+    section = await page.evaluate("() => document.activeElement.closest('section').id")
+    await page.keyboard.press("Enter")
+    await page.wait_for_function(f"() => document.activeElement.id === '{section}-status'")
+    assert "Pointage enregistré" in await page.locator(f"#{section}-status").inner_text()
     await page.goto("/agents/familles/1/reservations")
     await check_page(page)

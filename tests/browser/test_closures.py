@@ -150,10 +150,10 @@ async def test_a_strike_at_one_school_closes_the_day_for_its_families(
         await keyboard_login_family(family)
         monday = day - dt.timedelta(days=day.weekday())
         await family.goto(f"/famille/reservations?semaine={cal.week_code(monday)}")
-        table = family.locator("table.week-table", has_text="Léa Martin")
-        body = table.locator("tbody", has_text=jour(day).capitalize())
+        child = family.locator("section.week-child", has_text="Léa Martin")
+        body = child.locator("li.week-day", has_text=jour(day).capitalize())
         text = " ".join((await body.inner_text()).split())
-        assert "Toutes les activités Fermé Grève" in text, text
+        assert "Fermé : Grève" in text, text  # the whole day on one line
         assert "Réservé" not in text
         await at_both_widths(family)
     finally:

@@ -50,6 +50,12 @@ def test_each_variable_sets_its_own_field(name, default):
     value, text = sample(default)
     if name == "ECP_LOG_LEVEL":
         value, text = "DEBUG", "DEBUG"
+    if name == "ECP_PAYMENT_PROVIDERS":
+        value, text = ("payfip", "paybox"), " PayFiP , paybox ,"
+    if name == "ECP_REGIE_IBAN":  # as printed on a RIB, kept without its spaces
+        value, text = "FR7630001007941234567890185", "FR76 3000 1007 9412 3456 7890 185"
+    if name == "ECP_REGIE_BIC":
+        value, text = "BDFEFRPPCCT", "bdfefrppcct"
     settings = Settings.from_env({name: text})
     changed = {
         f.name for f in fields(Settings) if getattr(settings, f.name) != getattr(Settings(), f.name)
@@ -235,3 +241,23 @@ def test_nothing_else_reads_the_environment():
                 if re.search(r"\bos\.environ\b|\bgetenv\(|\benviron\[", line):
                     readers.append(f"{rel}:{n}: {line.strip()}")
     assert readers == []
+
+
+def test_payment_providers_are_paybox_payfip_or_both():
+    assert Settings.from_env({}).payment_providers == ("paybox",)
+    assert Settings.from_env({"ECP_PAYMENT_PROVIDERS": "payfip"}).payment_providers == ("payfip",)
+    with pytest.raises(SettingsError, match="ECP_PAYMENT_PROVIDERS doit valoir"):
+        Settings.from_env({"ECP_PAYMENT_PROVIDERS": "paypal"})
+
+
+@pytest.mark.parametrize(
+    "name, text, words",
+    [
+        ("ECP_REGIE_IBAN", "FR76 3000 1007 9412 3456 7890 186", "clé de contrôle fausse"),
+        ("ECP_REGIE_IBAN", "12345", "doit être un IBAN"),
+        ("ECP_REGIE_BIC", "BDF", "doit être un BIC"),
+    ],
+)
+def test_the_regie_account_is_checked_before_it_is_printed(name, text, words):
+    with pytest.raises(SettingsError, match=words):
+        Settings.from_env({name: text})

@@ -320,6 +320,7 @@ COLUMNS: dict[str, dict[str, tuple[str, Any] | None]] = {
         "anonymised_at": ("Anonymisée le", _when),
         "notes": ("Notes du service", _plain_text),
         "letter_issued_at": ("Mot de passe provisoire remis le", _when),
+        "must_change_password": ("Mot de passe provisoire encore à remplacer", _yes_no),
         "creation_key": None,
     },
     "responsables": {

@@ -172,6 +172,7 @@ async def use_token(token: str, password_hash: str) -> int:
                 Family.password_hash: password_hash,
                 Family.failed_logins: 0,
                 Family.locked_until: None,
+                Family.must_change_password: False,
             }
         ).where(Family.id == family_id)
         await close_all_for(family_id=family_id)

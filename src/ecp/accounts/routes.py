@@ -18,6 +18,7 @@ from ecp.accounts.forms import ContactChangeForm, ForgottenForm, RemindersForm
 from ecp.auth import login
 from ecp.auth import services as auth_services
 from ecp.auth.forms import NewPasswordForm, PasswordChangeForm
+from ecp.auth.guards import FIRST_PASSWORD_OK
 from ecp.web.forms import Form
 from ecp.web.htmx import page_or_fragment, redirect
 
@@ -256,6 +257,22 @@ async def family_password_save(request: Request, data: URLEncodedBody[dict[str, 
     return response
 
 
+@get("/premier-mot-de-passe", name="family_first_password", opt=FIRST_PASSWORD_OK)
+async def family_first_password(request: Request) -> Any:
+    return login.first_password_page(request, Form())
+
+
+@post(
+    "/premier-mot-de-passe",
+    name="family_first_password_save",
+    status_code=200,
+    opt=FIRST_PASSWORD_OK,
+)
+async def family_first_password_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """The family's own password in place of the welcome letter's, at the first login."""
+    return await login.first_password_post(request, data)
+
+
 @get("/mes-donnees", name="family_data")
 async def family_data(request: Request) -> Template:
     data = await export.readable_data(request.user.family_id)
@@ -302,6 +319,8 @@ def family_router(settings) -> Router:
             family_reminders,
             family_password,
             family_password_save,
+            family_first_password,
+            family_first_password_save,
             family_data,
             family_data_json,
             family_data_html,

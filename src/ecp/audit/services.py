@@ -73,6 +73,8 @@ ACTIONS = {
     "attendance_mark": "Pointage d’une liste",
     "attendance_unbooked_add": "Présence sans réservation ajoutée au pointage",
     "effectifs_exportes": "Export des effectifs (CSV)",
+    "feuilles_emargement_imprimees": "Impression des feuilles d’émargement",
+    "fiche_cuisine_imprimee": "Impression de la fiche cuisine",
     # Billing and payments
     "facturation_lancee": "Lancement de la facturation d’un mois",
     "tarif_cree": "Création d’un tarif",
@@ -82,10 +84,12 @@ ACTIONS = {
     "payment_attempt_expired": "Paiement par carte clos faute de réponse de la banque",
     # E-mail, settings, staff accounts, retention
     "courriel_consulte": "Lecture d’un courriel envoyé à une famille",
+    "message_familles_envoye": "Message envoyé aux familles",
     "settings_changed": "Modification des paramètres",
     "staff_account_created": "Création d’un compte agent",
     "staff_account_changed": "Modification d’un compte agent",
     "staff_password_changed": "Mot de passe modifié",
+    "first_password_chosen": "Mot de passe provisoire remplacé à la première connexion",
     "family_anonymised": "Anonymisation d’une famille inactive",
     # Billing corrections, anomalies and the régie
     "facturation_en_avance": "Facturation en avance d’un mois non terminé (avertissement confirmé)",
@@ -103,6 +107,20 @@ ACTIONS = {
     "relances_envoyees": "Envoi d’une série de relances d’impayés",
     "relances_imprimees": "Impression des lettres de relance",
     "factures_papier_imprimees": "Impression des factures papier du mois",
+    # Finance: the PES files for the Trésor public
+    "pes_parametres_modifies": "Modification des codes du comptable (PES)",
+    "pes_codes_activite_modifies": "Modification des codes comptables d’une activité",
+    "pes_bordereau_emis": "Émission d’un bordereau PES pour le Trésor public",
+    "pes_bordereau_annule": "Annulation d’un bordereau PES",
+    "pes_telecharge": "Téléchargement d’un fichier PES",
+    "caf_exporte": "Export des heures de présence pour la CAF (CSV)",
+    "ma_cantine_exporte": "Export des repas servis pour ma-cantine (CSV)",
+    "attestations_garde_emises": "Émission des attestations de frais de garde d’une année",
+    # SEPA direct debit (ecp.payments.mandates, ecp.payments.debits)
+    "mandat_prelevement_enregistre": "Enregistrement d’un mandat de prélèvement SEPA",
+    "fichier_prelevement_produit": "Production du fichier de prélèvements du mois",
+    "fichier_prelevement_telecharge": "Téléchargement d’un fichier de prélèvements",
+    "prelevement_rejete": "Rejet d’un prélèvement enregistré",
 }
 
 VIEWED = "family_record_viewed"
@@ -302,6 +320,9 @@ FIELD_LABELS = {
     "activity": "activité",
     "activite": "activité",
     "ecole": "école",
+    "ecoles": "écoles",
+    "destinataires": "destinataires",
+    "adresses": "adresses électroniques",
     "day": "jour",
     "jour": "jour",
     "late": "après la date limite",
@@ -327,6 +348,16 @@ FIELD_LABELS = {
     "facture": "facture",
     "du": "du",
     "au": "au",
+    "bordereau": "bordereau",
+    "perimetre": "factures exportées",
+    "pieces": "pièces",
+    "fichier": "fichier",
+    "annee": "année",
+    "repas": "repas",
+    "attestations": "attestations",
+    "courriels": "courriels",
+    "produit": "code produit",
+    "nature": "nature comptable",
     # Settings and staff
     "service_name": "nom du service",
     "address": "adresse",

@@ -262,3 +262,63 @@ async def second_step(request: Request, staff_id: int, factor: str, next_path: s
     response = navigate(request, request.app.route_reverse(page))
     response.set_cookie(pending_cookie(request, token, int(mfa.PENDING_LIFETIME.total_seconds())))
     return response
+
+
+# ---------------------------------------------------------------- first login
+
+FIRST_PASSWORD_SAVE = {"family": "family_first_password_save", "staff": "staff_first_password_save"}
+FIRST_PASSWORD_DONE = (
+    "Votre mot de passe est enregistré : utilisez-le désormais pour vous connecter."
+)
+
+
+def first_password_page(request: Request, form: Any, status: int = 200) -> Any:
+    """« Choisir votre mot de passe »: where a provisional password sends every page of the
+    account (ecp.auth.guards); an account without one goes home."""
+    from ecp.web.htmx import page_or_fragment, redirect
+
+    user = request.user
+    if not user.must_change_password:
+        return redirect(request, request.app.route_reverse(HOME_ROUTES[user.kind]))
+    return page_or_fragment(
+        request,
+        page="pages/auth/first_password.html",
+        fragment="partials/auth/first_password_form.html",
+        context={
+            "form": form,
+            "side": user.kind,
+            "save_route": FIRST_PASSWORD_SAVE[user.kind],
+            "password_min": 15 if user.is_staff else 12,
+        },
+        status_code=status,
+    )
+
+
+async def first_password_post(request: Request, data: dict[str, Any]) -> Any:
+    """The chosen password (ecp.auth.services.choose_first_password): 422 with the messages,
+    or the home page in a fresh session (every other session of the account has ended)."""
+    from ecp.auth.forms import PasswordChangeForm
+    from ecp.web.htmx import redirect
+
+    user = request.user
+    kind = user.kind
+    account_id = user.family_id if kind == "family" else user.staff_id
+    form = PasswordChangeForm.bind(data)
+    errors = await services.choose_first_password(
+        kind,
+        account_id,
+        request.app.state.passwords,
+        new=form.cleaned["nouveau_mot_de_passe"],
+        confirmation=form.cleaned["confirmation"],
+        actor=user,
+    )
+    home = request.app.route_reverse(HOME_ROUTES[kind])
+    if errors is None:
+        return redirect(request, home)
+    if errors:
+        form.file(errors)
+        return first_password_page(request, form, status=422)
+    log_login(request, kind, "first_password_chosen", account_id)
+    response = redirect(request, home, FIRST_PASSWORD_DONE)
+    await fresh_session(request, response, kind, account_id)
+    return response

@@ -14,7 +14,7 @@ from litestar.params import URLEncodedBody
 from litestar.response import Template
 
 from ecp.auth import forms, login, mfa, queries, services, totp
-from ecp.auth.guards import requires_staff
+from ecp.auth.guards import FIRST_PASSWORD_OK, requires_staff
 from ecp.errors import Rejected
 from ecp.web.forms import Form
 from ecp.web.htmx import page_or_fragment, redirect
@@ -228,6 +228,28 @@ async def staff_password_save(request: Request, data: URLEncodedBody[dict[str, A
     return response
 
 
+@get(
+    "/agents/compte/premier-mot-de-passe",
+    name="staff_first_password",
+    guards=STAFF,
+    opt=FIRST_PASSWORD_OK,
+)
+async def staff_first_password(request: Request) -> Any:
+    return login.first_password_page(request, Form())
+
+
+@post(
+    "/agents/compte/premier-mot-de-passe",
+    name="staff_first_password_save",
+    guards=STAFF,
+    status_code=200,
+    opt=FIRST_PASSWORD_OK,
+)
+async def staff_first_password_save(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """The agent's own password in place of the one an administrator gave, at first login."""
+    return await login.first_password_post(request, data)
+
+
 async def _setup_view(
     request: Request,
     form: Form,
@@ -315,6 +337,8 @@ def route_handlers() -> list:
         staff_my_account,
         staff_password,
         staff_password_save,
+        staff_first_password,
+        staff_first_password_save,
         staff_mfa_setup,
         staff_mfa_setup_save,
     ]

@@ -17,6 +17,11 @@ class Principal:
     staff_id: int | None = None
     role: str | None = None
     code: str | None = None
+    # The password is a provisional one (a welcome letter, an administrator's): every page
+    # but the one to choose a password sends there (ecp.auth.guards).
+    must_change_password: bool = False
+    # An agent limited to some schools (ecp.auth.scope reads which).
+    school_limited: bool = False
 
     @property
     def is_family(self) -> bool:

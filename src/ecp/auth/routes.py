@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
-from litestar import Request, Router, get, post
+from litestar import MediaType, Request, Router, get, post
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
-from ecp.auth import forms, login, services, sessions
+from ecp.auth import forms, login, queue, services, sessions
+from ecp.auth.passwords import Saturated
 from ecp.web import flash
 from ecp.web.forms import Form
 from ecp.web.htmx import page_or_fragment, wants_fragment
@@ -37,6 +39,7 @@ def _login_page(
     next_path: str,
     status: int = 200,
     lost: str = "",
+    ticket: str = "",
 ):
     # The lock hint is shown on every failure, so it reveals nothing about the account.
     failed = form.errors.get("mot_de_passe") in (GENERIC_FAMILY, GENERIC_STAFF)
@@ -55,6 +58,34 @@ def _login_page(
             "lost": login.lost_route(lost),
             "lost_message": login.lost_message(lost),
             "session_ended": login.session_ended_message(idle) if ended and not failed else "",
+            "ticket": ticket,
+        },
+    )
+
+
+def _queue_url(request: Request, ticket: queue.Ticket, next_path: str) -> str:
+    query = urlencode({"ticket": ticket.value, "next": next_path})
+    return f"{request.app.route_reverse('login_queue')}?{query}"
+
+
+def _queue_page(request: Request, ticket: queue.Ticket, next_path: str) -> Template:
+    """« File d'attente »: a 200, not a 503. The login was taken in hand, not refused: a
+    reverse proxy must not swap the page for its own error page, monitoring must not count
+    parents waiting their turn as server errors, and no Retry-After is needed since the page
+    reloads itself. It does so by the Refresh header (the HTML standard's equivalent of a
+    <meta http-equiv="refresh">, which browsers follow with or without JavaScript and the CSP
+    does not govern) rather than by the meta element, which axe flags as a time limit
+    (WCAG 2.2.1): the page says that it reloads, how often, and offers the link to do it."""
+    log.info("login_queued", kind=ticket.kind, wait_seconds=ticket.seconds_left())
+    url = _queue_url(request, ticket, next_path)
+    return Template(
+        "pages/auth/login_queue.html",
+        media_type=MediaType.HTML,
+        headers={"Refresh": f"{ticket.refresh_seconds()}; url={url}"},
+        context={
+            "seconds": ticket.seconds_left(),
+            "refresh": ticket.refresh_seconds(),
+            "refresh_url": url,
         },
     )
 
@@ -96,6 +127,16 @@ async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
     # nothing: ecp.auth.login.lost_route), to say it again after the login.
     lost = login.lost_route(data.get("perdu"))
     if form.valid:
+        # Saturated password checks: the queue page, the family's place kept by its ticket.
+        ticket = queue.read(s.secret_key, data.get("ticket"))
+        if ticket is not None and ticket.kind != how.kind:
+            ticket = None
+        try:
+            request.app.state.passwords.admit(priority=ticket is not None and ticket.is_due())
+        except Saturated as exc:
+            return _queue_page(
+                request, ticket or queue.issue(s.secret_key, how.kind, exc.wait), next_path
+            )
         name, password = form.cleaned[LOGIN_FIELD[how.kind]], form.cleaned["mot_de_passe"]
         extra = {"mfa_required": s.staff_mfa_required} if how is STAFF else {}
         attempt = await login.attempt_for_login(request, how.kind, name)
@@ -143,6 +184,21 @@ async def staff_login_page(
     return _login_page(
         request, STAFF.template, Form(), login.safe_next(next, home), lost=(perdu or "")[:60]
     )
+
+
+@get("/connexion/attente", name="login_queue")
+async def login_queue(
+    request: Request, ticket: FromQuery[str | None] = None, next: FromQuery[str | None] = None
+) -> Any:
+    """The queue page reloading itself; at the ticket's turn, the login form carrying it."""
+    found = queue.read(request.app.state.settings.secret_key, ticket)
+    if found is None:  # forged, or its turn long gone: the plain login page
+        return Redirect(path=request.app.route_reverse("family_login_page"), status_code=303)
+    how = FAMILY if found.kind == "family" else STAFF
+    next_path = login.same_side(request, how.kind, next)
+    if not found.is_due():
+        return _queue_page(request, found, next_path)
+    return _login_page(request, how.template, Form(), next_path, ticket=found.value)
 
 
 @post("/session/prolonger", name="session_extend", status_code=200)
@@ -213,6 +269,7 @@ def public_router(settings) -> Router:
         route_handlers=[
             family_login_page,
             staff_login_page,
+            login_queue,
             *login_posts(),
             logout,
             session_extend,

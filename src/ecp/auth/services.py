@@ -29,6 +29,7 @@ __all__ = [
     "backoff_until",
     "change_password",
     "check_current_password",
+    "choose_first_password",
     "normalise",
 ]
 
@@ -292,9 +293,14 @@ async def change_password(
     new_hash = await passwords.hash(new)
     t, account_id = attempt.table, attempt.row["id"]
     async with write_transaction():
-        await t.update({t.password_hash: new_hash, t.failed_logins: 0, t.locked_until: None}).where(
-            t.id == account_id
-        )
+        await t.update(
+            {
+                t.password_hash: new_hash,
+                t.failed_logins: 0,
+                t.locked_until: None,
+                t.must_change_password: False,
+            }
+        ).where(t.id == account_id)
         await close_all_for(**{f"{attempt.kind}_id": account_id})
         if actor is not None:
             await record(
@@ -305,3 +311,56 @@ async def change_password(
             )
     await attempt.throttle.succeeded(attempt.kind, attempt.login, attempt.client)
     return PasswordChange({})
+
+
+SAME_AS_PROVISIONAL = "Choisissez un mot de passe différent du mot de passe provisoire."
+
+
+async def choose_first_password(
+    kind: str, account_id: int, passwords: Passwords, *, new: str, confirmation: str, actor: Actor
+) -> dict[str, str] | None:
+    """The password that replaces a provisional one (a welcome letter's, or one an
+    administrator set), at the first login: the policy of every new password, and not the
+    provisional one again. On success the account is no longer sent to the form, every
+    session of it ends (the caller opens a fresh one for this browser) and the choice is
+    journalled. Returns the errors by field ({} when done), None when the account has no
+    provisional password (nothing to choose)."""
+    from ecp.auth.policy import new_password_errors
+    from ecp.auth.sessions import close_all_for
+    from ecp.db import write_transaction
+
+    t = TABLES[kind]
+    login_column = t.code if kind == "family" else t.username
+    row = (
+        await t.select(t.password_hash, t.must_change_password, login_column.as_alias("login"))
+        .where(t.id == account_id)
+        .first()
+    )
+    if row is None or not row["must_change_password"]:
+        return None
+    errors = new_password_errors(
+        new, confirmation, staff=kind == "staff", forbidden=(row["login"],)
+    )
+    if not errors and await passwords.verify(row["password_hash"], new):
+        errors = {"nouveau_mot_de_passe": SAME_AS_PROVISIONAL}
+    if errors:
+        return errors
+    new_hash = await passwords.hash(new)
+    async with write_transaction():
+        await t.update(
+            {
+                t.password_hash: new_hash,
+                t.must_change_password: False,
+                t.failed_logins: 0,
+                t.locked_until: None,
+            }
+        ).where(t.id == account_id)
+        await close_all_for(**{f"{kind}_id": account_id})
+        await record(
+            actor,
+            "first_password_chosen",
+            family_id=account_id if kind == "family" else None,
+            target=row["login"] if kind == "family" else f"agent {row['login']}",
+            details={"autres_connexions": "fermées"},
+        )
+    return {}

@@ -85,8 +85,11 @@ class Resolved:
 RESOLVE_SQL = (
     "SELECT s.id, s.kind, s.created_at, s.last_seen_at, "
     "f.id AS family_id, f.name AS family_name, f.code AS family_code, f.active AS family_active, "
+    "f.must_change_password AS family_must_change, "
     "u.id AS staff_id, u.display_name AS staff_name, u.role AS staff_role, "
-    "u.active AS staff_active, "
+    "u.active AS staff_active, u.must_change_password AS staff_must_change, "
+    # An agent limited to some schools (ecp.auth.scope): which ones is read when needed.
+    "EXISTS (SELECT 1 FROM staff_school ss WHERE ss.staff = u.id) AS staff_limited, "
     f"{SetupCache.VERSION_COLUMN} AS setup_version "
     "FROM auth_session s LEFT JOIN family f ON f.id = s.family "
     "LEFT JOIN staff_user u ON u.id = s.staff WHERE s.token_hash = {}"
@@ -96,6 +99,9 @@ SESSION_TYPES = {
     "last_seen_at": dt.datetime,
     "family_active": bool,
     "staff_active": bool,
+    "family_must_change": bool,
+    "staff_must_change": bool,
+    "staff_limited": bool,
 }
 
 
@@ -194,6 +200,7 @@ def _who(row: dict) -> Principal:
             name=row["family_name"],
             family_id=row["family_id"],
             code=row["family_code"],
+            must_change_password=bool(row["family_must_change"]),
         )
     return Principal(
         kind="staff",
@@ -201,4 +208,6 @@ def _who(row: dict) -> Principal:
         name=row["staff_name"],
         staff_id=row["staff_id"],
         role=row["staff_role"],
+        must_change_password=bool(row["staff_must_change"]),
+        school_limited=bool(row["staff_limited"]),
     )

@@ -4,6 +4,7 @@ password and code; only SHA-256 hashes of the tokens are stored, TOTP secrets ar
 from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
+from ecp.commune.tables import School
 from ecp.families.tables import Family
 from ecp.schema import Index
 
@@ -21,6 +22,18 @@ class StaffUser(Table):
     locked_until = Timestamptz(null=True, default=None)
     last_login_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
+    must_change_password = Boolean(
+        default=False,
+        help_text="Set by an administrator (creation, new password): chosen anew at next login",
+    )
+
+
+class StaffSchool(Table):
+    """An agent limited to some schools (docs/product.md « Comptes agents »): one row per school
+    the agent works for; an agent without any row sees every school."""
+
+    staff = ForeignKey(references=StaffUser, null=False, on_delete=OnDelete.cascade)
+    school = ForeignKey(references=School, null=False, on_delete=OnDelete.cascade)
 
 
 class AuthSession(Table):
@@ -68,4 +81,6 @@ class PendingLogin(Table):
 INDEXES = [
     # A family's sessions, ended together (password change, anonymisation).
     Index("auth_session_family_idx", "auth_session", ("family",)),
+    # An agent's schools, once each.
+    Index("staff_school_uniq", "staff_school", ("staff", "school"), unique=True),
 ]

@@ -11,11 +11,16 @@ Four rules, checked before any password is hashed (a refused attempt costs no Ar
    attacker at A never makes the parent at B (or the parent's own phone, behind the same
    carrier NAT as the attacker) wait.
 2. Per address, at most `login_rate_per_minute` *unsuccessful* attempts a minute, over every
-   account; successful logins are not counted, and a browser with a valid device cookie for
-   the account it logs into counts against a budget of its own (the same size), not the
-   address's, so families behind one NAT address do not block each other.
-3. Per address, at most RATE_ATTEMPTS_FACTOR times that many password checks a minute, the
-   successful ones included: the Argon2 bill of one address stays bounded.
+   account, plus one for each distinct account that logged in successfully from that address
+   in the last NAT_CREDIT_WINDOW, up to NAT_FACTOR times the base: successful logins are not
+   counted, and a browser with a valid device cookie for the account it logs into counts
+   against a budget of its own (the base size), not the address's. A carrier NAT address that
+   hundreds of parents share on opening morning thus earns room for their typos, while a
+   guessing script, which logs in to no account, keeps the base budget it always had (and
+   one account it owns earns it a single extra attempt).
+3. Per address, at most RATE_ATTEMPTS_FACTOR times the base password checks a minute, the
+   successful ones included, plus the same credit, up to NAT_FACTOR times that: the Argon2
+   bill of one address stays bounded (and the whole server's by the hashing queue).
 4. Account-wide ceiling (`services.py`, the account's failed_logins/locked_until columns): a
    lane adds at most `lockout_threshold` failures to its account's count, and after
    `lockout_account_threshold` of them (so from that many / threshold distinct clients at
@@ -47,6 +52,11 @@ RATE_ATTEMPTS_FACTOR = 10
 # A lane forgets its failures after a week without one (today's count never expired at all;
 # a week keeps an attacker who pauses from getting fresh quick guesses every night).
 LANE_TTL = dt.timedelta(days=7)
+# Carrier NAT (rule 2): the successful logins of distinct accounts from one address over this
+# window each add one attempt to the address's budget, up to NAT_FACTOR times the base.
+NAT_CREDIT_WINDOW = 300  # seconds
+NAT_FACTOR = 10
+NAT_CREDIT_KEPT = 1000  # at most this many recent successes remembered per address
 DEVICE_LIFETIME = dt.timedelta(days=180)
 
 
@@ -147,19 +157,41 @@ class Throttle:
             key, json.dumps([*recent, _ts(clock.now())]), expires_in=RATE_WINDOW * 2
         )
 
+    async def _successes(self, address: str) -> list[list]:
+        """[time, account] of the recent successful logins from this address."""
+        horizon = _ts(clock.now()) - NAT_CREDIT_WINDOW
+        entries = await self._read(self._name("ok", address), [])
+        return [e for e in entries if horizon < e[0] <= _ts(clock.now()) + 1]
+
+    async def credit(self, address: str) -> int:
+        """Rule 2's credit: distinct accounts logged in from this address lately."""
+        return len({account for _t, account in await self._successes(address)})
+
+    def budgets(self, credit: int) -> tuple[int, int]:
+        """(unsuccessful attempts, password checks) one address may make in a minute."""
+        checks = self.rate * RATE_ATTEMPTS_FACTOR
+        return (
+            min(self.rate + credit, self.rate * NAT_FACTOR),
+            min(checks + credit, checks * NAT_FACTOR),
+        )
+
     async def refusal(self, kind: str, login: str, client: Client) -> Refusal | None:
         """The reason not to check this attempt's password at all, or None."""
         # The address's budget first, as the rate limit always came before any check.
+        fail_budget, check_budget = self.budgets(await self.credit(client.address))
         checks = await self._recent(self._name("checks", client.address))
-        if len(checks) >= self.rate * RATE_ATTEMPTS_FACTOR:
-            return Refusal("rate", _at(checks[0] + RATE_WINDOW), self.rate * RATE_ATTEMPTS_FACTOR)
-        # A browser with the account's device cookie has a budget of its own: the others'
-        # failures from its address never hold it back.
-        failures = await self._recent(
-            self._name("fails", client.ref if client.device else f"a:{client.address}")
-        )
-        if len(failures) >= self.rate:
-            return Refusal("rate", _at(failures[0] + RATE_WINDOW), self.rate)
+        if len(checks) >= check_budget:
+            return Refusal("rate", _at(checks[-check_budget] + RATE_WINDOW), check_budget)
+        # A browser with the account's device cookie has a budget of its own (the base one):
+        # the others' failures from its address never hold it back.
+        if client.device:
+            failures = await self._recent(self._name("fails", client.ref))
+            budget = self.rate
+        else:
+            failures = await self._recent(self._name("fails", f"a:{client.address}"))
+            budget = fail_budget
+        if len(failures) >= budget:
+            return Refusal("rate", _at(failures[-budget] + RATE_WINDOW), budget)
         until = await self.lane_wait(kind, login, client)
         if until is not None:
             return Refusal("backoff", until, self.threshold)
@@ -192,6 +224,13 @@ class Throttle:
 
     async def succeeded(self, kind: str, login: str, client: Client) -> None:
         await self.store.delete(self._lane(kind, login, client))
+        # Rule 2's credit: which account (an HMAC, never the code) got in from this address.
+        key = self._name("ok", client.address)
+        account = self._name("account", kind, login)[-12:]
+        entries = [*await self._successes(client.address), [_ts(clock.now()), account]]
+        await self.store.set(
+            key, json.dumps(entries[-NAT_CREDIT_KEPT:]), expires_in=NAT_CREDIT_WINDOW * 2
+        )
 
 
 class DeviceCookies:

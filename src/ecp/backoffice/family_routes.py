@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from ecp.auth.guards import requires_role
+from ecp.auth.scope import school_scope
 from ecp.backoffice import forms, letters, queries, services
 from ecp.backoffice.forms import ChildForm, ConfirmForm, FamilyForm
 from ecp.errors import Rejected
@@ -64,7 +65,9 @@ async def staff_families(request: Request, q: FromQuery[str | None] = None) -> T
         fragment="partials/backoffice/family_results.html",
         context={
             "q": q,
-            "results": await queries.search_families(q),
+            "results": await queries.search_families(
+                q, schools=(await school_scope(request.user)).ids
+            ),
             "oob": wants_fragment(request),
             "max_results": queries.MAX_RESULTS,
         },

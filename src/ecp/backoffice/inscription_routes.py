@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Template
 
+from ecp.auth.scope import school_scope
 from ecp.backoffice.inscription_forms import DecisionsForm, InscriptionFilterForm
 from ecp.booking import inscription_queries, inscriptions
 from ecp.booking.inscriptions import STATUS_LABELS
@@ -36,7 +37,9 @@ async def _render(
 ) -> Template:
     listing = inscription_queries.InscriptionList([], 0)
     if filters.valid:
-        listing = await inscription_queries.staff_inscriptions(**filters.filters())
+        listing = await inscription_queries.staff_inscriptions(
+            **filters.filters(), schools=(await school_scope(request.user)).ids
+        )
     query = filters.query()
     base = request.app.route_reverse("staff_inscriptions")
     heading = _heading(filters)
@@ -92,6 +95,15 @@ def _count_text(filters: InscriptionFilterForm, listing) -> str:
     return counted(listing.total, "inscription trouvée", "inscriptions trouvées") + "."
 
 
+async def _choices(request: Request) -> dict[str, list[tuple[str, str]]]:
+    """The filters' lists; an agent limited to schools (ecp.auth.scope) is offered theirs."""
+    choices = await inscription_queries.filter_choices()
+    scope = await school_scope(request.user)
+    if scope.limited:
+        choices["schools"] = [c for c in choices["schools"] if int(c[0]) in scope.ids]
+    return choices
+
+
 @get("/inscriptions", name="staff_inscriptions")
 async def staff_inscriptions(
     request: Request,
@@ -101,7 +113,7 @@ async def staff_inscriptions(
     statut: FromQuery[str | None] = None,
     tout: FromQuery[str | None] = None,
 ) -> Template:
-    choices = await inscription_queries.filter_choices()
+    choices = await _choices(request)
     typed = {"ecole": ecole, "activite": activite, "niveau": niveau, "statut": statut}
     filters = InscriptionFilterForm.from_query(
         {k: v for k, v in typed.items() if v is not None}, choices
@@ -113,9 +125,14 @@ async def staff_inscriptions(
 
 @post("/inscriptions", name="staff_inscriptions_decide", status_code=200)
 async def staff_inscriptions_decide(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
-    choices = await inscription_queries.filter_choices()
+    choices = await _choices(request)
     filters = InscriptionFilterForm.from_query(data, choices)
     form = DecisionsForm.bind(data)
+    scope = await school_scope(request.user)
+    if scope.limited and await inscription_queries.outside_schools(
+        form.cleaned.get("inscriptions", []), scope.ids
+    ):
+        raise NotFoundException("Inscription introuvable")
     try:
         result = await inscriptions.decide_inscriptions(
             request.user,

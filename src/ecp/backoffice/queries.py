@@ -15,6 +15,7 @@ from ecp.booking.tables import Booking, Inscription
 from ecp.commune.tables import School
 from ecp.errors import Rejected
 from ecp.families import search
+from ecp.families.queries import families_of_schools
 from ecp.families.tables import (
     LEVELS,
     Child,
@@ -382,10 +383,10 @@ async def likely_duplicates(name: str, guardians: list[dict]) -> list[dict]:
     return sorted(found.values(), key=lambda f: f["code"])[:10]
 
 
-async def search_families(q: str) -> list[dict]:
+async def search_families(q: str, schools=None) -> list[dict]:
     """The families matching what the agent typed, with their guardians' and children's
-    names; nothing is read for an empty query."""
-    return await search_details(await search.search(q)) if q else []
+    names; nothing is read for an empty query. `schools`: an agent's scope (ids), or None."""
+    return await search_details(await search.search(q, schools=schools)) if q else []
 
 
 async def search_details(families: list[dict]) -> list[dict]:
@@ -405,7 +406,12 @@ async def search_details(families: list[dict]) -> list[dict]:
     return families
 
 
-async def waiting_requests(limit: int = 100) -> list[dict]:
+async def waiting_requests(limit: int = 100, schools=None) -> list[dict]:
+    """The contact change requests waiting, oldest first; `schools`: an agent's scope (ids:
+    only the families with a child there), or None."""
+    where = ContactChangeRequest.status == "en_attente"
+    if schools is not None:
+        where &= ContactChangeRequest.family.is_in(families_of_schools(schools))
     rows = (
         await ContactChangeRequest.select(
             ContactChangeRequest.id,
@@ -421,7 +427,7 @@ async def waiting_requests(limit: int = 100) -> list[dict]:
             ContactChangeRequest.guardian.first_name.as_alias("guardian_first_name"),
             ContactChangeRequest.guardian.last_name.as_alias("guardian_last_name"),
         )
-        .where(ContactChangeRequest.status == "en_attente")
+        .where(where)
         .order_by(ContactChangeRequest.submitted_at)
         .limit(limit)
     )

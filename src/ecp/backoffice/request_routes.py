@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
+from ecp.auth.scope import school_scope
 from ecp.backoffice import queries, services
 from ecp.backoffice.forms import RequestDecisionForm
 from ecp.errors import Rejected
@@ -24,6 +25,11 @@ DONE = {
     "partielle": "Demande appliquée en partie ; la famille est prévenue par courriel.",
     "refusee": "Demande refusée ; la famille est prévenue par courriel.",
 }
+
+
+async def _waiting(request: Request) -> list[dict]:
+    """The waiting requests this agent may see (an agent limited to schools: their families)."""
+    return await queries.waiting_requests(schools=(await school_scope(request.user)).ids)
 
 
 def _queue(
@@ -51,7 +57,7 @@ async def _already_decided(request: Request, state: dict) -> Template:
     # 409 as for a place that just went: htmx swaps it (htmx-config), the form is gone.
     return _queue(
         request,
-        await queries.waiting_requests(),
+        await _waiting(request),
         status=409,
         decided=queries.decided_notice(state, request.user.staff_id),
     )
@@ -59,7 +65,7 @@ async def _already_decided(request: Request, state: dict) -> Template:
 
 @get("/demandes", name="staff_requests")
 async def staff_requests(request: Request) -> Template:
-    return _queue(request, await queries.waiting_requests())
+    return _queue(request, await _waiting(request))
 
 
 @post("/demandes/{request_id:int}", name="staff_request_decide", status_code=200)
@@ -75,7 +81,7 @@ async def staff_request_decide(
             # The form of a decided request is no longer on the page: its errors would be a
             # 422 with nothing to see, so the page says what was decided instead.
             return await _already_decided(request, state)
-        return _queue(request, await queries.waiting_requests(), {request_id: form}, status=422)
+        return _queue(request, await _waiting(request), {request_id: form}, status=422)
     queue = request.app.route_reverse("staff_requests")
     try:
         result = await services.decide_request(

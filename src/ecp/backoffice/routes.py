@@ -17,8 +17,10 @@ from ecp.backoffice import (
     family_routes,
     inscription_routes,
     journal_routes,
+    messages_routes,
     request_routes,
     settings_routes,
+    sheet_routes,
 )
 from ecp.web.htmx import page_or_fragment
 
@@ -61,5 +63,7 @@ def staff_router(settings) -> Router:
             *journal_routes.handlers(),
             *settings_routes.handlers(),
             *activity_routes.handlers(),
+            *sheet_routes.handlers(),
+            *messages_routes.handlers(),
         ],
     )

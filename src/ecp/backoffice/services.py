@@ -173,6 +173,7 @@ async def create_family(
                 creation_key=creation_key,
                 created_at=clock.now(),
                 letter_issued_at=clock.now(),
+                must_change_password=True,
             )
             await family.save()
             for row in rows:
@@ -630,6 +631,7 @@ async def new_letter(actor: Principal, family_id: int, passwords) -> WelcomeLett
                 Family.failed_logins: 0,
                 Family.locked_until: None,
                 Family.letter_issued_at: clock.now(),
+                Family.must_change_password: True,
             }
         ).where(Family.id == family_id)
         await close_all_for(family_id=family_id)

@@ -26,6 +26,7 @@ from ecp.web.forms import (
     Field,
     Form,
     Id,
+    Ids,
     Integer,
     Invalid,
     Password,
@@ -459,6 +460,7 @@ class _StaffFields(Form):
         "Rôle", ROLES, required="Choisissez un rôle.", invalid="Choisissez un rôle.", max_length=20
     )
     mot_de_passe = Password("Mot de passe", max_length=300)
+    ecoles = Ids("Écoles")
 
     def _username(self) -> str:
         return self.context.get("username") or self.values.get("identifiant", "")
@@ -494,6 +496,7 @@ class _StaffFields(Form):
             "role": c["role"],
             "active": self._active(),
             "password": c["mot_de_passe"],
+            "schools": c["ecoles"],
         }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ecp import clock
 from ecp.auth import mfa
 from ecp.auth.principal import ROLE_LABELS
+from ecp.auth.scope import staff_school_ids
 from ecp.auth.tables import StaffUser
 from ecp.booking.calendar import STANDING
 from ecp.booking.tables import Booking
@@ -101,7 +102,8 @@ async def activity_page(activity_id: int | None = None) -> dict | None:
 
 
 async def staff_account(staff_id: int) -> dict | None:
-    return (
+    """The account and the schools it is limited to (`school_ids`, empty: every school)."""
+    account = (
         await StaffUser.select(
             StaffUser.id,
             StaffUser.username,
@@ -113,6 +115,15 @@ async def staff_account(staff_id: int) -> dict | None:
         .where(StaffUser.id == staff_id)
         .first()
     )
+    if account is not None:
+        account["school_ids"] = await staff_school_ids(staff_id)
+    return account
+
+
+async def school_choices() -> list[tuple[str, str]]:
+    """The active schools, for the staff account's « Écoles » boxes."""
+    rows = await School.select(School.id, School.name).where(School.active == True)  # noqa: E712
+    return [(str(r["id"]), r["name"]) for r in sorted(rows, key=lambda r: r["name"])]
 
 
 async def staff_usernames() -> set[str]:

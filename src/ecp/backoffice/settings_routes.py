@@ -314,6 +314,7 @@ async def _staff_page(
             "mfa_enrolment": await queries.staff_enrolment(staff_id) if staff_id else None,
             "mfa_required": request.app.state.settings.staff_mfa_required,
             "is_self": staff_id == request.user.staff_id,
+            "school_choices": await queries.school_choices(),
         },
         status_code=status,
     )
@@ -339,6 +340,7 @@ async def staff_account_edit(request: Request, staff_id: FromPath[int]) -> Templ
         courriel=account["email"],
         role=account["role"],
         actif=account["active"],
+        ecoles=[str(s) for s in account["school_ids"]],
     )
     return await _staff_page(request, form, account)
 

@@ -27,7 +27,7 @@ from ecp.auth import mfa
 from ecp.auth.policy import password_problem
 from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
-from ecp.auth.tables import ROLES, StaffUser
+from ecp.auth.tables import ROLES, StaffSchool, StaffUser
 from ecp.backoffice import settings_queries as queries
 from ecp.booking import inscriptions
 from ecp.booking.calendar import STANDING, week_code
@@ -743,11 +743,13 @@ async def save_staff(
     active: bool = True,
     password: str = "",
     username: str = "",
+    schools: Iterable[int] | None = None,
 ) -> str:
     """Creates an account (staff_id None: username and password required) or changes one (its
     username stays; an empty password keeps the current one). A new password, a role change
-    or a deactivation ends that person's sessions: their rights are read at login. Returns
-    the username."""
+    or a deactivation ends that person's sessions: their rights are read at login. `schools`
+    (ids of active schools; empty: every school) limits the account to those schools
+    (ecp.auth.scope); None leaves them as they are. Returns the username."""
     creating = staff_id is None
     if creating:
         check_username(username)
@@ -775,6 +777,9 @@ async def save_staff(
             values[StaffUser.password_hash] = new_hash
             values[StaffUser.failed_logins] = 0
             values[StaffUser.locked_until] = None
+            # A password given by someone else is provisional: its owner chooses their own at
+            # the next login (ecp.auth.guards).
+            values[StaffUser.must_change_password] = staff_id != actor.staff_id
         if not creating:
             current = await StaffUser.select(StaffUser.role).where(StaffUser.id == staff_id).first()
             if current is None:
@@ -790,13 +795,41 @@ async def save_staff(
                 created_at=clock.now(),
                 **{c._meta.name: v for c, v in values.items()},
             ).save()
+        details = {"role": role, "active": active, "password_changed": bool(new_hash)}
+        if schools is not None:
+            staff_row = (
+                await StaffUser.select(StaffUser.id).where(StaffUser.username == username).first()
+            )
+            changed = await _set_staff_schools(staff_row["id"], schools)
+            if changed is not None:
+                details["ecoles"] = changed
         await record(
             actor,
-            "staff_account_changed",
+            "staff_account_created" if creating else "staff_account_changed",
             target=f"agent {username}",
-            details={"role": role, "active": active, "password_changed": bool(new_hash)},
+            details=details,
         )
     return username
+
+
+async def _set_staff_schools(staff_id: int, schools: Iterable[int]) -> list[str] | None:
+    """Replaces the schools the account is limited to; returns their names when they changed
+    (« toutes » for none), None when they did not. A school that is not active is refused."""
+    wanted = sorted(set(schools))
+    names = await queries.school_names()
+    active = {int(value) for value, _ in await queries.school_choices()}
+    if any(s not in active for s in wanted):
+        raise Rejected("Choisissez parmi les écoles proposées.", field="ecoles")
+    current = sorted(
+        r["school"]
+        for r in await StaffSchool.select(StaffSchool.school).where(StaffSchool.staff == staff_id)
+    )
+    if current == wanted:
+        return None
+    await StaffSchool.delete().where(StaffSchool.staff == staff_id)
+    if wanted:
+        await StaffSchool.insert(*(StaffSchool(staff=staff_id, school=s) for s in wanted))
+    return [names[s] for s in wanted] or ["toutes"]
 
 
 async def reset_staff_mfa(actor: Principal, staff_id: int) -> str:

@@ -57,6 +57,17 @@ def parse_change(data: dict[str, Any]) -> CellChange | None:
     return CellChange(child_id, activity_id, day, action, text(data, "semaine"))
 
 
+def parse_all_children(data: dict[str, Any]) -> tuple[int, dt.date] | None:
+    """« Pour tous mes enfants » posts `tous=activity:day`: (activity id, day), or None."""
+    parts = text(data, "tous", 40).split(":")
+    if len(parts) != 2:
+        return None
+    activity_id, day = parse_id(parts[0]), parse_iso_day(parts[1])
+    if activity_id is None or day is None:
+        return None
+    return activity_id, day
+
+
 # ---------------------------------------------------------------------------------------------
 # Semaine type
 
@@ -198,14 +209,111 @@ def posted_list(data: dict[str, Any]) -> PostedList | None:
 
 
 def posted_marks(data: dict[str, Any]) -> list[tuple[int | None, str]]:
-    """The radios of a pointage form, `statut_<child>`: (child id or None, status)."""
+    """The radios of a one-list pointage form, `statut_<child>`: (child id or None, status)."""
     marks = []
     for key, value in data.items():
-        if not key.startswith("statut_"):
+        if not key.startswith("statut_") or "_" in key.removeprefix("statut_"):
             continue
         value = value[0] if isinstance(value, list) else value
         marks.append((parse_id(key.removeprefix("statut_")), value))
     return marks
+
+
+def mark_name(kind: str, activity_id: int, child_id: int) -> str:
+    """A control's name in the page's pointage form: statut_, arrivee_ or depart_<a>_<c>."""
+    return f"{kind}_{activity_id}_{child_id}"
+
+
+def _time(value: str) -> dt.time | None:
+    """« 16:45 », « 16h45 », « 16 h 45 » or « 16:45:00 »; None when it is no time."""
+    cleaned = value.replace(" ", "").lower().replace("h", ":")
+    if cleaned.endswith(":"):
+        cleaned += "00"
+    try:
+        return dt.time.fromisoformat(cleaned if len(cleaned) > 4 else cleaned.zfill(5))
+    except ValueError:
+        return None
+
+
+@dataclass
+class PostedPointage:
+    """The page's pointage form: the lists' marks {activity: [Mark]}, which list the htmx save
+    button named (`seule`: only that one is saved and swapped), the list whose « tous
+    présents » was pressed without JavaScript (`tous`), and a Form for the redisplay (values by
+    control name, errors by control id)."""
+
+    day: dt.date
+    school_id: int
+    lists: dict[int, list[services.Mark]]
+    only: int | None
+    all_present: int | None
+    form: Form
+
+    @property
+    def valid(self) -> bool:
+        return self.form.valid
+
+
+def posted_pointage(data: dict[str, Any]) -> PostedPointage | None:
+    """Reads a pointage post: the page's form (`statut_<activity>_<child>`, with the times of
+    an activity billed by the hour), or one list's (`activite` and `statut_<child>`). None when
+    it names no day and school."""
+    day = parse_iso_day(text(data, "jour"))
+    school_id = parse_id(text(data, "ecole"))
+    if day is None or school_id is None:
+        return None
+    form = Form()
+    only = parse_id(text(data, "seule")) if text(data, "seule") else None
+    all_present = parse_id(text(data, "tous")) if text(data, "tous") else None
+    single = parse_id(text(data, "activite")) if text(data, "activite") else None
+    for name, value in (("seule", only), ("tous", all_present), ("activite", single)):
+        if text(data, name) and value is None:
+            return None  # names a list that cannot exist
+    lines: dict[tuple[int, int], dict[str, str]] = {}
+    for key, value in data.items():
+        kind, _, rest = key.partition("_")
+        if kind not in ("statut", "arrivee", "depart") or not rest:
+            continue
+        value = text(data, key, 20)
+        form.values[key] = value
+        a, sep, c = rest.partition("_")
+        activity_id, child_id = (parse_id(a), parse_id(c)) if sep else (single, parse_id(a))
+        if activity_id is None or child_id is None:
+            return None
+        lines.setdefault((activity_id, child_id), {})[kind] = value
+    lists: dict[int, list[services.Mark]] = {}
+    if single is not None:
+        lists[single] = []
+    for (activity_id, child_id), line in lines.items():
+        if only is not None and activity_id != only:
+            continue
+        status = line.get("statut", "")
+        if all_present == activity_id or (
+            not status and (line.get("arrivee") or line.get("depart"))
+        ):
+            status = "present"  # a time typed for a child not marked yet: the child came
+            form.values[mark_name("statut", activity_id, child_id)] = status
+        times = {}
+        for kind, label in (("arrivee", "d’arrivée"), ("depart", "de départ")):
+            raw = line.get(kind, "")
+            field = f"{kind}-{activity_id}-{child_id}"
+            times[kind] = _time(raw) if raw else None
+            if raw and times[kind] is None:
+                form.error(field, f"Heure {label} invalide : écrivez-la par exemple 16:45.")
+            elif raw and status != "present":
+                form.error(field, f"Une heure {label} ne se note que pour un enfant présent.")
+        if times["arrivee"] and times["depart"] and times["depart"] < times["arrivee"]:
+            form.error(
+                f"depart-{activity_id}-{child_id}",
+                "L’heure de départ doit suivre l’heure d’arrivée.",
+            )
+        lists.setdefault(activity_id, []).append(
+            services.Mark(child_id, status, times["arrivee"], times["depart"])
+        )
+    for activity_id in (only, all_present):
+        if activity_id is not None:
+            lists.setdefault(activity_id, [])
+    return PostedPointage(day, school_id, lists, only, all_present, form)
 
 
 class UnbookedForm(Form):

@@ -44,10 +44,14 @@ async def staff_inscriptions(
     activity_id: int | None = None,
     level: str | None = None,
     family_id: int | None = None,
+    schools: tuple[int, ...] | None = None,
 ) -> InscriptionList:
     """The current year's inscriptions that match, oldest request first (the waiting list in
-    rank order): one query."""
+    rank order): one query. `schools`: an agent's scope (ecp.auth.scope), None for all."""
     sql, args = LIST_SQL, [True]
+    if schools is not None:
+        sql += " AND c.school IN (" + ", ".join("{}" for _ in schools or [-1]) + ")"
+        args.extend(schools or [-1])
     for clause, value in (
         (" AND i.status = {}", status),
         (" AND c.school = {}", school_id),
@@ -66,6 +70,18 @@ async def staff_inscriptions(
     for row in rows:
         row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
     return InscriptionList(rows, rows[0]["total"] if rows else 0)
+
+
+async def outside_schools(inscription_ids: list[int], schools: tuple[int, ...]) -> bool:
+    """Whether any of these inscriptions is of a child at none of `schools` (an agent's scope)."""
+    if not inscription_ids:
+        return False
+    marks = ", ".join("{}" for _ in inscription_ids)
+    rows = await fetch(
+        f"SELECT c.school FROM inscription i JOIN child c ON c.id = i.child WHERE i.id IN ({marks})",
+        *inscription_ids,
+    )
+    return any(r["school"] not in schools for r in rows)
 
 
 async def filter_choices() -> dict[str, list[tuple[str, str]]]:

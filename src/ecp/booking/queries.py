@@ -562,20 +562,40 @@ async def active_school_exists(school_id: int) -> bool:
 # holds tens of thousands of bookings).
 LIST_SQL = (
     "SELECT {kind} AS kind, r.child, r.activity, r.school, {state} AS state, {mark} AS mark, "
+    "{arrived} AS arrived, {left} AS departed, "
     "c.first_name, c.last_name, c.level, c.has_allergy AS allergy, c.needs_support AS support, "
-    "k.name AS class_name, a.label AS activity_label, a.sort_order AS activity_order "
+    "c.diet, k.name AS class_name, a.label AS activity_label, a.sort_order AS activity_order "
     "FROM {table} r JOIN child c ON c.id = r.child JOIN activity a ON a.id = r.activity "
     "LEFT JOIN school_class k ON k.id = c.school_class WHERE r.day = {{}}{extra}"
 )
+_STANDING = " AND r.state IN (%s)" % ", ".join("'%s'" % s for s in cal.STANDING)
 # A child stays on the lists while the booking stands: not cancelled, not closed by a closure.
 BOOKINGS_SQL = LIST_SQL.format(
     kind="'b'",
     state="r.state",
     mark="''",
+    arrived="NULL",
+    left="NULL",
     table="booking",
-    extra=" AND r.state IN (%s)" % ", ".join("'%s'" % s for s in cal.STANDING),
+    extra=_STANDING,
 )
-MARKS_SQL = LIST_SQL.format(kind="'m'", state="''", mark="r.status", table="attendance", extra="")
+MARKS_SQL = LIST_SQL.format(
+    kind="'m'",
+    state="''",
+    mark="r.status",
+    arrived="r.arrived_at",
+    left="r.left_at",
+    table="attendance",
+    extra="",
+)
+# Each list's size without its rows (the summary of the lists not shown, the activity filter):
+# children expected (booked), on the list (booking standing) and pointed, per school and activity.
+SUMMARY_SQL = (
+    "SELECT r.school, r.activity, a.label AS activity_label, a.sort_order AS activity_order, "
+    "a.hourly, {expected} AS expected, {listed} AS listed, {marked} AS marked "
+    "FROM {table} r JOIN activity a ON a.id = r.activity WHERE r.day = {{}}{extra}{where} "
+    "GROUP BY r.school, r.activity, a.label, a.sort_order, a.hourly"
+)
 # The kitchen's meals per school (every school's, or the one shown): an aggregate, not rows.
 KITCHEN_SQL = (
     "SELECT b.school, c.diet, COUNT(*) AS meals, "
@@ -584,13 +604,20 @@ KITCHEN_SQL = (
     "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s)"
     % ", ".join("'%s'" % code for code in sorted(cal.MEAL_CODES))
 )
-LIST_TYPES = {"allergy": bool, "support": bool}
+LIST_TYPES = {"allergy": bool, "support": bool, "arrived": dt.time, "departed": dt.time}
+SUMMARY_TYPES = {"hourly": bool, "expected": int, "listed": int, "marked": int}
 KITCHEN_TYPES = {"meals": int, "allergies": int}
 
 
-async def _list_rows(day: dt.date, school_id: int | None) -> tuple[list[dict], list[dict]]:
-    where = " AND r.school = {}" if school_id is not None else ""
-    args = [day] + ([school_id] if school_id is not None else [])
+async def _list_rows(
+    day: dt.date, school_id: int | None, activity_id: int | None
+) -> tuple[list[dict], list[dict]]:
+    where, extra = "", []
+    if school_id is not None:
+        where, extra = " AND r.school = {}", [school_id]
+    if activity_id is not None:
+        where, extra = where + " AND r.activity = {}", [*extra, activity_id]
+    args = [day, *extra]
     rows = await fetch(
         f"{BOOKINGS_SQL}{where} UNION ALL {MARKS_SQL}{where} ORDER BY last_name, first_name, child",
         *args,
@@ -602,19 +629,108 @@ async def _list_rows(day: dt.date, school_id: int | None) -> tuple[list[dict], l
     return bookings, marks
 
 
-async def attendance_day(day: dt.date, school_id: int | None) -> dict | None:
+async def _summary(day: dt.date, school_id: int | None) -> list[dict]:
+    """Every list of the day (of one school, or all): its size, in one aggregate query."""
+    where, extra = ("", []) if school_id is None else (" AND r.school = {}", [school_id])
+    booked = SUMMARY_SQL.format(
+        expected="SUM(CASE WHEN r.state = 'reservee' THEN 1 ELSE 0 END)",
+        listed="COUNT(*)",
+        marked="0",
+        table="booking",
+        extra=_STANDING,
+        where=where,
+    )
+    marked = SUMMARY_SQL.format(
+        expected="0", listed="0", marked="COUNT(*)", table="attendance", extra="", where=where
+    )
+    rows = await fetch(
+        f"{booked} UNION ALL {marked}", day, *extra, day, *extra, types=SUMMARY_TYPES
+    )
+    lists: dict[tuple[int, int], dict] = {}
+    for r in rows:
+        entry = lists.setdefault(
+            (r["school"], r["activity"]),
+            {
+                "school_id": r["school"],
+                "activity_id": r["activity"],
+                "activity": r["activity_label"],
+                "order": r["activity_order"],
+                "hourly": r["hourly"],
+                "expected": 0,
+                "listed": 0,
+                "marked": 0,
+            },
+        )
+        for key in ("expected", "listed", "marked"):
+            entry[key] += r[key]
+    return list(lists.values())
+
+
+def _group(school_id: int, school: str, row: dict, hourly: bool) -> dict:
+    return {
+        "school_id": school_id,
+        "school": school,
+        "activity_id": row["activity"],
+        "activity": row["activity_label"],
+        "order": row["activity_order"],
+        "hourly": hourly,
+        "children": [],
+        "expected": 0,
+    }
+
+
+FIRST = "first"  # attendance_day(activity=FIRST): the school's first list of the day
+
+
+async def attendance_day(
+    day: dt.date,
+    school_id: int | None,
+    activity: int | str | None = None,
+    *,
+    lists: bool | None = True,
+    max_all: int | None = None,
+) -> dict | None:
     """Expected children per school and activity for a day, their pointage, and the kitchen's
-    headcount per school: four queries whatever the number of children (schools, lists and
-    pointage, kitchen, children who may be added). None when `school_id` names no active
-    school."""
+    headcount per school; five queries whatever the number of children (schools, the lists'
+    sizes, the rows of the lists shown, kitchen, children who may be added). None when
+    `school_id` names no active school.
+
+    `activity`: None for every activity, an activity id for that one, FIRST for the first
+    (in the activities' order) that has a list in the school that day; `lists=False` reads
+    only the sizes (the overview of every school), `lists=None` the lists of the school
+    chosen (or of the only one) and the sizes otherwise. `max_all`: beyond that many children
+    in the school's day, None (every list) gives FIRST instead (`capped`). A school's day at 10,000 families is a few
+    hundred rows per activity: the page shows one activity's list at a time."""
     schools = await fetch("SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
     if school_id is not None and school_id not in {s["id"] for s in schools}:
         return None
-    bookings, attendance = await _list_rows(day, school_id)
-    marks = {(r["child"], r["activity"]): r["mark"] for r in attendance}
+    if lists is None:  # the lists of one school; with no school chosen, those of the only one
+        if school_id is None and len(schools) == 1:
+            school_id = schools[0]["id"]
+        lists = school_id is not None
+    overview = not lists
     names = {s["id"]: s["name"] for s in schools}
+    summary = [
+        s | {"school": names[s["school_id"]]}
+        for s in await _summary(day, school_id)
+        if s["school_id"] in names
+    ]
+    summary.sort(key=lambda s: (s["school"], s["order"], s["activity"]))
+    capped = False
+    if activity is None and lists and school_id is not None and max_all is not None:
+        # Every list on one page only while the page stays light (≤ 30 KB compressed).
+        if sum(s["listed"] for s in summary if s["school_id"] == school_id) > max_all:
+            activity, capped = FIRST, True
+    activity_id = activity
+    if activity == FIRST:
+        activity_id = summary[0]["activity_id"] if summary else None
+        if not summary:
+            lists = False
+    hourly = {(s["school_id"], s["activity_id"]): s["hourly"] for s in summary}
+    bookings, attendance = await _list_rows(day, school_id, activity_id) if lists else ([], [])
+    marks = {(r["child"], r["activity"]): r for r in attendance}
     kitchen: dict[int, dict] = {
-        s["id"]: {"school": s["name"], "meals": 0, "allergies": 0, "diets": {}}
+        s["id"]: {"school": s["name"], "meals": 0, "allergies": 0, "diets": {}, "menus": {}}
         for s in schools
         if school_id is None or s["id"] == school_id
     }
@@ -631,41 +747,38 @@ async def attendance_day(day: dt.date, school_id: int | None) -> dict | None:
         k["allergies"] += row["allergies"]
         if row["diet"] and row["diet"] != "standard":
             k["diets"][row["diet"]] = k["diets"].get(row["diet"], 0) + row["meals"]
+        # The kitchen sheet's menus: a child with a PAI (allergy) counts as « PAI » only.
+        diet = row["diet"] or "standard"
+        k["menus"][diet] = k["menus"].get(diet, 0) + row["meals"] - row["allergies"]
     groups: dict[tuple[int, int], dict] = {}
     for b in bookings:
-        group = groups.setdefault(
-            (b["school"], b["activity"]),
-            {
-                "school_id": b["school"],
-                "school": names.get(b["school"], "?"),
-                "activity_id": b["activity"],
-                "activity": b["activity_label"],
-                "order": b["activity_order"],
-                "children": [],
-                "expected": 0,
-            },
+        if b["school"] not in names:
+            continue
+        key = (b["school"], b["activity"])
+        group = groups.get(key) or groups.setdefault(
+            key, _group(b["school"], names[b["school"]], b, hourly.get(key, False))
         )
-        group["children"].append(b | {"mark": marks.get((b["child"], b["activity"]), "")})
+        mark = marks.get((b["child"], b["activity"]))
+        group["children"].append(
+            b
+            | {
+                "mark": mark["mark"] if mark else "",
+                "arrived": mark["arrived"] if mark else None,
+                "departed": mark["departed"] if mark else None,
+            }
+        )
         group["expected"] += 1 if b["state"] == "reservee" else 0
     # Children pointed without a booking (or whose booking was cancelled): listed too, flagged,
     # since billing charges them the majoration.
     listed = {(b["child"], b["activity"]) for b in bookings}
     for a in attendance:
+        key = (a["school"], a["activity"])
         if (a["child"], a["activity"]) in listed or a["school"] not in names:
             continue
-        group = groups.setdefault(
-            (a["school"], a["activity"]),
-            {
-                "school_id": a["school"],
-                "school": names[a["school"]],
-                "activity_id": a["activity"],
-                "activity": a["activity_label"],
-                "order": a["activity_order"],
-                "children": [],
-                "expected": 0,
-            },
+        group = groups.get(key) or groups.setdefault(
+            key, _group(a["school"], names[a["school"]], a, hourly.get(key, False))
         )
-        group["children"].append(a | {"state": "sans_reservation", "mark": a["mark"]})
+        group["children"].append(a | {"state": "sans_reservation"})
     candidates = await unbooked_candidates(
         day,
         sorted({g["school_id"] for g in groups.values()}),
@@ -675,12 +788,26 @@ async def attendance_day(day: dt.date, school_id: int | None) -> dict | None:
         on_list = {c["child"] for c in group["children"]}
         group["candidates"] = [c for c in candidates.get(key, []) if c["child"] not in on_list]
     ordered = sorted(groups.values(), key=lambda g: (g["school"], g["order"]))
+    # The activity filter: the day's activities (of the school shown), in their order.
+    activities: dict[int, dict] = {}
+    for s in sorted(summary, key=lambda s: (s["order"], s["activity"])):
+        a = activities.setdefault(
+            s["activity_id"],
+            {"id": s["activity_id"], "label": s["activity"], "expected": 0, "listed": 0},
+        )
+        a["expected"] += s["expected"]
+        a["listed"] += s["listed"]
     return {
         "day": day,
         "schools": schools,
         "school_id": school_id,
+        "activity_id": activity_id,
+        "activities": list(activities.values()),
+        "summary": summary,
         "groups": ordered,
         "kitchen": list(kitchen.values()),
+        "overview": overview,
+        "capped": capped,
     }
 
 

@@ -24,6 +24,7 @@ from ecp.web import flash, urls
 from ecp.web.forms import Form, text
 from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.params import parse_id
 from ecp.web.plural import counted
 from ecp.web.templating import french_date
 
@@ -66,34 +67,50 @@ async def week_context(
     base_url: str,
     focus: str = "",
     data: queries.CalendarData | None = None,
+    refused_cell: str = "",
+    child_id: int | None = None,
 ) -> dict[str, Any]:
-    """`data`: the week already loaded (and updated by a booking change), else read here."""
+    """`data`: the week already loaded (and updated by a booking change), else read here.
+    `child_id`: the child a phone shows (one at a time, with a switch); the first by default."""
     if data is None:
         data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
     children = views.build_week(data, monday, clock.now(), staff=staff)
+    today = clock.today()
+    title = views.week_title(monday)
+    shown = next((c.id for c in children if c.id == child_id), children[0].id if children else 0)
     return {
         "children": children,
+        "shown_child": shown,
+        "child_query": f"&enfant={shown}" if len(children) > 1 else "",
         "monday": monday,
         "week": cal.week_code(monday),
-        "title": views.week_title(monday),
+        "title": title,
+        "heading": views.week_heading(monday),
+        "page_title": f"Réservations – {title}",
+        "is_current": monday <= today <= monday + dt.timedelta(days=6),
         "prev_week": cal.week_code(monday - dt.timedelta(days=7)),
         "next_week": cal.week_code(monday + dt.timedelta(days=7)),
-        "this_week": cal.week_code(clock.today() - dt.timedelta(days=clock.today().weekday())),
+        "this_week": cal.week_code(cal.parse_week(None, today)),
         "staff": staff,
         "post_url": post_url,
         "base_url": base_url,
         "focus": focus,
+        "refused_cell": refused_cell,
         "has_school_year": data.year_id is not None,
+        "week_closed": views.closed_week(children),
+        "all_choices": [] if staff else views.all_children_choices(children),
+        "copy_plan": None,
     }
 
 
 def _success_message(outcome: services.Outcome) -> str:
-    when = views.jour(outcome.day)
+    """Agreement-free: the sentence agrees with « réservation » / « absence », never with the
+    activity's name, whose gender the portal does not know."""
+    what = f"{outcome.activity_label} pour {outcome.child_name}, {views.jour(outcome.day)}"
     return {
-        "reservee": f"{outcome.activity_label} réservé pour {outcome.child_name}, {when}.",
-        "annulee": f"{outcome.activity_label} annulé pour {outcome.child_name}, {when}.",
-        "malade": f"Absence pour maladie signalée pour {outcome.child_name}, {when} "
-        f"({outcome.activity_label}) : ce jour ne sera pas facturé.",
+        "reservee": f"Réservation enregistrée : {what}.",
+        "annulee": f"Réservation annulée : {what}.",
+        "malade": f"Absence pour maladie signalée : {what}. Ce jour ne sera pas facturé.",
     }[outcome.state]
 
 
@@ -115,7 +132,12 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
             None, clock.today()
         )
         context = await week_context(
-            family_id, monday, staff=staff, post_url=post_url, base_url=base_url
+            family_id,
+            monday,
+            staff=staff,
+            post_url=post_url,
+            base_url=base_url,
+            focus="week-grid-title",
         )
         context["flash_messages"] = [
             {"kind": "error", "text": "Demande incomplète : choisissez une case du calendrier."}
@@ -125,7 +147,7 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
             request,
             page=_page(staff),
             fragment=WEEK_FRAGMENT,
-            context=context | await _page_extra(staff, family_id),
+            context=context | await _page_extra(staff, family_id, context["title"]),
             status_code=422,
         )
     monday = change.monday(clock.today())
@@ -154,8 +176,12 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
     except services.BookingError as exc:
         message, kind, status = exc.message, "error", 409
     if not wants_fragment(request):
+        # A refusal names its cell, which repeats the message where the button was.
+        refus = f"&refus={focus}" if kind == "error" else ""
         response = Redirect(
-            path=f"{base_url}?semaine={cal.week_code(monday)}#{focus}", status_code=303
+            path=f"{base_url}?semaine={cal.week_code(monday)}&enfant={change.child_id}"
+            f"{refus}#{focus}",
+            status_code=303,
         )
         flash.add(request, response, message, kind)
         return response
@@ -167,10 +193,12 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
         base_url=base_url,
         focus=focus,
         data=calendar,
+        refused_cell=focus if kind == "error" else "",
+        child_id=change.child_id,
     )
     context["flash_messages"] = [{"kind": kind, "text": message}]
     context["flash_oob"] = True
-    context |= await _page_extra(staff, family_id)
+    context |= await _page_extra(staff, family_id, context["title"])
     return page_or_fragment(
         request, page=_page(staff), fragment=WEEK_FRAGMENT, context=context, status_code=status
     )
@@ -180,10 +208,14 @@ def _page(staff: bool) -> str:
     return STAFF_WEEK_PAGE if staff else WEEK_PAGE
 
 
-async def _page_extra(staff: bool, family_id: int) -> dict[str, Any]:
+async def _page_extra(staff: bool, family_id: int, title: str) -> dict[str, Any]:
     if not staff:
         return {}
-    return {"family": await _family_or_404(family_id)}
+    family = await _family_or_404(family_id)
+    return {
+        "family": family,
+        "page_title": f"Réservations de la famille {family['name']} – {title}",
+    }
 
 
 async def _family_or_404(family_id: int) -> dict:
@@ -193,14 +225,47 @@ async def _family_or_404(family_id: int) -> dict:
     return family
 
 
+def _cell_or_empty(refus: str | None) -> str:
+    """The refused cell a no-JavaScript redirect names (`refus=cell-…`), checked as an id."""
+    return refus if refus and len(refus) < 80 and views.CELL_ID.fullmatch(refus) else ""
+
+
+def _navigation(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    """An htmx week navigation: focus on the new week's heading, its title announced once."""
+    if wants_fragment(request):
+        # The child switch's links are named switch-<child id> (htmx sends the id it came from).
+        trigger = request.headers.get("HX-Trigger") or ""
+        switched = trigger.startswith("switch-") and context["child_query"]
+        default = f"child-{context['shown_child']}-title" if switched else "week-grid-title"
+        context["focus"] = context["focus"] or default
+        context["flash_oob"] = True
+        shown = next((c for c in context["children"] if c.id == context["shown_child"]), None)
+        who = f", {shown.first_name}" if shown is not None and context["child_query"] else ""
+        context["announce"] = f"{context['title']}{who}."
+    return context
+
+
 @get("/reservations", name="booking_week")
-async def booking_week(request: Request, semaine: FromQuery[str | None] = None) -> Template:
+async def booking_week(
+    request: Request,
+    semaine: FromQuery[str | None] = None,
+    enfant: FromQuery[str | None] = None,
+    refus: FromQuery[str | None] = None,
+) -> Template:
     monday = _week_or_404(semaine)
     post_url, base_url = _week_urls(request, request.user.family_id, staff=False)
     context = await week_context(
-        request.user.family_id, monday, staff=False, post_url=post_url, base_url=base_url
+        request.user.family_id,
+        monday,
+        staff=False,
+        post_url=post_url,
+        base_url=base_url,
+        refused_cell=_cell_or_empty(refus),
+        child_id=parse_id(enfant),
     )
-    return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
+    return page_or_fragment(
+        request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=_navigation(request, context)
+    )
 
 
 @post("/reservations", name="booking_change", status_code=200, middleware=[BOOKING_RATE.middleware])
@@ -208,18 +273,209 @@ async def booking_change(request: Request, data: URLEncodedBody[dict[str, Any]])
     return await _change(request, data, family_id=request.user.family_id, staff=False)
 
 
+def _plan_message(made: int, failed: list, what: str) -> tuple[str, str]:
+    """(message, kind) after a copy of last week or a booking for all the children."""
+    refused = "; ".join(
+        f"{views.jour(i.day)}, {i.activity_label} pour {i.child_name} : {i.reason}" for i in failed
+    )
+    added = counted(made, "réservation ajoutée", "réservations ajoutées")
+    if made and not failed:
+        return f"{what} : {added}.", "success"
+    if made:
+        return f"{what} en partie : {added} ; pas pour {refused}.", "warning"
+    if failed:
+        return f"{what} : aucune réservation ajoutée ; {refused}.", "error"
+    return f"{what} : rien à ajouter, tout est déjà réservé.", "success"
+
+
+def _all_children_message(label: str, day: dt.date, plan: list, failed: list) -> tuple[str, str]:
+    failed_ids = {(i.child_id, i.day) for i in failed}
+    made = [i.child_name for i in plan if i.ok and (i.child_id, i.day) not in failed_ids]
+    refused = " ; ".join(f"{i.child_name} : {i.reason}" for i in failed)
+    when = views.jour(day)
+    if made and not failed:
+        return (
+            f"Réservation enregistrée : {label} pour {views.names_list(made)}, {when}.",
+            "success",
+        )
+    if made:
+        return (
+            f"Réservation enregistrée : {label} pour {views.names_list(made)}, {when}. "
+            f"Pas pour {refused}.",
+            "warning",
+        )
+    if failed:
+        return f"Aucune réservation : {label}, {when}. {refused}.", "error"
+    return f"{label}, {when} : tous les enfants sont déjà réservés.", "success"
+
+
+async def _after_plan(
+    request: Request,
+    family_id: int,
+    monday: dt.date,
+    message: str,
+    kind: str,
+    focus: str = "week-grid-title",
+    child_id: int | None = None,
+) -> Any:
+    """303 back to the week (no JavaScript) or the week re-read, with the message and focus."""
+    post_url, base_url = _week_urls(request, family_id, staff=False)
+    if not wants_fragment(request):
+        child = f"&enfant={child_id}" if child_id else ""
+        response = Redirect(
+            path=f"{base_url}?semaine={cal.week_code(monday)}{child}", status_code=303
+        )
+        flash.add(request, response, message, kind)
+        return response
+    context = await week_context(
+        family_id,
+        monday,
+        staff=False,
+        post_url=post_url,
+        base_url=base_url,
+        focus=focus,
+        child_id=child_id,
+    )
+    context["flash_messages"] = [{"kind": kind, "text": message}]
+    context["flash_oob"] = True
+    # As for a refused tap: 409 when nothing could be booked (htmx still swaps it in).
+    return page_or_fragment(
+        request,
+        page=WEEK_PAGE,
+        fragment=WEEK_FRAGMENT,
+        context=context,
+        status_code=409 if kind == "error" else 200,
+    )
+
+
+@post(
+    "/reservations/comme-la-semaine-derniere",
+    name="booking_copy_week",
+    status_code=200,
+    middleware=[BOOKING_RATE.middleware],
+)
+async def booking_copy_week(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """« Comme la semaine dernière »: a preview of what copying last week adds (etape=apercu),
+    then the bookings (etape=confirmer), through the semaine type's services."""
+    family_id = request.user.family_id
+    monday = _week_or_404(text(data, "semaine") or None)
+    SETUP.trust()  # the set-up is read before any write, as for a tap
+    last = monday - dt.timedelta(days=7)
+    friday = monday + dt.timedelta(days=4)
+    calendar = await queries.load_calendar(family_id, last, friday)
+    plan = await services.plan_copy_week(family_id, monday, data=calendar)
+    if text(data, "etape") != "confirmer":
+        post_url, base_url = _week_urls(request, family_id, staff=False)
+        # Last week's rows in `calendar` do not show: the week is built from its own days.
+        context = await week_context(
+            family_id,
+            monday,
+            staff=False,
+            post_url=post_url,
+            base_url=base_url,
+            focus="copy-plan-title",
+            data=calendar,
+            child_id=parse_id(text(data, "enfant")),
+        )
+        context["copy_plan"] = plan
+        return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
+    made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
+    failed = sorted([i for i in plan if not i.ok] + refused, key=lambda i: (i.day, i.child_name))
+    message, kind = _plan_message(made, failed, "Semaine dernière recopiée")
+    return await _after_plan(
+        request, family_id, monday, message, kind, child_id=parse_id(text(data, "enfant"))
+    )
+
+
+@post(
+    "/reservations/pour-tous-mes-enfants",
+    name="booking_all_children",
+    status_code=200,
+    middleware=[BOOKING_RATE.middleware],
+)
+async def booking_all_children(request: Request, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    """« Pour tous mes enfants »: one activity on one day booked for every child it is
+    offered to (`tous=activity:day`), at once; the children it cannot be booked for are said."""
+    family_id = request.user.family_id
+    choice = forms.parse_all_children(data)
+    if choice is None:
+        monday = cal.parse_week(text(data, "semaine"), clock.today()) or cal.parse_week(
+            None, clock.today()
+        )
+        post_url, base_url = _week_urls(request, family_id, staff=False)
+        context = await week_context(
+            family_id,
+            monday,
+            staff=False,
+            post_url=post_url,
+            base_url=base_url,
+            focus="week-grid-title",
+        )
+        context["flash_messages"] = [
+            {"kind": "error", "text": "Demande incomplète : choisissez une activité et un jour."}
+        ]
+        context["flash_oob"] = wants_fragment(request)
+        return page_or_fragment(
+            request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context, status_code=422
+        )
+    activity_id, day = choice
+    monday = day - dt.timedelta(days=day.weekday())
+    SETUP.trust()
+    calendar = await queries.load_calendar(family_id, day, day)
+    try:
+        plan = await services.plan_all_children(family_id, activity_id, day, data=calendar)
+    except services.NotFound as exc:
+        raise NotFoundException(exc.message) from exc
+    made, refused = await services.apply_week_pattern(family_id, plan, setup=calendar.setup())
+    # Named in the family's order (the week's), not alphabetically.
+    rank = {c["id"]: n for n, c in enumerate(calendar.children)}
+    plan.sort(key=lambda i: rank.get(i.child_id, 0))
+    failed = sorted([i for i in plan if not i.ok] + refused, key=lambda i: rank.get(i.child_id, 0))
+    activity = calendar.setup().activity(activity_id)
+    message, kind = _all_children_message(
+        activity.short_label if activity else "", day, plan, failed
+    )
+    first = next((i for i in plan if i.ok), None) or (plan[0] if plan else None)
+    focus = views.cell_id(first.child_id, activity_id, day) if first else "week-grid-title"
+    return await _after_plan(
+        request,
+        family_id,
+        monday,
+        message,
+        kind,
+        focus=focus,
+        child_id=first.child_id if first else None,
+    )
+
+
 @get("/familles/{family_id:int}/reservations", name="staff_family_week")
 async def staff_family_week(
-    request: Request, family_id: FromPath[int], semaine: FromQuery[str | None] = None
+    request: Request,
+    family_id: FromPath[int],
+    semaine: FromQuery[str | None] = None,
+    enfant: FromQuery[str | None] = None,
+    refus: FromQuery[str | None] = None,
 ) -> Template:
     family = await _family_or_404(family_id)
     monday = _week_or_404(semaine)
     post_url, base_url = _week_urls(request, family_id, staff=True)
     context = await week_context(
-        family_id, monday, staff=True, post_url=post_url, base_url=base_url
+        family_id,
+        monday,
+        staff=True,
+        post_url=post_url,
+        base_url=base_url,
+        refused_cell=_cell_or_empty(refus),
+        child_id=parse_id(enfant),
     )
     context["family"] = family
-    return page_or_fragment(request, page=STAFF_WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
+    context["page_title"] = f"Réservations de la famille {family['name']} – {context['title']}"
+    return page_or_fragment(
+        request,
+        page=STAFF_WEEK_PAGE,
+        fragment=WEEK_FRAGMENT,
+        context=_navigation(request, context),
+    )
 
 
 @post("/familles/{family_id:int}/reservations", name="staff_family_week_change", status_code=200)
@@ -387,7 +643,7 @@ async def family_inscription_request(request: Request, data: URLEncodedBody[dict
     return redirect(
         request,
         request.app.route_reverse("family_inscriptions"),
-        f"Demande d’inscription de {requested.child_name} à « {requested.activity_label} » "
+        f"Demande d’inscription {de(requested.child_name)} à « {requested.activity_label} » "
         "envoyée : le service vous répondra ici.",
     )
 
@@ -480,6 +736,8 @@ def family_router(settings) -> Router:
         route_handlers=[
             booking_week,
             booking_change,
+            booking_copy_week,
+            booking_all_children,
             booking_pattern,
             booking_pattern_apply,
             family_inscriptions,

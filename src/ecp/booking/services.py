@@ -31,6 +31,7 @@ from ecp.booking import inscriptions
 from ecp.booking.queries import (
     CalendarData,
     Setup,
+    attendance_day,
     load_activities,
     load_calendar,
     load_rules_row,
@@ -44,6 +45,7 @@ from ecp.errors import Rejected
 from ecp.families.tables import Child, Family
 from ecp.mail.outbox import queue_email
 from ecp.web import urls
+from ecp.web.french import de
 
 
 class BookingError(Rejected):
@@ -257,12 +259,12 @@ async def _book(
     who, what = _name(child), activity.short_label
     existing = day_bookings.get(activity.id)
     if existing and existing["state"] in ("reservee", "malade"):
-        raise NothingToDo(f"{what} est déjà réservé pour {who} ce jour-là.")
+        raise NothingToDo(f"Déjà réservé ce jour-là : {what} pour {who}.")
     reason = cal.closed_reason(day, activity, child["school"], rules)
     if reason:
-        raise Closed(f"{what} est fermé ce jour-là ({reason}).")
+        raise Closed(f"Fermé ce jour-là : {what} ({reason}).")
     if not activity.eligible(child["level"]):
-        raise NotRegistered(f"{what} n’est pas ouvert au niveau {child['level']}.")
+        raise NotRegistered(f"Pas d’accueil au niveau {child['level']} : {what}.")
     if not inscribed:
         raise NotRegistered(
             f"{who} n’est pas inscrit·e à « {activity.label} » : "
@@ -278,8 +280,8 @@ async def _book(
     other = group_conflict(activity, day_bookings)
     if other:
         raise Conflict(
-            f"{who} est déjà réservé·e pour « {other['short_label']} » ce jour-là : "
-            "annulez-le d’abord."
+            f"{who} a déjà une réservation « {other['short_label']} » ce jour-là : "
+            "annulez-la d’abord."
         )
     if child["school"] is None:
         raise NotRegistered(f"{who} n’a pas d’école enregistrée : contactez le service.")
@@ -339,9 +341,9 @@ async def _cancel(
 ) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] in ("annulee", "fermee"):
-        raise NothingToDo(f"{what} n’était pas réservé pour {who} ce jour-là.")
+        raise NothingToDo(f"Aucune réservation à annuler ce jour-là : {what} pour {who}.")
     if existing["state"] == "malade" and not staff:
-        raise NothingToDo(f"L’absence de {who} est déjà signalée ce jour-là.")
+        raise NothingToDo(f"L’absence {de(who)} est déjà signalée ce jour-là.")
     refuse_billed_month(child, day, staff=staff)
     if not staff and not cal.open_for_family(day, activity, rules, now):
         raise DeadlinePassed("Délai dépassé : seul le service peut encore modifier ce jour.")
@@ -367,7 +369,7 @@ async def _illness(
 ) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] != "reservee":
-        raise NothingToDo(f"{what} n’est pas réservé pour {who} ce jour-là.")
+        raise NothingToDo(f"Aucune réservation ce jour-là : {what} pour {who}.")
     if not staff and not cal.illness_open(day, rules, now):
         cutoff = rules.illness_cutoff.strftime("%H:%M")
         raise DeadlinePassed(f"Une absence pour maladie se signale le jour même, avant {cutoff}.")
@@ -480,8 +482,8 @@ async def change(
 
 # What a staff change did, as the family's e-mail says it.
 STAFF_CHANGE_WORDS = {
-    "reservee": "réservé",
-    "annulee": "annulé",
+    "reservee": "réservation enregistrée",
+    "annulee": "réservation annulée",
     "malade": "absence pour maladie signalée (jour non facturé)",
 }
 STAFF_CHANGE_MAIL = "reservation_agent"
@@ -594,6 +596,98 @@ async def declare_illness(
         actor=actor,
         settings=settings,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# A child ill for the whole day (the family's Accueil): every booking of the day at once
+
+
+@dataclass
+class DayIllness:
+    child_name: str
+    day: dt.date
+    activities: list[str]  # short labels, in the activities' order
+    cutoff: dt.time
+
+
+async def _day_rows(child_id: int, family_id: int, day: dt.date) -> tuple[dict, list[dict]]:
+    """The family's child and its bookings of the day (any state), with their activity."""
+    rows = await fetch(
+        "SELECT c.id, c.first_name, b.id AS b_id, b.activity, b.state, b.school, b.updated_by, "
+        "a.short_label FROM child c "
+        "LEFT JOIN booking b ON b.child = c.id AND b.day = {} "
+        "LEFT JOIN activity a ON a.id = b.activity "
+        "WHERE c.id = {} AND c.family = {} AND c.active = {} ORDER BY a.sort_order, a.id",
+        day,
+        child_id,
+        family_id,
+        True,
+    )
+    if not rows:
+        raise NotFound("Enfant introuvable.")
+    return rows[0], [r for r in rows if r["b_id"] is not None]
+
+
+async def declare_day_illness(child_id: int, family_id: int, day: dt.date) -> DayIllness:
+    """The family declares the child ill for the whole of `day` (today, before the cut-off):
+    every activity booked that day becomes « malade » through declare_illness, all in one
+    transaction (one refused rolls the others back). Nothing booked is a refusal."""
+    setup = await load_setup(day, day)
+    rules = setup.rules
+    cutoff = rules.illness_cutoff
+    if not cal.illness_open(day, rules, clock.now()):
+        raise DeadlinePassed(
+            f"Une absence pour maladie se signale le jour même, avant {cutoff:%H:%M}.", "jour"
+        )
+    async with write_transaction():
+        await _lock_children([child_id])
+        child, rows = await _day_rows(child_id, family_id, day)
+        booked = [r for r in rows if r["state"] == "reservee"]
+        if not booked:
+            if any(r["state"] == "malade" for r in rows):
+                raise NothingToDo(
+                    f"L’absence de {child['first_name']} est déjà signalée aujourd’hui.", "jour"
+                )
+            raise NothingToDo(
+                f"{child['first_name']} n’a aucune activité réservée aujourd’hui.", "jour"
+            )
+        for row in booked:
+            await declare_illness(child_id, row["activity"], day, family_id=family_id)
+    return DayIllness(child["first_name"], day, [r["short_label"] for r in booked], cutoff)
+
+
+async def undo_day_illness(child_id: int, family_id: int, day: dt.date) -> DayIllness:
+    """Takes back the family's own illness declaration of `day` until the cut-off: each
+    activity it declared is booked again, taking its place back (in one transaction: when a
+    place was given to another child meanwhile, nothing changes and the service is to be
+    called). A declaration made by the service stays: only the service changes it."""
+    setup = await load_setup(day, day)
+    rules = setup.rules
+    cutoff = rules.illness_cutoff
+    if not cal.illness_open(day, rules, clock.now()):
+        raise DeadlinePassed(
+            f"Après {cutoff:%H:%M}, seul le service peut annuler la déclaration.", "jour"
+        )
+    async with write_transaction():
+        await _lock_children([child_id])
+        child, rows = await _day_rows(child_id, family_id, day)
+        ill = [r for r in rows if r["state"] == "malade" and r["updated_by"] is None]
+        if not ill:
+            raise NothingToDo(
+                f"Aucune absence de {child['first_name']} n’est à annuler aujourd’hui.", "jour"
+            )
+        for row in ill:
+            capacity = setup.capacity_of(row["activity"], row["school"])
+            if await _take_place(row["school"], row["activity"], day, capacity) is None:
+                raise SlotFull(
+                    f"La place de {child['first_name']} en {row['short_label']} a été donnée "
+                    "à un autre enfant : appelez le service.",
+                    "jour",
+                )
+            await Booking.update(
+                {Booking.state: "reservee", Booking.updated_at: clock.now()}
+            ).where(Booking.id == row["b_id"])
+    return DayIllness(child["first_name"], day, [r["short_label"] for r in ill], cutoff)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -782,6 +876,43 @@ async def apply_week_pattern(
             )
             await queue_staff_pattern_mail(family_id, made, start, end, settings)
     return made, refused
+
+
+async def plan_copy_week(
+    family_id: int, monday: dt.date, data: CalendarData | None = None
+) -> list[PlanItem]:
+    """« Comme la semaine dernière »: for each child, last week's bookings (and days declared
+    ill, which were booked) as this week's semaine type, planned like one (additive: nothing
+    is cancelled, days already booked are left alone, the refused ones come with a reason).
+    `data` must cover both weeks (last Monday to this Friday); read here when missing."""
+    last = monday - dt.timedelta(days=7)
+    friday = monday + dt.timedelta(days=4)
+    if data is None:
+        data = await load_calendar(family_id, last, friday)
+    patterns: dict[int, dict[int, set[int]]] = {}
+    for (child_id, activity_id, day), row in data.bookings.items():
+        if last <= day < monday and row["state"] in cal.STANDING:
+            patterns.setdefault(child_id, {}).setdefault(activity_id, set()).add(day.isoweekday())
+    items: list[PlanItem] = []
+    for child_id, pattern in patterns.items():
+        items += await plan_week_pattern(family_id, [child_id], pattern, monday, friday, data=data)
+    items.sort(key=lambda i: (i.day, i.child_name, i.activity_label))
+    return items
+
+
+async def plan_all_children(
+    family_id: int, activity_id: int, day: dt.date, data: CalendarData | None = None
+) -> list[PlanItem]:
+    """« Pour tous mes enfants »: the same activity on one day for every child of the family
+    it is offered to, planned like a semaine type (children already booked are left alone)."""
+    if data is None:
+        data = await load_calendar(family_id, day, day)
+    if data.setup().activity(activity_id) is None:
+        raise NotFound("Activité introuvable.")
+    ids = [c["id"] for c in data.children]
+    return await plan_week_pattern(
+        family_id, ids, {activity_id: {day.isoweekday()}}, day, day, data=data
+    )
 
 
 async def queue_staff_pattern_mail(
@@ -1004,23 +1135,19 @@ def refuse_future_pointage(day: dt.date) -> None:
         )
 
 
-async def record_pointage(
-    actor: Principal,
-    *,
-    day: dt.date,
-    activity_id: int,
-    school_id: int,
-    marks: list[tuple[int | None, str]],
-) -> int:
-    """Saves the marks of one list (day, activity, school) and returns how many were saved.
+@dataclass(frozen=True)
+class Mark:
+    """One child's line of a pointage as posted: a status of POINTAGE (anything else: « not
+    pointed yet », skipped) and, where the activity is billed by the hour, the times."""
 
-    `marks`: (child id, status) as posted; a child who is not on the list (no booking left
-    standing, no pointage row) refuses the whole list with NotFound: the form only offers the
-    list's children. A status outside POINTAGE (« not pointed yet ») is skipped. A second save
-    updates the rows, never duplicates them; one audit line per save that marked someone. A day
-    to come refuses the whole list (PointageRefused), once the list is known to be the day's. A
-    mark changed after the month is billed shows among its régularisations
-    (ecp.invoices.regularisations)."""
+    child: int | None
+    status: str
+    arrived: dt.time | None = None
+    left: dt.time | None = None
+
+
+async def _list_children(day: dt.date, activity_id: int, school_id: int) -> dict[int, int]:
+    """The children on a list (booking standing, or pointed without one): {child: family}."""
     expected = {
         r["child"]: r["family"]
         for r in await Booking.select(Booking.child, Booking.child.family.as_alias("family")).where(
@@ -1043,55 +1170,141 @@ async def record_pointage(
             )
         }
     )
-    chosen: dict[int, str] = {}
-    for child, status in marks:
-        if child is None or child not in expected:
-            raise NotFound("Enfant introuvable sur cette liste")
-        if status in POINTAGE:
-            chosen[child] = status
+    return expected
+
+
+async def record_pointage(
+    actor: Principal,
+    *,
+    day: dt.date,
+    activity_id: int,
+    school_id: int,
+    marks: list[tuple[int | None, str]] | list[Mark],
+) -> int:
+    """Saves the marks of one list (day, activity, school) and returns how many were saved
+    (record_pointage_lists with one list)."""
+    counts = await record_pointage_lists(
+        actor, day=day, school_id=school_id, lists={activity_id: marks}
+    )
+    return counts[activity_id]
+
+
+async def record_pointage_lists(
+    actor: Principal,
+    *,
+    day: dt.date,
+    school_id: int,
+    lists: dict[int, list],
+    all_present: int | None = None,
+) -> dict[int, int]:
+    """Saves the marks of a school's lists of a day, all or nothing, and returns how many were
+    saved per activity.
+
+    Each list's marks: Mark (or (child id, status)) as posted; a child who is not on the list
+    (no booking left standing, no pointage row) refuses everything with NotFound: the form only
+    offers the lists' children. A status outside POINTAGE (« not pointed yet ») is skipped. The
+    times are kept for a present child of an activity billed by the hour (Activity.hourly),
+    dropped otherwise. A second save updates the rows, never duplicates them (a list's rows are replaced
+    in two statements); one audit line
+    per list that marked someone. `all_present`: the activity whose whole list is marked
+    present (« tous présents »), its posted times kept. A day to come refuses everything (PointageRefused), once the
+    lists are known to be the day's. A mark changed after the month is billed shows among its
+    régularisations (ecp.invoices.regularisations)."""
+    hourly = (
+        {
+            r["id"]
+            for r in await fetch(
+                f"SELECT id FROM activity WHERE hourly = {{}} AND id IN ({placeholders(list(lists))})",
+                True,
+                *lists,
+            )
+        }
+        if lists
+        else set()
+    )
+    chosen: dict[int, dict[int, Mark]] = {}
+    for activity_id, marks in lists.items():
+        expected = await _list_children(day, activity_id, school_id)
+        picked: dict[int, Mark] = {}
+        for mark in marks:
+            if not isinstance(mark, Mark):
+                mark = Mark(*mark)
+            if mark.child is None or mark.child not in expected:
+                raise NotFound("Enfant introuvable sur cette liste")
+            if mark.status in POINTAGE:
+                keep = mark.status == "present" and activity_id in hourly
+                picked[mark.child] = Mark(
+                    mark.child,
+                    mark.status,
+                    mark.arrived if keep else None,
+                    mark.left if keep else None,
+                )
+        if activity_id == all_present:
+            for child in expected:
+                old = picked.get(child)
+                picked[child] = Mark(
+                    child,
+                    "present",
+                    old.arrived if old and activity_id in hourly else None,
+                    old.left if old and activity_id in hourly else None,
+                )
+        chosen[activity_id] = picked
     refuse_future_pointage(day)
     stamp = clock.now()
     async with write_transaction():
-        existing = {
-            r["child"]: r["id"]
-            for r in await Attendance.select(Attendance.id, Attendance.child).where(
+        for activity_id, picked in chosen.items():
+            if not picked:
+                continue
+            # The list's rows replaced in two statements whatever its length (a row per child
+            # and day: nothing refers to it).
+            await Attendance.delete().where(
                 (Attendance.day == day)
                 & (Attendance.activity == activity_id)
-                & Attendance.child.is_in(list(chosen) or [0])
+                & Attendance.child.is_in(list(picked))
             )
-        }
-        new_rows = []
-        for child, status in chosen.items():
-            if child in existing:
-                await Attendance.update(
-                    {
-                        Attendance.status: status,
-                        Attendance.marked_at: stamp,
-                        Attendance.marked_by: actor.staff_id,
-                    }
-                ).where(Attendance.id == existing[child])
-            else:
-                new_rows.append(
+            await Attendance.insert(
+                *(
                     Attendance(
                         child=child,
                         activity=activity_id,
                         school=school_id,
                         day=day,
-                        status=status,
+                        status=mark.status,
+                        arrived_at=mark.arrived,
+                        left_at=mark.left,
                         marked_at=stamp,
                         marked_by=actor.staff_id,
                     )
+                    for child, mark in picked.items()
                 )
-        if new_rows:
-            await Attendance.insert(*new_rows)
-        if chosen:
-            await audit.record(
-                actor,
-                "attendance_mark",
-                target=f"activity:{activity_id}",
-                details={"day": day.isoformat(), "school": school_id, "count": len(chosen)},
             )
-    return len(chosen)
+            if picked:
+                await audit.record(
+                    actor,
+                    "attendance_mark",
+                    target=f"activity:{activity_id}",
+                    details={"day": day.isoformat(), "school": school_id, "count": len(picked)},
+                )
+    return {activity_id: len(picked) for activity_id, picked in chosen.items()}
+
+
+async def export_attendance(actor: Principal, day: dt.date, school_id: int | None) -> dict | None:
+    """A day's lists for the effectifs' CSV (every activity; one school or all), the export
+    journalled (« effectifs_exportes »). None when `school_id` names no active school."""
+    data = await attendance_day(day, school_id, None)
+    if data is None:
+        return None
+    await audit.record(
+        actor,
+        "effectifs_exportes",
+        target=f"school:{school_id}" if school_id else "toutes les écoles",
+        details={
+            "jour": day.isoformat(),
+            "ecole": school_id,
+            "enfants": sum(len(g["children"]) for g in data["groups"]),
+        },
+    )
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

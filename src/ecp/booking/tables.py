@@ -1,6 +1,6 @@
 """Inscriptions, bookings (one child, one activity, one day), place counters and pointage."""
 
-from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Time, Timestamptz, Varchar
 from piccolo.table import Table
 
 from ecp.auth.tables import StaffUser
@@ -59,6 +59,9 @@ class Attendance(Table):
     school = ForeignKey(references=School, null=False, on_delete=OnDelete.restrict)
     day = Date()
     status = Varchar(length=20, help_text="present absent excuse")
+    # Where the activity is billed by the hour (Activity.hourly): when the child came and left.
+    arrived_at = Time(null=True, default=None)
+    left_at = Time(null=True, default=None)
     marked_at = Timestamptz()
     marked_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
 

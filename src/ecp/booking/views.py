@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +37,9 @@ def deadline_text(limit: dt.datetime | None) -> str:
     return f"{french_date(limit.date(), 'EEEE d MMMM')}, {limit.strftime('%H:%M')}"
 
 
+CELL_ID = re.compile(r"cell-\d+-\d+-\d{4}-\d{2}-\d{2}")
+
+
 def cell_id(child_id: int, activity_id: int, day: dt.date) -> str:
     return f"cell-{child_id}-{activity_id}-{day.isoformat()}"
 
@@ -52,8 +56,9 @@ class CellView:
     action_label: str
     hidden_context: str
     places_left: int | None
-    deadline: str
+    deadline: str  # shown in the cell only when it differs from the day's
     note: str
+    limit: dt.datetime | None = None
 
     @property
     def case(self) -> str:
@@ -73,6 +78,15 @@ class DayView:
     label: str
     rows: list[RowView] = field(default_factory=list)
     closed: str = ""
+    today: bool = False
+    past: bool = False  # before today: one line, what was booked
+    deadline: str = ""  # the day's deadline, said once (cells repeat only a different one)
+    late: bool = False  # the day's deadline has passed (only the service may change it)
+    past_summary: str = ""
+
+    @property
+    def short(self) -> str:
+        return french_date(self.day, "EEE d")
 
 
 @dataclass
@@ -84,6 +98,16 @@ class ChildView:
     days: list[DayView]
     booked: Counter
     total: int
+    not_inscribed: list[str] = field(default_factory=list)  # said once, not in every cell
+    closed_week: str = ""  # every day closed: one line
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split(" ")[0]
+
+    @property
+    def has_action(self) -> bool:
+        return any(r.cell.action for d in self.days for r in d.rows)
 
 
 def build_cell(
@@ -98,9 +122,7 @@ def build_cell(
     name = child["first_name"]
     context = f" {activity.short_label}, {jour(day)}, pour {name}"
     note = ""
-    if c.state == "reserve" and c.late and not staff:
-        note = "Délai dépassé : seul le service peut annuler."
-    elif c.state == "ferme":
+    if c.state == "ferme":
         note = c.reason
     elif c.state == "non_inscrit":
         note = "Demandez l’inscription depuis la page Inscriptions."
@@ -109,6 +131,7 @@ def build_cell(
         conflict = data.group_conflict(child["id"], activity, day)
         if conflict:
             note = f"Déjà réservé : {conflict}."
+    limit = c.deadline if c.state not in ("ferme", "malade", "non_inscrit") else None
     return CellView(
         id=cell_id(child["id"], activity.id, day),
         child_id=child["id"],
@@ -120,8 +143,9 @@ def build_cell(
         action_label=ACTION_LABELS.get(action or "", ""),
         hidden_context=context,
         places_left=c.places_left,
-        deadline=deadline_text(c.deadline),
+        deadline="",
         note=note,
+        limit=limit,
     )
 
 
@@ -129,15 +153,42 @@ def week_days(monday: dt.date) -> list[dt.date]:
     return [monday + dt.timedelta(days=i) for i in range(5)]
 
 
+def _settle_day(view: DayView, now: dt.datetime, staff: bool) -> None:
+    """The day's shared deadline (the most common among its cells), the cells that differ,
+    the closed day and the past day's one line."""
+    reasons = {r.cell.note for r in view.rows if r.cell.state == "ferme"}
+    if view.rows and len(reasons) == 1 and all(r.cell.state == "ferme" for r in view.rows):
+        view.closed = reasons.pop()
+    limits = Counter(r.cell.limit for r in view.rows if r.cell.limit is not None)
+    if limits:
+        shared = limits.most_common(1)[0][0]
+        view.deadline = deadline_text(shared)
+        view.late = not staff and now.astimezone(clock.PARIS) >= shared + dt.timedelta(minutes=1)
+        for r in view.rows:
+            if r.cell.limit is not None and r.cell.limit != shared:
+                r.cell.deadline = deadline_text(r.cell.limit)
+            elif view.late and r.cell.state == "delai":
+                r.cell.label = "Non réservé"  # the day's line says the deadline has passed
+    if view.past:
+        kept = [
+            f"{r.activity.short_label}{' (absence signalée)' if r.cell.state == 'malade' else ''}"
+            for r in view.rows
+            if r.cell.state in ("reserve", "malade")
+        ]
+        view.past_summary = ", ".join(kept) if kept else "aucune réservation"
+
+
 def build_week(
     data: CalendarData, monday: dt.date, now: dt.datetime, staff: bool = False
 ) -> list[ChildView]:
+    today = now.astimezone(clock.PARIS).date()
     children = []
     for child in data.children:
         days = []
         booked: Counter = Counter()
         for day in week_days(monday):
-            view = DayView(day, jour(day))
+            # Staff correct past days: theirs stay whole.
+            view = DayView(day, jour(day), today=day == today, past=day < today and not staff)
             for activity in data.activities:
                 if (
                     not activity.eligible(child["level"])
@@ -148,10 +199,23 @@ def build_week(
                 view.rows.append(RowView(activity, cell))
                 if cell.state == "reserve":
                     booked[activity.short_label] += 1
-            reasons = {r.cell.note for r in view.rows if r.cell.state == "ferme"}
-            if view.rows and len(reasons) == 1 and all(r.cell.state == "ferme" for r in view.rows):
-                view.closed = reasons.pop()
             days.append(view)
+        # An activity the child is not inscribed to on any day of the week is said once.
+        states: dict[int, set[str]] = {}
+        for view in days:
+            for r in view.rows:
+                states.setdefault(r.activity.id, set()).add(r.cell.state)
+        missing = {
+            a for a, s in states.items() if s <= {"non_inscrit", "ferme"} and "non_inscrit" in s
+        }
+        not_inscribed = [a.short_label for a in data.activities if a.id in missing]
+        for view in days:
+            view.rows = [r for r in view.rows if r.activity.id not in missing]
+            _settle_day(view, now, staff)
+        closed = [v.closed for v in days]
+        closed_week = ""
+        if all(c or not v.rows for c, v in zip(closed, days)) and any(closed):
+            closed_week = " ; ".join(dict.fromkeys(c for c in closed if c))
         children.append(
             ChildView(
                 child["id"],
@@ -161,9 +225,64 @@ def build_week(
                 days,
                 booked,
                 sum(booked.values()),
+                not_inscribed,
+                closed_week,
             )
         )
     return children
+
+
+@dataclass
+class AllChildrenChoice:
+    """« Pour tous mes enfants »: an activity on a day that two children or more may book."""
+
+    activity_id: int
+    activity_label: str
+    day: dt.date
+    names: list[str]
+
+    @property
+    def value(self) -> str:
+        return f"{self.activity_id}:{self.day.isoformat()}"
+
+    @property
+    def names_text(self) -> str:
+        return names_list(self.names)
+
+
+def all_children_choices(children: list[ChildView]) -> list[AllChildrenChoice]:
+    """The (activity, day) pairs free for at least two of the children (families of one child
+    have none)."""
+    if len(children) < 2:
+        return []
+    found: dict[tuple[int, dt.date], AllChildrenChoice] = {}
+    for child in children:
+        for view in child.days:
+            for r in view.rows:
+                if r.cell.action != "reserver":
+                    continue
+                key = (r.activity.id, view.day)
+                choice = found.setdefault(
+                    key, AllChildrenChoice(r.activity.id, r.activity.short_label, view.day, [])
+                )
+                choice.names.append(child.first_name)
+    return sorted(
+        (c for c in found.values() if len(c.names) >= 2), key=lambda c: (c.day, c.activity_id)
+    )
+
+
+def closed_week(children: list[ChildView]) -> str:
+    """Every child's every day closed (holidays): the reason(s), said once for the week."""
+    if not children or not all(c.closed_week for c in children):
+        return ""
+    return " ; ".join(dict.fromkeys(c.closed_week for c in children))
+
+
+def names_list(names: list[str]) -> str:
+    """« Léa », « Léa et Hugo », « Léa, Hugo et Zoé »."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} et {names[-1]}"
 
 
 def week_title(monday: dt.date) -> str:
@@ -173,6 +292,19 @@ def week_title(monday: dt.date) -> str:
     else:
         start = french_date(monday, "EEEE d MMMM")
     return f"Semaine du {start} au {french_date(friday, 'EEEE d MMMM y')}"
+
+
+def week_heading(monday: dt.date) -> str:
+    """The week page's heading, short enough for one line on a phone: « Semaine du 7 au 11
+    décembre 2026 » (the <title> keeps the weekdays: views.week_title)."""
+    friday = monday + dt.timedelta(days=4)
+    if monday.year != friday.year:
+        start = french_date(monday, "d MMMM y")
+    elif monday.month != friday.month:
+        start = french_date(monday, "d MMMM")
+    else:
+        start = french_date(monday, "d")
+    return f"Semaine du {start} au {french_date(friday, 'd MMMM y')}"
 
 
 def pattern_result_message(made: int, failed: int) -> str:

@@ -79,6 +79,10 @@ class Activity(Table):
     default_capacity = Integer(default=0, help_text="0 = unlimited")
     sort_order = Integer(default=0)
     billable = Boolean(default=True)
+    hourly = Boolean(
+        default=False,
+        help_text="Billed by the hour: the pointage records each child's arrival and departure",
+    )
     active = Boolean(default=True)
 
 

@@ -46,6 +46,10 @@ SCHOOLS = [
 ALL = "PS,MS,GS,CP,CE1,CE2,CM1,CM2"
 ELEM = "CP,CE1,CE2,CM1,CM2"
 # code, label, short, weekdays, start, end, levels, group, deadline rule, capacity, order
+# The garderies are billed by the hour in the demo's commune: their pointage records each
+# child's arrival and departure (invoices still count days: the hourly tariff is not modelled).
+HOURLY = {"garderie_matin", "garderie_soir"}
+
 ACTIVITIES = [
     (
         "garderie_matin",
@@ -285,6 +289,7 @@ async def seed_core(passwords: Passwords, n_families: int = 100) -> dict:
                 deadline_rule=rule,
                 default_capacity=cap,
                 sort_order=order,
+                hourly=code in HOURLY,
             )
             await activity.save()
         activities[code] = activity

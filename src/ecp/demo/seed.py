@@ -8,11 +8,18 @@ later brings the demo up to the new date).
 from __future__ import annotations
 
 from ecp.auth.passwords import Passwords
-from ecp.demo import accounts, booking, invoices, payments
+from ecp.demo import accounts, booking, direct_debit, finance, invoices, payments
 from ecp.demo.core import seed_core
 from ecp.families.tables import Family
 
-FEATURE_SEEDS = (booking.seed, invoices.seed, payments.seed, accounts.seed)
+FEATURE_SEEDS = (
+    booking.seed,
+    invoices.seed,
+    payments.seed,
+    direct_debit.seed,
+    finance.seed,
+    accounts.seed,
+)
 
 
 async def seed_demo(settings, n_families: int = 100) -> str:

@@ -121,8 +121,9 @@ def _upper_bound(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-async def search(q: str, limit: int = MAX_RESULTS) -> list[dict]:
-    """Families matching every word of q (as prefixes); one indexed query per word + one."""
+async def search(q: str, limit: int = MAX_RESULTS, schools=None) -> list[dict]:
+    """Families matching every word of q (as prefixes); one indexed query per word + one.
+    With `schools` (ids), only families with a child at one of them (an agent's scope)."""
     terms = [t for t in query_terms(q) if len(t) >= MIN_PREFIX or t.isdigit()]
     if not terms:
         return []
@@ -138,7 +139,14 @@ async def search(q: str, limit: int = MAX_RESULTS) -> list[dict]:
         matching = found if matching is None else matching & found
         if not matching:
             return []
-    ids = sorted(matching or [])[: limit * 4]
+    ids = sorted(matching or [])
+    where = Family.id.is_in(ids)
+    if schools is not None:
+        from ecp.families.queries import families_of_schools
+
+        where &= Family.id.is_in(families_of_schools(schools))
+    else:
+        where = Family.id.is_in(ids[: limit * 4])
     families = (
         await Family.select(
             Family.id,
@@ -147,7 +155,7 @@ async def search(q: str, limit: int = MAX_RESULTS) -> list[dict]:
             Family.email,
             Family.active,
         )
-        .where(Family.id.is_in(ids))
+        .where(where)
         .order_by(Family.name)
         .order_by(Family.code)
         .limit(limit)

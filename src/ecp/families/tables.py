@@ -46,6 +46,10 @@ class Family(Table):
     letter_issued_at = Timestamptz(
         null=True, default=None, help_text="When the first password on the letter was issued"
     )
+    must_change_password = Boolean(
+        default=False,
+        help_text="The password is the letter's provisional one: chosen anew at the next login",
+    )
 
 
 class Guardian(Table):
@@ -111,6 +115,25 @@ class QuotientHistory(Table):
         null=True,
         on_delete=OnDelete.set_null,
     )
+
+
+class DirectDebitMandate(Table):
+    """A family's SEPA direct-debit mandate (written by ecp.payments.mandates). The IBAN is
+    kept encrypted (`iban_sealed`); `iban_hint` is all anyone reads: its country, check digits
+    and last four characters. Kept here, beside the family, because the invoice and its e-mail
+    (lower features) pre-notify the debit."""
+
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
+    rum = Varchar(length=35, unique=True, help_text="Référence unique du mandat")
+    holder = Varchar(length=70, help_text="The account holder, as on the bank's records")
+    iban_sealed = Text(help_text="AES-GCM ciphertext of the IBAN (ecp.payments.mandates)")
+    iban_hint = Varchar(length=40, help_text="Masked IBAN: FR76 … 0189")
+    bic = Varchar(length=11)
+    signed_on = Date()
+    created_at = Timestamptz()
+    recorded_by = Varchar(length=120, default="", help_text="« la famille » or the agent's name")
+    status = Varchar(length=12, default="actif", help_text="actif revoque")
+    revoked_at = Timestamptz(null=True, default=None)
 
 
 class ContactChangeRequest(Table):

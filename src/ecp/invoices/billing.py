@@ -32,6 +32,7 @@ from ecp.commune.tables import (
     TariffBracket,
 )
 from ecp.db import lock_for_update, write_transaction
+from ecp.families import queries as family_queries
 from ecp.families.tables import Child, Family, Guardian
 from ecp.invoices import anomalies as kept_anomalies
 from ecp.invoices import pricing, settlement
@@ -171,8 +172,9 @@ async def start_run(month: dt.date, started_by: int | None = None) -> int:
 
 
 async def batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict, dict, dict, dict]:
-    """Families, first guardians, children, bookings and pointage of a batch, read in bulk
-    (the régularisations read the month the same way)."""
+    """Families (each with its `recipients` and its `quotient` timeline), payers, children,
+    bookings and pointage of a batch, read in bulk (the régularisations read the month the
+    same way)."""
     first, last = pricing.month_bounds(month)
     families = {
         r["id"]: r
@@ -186,11 +188,18 @@ async def batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict,
             Family.paperless,
         ).where(Family.id.is_in(family_ids))
     }
-    guardians = {}
+    by_family: dict[int, list[dict]] = {}
     for r in (
         await Guardian.select().where(Guardian.family.is_in(family_ids)).order_by(Guardian.rank)
     ):
-        guardians.setdefault(r["family"], r)
+        by_family.setdefault(r["family"], []).append(r)
+    # Each family's payer (whose address the invoice bears), its mail recipients, and its
+    # quotient familial day by day (the one in force on each billed day).
+    guardians = {fid: family_queries.payer_of(rows) for fid, rows in by_family.items()}
+    timelines = await family_queries.quotient_timelines(families)
+    for fid, family in families.items():
+        family["recipients"] = family_queries.recipients_of(by_family.get(fid, []), family["email"])
+        family["quotient"] = timelines[fid]
     children = {
         r["id"]: r
         for r in await Child.select(
@@ -220,7 +229,7 @@ async def batch_data(family_ids: list[int], month: dt.date) -> tuple[dict, dict,
 
 
 def postal_address(guardian: dict | None) -> str:
-    """The first guardian's postal address, frozen on each invoice."""
+    """The payer's postal address, frozen on each invoice."""
     if not guardian:
         return ""
     name = " ".join(
@@ -233,6 +242,13 @@ def postal_address(guardian: dict | None) -> str:
         f"{guardian['postcode']} {guardian['city']}".strip(),
     ]
     return "\n".join(line for line in lines if line)
+
+
+def bracket_on(family: dict, brackets: list[pricing.Bracket]):
+    """The family's bracket on a day, from its quotient familial in force that day (a family
+    of batch_data)."""
+    timeline, out_of_town = family["quotient"], family["out_of_town"]
+    return lambda day: pricing.bracket_for(timeline.on(day), out_of_town, brackets)
 
 
 def line_label(child: dict, activity: dict, kind: str) -> str:
@@ -257,12 +273,10 @@ async def _bill_batch(
     bills, anomalies, found = {}, [], []
     for family_id in family_ids:
         family = families[family_id]
-        bracket = pricing.bracket_for(
-            family["quotient_familial"], family["out_of_town"], ref.brackets
-        )
         bill = pricing.bill_family(
             month=month,
-            bracket_id=bracket,
+            bracket_id=None,
+            bracket_on=bracket_on(family, ref.brackets),
             bookings=bookings.get(family_id, []),
             attendances=marks.get(family_id, []),
             closures=ref.closures,
@@ -310,7 +324,7 @@ async def _bill_batch(
             family = families[family_id]
             number = format_number("FAC", year, last_number)
             numbers[number] = family_id
-            paperless = family["paperless"] and bool(family["email"])
+            paperless = family["paperless"] and bool(family["recipients"])
             invoices.append(
                 Invoice(
                     number=number,
@@ -362,7 +376,7 @@ async def _bill_batch(
                         "invoice_id": ids[fid],
                         "number": inv.number,
                         "family_id": fid,
-                        "email": families[fid]["email"],
+                        "emails": families[fid]["recipients"],
                         "family_name": families[fid]["name"],
                         "total_cents": inv.total_cents,
                         "due_on": due_on,

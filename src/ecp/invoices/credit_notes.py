@@ -19,6 +19,7 @@ import datetime as dt
 from ecp import clock
 from ecp.db import lock_for_update, write_transaction
 from ecp.errors import Rejected
+from ecp.families import queries as family_queries
 from ecp.families.tables import Family
 from ecp.invoices import numbering, pricing, settlement
 from ecp.invoices.queries import CREDIT_PREFIX, credited_days, credited_lines
@@ -173,13 +174,14 @@ async def issue_credit_note(
             .where(Family.id == invoice["family"])
             .first()
         )
-        if settings is not None and family and family["paperless"] and family["email"]:
+        recipients = await family_queries.mail_recipients(invoice["family"]) if family else []
+        if settings is not None and family and family["paperless"] and recipients:
             from ecp.mail.notices import queue_credit_note_notice
 
             await queue_credit_note_notice(
                 {
                     "family_id": invoice["family"],
-                    "email": family["email"],
+                    "emails": recipients,
                     "family_name": invoice["family_name"],
                     "number": number,
                     "invoice_number": invoice["number"],

@@ -16,6 +16,21 @@ def _env():
     return environment()
 
 
+def how_to_pay(settings) -> dict:
+    """What « Comment payer » prints on every invoice, wherever it is rendered (the family's
+    download, the régie's paper invoices, the PES attachments): the régie's account for a
+    virement (ECP_REGIE_*, the IBAN in groups of four) and the portal's address."""
+    iban = settings.regie_iban
+    return {
+        "regie": {
+            "iban": " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)),
+            "bic": settings.regie_bic,
+            "holder": settings.regie_holder or f"Régie de {settings.commune_name}",
+        },
+        "portal_url": settings.base_url,
+    }
+
+
 def render_html(context: dict) -> str:
     return _env().get_template("pdf/invoice.html").render(**context)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -162,11 +163,14 @@ def bill_family(
     closures: list[ClosureRow],
     tariffs: TariffBook,
     billable_activities: set[int] | None = None,
+    bracket_on: Callable[[dt.date], int | None] | None = None,
 ) -> FamilyBill:
     """Lines and anomalies for one family's month.
 
     Lines are grouped by child, activity, kind and unit price, so a tariff change mid-month
-    gives two lines, each with its own days.
+    gives two lines, each with its own days. `bracket_on(day)`, when given, is the family's
+    bracket on that day (its quotient familial changed within the month) and replaces
+    `bracket_id`.
     """
     first, last = month_bounds(month)
     in_month = [d for d in bookings if first <= d.day <= last]
@@ -183,7 +187,8 @@ def bill_family(
     anomalies: list[Anomaly] = []
 
     def add(d: Day, kind: str) -> None:
-        tariff = tariffs.on(d.activity_id, bracket_id, d.day)
+        bracket = bracket_on(d.day) if bracket_on is not None else bracket_id
+        tariff = tariffs.on(d.activity_id, bracket, d.day)
         if tariff is None:
             anomalies.append(Anomaly("tarif_manquant", d.child_id, d.activity_id, d.day))
             return

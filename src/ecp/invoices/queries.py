@@ -8,6 +8,7 @@ import datetime as dt
 from ecp import clock
 from ecp.commune.tables import Activity, BillingPeriod, CommuneSettings, Tariff, TariffBracket
 from ecp.db import fetch
+from ecp.families.queries import debit_prenotice, direct_debit_mandate
 from ecp.invoices import anomalies, pricing, regularisations
 from ecp.invoices.settlement import REFUND_METHODS, credit_left
 from ecp.invoices.status import LABELS, invoice_status
@@ -71,6 +72,25 @@ FAMILY_INVOICES_SQL = (
 FAMILY_INVOICES_TYPES = {"month": dt.date, "due_on": dt.date, "issued_at": dt.datetime}
 
 
+def short_days(days: list[dt.date]) -> str:
+    """A line's days as the PDF prints them, short enough for one page: « 1er, 3 et 4
+    décembre », months apart by « ; »."""
+    from ecp.web.templating import french_date
+
+    groups: list[list[dt.date]] = []
+    for day in sorted(days):
+        if groups and (groups[-1][0].year, groups[-1][0].month) == (day.year, day.month):
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    parts = []
+    for group in groups:
+        numbers = ["1er" if d.day == 1 else str(d.day) for d in group]
+        listed = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " et " + numbers[-1]
+        parts.append(f"{listed} {french_date(group[0], 'MMMM')}")
+    return " ; ".join(parts)
+
+
 async def family_invoices(family_id: int) -> list[dict]:
     rows = await fetch(FAMILY_INVOICES_SQL, family_id, types=FAMILY_INVOICES_TYPES)
     today = clock.today()
@@ -128,6 +148,7 @@ async def invoice_document(invoice_id: int, family_id: int | None = None) -> dic
     )
     for line in lines:
         line["day_list"] = [dt.date.fromisoformat(d) for d in line["days"].split(",") if d]
+        line["days_short"] = short_days(line["day_list"])
         line["cause_label"] = cause_label(line["cause"])
     settled = await settlements(invoice_id)
     credits = [r for r in settled if r["role"] == "avoir"]
@@ -137,12 +158,15 @@ async def invoice_document(invoice_id: int, family_id: int | None = None) -> dic
         "phone": "",
         "email": "",
     }
+    mandate = await direct_debit_mandate(invoice["family"])
     return {
         "invoice": invoice,
         "lines": lines,
         "credits": credits,
         "settlements": [r for r in settled if r["role"] != "avoir"],
         "commune": commune,
+        # SEPA direct debit: amount and date pre-notified (ecp.families.queries).
+        "direct_debit": debit_prenotice(invoice, mandate, clock.today()),
     }
 
 

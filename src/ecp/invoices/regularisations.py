@@ -46,6 +46,7 @@ class FamilyRegularisation:
     paperless: bool
     address: str
     root: dict | None  # the month's first invoice: {"id", "number"}
+    emails: list[str] = field(default_factory=list)  # the family's mail recipients
     adjustments: list[pricing.Adjustment] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)  # for the page: one per adjustment
     labels: dict[int, str] = field(default_factory=dict)  # billed line id -> its label
@@ -141,12 +142,10 @@ async def compute(
             family = families.get(family_id)
             if family is None:
                 continue
-            bracket = pricing.bracket_for(
-                family["quotient_familial"], family["out_of_town"], ref.brackets
-            )
             expected = pricing.bill_family(
                 month=month,
-                bracket_id=bracket,
+                bracket_id=None,
+                bracket_on=billing.bracket_on(family, ref.brackets),
                 bookings=bookings.get(family_id, []),
                 attendances=marks.get(family_id, []),
                 closures=ref.closures,
@@ -168,9 +167,10 @@ async def compute(
                 code=family["code"],
                 name=family["name"],
                 email=family["email"] or "",
-                paperless=bool(family["paperless"] and family["email"]),
+                paperless=bool(family["paperless"] and family["recipients"]),
                 address=billing.postal_address(guardians.get(family_id)),
                 root=root,
+                emails=family["recipients"],
                 adjustments=adjustments,
                 labels={r["id"]: r["label"] for r in rows},
             )
@@ -324,7 +324,7 @@ async def _notify(reg, month, credits, invoice, used, due_days, now, settings) -
         await queue_credit_note_notice(
             {
                 "family_id": reg.family_id,
-                "email": reg.email,
+                "emails": reg.emails,
                 "family_name": reg.name,
                 "number": credit["number"],
                 "invoice_number": corrected,
@@ -343,7 +343,7 @@ async def _notify(reg, month, credits, invoice, used, due_days, now, settings) -
                     "invoice_id": invoice["id"],
                     "number": invoice["number"],
                     "family_id": reg.family_id,
-                    "email": reg.email,
+                    "emails": reg.emails,
                     "family_name": reg.name,
                     "total_cents": invoice["total_cents"],
                     "due_on": now.astimezone(clock.PARIS).date() + dt.timedelta(days=due_days),

@@ -16,7 +16,15 @@ from litestar.response import Template
 from ecp import clock
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.invoices import anomaly_routes, credit_notes, pricing, queries, services, tariff_routes
+from ecp.invoices import (
+    anomaly_routes,
+    credit_notes,
+    pdf,
+    pricing,
+    queries,
+    services,
+    tariff_routes,
+)
 from ecp.invoices.forms import (
     BillingStartForm,
     CreditNoteForm,
@@ -45,10 +53,12 @@ REGIE = [requires_role("regisseur")]
 
 
 def doc_context(request: Request, doc: dict) -> dict:
+    settings = request.app.state.settings
     return {
         "doc": doc,
-        "commune_name": request.app.state.settings.commune_name,
+        "commune_name": settings.commune_name,
         "month_label": month_label,
+        **pdf.how_to_pay(settings),
     }
 
 

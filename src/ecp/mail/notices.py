@@ -7,6 +7,7 @@ link is the portal's own invoice page.
 from __future__ import annotations
 
 from ecp import clock
+from ecp.families.tables import DirectDebitMandate
 from ecp.mail.tables import OutboxEmail
 from ecp.web import urls
 from ecp.web.french import de
@@ -37,8 +38,13 @@ def _env():
     return environment()
 
 
-def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
+def render_invoice_notice(
+    item: dict, settings, direct_debit: dict | None = None
+) -> tuple[str, str, str]:
+    """`direct_debit`: the family's SEPA mandate (RUM, masked IBAN), whose debit of this
+    invoice the e-mail pre-notifies (amount and date: its due date)."""
     context = {
+        "direct_debit": direct_debit,
         "family_name": item["family_name"],
         "number": item["number"],
         "month": month_label(item["month"]),
@@ -54,16 +60,26 @@ def render_invoice_notice(item: dict, settings) -> tuple[str, str, str]:
 
 
 async def queue_invoice_notices(items: list[dict], settings) -> int:
-    """One outbox row per issued invoice, written in the caller's (billing) transaction."""
+    """One outbox row per issued invoice and recipient, written in the caller's (billing)
+    transaction."""
     if not items:
         return 0
     now = clock.now()
     rows = []
+    mandates = {
+        m["family"]: m
+        for m in await DirectDebitMandate.select(
+            DirectDebitMandate.family, DirectDebitMandate.rum, DirectDebitMandate.iban_hint
+        ).where(
+            DirectDebitMandate.family.is_in(list({i["family_id"] for i in items}))
+            & (DirectDebitMandate.status == "actif")
+        )
+    }
     for item in items:
-        subject, text, html = render_invoice_notice(item, settings)
-        rows.append(
+        subject, text, html = render_invoice_notice(item, settings, mandates.get(item["family_id"]))
+        rows.extend(
             OutboxEmail(
-                to_address=item["email"],
+                to_address=address,
                 subject=subject,
                 body_text=text,
                 body_html=html,
@@ -74,9 +90,17 @@ async def queue_invoice_notices(items: list[dict], settings) -> int:
                 next_attempt_at=now,
                 created_at=now,
             )
+            for address in addresses(item)
         )
-    await OutboxEmail.insert(*rows)
+    if rows:
+        await OutboxEmail.insert(*rows)
     return len(rows)
+
+
+def addresses(item: dict) -> list[str]:
+    """Where a notice goes: the family's mail recipients (`emails`), or the one `email`."""
+    found = item.get("emails") or [item.get("email")]
+    return [a for a in dict.fromkeys(found) if a]
 
 
 async def queue_credit_note_notice(item: dict, settings) -> None:
@@ -96,15 +120,20 @@ async def queue_credit_note_notice(item: dict, settings) -> None:
     text = _env().get_template("partials/mail/credit_note_available.txt").render(**context)
     html = _env().get_template("partials/mail/credit_note_available.html").render(**context)
     now = clock.now()
-    await OutboxEmail(
-        to_address=item["email"],
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        kind="avoir",
-        family=item["family_id"],
-        status="en_attente",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    ).save()
+    rows = [
+        OutboxEmail(
+            to_address=address,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            kind="avoir",
+            family=item["family_id"],
+            status="en_attente",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for address in addresses(item)
+    ]
+    if rows:
+        await OutboxEmail.insert(*rows)

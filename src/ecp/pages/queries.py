@@ -3,8 +3,12 @@ database probe of the health check."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from ecp.commune.tables import CommuneSettings
 from ecp.families.tables import ContactChangeRequest
+from ecp.web.templating import month_year
 
 
 async def ping() -> None:
@@ -13,25 +17,39 @@ async def ping() -> None:
     await CommuneSettings.count()
 
 
-async def home_data(family_id: int) -> dict:
-    """The family's Accueil: bookings of the next days, invoices to pay, requests in progress and
-    the coming deadlines, in a fixed number of queries (8) whatever the family's history."""
-    import datetime as dt
+# How far ahead the Accueil looks for a deadline falling tonight or tomorrow: the latest rule
+# (previous Wednesday, or N working days before) never reaches further than this.
+DUE_HORIZON_DAYS = 21
 
+
+async def home_data(family_id: int) -> dict:
+    """The family's Accueil, in a fixed number of queries whatever the family's history (9,
+    plus the set-up's 2 when the process has not cached it): what is due tonight and tomorrow,
+    the amount to pay and the late invoices, requests and inscriptions in progress, the
+    estimate of the month, today's bookings per child (for « malade aujourd'hui ») and the
+    next days' bookings, and the next weeks' deadlines."""
     from ecp import clock
     from ecp.booking import calendar as cal
-    from ecp.booking.queries import load_rules_and_year
-    from ecp.booking.tables import Booking
+    from ecp.booking.queries import load_setup
+    from ecp.booking.tables import Booking, Inscription
+    from ecp.commune.queries import commune_settings
+    from ecp.invoices.estimate import month_estimate
     from ecp.invoices.status import LABELS, invoice_status
     from ecp.invoices.tables import Invoice
 
     today = clock.today()
+    now = clock.now()
     until = today + dt.timedelta(days=6)
+    setup = await load_setup(today, today + dt.timedelta(days=DUE_HORIZON_DAYS))
+    rules = setup.rules
     bookings = (
         await Booking.select(
             Booking.day,
             Booking.state,
+            Booking.updated_by,
+            Booking.child.as_alias("child_id"),
             Booking.child.first_name.as_alias("child"),
+            Booking.activity.as_alias("activity_id"),
             Booking.activity.short_label.as_alias("activity"),
             Booking.activity.sort_order.as_alias("o"),
         )
@@ -44,8 +62,16 @@ async def home_data(family_id: int) -> dict:
         .order_by(Booking.day)
     )
     days: dict = {}
+    today_by_child: dict[int, dict] = {}
     for row in sorted(bookings, key=lambda r: (r["day"], r["child"], r["o"])):
         days.setdefault(row["day"], []).append(row)
+        if row["day"] == today:
+            child = today_by_child.setdefault(row["child_id"], {"booked": [], "ill": []})
+            if row["state"] == "reservee":
+                child["booked"].append(row["activity"])
+            elif row["state"] == "malade":
+                child["ill"].append(row["activity"])
+                child["undo"] = child.get("undo", False) or row["updated_by"] is None
     invoices = (
         await Invoice.select(
             Invoice.id,
@@ -70,6 +96,11 @@ async def home_data(family_id: int) -> dict:
         invoice["status"] = LABELS[code]
         invoice["late"] = code == "en_retard"
         invoice["due_cents"] = invoice["total_cents"] - invoice["paid_cents"]
+    to_pay = {
+        "cents": sum(i["due_cents"] for i in invoices),
+        "late": [i for i in invoices if i["late"]],
+        "late_cents": sum(i["due_cents"] for i in invoices if i["late"]),
+    }
     requests = (
         await ContactChangeRequest.select(
             ContactChangeRequest.id,
@@ -85,17 +116,91 @@ async def home_data(family_id: int) -> dict:
     for request in requests:
         changes = request["changes"]
         if isinstance(changes, str):
-            import json
-
             try:
                 changes = json.loads(changes)
             except ValueError:
                 changes = {}
         request["fields"] = len(changes) if isinstance(changes, dict) else 0
+    inscriptions = (
+        await Inscription.select(
+            Inscription.status,
+            Inscription.requested_at,
+            Inscription.activity.as_alias("activity_id"),
+            Inscription.activity.label.as_alias("activity"),
+            Inscription.child.first_name.as_alias("child"),
+        )
+        .where(
+            (Inscription.child.family == family_id)
+            & (Inscription.school_year == (setup.year_id or 0))
+            & Inscription.status.is_in(["en_attente", "validee"])
+        )
+        .order_by(Inscription.requested_at)
+    )
+    pending_inscriptions = [i for i in inscriptions if i["status"] == "en_attente"]
+    inscribed = {i["activity_id"] for i in inscriptions if i["status"] == "validee"}
+    commune = await commune_settings()
+    estimate = await month_estimate(family_id, today)
+    return {
+        "days": days,
+        "today_by_child": today_by_child,
+        "illness": {
+            "open": cal.illness_open(today, rules, now),
+            "cutoff": rules.illness_cutoff,
+            "phone": commune["phone"],
+            "service": commune["service_name"],
+        },
+        "invoices": invoices,
+        "to_pay": to_pay,
+        "requests": requests,
+        "inscriptions": pending_inscriptions,
+        "due": due_soon(setup, inscribed, today, now),
+        "deadlines": coming_weeks(rules, today, now),
+        "estimate": estimate,
+        "estimate_month": month_year(today),
+        "today": today,
+    }
 
-    # Deadlines: the next two weeks' Monday (working-days rule) and next Wednesdays.
-    rules, _year = await load_rules_and_year(today, today + dt.timedelta(days=21))
-    now = clock.now()
+
+def due_soon(setup, inscribed: set[int], today: dt.date, now: dt.datetime) -> list[dict]:
+    """The deadlines falling today (« ce soir ») and tomorrow for the activities the family's
+    children are inscribed to, one entry per deadline day naming the days it closes (each day
+    with its activities): the same deadline is said once, not under every activity."""
+    from ecp.booking import calendar as cal
+
+    rules = setup.rules
+    tomorrow = today + dt.timedelta(days=1)
+    found: dict[dt.date, dict] = {}
+    activities = [a for a in setup.activities if a.id in inscribed]
+    for offset in range(DUE_HORIZON_DAYS + 1):
+        day = today + dt.timedelta(days=offset)
+        for activity in activities:
+            if cal.closed_reason(day, activity, None, rules):
+                continue
+            limit = cal.deadline(day, activity, rules)
+            if limit.date() not in (today, tomorrow) or not cal.open_for_family(
+                day, activity, rules, now
+            ):
+                continue
+            entry = found.setdefault(
+                limit.date(), {"on": limit.date(), "tonight": limit.date() == today, "days": {}}
+            )
+            entry["limit"] = max(entry.get("limit", limit), limit)
+            entry["days"].setdefault(day, []).append(activity.short_label)
+    out = []
+    for on in sorted(found):
+        entry = found[on]
+        first = min(entry["days"])
+        entry["week"] = cal.week_code(first - dt.timedelta(days=first.weekday()))
+        entry["days"] = [{"day": d, "activities": entry["days"][d]} for d in sorted(entry["days"])]
+        out.append(entry)
+    return out
+
+
+def coming_weeks(rules, today: dt.date, now: dt.datetime) -> list[dict]:
+    """Deadlines of the next two weeks: their Monday (working-days rule) and their Wednesday
+    (the leisure centre's rule)."""
+    from ecp.booking import calendar as cal
+
     weekday_rule = cal.ActivityInfo(
         0,
         "",
@@ -140,10 +245,62 @@ async def home_data(family_id: int) -> dict:
                 }
             )
     deadlines.sort(key=lambda d: d["limit"])
+    return deadlines
+
+
+def illness_card(child: dict, today_rows: dict | None) -> dict:
+    """What the Accueil shows for one child under « Mon enfant est malade aujourd'hui »:
+    the activities booked today, those already declared ill and whether the family may take
+    its own declaration back."""
+    rows = today_rows or {}
     return {
-        "days": days,
-        "invoices": invoices,
-        "requests": requests,
-        "deadlines": deadlines,
+        "id": child["id"],
+        "name": child["first_name"],
+        "booked": rows.get("booked", []),
+        "ill": rows.get("ill", []),
+        "undo": rows.get("undo", False),
+    }
+
+
+async def illness_child(family_id: int, child_id: int) -> dict | None:
+    """One child's illness card and the rules it needs (cut-off, the service's phone), for the
+    confirmation and the result of a declaration; None when the child is not the family's
+    (active) one. Three queries, none for the set-up when it is cached."""
+    from ecp import clock
+    from ecp.booking import calendar as cal
+    from ecp.booking.queries import load_setup
+    from ecp.commune.queries import commune_settings
+    from ecp.db import fetch
+
+    today = clock.today()
+    rows = await fetch(
+        "SELECT c.id, c.first_name, b.state, b.updated_by, a.short_label FROM child c "
+        "LEFT JOIN booking b ON b.child = c.id AND b.day = {} "
+        "LEFT JOIN activity a ON a.id = b.activity "
+        "WHERE c.id = {} AND c.family = {} AND c.active = {} ORDER BY a.sort_order, a.id",
+        today,
+        child_id,
+        family_id,
+        True,
+    )
+    if not rows:
+        return None
+    day = {"booked": [], "ill": [], "undo": False}
+    for row in rows:
+        if row["state"] == "reservee":
+            day["booked"].append(row["short_label"])
+        elif row["state"] == "malade":
+            day["ill"].append(row["short_label"])
+            day["undo"] = day["undo"] or row["updated_by"] is None
+    setup = await load_setup(today, today)
+    commune = await commune_settings()
+    return {
+        "card": illness_card(rows[0], day),
+        "illness": {
+            "open": cal.illness_open(today, setup.rules, clock.now()),
+            "cutoff": setup.rules.illness_cutoff,
+            "phone": commune["phone"],
+            "service": commune["service_name"],
+        },
         "today": today,
     }

@@ -4,17 +4,25 @@ the family's Accueil (/famille/), which gathers bookings, invoices and requests.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Response, Template
 
+from ecp import clock
+from ecp.booking import services as booking_services
 from ecp.commune.queries import commune_settings as _commune_settings
+from ecp.errors import Rejected
 from ecp.families import queries as family_queries
 from ecp.pages import queries
+from ecp.pages.forms import IllnessForm
 from ecp.web.branding import theme_css
 from ecp.web.forms import Form
-from ecp.web.htmx import page_or_fragment
+from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.stores import redis_health
+from ecp.web.templating import heure
 
 
 @get("/", name="home")
@@ -118,11 +126,110 @@ async def family_home(request: Request) -> Template:
     family_id = request.user.family_id
     family, children = await family_queries.family_with_children(family_id)
     home = await queries.home_data(family_id)
+    cards = [queries.illness_card(c, home["today_by_child"].get(c["id"])) for c in children]
     return page_or_fragment(
         request,
         page="pages/family/home.html",
-        context={"family": family, "children": children, **home},
+        context={
+            "family": family,
+            "children": children,
+            "illness_cards": [c for c in cards if c["booked"] or c["ill"]],
+            "illness_form": IllnessForm.initial(jour=home["today"].isoformat()),
+            **home,
+        },
     )
+
+
+# « Mon enfant est malade aujourd'hui »: one child, the whole day. The Accueil's button opens
+# the confirmation (the child, the activities, the cut-off), which declares; the result offers
+# to take the declaration back until the cut-off. htmx swaps the child's card in place.
+ILLNESS_PAGE = "pages/family/illness.html"
+ILLNESS_CARD = "partials/family/illness_child.html"
+
+
+async def _illness_or_404(request: Request, child_id: int) -> dict:
+    data = await queries.illness_child(request.user.family_id, child_id)
+    if data is None:
+        raise NotFoundException()
+    return data
+
+
+def _illness_page(request: Request, data: dict, form: Form, **extra: Any) -> Template:
+    return page_or_fragment(
+        request,
+        page=ILLNESS_PAGE,
+        fragment=ILLNESS_CARD,
+        context={**data, "form": form, **extra},
+        status_code=422 if form.errors else 200,
+    )
+
+
+@get("/malade/{child_id:int}", name="family_illness_confirm")
+async def family_illness_confirm(request: Request, child_id: FromPath[int]) -> Template:
+    data = await _illness_or_404(request, child_id)
+    form = IllnessForm.initial(jour=data["today"].isoformat())
+    return _illness_page(request, data, form, confirm=True)
+
+
+def _names(activities: list[str]) -> str:
+    if len(activities) < 2:
+        return "".join(activities)
+    return ", ".join(activities[:-1]) + " et " + activities[-1]
+
+
+async def _illness_action(request: Request, child_id: int, data: dict, undo: bool) -> Any:
+    before = await _illness_or_404(request, child_id)
+    form = IllnessForm.bind(data, today=clock.today())
+    if form.valid:
+        service = (
+            booking_services.undo_day_illness if undo else booking_services.declare_day_illness
+        )
+        try:
+            done = await service(child_id, request.user.family_id, form.cleaned["jour"])
+        except booking_services.NotFound:
+            raise NotFoundException() from None
+        except Rejected as error:
+            form.reject(error, "jour")
+        else:
+            what = _names(done.activities)
+            if undo:
+                message = (
+                    f"Déclaration annulée : les réservations de {done.child_name} "
+                    f"aujourd’hui sont rétablies ({what})."
+                )
+            else:
+                message = (
+                    f"Absence pour maladie signalée pour {done.child_name} aujourd’hui "
+                    f"({what}) : la journée ne sera pas facturée. Vous pouvez annuler la "
+                    f"déclaration jusqu’à {heure(done.cutoff)}."
+                )
+            if not wants_fragment(request):
+                path = request.app.route_reverse("family_home") + f"#malade-{child_id}"
+                return redirect(request, path, message)
+            after = await _illness_or_404(request, child_id)
+            return _illness_page(
+                request,
+                after,
+                form,
+                result=message,
+                flash_messages=[{"kind": "success", "text": message}],
+                flash_oob=True,
+            )
+    return _illness_page(request, before, form, confirm=not undo)
+
+
+@post("/malade/{child_id:int}", name="family_illness_declare", status_code=200)
+async def family_illness_declare(
+    request: Request, child_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
+) -> Any:
+    return await _illness_action(request, child_id, data, undo=False)
+
+
+@post("/malade/{child_id:int}/annuler", name="family_illness_undo", status_code=200)
+async def family_illness_undo(
+    request: Request, child_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
+) -> Any:
+    return await _illness_action(request, child_id, data, undo=True)
 
 
 def public_router(settings) -> Router:
@@ -130,4 +237,12 @@ def public_router(settings) -> Router:
 
 
 def family_router(settings) -> Router:
-    return Router(path="/", route_handlers=[family_home])
+    return Router(
+        path="/",
+        route_handlers=[
+            family_home,
+            family_illness_confirm,
+            family_illness_declare,
+            family_illness_undo,
+        ],
+    )

@@ -23,6 +23,7 @@ METHODS = {
     "cesu": "CESU",
     "ancv": "Chèques vacances (ANCV)",
     "virement": "Virement",
+    "prelevement": "Prélèvement SEPA",
 }
 
 

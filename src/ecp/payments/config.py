@@ -61,7 +61,9 @@ def form_action_hosts(settings) -> tuple[str, ...]:
     if config.simulator:
         return ()
     hosts = []
-    for url in config.endpoints:
+    # PayFiP's page is reached by a redirect after our own form, which form-action covers too.
+    payfip_pages = (settings.payfip_payment_url,) if "payfip" in settings.payment_providers else ()
+    for url in (*config.endpoints, *payfip_pages):
         parts = urlsplit(url)
         if parts.scheme and parts.netloc:
             origin = f"{parts.scheme}://{parts.netloc}"

@@ -9,8 +9,9 @@ import re
 from typing import Any
 
 from ecp import clock
-from ecp.payments import regie, simulator
+from ecp.payments import payfip_simulator, regie, simulator
 from ecp.payments.allocation import METHODS
+from ecp.payments.debits import REJECT_REASONS
 from ecp.payments.services import (
     COUNTER_METHODS,
     REFERENCED_METHODS,
@@ -97,6 +98,8 @@ class PaymentChoiceForm(Form):
     service's to say (ecp.payments.services.start_card_payment)."""
 
     factures = Ids("Factures à payer")
+    # Paybox or PayFiP when the commune offers both; which ones are offered is the service's.
+    moyen = Text("Moyen de paiement", max_length=20)
 
 
 DEFAULT_PERIOD = "7"
@@ -315,3 +318,52 @@ class SimulatorCardForm(SimulatorCancelForm):
         if not (value.isdigit() and len(value) == 3):
             raise Invalid(CVV)
         return value
+
+
+class PayfipSimulatorForm(Form):
+    """The PayFiP simulator's page: the result the tester wants, and what the portal hears."""
+
+    notification = Choice(
+        "Notification envoyée au portail",
+        list(payfip_simulator.NOTIFY_MODES.items()),
+        required="Choisissez le comportement de la notification.",
+        invalid="Choisissez le comportement de la notification.",
+    )
+    choix = Choice(
+        "Résultat du paiement",
+        [(code, label) for code, (_, label) in payfip_simulator.CHOICES.items()],
+        required="Choisissez le résultat du paiement.",
+        invalid="Choisissez le résultat du paiement.",
+    )
+
+
+class MandateForm(Form):
+    """A SEPA mandate; the IBAN and BIC are checked by ecp.payments.mandates (schwifty)."""
+
+    titulaire = Text(
+        "Titulaire du compte", required="Indiquez le nom du titulaire du compte.", max_length=70
+    )
+    iban = Text("IBAN", required="Indiquez l’IBAN du compte à prélever.", max_length=60)
+    bic = Text("BIC", max_length=20)
+    signature = Day("Date de signature du mandat", required=DATE, invalid=DATE)
+
+
+class DebitMonthForm(Form):
+    """The billed month of a debit file, AAAA-MM."""
+
+    mois = Text("Mois facturé", required="Choisissez le mois.", max_length=7)
+
+    def clean_mois(self, value: str) -> dt.date:
+        if not re.fullmatch(r"\d{4}-\d{2}", value) or not 1 <= int(value[5:]) <= 12:
+            raise Invalid("Choisissez le mois au format AAAA-MM, par exemple 2026-11.")
+        return dt.date(int(value[:4]), int(value[5:]), 1)
+
+
+class DebitRejectForm(Form):
+    motif = Choice(
+        "Motif du rejet",
+        list(REJECT_REASONS.items()),
+        required="Choisissez le motif du rejet indiqué par la banque.",
+        invalid="Choisissez le motif du rejet indiqué par la banque.",
+        max_length=4,
+    )

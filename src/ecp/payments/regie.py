@@ -31,6 +31,7 @@ SLIP_TITLES = {
     "ancv": "Bordereau de remise de chèques vacances (ANCV)",
     "virement": "Relevé des virements reçus",
     "carte": "Relevé des paiements par carte",
+    "prelevement": "Relevé des prélèvements SEPA (rejets déduits)",
 }
 
 # --- Periods -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import datetime as dt
 from ecp import clock
 from ecp.audit import services as audit
 from ecp.audit.services import Actor
+from ecp.invoices import pdf as invoice_pdf
 from ecp.invoices import pdf_process
 from ecp.mail.notices import month_label
 from ecp.payments import queries, regie
@@ -119,6 +120,7 @@ async def paper_invoices_pdf(actor: Actor, month: dt.date, part: int, settings) 
         month=month,
         commune_name=settings.commune_name,
         month_label=month_label,
+        **invoice_pdf.how_to_pay(settings),
     )
     await audit.record(
         actor,

@@ -16,7 +16,17 @@ from litestar.response import Redirect, Response, Template
 
 from ecp.auth.guards import requires_role
 from ecp.errors import Rejected
-from ecp.payments import counter_routes, notifications, paybox, regie_routes, services, simulator
+from ecp.payments import (
+    counter_routes,
+    mandate_routes,
+    notifications,
+    paybox,
+    payfip,
+    payfip_routes,
+    regie_routes,
+    services,
+    simulator,
+)
 from ecp.payments.config import IPN_PATH, paybox_config
 from ecp.payments.forms import (
     DEFAULT_PERIOD,
@@ -53,12 +63,14 @@ async def _index_context(request: Request, form: Form) -> dict:
     family_id = request.user.family_id
     config = _config(request)
     invoices = await services.payable_invoices(family_id)
+    providers = payfip.card_providers(_settings(request))
     return {
         "form": form,
         "invoices": invoices,
         "total_cents": sum(i["remaining_cents"] for i in invoices),
         "history": await services.history(family_id),
-        "available": config.ready,
+        "available": bool(providers),
+        "providers": [(name, payfip.PROVIDER_LABELS[name]) for name in providers],
         "minimum_cents": config.minimum_cents,
     }
 
@@ -93,6 +105,8 @@ async def family_payment_start(request: Request, data: URLEncodedBody[dict[str, 
             form.cleaned["factures"],
             ready=config.ready,
             minimum_cents=config.minimum_cents,
+            provider=form.cleaned["moyen"],
+            providers=payfip.card_providers(_settings(request)),
         )
     except services.NotYours:
         raise NotFoundException() from None
@@ -138,7 +152,7 @@ async def _attempt_or_404(request: Request, reference: str) -> dict:
 async def family_payment_attempt(request: Request, reference: FromPath[str]) -> Template:
     attempt = await _attempt_or_404(request, reference)
     redirect_form = None
-    if attempt["open"]:
+    if attempt["open"] and attempt["provider"] != "payfip":  # PayFiP: family_payfip_go
         settings = _settings(request)
         payer = await services.payer_for(request.user.family_id)
         redirect_form = await provider_for(_config(request)).redirect(
@@ -501,7 +515,7 @@ async def simulator_pay(request: Request, data: URLEncodedBody[dict[str, Any]]) 
 
 
 def public_router(settings) -> Router:
-    handlers = [paybox_ipn]
+    handlers = [paybox_ipn, *payfip_routes.public_handlers(settings)]
     if settings.payment_simulator and paybox_config(settings).simulator:
         handlers += [simulator_entry, simulator_pay]
     return Router(path="/", route_handlers=handlers)
@@ -516,6 +530,8 @@ def family_router(settings) -> Router:
             family_payment_attempt,
             family_payment_abandon,
             family_payment_return,
+            *payfip_routes.family_handlers(),
+            *mandate_routes.family_handlers(),
         ],
     )
 
@@ -529,5 +545,6 @@ def staff_router(settings) -> Router:
             staff_attempt_resolve,
             *counter_routes.handlers(),
             *regie_routes.handlers(),
+            *mandate_routes.staff_handlers(),
         ],
     )

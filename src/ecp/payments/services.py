@@ -23,7 +23,7 @@ from ecp.families.tables import Family, Guardian
 from ecp.invoices.status import LABELS, invoice_status
 from ecp.invoices.tables import Invoice
 from ecp.mail.outbox import queue_email
-from ecp.payments import export, paybox, queries, refusals, regie
+from ecp.payments import export, mandates, paybox, queries, refusals, regie
 from ecp.payments.allocation import METHODS, DuplicatePayment, PaymentError, record_payment
 from ecp.payments.provider import Notification, Payer
 from ecp.payments.tables import (
@@ -100,6 +100,7 @@ RESOLUTION_LABELS = {
     RESOLVED_FAILED: "échoué (constaté par la régie)",
 }
 WITHOUT_NEWS_LIMIT = 200
+PROVIDER_NAMES = {"paybox": "Paybox", "payfip": "PayFiP"}
 
 
 class StartError(Rejected):
@@ -149,6 +150,9 @@ async def payable_invoices(family_id: int) -> list[dict]:
         )
         .order_by(Invoice.due_on, Invoice.month)
     )
+    # Direct debit pays these: card payment is not offered (ecp.payments.mandates).
+    debited = await mandates.card_refused(family_id, rows)
+    rows = [r for r in rows if r["id"] not in debited]
     open_by_invoice = await _open_attempts([r["id"] for r in rows])
     today = clock.today()
     for row in rows:
@@ -176,7 +180,7 @@ async def _open_attempts(invoice_ids: list[int]) -> dict[int, str]:
 
 
 async def start_attempt(
-    family_id: int, invoice_ids: list[int], minimum_cents: int = 100
+    family_id: int, invoice_ids: list[int], minimum_cents: int = 100, provider: str = "paybox"
 ) -> tuple[str, bool]:
     """Creates the attempt for these invoices at the amount the database says they owe.
 
@@ -195,10 +199,18 @@ async def start_attempt(
                 Invoice.kind,
                 Invoice.total_cents,
                 Invoice.paid_cents,
+                Invoice.due_on,
             ).where(Invoice.id.is_in(ids) & (Invoice.family == family_id))
         )
         if len(rows) != len(ids):
             raise NotYours()
+        debited = await mandates.card_refused(family_id, rows)
+        for row in rows:
+            if row["id"] in debited:
+                raise StartError(
+                    f"La facture {row['number']} est réglée par prélèvement automatique : "
+                    f"le paiement par carte n’est pas proposé pour elle."
+                )
         for row in rows:
             if row["kind"] != "facture" or remaining(row) <= 0:
                 raise StartError(f"La facture {row['number']} n’a plus rien à payer.")
@@ -208,6 +220,7 @@ async def start_attempt(
             PaymentAttemptInvoice.attempt.id,
             PaymentAttemptInvoice.attempt.reference,
             PaymentAttemptInvoice.attempt.amount_cents,
+            PaymentAttemptInvoice.attempt.provider,
         ).where(
             PaymentAttemptInvoice.invoice.is_in(ids)
             & (PaymentAttemptInvoice.attempt.status == paybox.PENDING)
@@ -223,6 +236,7 @@ async def start_attempt(
                 if (
                     sorted(c["invoice"] for c in covered) == ids
                     and links[0]["attempt.amount_cents"] == amount
+                    and links[0]["attempt.provider"] == provider
                 ):
                     # The parent is going back to the bank: give the attempt its full time.
                     await PaymentAttempt.update(
@@ -250,7 +264,7 @@ async def start_attempt(
             reference=new_reference(),
             family=family_id,
             amount_cents=amount,
-            provider="paybox",
+            provider=provider,
             status=paybox.PENDING,
             created_at=now,
             expires_at=now + dt.timedelta(minutes=ATTEMPT_MINUTES),
@@ -271,17 +285,39 @@ NO_EMAIL = (
 )
 
 
+PAYFIP_ONE_INVOICE = (
+    "PayFiP ne permet de régler qu’une facture par paiement : cochez une seule facture, puis "
+    "payez les autres l’une après l’autre."
+)
+CHOOSE_PROVIDER = "Choisissez comment payer."
+
+
 async def start_card_payment(
-    family_id: int, invoice_ids: list[int], *, ready: bool, minimum_cents: int
+    family_id: int,
+    invoice_ids: list[int],
+    *,
+    ready: bool,
+    minimum_cents: int,
+    provider: str = "paybox",
+    providers: tuple[str, ...] | list[str] | None = None,
 ) -> tuple[str, bool]:
-    """start_attempt, once card payment is possible at all: the provider is configured
-    (`ready`) and the family has an e-mail address, which Paybox requires (PBX_PORTEUR) and
-    sends its own receipt to. Raises StartError (a Rejected) or NotYours."""
-    if not ready:
+    """start_attempt, once card payment is possible at all: the provider is one offered
+    (`providers`, ecp.payments.payfip.card_providers; `ready` for Paybox alone) and the family
+    has an e-mail address, which Paybox (PBX_PORTEUR) and PayFiP (mel) require and send their
+    own receipt to. PayFiP takes one invoice per payment: several are refused, saying so.
+    Raises StartError (a Rejected) or NotYours."""
+    offered = list(providers) if providers is not None else (["paybox"] if ready else [])
+    if not offered:
         raise StartError(UNAVAILABLE)
+    if provider not in offered:
+        if len(offered) > 1:
+            raise Rejected(CHOOSE_PROVIDER, field="moyen")
+        provider = offered[0]
     if len((await payer_for(family_id)).email) < 6:
         raise StartError(NO_EMAIL)
-    return await start_attempt(family_id, invoice_ids, minimum_cents)
+    if provider == "payfip" and len(set(invoice_ids)) > 1:
+        raise StartError(PAYFIP_ONE_INVOICE)
+    return await start_attempt(family_id, invoice_ids, minimum_cents, provider=provider)
 
 
 async def abandon_attempt(family_id: int, reference: str) -> bool:
@@ -643,8 +679,13 @@ async def _record(attempt: dict, note: Notification, now: dt.datetime) -> tuple[
             reference=attempt["reference"],
             provider_transaction=note.transaction,
             attempt_id=attempt["id"],
-            note=f"Paybox : autorisation {note.authorisation}, appel {note.call_number}, "
-            f"clé {note.key_name}",
+            note=(
+                f"PayFiP : idOp {note.transaction}, autorisation {note.authorisation}, "
+                f"refdet {note.call_number}"
+                if attempt["provider"] == "payfip"
+                else f"Paybox : autorisation {note.authorisation}, appel {note.call_number}, "
+                f"clé {note.key_name}"
+            ),
         )
     except DuplicatePayment:
         return "doublon", None
@@ -691,7 +732,8 @@ async def _receipt(
             f"{euros(amount_cents)}, le {date_heure(paid_at)}.\n",
             *lines,
             f"\nRéférence du paiement : {attempt['reference']}",
-            f"Numéro de transaction Paybox : {transaction}",
+            f"Numéro de transaction {PROVIDER_NAMES.get(attempt.get('provider'), 'Paybox')} : "
+            f"{transaction}",
             "\nCe courriel vaut reçu. Vous retrouvez l’historique de vos paiements dans votre "
             "espace famille, rubrique « Paiements ».\n\nLe service Scolaire-Enfance-Jeunesse",
         ]
@@ -1008,7 +1050,9 @@ async def resolve_attempt(
 # --- Counter (régie) ------------------------------------------------------------------------
 
 # Card payments come from Paybox only: the counter takes every other means.
-COUNTER_METHODS = {code: label for code, label in METHODS.items() if code != "carte"}
+COUNTER_METHODS = {
+    code: label for code, label in METHODS.items() if code not in ("carte", "prelevement")
+}
 # The means whose payment carries a number the régisseur copies (cheque, CESU, transfer label).
 REFERENCED_METHODS = ("cheque", "virement", "cesu")
 

@@ -2,6 +2,7 @@
 
 from piccolo.columns import (
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     OnDelete,
@@ -12,7 +13,7 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 from ecp.auth.tables import StaffUser
-from ecp.families.tables import Family
+from ecp.families.tables import DirectDebitMandate, Family
 from ecp.invoices.tables import Invoice
 from ecp.schema import Index
 
@@ -88,6 +89,71 @@ class PaymentNotification(Table):
     transaction = Varchar(length=40, default="")
     amount_cents = Integer(null=True, default=None)
     error_code = Varchar(length=10, default="")
+
+
+class PayfipOperation(Table):
+    """One PayFiP operation (idOp) opened for a card attempt by creerPaiementSecurise; only the
+    answer of recupererDetailPaiementSecurise for it settles the attempt (ecp.payments.payfip)."""
+
+    attempt = ForeignKey(references=PaymentAttempt, null=False, on_delete=OnDelete.restrict)
+    id_op = Varchar(length=64, unique=True, help_text="PayFiP's idOp")
+    refdet = Varchar(length=30, help_text="The debt reference sent to PayFiP")
+    exer = Integer(help_text="The year sent to PayFiP")
+    created_at = Timestamptz()
+    checked_at = Timestamptz(null=True, default=None)
+    resultrans = Varchar(length=2, default="", help_text="P paid, R refused, A abandoned...")
+
+
+class PayfipSimulatorOperation(Table):
+    """The local PayFiP simulator's own record of what the portal asked it (demo and tests
+    only; ecp.payments.payfip_simulator): what recupererDetailPaiementSecurise answers."""
+
+    id_op = Varchar(length=64, unique=True)
+    numcli = Varchar(length=6)
+    exer = Varchar(length=4)
+    refdet = Varchar(length=30)
+    montant = Integer()
+    mel = Varchar(length=80)
+    objet = Varchar(length=100, default="")
+    saisie = Varchar(length=1)
+    urlnotif = Text()
+    urlredirect = Text()
+    created_at = Timestamptz()
+    resultrans = Varchar(length=2, default="")
+    numauto = Varchar(length=20, default="")
+    paid_at = Timestamptz(null=True, default=None)
+
+
+class DebitBatch(Table):
+    """One SEPA direct-debit file (pain.008) the régisseur produced for a billed month."""
+
+    month = Date(help_text="The billed month (first day)")
+    message_id = Varchar(length=35, unique=True)
+    created_at = Timestamptz()
+    created_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.restrict)
+    debits = Integer(default=0)
+    total_cents = Integer(default=0)
+    xml = Text(help_text="The file as produced, downloaded again unchanged")
+
+
+class DirectDebit(Table):
+    """One invoice debited in a batch; its payment went through the allocation. A rejected
+    debit keeps its reason and the reversal that put the invoice back to pay."""
+
+    batch = ForeignKey(references=DebitBatch, null=False, on_delete=OnDelete.restrict)
+    invoice = ForeignKey(references=Invoice, null=False, on_delete=OnDelete.restrict)
+    family = ForeignKey(references=Family, null=False, on_delete=OnDelete.restrict)
+    mandate = ForeignKey(references=DirectDebitMandate, null=False, on_delete=OnDelete.restrict)
+    amount_cents = Integer()
+    sequence = Varchar(length=4, help_text="FRST (a mandate's first debit) or RCUR")
+    collection_on = Date()
+    end_to_end = Varchar(length=35)
+    payment = ForeignKey(references=Payment, null=True, on_delete=OnDelete.restrict)
+    status = Varchar(length=10, default="preleve", help_text="preleve rejete")
+    reject_reason = Varchar(length=4, default="")
+    rejected_at = Timestamptz(null=True, default=None)
+    rejected_by = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.restrict)
+    reversal = ForeignKey(references=Payment, null=True, on_delete=OnDelete.restrict)
 
 
 class RefusedNotification(Table):

@@ -25,8 +25,8 @@ MESSAGES = {
     ),
     403: (
         "Accès refusé",
-        "Vous n’avez pas accès à cette page, ou le formulaire a expiré. "
-        "Rechargez la page puis réessayez.",
+        "Cette demande a été refusée par mesure de sécurité. Revenez à la page précédente, "
+        "rechargez-la puis réessayez.",
     ),
     404: (
         "Page introuvable",
@@ -49,6 +49,44 @@ MESSAGES = {
         "Le portail est momentanément indisponible. Réessayez dans quelques instants.",
     ),
 }
+
+
+# Litestar's refusal of a form without its token (or with a stale one).
+CSRF_DETAIL = "CSRF token verification failed"
+CSRF_MESSAGE = (
+    "Accès refusé",
+    "Le formulaire a expiré (ou la page a été ouverte dans un autre onglet ou avant une "
+    "nouvelle connexion). Rechargez la page puis réessayez : rien n’a été enregistré.",
+)
+
+
+class SendElsewhere(HTTPException):
+    """Raised by a guard to send the person to another page first (a provisional password
+    to change): a 303 to `to`, or for htmx an HX-Redirect (the whole page changes)."""
+
+    status_code = 303
+
+    def __init__(self, to: str) -> None:
+        super().__init__(detail="Redirection")
+        self.to = to
+
+
+def _forbidden(exc: HTTPException) -> tuple[str, str]:
+    """What a 403 says: the form expired, the page needs a role the account lacks, or else
+    a request refused for safety (cross-site)."""
+    if exc.detail == CSRF_DETAIL:
+        return CSRF_MESSAGE
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    needed = extra.get("roles_needed")
+    if needed:
+        roles = " ou ".join(f"« {r} »" for r in needed)
+        return (
+            "Accès réservé",
+            f"Cette page est réservée aux comptes de rôle {roles}. Votre compte a le rôle "
+            f"« {extra.get('role', '')} » : si vous en avez besoin, demandez à un "
+            "administrateur de changer votre rôle.",
+        )
+    return MESSAGES[403]
 
 
 def _route(request: Request) -> str:
@@ -96,8 +134,9 @@ def error_page(
     status: int,
     headers: dict[str, str] | None = None,
     retry_after: int | None = None,
+    text: tuple[str, str] | None = None,
 ) -> Response:
-    title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    title, message = text or MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     context = {"status": status, "title": title, "message": message, "retry_after": retry_after}
     headers = dict(headers or {})
     if wants_fragment(request):
@@ -121,6 +160,10 @@ def error_page(
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if isinstance(exc, SendElsewhere):
+        if wants_fragment(request):
+            return ClientRedirect(redirect_to=exc.to)
+        return Redirect(path=exc.to, status_code=303)
     if isinstance(exc, NotAuthorizedException) or status == 401:
         target = _login_path(request)
         if wants_fragment(request):
@@ -135,12 +178,14 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         log.info("rate limit reached", extra={"route": _route(request), "actor": _actor(request)})
     if status == 413:
         log.info("request too large", extra={"route": _route(request), "reason": exc.detail})
+    text = None
     if status == 403:
         log.info(
             "forbidden",
             extra={"route": _route(request), "reason": exc.detail, "actor": _actor(request)},
         )
-    return error_page(request, status, headers=headers, retry_after=retry_after)
+        text = _forbidden(exc)
+    return error_page(request, status, headers=headers, retry_after=retry_after, text=text)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

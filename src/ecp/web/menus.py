@@ -35,7 +35,9 @@ STAFF_MENU = (
     MenuItem("staff_billing", "Facturation", "regisseur"),
     MenuItem("staff_anomalies", "Anomalies", "regisseur"),
     MenuItem("staff_payments", "Paiements", "regisseur"),
+    MenuItem("staff_pes", "Trésor public", "regisseur"),
     MenuItem("staff_requests", "Demandes", "agent"),
+    MenuItem("staff_messages", "Messages", "agent"),
     MenuItem("staff_outbox", "Courriels", "agent"),
     MenuItem("staff_settings", "Paramètres", "administrateur"),
     MenuItem("staff_journal", "Journal", "administrateur"),
@@ -49,7 +51,8 @@ def menu_for(user: Any) -> tuple[MenuItem, ...]:
 
 
 def _menu(user: Any) -> tuple[MenuItem, ...]:
-    if user is None:
+    if user is None or getattr(user, "must_change_password", False):
+        # A provisional password opens no page but the one to choose a new one.
         return ()
     if user.is_family:
         return FAMILY_MENU

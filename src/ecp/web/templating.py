@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from ecp import clock
 from ecp.resources import TEMPLATES
-from ecp.web.french import de
+from ecp.web.french import accord, de, elide, les
 from ecp.web.menus import menu_for, menu_links
 from ecp.web.params import parse_day
 from ecp.web.plural import counted, plural
@@ -150,6 +150,9 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         plural=plural,
         counted=counted,
         de=de,
+        elide=elide,
+        accord=accord,
+        les=les,
     )
     env.globals["menu_for"] = menu_for
     env.globals["menu_links"] = menu_links

@@ -57,6 +57,7 @@ async def test_create_family_takes_the_next_code_and_journals_it(admin):
     assert row["email"] == "mei.nguyen@example.org"
     assert letter.password not in row["password_hash"]
     assert await PASSWORDS.verify(row["password_hash"], letter.password)
+    assert row["must_change_password"]  # the letter's password is provisional
     [line] = await _journal("family_created")
     assert line["family"] == row["id"] and line["target"] == "F00042"
     assert line["staff"] == admin.staff_id
@@ -142,6 +143,7 @@ async def test_new_letter_replaces_the_password_and_lifts_the_lock(admin):
     row = await Family.select().where(Family.id == family.id).first()
     assert await PASSWORDS.verify(row["password_hash"], letter.password)
     assert row["failed_logins"] == 0 and row["locked_until"] is None
+    assert row["must_change_password"]
     assert await AuthSession.count() == 0
     [line] = await _journal("family_updated")
     assert line["details"] == {"fields": ["password"]} and line["target"] == "nouveau mot de passe"

@@ -51,7 +51,12 @@ async def journal(action: str = "settings_changed") -> list[dict]:
 
 async def role_of(staff_id: int) -> dict:
     return (
-        await StaffUser.select(StaffUser.role, StaffUser.active, StaffUser.password_hash)
+        await StaffUser.select(
+            StaffUser.role,
+            StaffUser.active,
+            StaffUser.password_hash,
+            StaffUser.must_change_password,
+        )
         .where(StaffUser.id == staff_id)
         .first()
     )
@@ -121,7 +126,9 @@ async def test_a_staff_password_has_15_characters_at_least():
     row = await StaffUser.select().where(StaffUser.username == "m.dupont").first()
     assert row["active"] and row["role"] == "agent"
     assert await PASSWORDS.verify(row["password_hash"], "quinze-caractere")
-    entries = await journal("staff_account_changed")
+    assert row["must_change_password"]  # given by the administrator: provisional
+    assert await journal("staff_account_changed") == []  # a creation is not a change
+    entries = await journal("staff_account_created")
     assert entries == [
         {
             "actor": "Admin Test",
@@ -515,3 +522,24 @@ async def test_a_code_taken_meanwhile_is_refused_by_the_unique_index(monkeypatch
         await services.create_activity(me, **activity(code="restauration"))
     assert refused.value.field == "code" and "« restauration »" in refused.value.message
     assert await Activity.count() == 1 and await journal() == []
+
+
+async def test_a_password_set_for_someone_else_is_provisional_not_ones_own():
+    me = await admin()
+    member = await factories.make_staff("membre", role="agent")
+    await services.save_staff(
+        me, PASSWORDS, member.id, display_name="Membre", role="agent", password=GOOD_PASSWORD
+    )
+    assert (await role_of(member.id))["must_change_password"]
+    await services.save_staff(
+        me,
+        PASSWORDS,
+        me.staff_id,
+        display_name="Moi",
+        role="administrateur",
+        password=GOOD_PASSWORD,
+    )
+    assert not (await role_of(me.staff_id))["must_change_password"]
+    # Saved again without a password: still provisional until its owner chooses one.
+    await services.save_staff(me, PASSWORDS, member.id, display_name="Membre", role="agent")
+    assert (await role_of(member.id))["must_change_password"]

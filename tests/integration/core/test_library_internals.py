@@ -1,7 +1,7 @@
 """Where ECP leans on library internals, pinned and checked, so an upgrade fails here first.
 
 ecp.db.SQLiteSharedReadsEngine overrides Piccolo's private SQLiteEngine._run_in_new_connection
-and sets aiosqlite's private Connection._thread.daemon; the bench tool bench.querycount (which
+(its SELECTs on a plain sqlite3 connection, with Piccolo's row factory); the bench tool bench.querycount (which
 tests/booking_support.count_queries uses) patches the same method and
 SQLiteEngine/PostgresEngine.run_querystring. These tests run in both engine passes: they build
 their own SQLite engine and need no database of the pass.
@@ -14,11 +14,9 @@ import datetime as dt
 import importlib.metadata
 import inspect
 import re
-import threading
 import tomllib
 from pathlib import Path
 
-import aiosqlite
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
@@ -34,8 +32,7 @@ RECHECK = (
     "piccolo/engine/sqlite.py and check that run_querystring and run_ddl still call "
     "self._run_in_new_connection(query=..., args=..., query_type=..., table=...) outside a "
     "transaction and that _run_in_new_connection still only opens a connection, runs and "
-    "commits; read aiosqlite/core.py and check that Connection still keeps its worker thread, "
-    "unstarted until awaited, in `_thread`. Then update ecp.db.PINNED_VERSIONS and the pins "
+    "commits. Then update ecp.db.PINNED_VERSIONS and the pins "
     "in pyproject.toml together."
 ).format(**PINNED_VERSIONS)
 
@@ -106,19 +103,6 @@ def test_piccolo_still_routes_queries_outside_a_transaction_through_the_overridd
         assert "self.current_transaction.get()" in source, f"{method.__qualname__}: {RECHECK}"
 
 
-async def test_aiosqlite_keeps_its_worker_thread_in_thread_until_awaited():
-    assert "database" in inspect.signature(aiosqlite.connect).parameters, RECHECK
-    connection = aiosqlite.connect(":memory:")
-    thread = getattr(connection, "_thread", None)
-    assert isinstance(thread, threading.Thread) and not thread.is_alive(), RECHECK
-    thread.daemon = True  # what the override does: allowed only before the thread starts
-    await connection
-    try:
-        assert thread.is_alive() and thread.daemon
-    finally:
-        await connection.close()
-
-
 async def test_the_shared_reader_serves_selects_and_leaves_writes_to_piccolo(tmp_path):
     engine = SQLiteSharedReadsEngine(path=str(tmp_path / "internals.sqlite"), timeout=30)
     await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, day DATE, ok BOOLEAN)")
@@ -138,5 +122,5 @@ async def test_the_shared_reader_serves_selects_and_leaves_writes_to_piccolo(tmp
             {"n": 0}
         ]
     finally:
-        connection, _lock = engine._readers.pop(id(asyncio.get_running_loop()))
-        await connection.close()
+        engine.close_reader()
+        assert engine._readers == {}

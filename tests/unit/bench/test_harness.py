@@ -159,3 +159,106 @@ def test_school_days_and_billed_months():
     months = billed_months(dt.date(2026, 11, 29))
     assert months[0] == dt.date(2025, 11, 1) and months[-1] == dt.date(2026, 10, 1)
     assert dt.date(2026, 7, 1) not in months and len(months) == 10
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+def test_the_bench_finds_a_school_day_and_a_bookable_week_on_any_date():
+    # 1 December: today; a Sunday: Monday; Christmas holidays (zone C): the day school resumes;
+    # 14 July: the first day of the next school year.
+    assert targets.next_school_weekday(dt.date(2026, 12, 1)) == dt.date(2026, 12, 1)
+    assert targets.next_school_weekday(dt.date(2026, 12, 6)) == dt.date(2026, 12, 7)
+    assert targets.next_school_weekday(dt.date(2026, 12, 20)) == dt.date(2027, 1, 4)
+    assert targets.next_school_weekday(dt.date(2026, 7, 14)) == dt.date(2026, 9, 1)
+    # Three weeks ahead first (21 December: holidays), then the next candidates, never the
+    # semaine type's weeks (five and six ahead).
+    weeks = targets.toggle_weeks(dt.date(2026, 12, 1))
+    assert weeks[:3] == ["2026-W52", "2026-W53", "2026-W51"]
+    assert "2027-W01" not in weeks and "2027-W02" not in weeks
+
+
+def test_toggle_specs_book_then_cancel_each_cell():
+    html = (
+        '<form method="post" action="/famille/reservations"><input type="hidden" '
+        'name="_csrf_token" value="t"><button name="case" value="4:2:2026-12-14:reserver">'
+        '</button><button name="case" value="4:3:2026-12-14:annuler"></button></form>'
+        '<form method="post" action="/ailleurs"><button name="case" value="1:1:x:reserver">'
+        "</button></form>"
+    )
+    specs = targets.toggle_specs(html, "/famille/reservations")
+    assert [(s.body, s.alt_body) for s in specs] == [
+        (
+            "_csrf_token=t&case=4%3A2%3A2026-12-14%3Areserver",
+            "_csrf_token=t&case=4%3A2%3A2026-12-14%3Aannuler",
+        ),
+        (
+            "_csrf_token=t&case=4%3A3%3A2026-12-14%3Aannuler",
+            "_csrf_token=t&case=4%3A3%3A2026-12-14%3Areserver",
+        ),
+    ]
+
+
+def test_an_endpoint_without_requests_fails_the_bench_by_name():
+    routes = {"week": {"path": "/w"}, "toggle": {"path": "/t"}, "pdf": None}
+    per_target = {"week": ["x"], "toggle": [], "pdf": []}
+    assert run.missing(per_target, ["week", "toggle", "pdf", "mix"], routes) == [
+        "« Réserver / annuler une case » (toggle) : aucune requête trouvée",
+        "« Facture PDF » (pdf) : route absente",
+    ]
+
+
+def test_cpu_time_comes_from_the_process_own_counters():
+    import os
+
+    before = run.cpu_seconds(os.getpid())
+    sum(i * i for i in range(3_000_000))  # some CPU of this very process
+    assert run.cpu_seconds(os.getpid()) > before
+    assert run.cpu_seconds(2**22 + 12345) == 0.0  # no such process: nothing
+
+
+def test_the_week_page_is_compared_with_the_ceiling_and_healthz():
+    result = {
+        "endpoints": {
+            "week": {"rps": 450.0, "cpu_ms": 2.0},
+            "healthz": {"rps": 1000.0, "cpu_ms": 0.8},
+        },
+        "ceiling": {"ceiling": {"rps": 900.0, "cpu_ms": 1.0}},
+    }
+    assert run.ratios(result) == {
+        "week_vs_ceiling_rps": 0.5,
+        "week_vs_ceiling_cpu": 0.5,
+        "week_vs_healthz_rps": 0.45,
+        "week_vs_healthz_cpu": 0.4,
+    }
+    line = run.ratio_lines(result)[0]
+    assert "page plafond : 0.50 en req/s" in line and "(objectif ≥ 0.40)" in line
+
+
+async def test_the_ceiling_page_is_week_sized_and_needs_no_database():
+    import httpx
+
+    from bench.ceiling import app
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        page = await client.get("/plafond")
+        assert (await client.get("/healthz")).text == "ok"
+    assert page.status_code == 200 and 12_000 < len(page.content) < 20_000
+    assert page.text.count('name="case"') == 50
+
+
+def test_scaling_is_reported_per_worker_count_and_extrapolated_from_cpu_time():
+    runs = [
+        {"workers": 1, "endpoints": {"week": {"rps": 300.0, "cpu_ms": 2.5}}},
+        {"workers": 2, "endpoints": {"week": {"rps": 520.0, "cpu_ms": 2.6}}},
+        {"workers": 4, "endpoints": {"week": {"rps": 540.0, "cpu_ms": 3.1}}},
+    ]
+    first, second = run.scale_lines(runs, 2)
+    assert first == (
+        "calendrier par nombre de workers : 1 → 300 req/s (2.50 ms CPU/req) ; "
+        "2 → 520 req/s (2.60 ms CPU/req) ; 4 → 540 req/s (3.10 ms CPU/req)"
+    )
+    assert second.startswith("extrapolation : 400 pages/s par cœur à 2.50 ms CPU par page")
+    assert "sur 8 cœurs ≈ 3200 pages/s" in second
+    assert run.scale_lines([{"workers": 1, "endpoints": {}}], 2) == []

@@ -188,10 +188,16 @@ async def test_a_family_sees_fermee_and_the_effectifs_and_kitchen_leave_them_out
     page = soup((await client.get(url)).text)
     assert page.select("li.pointage-child") == []
     assert "0 repas" in page.get_text(" ", strip=True)
+    # Every school: the lists' sizes, Pasteur's only; its list names Nina.
     everyone = soup((await client.get(f"/agents/effectifs?jour={MONDAY.isoformat()}")).text)
+    rows = everyone.select("#overview-title ~ div tbody tr")
+    assert [r.select_one("th").get_text(" ", strip=True).split(" : ")[0] for r in rows] == [
+        "École Pasteur"
+    ]
+    pasteur = soup((await client.get(rows[0].select_one("a")["href"])).text)
     assert [
         " ".join(li.select_one("legend").get_text(" ", strip=True).split())
-        for li in everyone.select("li.pointage-child")
+        for li in pasteur.select("li.pointage-child")
     ] == ["Petit Nina CE2"]
     csv = await client.get(f"/agents/effectifs.csv?jour={MONDAY.isoformat()}")
     assert "Martin" not in csv.text and "Nina" in csv.text

@@ -26,6 +26,7 @@ async def test_home_shows_bookings_invoices_requests_and_deadlines(client):
     )
     clock.set_now(dt.datetime(2026, 12, 2, 10, 0, tzinfo=clock.PARIS))  # Wednesday
     await login_family(client)
+    await client.get("/famille/")  # the set-up is cached from then on, as in production
     with count_queries() as empty:
         assert (await client.get("/famille/")).status_code == 200
     clock.set_now(dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock.PARIS))
@@ -58,6 +59,7 @@ async def test_home_shows_bookings_invoices_requests_and_deadlines(client):
         family=family.id, changes={"email": {"before": "a", "after": "b"}}, submitted_at=clock.now()
     ).save()
     await login_family(client)
+    await client.get("/famille/")
     with count_queries() as full:
         response = await client.get("/famille/")
     text = soup(response.text).get_text(" ", strip=True)
@@ -67,4 +69,5 @@ async def test_home_shows_bookings_invoices_requests_and_deadlines(client):
     assert 'href="/famille/factures"' in response.text
     assert "en attente de validation" in text and 'href="/famille/coordonnees"' in response.text
     assert "Réservez la semaine du lundi 7 décembre avant jeudi 3 décembre 23:59" in text
-    assert empty.count == full.count
+    # The session, the family and its children, then the Accueil's 9 (ecp.pages.queries).
+    assert empty.count == full.count == 12

@@ -70,10 +70,10 @@ async def _measure(client, commune, kids, token):
         assert (await client.get(f"{URL}?semaine={bf.WEEK}")).status_code == 200
     with count_queries() as book:
         response = await client.post(URL, data=cell | {"action": "reserver"}, headers=htmx)
-    assert response.status_code == 200 and "Loisirs soir réservé" in response.text
+    assert response.status_code == 200 and "Réservation enregistrée : Loisirs soir" in response.text
     with count_queries() as cancel:
         response = await client.post(URL, data=cell | {"action": "annuler"}, headers=htmx)
-    assert response.status_code == 200 and "Loisirs soir annulé" in response.text
+    assert response.status_code == 200 and "Réservation annulée : Loisirs soir" in response.text
     pattern = {
         "enfants": [str(k.id) for k in kids],
         "du": "14/12/2026",

@@ -55,9 +55,12 @@ async def test_an_agent_booking_and_cancelling_for_a_family_e_mails_it(client):
         "reservation_agent",
     )
     assert mail["subject"] == "Réservation modifiée par le service : Cantine, lundi 7 décembre"
-    assert "– Léa, Restauration scolaire, lundi 7 décembre : réservé." in mail["body_text"]
+    assert (
+        "– Léa, Restauration scolaire, lundi 7 décembre : réservation enregistrée."
+        in mail["body_text"]
+    )
     assert "https://testserver.local/famille/reservations?semaine=2026-W50" in mail["body_text"]
-    assert "<strong>réservé</strong>" in mail["body_html"]
+    assert "<strong>réservation enregistrée</strong>" in mail["body_html"]
     # By htmx too; a refusal (already cancelled) sends nothing.
     cancelled = await post_form(
         client, url, cell(lea, cantine, "annuler"), from_page=url, headers=HTMX
@@ -66,7 +69,7 @@ async def test_an_agent_booking_and_cancelling_for_a_family_e_mails_it(client):
     again = await post_form(client, url, cell(lea, cantine, "annuler"), from_page=url, headers=HTMX)
     assert again.status_code == 409
     sent = await mails()
-    assert len(sent) == 2 and ": annulé." in sent[1]["body_text"]
+    assert len(sent) == 2 and ": réservation annulée." in sent[1]["body_text"]
 
 
 async def test_a_familys_own_taps_and_a_family_without_address_send_nothing(client, other_client):
@@ -96,5 +99,5 @@ async def test_the_service_writes_the_mail_with_its_settings():
             settings=default_settings(),
         )
     (mail,) = await mails()
-    assert "Garderie du soir, lundi 7 décembre : réservé." in mail["body_text"]
+    assert "Garderie du soir, lundi 7 décembre : réservation enregistrée." in mail["body_text"]
     assert mail["body_text"].rstrip().endswith("SEJ – Ville de Villebelle-sur-Seine")

@@ -60,10 +60,16 @@ async def test_list_offers_inscribed_children_not_on_it(client):
         status="validee",
         requested_at=clock.now(),
     ).save()
-    page = await client.get(url(commune, ecole=False))
+    # Two schools: with no school chosen the page shows each school's lists' sizes only.
+    overview = soup((await client.get(url(commune, ecole=False))).text)
+    assert overview.select_one(f"#enfant-{commune.school.id}-{cantine}") is None
+    assert "Listes du jour par école" in overview.get_text()
+    page = await client.get(url(commune))
     assert page.status_code == 200
     select = soup(page.text).select_one(f"#enfant-{commune.school.id}-{cantine}")
     assert select is not None and select["name"] == "enfant"
+    # The select belongs to the list's own add form, outside the page's pointage form.
+    assert select["form"] == f"ajout-{commune.school.id}-{cantine}"
     label = soup(page.text).select_one(f'label[for="enfant-{commune.school.id}-{cantine}"]')
     assert "Ajouter un enfant présent sans réservation" in label.get_text()
     # Hugo (inscribed, not booked) only: not Léa (already listed), not Awa (no inscription),
@@ -153,12 +159,16 @@ async def test_htmx_add_swaps_lists_focuses_child_and_announces(client):
     assert response.status_code == 200
     assert "<html" not in response.text and response.headers["vary"] == "HX-Request"
     page = soup(response.text)
-    assert page.select_one("#attendance-lists") is not None
-    item = page.select_one(f"#pointage-{commune.school.id}-{cantine}-{hugo.id}")
+    # Only that list comes back (the page's other lists keep their unsaved marks), its status
+    # saying what happened; focus goes to the child added.
+    key = f"{commune.school.id}-{cantine}"
+    assert page.select_one("#attendance-lists") is None
+    assert page.select_one("section")["id"] == f"liste-{key}"
+    item = page.select_one(f"#pointage-{key}-{hugo.id}")
     assert item.has_attr("data-focus") and item["tabindex"] == "-1"
-    flash = page.select_one("#flash")
-    assert flash["hx-swap-oob"] == "innerHTML"
-    assert "Présence sans réservation enregistrée pour Hugo Martin" in flash.get_text()
+    status = page.select_one(f"#liste-{key}-status")
+    assert status["role"] == "status" and not status.has_attr("data-focus")
+    assert "Présence sans réservation enregistrée pour Hugo Martin" in status.get_text()
     assert await Attendance.count() == 1
 
 

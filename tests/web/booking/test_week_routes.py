@@ -30,29 +30,38 @@ def cell_form(html: str, child_id: int, activity_id: int, day: dt.date):
     return cell
 
 
-async def test_week_page_shows_one_table_per_child_with_headers_and_states(client):
+async def test_week_page_shows_one_section_per_child_with_days_and_states(client):
     commune, family, (lea, hugo) = await setup(client)
     with clock.frozen(bf.NOW):
         response = await client.get(f"{URL}?semaine={bf.WEEK}")
     assert response.status_code == 200
     page = soup(response.text)
-    assert page.title.string.startswith("Réservations")
-    tables = page.select("table.week-table")
-    assert [t.caption.get_text(" ", strip=True).split(" ")[0] for t in tables] == [
+    assert page.title.string.startswith("Réservations – Semaine du lundi 7 au vendredi 11")
+    sections = page.select("section.week-child")
+    assert sorted(s.h3.get_text(" ", strip=True).split(" ")[0] for s in sections) == [
         "Hugo",
         "Léa",
-    ] or len(tables) == 2
-    assert all(t.select('th[scope="col"]') and t.select('th[scope="row"]') for t in tables)
+    ]
+    # Five days per child, each with its heading.
+    assert all(len(s.select("li.week-day h4")) == 5 for s in sections)
     cantine = commune.activities["restauration"].id
     cell = cell_form(response.text, lea.id, cantine, bf.MONDAY)
     button = cell.select_one("button")
     name = button.get_text(" ", strip=True)
     assert "Libre" in name and "Réserver" in name and "Léa" in name and "lundi 7 décembre" in name
     assert "Cantine" in name
-    assert "Délai : jeudi 3 décembre, 23:59" in cell.get_text(" ", strip=True)
-    assert page.select_one('a[rel="prev"]')["href"] == f"{URL}?semaine=2026-W49"
-    assert page.select_one('a[rel="next"]')["href"] == f"{URL}?semaine=2026-W51"
-    assert "Résumé de la semaine" in response.text
+    # The deadline is the day's, said once above its cells, not in each.
+    day = page.select_one(f"#day-{lea.id}-{bf.MONDAY.isoformat()}")
+    assert day.select_one(".day-deadline").get_text(strip=True) == "Délai : jeudi 3 décembre, 23:59"
+    assert day.get_text(" ", strip=True).count("Délai") == 1
+    assert "Délai" not in cell.get_text(" ", strip=True)
+    # The week links keep the child a phone shows (the first one by default).
+    first = sections[0].h3["id"].split("-")[1]
+    assert page.select_one('a[rel="prev"]')["href"] == f"{URL}?semaine=2026-W49&enfant={first}"
+    assert page.select_one('a[rel="next"]')["href"] == f"{URL}?semaine=2026-W51&enfant={first}"
+    assert "is-shown" in sections[0]["class"] and "is-shown" not in sections[1]["class"]
+    summary = page.select_one(f"#summary-{lea.id}").get_text(" ", strip=True)
+    assert summary.startswith("Aucune réservation cette semaine")
 
 
 async def test_week_fragment_for_htmx_has_no_layout(client):
@@ -88,9 +97,11 @@ async def test_no_js_post_books_and_redirects_back_to_the_week_with_a_message(cl
             from_page=f"{URL}?semaine={bf.WEEK}",
         )
         assert response.status_code == 303
-        assert response.headers["location"].startswith(f"{URL}?semaine={bf.WEEK}#cell-")
+        assert response.headers["location"] == (
+            f"{URL}?semaine={bf.WEEK}&enfant={lea.id}#cell-{lea.id}-{cantine}-2026-12-07"
+        )
         page = await client.get(response.headers["location"])
-    assert "Cantine réservé pour Léa, lundi 7 décembre." in page.text
+    assert "Réservation enregistrée : Cantine pour Léa, lundi 7 décembre." in page.text
     cell = cell_form(page.text, lea.id, cantine, bf.MONDAY)
     assert "Réservé" in cell.get_text() and "Annuler" in cell.get_text()
     assert (await bf.booking_rows(lea.id))[0]["state"] == "reservee"
@@ -116,7 +127,11 @@ async def test_htmx_post_returns_the_week_with_the_announcement_and_focus(client
     assert response.status_code == 200
     assert "<html" not in response.text
     page = soup(response.text)
-    assert page.select_one("#flash[hx-swap-oob]").get_text(strip=True).startswith("Cantine réservé")
+    assert (
+        page.select_one("#flash[hx-swap-oob]")
+        .get_text(strip=True)
+        .startswith("Réservation enregistrée : Cantine pour Léa")
+    )
     cell = cell_form(response.text, lea.id, cantine, bf.MONDAY)
     assert cell.select_one("button").has_attr("data-focus")
 
@@ -322,7 +337,7 @@ async def test_the_cell_buttons_post_their_case_with_and_without_htmx(client):
             URL, data=fields | {"case": button["value"]}, headers={"HX-Request": "true"}
         )
     assert swapped.status_code == 200 and "<html" not in swapped.text
-    assert "Cantine annulé pour Léa" in swapped.text
+    assert "Réservation annulée : Cantine pour Léa" in swapped.text
     assert (
         cell_form(swapped.text, lea.id, cantine, bf.MONDAY)
         .select_one("button")

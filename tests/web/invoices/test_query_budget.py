@@ -13,8 +13,8 @@ from tests.support import login_family, login_staff, post_form
 
 # session, the family's invoices, its paperless choice
 FAMILY_LIST = 3
-# session, invoice, lines, credit notes, the commune's details
-FAMILY_DETAIL = 5
+# session, invoice, lines, credit notes, the commune's details, the direct-debit mandate
+FAMILY_DETAIL = 6
 # session; the update that checks the address at the same time (a 303 after it)
 PAPERLESS_SAVED = 2
 # session, runs, the run shown, its invoices' total, the month's anomaly counts by state and
@@ -23,7 +23,7 @@ STAFF_BILLING = 6
 # session, the invoices
 STAFF_INVOICES = 2
 # FAMILY_DETAIL and the lines already credited
-STAFF_INVOICE = 6
+STAFF_INVOICE = 7
 # session, activities, brackets, tariffs
 TARIFFS = 4
 # session, periods, the month's families (invoiced; booked; present), its reference (activities,

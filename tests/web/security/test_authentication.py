@@ -235,6 +235,51 @@ async def test_thirty_families_behind_one_nat_address_with_typos_all_get_in(app)
     assert await Family.count().where(Family.last_login_at.is_null()) == 0
 
 
+async def test_a_busy_nat_address_earns_room_for_its_parents_typos(app):
+    """Opening morning: sixty parents behind one carrier address in one minute, twenty typos
+    among them (twice the base budget of ten a minute): everyone gets in."""
+    clock.set_now(NOW)
+    for n in range(1, 61):
+        await factories.make_family(f"F{n:05d}", password=f"demo-famille-{n}")
+    for n in range(1, 61):
+        clock.set_now(NOW + dt.timedelta(seconds=n))
+        async with make_client(app, "100.64.0.9") as phone:
+            if n % 3 == 0:
+                assert (await _login(phone, f"F{n:05d}", f"demo-familel-{n}")).status_code == 422
+            assert (await _login(phone, f"F{n:05d}", f"demo-famille-{n}")).status_code == 303, n
+    assert await Family.count().where(Family.last_login_at.is_null()) == 0
+
+
+async def test_a_guessing_script_earns_nothing_by_logging_in_to_its_own_account(app):
+    """The credit counts distinct accounts: a script that owns one account and logs in to it
+    again and again gains a single attempt, so spraying stays at the base rate."""
+    clock.set_now(NOW)
+    await factories.make_family("F00001", password="demo-famille-1")
+    async with make_client(app, "198.51.100.7") as script:
+        for _ in range(5):
+            assert (await _login(script, "F00001", "demo-famille-1")).status_code == 303
+            await post_form(script, "/deconnexion", {}, from_page="/famille/")
+    async with make_client(app, "198.51.100.7") as script:  # a fresh browser each time
+        statuses = [
+            (await _login(script, f"F{n:05d}", "soleil-du-matin-2026")).status_code
+            for n in range(100, 115)
+        ]
+    assert statuses == [422] * 11 + [429] * 4
+
+
+def test_the_address_budgets_grow_with_the_credit_up_to_a_ceiling(settings):
+    from ecp.auth.throttle import NAT_FACTOR, RATE_ATTEMPTS_FACTOR, Throttle
+
+    throttle = Throttle(store=None, settings=settings)
+    base = settings.login_rate_per_minute
+    assert throttle.budgets(0) == (base, base * RATE_ATTEMPTS_FACTOR)  # as before
+    assert throttle.budgets(25) == (base + 25, base * RATE_ATTEMPTS_FACTOR + 25)
+    assert throttle.budgets(100_000) == (
+        base * NAT_FACTOR,
+        base * RATE_ATTEMPTS_FACTOR * NAT_FACTOR,
+    )
+
+
 async def test_a_guesser_behind_the_same_nat_does_not_hold_back_returning_browsers(app):
     clock.set_now(NOW)
     for n in range(1, 4):
@@ -244,12 +289,13 @@ async def test_a_guesser_behind_the_same_nat_does_not_hold_back_returning_browse
         for n, phone in enumerate(phones, start=1):  # each parent logged in once before
             assert (await _login(phone, f"F{n:05d}", f"demo-famille-{n}")).status_code == 303
         async with make_client(app, "100.64.0.1") as guesser:  # same address, spraying codes
-            for n in range(100, 110):
+            # Ten a minute, and one more per account that logged in there lately (three).
+            for n in range(100, 113):
                 assert (
                     await _login(guesser, f"F{n:05d}", "soleil-du-matin-2026")
                 ).status_code == 422
             # The address's budget for unsuccessful attempts is spent: a 429 for it...
-            blocked = await _login(guesser, "F00110", "soleil-du-matin-2026")
+            blocked = await _login(guesser, "F00113", "soleil-du-matin-2026")
             assert blocked.status_code == 429 and "Trop de tentatives" in blocked.text
             # ... and for a new browser there, whose password is then not even checked...
             async with make_client(app, "100.64.0.1") as new_phone:

@@ -37,6 +37,7 @@ from ecp.families.tables import (
     Guardian,
     QuotientHistory,
 )
+from ecp.finance.tables import PesBordereau
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
 from ecp.payments.tables import Payment, PaymentAttempt, ReminderBatch
@@ -307,6 +308,7 @@ async def _ids() -> dict[str, str]:
         "closure_id": await first(Closure),
         "contact_id": await first(FamilyContact),
         "quotient_id": await first(QuotientHistory),
+        "bordereau_id": await first(PesBordereau),
         "staff_id": str(target.id),
         "activity_id": await first(Activity),
         "token": "x" * 43,

@@ -219,17 +219,94 @@
   prepareSelectAll(document);
   document.addEventListener("htmx:afterSettle", function (event) { prepareSelectAll(event.detail.elt || document); });
 
+  /* Pointage: « Tous présents » marks every child of its list present in the page, without a
+     request (without JavaScript the button submits the page's form and the server does it);
+     the list's status says so, and the list still has to be saved. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-all-present]") : null;
+    var list = button && document.getElementById(button.getAttribute("data-all-present"));
+    if (!list) { return; }
+    event.preventDefault();
+    var radios = list.querySelectorAll("input[type=radio][value=present]");
+    for (var i = 0; i < radios.length; i++) { radios[i].checked = true; }
+    var status = list.querySelector("[role=status]");
+    if (status) {
+      var n = radios.length;
+      var p = document.createElement("p");
+      p.className = "notice";
+      p.textContent = n + (n > 1 ? " enfants marqués présents" : " enfant marqué présent") +
+        " : enregistrez la liste pour valider le pointage.";
+      status.innerHTML = "";
+      status.appendChild(p);
+    }
+  });
+
   /* After a swap, move focus to what the server marked as the result, so keyboard and
-     screen-reader users land on it instead of the top of the page. */
+     screen-reader users land on it instead of the top of the page. The server's part, for
+     any page: `data-focus` on the element to focus (a tabindex is added when it needs one),
+     a top-level <title> in the fragment (htmx makes it the page's title) and the live region
+     #flash swapped out of band (partials/flash_oob.html, with `announce` for a sentence read
+     out only). When a swap leaves focus on <body> with nothing marked (the focused element
+     was replaced), focus goes to the swapped content's first heading, else to <main>. */
+  function focusOn(el) {
+    if (!el.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA|SUMMARY)$/.test(el.tagName)) {
+      el.setAttribute("tabindex", "-1");
+    }
+    el.focus();
+  }
+
+  var lostFocusCheck = null;
   document.addEventListener("htmx:afterSettle", function (event) {
     var root = event.detail.elt || document;
     var focusTarget = root.querySelector ? root.querySelector("[data-focus]") : null;
     if (!focusTarget && root.hasAttribute && root.hasAttribute("data-focus")) { focusTarget = root; }
     if (focusTarget) {
-      if (!focusTarget.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(focusTarget.tagName)) {
-        focusTarget.setAttribute("tabindex", "-1");
-      }
-      focusTarget.focus();
+      focusOn(focusTarget);
+      return;
     }
+    /* Every swapped element (the target and the out-of-band ones) settles: decide once, after
+       them all, from the target's content. */
+    var target = event.detail.target;
+    if (lostFocusCheck || !target) { return; }
+    lostFocusCheck = window.setTimeout(function () {
+      lostFocusCheck = null;
+      var active = document.activeElement;
+      if (active && active !== document.body && document.contains(active)) { return; }
+      /* An outerHTML swap replaced the target: its successor has its id. */
+      var within = document.contains(target) ? target : (target.id && document.getElementById(target.id)) || document.getElementById("main");
+      var heading = within && within.querySelector ? within.querySelector("h1, h2, h3") : null;
+      var fallback = heading || document.getElementById("main");
+      if (fallback) { focusOn(fallback); }
+    }, 0);
   });
+  /* Invoices to pay (partials/payments/invoice_choice.html): the total of the ticked boxes,
+     said politely each time it changes. The server computes it again on the next page. */
+  function money(cents) {
+    try {
+      return new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" }).format(cents / 100);
+    } catch (e) {
+      return (cents / 100).toFixed(2).replace(".", ",") + "\u00a0€";
+    }
+  }
+  function chosenTotal(root) {
+    var box = root.querySelector ? root.querySelector("[data-pay-choices]") : null;
+    var out = root.querySelector ? root.querySelector("[data-chosen-total]") : null;
+    if (!box || !out || box.hasAttribute("data-total-bound")) { return; }
+    box.setAttribute("data-total-bound", "");
+    function update() {
+      var inputs = box.querySelectorAll("input[type=checkbox][data-cents]");
+      var cents = 0, count = 0;
+      for (var i = 0; i < inputs.length; i++) {
+        if (inputs[i].checked) { cents += parseInt(inputs[i].getAttribute("data-cents"), 10) || 0; count += 1; }
+      }
+      out.textContent = count === 0
+        ? "Aucune facture cochée : cochez au moins une facture."
+        : "Total choisi : " + money(cents) + " (" + count + " facture" + (count > 1 ? "s" : "") + ")";
+      out.hidden = false;
+    }
+    box.addEventListener("change", update);
+    update();
+  }
+  chosenTotal(document);
+  document.addEventListener("htmx:afterSettle", function () { chosenTotal(document); });
 })();

@@ -1,0 +1,194 @@
+"""An agent limited to some schools sees only those schools' lists and the families with a
+child there: the family list and search, the records (another school's family is a 404), the
+contact change requests, the inscriptions, the effectifs and pointage (another school is a
+404). The administrator sets the schools on the staff account; none means every school."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ecp import clock
+from ecp.audit.tables import AuditLog
+from ecp.auth.tables import StaffSchool, StaffUser
+from ecp.booking.tables import Booking
+from ecp.families import search
+from ecp.families.tables import ContactChangeRequest
+from tests import factories
+from tests.booking_factories import inscribe_child, make_commune
+from tests.staff_factories import staff_client
+from tests.support import post_form, soup
+
+DAY = dt.date(2026, 11, 17)  # a Tuesday
+
+
+async def _two_schools():
+    """Jules-Ferry (the commune's) with the Martins, Pasteur with the Diallos; each child
+    inscribed (waiting) and booked at the canteen on DAY; each family has a request."""
+    commune = await make_commune()
+    pasteur = await factories.make_school("École Pasteur")
+    families = {}
+    for code, name, school in (
+        ("F00001", "Martin", commune.school),
+        ("F00002", "Diallo", pasteur),
+    ):
+        family = await factories.make_family(code, name=name)
+        await factories.make_guardian(family)
+        child = await factories.make_child(
+            family, "Léa" if name == "Martin" else "Awa", school=school
+        )
+        await inscribe_child(commune, child, "garderie_soir", status="en_attente")
+        now = clock.now()
+        await Booking(
+            child=child.id,
+            activity=commune.activities["restauration"].id,
+            school=school.id,
+            day=DAY,
+            state="reservee",
+            source="famille",
+            created_at=now,
+            updated_at=now,
+        ).save()
+        await ContactChangeRequest(
+            family=family.id,
+            changes={"city": {"before": "A", "after": "B"}},
+            submitted_at=now,
+        ).save()
+        await search.reindex(family.id)
+        families[name] = (family, child, school)
+    return commune, families
+
+
+async def _limited_agent(client, *schools):
+    staff = await staff_client(client, "agent")
+    for school in schools:
+        await StaffSchool(staff=staff.id, school=school.id).save()
+    return staff
+
+
+async def test_a_limited_agent_sees_only_the_families_of_their_schools(client):
+    commune, families = await _two_schools()
+    await _limited_agent(client, commune.school)
+    (martin, _, _), (diallo, awa, _) = families["Martin"], families["Diallo"]
+    found = soup((await client.get("/agents/familles?q=f0000")).text)
+    codes = {
+        td.get_text(strip=True) for td in found.select("#family-results td, #family-results a")
+    }
+    assert any("F00001" in c for c in codes) and not any("F00002" in c for c in codes)
+    hx = await client.get("/agents/familles?q=diallo", headers={"HX-Request": "true"})
+    assert "F00002" not in hx.text
+    assert (await client.get(f"/agents/familles/{martin.id}")).status_code == 200
+    assert (await client.get(f"/agents/familles/{diallo.id}")).status_code == 404
+    health = await client.get(f"/agents/familles/{diallo.id}/enfants/{awa.id}/sante")
+    assert health.status_code == 404
+    requests = await client.get("/agents/demandes")
+    assert "Martin" in requests.text and "Diallo" not in requests.text
+    inscriptions = await client.get("/agents/inscriptions")
+    assert "Léa" in inscriptions.text and "Awa" not in inscriptions.text
+
+
+async def test_a_limited_agent_points_only_their_schools(client):
+    commune, families = await _two_schools()
+    _, _, pasteur = families["Diallo"]
+    await _limited_agent(client, commune.school)
+    page = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}")
+    html = soup(page.text)
+    options = [o.get_text() for o in html.select("#ecole option") if o.get("value")]
+    assert options == ["École Jules-Ferry"]
+    assert "Léa" in page.text and "Awa" not in page.text
+    other = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}&ecole={pasteur.id}")
+    assert other.status_code == 404
+    csv = await client.get(f"/agents/effectifs.csv?jour={DAY.isoformat()}&ecole={pasteur.id}")
+    assert csv.status_code == 404
+    own_csv = await client.get(f"/agents/effectifs.csv?jour={DAY.isoformat()}")
+    assert "Léa" in own_csv.text and "Awa" not in own_csv.text
+    activity = commune.activities["restauration"].id
+    posted = await post_form(
+        client,
+        "/agents/effectifs",
+        {"jour": DAY.isoformat(), "activite": str(activity), "ecole": str(pasteur.id)},
+        from_page="/agents/effectifs",
+    )
+    assert posted.status_code == 404
+
+
+async def test_an_agent_without_schools_sees_every_school(client):
+    commune, families = await _two_schools()
+    await staff_client(client, "agent")
+    found = await client.get("/agents/familles?q=f0000")
+    assert "F00001" in found.text and "F00002" in found.text
+    assert (await client.get(f"/agents/familles/{families['Diallo'][0].id}")).status_code == 200
+    page = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}")
+    assert "Léa" in page.text and "Awa" in page.text
+
+
+async def test_the_administrator_sets_an_accounts_schools(client, other_client):
+    commune, families = await _two_schools()
+    _, _, pasteur = families["Diallo"]
+    await staff_client(client, "administrateur")
+    member = await factories.make_staff("membre", role="agent", display_name="Membre")
+    path = f"/agents/parametres/agents/{member.id}"
+    page = soup((await client.get(path)).text)
+    boxes = {b["value"]: b.get("checked") for b in page.select('input[name="ecoles"]')}
+    assert boxes == {str(commune.school.id): None, str(pasteur.id): None}
+    values = {"nom_affiche": "Membre", "role": "agent", "actif": "oui", "ecoles": [str(pasteur.id)]}
+    saved = await post_form(client, path, values, from_page=path)
+    assert saved.status_code == 303
+    rows = await StaffSchool.select(StaffSchool.school).where(StaffSchool.staff == member.id)
+    assert [r["school"] for r in rows] == [pasteur.id]
+    page = soup((await client.get(path)).text)
+    assert page.select_one(f'input[name="ecoles"][value="{pasteur.id}"]').has_attr("checked")
+    entry = await AuditLog.select().where(AuditLog.action == "staff_account_changed").first()
+    details = (
+        entry["details"]
+        if isinstance(entry["details"], dict)
+        else __import__("json").loads(entry["details"])
+    )
+    assert details["ecoles"] == ["École Pasteur"]
+    # A school that does not exist: 422, the boxes as they were sent.
+    bad = await post_form(client, path, {**values, "ecoles": ["999"]}, from_page=path)
+    assert bad.status_code == 422 and "Choisissez parmi les écoles proposées." in bad.text
+    hx = await post_form(
+        client, path, {**values, "ecoles": []}, from_page=path, headers={"HX-Request": "true"}
+    )
+    assert hx.status_code == 200 and hx.headers["hx-redirect"]
+    assert await StaffSchool.count().where(StaffSchool.staff == member.id) == 0
+    assert await StaffUser.count() == 2
+
+
+async def test_a_role_refusal_says_what_the_role_lacks(client):
+    await staff_client(client, "agent")
+    refused = await client.get("/agents/parametres")
+    assert refused.status_code == 403
+    text = soup(refused.text).select_one("main").get_text(" ", strip=True)
+    assert "réservée aux comptes de rôle « administrateur »" in text
+    assert "Votre compte a le rôle « agent »" in text and "formulaire" not in text
+    hx = await client.get("/agents/facturation", headers={"HX-Request": "true"})
+    assert hx.status_code == 403 and "« régisseur » ou « administrateur »" in hx.text
+
+
+async def test_no_link_shown_to_an_agent_answers_403(client):
+    """The menu follows the role, and so do the pages' own links."""
+    commune, families = await _two_schools()
+    martin, lea, _ = families["Martin"]
+    await staff_client(client, "agent")
+    pages = [
+        "/agents/",
+        "/agents/familles?q=martin",
+        f"/agents/familles/{martin.id}",
+        "/agents/inscriptions",
+        "/agents/demandes",
+        f"/agents/effectifs?jour={DAY.isoformat()}",
+        "/agents/courriels",
+        "/agents/compte",
+    ]
+    links = set()
+    for path in pages:
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        for a in soup(page.text).select("main a[href], nav a[href]"):
+            href = a["href"].split("#")[0]
+            if href.startswith("/agents") and not href.endswith(".csv"):
+                links.add(href)
+    assert len(links) > 10
+    refused = [href for href in sorted(links) if (await client.get(href)).status_code == 403]
+    assert refused == []
