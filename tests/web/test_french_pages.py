@@ -17,14 +17,16 @@ async def test_inscription_headings_agree_and_names_elide(client):
     await inscribe_child(commune, ines, "restauration", status="en_attente")
     await staff_client(client, "agent")
     refused = soup((await client.get("/agents/inscriptions?statut=refusee")).text)
-    assert refused.select_one("#inscription-list-title").get_text() == "Inscriptions refusées (1)"
+    assert (
+        refused.select_one("#inscription-results-title").get_text() == "Inscriptions refusées (1)"
+    )
     assert refused.title.get_text().startswith("Inscriptions refusées")
     waiting = soup((await client.get("/agents/inscriptions")).text)
-    assert waiting.select_one("#inscription-list-title").get_text() == (
+    assert waiting.select_one("#inscription-results-title").get_text() == (
         "Inscriptions en attente (1)"
     )
-    hidden = [s.get_text() for s in waiting.select("button .visually-hidden")]
-    assert any("l’inscription d’Inès à" in h for h in hidden), hidden
+    hidden = [s.get_text() for s in waiting.select("#inscription-results .visually-hidden")]
+    assert any("l’inscription d’Inès " in h for h in hidden), hidden
     health = await client.get(f"/agents/familles/{family.id}")
     assert "informations de santé d’Inès" in health.text
     assert "santé de Inès" not in health.text

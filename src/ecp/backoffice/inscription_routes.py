@@ -67,12 +67,23 @@ async def _render(
     )
 
 
+# The heading names many inscriptions: « Inscriptions refusées », never « refusée ».
+PLURAL_LABELS = {
+    "en_attente": "en attente",
+    "liste_attente": "en liste d’attente",
+    "validee": "validées",
+    "refusee": "refusées",
+    "annulee": "annulées",
+}
+assert set(PLURAL_LABELS) == set(STATUS_LABELS)
+
+
 def _heading(filters: InscriptionFilterForm) -> str:
     """« Inscriptions en attente – École Jules-Ferry, CE1 »: the state and the filters."""
     if not filters.valid:
         return "Filtres à corriger"
     status = filters.cleaned.get("statut")
-    heading = "Inscriptions" + (f" {STATUS_LABELS[status]}" if status in STATUS_LABELS else "")
+    heading = "Inscriptions" + (f" {PLURAL_LABELS[status]}" if status in PLURAL_LABELS else "")
     choices = filters.context["choices"]
     parts = [
         dict(choices[key]).get(filters.cleaned.get(name) or "", "")

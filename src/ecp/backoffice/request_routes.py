@@ -14,7 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Template
 
-from ecp.auth.scope import school_scope
+from ecp.auth.scope import family_allowed, school_scope
 from ecp.backoffice import queries, services
 from ecp.backoffice.forms import RequestDecisionForm
 from ecp.errors import Rejected
@@ -72,6 +72,11 @@ async def staff_requests(request: Request) -> Template:
 async def staff_request_decide(
     request: Request, request_id: FromPath[int], data: URLEncodedBody[dict[str, Any]]
 ) -> Any:
+    if request.user.school_limited:
+        # An agent limited to schools decides only their families' requests.
+        state = await queries.request_state(request_id)
+        if state is None or not await family_allowed(request.user, state["family"]):
+            raise NotFoundException("Demande introuvable")
     form = RequestDecisionForm.bind(data, request_id=request_id)
     if not form.valid:
         state = await queries.request_state(request_id)

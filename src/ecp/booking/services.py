@@ -960,20 +960,24 @@ async def declare_illness_day(
     """At the counter: the child is ill on `day`; every activity booked for the child that day
     becomes *malade* (each through `change`: journalled, e-mailed, its place freed). Rejected
     (field `jour`) when nothing is booked that day; NotFound for a child not of the family."""
-    rows = await Booking.select(Booking.activity).where(
-        (Booking.child == child_id)
-        & (Booking.child.family == family_id)
-        & (Booking.day == day)
-        & (Booking.state == "reservee")
-    )
-    if not rows:
-        raise NothingToDo("Rien n’est réservé pour cet enfant ce jour-là.", field="jour")
-    return [
-        await declare_illness(
-            child_id, r["activity"], day, family_id=family_id, actor=actor, settings=settings
+    # One transaction, as the family's declare_day_illness: a refused activity (a billed
+    # month, say) leaves the whole day as it was rather than half declared.
+    async with write_transaction():
+        await _lock_children([child_id])
+        rows = await Booking.select(Booking.activity).where(
+            (Booking.child == child_id)
+            & (Booking.child.family == family_id)
+            & (Booking.day == day)
+            & (Booking.state == "reservee")
         )
-        for r in rows
-    ]
+        if not rows:
+            raise NothingToDo("Rien n’est réservé pour cet enfant ce jour-là.", field="jour")
+        return [
+            await declare_illness(
+                child_id, r["activity"], day, family_id=family_id, actor=actor, settings=settings
+            )
+            for r in rows
+        ]
 
 
 async def _children_days(

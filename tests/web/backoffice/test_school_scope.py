@@ -10,7 +10,7 @@ import datetime as dt
 from ecp import clock
 from ecp.audit.tables import AuditLog
 from ecp.auth.tables import StaffSchool, StaffUser
-from ecp.booking.tables import Booking
+from ecp.booking.tables import Booking, Inscription
 from ecp.families import search
 from ecp.families.tables import ContactChangeRequest
 from tests import factories
@@ -117,8 +117,13 @@ async def test_an_agent_without_schools_sees_every_school(client):
     found = await client.get("/agents/familles?q=f0000")
     assert "F00001" in found.text and "F00002" in found.text
     assert (await client.get(f"/agents/familles/{families['Diallo'][0].id}")).status_code == 200
+    # Several schools and none chosen: the day's sizes per school, each a link to its lists.
     page = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}")
-    assert "Léa" in page.text and "Awa" in page.text
+    pasteur = families["Diallo"][2]
+    assert commune.school.name in page.text and pasteur.name in page.text
+    for school, child in ((commune.school, "Léa"), (pasteur, "Awa")):
+        lists = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}&ecole={school.id}")
+        assert child in lists.text
 
 
 async def test_the_administrator_sets_an_accounts_schools(client, other_client):
@@ -192,3 +197,42 @@ async def test_no_link_shown_to_an_agent_answers_403(client):
     assert len(links) > 10
     refused = [href for href in sorted(links) if (await client.get(href)).status_code == 403]
     assert refused == []
+
+
+async def test_a_limited_agent_decides_only_for_their_schools(client):
+    commune, families = await _two_schools()
+    await _limited_agent(client, commune.school)
+    (_, lea, _), (_, awa, _) = families["Martin"], families["Diallo"]
+    theirs = await Inscription.select(Inscription.id).where(Inscription.child == awa.id).first()
+    refused = await post_form(
+        client,
+        f"/agents/inscriptions/{theirs['id']}",
+        {"decision": "valider"},
+        from_page="/agents/inscriptions",
+    )
+    assert refused.status_code == 404
+    mine = await Inscription.select(Inscription.id).where(Inscription.child == lea.id).first()
+    decided = await post_form(
+        client,
+        f"/agents/inscriptions/{mine['id']}",
+        {"decision": "valider"},
+        from_page="/agents/inscriptions",
+    )
+    assert decided.status_code == 303
+    statuses = {r["child"]: r["status"] for r in await Inscription.select()}
+    assert statuses == {lea.id: "validee", awa.id: "en_attente"}
+    other = (
+        await ContactChangeRequest.select(ContactChangeRequest.id)
+        .where(ContactChangeRequest.family == families["Diallo"][0].id)
+        .first()
+    )
+    response = await post_form(
+        client,
+        f"/agents/demandes/{other['id']}",
+        {"decision": "refuser", "motif": "Non"},
+        from_page="/agents/demandes",
+    )
+    assert response.status_code == 404
+    assert (
+        await ContactChangeRequest.count().where(ContactChangeRequest.status == "en_attente") == 2
+    )

@@ -429,3 +429,31 @@ async def test_copy_and_all_children_cost_a_fixed_number_of_queries(client):
     assert confirm.count == 3 + 5 + lock + 2, confirm.queries
     # 3 (one day) + the same write for the 2 children + the week read again.
     assert all_children.count == 3 + 5 + lock + 2, all_children.queries
+
+
+async def test_the_new_family_posts_refuse_staff_and_anonymous_visitors(client, other_client):
+    from tests.staff_factories import staff_client
+
+    clock.set_now(bf.NOW)
+    commune = await bf.make_commune()
+    await bf.make_family_with_children(commune)
+    cantine = ids(commune, "restauration")
+    with clock.frozen(bf.NOW):
+        await staff_client(client, "agent")
+        token = await csrf_token(client, "/agents/")
+        staff_copy = await client.post(
+            COPY, data={"semaine": bf.WEEK, "etape": "confirmer", "_csrf_token": token}
+        )
+        staff_all = await client.post(
+            ALL, data={"tous": f"{cantine}:2026-12-08", "_csrf_token": token}
+        )
+        anonymous = await other_client.get(f"{URL}?semaine={bf.WEEK}", follow_redirects=False)
+    # A staff session is not a family's (the family router's guard): not found, nothing
+    # written; an anonymous visitor is sent to log in, back to the week afterwards.
+    assert anonymous.status_code == 303
+    assert (
+        anonymous.headers["location"]
+        == "/connexion?next=/famille/reservations%3Fsemaine%3D2026-W50"
+    )
+    assert staff_copy.status_code == 404 and staff_all.status_code == 404
+    assert await Booking.count() == 0

@@ -28,8 +28,8 @@ STAFF_INVOICE = 7
 TARIFFS = 4
 # session, periods, the month's families (invoiced; booked; present), its reference (activities,
 # brackets, tariffs, closures, settings), their data (families, guardians, children, bookings,
-# pointage), their billed lines, the documents régularisations issued
-REGULARISATIONS = 1 + 1 + 3 + 5 + 5 + 1 + 1
+# pointage, quotient history), their billed lines, the documents régularisations issued
+REGULARISATIONS = 1 + 1 + 3 + 5 + 6 + 1 + 1
 
 
 async def _counted(request) -> int:
