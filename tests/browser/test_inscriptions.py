@@ -294,10 +294,10 @@ async def test_an_agent_does_a_familys_week_at_the_counter(browser, rush_server)
         cell = f"#cell-{child_id}-{activity_id}-{day.isoformat()}"
         await page.locator(f"{cell} button").click()
         await page.wait_for_function(
-            "() => document.getElementById('flash').textContent.includes('réservé pour')"
+            "() => document.getElementById('flash').textContent.includes('Réservation enregistrée')"
         )
-        assert (
-            "Garderie matin réservé pour " + first_name in await page.locator("#flash").inner_text()
+        assert f"Réservation enregistrée : Garderie matin pour {first_name}" in (
+            await page.locator("#flash").inner_text()
         )
         await at_both_widths(page)
         # The child falls ill that day: the family phones the service.
