@@ -279,14 +279,7 @@ async def _save_classes(school_id: int, kind: str, names: list[str]) -> dict | N
         rows = await SchoolClass.select(SchoolClass.id, SchoolClass.name).where(
             (SchoolClass.school == school_id) & (SchoolClass.school_year == year["id"])
         )
-    before = sorted(r["name"] for r in rows)
-    if before == sorted(names):
-        return None
-    if year is None:
-        raise Rejected(
-            "Créez d’abord l’année scolaire en cours : les classes sont celles d’une année.",
-            field="classes",
-        )
+    # Checked even when the list is unchanged: a new kind must teach its classes' levels.
     for name in names:
         level = levels.level_of_class(name)
         if level and not levels.teaches(kind, level):
@@ -295,6 +288,14 @@ async def _save_classes(school_id: int, kind: str, names: list[str]) -> dict | N
                 f"({levels.KIND_LABELS[kind]} : {levels.levels_text(kind)}).",
                 field="classes",
             )
+    before = sorted(r["name"] for r in rows)
+    if before == sorted(names):
+        return None
+    if year is None:
+        raise Rejected(
+            "Créez d’abord l’année scolaire en cours : les classes sont celles d’une année.",
+            field="classes",
+        )
     gone = [r["id"] for r in rows if r["name"] not in names]
     if gone:
         await Child.update({Child.school_class: None}).where(Child.school_class.is_in(gone))

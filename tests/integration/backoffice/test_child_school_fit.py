@@ -114,3 +114,14 @@ async def test_a_schools_classes_are_saved_for_the_current_year_and_journalled()
         )
     assert refused.value.field == "classes" and "élémentaire : CP à CM2" in refused.value.message
     assert await SchoolClass.count().where(SchoolClass.school == ferry.id) == 2
+    # The kind cannot change to one that does not teach the classes kept.
+    with pytest.raises(Rejected) as kind:
+        await settings_services.save_school(
+            actor,
+            ferry.id,
+            name=ferry.name,
+            kind="maternelle",
+            address="",
+            classes=["CE1-CE2 Mme Roux", "CM2 B"],
+        )
+    assert kind.value.field == "classes" and "maternelle : PS à GS" in kind.value.message
