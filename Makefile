@@ -79,7 +79,9 @@ run: install
 	@echo "  (démonstration : double authentification des agents facultative)"
 	@echo "  Courriels envoyés aux familles : var/courriels/*.eml"
 	@echo ""
-	ECP_BASE_URL=http://$(HOST):$(PORT) ECP_STAFF_MFA=facultative ECP_MAIL_DIR=$(CURDIR)/var/courriels $(BIN)/ecp serve --host $(HOST) --port $(PORT)
+	ECP_BASE_URL=http://$(HOST):$(PORT) ECP_STAFF_MFA=facultative ECP_MAIL_DIR=$(CURDIR)/var/courriels \
+	  ECP_PAYMENT_PROVIDERS=paybox,payfip ECP_REGIE_IBAN=FR7630001007941234567890185 ECP_REGIE_BIC=BDFEFRPPCCT \
+	  $(BIN)/ecp serve --host $(HOST) --port $(PORT)
 
 # SQLite always; PostgreSQL too when ECP_TEST_POSTGRES_URL is set (CI sets it).
 test: install-test

@@ -590,7 +590,9 @@ async def drive(
             await settle(server.url)
             result["ceiling"] = ceiling(args, workdir)
         for key in keys:
-            entries = per_target.get(key) or []
+            if key not in targets.LABELS:  # the mix, measured after the endpoints
+                continue
+            entries = per_target[key]
             lua = wrk.script(entries, args.threads)
             await settle(server.url)
             log(f"  {key} : {len(entries)} requêtes distinctes, {args.duration}s…")

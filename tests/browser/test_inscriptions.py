@@ -5,7 +5,8 @@ updated); then, as without JavaScript (neither htmx nor app.js loaded), an activ
 waiting list with their rank, an inscription ended promotes the first in rank, whose family
 has the e-mail in the outbox; and an agent doing a family's week at the counter (inscription
 asked and validated, a day booked, an illness, a semaine type), all journalled as that agent's
-for that family. axe-core at 1280 and 320 px on each state."""
+for that family; and a family giving up its place, which goes to the first child waiting.
+axe-core at 1280 and 320 px on each state."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ecp.booking import calendar as cal
 from tests.browser.a11y import tab_until, wait_for_focus
 from tests.browser.conftest import _new_page, running_server
 from tests.browser.test_closures import at_both_widths
-from tests.browser.test_public_and_login import keyboard_login_staff
+from tests.browser.test_public_and_login import keyboard_login_family, keyboard_login_staff
 
 
 @pytest.fixture(scope="module")
@@ -293,10 +294,10 @@ async def test_an_agent_does_a_familys_week_at_the_counter(browser, rush_server)
         cell = f"#cell-{child_id}-{activity_id}-{day.isoformat()}"
         await page.locator(f"{cell} button").click()
         await page.wait_for_function(
-            "() => document.getElementById('flash').textContent.includes('réservé pour')"
+            "() => document.getElementById('flash').textContent.includes('Réservation enregistrée')"
         )
-        assert (
-            "Garderie matin réservé pour " + first_name in await page.locator("#flash").inner_text()
+        assert f"Réservation enregistrée : Garderie matin pour {first_name}" in (
+            await page.locator("#flash").inner_text()
         )
         await at_both_widths(page)
         # The child falls ill that day: the family phones the service.
@@ -348,3 +349,59 @@ async def test_an_agent_does_a_familys_week_at_the_counter(browser, rush_server)
         assert expected in actions, (expected, actions, code)
     assert {s for a, s in journal if a in actions} == {agent}
     assert mails >= 4  # validated, booked, ill, semaine type
+
+
+async def test_a_family_gives_up_its_place_and_the_first_waiting_child_gets_it(
+    browser, rush_server
+):
+    with closing(database(rush_server)) as db:
+        inscription, activity_id, school_id, year, label = db.execute(
+            "SELECT i.id, i.activity, c.school, i.school_year, a.label FROM inscription i "
+            "JOIN child c ON c.id = i.child JOIN family f ON f.id = c.family "
+            "JOIN activity a ON a.id = i.activity WHERE f.code = 'F00001' "
+            "AND c.first_name = 'Léa' AND a.code = 'restauration' AND i.status = 'validee'"
+        ).fetchone()
+        validated = db.execute(
+            "SELECT COUNT(*) FROM inscription i JOIN child c ON c.id = i.child "
+            "WHERE i.activity = ? AND c.school = ? AND i.status = 'validee'",
+            (activity_id, school_id),
+        ).fetchone()[0]
+        db.execute(
+            "UPDATE activity_capacity SET capacity = ? WHERE activity = ? AND school = ?",
+            (validated, activity_id, school_id),
+        )
+        db.commit()
+    waiting = add_requests(rush_server, "restauration", 1, school_id)[0]
+    with closing(database(rush_server)) as db:
+        db.execute(
+            "UPDATE inscription SET status = 'liste_attente', waitlisted_at = ? WHERE id = ?",
+            (_stamp(0), waiting),
+        )
+        waiting_family = db.execute(
+            "SELECT c.family FROM inscription i JOIN child c ON c.id = i.child WHERE i.id = ?",
+            (waiting,),
+        ).fetchone()[0]
+        db.commit()
+    context, page = await _page(browser, rush_server)
+    try:
+        await keyboard_login_family(page)
+        await page.goto("/famille/inscriptions")
+        await at_both_widths(page)
+        button = page.get_by_role("button", name=f"Renoncer à l’inscription de Léa à {label}")
+        await button.click()
+        await page.wait_for_url("**/famille/inscriptions")
+        assert await page.locator("#flash").inner_text() == (
+            f"Vous avez renoncé à l’inscription de Léa à « {label} »."
+        )
+        await at_both_widths(page)
+    finally:
+        await context.close()
+    assert statuses(rush_server, [inscription, waiting]) == ["annulee", "validee"]
+    with closing(database(rush_server)) as db:
+        subjects = [
+            r[0]
+            for r in db.execute(
+                "SELECT subject FROM outbox_email WHERE family = ?", (waiting_family,)
+            ).fetchall()
+        ]
+    assert f"Une place s’est libérée : inscription validée à {label}" in subjects

@@ -34,6 +34,7 @@ from ecp.db import write_transaction
 from ecp.families.tables import (
     Child,
     ContactChangeRequest,
+    DirectDebitMandate,
     Family,
     FamilyContact,
     FamilySearchTerm,
@@ -117,6 +118,15 @@ async def _anonymise(family_id: int, now: dt.datetime) -> None:
         await Guardian.delete().where(Guardian.family == family_id)
         await FamilyContact.delete().where(FamilyContact.family == family_id)
         await QuotientHistory.delete().where(QuotientHistory.family == family_id)
+        # SEPA mandates: the account holder and the (encrypted) IBAN go; the RUM and the
+        # masked hint stay with the debits already made (ecp.payments.debits).
+        await DirectDebitMandate.update(
+            {
+                DirectDebitMandate.holder: ANONYMOUS_NAME,
+                DirectDebitMandate.iban_sealed: "",
+                DirectDebitMandate.status: "revoque",
+            }
+        ).where(DirectDebitMandate.family == family_id)
         children = await Child.select(Child.id, Child.birth_date).where(Child.family == family_id)
         for child in children:
             # The year stays (statistics by age); the day that identifies the child goes.

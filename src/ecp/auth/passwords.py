@@ -4,9 +4,12 @@ the « file d'attente » page (ecp.auth.queue) instead of timing out in the queu
 
 from __future__ import annotations
 
+import contextvars
 import math
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import anyio
 from argon2 import PasswordHasher
@@ -23,8 +26,14 @@ STAFF_MIN_LENGTH = 15
 MAX_LENGTH = 128
 
 
-# A login whose password check would start later than this is sent to the queue page.
+# A login whose password check would start later than this is sent to the queue page; a login
+# whose queue ticket is due waits up to PRIORITY_FACTOR times as long before being sent back.
 MAX_WAIT_SECONDS = 3.0
+PRIORITY_FACTOR = 4
+
+
+# Set while a login admitted by Passwords.admission() runs: its check is already counted.
+_reserved: contextvars.ContextVar[bool] = contextvars.ContextVar("ecp_hash_reserved", default=False)
 
 
 class Saturated(Exception):
@@ -55,20 +64,46 @@ class Passwords:
         self.dummy_hash = self.hasher.hash(secrets.token_urlsafe(24))
         # Seconds one hash takes here, followed as checks run (a moving average).
         self.hash_seconds = max(time.perf_counter() - started, 0.001)
+        self._tail = 0.0  # (monotonic) when the last queue ticket handed out falls due
 
     def estimated_wait(self) -> float:
         """Seconds before a check asked now would be done: the queue ahead, by rounds of
         `concurrency` hashes at once."""
         return math.ceil((self._pending + 1) / self.concurrency) * self.hash_seconds
 
+    def queue_wait(self) -> float:
+        """Seconds until a new queue ticket's turn: after the queue as it stands and after
+        every ticket handed out before it, one hashing slot each, so that families come back
+        one after the other in the order they arrived instead of all at once."""
+        now = time.monotonic()
+        self._tail = max(self._tail, now + self.estimated_wait()) + (
+            self.hash_seconds / self.concurrency
+        )
+        return self._tail - now
+
     def admit(self, *, priority: bool = False) -> None:
         """Raises Saturated when a new login would wait more than `max_wait`; a `priority`
-        login (a queue ticket whose turn came) is always admitted."""
-        if priority or self.max_wait is None:
+        login (a queue ticket whose turn came) up to PRIORITY_FACTOR times that, so that the
+        hashing queue stays bounded even when every ticket falls due at once."""
+        if self.max_wait is None:
             return
         wait = self.estimated_wait()
-        if wait > self.max_wait:
+        if wait > self.max_wait * (PRIORITY_FACTOR if priority else 1):
             raise Saturated(wait)
+
+    @contextmanager
+    def admission(self, *, priority: bool = False) -> Iterator[None]:
+        """A login's whole attempt: admitted (or Saturated) now, and its check counted in the
+        queue from now on, not only once it reaches the hash: a burst of logins that are all
+        still reading their account would otherwise all see an empty queue."""
+        self.admit(priority=priority)
+        self._pending += 1
+        token = _reserved.set(True)
+        try:
+            yield
+        finally:
+            _reserved.reset(token)
+            self._pending -= 1
 
     def _timed(self, function, *args):
         started = time.perf_counter()
@@ -78,13 +113,14 @@ class Passwords:
             self.hash_seconds = 0.8 * self.hash_seconds + 0.2 * (time.perf_counter() - started)
 
     async def _run(self, function, *args):
-        self._pending += 1
+        counted = not _reserved.get()  # an admitted login's check is counted already
+        self._pending += counted
         try:
             return await anyio.to_thread.run_sync(
                 self._timed, function, *args, limiter=self._limiter
             )
         finally:
-            self._pending -= 1
+            self._pending -= counted
 
     def hash_sync(self, password: str) -> str:
         return self.hasher.hash(password)

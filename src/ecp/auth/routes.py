@@ -132,37 +132,48 @@ async def _login(request: Request, data: dict[str, Any], how: LoginKind) -> Any:
         if ticket is not None and ticket.kind != how.kind:
             ticket = None
         try:
-            request.app.state.passwords.admit(priority=ticket is not None and ticket.is_due())
-        except Saturated as exc:
+            with request.app.state.passwords.admission(
+                priority=ticket is not None and ticket.is_due()
+            ):
+                return await _check_login(request, form, how, next_path, lost)
+        except Saturated:
+            passwords = request.app.state.passwords
             return _queue_page(
-                request, ticket or queue.issue(s.secret_key, how.kind, exc.wait), next_path
+                request,
+                ticket or queue.issue(s.secret_key, how.kind, passwords.queue_wait()),
+                next_path,
             )
-        name, password = form.cleaned[LOGIN_FIELD[how.kind]], form.cleaned["mot_de_passe"]
-        extra = {"mfa_required": s.staff_mfa_required} if how is STAFF else {}
-        attempt = await login.attempt_for_login(request, how.kind, name)
-        result = await how.authenticate(attempt, password, request.app.state.passwords, **extra)
-        if result.refusal is not None and result.refusal.reason == "rate":
-            raise login.too_many(request, result.refusal, how.kind)
-        if result.ok and result.second_factor:
-            login.log_login(request, how.kind, "password_ok", result.account_id)
-            return await login.second_step(
-                request, result.account_id, result.second_factor, next_path
-            )
-        if result.ok:
-            login.log_login(request, how.kind, "success", result.account_id)
-            account = {"family_id" if how is FAMILY else "staff_id": result.account_id}
-            response = await login.logged_in(request, target=next_path, **account)
-            if login.lost_action(lost):
-                # Said again where it can be done again; never replayed.
-                message = login.lost_message(lost, after_login=True)
-                flash.add(request, response, message, "warning")
-            elif how is STAFF:
-                # Only in the facultative mode (the demo) does a staff password alone get here.
-                flash.add(request, response, ENROL_OFFER, "warning")
-            return response
-        # A lane in back-off gets the generic answer too (A8): the lock hint says to wait.
-        login.log_login(request, how.kind, "refused" if result.refusal else "failure")
-        form.error("mot_de_passe", how.generic)
+    return _login_page(request, how.template, form, next_path, status=422, lost=lost)
+
+
+async def _check_login(
+    request: Request, form: Form, how: LoginKind, next_path: str, lost: str
+) -> Any:
+    s = request.app.state.settings
+    name, password = form.cleaned[LOGIN_FIELD[how.kind]], form.cleaned["mot_de_passe"]
+    extra = {"mfa_required": s.staff_mfa_required} if how is STAFF else {}
+    attempt = await login.attempt_for_login(request, how.kind, name)
+    result = await how.authenticate(attempt, password, request.app.state.passwords, **extra)
+    if result.refusal is not None and result.refusal.reason == "rate":
+        raise login.too_many(request, result.refusal, how.kind)
+    if result.ok and result.second_factor:
+        login.log_login(request, how.kind, "password_ok", result.account_id)
+        return await login.second_step(request, result.account_id, result.second_factor, next_path)
+    if result.ok:
+        login.log_login(request, how.kind, "success", result.account_id)
+        account = {"family_id" if how is FAMILY else "staff_id": result.account_id}
+        response = await login.logged_in(request, target=next_path, **account)
+        if login.lost_action(lost):
+            # Said again where it can be done again; never replayed.
+            message = login.lost_message(lost, after_login=True)
+            flash.add(request, response, message, "warning")
+        elif how is STAFF:
+            # Only in the facultative mode (the demo) does a staff password alone get here.
+            flash.add(request, response, ENROL_OFFER, "warning")
+        return response
+    # A lane in back-off gets the generic answer too (A8): the lock hint says to wait.
+    login.log_login(request, how.kind, "refused" if result.refusal else "failure")
+    form.error("mot_de_passe", how.generic)
     return _login_page(request, how.template, form, next_path, status=422, lost=lost)
 
 

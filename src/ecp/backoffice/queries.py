@@ -10,6 +10,7 @@ from ecp.accounts import contact
 from ecp.accounts.services import describe, load_json
 from ecp.audit import services as audit
 from ecp.auth.tables import AuthSession, StaffUser
+from ecp.booking.inscriptions import STATUS_LABELS as INSCRIPTION_STATUS_LABELS
 from ecp.booking.tables import Booking, Inscription
 from ecp.commune.tables import School, SchoolClass
 from ecp.errors import Rejected
@@ -31,7 +32,7 @@ from ecp.payments.allocation import METHODS
 from ecp.payments.tables import Payment
 from ecp.web.templating import date_heure
 
-INSCRIPTION_LABELS = {"en_attente": "en attente", "validee": "validée", "refusee": "refusée"}
+INSCRIPTION_LABELS = INSCRIPTION_STATUS_LABELS
 BOOKING_LABELS = {
     "reservee": "réservé",
     "annulee": "annulé",

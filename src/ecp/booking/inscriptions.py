@@ -321,6 +321,34 @@ async def decide_in_transaction(
     return Decisions(decided, skipped)
 
 
+async def withdraw(family: Principal, inscription_id: int, *, settings=None) -> Decisions:
+    """The family gives up one of its inscriptions (validated, asked for, or waiting): it ends
+    (« annulée »), and a validated one's place goes to the next in rank, in the same
+    transaction, journalled with the family as actor and e-mailed. NotFound for an inscription
+    that is not the family's or no longer stands."""
+    async with write_transaction():
+        rows = [r for r in await _rows([inscription_id]) if r["family"] == family.family_id]
+        if not rows or rows[0]["status"] not in ("en_attente", "liste_attente", "validee"):
+            raise NotFound("Inscription introuvable")
+        row = rows[0]
+        reason = "Retirée par la famille"
+        await _set(row["id"], family, "annulee", reason)
+        item = Decided(
+            row["id"], row["family"], row["first_name"], row["activity_label"], "annulee"
+        )
+        await _journal_and_mail(family, item, reason, settings)
+        decided = [item]
+        decided += await _promote(
+            family,
+            row["activity"],
+            row["school"],
+            row["school_year"],
+            row["default_capacity"],
+            settings,
+        )
+    return Decisions(decided, 0)
+
+
 async def promote_waiting(actor: Principal, activity_id: int, *, settings=None) -> list[Decided]:
     """After the places of an activity changed (inside the caller's transaction): validates the
     waiting inscriptions, in rank order, at every school where places are now free."""

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 
 from ecp import clock
 from ecp.booking import calendar as cal
-from ecp.booking import forms, queries, services, views
+from ecp.booking import forms, inscriptions, queries, services, views
 from ecp.commune.setup_cache import SETUP
 from ecp.errors import Rejected
 from ecp.web import flash, urls
@@ -648,6 +648,28 @@ async def family_inscription_request(request: Request, data: URLEncodedBody[dict
     )
 
 
+@post(
+    "/inscriptions/{inscription_id:int}/renoncer",
+    name="family_inscription_withdraw",
+    status_code=200,
+    middleware=[BOOKING_RATE.middleware],
+)
+async def family_inscription_withdraw(request: Request, inscription_id: FromPath[int]) -> Any:
+    """The family gives up an inscription; a validated one's place goes to the next waiting."""
+    try:
+        result = await inscriptions.withdraw(
+            request.user, inscription_id, settings=request.app.state.settings
+        )
+    except inscriptions.NotFound as exc:
+        raise NotFoundException(exc.message) from exc
+    ended = result.decided[0]
+    return redirect(
+        request,
+        request.app.route_reverse("family_inscriptions"),
+        f"Vous avez renoncé à l’inscription {de(ended.child_name)} à « {ended.activity_label} ».",
+    )
+
+
 @get("/inscriptions/imprimer", name="family_inscriptions_print")
 async def family_inscriptions_print(
     request: Request, mois: FromQuery[str | None] = None
@@ -720,6 +742,7 @@ def family_router(settings) -> Router:
             booking_pattern_apply,
             family_inscriptions,
             family_inscription_request,
+            family_inscription_withdraw,
             family_inscriptions_print,
             family_ics,
         ],

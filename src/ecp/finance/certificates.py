@@ -127,7 +127,7 @@ async def issue_year(actor: Actor, year: int, settings) -> dict:
     if year >= clock.today().year:
         raise Rejected(
             "Les attestations d’une année se font une fois l’année finie, à partir du 1er janvier "
-            "suivant : les paiements de toute l’année doivent être reçus.",
+            "suivant\u00a0: les paiements de toute l’année doivent être reçus.",
             "annee",
         )
     amounts = await compute(year)

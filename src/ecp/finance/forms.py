@@ -52,17 +52,17 @@ MEANINGS = {
     "type_bordereau": "Le type de bordereau attendu par le comptable (06 pour les ordres de "
     "recette multi-créanciers, le plus souvent).",
     "type_piece": "Le type de pièce de chaque facture (15 pour un titre ORMC, le plus souvent).",
-    "nature_piece": "La nature de la pièce d’une facture (01 : fonctionnement, le plus souvent).",
+    "nature_piece": "La nature de la pièce d’une facture (01\u00a0: fonctionnement, le plus souvent).",
     "nature_piece_reduction": "La nature de la pièce d’un avoir, qui réduit une facture "
-    "(06 : annulation-réduction, le plus souvent).",
+    "(06\u00a0: annulation-réduction, le plus souvent).",
     "edition_asap": "Le choix d’édition de l’avis des sommes à payer (ASAP), tel que le "
-    "comptable le donne : il dit si le Trésor imprime et envoie l’avis, ou si la facture de la "
+    "comptable le donne\u00a0: il dit si le Trésor imprime et envoie l’avis, ou si la facture de la "
     "commune en tient lieu. Laissez vide si le comptable ne demande rien.",
     "produit_defaut": "Le code produit local (jusqu’à 4 caractères) des activités qui n’ont pas "
     "de code propre ci-dessous.",
     "nature_defaut": "Le compte de recette (nature budgétaire, par exemple 7067 ou 70632) des "
     "activités qui n’ont pas de nature propre ci-dessous.",
-    "exercice": "L’exercice budgétaire des bordereaux. Laissez vide : l’année d’émission, "
+    "exercice": "L’exercice budgétaire des bordereaux. Laissez vide\u00a0: l’année d’émission, "
     "le cas ordinaire.",
 }
 

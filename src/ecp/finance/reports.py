@@ -28,6 +28,7 @@ from ecp.booking.calendar import school_holiday
 from ecp.db import fetch
 from ecp.web.csv_export import Number, writer
 
+MEDIA_TYPE_CSV = "text/csv; charset=utf-8"
 MEAL_MARKERS = ("restauration", "cantine")
 WEDNESDAY_CAP_WITH_MEAL = 9 * 60
 WEDNESDAY_CAP_WITHOUT_MEAL = 4 * 60
@@ -88,14 +89,21 @@ class Period:
 
 
 PRESENCES_SQL = (
-    "SELECT a.child, a.day, a.school, a.activity, s.name AS school_name, "
+    "SELECT a.child, a.day, a.school, a.activity, a.arrived_at, a.left_at, s.name AS school_name, "
     "t.code AS activity_code, t.label AS activity_label, t.starts_at, t.ends_at, "
     "c.birth_date FROM attendance a JOIN activity t ON t.id = a.activity "
     "JOIN school s ON s.id = a.school JOIN child c ON c.id = a.child "
     "WHERE a.status = 'present' AND a.day >= {} AND a.day <= {} "
     "ORDER BY s.name, t.sort_order, a.day"
 )
-PRESENCE_TYPES = {"day": dt.date, "birth_date": dt.date, "starts_at": dt.time, "ends_at": dt.time}
+PRESENCE_TYPES = {
+    "day": dt.date,
+    "birth_date": dt.date,
+    "starts_at": dt.time,
+    "ends_at": dt.time,
+    "arrived_at": dt.time,
+    "left_at": dt.time,
+}
 
 
 async def _presences(period: Period) -> list[dict]:

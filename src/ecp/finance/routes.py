@@ -181,7 +181,7 @@ async def staff_pes_issue(request: Request, data: URLEncodedBody[dict[str, Any]]
             form.reject(error, "perimetre")
         else:
             message = (
-                f"Bordereau n° {result['number']} de {result['year']} émis : "
+                f"Bordereau n° {result['number']} de {result['year']} émis\u00a0: "
                 f"{result['pieces']} pièce{'s' if result['pieces'] > 1 else ''}."
             )
             path = request.app.route_reverse("staff_pes_bordereau", bordereau_id=result["id"])
@@ -249,7 +249,7 @@ async def staff_pes_cancel(
             form.reject(error, "motif")
         else:
             message = (
-                f"Bordereau n° {row['number']} de {row['year']} annulé : ses factures peuvent "
+                f"Bordereau n° {row['number']} de {row['year']} annulé\u00a0: ses factures peuvent "
                 "être exportées à nouveau ; son numéro ne sera plus utilisé."
             )
             path = request.app.route_reverse("staff_pes_bordereau", bordereau_id=bordereau_id)
@@ -296,7 +296,7 @@ async def staff_caf_csv(request: Request, periode: FromQuery[str | None] = None)
     content, name = await services.caf_file(
         request.user, reports.Period.parse(form.cleaned["periode"])
     )
-    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+    return _download(content.encode("utf-8"), name, reports.MEDIA_TYPE_CSV)
 
 
 def _meals_form(annee: str | None) -> MealsForm:
@@ -330,7 +330,7 @@ async def staff_meals_csv(request: Request, annee: FromQuery[str | None] = None)
     if not form.valid:
         return await _meals_page(request, form)
     content, name = await services.meals_file(request.user, form.cleaned["annee"])
-    return _download(content.encode("utf-8"), name, "text/csv; charset=utf-8")
+    return _download(content.encode("utf-8"), name, reports.MEDIA_TYPE_CSV)
 
 
 # --- Attestations de frais de garde -------------------------------------------------------------
@@ -376,7 +376,7 @@ async def staff_certificates_issue(request: Request, data: URLEncodedBody[dict[s
         else:
             year = form.cleaned["annee"]
             message = (
-                f"Attestations {year} : {result['issued']} émise{'s' if result['issued'] > 1 else ''}, "
+                f"Attestations {year}\u00a0: {result['issued']} émise{'s' if result['issued'] > 1 else ''}, "
                 f"{result['emailed']} envoyée{'s' if result['emailed'] > 1 else ''} par courriel"
                 + (
                     f", {result['existing']} déjà émise{'s' if result['existing'] > 1 else ''} avant."

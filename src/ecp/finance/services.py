@@ -163,7 +163,7 @@ def _refuse_incomplete_addresses(docs: list[dict], payers: dict[int, dict]) -> N
     if incomplete:
         shown = ", ".join(incomplete[:8]) + (" …" if len(incomplete) > 8 else "")
         raise Rejected(
-            "Le Trésor a besoin de l’adresse de chaque débiteur : complétez l’adresse du "
+            "Le Trésor a besoin de l’adresse de chaque débiteur\u00a0: complétez l’adresse du "
             f"responsable payeur des familles {shown}, puis recommencez.",
             "perimetre",
         )
@@ -176,7 +176,8 @@ async def issue_bordereau(actor: Actor, scope: str, month: dt.date | None) -> di
     missing = queries.missing_codes(settings)
     if missing:
         raise Rejected(
-            "Renseignez d’abord dans les paramètres PES : " + ", ".join(missing) + ".", "perimetre"
+            "Renseignez d’abord dans les paramètres PES\u00a0: " + ", ".join(missing) + ".",
+            "perimetre",
         )
     today = clock.today()
     year = settings["exercice"] or today.year

@@ -45,9 +45,7 @@ DESCRIPTION = "finance: attestations de frais de garde"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="ecp", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="ecp", description=DESCRIPTION)
 
     manager.add_table(
         class_name="CareCertificate",

@@ -20,8 +20,9 @@ PASSWORD = "demo-famille-1"
 
 
 def _saturate(monkeypatch, app, wait: float = 12.0) -> None:
-    """The process's password checks are queued `wait` seconds deep."""
+    """The process's password checks are queued `wait` seconds deep; a new ticket is due then."""
     monkeypatch.setattr(app.state.passwords, "estimated_wait", lambda: wait)
+    monkeypatch.setattr(app.state.passwords, "queue_wait", lambda: wait)
 
 
 def _refresh(response) -> tuple[int, str]:
@@ -187,5 +188,46 @@ def test_admission_follows_the_queue_depth_and_lets_a_due_ticket_through():
         assert exc.wait == 3.5
     else:
         raise AssertionError("a login over the bound was admitted")
+    passwords.admit(priority=True)  # a due ticket: up to four times the bound
+    passwords._pending = 47  # 24 rounds of 0.5 s: 12 s
     passwords.admit(priority=True)
+    passwords._pending = 48
+    try:
+        passwords.admit(priority=True)
+    except Saturated:
+        pass
+    else:
+        raise AssertionError("the hashing queue grew without bound")
     Passwords("test", max_wait=None).admit()  # no bound: never the queue
+
+
+async def test_an_admitted_login_counts_in_the_queue_before_it_reaches_the_hash():
+    """A burst of logins all still reading their accounts must not all see an empty queue."""
+    passwords = Passwords("test", concurrency=1, max_wait=1.0)
+    passwords.hash_seconds = 0.4
+    with passwords.admission():
+        with passwords.admission():  # two ahead: a third would wait 1.2 s
+            try:
+                with passwords.admission():
+                    raise AssertionError("admitted over the bound")
+            except Saturated as exc:
+                assert round(exc.wait, 1) == 1.2
+            with passwords.admission(priority=True):
+                assert passwords._pending == 3
+                # The admitted login's own check is not counted twice.
+                assert await passwords.verify(passwords.dummy_hash, "x") is False
+                assert passwords._pending == 3
+    assert passwords._pending == 0
+    assert await passwords.verify(None, "x") is False and passwords._pending == 0
+
+
+def test_queue_tickets_fall_due_one_hashing_slot_after_the_other():
+    """Families queued one after the other come back in that order, spaced by what the
+    hashing can take, instead of all at the same moment."""
+    passwords = Passwords("test", concurrency=2, max_wait=1.0)
+    passwords.hash_seconds = 0.5
+    passwords._pending = 7  # a new check would be done in 2 s
+    waits = [passwords.queue_wait() for _ in range(4)]
+    assert abs(waits[0] - 2.25) < 0.01  # the queue, then its own slot (0.5 s over two)
+    steps = [b - a for a, b in zip(waits, waits[1:])]
+    assert all(abs(step - 0.25) < 0.01 for step in steps), steps

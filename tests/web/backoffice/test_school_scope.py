@@ -206,16 +206,16 @@ async def test_a_limited_agent_decides_only_for_their_schools(client):
     theirs = await Inscription.select(Inscription.id).where(Inscription.child == awa.id).first()
     refused = await post_form(
         client,
-        f"/agents/inscriptions/{theirs['id']}",
-        {"decision": "valider"},
+        "/agents/inscriptions",
+        {"inscriptions": str(theirs["id"]), "decision": "valider"},
         from_page="/agents/inscriptions",
     )
     assert refused.status_code == 404
     mine = await Inscription.select(Inscription.id).where(Inscription.child == lea.id).first()
     decided = await post_form(
         client,
-        f"/agents/inscriptions/{mine['id']}",
-        {"decision": "valider"},
+        "/agents/inscriptions",
+        {"inscriptions": str(mine["id"]), "decision": "valider"},
         from_page="/agents/inscriptions",
     )
     assert decided.status_code == 303

@@ -140,7 +140,7 @@ async def test_issuing_a_bordereau_without_javascript_then_downloading_it(client
     detail = await client.get(response.headers["location"])
     html = soup(detail.text)
     assert html.h1.get_text() == "Bordereau PES n° 1 de 2026"
-    assert "Bordereau n° 1 de 2026 émis : 3 pièces." in detail.text
+    assert "Bordereau n° 1 de 2026 émis\u00a0: 3 pièces." in detail.text
     assert len(html.select("#bordereau-pieces tbody tr")) == 3
     xml = await client.get(f"{PES}/{row['id']}/pes.xml")
     assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml")

@@ -70,6 +70,20 @@ async def _pointed(client, role: str = "regisseur") -> None:
             status="present",
             marked_at=clock.now(),
         ).save()
+    # An evening billed by the hour: Léa came at 16:40 and left at 17:20 (40 minutes in started half-hours: 1 h).
+    hourly = await factories.make_activity(
+        "garderie_tardive", "Garderie tardive", starts_at=T(16, 30), ends_at=T(19), hourly=True
+    )
+    await Attendance(
+        child=lea.id,
+        activity=hourly.id,
+        school=school.id,
+        day=dt.date(2026, 11, 19),
+        status="present",
+        arrived_at=T(16, 40),
+        left_at=T(17, 20),
+        marked_at=clock.now(),
+    ).save()
     await Attendance(
         child=tom.id,
         activity=canteen.id,
@@ -95,7 +109,7 @@ async def test_the_caf_page_shows_hours_by_age_and_kind_of_day(client):
     assert html.h1.get_text() == "Heures de présence pour la CAF"
     summary = html.select_one("#caf-summary").get_text()
     assert "2,00\u00a0h pour les moins de 6 ans (1 enfant)" in summary
-    assert "10,00\u00a0h pour les 6 ans et plus (1 enfant)" in summary
+    assert "11,00\u00a0h pour les 6 ans et plus (1 enfant)" in summary
     rows = [
         [c.get_text() for c in tr.find_all(["th", "td"])]
         for tr in html.select("#caf-rows tbody tr")
@@ -118,6 +132,15 @@ async def test_the_caf_page_shows_hours_by_age_and_kind_of_day(client):
         "0",
         "1",
     ] in rows
+    assert [
+        "École des Tilleuls",
+        "Garderie tardive",
+        "Jours d’école",
+        "0,00",
+        "1,00",
+        "0",
+        "1",
+    ] in rows
     assert not any("Restauration" in r[1] for r in rows)
     fragment = await client.get(CAF + "?periode=2026", headers=HTMX)
     assert fragment.status_code == 200 and "<html" not in fragment.text
@@ -131,7 +154,7 @@ async def test_the_caf_csv_is_journalled(client):
     await _pointed(client)
     rows = _rows(await client.get(CAF + ".csv?periode=2026-11"))
     assert rows[0][:3] == ["Accueil", "Activité", "Jours"]
-    assert rows[-1] == ["Total", "", "", "2,00", "10,00", "1", "1"]
+    assert rows[-1] == ["Total", "", "", "2,00", "11,00", "1", "1"]
     assert await AuditLog.count().where(AuditLog.action == "caf_exporte") == 1
     assert (await client.get(CAF + ".csv?periode=abc")).status_code == 422
 

@@ -472,3 +472,33 @@ async def test_the_demo_puts_two_families_on_direct_debit_once(settings):
     rows = await DirectDebitMandate.select().order_by(DirectDebitMandate.id)
     assert len(rows) == 2 and {r["status"] for r in rows} == {"actif"}
     assert [r["iban_hint"] for r in rows] == ["FR76 … 7845", "FR18 … 4K78"]
+
+
+async def test_anonymising_a_family_wipes_its_bank_details(settings):
+    from ecp.accounts import retention
+
+    family, _ = await family_on_debit(settings)
+    await retention._anonymise(family.id, clock.now())
+    row = await DirectDebitMandate.select().first()
+    assert row["iban_sealed"] == "" and row["status"] == "revoque"
+    assert "Claire" not in row["holder"]
+
+
+async def test_unknown_files_and_batches_are_404(client, settings):
+    await staff_client(client, role="regisseur")
+    assert (await client.get("/agents/prelevements/99999")).status_code == 404
+    assert (await client.get("/agents/prelevements/99999/fichier.xml")).status_code == 404
+
+
+async def test_the_batch_page_has_its_fragment(client, settings):
+    await month_setup(settings)
+    await staff_client(client, role="regisseur")
+    await post_form(
+        client, "/agents/prelevements", {"mois": "2026-10"}, from_page="/agents/prelevements"
+    )
+    batch = await DebitBatch.select().first()
+    fragment = await client.get(
+        f"/agents/prelevements/{batch['id']}", headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert 'id="debit-lines"' in fragment.text

@@ -40,7 +40,7 @@ from ecp.families.tables import (
 from ecp.finance.tables import PesBordereau
 from ecp.invoices.tables import Invoice
 from ecp.mail.tables import OutboxEmail
-from ecp.payments.tables import Payment, PaymentAttempt, ReminderBatch
+from ecp.payments.tables import DirectDebit, Payment, PaymentAttempt, ReminderBatch
 from ecp.web.forms import text
 from tests import factories
 from tests.conftest import make_client
@@ -303,6 +303,7 @@ async def _ids() -> dict[str, str]:
         "payment_id": await first(Payment),
         "attempt_id": await first(PaymentAttempt),
         "batch_id": await first(ReminderBatch),
+        "debit_id": await first(DirectDebit),
         "message_id": await first(OutboxEmail),
         "school_id": await first(School),
         "closure_id": await first(Closure),
@@ -311,6 +312,7 @@ async def _ids() -> dict[str, str]:
         "bordereau_id": await first(PesBordereau),
         "staff_id": str(target.id),
         "activity_id": await first(Activity),
+        "certificate_id": "1",
         "token": "x" * 43,
         "file_path": "css/app.css",
     }

@@ -35,6 +35,8 @@ EXPORTS = {
     "staff_regie_journal_csv",
     "staff_regie_slip_csv",
     "staff_overdue_csv",
+    "staff_caf_csv",
+    "staff_meals_csv",
 }
 
 HOSTILE = {
@@ -229,3 +231,33 @@ def test_no_csv_writer_outside_the_shared_helper():
         if "text/csv" in source and "csv_export" not in source:
             offenders.append(str(path.relative_to(SRC)))
     assert offenders == []
+
+
+async def test_the_state_reports_neutralise_school_and_activity_names(client):
+    from ecp.booking.tables import Attendance
+
+    clock.set_now(dt.datetime(2026, 11, 20, 10, tzinfo=clock.PARIS))
+    school = await factories.make_school(HOSTILE["equals"])
+    canteen = await factories.make_activity("restauration", HOSTILE["plus"])
+    evening = await factories.make_activity(
+        "garderie_soir", HOSTILE["at"], starts_at=dt.time(16, 30), ends_at=dt.time(18)
+    )
+    family = await factories.make_family("F00001", name="Martin")
+    child = await factories.make_child(family, school=school)
+    for activity in (canteen, evening):
+        await Attendance(
+            child=child.id,
+            activity=activity.id,
+            school=school.id,
+            day=dt.date(2026, 11, 16),
+            status="present",
+            marked_at=clock.now(),
+        ).save()
+    await factories.make_staff(role="regisseur")
+    await login_staff(client)
+    caf = _cells(await client.get("/agents/finance/caf.csv?periode=2026-11"))
+    _assert_neutralised(caf, number_columns={"Heures moins de 6 ans", "Heures 6 ans et plus"})
+    meals = _cells(await client.get("/agents/finance/ma-cantine.csv?annee=2026"))
+    _assert_neutralised(meals)
+    assert "'" + HOSTILE["equals"] in _joined(caf) and "'" + HOSTILE["at"] in _joined(caf)
+    assert "'" + HOSTILE["equals"] in _joined(meals)
