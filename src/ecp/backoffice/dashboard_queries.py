@@ -25,20 +25,49 @@ WEEKS_AHEAD = 6
 WEEKS_BEHIND = 8
 MONTHS = 6
 
-FIGURES_SQL = (
-    "SELECT "
-    "(SELECT COUNT(*) FROM family WHERE active = {}) AS families, "
-    "(SELECT COUNT(*) FROM child WHERE active = {}) AS children, "
-    "(SELECT COUNT(*) FROM inscription WHERE status = 'en_attente') AS inscriptions_waiting, "
-    "(SELECT COUNT(*) FROM contact_change_request WHERE status = 'en_attente') "
-    "AS requests_waiting, "
-    "(SELECT COALESCE(SUM(total_cents - paid_cents), 0) FROM invoice "
-    "WHERE kind = 'facture' AND paid_cents < total_cents) AS unpaid_cents, "
-    "(SELECT COUNT(*) FROM invoice WHERE kind = 'facture' AND paid_cents < total_cents) "
-    "AS unpaid_count, "
-    "(SELECT COUNT(*) FROM invoice WHERE kind = 'facture' AND paid_cents < total_cents "
-    "AND due_on < {}) AS overdue_count"
-)
+
+def _in_schools(column: str, ids: tuple[int, ...] | None) -> tuple[str, list[int]]:
+    """« AND <column> IN ({}, …) » with its arguments; nothing when every school counts."""
+    if ids is None:
+        return "", []
+    return f" AND {column} IN ({', '.join('{}' for _ in ids)})", list(ids)
+
+
+def _families_of(ids: tuple[int, ...] | None) -> tuple[str, list[int]]:
+    """« AND family IN (the families with a child at those schools) », or nothing."""
+    schools, some = _in_schools("school", ids)
+    if ids is None:
+        return "", []
+    return f" AND family IN (SELECT family FROM child WHERE 1 = 1{schools})", some
+
+
+def _figures_sql(ids: tuple[int, ...] | None, today: dt.date) -> tuple[str, list]:
+    """The figures in one query. For an agent limited to schools (`ids`): the families with a
+    child there, those children and their inscriptions, those families' requests and
+    invoices."""
+    schools, some = _in_schools("school", ids)
+    own = family = child = ""
+    if ids is not None:
+        own = f" AND id IN (SELECT family FROM child WHERE 1 = 1{schools})"
+        family = f" AND family IN (SELECT family FROM child WHERE 1 = 1{schools})"
+        child = f" AND child IN (SELECT id FROM child WHERE 1 = 1{schools})"
+    unpaid = "FROM invoice WHERE kind = 'facture' AND paid_cents < total_cents"
+    sql = (
+        "SELECT "
+        f"(SELECT COUNT(*) FROM family WHERE active = {{}}{own}) AS families, "
+        f"(SELECT COUNT(*) FROM child WHERE active = {{}}{schools}) AS children, "
+        f"(SELECT COUNT(*) FROM inscription WHERE status = 'en_attente'{child}) "
+        "AS inscriptions_waiting, "
+        f"(SELECT COUNT(*) FROM contact_change_request WHERE status = 'en_attente'{family}) "
+        "AS requests_waiting, "
+        f"(SELECT COALESCE(SUM(total_cents - paid_cents), 0) {unpaid}{family}) AS unpaid_cents, "
+        f"(SELECT COUNT(*) {unpaid}{family}) AS unpaid_count, "
+        f"(SELECT COUNT(*) {unpaid} AND due_on < {{}}{family}) AS overdue_count"
+    )
+    args = [True, *some, True, *some, *some, *some, *some, *some, today, *some]
+    return sql, args
+
+
 FIGURES_TYPES = dict.fromkeys(
     (
         "families",
@@ -51,17 +80,18 @@ FIGURES_TYPES = dict.fromkeys(
     ),
     int,
 )
+# Each with its school filter (« %s ») before the GROUP BY.
 BOOKINGS_SQL = (
     "SELECT school, activity, day, COUNT(*) AS n FROM booking "
-    "WHERE state = 'reservee' AND day >= {} AND day <= {} GROUP BY school, activity, day"
+    "WHERE state = 'reservee' AND day >= {} AND day <= {}%s GROUP BY school, activity, day"
 )
 PRESENT_SQL = (
     "SELECT day, COUNT(*) AS n FROM attendance "
-    "WHERE status = 'present' AND day >= {} AND day <= {} GROUP BY day"
+    "WHERE status = 'present' AND day >= {} AND day <= {}%s GROUP BY day"
 )
 INVOICED_SQL = (
     "SELECT month, COALESCE(SUM(total_cents), 0) AS cents FROM invoice "
-    "WHERE month >= {} AND month <= {} GROUP BY month"
+    "WHERE month >= {} AND month <= {}%s GROUP BY month"
 )
 
 
@@ -110,6 +140,7 @@ class TodaySchool:
 class Dashboard:
     today: dt.date
     figures: dict[str, int]
+    schools: list[dict]  # the active schools counted: id, name
     schools_today: list[TodaySchool]
     weeks_ahead: list[dt.date]
     occupancy: list[dict]  # per school: name, cells [{booked, places, rate}]
@@ -143,9 +174,10 @@ def _month_bounds(months: list[dt.date]) -> list[tuple[dt.datetime, dt.datetime]
     ]
 
 
-async def _collected(months: list[dt.date]) -> list[int]:
+async def _collected(months: list[dt.date], ids: tuple[int, ...] | None) -> list[int]:
     """Payments received in each month (Paris time), in one query: a sum per month."""
     bounds = _month_bounds(months)
+    families, some = _families_of(ids)
     columns = ", ".join(
         f"COALESCE(SUM(CASE WHEN received_at >= {{}} AND received_at < {{}} "
         f"THEN amount_cents ELSE 0 END), 0) AS m{i}"
@@ -153,18 +185,26 @@ async def _collected(months: list[dt.date]) -> list[int]:
     )
     args = [instant for pair in bounds for instant in pair]
     rows = await fetch(
-        f"SELECT {columns} FROM payment WHERE received_at >= {{}} AND received_at < {{}}",
+        f"SELECT {columns} FROM payment WHERE received_at >= {{}} AND received_at < {{}}{families}",
         *args,
         bounds[0][0],
         bounds[-1][1],
+        *some,
         types={f"m{i}": int for i in range(len(bounds))},
     )
     row = rows[0] if rows else {}
     return [row.get(f"m{i}") or 0 for i in range(len(bounds))]
 
 
-async def dashboard(today: dt.date | None = None) -> Dashboard:
+async def dashboard(
+    today: dt.date | None = None, school_ids: tuple[int, ...] | None = None
+) -> Dashboard:
+    """The dashboard of every school, or of `school_ids` only (an agent limited to schools:
+    their schools' bookings and presences, their families' money)."""
     today = today or clock.today()
+    ids = school_ids
+    schools_in, some = _in_schools("school", ids)
+    families, of_some = _families_of(ids)
     this_week = monday(today)
     weeks_ahead = [this_week + dt.timedelta(weeks=i) for i in range(WEEKS_AHEAD)]
     weeks_behind = [this_week - dt.timedelta(weeks=i) for i in range(WEEKS_BEHIND - 1, -1, -1)]
@@ -173,23 +213,36 @@ async def dashboard(today: dt.date | None = None) -> Dashboard:
     this_month = today.replace(day=1)
     months = [add_months(this_month, -i) for i in range(MONTHS - 1, -1, -1)]
 
-    figures = (await fetch(FIGURES_SQL, True, True, today, types=FIGURES_TYPES))[0]
-    schools = await fetch("SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
+    figures_sql, figures_args = _figures_sql(ids, today)
+    figures = (await fetch(figures_sql, *figures_args, types=FIGURES_TYPES))[0]
+    schools = await fetch(
+        f"SELECT id, name FROM school WHERE active = {{}}{_in_schools('id', ids)[0]} ORDER BY name",
+        True,
+        *some,
+    )
     setup = await load_setup(start, end)
     booked: dict[tuple[int, int, dt.date], int] = {}
-    for row in await fetch(BOOKINGS_SQL, start, end, types={"day": dt.date, "n": int}):
+    for row in await fetch(
+        BOOKINGS_SQL % schools_in, start, end, *some, types={"day": dt.date, "n": int}
+    ):
         booked[(row["school"], row["activity"], row["day"])] = row["n"]
     present = {
         row["day"]: row["n"]
-        for row in await fetch(PRESENT_SQL, start, end, types={"day": dt.date, "n": int})
+        for row in await fetch(
+            PRESENT_SQL % schools_in, start, end, *some, types={"day": dt.date, "n": int}
+        )
     }
     invoiced = {
         row["month"]: row["cents"]
         for row in await fetch(
-            INVOICED_SQL, months[0], months[-1], types={"month": dt.date, "cents": int}
+            INVOICED_SQL % families,
+            months[0],
+            months[-1],
+            *of_some,
+            types={"month": dt.date, "cents": int},
         )
     }
-    collected = await _collected(months)
+    collected = await _collected(months, ids)
 
     figures["bookings_today"] = sum(n for (_, _, day), n in booked.items() if day == today)
     schools_today = []
@@ -252,6 +305,7 @@ async def dashboard(today: dt.date | None = None) -> Dashboard:
     return Dashboard(
         today=today,
         figures=figures,
+        schools=schools,
         schools_today=schools_today,
         weeks_ahead=weeks_ahead,
         occupancy=occupancy,

@@ -289,6 +289,7 @@ def _child_page(
             "child_id": page.child["id"] if page.child else None,
             "schools": page.schools,
             "levels": page.levels,
+            "classes": page.classes,
             "diets": forms.DIETS,
         },
         status_code=status,
@@ -312,10 +313,16 @@ async def staff_child_edit(
 
 async def _save_child(request: Request, family_id: int, data: dict, child_id: int | None) -> Any:
     page = _found(await queries.child_page(family_id, child_id))
-    form = ChildForm.bind(data, school_ids=page.school_ids, editing=child_id is not None)
+    form = ChildForm.bind(
+        data, school_ids=page.school_ids, class_ids=page.class_ids, editing=child_id is not None
+    )
     if not form.valid:
         return _child_page(request, page, form, status=422)
-    await _or_404(services.save_child(request.user, family_id, form.child(), child_id))
+    try:
+        await _or_404(services.save_child(request.user, family_id, form.child(), child_id))
+    except Rejected as error:
+        form.reject(error)
+        return _child_page(request, page, form, status=422)
     message = "L’enfant a été ajouté." if child_id is None else "La fiche de l’enfant est à jour."
     return redirect(request, _record_path(request, family_id), message)
 

@@ -437,6 +437,7 @@ class ChildForm(Form):
         max_length=4,
     )
     ecole = Id("École", invalid="Choisissez une école de la liste.", max_length=10)
+    classe = Id("Classe", invalid="Choisissez une classe de la liste.", max_length=10)
     regime = Choice(
         "Régime alimentaire",
         DIETS,
@@ -454,6 +455,11 @@ class ChildForm(Form):
             raise Invalid("Choisissez une école de la liste.")
         return school_id
 
+    def clean_classe(self, class_id: int) -> int:
+        if class_id not in self.context.get("class_ids", set()):
+            raise Invalid("Choisissez une classe de la liste.")
+        return class_id
+
     def clean_actif(self, active: bool) -> bool:
         # A new child is active: the box is only on the edit page.
         return active if self.context.get("editing") else True
@@ -467,6 +473,7 @@ class ChildForm(Form):
             naissance=child["birth_date"].isoformat(),
             niveau=child["level"],
             ecole=str(child["school"] or ""),
+            classe=str(child["school_class"] or ""),
             regime=child["diet"],
             sante=child["health_notes"],
             allergie=child["has_allergy"],
@@ -476,7 +483,9 @@ class ChildForm(Form):
 
     @classmethod
     def new(cls, family_name: str) -> ChildForm:
-        return cls.initial(nom=family_name, niveau="", ecole="", regime="standard", actif=True)
+        return cls.initial(
+            nom=family_name, niveau="", ecole="", classe="", regime="standard", actif=True
+        )
 
     def child(self) -> dict[str, Any]:
         """The columns services.save_child writes."""
@@ -487,6 +496,7 @@ class ChildForm(Form):
             "birth_date": c["naissance"],
             "level": c["niveau"],
             "school": c["ecole"],
+            "school_class": c["classe"],
             "diet": c["regime"],
             "health_notes": c["sante"],
             "has_allergy": c["allergie"],

@@ -12,7 +12,7 @@ from ecp.audit import services as audit
 from ecp.auth.tables import AuthSession, StaffUser
 from ecp.booking.inscriptions import STATUS_LABELS as INSCRIPTION_STATUS_LABELS
 from ecp.booking.tables import Booking, Inscription
-from ecp.commune.tables import School
+from ecp.commune.tables import School, SchoolClass
 from ecp.errors import Rejected
 from ecp.families import search
 from ecp.families.queries import families_of_schools
@@ -481,6 +481,46 @@ class ChildPage:
     schools: list[tuple[str, str]]
     school_ids: set[int] = field(default_factory=set)
     levels: list[tuple[str, str]] = field(default_factory=lambda: [(lv, lv) for lv in LEVELS])
+    classes: list[tuple[str, str]] = field(default_factory=list)  # this year's, « CE1 A – École »
+    class_ids: set[int] = field(default_factory=set)
+
+
+async def class_choices(school_ids: set[int], also: int | None = None) -> list[dict]:
+    """The current school year's classes of these schools (and the class `also`, the one a
+    child has, whatever its year): id, name, school name."""
+    if not school_ids:
+        return []
+    current = SchoolClass.school.is_in(sorted(school_ids)) & (
+        SchoolClass.school_year.is_current == True  # noqa: E712
+    )
+    return (
+        await SchoolClass.select(
+            SchoolClass.id, SchoolClass.name, SchoolClass.school.name.as_alias("school_name")
+        )
+        .where(current | (SchoolClass.id == (also or -1)))
+        .order_by(SchoolClass.school.name)
+        .order_by(SchoolClass.name)
+    )
+
+
+async def school_fit(school_id: int | None, class_id: int | None) -> dict:
+    """What save_child checks a child against: the school's kind and name, and the class's
+    school (None when the class does not exist)."""
+    school = (
+        await School.select(School.kind, School.name).where(School.id == school_id).first()
+        if school_id is not None
+        else None
+    )
+    klass = (
+        await SchoolClass.select(SchoolClass.school).where(SchoolClass.id == class_id).first()
+        if class_id is not None
+        else None
+    )
+    return {
+        "kind": school["kind"] if school else None,
+        "school_name": school["name"] if school else "",
+        "class_school": klass["school"] if klass else None,
+    }
 
 
 async def child_page(family_id: int, child_id: int | None = None) -> ChildPage | None:
@@ -494,12 +534,16 @@ async def child_page(family_id: int, child_id: int | None = None) -> ChildPage |
         if kid is None:
             return None
     active = [s for s in await schools() if s["active"]]
+    classes = await class_choices({s["id"] for s in active}, kid["school_class"] if kid else None)
     return ChildPage(
         family=row,
         child=kid,
         schools=[("", "aucune (pas encore scolarisé ici)")]
         + [(str(s["id"]), s["name"]) for s in active],
         school_ids={s["id"] for s in active},
+        classes=[("", "aucune classe")]
+        + [(str(c["id"]), f"{c['name']} – {c['school_name']}") for c in classes],
+        class_ids={c["id"] for c in classes},
     )
 
 

@@ -8,6 +8,7 @@ from litestar import Request, Router, get
 from litestar.exceptions import NoRouteMatchFoundException
 from litestar.response import Template
 
+from ecp.auth.scope import school_scope
 from ecp.backoffice import (
     activity_routes,
     charts,
@@ -36,7 +37,8 @@ def _route_exists(request: Request, name: str) -> bool:
 
 @get("/", name="staff_home")
 async def staff_home(request: Request) -> Template:
-    data = await dashboard_queries.dashboard()
+    scope = await school_scope(request.user)
+    data = await dashboard_queries.dashboard(school_ids=scope.ids)
     return page_or_fragment(
         request,
         page="pages/backoffice/home.html",
@@ -45,6 +47,7 @@ async def staff_home(request: Request) -> Template:
             "data": data,
             "figures": data.figures,
             "charts": charts.dashboard_charts(data),
+            "scope_schools": [s["name"] for s in data.schools] if scope.limited else None,
             "unpaid_list": "staff_overdue" if _route_exists(request, "staff_overdue") else None,
         },
     )

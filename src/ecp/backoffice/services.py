@@ -19,6 +19,7 @@ from ecp.auth.principal import Principal
 from ecp.auth.sessions import close_all_for
 from ecp.auth.tables import AuthSession
 from ecp.backoffice import queries
+from ecp.commune import levels as school_levels
 from ecp.db import lock_for_update, write_transaction
 from ecp.errors import Rejected
 from ecp.families import search
@@ -528,10 +529,32 @@ async def remove_quotient(actor: Principal, family_id: int, quotient_id: int) ->
     return row
 
 
+async def _check_school_fit(values: dict) -> None:
+    """A child's level is one its school teaches, and its class is one of that school's
+    classes this year (Rejected, next to the field, otherwise)."""
+    fit = await queries.school_fit(values.get("school"), values.get("school_class"))
+    kind = fit["kind"]
+    if kind is not None and not school_levels.teaches(kind, values["level"]):
+        raise Rejected(
+            f"L’école {fit['school_name']} n’enseigne pas le niveau {values['level']} "
+            f"({school_levels.KIND_LABELS.get(kind, kind)} : {school_levels.levels_text(kind)}).",
+            field="niveau",
+        )
+    if values.get("school_class") is not None:
+        if values.get("school") is None:
+            raise Rejected("Choisissez d’abord l’école de cette classe.", field="classe")
+        if fit["class_school"] != values["school"]:
+            raise Rejected(
+                f"Cette classe n’est pas une classe de l’école {fit['school_name']}.",
+                field="classe",
+            )
+
+
 async def save_child(
     actor: Principal, family_id: int, values: dict, child_id: int | None = None
 ) -> int:
     async with write_transaction():
+        await _check_school_fit(values)
         if child_id is None:
             child = Child(family=family_id, **values)
             await child.save()

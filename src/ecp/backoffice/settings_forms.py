@@ -190,6 +190,7 @@ class SchoolForm(Form):
         max_length=20,
     )
     adresse = Text("Adresse")
+    classes = Text("Classes de l’année scolaire en cours", max_length=2000)
     active = Checkbox("École ouverte")
 
     def clean_nom(self, name: str) -> str:

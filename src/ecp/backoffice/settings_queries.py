@@ -14,7 +14,14 @@ from ecp.auth.tables import StaffUser
 from ecp.booking.calendar import STANDING
 from ecp.booking.tables import Booking
 from ecp.commune.queries import commune_settings
-from ecp.commune.tables import Activity, ActivityCapacity, Closure, School, SchoolYear
+from ecp.commune.tables import (
+    Activity,
+    ActivityCapacity,
+    Closure,
+    School,
+    SchoolClass,
+    SchoolYear,
+)
 from ecp.db import aware, fetch
 
 # Closures are listed from two months back: the recent ones explain an invoice's missing days.
@@ -59,6 +66,18 @@ async def overview() -> dict:
 
 async def school(school_id: int) -> dict | None:
     return await School.select().where(School.id == school_id).first()
+
+
+async def school_class_names(school_id: int) -> list[str]:
+    """The school's classes of the current school year, by name."""
+    rows = (
+        await SchoolClass.select(SchoolClass.name)
+        .where(
+            (SchoolClass.school == school_id) & (SchoolClass.school_year.is_current == True)  # noqa: E712
+        )
+        .order_by(SchoolClass.name)
+    )
+    return [r["name"] for r in rows]
 
 
 async def school_names() -> dict[int, str]:

@@ -27,6 +27,7 @@ from ecp.backoffice.settings_forms import (
     StaffForm,
     YearForm,
 )
+from ecp.commune import levels
 from ecp.errors import Rejected
 from ecp.web.forms import Form
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
@@ -130,12 +131,16 @@ async def staff_settings_year(request: Request, data: URLEncodedBody[dict[str, A
 # ---------------------------------------------------------------- schools
 
 
+# The kinds offered, each with the levels it teaches.
+SCHOOL_KINDS = [(kind, f"{label} ({levels.levels_text(kind)})") for kind, label in services.KINDS]
+
+
 def _school_page(request: Request, form: Form, school_id: int | None, status: int = 200):
     return page_or_fragment(
         request,
         page="pages/backoffice/settings_school.html",
         fragment="partials/backoffice/school_form.html",
-        context={"form": form, "school_id": school_id, "kinds": services.KINDS},
+        context={"form": form, "school_id": school_id, "kinds": SCHOOL_KINDS},
         status_code=status,
     )
 
@@ -151,7 +156,11 @@ async def staff_school_edit(request: Request, school_id: FromPath[int]) -> Templ
     if school is None:
         raise NotFoundException()
     form = SchoolForm.initial(
-        nom=school["name"], type=school["kind"], adresse=school["address"], active=school["active"]
+        nom=school["name"],
+        type=school["kind"],
+        adresse=school["address"],
+        classes="\n".join(await queries.school_class_names(school_id)),
+        active=school["active"],
     )
     return _school_page(request, form, school_id)
 
@@ -172,6 +181,7 @@ async def _save_school(request: Request, data: dict, school_id: int | None) -> A
                 kind=form.cleaned["type"],
                 address=form.cleaned["adresse"],
                 active=form.cleaned["active"],
+                classes=levels.class_names(form.cleaned["classes"]),
             )
         except services.Missing:
             raise NotFoundException() from None

@@ -32,6 +32,7 @@ from ecp.backoffice import settings_queries as queries
 from ecp.booking import inscriptions
 from ecp.booking.calendar import STANDING, week_code
 from ecp.booking.tables import Booking
+from ecp.commune import levels
 from ecp.commune.queries import commune_settings
 from ecp.commune.tables import (
     Activity,
@@ -39,11 +40,12 @@ from ecp.commune.tables import (
     Closure,
     CommuneSettings,
     School,
+    SchoolClass,
     SchoolYear,
 )
 from ecp.db import fetch, write_transaction
 from ecp.errors import Rejected
-from ecp.families.tables import LEVELS
+from ecp.families.tables import LEVELS, Child
 from ecp.mail.outbox import queue_email
 from ecp.settings import Settings
 from ecp.web import urls
@@ -241,8 +243,11 @@ async def save_school(
     kind: str,
     address: str,
     active: bool = True,
+    classes: list[str] | None = None,
 ) -> int:
-    """Creates a school (school_id None) or changes one; returns its id."""
+    """Creates a school (school_id None) or changes one; returns its id. `classes` (None:
+    left as they are) are the names of its classes this school year: new names are added,
+    names gone are removed (their children keep their level, without a class)."""
     if not name:
         raise Rejected("Saisissez le nom de l’école.", field="nom")
     if kind not in dict(KINDS):
@@ -259,8 +264,51 @@ async def save_school(
             school_id = school.id
         else:
             await School.update(values).where(School.id == school_id)
-        await record(actor, "settings_changed", target=f"école {name}")
+        details = None
+        if classes is not None:
+            details = await _save_classes(school_id, kind, classes)
+        await record(actor, "settings_changed", target=f"école {name}", details=details)
     return school_id
+
+
+async def _save_classes(school_id: int, kind: str, names: list[str]) -> dict | None:
+    """The school's classes of the current year made `names`; the change for the journal."""
+    year = await SchoolYear.select(SchoolYear.id).where(SchoolYear.is_current == True).first()  # noqa: E712
+    rows = []
+    if year is not None:
+        rows = await SchoolClass.select(SchoolClass.id, SchoolClass.name).where(
+            (SchoolClass.school == school_id) & (SchoolClass.school_year == year["id"])
+        )
+    # Checked even when the list is unchanged: a new kind must teach its classes' levels.
+    for name in names:
+        level = levels.level_of_class(name)
+        if level and not levels.teaches(kind, level):
+            raise Rejected(
+                f"La classe « {name} » est d’un niveau que cette école n’enseigne pas "
+                f"({levels.KIND_LABELS[kind]} : {levels.levels_text(kind)}).",
+                field="classes",
+            )
+    before = sorted(r["name"] for r in rows)
+    if before == sorted(names):
+        return None
+    if year is None:
+        raise Rejected(
+            "Créez d’abord l’année scolaire en cours : les classes sont celles d’une année.",
+            field="classes",
+        )
+    gone = [r["id"] for r in rows if r["name"] not in names]
+    if gone:
+        await Child.update({Child.school_class: None}).where(Child.school_class.is_in(gone))
+        await SchoolClass.delete().where(SchoolClass.id.is_in(gone))
+    for name in names:
+        if name not in before:
+            await SchoolClass(
+                school=school_id,
+                school_year=year["id"],
+                name=name,
+                level=levels.level_of_class(name),
+            ).save()
+    return {"classes": {"before": before, "after": sorted(names)}}
 
 
 # ---------------------------------------------------------------- closures

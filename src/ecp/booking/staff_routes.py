@@ -114,8 +114,11 @@ async def _scoped_context(
     request: Request, day: dt.date, school_id: int | None, view: int | str | None
 ) -> dict[str, Any]:
     context = await attendance_context(day, await _in_scope(request, school_id), view)
+    scope = await school_scope(request.user)
     if "schools" in context:
-        context["schools"] = (await school_scope(request.user)).keep(context["schools"])
+        context["schools"] = scope.keep(context["schools"])
+    # A limited agent is offered their schools only, never « Toutes les écoles ».
+    context["school_limited"] = scope.limited
     return context
 
 

@@ -102,6 +102,7 @@ def test_child_form_cleans_the_columns():
         "birth_date": dt.date(2020, 3, 14),
         "level": "GS",
         "school": 3,
+        "school_class": None,
         "diet": "sans_porc",
         "health_notes": "Allergie aux œufs",
         "has_allergy": True,
@@ -115,6 +116,10 @@ def test_child_form_active_box_counts_when_editing():
     edited = ChildForm.bind({**CHILD, "actif": "oui"}, school_ids={3}, editing=True)
     assert edited.child()["active"] is True
     assert ChildForm.bind({**CHILD, "ecole": ""}, school_ids=set()).child()["school"] is None
+    # A class must be one of those offered (class_ids).
+    assert ChildForm.bind({**CHILD, "classe": "4"}, school_ids={3}, class_ids={4}).valid
+    offered = ChildForm.bind({**CHILD, "classe": "5"}, school_ids={3}, class_ids={4})
+    assert offered.errors == {"classe": "Choisissez une classe de la liste."}
 
 
 def test_child_form_messages():
@@ -144,6 +149,7 @@ def test_child_form_of_a_recorded_child():
             "birth_date": dt.date(2019, 5, 4),
             "level": "CE1",
             "school": None,
+            "school_class": 7,
             "diet": "standard",
             "health_notes": "Asthme",
             "has_allergy": False,
@@ -152,6 +158,7 @@ def test_child_form_of_a_recorded_child():
         }
     )
     assert form.values["naissance"] == "2019-05-04" and form.values["ecole"] == ""
+    assert form.values["classe"] == "7"
     assert form.values["sante"] == "Asthme" and form.values["accompagnement"] is True
     assert form.errors == {}
 

@@ -236,3 +236,94 @@ async def test_a_limited_agent_decides_only_for_their_schools(client):
     assert (
         await ContactChangeRequest.count().where(ContactChangeRequest.status == "en_attente") == 2
     )
+
+
+async def test_a_limited_agents_effectifs_offer_no_other_school_nor_all_of_them(client):
+    commune, _ = await _two_schools()
+    await _limited_agent(client, commune.school)
+    for headers in ({}, {"HX-Request": "true"}):
+        page = await client.get(f"/agents/effectifs?jour={DAY.isoformat()}", headers=headers)
+        assert page.status_code == 200
+        if not headers:
+            options = [o.get_text() for o in soup(page.text).select("#ecole option")]
+            assert options == ["École Jules-Ferry"]
+            assert "Toutes les écoles" not in page.text
+
+
+async def test_an_unlimited_agent_is_still_offered_every_school(client):
+    await _two_schools()
+    await staff_client(client, "agent")
+    page = soup((await client.get(f"/agents/effectifs?jour={DAY.isoformat()}")).text)
+    options = [o.get_text() for o in page.select("#ecole option")]
+    assert options == ["Toutes les écoles", "École Jules-Ferry", "École Pasteur"]
+
+
+async def _invoice(family, number: str, cents: int) -> None:
+    from ecp.invoices.tables import Invoice
+    from ecp.payments.tables import Payment
+
+    await Invoice(
+        number=number,
+        family=family.id,
+        month=dt.date(2026, 10, 1),
+        issued_at=clock.now(),
+        due_on=dt.date(2026, 11, 10),
+        total_cents=cents,
+        paid_cents=0,
+    ).save()
+    await Payment(
+        family=family.id, method="especes", amount_cents=100, received_at=clock.now()
+    ).save()
+
+
+def _figures(html) -> dict[str, str]:
+    return {
+        div.dt.get_text(" ", strip=True): div.dd.get_text(" ", strip=True).split(" ")[0]
+        for div in html.select(".figures > div")
+    }
+
+
+async def test_a_limited_agents_dashboard_counts_their_schools_only(client):
+    with clock.frozen(dt.datetime(2026, 11, 17, 9, 0, tzinfo=dt.UTC)):
+        commune, families = await _two_schools()
+        await _invoice(families["Martin"][0], "FAC-2026-000001", 3000)
+        await _invoice(families["Diallo"][0], "FAC-2026-000002", 7000)
+        await _limited_agent(client, commune.school)
+        page = await client.get("/agents/")
+        assert page.status_code == 200
+        html = soup(page.text)
+        assert html.select_one("#dashboard-scope").get_text() == "Écoles : École Jules-Ferry."
+        figures = _figures(html)
+        assert figures["Familles actives"] == "1" and figures["Enfants"] == "1"
+        assert figures["Réservations aujourd’hui"] == "1"
+        assert figures["Inscriptions à valider"] == "1"
+        assert figures["Demandes de changement en attente"] == "1"
+        assert figures["Factures en retard"] == "1"
+        assert "30\u00a0€" in html.select_one(".figures").get_text()
+        today = html.select_one("#today-title").find_parent("section").get_text(" ")
+        assert "Jules-Ferry" in today and "Pasteur" not in today
+        heat = html.select_one("#occupancy-caption").find_parent("table").get_text(" ")
+        assert "Jules-Ferry" in heat and "Pasteur" not in heat
+        monthly = html.select_one("#monthly-caption").find_parent("table").get_text(" ")
+        assert "30,00" in monthly and "100,00" not in monthly and "70,00" not in monthly
+        weekly = html.select_one("#weekly-caption").find_parent("table")
+        assert [td.get_text(strip=True) for td in weekly.select("tbody tr")[-1].select("td")][
+            0
+        ] == "1"
+        fragment = await client.get("/agents/", headers={"HX-Request": "true"})
+        assert "Pasteur" not in fragment.text and "<html" not in fragment.text
+
+
+async def test_an_unlimited_agents_dashboard_counts_every_school(client):
+    with clock.frozen(dt.datetime(2026, 11, 17, 9, 0, tzinfo=dt.UTC)):
+        await _two_schools()
+        await staff_client(client, "agent")
+        html = soup((await client.get("/agents/")).text)
+        assert html.select_one("#dashboard-scope") is None
+        figures = _figures(html)
+        assert figures["Familles actives"] == "2" and figures["Enfants"] == "2"
+        assert figures["Réservations aujourd’hui"] == "2"
+        assert figures["Inscriptions à valider"] == "2"
+        assert figures["Demandes de changement en attente"] == "2"
+        today = html.select_one("#today-title").find_parent("section").get_text(" ")
+        assert "Jules-Ferry" in today and "Pasteur" in today
