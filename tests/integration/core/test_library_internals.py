@@ -124,3 +124,22 @@ async def test_the_shared_reader_serves_selects_and_leaves_writes_to_piccolo(tmp
     finally:
         engine.close_reader()
         assert engine._readers == {}
+
+
+def test_the_memoised_converters_are_piccolos_own():
+    """ecp.db re-registers Piccolo's converters memoised (a page's rows repeat the same dates and
+    ids): each registered one wraps Piccolo's function of that name, and gives its results."""
+    import sqlite3
+
+    from piccolo.engine import sqlite as piccolo_sqlite
+
+    from ecp.db import CACHED_CONVERTERS
+
+    for declared, original in CACHED_CONVERTERS.items():
+        assert original is piccolo_sqlite.CONVERTERS[declared], RECHECK
+        registered = sqlite3.converters[declared]
+        assert registered.__wrapped__ is original, f"{declared}: {RECHECK}"
+    date = sqlite3.converters["DATE"]
+    assert date(b"2026-12-21") == dt.date(2026, 12, 21) == date(b"2026-12-21")
+    assert sqlite3.converters["INTEGER"](b"42") == 42
+    assert sqlite3.converters["BOOLEAN"](b"0") is False
