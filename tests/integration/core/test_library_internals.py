@@ -143,3 +143,56 @@ def test_the_memoised_converters_are_piccolos_own():
     assert date(b"2026-12-21") == dt.date(2026, 12, 21) == date(b"2026-12-21")
     assert sqlite3.converters["INTEGER"](b"42") == 42
     assert sqlite3.converters["BOOLEAN"](b"0") is False
+
+
+def test_piccolo_transactions_still_take_their_connection_from_the_engine():
+    """ecp.db lends the queued writer's connection through SQLiteEngine.get_connection: Piccolo's
+    transaction must still ask the engine for it on entry and only close() it on exit."""
+    from piccolo.engine.sqlite import SQLiteTransaction
+
+    assert "self.connection = await self.get_connection()" in inspect.getsource(
+        SQLiteTransaction.__aenter__
+    ), RECHECK
+    assert "self.engine.get_connection()" in inspect.getsource(SQLiteTransaction.get_connection), (
+        RECHECK
+    )
+    assert "await self.connection.close()" in inspect.getsource(SQLiteTransaction.__aexit__), (
+        RECHECK
+    )
+
+
+async def test_queued_writers_share_one_connection_and_the_last_closes_it(tmp_path):
+    import threading
+
+    from ecp.db import _queued_sqlite_transaction
+
+    engine = SQLiteSharedReadsEngine(path=str(tmp_path / "writers.sqlite"), timeout=30)
+    await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
+    threads = threading.active_count()
+    used = []
+
+    async def write(n: int, fail: bool = False) -> None:
+        async with _queued_sqlite_transaction(engine):
+            used.append(engine.current_transaction.get().connection._connection)
+            await engine.run_querystring(QueryString("INSERT INTO t (n) VALUES ({})", n))
+            await asyncio.sleep(0)
+            if fail:
+                raise LookupError("rolled back")
+
+    try:
+        await asyncio.gather(write(1), write(2), write(3))
+        # A burst: the writers queued behind the first reuse its connection, the last closes it.
+        assert len({id(c) for c in used}) == 1
+        assert engine.writer_queue().connection is None
+        assert threading.active_count() == threads
+        # A failed transaction is rolled back and its connection not handed on.
+        used.clear()
+        results = await asyncio.gather(write(4, fail=True), write(5), return_exceptions=True)
+        assert isinstance(results[0], LookupError) and results[1] is None
+        assert used[0] is not used[1]
+        rows = await engine.run_querystring(QueryString("SELECT n FROM t ORDER BY n"))
+        assert [r["n"] for r in rows] == [1, 2, 3, 5]
+        assert engine.writer_queue().connection is None
+        assert threading.active_count() == threads
+    finally:
+        engine.close_reader()
