@@ -88,6 +88,11 @@ class DayView:
     def short(self) -> str:
         return french_date(self.day, "EEE d")
 
+    @property
+    def title(self) -> str:
+        """« Lundi 7 décembre », the day's heading."""
+        return self.label.capitalize()
+
 
 @dataclass
 class ChildView:
@@ -108,6 +113,16 @@ class ChildView:
     @property
     def has_action(self) -> bool:
         return any(r.cell.action for d in self.days for r in d.rows)
+
+    @property
+    def past_days(self) -> list[DayView]:
+        """Before today: one line each, above the cards."""
+        return [d for d in self.days if d.past]
+
+    @property
+    def coming_days(self) -> list[DayView]:
+        """Today and after: the cards."""
+        return [d for d in self.days if not d.past]
 
 
 def build_cell(
