@@ -21,7 +21,9 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
 # The versions SQLiteSharedReadsEngine was written and tested against: it overrides a private
-# method of Piccolo's SQLiteEngine (aiosqlite stays pinned: Piccolo's writes go through it).
+# method of Piccolo's SQLiteEngine, lends queued writers one aiosqlite connection through its
+# get_connection, and re-registers its column converters memoised (aiosqlite stays pinned:
+# Piccolo's writes go through it).
 # pyproject.toml pins both; tests/integration/core/test_library_internals.py fails on any other
 # version and says what to re-check.
 PINNED_VERSIONS = {"piccolo": "1.38.0", "aiosqlite": "0.22.1"}

@@ -32,7 +32,9 @@ RECHECK = (
     "piccolo/engine/sqlite.py and check that run_querystring and run_ddl still call "
     "self._run_in_new_connection(query=..., args=..., query_type=..., table=...) outside a "
     "transaction and that _run_in_new_connection still only opens a connection, runs and "
-    "commits. Then update ecp.db.PINNED_VERSIONS and the pins "
+    "commits; that SQLiteTransaction still takes its connection from engine.get_connection() "
+    "on entry and only close()s it on exit; that the converters ecp.db.CACHED_CONVERTERS "
+    "names are still Piccolo's CONVERTERS. Then update ecp.db.PINNED_VERSIONS and the pins "
     "in pyproject.toml together."
 ).format(**PINNED_VERSIONS)
 
