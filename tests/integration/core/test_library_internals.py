@@ -164,13 +164,10 @@ def test_piccolo_transactions_still_take_their_connection_from_the_engine():
 
 
 async def test_queued_writers_share_one_connection_and_the_last_closes_it(tmp_path):
-    import threading
-
     from ecp.db import _queued_sqlite_transaction
 
     engine = SQLiteSharedReadsEngine(path=str(tmp_path / "writers.sqlite"), timeout=30)
     await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
-    threads = threading.active_count()
     used = []
 
     async def write(n: int, fail: bool = False) -> None:
@@ -186,7 +183,9 @@ async def test_queued_writers_share_one_connection_and_the_last_closes_it(tmp_pa
         # A burst: the writers queued behind the first reuse its connection, the last closes it.
         assert len({id(c) for c in used}) == 1
         assert engine.writer_queue().connection is None
-        assert threading.active_count() == threads
+        # Closed, its thread stopped (aiosqlite's close waits for it): none left to keep the
+        # process from exiting.
+        assert used[0]._connection is None
         # A failed transaction is rolled back and its connection not handed on.
         used.clear()
         results = await asyncio.gather(write(4, fail=True), write(5), return_exceptions=True)
@@ -195,6 +194,6 @@ async def test_queued_writers_share_one_connection_and_the_last_closes_it(tmp_pa
         rows = await engine.run_querystring(QueryString("SELECT n FROM t ORDER BY n"))
         assert [r["n"] for r in rows] == [1, 2, 3, 5]
         assert engine.writer_queue().connection is None
-        assert threading.active_count() == threads
+        assert all(c._connection is None for c in used)
     finally:
         engine.close_reader()
