@@ -8,9 +8,12 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from piccolo.engine import sqlite as piccolo_sqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
@@ -18,10 +21,39 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 
 # The versions SQLiteSharedReadsEngine was written and tested against: it overrides a private
-# method of Piccolo's SQLiteEngine (aiosqlite stays pinned: Piccolo's writes go through it).
+# method of Piccolo's SQLiteEngine, lends queued writers one aiosqlite connection through its
+# get_connection, and re-registers its column converters memoised (aiosqlite stays pinned:
+# Piccolo's writes go through it).
 # pyproject.toml pins both; tests/integration/core/test_library_internals.py fails on any other
 # version and says what to re-check.
 PINNED_VERSIONS = {"piccolo": "1.38.0", "aiosqlite": "0.22.1"}
+
+
+# SQLite hands each DATE, TIME, INTEGER... cell of a result to the converter Piccolo registered
+# for its declared type (PARSE_DECLTYPES): about a microsecond each (bytes decoded, parsed), and
+# a page's rows repeat the same few values (the week's five days, the same ids, the same
+# hours). The same converters, memoised on the raw bytes: every value they return is immutable
+# (int, bool, date, time, datetime, Decimal, UUID), so sharing one object is safe. Registered
+# after Piccolo's own (imported above), for every sqlite3 connection of the process.
+CACHED_CONVERTERS = {
+    "INTEGER": piccolo_sqlite.convert_int_out,
+    "BOOLEAN": piccolo_sqlite.convert_boolean_out,
+    "DATE": piccolo_sqlite.convert_date_out,
+    "TIME": piccolo_sqlite.convert_time_out,
+    "TIMESTAMP": piccolo_sqlite.convert_timestamp_out,
+    "TIMESTAMPTZ": piccolo_sqlite.convert_timestamptz_out,
+    "NUMERIC": piccolo_sqlite.convert_numeric_out,
+    "UUID": piccolo_sqlite.convert_uuid_out,
+}
+CONVERTER_CACHE_SIZE = 4096
+
+
+def _register_cached_converters() -> None:
+    for declared, converter in CACHED_CONVERTERS.items():
+        sqlite3.register_converter(declared, lru_cache(maxsize=CONVERTER_CACHE_SIZE)(converter))
+
+
+_register_cached_converters()
 
 
 class SQLiteSharedReadsEngine(SQLiteEngine):
@@ -47,17 +79,28 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._readers: dict[int, sqlite3.Connection] = {}
-        self._writers: dict[int, asyncio.Lock] = {}
+        self._writers: dict[int, _WriterQueue] = {}
+
+    def writer_queue(self) -> _WriterQueue:
+        key = id(asyncio.get_running_loop())
+        queue = self._writers.get(key)
+        if queue is None:
+            queue = self._writers[key] = _WriterQueue()
+        return queue
 
     def writer_lock(self) -> asyncio.Lock:
         """One write transaction at a time per process, queued in order. SQLite allows one writer
         anyway; left to its busy handler, writers poll with sleeps of up to 100 ms and the unlucky
         ones starve (booking toggle p95 1.9 s under 32 connections in the benchmark)."""
-        key = id(asyncio.get_running_loop())
-        lock = self._writers.get(key)
-        if lock is None:
-            lock = self._writers[key] = asyncio.Lock()
-        return lock
+        return self.writer_queue().lock
+
+    async def get_connection(self):
+        """Piccolo's transactions ask here for their connection: the queued writer's own while it
+        holds the writer lock (see _queued_sqlite_transaction), else a new one (Piccolo's)."""
+        lent = _LENT_WRITER.get()
+        if lent is not None:
+            return lent
+        return await super().get_connection()
 
     def _reader(self) -> sqlite3.Connection:
         key = id(asyncio.get_running_loop())
@@ -191,11 +234,80 @@ async def _give_back(db: PostgresEngine, transaction) -> None:
             pass
 
 
+class _WriterQueue:
+    """A loop's queue of SQLite write transactions: the lock, how many wait for it, and the
+    connection the last one left open for the next."""
+
+    __slots__ = ("lock", "waiting", "connection")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+        self.connection: Any = None
+
+
+class _LentConnection:
+    """The queued writer's aiosqlite connection as Piccolo's transaction sees it: everything
+    passes through, except close(), which the queue does (or not) once the transaction ends."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Any) -> None:
+        object.__setattr__(self, "_connection", connection)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._connection, name, value)
+
+    async def close(self) -> None:
+        return None
+
+
+_LENT_WRITER: ContextVar[_LentConnection | None] = ContextVar("ecp_lent_writer", default=None)
+
+
 @asynccontextmanager
 async def _queued_sqlite_transaction(db: SQLiteSharedReadsEngine) -> AsyncIterator[None]:
-    async with db.writer_lock():
-        async with db.transaction(transaction_type=TransactionType.immediate) as transaction:
-            yield transaction
+    """The write lock, then Piccolo's IMMEDIATE transaction on the queue's connection.
+
+    Piccolo opens an aiosqlite connection per transaction (a thread started, the file opened,
+    the schema parsed on the first statement): most of a booking toggle's CPU. Writers queued
+    behind this one reuse its connection instead: it is kept only while another writer waits
+    and only after a clean commit (a failure, or a connection left inside a transaction, closes
+    it). The last writer of a burst closes it, so no connection (and no aiosqlite thread, which
+    would keep the process from exiting) outlives the queue, and none is shared outside the
+    lock: it is lent to this task's transaction only, through a context variable."""
+    queue = db.writer_queue()
+    queue.waiting += 1
+    try:
+        await queue.lock.acquire()
+    except BaseException:  # cancelled while waiting: the connection kept for it is closed
+        queue.waiting -= 1
+        if not queue.waiting and not queue.lock.locked() and queue.connection is not None:
+            stale, queue.connection = queue.connection, None
+            await stale.close()
+        raise
+    queue.waiting -= 1
+    try:
+        connection, queue.connection = queue.connection, None
+        if connection is None:
+            connection = await SQLiteEngine.get_connection(db)
+        token = _LENT_WRITER.set(_LentConnection(connection))
+        clean = False
+        try:
+            async with db.transaction(transaction_type=TransactionType.immediate) as transaction:
+                yield transaction
+            clean = True
+        finally:
+            _LENT_WRITER.reset(token)
+            if clean and queue.waiting and not connection.in_transaction:
+                queue.connection = connection
+            else:
+                await connection.close()
+    finally:
+        queue.lock.release()
 
 
 def lock_for_update(query):

@@ -26,6 +26,7 @@ from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
 from ecp.web.params import parse_id
 from ecp.web.plural import counted
+from ecp.web.template_engine import reverse
 from ecp.web.templating import french_date
 
 WEEK_PAGE = "pages/booking/week.html"
@@ -116,12 +117,13 @@ def _success_message(outcome: services.Outcome) -> str:
 
 def _week_urls(request: Request, family_id: int, staff: bool) -> tuple[str, str]:
     """(where the cells post, where the week is shown): the same path, by two route names."""
+    app = request.app
     if staff:
         return (
-            request.app.route_reverse("staff_family_week_change", family_id=family_id),
-            request.app.route_reverse("staff_family_week", family_id=family_id),
+            reverse(app, "staff_family_week_change", family_id=family_id),
+            reverse(app, "staff_family_week", family_id=family_id),
         )
-    return request.app.route_reverse("booking_change"), request.app.route_reverse("booking_week")
+    return reverse(app, "booking_change"), reverse(app, "booking_week")
 
 
 async def _change(request: Request, data: dict[str, Any], *, family_id: int, staff: bool):

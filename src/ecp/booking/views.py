@@ -88,6 +88,11 @@ class DayView:
     def short(self) -> str:
         return french_date(self.day, "EEE d")
 
+    @property
+    def title(self) -> str:
+        """« Lundi 7 décembre », the day's heading."""
+        return self.label.capitalize()
+
 
 @dataclass
 class ChildView:
@@ -109,6 +114,16 @@ class ChildView:
     def has_action(self) -> bool:
         return any(r.cell.action for d in self.days for r in d.rows)
 
+    @property
+    def past_days(self) -> list[DayView]:
+        """Before today: one line each, above the cards."""
+        return [d for d in self.days if d.past]
+
+    @property
+    def coming_days(self) -> list[DayView]:
+        """Today and after: the cards."""
+        return [d for d in self.days if not d.past]
+
 
 def build_cell(
     data: CalendarData,
@@ -117,10 +132,11 @@ def build_cell(
     day: dt.date,
     now: dt.datetime,
     staff: bool,
+    day_label: str | None = None,
 ) -> CellView:
     c = data.cell(child, activity, day, now, staff=staff)
     name = child["first_name"]
-    context = f" {activity.short_label}, {jour(day)}, pour {name}"
+    context = f" {activity.short_label}, {day_label or jour(day)}, pour {name}"
     note = ""
     if c.state == "ferme":
         note = c.reason
@@ -178,24 +194,40 @@ def _settle_day(view: DayView, now: dt.datetime, staff: bool) -> None:
         view.past_summary = ", ".join(kept) if kept else "aucune réservation"
 
 
+def _not_inscribed_all_week(
+    data: CalendarData, child: dict, activity: cal.ActivityInfo, dates: list[dt.date]
+) -> bool:
+    """Every cell of the activity this week would say « non inscrit » or « fermé », one at least
+    « non inscrit » (what build_week says once for the week): not inscribed, no booking kept
+    (a booked or ill day shows whatever the inscription), and a day it runs."""
+    if data.inscribed(child["id"], activity.id):
+        return False
+    runs = [d for d in dates if d.isoweekday() in activity.weekdays]
+    if any(data.booking_state(child["id"], activity.id, d) in cal.STANDING for d in runs):
+        return False
+    return any(cal.closed_reason(d, activity, child["school"], data.rules) is None for d in runs)
+
+
 def build_week(
     data: CalendarData, monday: dt.date, now: dt.datetime, staff: bool = False
 ) -> list[ChildView]:
     today = now.astimezone(clock.PARIS).date()
+    dates = week_days(monday)
+    labels = {day: jour(day) for day in dates}
     children = []
     for child in data.children:
         days = []
         booked: Counter = Counter()
-        for day in week_days(monday):
+        shown = [a for a in data.activities if a.eligible(child["level"])]
+        # Said once, never built cell by cell: the activities it is not inscribed to this week.
+        skipped = {a.id for a in shown if _not_inscribed_all_week(data, child, a, dates)}
+        for day in dates:
             # Staff correct past days: theirs stay whole.
-            view = DayView(day, jour(day), today=day == today, past=day < today and not staff)
-            for activity in data.activities:
-                if (
-                    not activity.eligible(child["level"])
-                    or day.isoweekday() not in activity.weekdays
-                ):
+            view = DayView(day, labels[day], today=day == today, past=day < today and not staff)
+            for activity in shown:
+                if activity.id in skipped or day.isoweekday() not in activity.weekdays:
                     continue
-                cell = build_cell(data, child, activity, day, now, staff)
+                cell = build_cell(data, child, activity, day, now, staff, labels[day])
                 view.rows.append(RowView(activity, cell))
                 if cell.state == "reserve":
                     booked[activity.short_label] += 1
@@ -205,7 +237,7 @@ def build_week(
         for view in days:
             for r in view.rows:
                 states.setdefault(r.activity.id, set()).add(r.cell.state)
-        missing = {
+        missing = skipped | {
             a for a, s in states.items() if s <= {"non_inscrit", "ferme"} and "non_inscrit" in s
         }
         not_inscribed = [a.short_label for a in data.activities if a.id in missing]

@@ -68,13 +68,25 @@ class MenuLink:
     current: bool
 
 
+def _href(app: Any, route: str) -> str:
+    """A menu route's path, reversed once per app (a menu has no parameters; Litestar rebuilds
+    the path on every route_reverse, and every page shows the menu)."""
+    hrefs = app.state.get("menu_hrefs")
+    if hrefs is None:
+        hrefs = app.state["menu_hrefs"] = {}
+    href = hrefs.get(route)
+    if href is None:
+        href = hrefs[route] = app.route_reverse(route)
+    return href
+
+
 def menu_links(request: Any) -> list[MenuLink]:
     """The request's menu as links; the current one is the longest address the page sits under
     (Anomalies lives under Facturation: only Anomalies is current there), a side's home only on
     itself."""
     items = menu_for(request.scope.get("user"))
     here = request.url.path.rstrip("/") or "/"
-    links = [(item, request.app.route_reverse(item.route)) for item in items]
+    links = [(item, _href(request.app, item.route)) for item in items]
     under = [
         href
         for item, href in links

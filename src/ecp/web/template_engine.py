@@ -19,7 +19,12 @@ URL_CACHE_SIZE = 4096
 
 def cached_url_for(context: Mapping[str, Any], /, route_name: str, **path_parameters: Any) -> str:
     """Litestar's template url_for, memoised per app (routes never change once it is built)."""
-    app = context["request"].app
+    return reverse(context["request"].app, route_name, **path_parameters)
+
+
+def reverse(app: Any, route_name: str, /, **path_parameters: Any) -> str:
+    """`app.route_reverse`, memoised per app: for handlers that reverse a route on every
+    request (what a page posts to, where its links go)."""
     cache = app.state.get("url_cache")
     if cache is None:
         cache = app.state["url_cache"] = {}

@@ -32,7 +32,9 @@ RECHECK = (
     "piccolo/engine/sqlite.py and check that run_querystring and run_ddl still call "
     "self._run_in_new_connection(query=..., args=..., query_type=..., table=...) outside a "
     "transaction and that _run_in_new_connection still only opens a connection, runs and "
-    "commits. Then update ecp.db.PINNED_VERSIONS and the pins "
+    "commits; that SQLiteTransaction still takes its connection from engine.get_connection() "
+    "on entry and only close()s it on exit; that the converters ecp.db.CACHED_CONVERTERS "
+    "names are still Piccolo's CONVERTERS. Then update ecp.db.PINNED_VERSIONS and the pins "
     "in pyproject.toml together."
 ).format(**PINNED_VERSIONS)
 
@@ -124,3 +126,74 @@ async def test_the_shared_reader_serves_selects_and_leaves_writes_to_piccolo(tmp
     finally:
         engine.close_reader()
         assert engine._readers == {}
+
+
+def test_the_memoised_converters_are_piccolos_own():
+    """ecp.db re-registers Piccolo's converters memoised (a page's rows repeat the same dates and
+    ids): each registered one wraps Piccolo's function of that name, and gives its results."""
+    import sqlite3
+
+    from piccolo.engine import sqlite as piccolo_sqlite
+
+    from ecp.db import CACHED_CONVERTERS
+
+    for declared, original in CACHED_CONVERTERS.items():
+        assert original is piccolo_sqlite.CONVERTERS[declared], RECHECK
+        registered = sqlite3.converters[declared]
+        assert registered.__wrapped__ is original, f"{declared}: {RECHECK}"
+    date = sqlite3.converters["DATE"]
+    assert date(b"2026-12-21") == dt.date(2026, 12, 21) == date(b"2026-12-21")
+    assert sqlite3.converters["INTEGER"](b"42") == 42
+    assert sqlite3.converters["BOOLEAN"](b"0") is False
+
+
+def test_piccolo_transactions_still_take_their_connection_from_the_engine():
+    """ecp.db lends the queued writer's connection through SQLiteEngine.get_connection: Piccolo's
+    transaction must still ask the engine for it on entry and only close() it on exit."""
+    from piccolo.engine.sqlite import SQLiteTransaction
+
+    assert "self.connection = await self.get_connection()" in inspect.getsource(
+        SQLiteTransaction.__aenter__
+    ), RECHECK
+    assert "self.engine.get_connection()" in inspect.getsource(SQLiteTransaction.get_connection), (
+        RECHECK
+    )
+    assert "await self.connection.close()" in inspect.getsource(SQLiteTransaction.__aexit__), (
+        RECHECK
+    )
+
+
+async def test_queued_writers_share_one_connection_and_the_last_closes_it(tmp_path):
+    from ecp.db import _queued_sqlite_transaction
+
+    engine = SQLiteSharedReadsEngine(path=str(tmp_path / "writers.sqlite"), timeout=30)
+    await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
+    used = []
+
+    async def write(n: int, fail: bool = False) -> None:
+        async with _queued_sqlite_transaction(engine):
+            used.append(engine.current_transaction.get().connection._connection)
+            await engine.run_querystring(QueryString("INSERT INTO t (n) VALUES ({})", n))
+            await asyncio.sleep(0)
+            if fail:
+                raise LookupError("rolled back")
+
+    try:
+        await asyncio.gather(write(1), write(2), write(3))
+        # A burst: the writers queued behind the first reuse its connection, the last closes it.
+        assert len({id(c) for c in used}) == 1
+        assert engine.writer_queue().connection is None
+        # Closed, its thread stopped (aiosqlite's close waits for it): none left to keep the
+        # process from exiting.
+        assert used[0]._connection is None
+        # A failed transaction is rolled back and its connection not handed on.
+        used.clear()
+        results = await asyncio.gather(write(4, fail=True), write(5), return_exceptions=True)
+        assert isinstance(results[0], LookupError) and results[1] is None
+        assert used[0] is not used[1]
+        rows = await engine.run_querystring(QueryString("SELECT n FROM t ORDER BY n"))
+        assert [r["n"] for r in rows] == [1, 2, 3, 5]
+        assert engine.writer_queue().connection is None
+        assert all(c._connection is None for c in used)
+    finally:
+        engine.close_reader()
