@@ -117,8 +117,8 @@ async def _scoped_context(
     scope = await school_scope(request.user)
     if "schools" in context:
         context["schools"] = scope.keep(context["schools"])
-    # A limited agent is offered their schools only, never « Toutes les écoles ».
-    context["school_limited"] = scope.limited
+    # A limited agent is offered their schools only, never « Toutes les écoles »: the page
+    # reads that from the session's Principal, so every answer (422s included) agrees.
     return context
 
 
