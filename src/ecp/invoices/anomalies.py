@@ -197,7 +197,10 @@ async def handle(actor: Actor, anomaly_ids: list[int], state: str, note: str = "
                 BillingAnomaly.child,
                 BillingAnomaly.day,
                 BillingAnomaly.state,
-            ).where(BillingAnomaly.id.is_in(ids))
+            )
+            .where(BillingAnomaly.id.is_in(ids))
+            # The journal lines follow the page's order (by day), the same on both engines.
+            .order_by(BillingAnomaly.day, BillingAnomaly.id)
         )
         if len(rows) != len(ids):
             raise AnomalyNotFound()
