@@ -74,13 +74,17 @@ async def test_family_switches_paperless_without_javascript(nojs_page):
     await page.goto("/famille/factures")
     before = await page.locator("#mode-courriel").is_checked()
     await page.locator("#mode-papier" if before else "#mode-courriel").check()
-    await page.get_by_role("button", name="Enregistrer mon choix").click()
-    await page.wait_for_url(re.compile(r"/famille/factures"))
+    # The form posts back to the page it is on: wait for that navigation itself (a URL
+    # wait would match the address already shown and read the old page).
+    async with page.expect_navigation(url=re.compile(r"/famille/factures")):
+        await page.get_by_role("button", name="Enregistrer mon choix").click()
     assert "choisie" in await page.locator("#flash").inner_text()
     # (axe and the reflow check need JavaScript in the page: they run in the JS tests.)
     await page.locator("#mode-courriel" if before else "#mode-papier").check()
-    await page.get_by_role("button", name="Enregistrer mon choix").click()
-    await page.wait_for_url(re.compile(r"/famille/factures"))
+    # The form posts back to the page it is on: wait for that navigation itself (a URL
+    # wait would match the address already shown and read the old page).
+    async with page.expect_navigation(url=re.compile(r"/famille/factures")):
+        await page.get_by_role("button", name="Enregistrer mon choix").click()
     assert await page.locator("#mode-courriel").is_checked() == before
 
 
