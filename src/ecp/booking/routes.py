@@ -175,6 +175,9 @@ async def _change(request: Request, data: dict[str, Any], *, family_id: int, sta
         message, kind, status = _success_message(outcome), "success", 200
     except services.NotFound as exc:
         raise NotFoundException(exc.message) from exc
+    except services.AlreadyDone as exc:
+        # Nothing changed and nothing needed to: the fresh week shows the cell as asked.
+        message, kind, status = f"{exc.message} Rien n’a changé.", "info", 200
     except services.BookingError as exc:
         message, kind, status = exc.message, "error", 409
     if not wants_fragment(request):

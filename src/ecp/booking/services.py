@@ -81,6 +81,14 @@ class NothingToDo(BookingError):
     code = "rien"
 
 
+class AlreadyDone(NothingToDo):
+    """The cell is already as asked (booked, or not booked): a repeated tap, a retry after a
+    lost answer, a second tab. The intent holds, so a single tap answers it as done; batches
+    still count it among the days they did not change."""
+
+    code = "deja"
+
+
 class NotFound(BookingError):
     code = "introuvable"
 
@@ -259,7 +267,7 @@ async def _book(
     who, what = _name(child), activity.short_label
     existing = day_bookings.get(activity.id)
     if existing and existing["state"] in ("reservee", "malade"):
-        raise NothingToDo(f"Déjà réservé ce jour-là : {what} pour {who}.")
+        raise AlreadyDone(f"Déjà réservé ce jour-là : {what} pour {who}.")
     reason = cal.closed_reason(day, activity, child["school"], rules)
     if reason:
         raise Closed(f"Fermé ce jour-là : {what} ({reason}).")
@@ -341,7 +349,7 @@ async def _cancel(
 ) -> Outcome:
     who, what = _name(child), activity.short_label
     if not existing or existing["state"] in ("annulee", "fermee"):
-        raise NothingToDo(f"Aucune réservation à annuler ce jour-là : {what} pour {who}.")
+        raise AlreadyDone(f"Aucune réservation à annuler ce jour-là : {what} pour {who}.")
     if existing["state"] == "malade" and not staff:
         raise NothingToDo(f"L’absence {de(who)} est déjà signalée ce jour-là.")
     refuse_billed_month(child, day, staff=staff)

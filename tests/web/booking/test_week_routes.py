@@ -365,3 +365,46 @@ async def test_a_malformed_case_is_422_and_writes_nothing(client):
             assert response.status_code == 422, case
             assert "Demande incomplète" in response.text
     assert await bf.booking_rows(lea.id) == []
+
+
+async def test_a_repeated_tap_is_answered_as_done_and_books_once(client):
+    """A double tap, a phone's retry after a lost answer, a stale second tab: the second
+    « réserver » (or « annuler ») finds the cell already as asked, changes nothing and says so
+    (200, not a refusal), by htmx and without JavaScript."""
+    commune, family, (lea, _hugo) = await setup(client)
+    cantine = commune.activities["restauration"].id
+    fields = {
+        "enfant": lea.id,
+        "activite": cantine,
+        "jour": bf.MONDAY.isoformat(),
+        "action": "reserver",
+        "semaine": bf.WEEK,
+    }
+    page = f"{URL}?semaine={bf.WEEK}"
+    with clock.frozen(bf.NOW):
+        first = await post_form(client, URL, fields, from_page=page, headers={"HX-Request": "true"})
+        again = await post_form(client, URL, fields, from_page=page, headers={"HX-Request": "true"})
+        no_js = await post_form(client, URL, fields, from_page=page)
+    assert first.status_code == 200 and again.status_code == 200
+    flash = soup(again.text).select_one("#flash").get_text(" ", strip=True)
+    assert flash == "Déjà réservé ce jour-là : Cantine pour Léa. Rien n’a changé."
+    cell = cell_form(again.text, lea.id, cantine, bf.MONDAY)
+    assert cell.select_one(".cell-refusal") is None and cell.select_one("[data-focus]")
+    assert "Annuler" in cell.select_one("button").get_text(" ", strip=True)
+    # Without JavaScript: back to the week at the cell, no refusal named in the address.
+    assert no_js.status_code == 303 and "refus=" not in no_js.headers["location"]
+    with clock.frozen(bf.NOW):
+        shown = await client.get(no_js.headers["location"])
+    assert "Rien n’a changé." in soup(shown.text).select_one("#flash").get_text()
+    rows = await Booking.select(Booking.state).where(Booking.child == lea.id)
+    assert rows == [{"state": "reservee"}]
+    # The same for a cancel repeated.
+    cancel = fields | {"action": "annuler"}
+    with clock.frozen(bf.NOW):
+        await post_form(client, URL, cancel, from_page=page, headers={"HX-Request": "true"})
+        twice = await post_form(client, URL, cancel, from_page=page, headers={"HX-Request": "true"})
+    assert twice.status_code == 200
+    assert "Aucune réservation à annuler" in soup(twice.text).select_one("#flash").get_text()
+    assert await Booking.select(Booking.state).where(Booking.child == lea.id) == [
+        {"state": "annulee"}
+    ]
