@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import os
 import shutil
@@ -263,17 +264,25 @@ async def collect_specs(url: str, routes: dict, clients, staff, today: dt.date) 
     """Per target, the wrk entries: one per family request, each with that family's cookies."""
     per_target: dict[str, list[str]] = {k: [] for k in TARGET_ORDER}
     per_target["healthz"] = [wrk.lua_entry("GET", "/healthz", {}, None, None)]
+    per_family: dict[str, list[list[str]]] = {k: [] for k in TARGET_ORDER}
     for client in clients:
         specs = await targets.discover_family(client, routes, today)
         cookies = cookie_header(client)
         for key, items in specs.items():
+            entries = []
             for spec in items:
                 headers = {"Cookie": cookies, **spec.headers}
                 if spec.body is not None:
                     headers["Content-Type"] = "application/x-www-form-urlencoded"
-                per_target[key].append(
+                entries.append(
                     wrk.lua_entry(spec.method, spec.path, headers, spec.body, spec.alt_body)
                 )
+            per_family[key].append(entries)
+    # One family after another, round robin: any stretch of the list (a wrk thread's slice, the
+    # mix's share of toggles) spreads over many families, as real taps do, instead of one
+    # family's twenty cells in a row (which its rate limit rightly answers with 429).
+    for key, lists in per_family.items():
+        per_target[key] += [e for row in itertools.zip_longest(*lists) for e in row if e]
     if staff is not None:
         specs = await targets.discover_staff(staff, routes, today)
         cookies = cookie_header(staff)
@@ -282,6 +291,26 @@ async def collect_specs(url: str, routes: dict, clients, staff, today: dt.date) 
                 wrk.lua_entry("GET", spec.path, {"Cookie": cookies}, None, None)
             )
     return per_target
+
+
+def error_detail(data: dict) -> str:
+    """Which answers the errors were, so that a refusal by the rate limit is not taken for a
+    failure of the server (and the reverse)."""
+    named = {"s403": "403", "s404": "404", "s422": "422", "s429": "429 (limite de débit)"}
+    parts = [f"{label} : {data[key]}" for key, label in named.items() if data.get(key)]
+    other_4xx = data.get("s4xx", 0) - data.get("s409", 0) - sum(data.get(k, 0) for k in named)
+    if other_4xx > 0:
+        parts.append(f"autres 4xx : {other_4xx}")
+    if data.get("s5xx"):
+        parts.append(f"5xx : {data['s5xx']}")
+    for key, label in (
+        ("connect_errors", "connexion"),
+        ("read_errors", "lecture"),
+        ("timeouts", "délai dépassé"),
+    ):
+        if data.get(key):
+            parts.append(f"{label} : {data[key]}")
+    return " ; ".join(parts) or "–"
 
 
 def mix_entries(per_target: dict[str, list[str]]) -> list[str]:
@@ -871,6 +900,8 @@ def report(results: dict, previous: dict | None) -> str:
                     f"{data['p50_ms']:>9.1f}{data['p95_ms']:>9.1f}"
                     f"{data['p99_ms']:>9.1f}{ratio:>10}{errors:>9}{refused:>6}{delta:>14}"
                 )
+                if errors:
+                    add(f"{'':<4}dont {error_detail(data)}")
             for line in ratio_lines(run):
                 add(line)
 

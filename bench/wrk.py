@@ -31,6 +31,7 @@ function init(args)
   idx = tid
   visits = {}
   s2, s3, s4, s5, s409 = 0, 0, 0, 0, 0
+  s403, s404, s422, s429 = 0, 0, 0, 0
 end
 
 function request()
@@ -58,12 +59,16 @@ function response(status, headers, body)
   elseif status < 400 then s3 = s3 + 1
   elseif status < 500 then
     s4 = s4 + 1
-    if status == 409 then s409 = s409 + 1 end
+    if status == 409 then s409 = s409 + 1
+    elseif status == 403 then s403 = s403 + 1
+    elseif status == 404 then s404 = s404 + 1
+    elseif status == 422 then s422 = s422 + 1
+    elseif status == 429 then s429 = s429 + 1 end
   else s5 = s5 + 1 end
 end
 
 function done(summary, latency, requests)
-  local c = {s2 = 0, s3 = 0, s4 = 0, s5 = 0, s409 = 0}
+  local c = {s2 = 0, s3 = 0, s4 = 0, s5 = 0, s409 = 0, s403 = 0, s404 = 0, s422 = 0, s429 = 0}
   for _, t in ipairs(threads) do
     for k, _ in pairs(c) do c[k] = c[k] + (t:get(k) or 0) end
   end
@@ -72,10 +77,12 @@ function done(summary, latency, requests)
     'BENCHJSON {"requests": %%d, "duration_us": %%d, "bytes": %%d, "p50_us": %%d, ' ..
     '"p95_us": %%d, "p99_us": %%d, "max_us": %%d, "mean_us": %%f, "connect_errors": %%d, ' ..
     '"read_errors": %%d, "write_errors": %%d, "timeouts": %%d, "non_2xx_3xx": %%d, ' ..
-    '"s2xx": %%d, "s3xx": %%d, "s4xx": %%d, "s5xx": %%d, "s409": %%d}\n',
+    '"s2xx": %%d, "s3xx": %%d, "s4xx": %%d, "s5xx": %%d, "s409": %%d, "s403": %%d, ' ..
+    '"s404": %%d, "s422": %%d, "s429": %%d}\n',
     summary.requests, summary.duration, summary.bytes, latency:percentile(50),
     latency:percentile(95), latency:percentile(99), latency.max, latency.mean, e.connect,
-    e.read, e.write, e.timeout, e.status, c.s2, c.s3, c.s4, c.s5, c.s409))
+    e.read, e.write, e.timeout, e.status, c.s2, c.s3, c.s4, c.s5, c.s409, c.s403, c.s404,
+    c.s422, c.s429))
 end
 """
 

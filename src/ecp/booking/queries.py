@@ -199,6 +199,9 @@ class CalendarData:
     inscriptions: dict[tuple[int, int], str]  # (child, activity) -> status
     bookings: dict[tuple[int, int, dt.date], dict] = field(default_factory=dict)
     slots: dict[tuple[int, int, dt.date], int] = field(default_factory=dict)
+    # The rows read, as they came (children and inscriptions, bookings and counters): what a
+    # rendering of this week depends on besides the set-up (web.memo). None once changed here.
+    fingerprint: tuple | None = None
 
     def capacity_of(self, activity_id: int, school_id: int | None) -> int:
         return self.capacity.get(
@@ -235,6 +238,7 @@ class CalendarData:
     ) -> None:
         """A change the booking service just made, so the re-rendered week shows it without
         reading the week again."""
+        self.fingerprint = None
         key = (child_id, activity_id, day)
         row = self.bookings.setdefault(
             key, {"id": None, "child": child_id, "activity": activity_id, "day": day}
@@ -290,6 +294,7 @@ async def load_calendar(
     )
     children: dict[int, dict] = {}
     inscriptions: dict[tuple[int, int], str] = {}
+    read = tuple(tuple(row.values()) for row in rows)
     for row in rows:
         if child_id is not None and row["id"] != child_id:
             continue
@@ -337,6 +342,7 @@ async def load_calendar(
         end,
         types={"day": dt.date},
     )
+    data.fingerprint = (child_id, read, tuple(tuple(row.values()) for row in rows))
     for row in rows:
         day = row["day"]
         if row["kind"] == "b":

@@ -24,6 +24,9 @@ from ecp.web import flash, urls
 from ecp.web.forms import Form, text
 from ecp.web.french import de
 from ecp.web.htmx import page_or_fragment, redirect, wants_fragment
+from ecp.web.memo import csrf_token as memo_csrf_token
+from ecp.web.memo import memo_for
+from ecp.web.memo import render as memo_render
 from ecp.web.params import parse_id
 from ecp.web.plural import counted
 from ecp.web.template_engine import reverse
@@ -45,6 +48,8 @@ BOOKING_RATE = RateLimitConfig(
     rate_limit=("minute", 120), store="action_rate", identifier_for_request=_rate_key
 )
 WEEK_FRAGMENT = "partials/booking/week_grid.html"
+# The grid already rendered (web.memo), as the htmx answer.
+WEEK_MEMO_FRAGMENT = "partials/memo_html.html"
 STAFF_WEEK_PAGE = "pages/booking/staff_family_week.html"
 
 
@@ -258,18 +263,68 @@ async def booking_week(
     refus: FromQuery[str | None] = None,
 ) -> Template:
     monday = _week_or_404(semaine)
-    post_url, base_url = _week_urls(request, request.user.family_id, staff=False)
-    context = await week_context(
-        request.user.family_id,
-        monday,
-        staff=False,
-        post_url=post_url,
-        base_url=base_url,
-        refused_cell=_cell_or_empty(refus),
-        child_id=parse_id(enfant),
-    )
+    family_id = request.user.family_id
+    post_url, base_url = _week_urls(request, family_id, staff=False)
+    refused, child_id = _cell_or_empty(refus), parse_id(enfant)
+    data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
+
+    async def render() -> dict[str, Any]:
+        context = await week_context(
+            family_id,
+            monday,
+            staff=False,
+            post_url=post_url,
+            base_url=base_url,
+            refused_cell=refused,
+            child_id=child_id,
+            data=data,
+        )
+        return _navigation(request, context)
+
+    key = _grid_memo_key(request, data, monday, refused, child_id)
+    if key is None:
+        context = await render()
+        return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
+    # The same rows, set-up, minute and session as a week already rendered: its HTML.
+    memo = memo_for(request, "week_grid")
+    grid = memo.get(key)
+    if grid is None:
+        context = await render()
+        context |= {"flash_messages": [], "flash_oob": context.get("flash_oob", False)}
+        grid = memo_render(request, WEEK_FRAGMENT, context)
+        memo.put(key, grid)
     return page_or_fragment(
-        request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=_navigation(request, context)
+        request,
+        page=WEEK_PAGE,
+        fragment=WEEK_MEMO_FRAGMENT,
+        context={"grid_html": grid, "page_title": f"Réservations – {views.week_title(monday)}"},
+    )
+
+
+def _grid_memo_key(
+    request: Request,
+    data: queries.CalendarData,
+    monday: dt.date,
+    refused: str,
+    child_id: int | None,
+) -> tuple | None:
+    """Everything the week grid's rendering reads, or None when it may not be memoised (a
+    message to show once, a set-up this request may not trust). The cells' states change with
+    time only at whole minutes (deadlines and cut-offs are hours and minutes) and at midnight."""
+    version = SETUP.version()
+    if version is None or data.fingerprint is None or flash.pending(request):
+        return None
+    trigger = request.headers.get("HX-Trigger") or ""
+    return (
+        data.fingerprint,
+        version,
+        clock.now().replace(second=0, microsecond=0),
+        monday,
+        refused,
+        child_id,
+        wants_fragment(request),
+        trigger.startswith("switch-"),
+        memo_csrf_token(request),
     )
 
 

@@ -76,6 +76,9 @@ INDEXES = [
     Index("booking_child_day_idx", "booking", ("child", "day")),
     # One place counter per school, activity and day (the conditional UPDATE's row).
     Index("slot_school_activity_day_uniq", "slot", ("school", "activity", "day"), unique=True),
+    # A week's counters of a family's schools (the calendar): the unique index above leads
+    # with the activity after the school, so a range of days scanned the school's whole year.
+    Index("slot_school_day_idx", "slot", ("school", "day")),
     # One pointage per child, activity and day.
     Index(
         "attendance_child_activity_day_uniq",

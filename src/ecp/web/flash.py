@@ -40,6 +40,11 @@ def add(request: Request, response: Response, message: str, kind: str = "success
     response.set_cookie(_cookie(request, value, max_age=120))
 
 
+def pending(request: Request) -> bool:
+    """A message (or a spent cookie) waits for this request to show or clear it."""
+    return bool(request.cookies.get(_settings(request).cookie_name(NAME)))
+
+
 def consume(request: Request) -> tuple[list[dict[str, str]], bool]:
     raw = request.cookies.get(_settings(request).cookie_name(NAME))
     if not raw or "." not in raw:
