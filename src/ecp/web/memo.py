@@ -11,8 +11,7 @@ nothing to invalidate and nothing can be stale. See docs/architecture.md, « Spe
 from __future__ import annotations
 
 import html
-from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
@@ -20,38 +19,7 @@ from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
-# Entries per app and per memo: a week fragment is about 10 KB, so a few megabytes at most.
-DEFAULT_SIZE = 512
-
-
-class RenderMemo:
-    """A bounded least-recently-used map from an input key to rendered HTML."""
-
-    __slots__ = ("size", "_entries", "hits", "misses")
-
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        self.size = size
-        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Hashable) -> Markup | None:
-        found = self._entries.get(key)
-        if found is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return found
-
-    def put(self, key: Hashable, value: Markup) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+from ecp.web.fragment_memo import DEFAULT_SIZE, RenderMemo
 
 
 def memo_for(request: Request, name: str, size: int = DEFAULT_SIZE) -> RenderMemo:

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from ecp import clock
 from ecp.resources import TEMPLATES
+from ecp.web.fragment_memo import FragmentMemo
 from ecp.web.french import accord, de, elide, les
 from ecp.web.menus import menu_for, menu_links
 from ecp.web.params import parse_day
@@ -136,6 +137,7 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
         # Templates ship with the code: checking every file's mtime on every render is waste,
         # except for a developer editing them (ECP_DEBUG).
         auto_reload=auto_reload,
+        extensions=[FragmentMemo],
     )
     env.filters.update(
         euros=euros,

@@ -1,0 +1,78 @@
+"""`{% memo key, ... %}…{% endmemo %}`: a template fragment rendered once per exact key.
+
+For the chrome every page repeats (menu, account box, session warning, footer): its inputs are
+few (who is looking, at which address, the session's CSRF token, the commune), and rendering it
+is a fair share of a light page. The key lists every value the fragment reads, so an entry is
+only ever served for the inputs it was made from; nothing is invalidated. Per environment,
+bounded (RenderMemo, which ecp.web.memo uses for whole fragments too). See docs/architecture.md, « Speed ».
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from jinja2 import nodes
+from jinja2.ext import Extension
+from markupsafe import Markup
+
+FRAGMENTS = 1024
+
+
+# Entries per app and per memo: a week fragment is about 10 KB, so a few megabytes at most.
+DEFAULT_SIZE = 512
+
+
+class RenderMemo:
+    """A bounded least-recently-used map from an input key to rendered HTML."""
+
+    __slots__ = ("size", "_entries", "hits", "misses")
+
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Markup | None:
+        found = self._entries.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return found
+
+    def put(self, key: Hashable, value: Markup) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class FragmentMemo(Extension):
+    tags = {"memo"}
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        environment.extend(fragment_memo=RenderMemo(FRAGMENTS))
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        keys = [parser.parse_expression()]
+        while parser.stream.skip_if("comma"):
+            keys.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endmemo",), drop_needle=True)
+        call = self.call_method("_render", [nodes.Tuple(keys, "load")])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _render(self, key: tuple, caller):
+        memo = self.environment.fragment_memo
+        found = memo.get(key)
+        if found is None:
+            found = caller()
+            memo.put(key, found)
+        return found
