@@ -161,11 +161,12 @@ async def resolve_session(
     the session's times, for the page to warn before it ends."""
     if not token or len(token) > 100:
         return Resolved(None, None)
-    rows = await fetch(RESOLVE_SQL, hash_token(token), types=SESSION_TYPES)
+    hashed = hash_token(token)
+    rows = await fetch(RESOLVE_SQL, hashed, types=SESSION_TYPES)
     if not rows:
         return Resolved(None, None)
     row = rows[0]
-    principal, times = await _principal(row, idle=idle, absolute=absolute)
+    principal, times = await _principal(row, hashed, idle=idle, absolute=absolute)
     return Resolved(principal, row["setup_version"], times)
 
 
@@ -176,8 +177,26 @@ async def extend(session_id: int, times: SessionTimes) -> SessionTimes:
     return times.seen(now)
 
 
+# Sessions this process is touching or touched, by token hash, with when: the requests of one
+# session that arrive together (a page and its htmx swaps, a phone's retries) all read the old
+# last_seen until the first write commits, and each would write it again, one after the other
+# behind the writer. One write per session and minute and process is enough. Bounded.
+_TOUCHED: dict[str, dt.datetime] = {}
+TOUCHED_MAX = 20_000
+
+
+def _first_to_touch(hashed: str, now: dt.datetime) -> bool:
+    last = _TOUCHED.get(hashed)
+    if last is not None and now - last <= TOUCH_EVERY and last <= now:
+        return False
+    if len(_TOUCHED) >= TOUCHED_MAX:
+        _TOUCHED.clear()
+    _TOUCHED[hashed] = now
+    return True
+
+
 async def _principal(
-    row: dict, *, idle: dt.timedelta, absolute: dt.timedelta
+    row: dict, hashed: str, *, idle: dt.timedelta, absolute: dt.timedelta
 ) -> tuple[Principal | None, SessionTimes | None]:
     now = clock.now()
     created, seen = row["created_at"], row["last_seen_at"]
@@ -186,8 +205,11 @@ async def _principal(
         await AuthSession.delete().where(AuthSession.id == row["id"])
         return None, None
     if now - seen > TOUCH_EVERY:
-        await AuthSession.update({AuthSession.last_seen_at: now}).where(AuthSession.id == row["id"])
-        seen = now
+        if _first_to_touch(hashed, now):
+            await AuthSession.update({AuthSession.last_seen_at: now}).where(
+                AuthSession.id == row["id"]
+            )
+        seen = now  # written now, or by this process less than a minute ago
     times = SessionTimes(created, seen, idle, absolute)
     return _who(row), times
 

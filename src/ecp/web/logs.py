@@ -51,8 +51,14 @@ _HANDLER_NAME = "ecp-json"
 
 def _clean(value):
     if isinstance(value, str):
-        # Masked addresses; control characters escaped so a value cannot forge a log line.
-        return CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", EMAIL_RE.sub("[email]", value))
+        # Masked addresses; control characters escaped so a value cannot forge a log line. The
+        # plain tests first: every request logs a few strings, and almost none needs a regex
+        # (an address needs an "@"; a control character is never printable).
+        if "@" in value:
+            value = EMAIL_RE.sub("[email]", value)
+        if not value.isprintable():
+            value = CONTROL_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        return value
     if isinstance(value, dict):
         return {
             k: ("[masqué]" if str(k).lower() in SENSITIVE_KEYS else _clean(v))
@@ -118,6 +124,12 @@ def configure_logging(settings) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # No record says where it was logged from, nor its thread or process: the JSON lines never
+    # show them, and finding the caller's frame is a fair share of a request's logging.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:
