@@ -88,6 +88,14 @@ def school_holiday(day: dt.date, zone: str) -> str | None:
     return info.get("nom_vacances") or "Vacances scolaires"
 
 
+def warm_up(today: dt.date) -> None:
+    """Loads the holiday data now (about 140 ms: the packages build their tables on first
+    use), for the school year around `today`, so that no family's request pays for it."""
+    _school_dates()
+    for year in (today.year - 1, today.year, today.year + 1):
+        _public_holidays(year)
+
+
 def is_working_day(day: dt.date) -> bool:
     """Jour ouvré: Monday to Friday, not a public holiday (school holidays are working days)."""
     return day.weekday() < 5 and public_holiday(day) is None

@@ -161,6 +161,16 @@ def create_environment(directory: Path = TEMPLATES, *, auto_reload: bool = False
     return env
 
 
+def compile_all(env: Environment) -> int:
+    """Compiles every template now (about a second for all of them): a served process would
+    otherwise compile each on its first use, and the first families to open a page after a
+    restart would wait for it (hundreds of milliseconds for the week calendar)."""
+    names = [n for n in env.list_templates() if n.endswith((".html", ".txt"))]
+    for name in names:
+        env.get_template(name)
+    return len(names)
+
+
 def environment(*, auto_reload: bool = False) -> Environment:
     """The process's environment; nothing may write its globals after this (see the module)."""
     return _environment(bool(auto_reload))
