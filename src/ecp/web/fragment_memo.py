@@ -19,8 +19,8 @@ from markupsafe import Markup
 FRAGMENTS = 1024
 
 
-# Entries per app and per memo: a week fragment is about 10 KB, so a few megabytes at most.
-DEFAULT_SIZE = 512
+# Entries per app and per memo: a week fragment is 10 to 25 KB, so a few megabytes at most.
+DEFAULT_SIZE = 256
 
 
 class RenderMemo:
