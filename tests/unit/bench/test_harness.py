@@ -262,3 +262,20 @@ def test_scaling_is_reported_per_worker_count_and_extrapolated_from_cpu_time():
     assert second.startswith("extrapolation : 400 pages/s par cœur à 2.50 ms CPU par page")
     assert "sur 8 cœurs ≈ 3200 pages/s" in second
     assert run.scale_lines([{"workers": 1, "endpoints": {}}], 2) == []
+
+
+def test_errors_are_named_by_their_status_so_a_rate_limit_is_not_taken_for_a_failure():
+    data = {
+        "s4xx": 12,
+        "s409": 2,
+        "s429": 7,
+        "s422": 1,
+        "s5xx": 3,
+        "timeouts": 4,
+        "connect_errors": 0,
+        "read_errors": 0,
+    }
+    assert run.error_detail(data) == (
+        "422 : 1 ; 429 (limite de débit) : 7 ; autres 4xx : 2 ; 5xx : 3 ; délai dépassé : 4"
+    )
+    assert run.error_detail({}) == "–"
