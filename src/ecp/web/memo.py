@@ -23,13 +23,14 @@ from ecp.web.fragment_memo import DEFAULT_SIZE, RenderMemo
 
 
 def memo_for(request: Request, name: str, size: int = DEFAULT_SIZE) -> RenderMemo:
-    """The app's memo of that name (each app its own: tests build many apps)."""
+    """The app's memo of that name (each app its own: tests build many apps), its entries
+    compressed."""
     memos = request.app.state.get("render_memos")
     if memos is None:
         memos = request.app.state["render_memos"] = {}
     memo = memos.get(name)
     if memo is None:
-        memo = memos[name] = RenderMemo(size)
+        memo = memos[name] = RenderMemo(size, compress=True)
     return memo
 
 

@@ -35,3 +35,14 @@ def test_the_memo_is_bounded_and_forgets_the_least_recently_used():
     memo.put("c", "C")
     assert memo.get("b") is None and memo.get("a") == "A" and memo.get("c") == "C"
     assert len(memo) == 2
+
+
+def test_a_compressed_memo_gives_back_the_same_markup():
+    from markupsafe import Markup
+
+    memo = RenderMemo(size=4, compress=True)
+    html = Markup("<p>Déjà réservé ce jour-là : Cantine pour Léa, « mardi 1er décembre ».</p>" * 50)
+    memo.put("week", html)
+    found = memo.get("week")
+    assert found == html and isinstance(found, Markup)
+    assert len(memo._entries["week"]) < len(html.encode()) / 5
