@@ -175,6 +175,9 @@ INDEXES = [
     Index("family_search_term_family_idx", "family_search_term", ("family",)),
     # A family's children and responsables légaux.
     Index("child_family_idx", "child", ("family",)),
+    # A school's children (effectifs, the unbooked children a list may add): without it SQLite
+    # walked every child of the commune in name order (3.5 ms a page at 10,000 families).
+    Index("child_school_idx", "child", ("school",)),
     Index("guardian_family_idx", "guardian", ("family",)),
     # The creation form's key is used once (unique in INDEXES: SQLite cannot add a UNIQUE
     # column to a table that exists).
