@@ -56,6 +56,10 @@ def _register_cached_converters() -> None:
 _register_cached_converters()
 
 
+# Set by fetch_tuples around its query: the shared reader hands back plain tuples.
+_TUPLE_ROWS: ContextVar[bool] = ContextVar("ecp_tuple_rows", default=False)
+
+
 class SQLiteSharedReadsEngine(SQLiteEngine):
     """Piccolo's SQLite engine, with one long-lived connection per event loop for plain SELECTs,
     run on the event loop's own thread.
@@ -122,9 +126,11 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         if query.lstrip()[:6].upper() != "SELECT":
             return await super()._run_in_new_connection(query, args, query_type, table)
-        cursor = self._reader().execute(query, args or [])
+        cursor = self._reader().cursor()
+        if _TUPLE_ROWS.get():  # fetch_tuples: the driver's own rows
+            cursor.row_factory = None
         try:
-            return cursor.fetchall()
+            return cursor.execute(query, args or []).fetchall()
         finally:
             cursor.close()
 
@@ -404,6 +410,38 @@ async def fetch(sql: str, *args: Any, types: Mapping[str, type] | None = None) -
     results = await db.run_querystring(QueryString(sql, *args))
     rows = db.transform_response_to_dicts(results) if results else []
     return typed_rows(rows, types) if types else rows
+
+
+async def fetch_tuples(
+    sql: str, *args: Any, types: Mapping[int, type] | None = None
+) -> list[tuple]:
+    """`fetch`, its rows as tuples in the SELECT's column order (`types` by position).
+
+    For the few reads every page makes whose rows are many and short-lived (the week's
+    bookings and counters): on SQLite outside a transaction the rows come from the loop's
+    connection as the driver builds them, with no dict per row (a Python call each); elsewhere
+    they are `fetch`'s dicts, in order. Through the engine's run_querystring like every query
+    (so the query-budget tests count it)."""
+    db = engine()
+    token = _TUPLE_ROWS.set(True)
+    try:
+        results = await db.run_querystring(QueryString(sql, *args))
+    finally:
+        _TUPLE_ROWS.reset(token)
+    rows = [r if r.__class__ is tuple else tuple(r.values()) for r in results or ()]
+    if not types:
+        return rows
+    plan = [(index, _COERCE[kind]) for index, kind in types.items()]
+    typed = []
+    for row in rows:
+        if any(row[i] is not None for i, _ in plan):
+            row = list(row)
+            for index, convert in plan:
+                if row[index] is not None:
+                    row[index] = convert(row[index])
+            row = tuple(row)
+        typed.append(row)
+    return typed
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from ecp.booking.tables import Booking, Inscription
 from ecp.commune.queries import defaults as settings_defaults
 from ecp.commune.setup_cache import SETUP
 from ecp.commune.tables import Activity, School
-from ecp.db import fetch
+from ecp.db import fetch, fetch_tuples
 from ecp.families.tables import Child, Family
 
 # Column types of the raw rows below (ecp.db.fetch makes them so on both engines).
@@ -279,43 +279,38 @@ async def load_calendar(
 ) -> CalendarData:
     """Everything a family's calendar needs between two dates: 4 queries."""
     setup = await load_setup(start, end)  # 1-2
-    # Children and their inscriptions for the year in one LEFT JOIN.
-    rows = await fetch(  # 3
+    # Children and their inscriptions for the year in one LEFT JOIN. Both reads take tuples
+    # (db.fetch_tuples): every calendar page runs them, and they are also the page's memo key
+    # (CalendarData.fingerprint) as they come.
+    rows = await fetch_tuples(  # 3
         "SELECT c.id, c.first_name, c.last_name, c.level, c.school, c.has_allergy, "
-        "c.birth_date, s.name AS school_name, i.activity AS ins_activity, i.status AS ins_status, "
-        "i.id AS ins_id "
+        "c.birth_date, s.name AS school_name, i.activity AS ins_activity, i.status AS ins_status "
         "FROM child c LEFT JOIN school s ON s.id = c.school "
         "LEFT JOIN inscription i ON i.child = c.id AND i.school_year = {} "
         "WHERE c.family = {} AND c.active = {} ORDER BY c.birth_date, c.id",
         setup.year_id or 0,
         family_id,
         True,
-        types={"birth_date": dt.date, "has_allergy": bool},
+        types={5: bool, 6: dt.date},
     )
     children: dict[int, dict] = {}
     inscriptions: dict[tuple[int, int], str] = {}
-    read = tuple(tuple(row.values()) for row in rows)
-    for row in rows:
-        if child_id is not None and row["id"] != child_id:
+    for cid, first, last, level, school, allergy, birth, school_name, activity, status in rows:
+        if child_id is not None and cid != child_id:
             continue
-        children.setdefault(
-            row["id"],
-            {
-                k: row[k]
-                for k in (
-                    "id",
-                    "first_name",
-                    "last_name",
-                    "level",
-                    "school",
-                    "school_name",
-                    "has_allergy",
-                    "birth_date",
-                )
-            },
-        )
-        if row["ins_activity"] is not None:
-            inscriptions[(row["id"], row["ins_activity"])] = row["ins_status"]
+        if cid not in children:
+            children[cid] = {
+                "id": cid,
+                "first_name": first,
+                "last_name": last,
+                "level": level,
+                "school": school,
+                "school_name": school_name,
+                "has_allergy": allergy,
+                "birth_date": birth,
+            }
+        if activity is not None:
+            inscriptions[(cid, activity)] = status
     data = CalendarData(
         setup.rules,
         setup.year_id,
@@ -328,7 +323,7 @@ async def load_calendar(
     # keyed by (school, activity, day) over the same dates.
     ids = list(children) or [0]
     schools = list({c["school"] for c in children.values() if c["school"]}) or [0]
-    rows = await fetch(  # 4
+    counted = await fetch_tuples(  # 4
         "SELECT 'b' AS kind, b.id, b.child, b.activity, b.day, b.state, b.school, 0 AS booked "
         f"FROM booking b WHERE b.child IN ({placeholders(ids)}) AND b.day >= {{}} AND b.day <= {{}} "
         "UNION ALL "
@@ -340,22 +335,22 @@ async def load_calendar(
         *schools,
         start,
         end,
-        types={"day": dt.date},
+        types={4: dt.date},
     )
-    data.fingerprint = (child_id, read, tuple(tuple(row.values()) for row in rows))
-    for row in rows:
-        day = row["day"]
-        if row["kind"] == "b":
-            data.bookings[(row["child"], row["activity"], day)] = {
-                "id": row["id"],
-                "child": row["child"],
-                "activity": row["activity"],
+    data.fingerprint = (child_id, tuple(rows), tuple(counted))
+    bookings, slots = data.bookings, data.slots
+    for kind, bid, child, activity, day, state, school, booked in counted:
+        if kind == "b":
+            bookings[(child, activity, day)] = {
+                "id": bid,
+                "child": child,
+                "activity": activity,
                 "day": day,
-                "state": row["state"],
-                "school": row["school"],
+                "state": state,
+                "school": school,
             }
         else:
-            data.slots[(row["school"], row["activity"], day)] = row["booked"]
+            slots[(school, activity, day)] = booked
     return data
 
 

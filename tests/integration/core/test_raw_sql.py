@@ -124,3 +124,20 @@ async def test_no_rows_is_an_empty_list_and_a_wrong_spec_is_a_loud_bug():
         await fetch("SELECT id FROM family", types={"identifiant": int})
     with pytest.raises(TypeError, match="no conversion"):
         await fetch("SELECT id FROM family", types={"id": float})
+
+
+async def test_fetch_tuples_gives_the_same_rows_in_column_order_in_and_out_of_a_transaction():
+    from ecp.db import fetch_tuples
+
+    family = await _rows_to_read()
+    sql = EXPRESSIONS_SQL + " GROUP BY c.reason"
+    args = (family.id, True, "Noël")
+    by_position = {0: dt.date, 1: dt.datetime, 2: bool, 3: bool, 4: int}
+    (as_dict,) = await fetch(sql, *args, types=TYPES)
+    (outside,) = await fetch_tuples(sql, *args, types=by_position)
+    async with write_transaction():
+        (inside,) = await fetch_tuples(sql, *args, types=by_position)
+    assert outside == inside == tuple(as_dict.values())
+    assert outside[0] == dt.date(2026, 12, 28) and outside[2] is True and outside[4] == 2
+    assert outside[1].tzinfo is not None
+    assert await fetch_tuples("SELECT id FROM family WHERE code = {}", "nobody") == []
