@@ -274,15 +274,31 @@ class CalendarData:
         )
 
 
-async def load_calendar(
+@dataclass(frozen=True)
+class CalendarRows:
+    """What a calendar read returns before anything is built from it: the set-up, and the two
+    reads' rows as they came. `fingerprint` is everything of the family's week a rendering
+    depends on besides the set-up (web.memo keys the page by it)."""
+
+    setup: Setup
+    child_id: int | None
+    children: tuple
+    counted: tuple
+
+    @property
+    def fingerprint(self) -> tuple:
+        return (self.child_id, self.children, self.counted)
+
+
+async def read_calendar(
     family_id: int, start: dt.date, end: dt.date, child_id: int | None = None
-) -> CalendarData:
-    """Everything a family's calendar needs between two dates: 4 queries."""
-    setup = await load_setup(start, end)  # 1-2
-    # Children and their inscriptions for the year in one LEFT JOIN. Both reads take tuples
-    # (db.fetch_tuples): every calendar page runs them, and they are also the page's memo key
-    # (CalendarData.fingerprint) as they come.
-    rows = await fetch_tuples(  # 3
+) -> CalendarRows:
+    """The rows of a family's calendar between two dates (2 queries, and the set-up's 2 when
+    it is not cached). Both reads take tuples (db.fetch_tuples): every calendar page runs
+    them."""
+    setup = await load_setup(start, end)
+    # Children and their inscriptions for the year in one LEFT JOIN.
+    rows = await fetch_tuples(
         "SELECT c.id, c.first_name, c.last_name, c.level, c.school, c.has_allergy, "
         "c.birth_date, s.name AS school_name, i.activity AS ins_activity, i.status AS ins_status "
         "FROM child c LEFT JOIN school s ON s.id = c.school "
@@ -293,11 +309,44 @@ async def load_calendar(
         True,
         types={5: bool, 6: dt.date},
     )
+    shown = [r for r in rows if child_id is None or r[0] == child_id]
+    # The children's bookings and their schools' place counters share one round trip: both are
+    # keyed by (school, activity, day) over the same dates.
+    ids = list(dict.fromkeys(r[0] for r in shown)) or [0]
+    schools = list({r[4] for r in shown if r[4]}) or [0]
+    counted = await fetch_tuples(
+        "SELECT 'b' AS kind, b.id, b.child, b.activity, b.day, b.state, b.school, 0 AS booked "
+        f"FROM booking b WHERE b.child IN ({placeholders(ids)}) AND b.day >= {{}} AND b.day <= {{}} "
+        "UNION ALL "
+        "SELECT 's', NULL, NULL, s.activity, s.day, NULL, s.school, s.booked "
+        f"FROM slot s WHERE s.school IN ({placeholders(schools)}) AND s.day >= {{}} AND s.day <= {{}}",
+        *ids,
+        start,
+        end,
+        *schools,
+        start,
+        end,
+        types={4: dt.date},
+    )
+    return CalendarRows(setup, child_id, tuple(shown), tuple(counted))
+
+
+def build_calendar(read: CalendarRows) -> CalendarData:
+    setup = read.setup
     children: dict[int, dict] = {}
     inscriptions: dict[tuple[int, int], str] = {}
-    for cid, first, last, level, school, allergy, birth, school_name, activity, status in rows:
-        if child_id is not None and cid != child_id:
-            continue
+    for (
+        cid,
+        first,
+        last,
+        level,
+        school,
+        allergy,
+        birth,
+        school_name,
+        activity,
+        status,
+    ) in read.children:
         if cid not in children:
             children[cid] = {
                 "id": cid,
@@ -318,28 +367,10 @@ async def load_calendar(
         setup.activities,
         setup.capacity,
         inscriptions,
+        fingerprint=read.fingerprint,
     )
-    # The children's bookings and their schools' place counters share one round trip: both are
-    # keyed by (school, activity, day) over the same dates.
-    ids = list(children) or [0]
-    schools = list({c["school"] for c in children.values() if c["school"]}) or [0]
-    counted = await fetch_tuples(  # 4
-        "SELECT 'b' AS kind, b.id, b.child, b.activity, b.day, b.state, b.school, 0 AS booked "
-        f"FROM booking b WHERE b.child IN ({placeholders(ids)}) AND b.day >= {{}} AND b.day <= {{}} "
-        "UNION ALL "
-        "SELECT 's', NULL, NULL, s.activity, s.day, NULL, s.school, s.booked "
-        f"FROM slot s WHERE s.school IN ({placeholders(schools)}) AND s.day >= {{}} AND s.day <= {{}}",
-        *ids,
-        start,
-        end,
-        *schools,
-        start,
-        end,
-        types={4: dt.date},
-    )
-    data.fingerprint = (child_id, tuple(rows), tuple(counted))
     bookings, slots = data.bookings, data.slots
-    for kind, bid, child, activity, day, state, school, booked in counted:
+    for kind, bid, child, activity, day, state, school, booked in read.counted:
         if kind == "b":
             bookings[(child, activity, day)] = {
                 "id": bid,
@@ -352,6 +383,14 @@ async def load_calendar(
         else:
             slots[(school, activity, day)] = booked
     return data
+
+
+async def load_calendar(
+    family_id: int, start: dt.date, end: dt.date, child_id: int | None = None
+) -> CalendarData:
+    """Everything a family's calendar needs between two dates: 2 queries (4 without the
+    set-up cached)."""
+    return build_calendar(await read_calendar(family_id, start, end, child_id))
 
 
 def placeholders(values: list) -> str:

@@ -266,7 +266,7 @@ async def booking_week(
     family_id = request.user.family_id
     post_url, base_url = _week_urls(request, family_id, staff=False)
     refused, child_id = _cell_or_empty(refus), parse_id(enfant)
-    data = await queries.load_calendar(family_id, monday, monday + dt.timedelta(days=4))
+    read = await queries.read_calendar(family_id, monday, monday + dt.timedelta(days=4))
 
     async def render() -> dict[str, Any]:
         context = await week_context(
@@ -277,11 +277,11 @@ async def booking_week(
             base_url=base_url,
             refused_cell=refused,
             child_id=child_id,
-            data=data,
+            data=queries.build_calendar(read),
         )
         return _navigation(request, context)
 
-    key = _grid_memo_key(request, data, monday, refused, child_id)
+    key = _grid_memo_key(request, read.fingerprint, monday, refused, child_id)
     if key is None:
         context = await render()
         return page_or_fragment(request, page=WEEK_PAGE, fragment=WEEK_FRAGMENT, context=context)
@@ -303,7 +303,7 @@ async def booking_week(
 
 def _grid_memo_key(
     request: Request,
-    data: queries.CalendarData,
+    fingerprint: tuple,
     monday: dt.date,
     refused: str,
     child_id: int | None,
@@ -312,11 +312,11 @@ def _grid_memo_key(
     message to show once, a set-up this request may not trust). The cells' states change with
     time only at whole minutes (deadlines and cut-offs are hours and minutes) and at midnight."""
     version = SETUP.version()
-    if version is None or data.fingerprint is None or flash.pending(request):
+    if version is None or flash.pending(request):
         return None
     trigger = request.headers.get("HX-Trigger") or ""
     return (
-        data.fingerprint,
+        fingerprint,
         version,
         clock.now().replace(second=0, microsecond=0),
         monday,
