@@ -429,18 +429,24 @@ async def fetch_tuples(
     finally:
         _TUPLE_ROWS.reset(token)
     rows = [r if r.__class__ is tuple else tuple(r.values()) for r in results or ()]
-    if not types:
+    # Only the columns that need it: SQLite's driver already made most of them (a compound
+    # SELECT's columns take the first SELECT's declared types), and a naive timestamp is never
+    # left as it is.
+    plan = [
+        (index, _COERCE[kind])
+        for index, kind in (types or {}).items()
+        if kind is dt.datetime
+        or any(r[index] is not None and r[index].__class__ is not kind for r in rows)
+    ]
+    if not plan:
         return rows
-    plan = [(index, _COERCE[kind]) for index, kind in types.items()]
     typed = []
     for row in rows:
-        if any(row[i] is not None for i, _ in plan):
-            row = list(row)
-            for index, convert in plan:
-                if row[index] is not None:
-                    row[index] = convert(row[index])
-            row = tuple(row)
-        typed.append(row)
+        row = list(row)
+        for index, convert in plan:
+            if row[index] is not None:
+                row[index] = convert(row[index])
+        typed.append(tuple(row))
     return typed
 
 
