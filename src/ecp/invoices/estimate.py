@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ecp.booking.queries import load_setup
-from ecp.commune.tables import Tariff, TariffBracket
 from ecp.db import fetch
 from ecp.invoices import pricing
 
@@ -63,13 +62,18 @@ async def month_estimate(family_id: int, today: dt.date) -> Estimate | None:
         quotient = None  # a day before the first recorded quotient: the highest bracket
     else:
         quotient = family["quotient_familial"]
+    # Raw SQL: the Accueil shows the estimate after every login (Piccolo's query building cost
+    # more than these two small reads).
     brackets = [
         pricing.Bracket(r["id"], r["qf_min"], r["qf_max"], r["sort_order"])
-        for r in await TariffBracket.select(
-            TariffBracket.id, TariffBracket.qf_min, TariffBracket.qf_max, TariffBracket.sort_order
-        )
+        for r in await fetch("SELECT id, qf_min, qf_max, sort_order FROM tariff_bracket")
     ]
     bracket = pricing.bracket_for(quotient, bool(family["out_of_town"]), brackets)
+    tariff_sql = (
+        "SELECT activity, bracket, price_cents, majoration_cents, valid_from FROM tariff "
+        "WHERE valid_from <= {} AND "
+        + ("bracket = {}" if bracket is not None else "bracket IS NULL")
+    )
     tariffs = pricing.TariffBook(
         [
             pricing.TariffRow(
@@ -79,15 +83,11 @@ async def month_estimate(family_id: int, today: dt.date) -> Estimate | None:
                 r["majoration_cents"],
                 r["valid_from"],
             )
-            for r in await Tariff.select(
-                Tariff.activity,
-                Tariff.bracket,
-                Tariff.price_cents,
-                Tariff.majoration_cents,
-                Tariff.valid_from,
-            ).where(
-                (Tariff.valid_from <= last)
-                & ((Tariff.bracket == bracket) if bracket is not None else Tariff.bracket.is_null())
+            for r in await fetch(
+                tariff_sql,
+                last,
+                *([bracket] if bracket is not None else []),
+                types={"valid_from": dt.date},
             )
         ]
     )
