@@ -81,33 +81,6 @@ def _page_param(page: str | None) -> int:
     return number
 
 
-def paginate(group: dict[str, Any], page: int, *, focus_child: int | None = None) -> None:
-    """Keeps one page of a list's children (PAGE_SIZE, in the list's order) in `group`, with
-    the whole list's size, the page shown and every page's range for the navigation. With
-    `focus_child`, the page that child is on."""
-    children = group["children"]
-    total = len(children)
-    pages = max(1, -(-total // PAGE_SIZE))
-    if focus_child is not None:
-        index = next((i for i, c in enumerate(children) if c["child"] == focus_child), None)
-        if index is not None:
-            page = index // PAGE_SIZE + 1
-    page = min(page, pages)
-    start = (page - 1) * PAGE_SIZE
-    group.update(
-        total=total,
-        page=page,
-        pages=pages,
-        paged=pages > 1,
-        first=start + 1,
-        last=min(start + PAGE_SIZE, total),
-        page_ranges=[
-            (n + 1, n * PAGE_SIZE + 1, min((n + 1) * PAGE_SIZE, total)) for n in range(pages)
-        ],
-        children=children[start : start + PAGE_SIZE],
-    )
-
-
 def _view_code(view: int | str | None) -> str:
     return "toutes" if view is None else ("" if view == queries.FIRST else str(view))
 
@@ -125,15 +98,22 @@ async def attendance_context(
     « toutes »; every school's sizes when no school is chosen) and what the forms need. One
     activity's list is shown a page at a time (`page`, see paginate); « toutes » is not paged
     (ALL_LISTS_MAX bounds it)."""
-    data = await queries.attendance_day(day, school_id, view, lists=None, max_all=ALL_LISTS_MAX)
+    data = await queries.attendance_day(
+        day,
+        school_id,
+        view,
+        lists=None,
+        max_all=ALL_LISTS_MAX,
+        page_size=PAGE_SIZE,
+        page=page,
+        focus_child=focus_child,
+    )
     if data is None:
         raise NotFoundException("École introuvable")
     code = _view_code(queries.FIRST if data["capped"] else view)
-    for group in data["groups"]:
-        if code == "toutes":
-            group.update(paged=False, page=1)
-        else:
-            paginate(group, page, focus_child=focus_child)
+    for group in data["groups"]:  # « toutes »: every list whole
+        group.setdefault("paged", False)
+        group.setdefault("page", 1)
     return data | {
         "all_activities": data["activities"],
         "view": code,

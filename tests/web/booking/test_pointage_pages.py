@@ -158,6 +158,8 @@ async def test_saving_a_page_without_javascript_keeps_the_other_pages_marks(clie
     assert location.endswith(f"&activite={cantine}&page=2&enregistre={cantine}#liste-{key}-status")
     back = await client.get(location)
     assert shown(back.text) == ["Famille2 Enfant2", "Martin Hugo"]
+    assert soup(back.text).select_one(f"#p-{cantine}-{f2.id}-absent").has_attr("checked")
+    assert soup(back.text).select_one(f"#p-{cantine}-{hugo.id}-present").has_attr("checked")
     status = soup(back.text).select_one(f"#liste-{key}-status")
     assert status.has_attr("data-focus")
     assert "Pointage enregistré : 2 enfants." in status.get_text()
@@ -273,3 +275,51 @@ async def test_a_limited_agent_pages_their_school_only(client):
         from_page=url(commune, cantine),
     )
     assert response.status_code == 404 and await Attendance.count() == 0
+
+
+async def test_a_child_added_without_booking_is_shown_on_the_last_page(client):
+    """The children pointed without a booking come after the booked ones (as on the whole
+    list): adding one from page 1 answers with the page that child is on, focused."""
+    commune, _, cantine, kids = await setup(client)
+    key = f"{commune.school.id}-{cantine}"
+    family = await factories.make_family("F80001", name="Abadie")  # first by name, yet last
+    noe = await factories.make_child(family, "Noé", school=commune.school)
+    await bf.inscribe_child(commune, noe, "restauration")
+    page1 = soup((await client.get(url(commune, cantine))).text)
+    offered = [o["value"] for o in page1.select(f"#enfant-{key} option") if o["value"]]
+    assert offered == [str(noe.id)]  # the list's children are not offered, on any page
+    fragment = await post_form(
+        client,
+        "/agents/effectifs/sans-reservation",
+        {
+            "jour": DAY,
+            "ecole": commune.school.id,
+            "activite": cantine,
+            "vue": str(cantine),
+            "page": "1",
+            "enfant": noe.id,
+            f"statut_{cantine}_{kids[0].id}": "present",
+        },
+        from_page=url(commune, cantine),
+        headers=HTMX,
+    )
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert shown(fragment.text) == ["Martin Léa", "Abadie Noé"]
+    item = soup(fragment.text).select_one(f"#pointage-{key}-{noe.id}")
+    assert item.has_attr("data-focus")
+    # Read a page at a time: 6 children, the unbooked one on page 3, past the end too.
+    for page in (3, 99):
+        html = (await client.get(url(commune, cantine, page))).text
+        assert shown(html) == ["Martin Léa", "Abadie Noé"]
+        count = " ".join(soup(html).select_one(".list-pages-count").get_text().split())
+        assert count == "6 enfants, page 3 sur 3 (enfants 5 à 6)"
+    assert shown((await client.get(url(commune, cantine, 2))).text) == [
+        "Famille2 Enfant2",
+        "Martin Hugo",
+    ]
+    # Its mark is read with the page (saved present by the add).
+    assert (
+        soup((await client.get(url(commune, cantine, 3))).text)
+        .select_one(f"#p-{cantine}-{noe.id}-present")
+        .has_attr("checked")
+    )
