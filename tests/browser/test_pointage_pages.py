@@ -7,6 +7,7 @@ after a reload. axe-core at 1280 and 320 px, before and after the swap."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -34,12 +35,12 @@ from ecp.commune.tables import Activity
 from tests import factories
 
 async def main():
-    day, n = dt.date.fromisoformat(sys.argv[1]), int(sys.argv[2])
-    school = await factories.make_school("École Paul-Bert")
+    day, n, name, codes = dt.date.fromisoformat(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    school = await factories.make_school(name)
     cantine = (await Activity.select(Activity.id).where(Activity.code == "restauration").first())["id"]
     now = clock.now()
     for i in range(n):
-        family = await factories.make_family(f"F9{i:04d}", password="", name=f"Pagination{i:02d}")
+        family = await factories.make_family(f"{codes}{i:04d}", password="", name=f"Pagination{i:02d}")
         kid = await factories.make_child(family, "Camille", "CE1", school=school)
         await Booking(child=kid.id, activity=cantine, school=school.id, day=day, state="reservee",
                       source="famille", created_at=now, updated_at=now).save()
@@ -66,9 +67,9 @@ async def agent_page(browser, paging_server):
     assert not csp, csp
 
 
-def long_list(server, day) -> tuple[int, int]:
+def long_list(server, day, name: str = "École Paul-Bert", codes: str = "F9") -> tuple[int, int]:
     done = subprocess.run(
-        [sys.executable, "-c", LONG_LIST, day.isoformat(), str(PAGE_SIZE + 12)],
+        [sys.executable, "-c", LONG_LIST, day.isoformat(), str(PAGE_SIZE + 12), name, codes],
         env=server.env,
         cwd=ROOT,
         capture_output=True,
@@ -161,3 +162,33 @@ async def test_page_two_of_a_long_list_by_keyboard(agent_page, paging_server):
     assert await page.locator(f"input[name='{name}'][value=excuse]").is_checked()
     await page.goto(url)
     assert await page.locator(f"input[name='{first_name}'][value=absent]").is_checked()
+
+
+async def test_page_links_and_save_without_javascript(browser, paging_server):
+    """Without JavaScript the page links are plain links, and the save of page 2 comes back
+    to page 2 with the confirmation in the list's status."""
+    day = last_school_day(4)
+    school, cantine = long_list(paging_server, day, name="École Jean-Macé", codes="F8")
+    key = f"{school}-{cantine}"
+    context, page = await _new_page(browser, paging_server, java_script_enabled=False)
+    try:
+        await page.goto("/agents/connexion")  # no script: no keyboard walk helper either
+        await page.fill("#identifiant", "agent")
+        await page.fill("#mot_de_passe", "demo-agent-sej-2026")
+        await page.press("#mot_de_passe", "Enter")
+        await page.wait_for_url(re.compile(r"/agents/$"))
+        url = f"/agents/effectifs?jour={day.isoformat()}&ecole={school}&activite={cantine}"
+        await page.goto(url)
+        await page.get_by_role("link", name=f"{PAGE_SIZE + 1}–{PAGE_SIZE + 12}").click()
+        await page.wait_for_url(f"**page=2#liste-{key}-title")
+        assert await page.locator(f"#liste-{key} li.pointage-child").count() == 12
+        radio = page.locator(f"#liste-{key} input[type=radio][value=absent]").first
+        name = await radio.get_attribute("name")
+        await page.locator(f"label[for='{await radio.get_attribute('id')}']").click()
+        async with page.expect_navigation():
+            await page.locator(f"#liste-{key} button[name=liste]").click()
+        assert "page=2" in page.url and "enregistre=" in page.url
+        assert "Pointage enregistré" in await page.locator(f"#liste-{key}-status").inner_text()
+        assert await page.locator(f"input[name='{name}'][value=absent]").is_checked()
+    finally:
+        await context.close()
