@@ -5,7 +5,7 @@ forms. Checks that need the database are the services' (ecp.booking.services).""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ecp.booking import calendar as cal
@@ -248,6 +248,9 @@ class PostedPointage:
     only: int | None
     all_present: int | None
     form: Form
+    # A long list is shown a page at a time: the children of the page posted, per list
+    # (`enfants_<activity>`), so that « tous présents » marks that page only.
+    shown: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -270,8 +273,15 @@ def posted_pointage(data: dict[str, Any]) -> PostedPointage | None:
         if text(data, name) and value is None:
             return None  # names a list that cannot exist
     lines: dict[tuple[int, int], dict[str, str]] = {}
+    shown: dict[int, list[int]] = {}
     for key, value in data.items():
         kind, _, rest = key.partition("_")
+        if kind == "enfants" and rest:
+            ids = [parse_id(i) for i in text(data, key, 4000).split()]
+            if parse_id(rest) is None or None in ids:
+                return None
+            shown[parse_id(rest)] = ids
+            continue
         if kind not in ("statut", "arrivee", "depart") or not rest:
             continue
         value = text(data, key, 20)
@@ -313,7 +323,7 @@ def posted_pointage(data: dict[str, Any]) -> PostedPointage | None:
     for activity_id in (only, all_present):
         if activity_id is not None:
             lists.setdefault(activity_id, [])
-    return PostedPointage(day, school_id, lists, only, all_present, form)
+    return PostedPointage(day, school_id, lists, only, all_present, form, shown)
 
 
 class UnbookedForm(Form):

@@ -644,6 +644,27 @@ KITCHEN_SQL = (
     "WHERE b.day = {} AND b.state = 'reservee' AND a.code IN (%s)"
     % ", ".join("'%s'" % code for code in sorted(cal.MEAL_CODES))
 )
+# One page of one list (a school, an activity; issue 17): the children booked, in name order,
+# LIMIT/OFFSET, each with its mark (LEFT JOIN), then every child pointed without a booking
+# standing (a few at most), after them as on the whole list. Sorting still reads every child
+# of the list, but only the page's rows reach Python.
+_STANDING_B = _STANDING.replace("r.state", "b.state")
+LIST_PAGE_SQL = (
+    "SELECT * FROM (SELECT 'b' AS kind, r.child, r.activity, r.school, r.state, "
+    "COALESCE(m.status, '') AS mark, m.arrived_at AS arrived, m.left_at AS departed, "
+    "c.first_name, c.last_name, c.level, c.has_allergy AS allergy, c.needs_support AS support, "
+    "c.diet, k.name AS class_name, a.label AS activity_label, a.sort_order AS activity_order "
+    "FROM booking r JOIN child c ON c.id = r.child JOIN activity a ON a.id = r.activity "
+    "LEFT JOIN school_class k ON k.id = c.school_class "
+    "LEFT JOIN attendance m ON m.child = r.child AND m.activity = r.activity "
+    "AND m.day = r.day AND m.school = r.school "
+    f"WHERE r.day = {{}} AND r.school = {{}} AND r.activity = {{}}{_STANDING} "
+    "ORDER BY c.last_name, c.first_name, r.child LIMIT {} OFFSET {}) p "
+    f"UNION ALL SELECT * FROM ({MARKS_SQL} AND r.school = {{}} AND r.activity = {{}} "
+    "AND r.child NOT IN (SELECT b.child FROM booking b WHERE b.day = {} AND b.school = {} "
+    f"AND b.activity = {{}}{_STANDING_B})) u "
+    "ORDER BY kind, last_name, first_name, child"
+)
 LIST_TYPES = {"allergy": bool, "support": bool, "arrived": dt.time, "departed": dt.time}
 SUMMARY_TYPES = {"hourly": bool, "expected": int, "listed": int, "marked": int}
 KITCHEN_TYPES = {"meals": int, "allergies": int}
@@ -667,6 +688,60 @@ async def _list_rows(
     bookings = [r for r in rows if r["kind"] == "b"]
     marks = [r for r in rows if r["kind"] == "m"]
     return bookings, marks
+
+
+async def _list_page_rows(
+    day: dt.date, school_id: int, activity_id: int, offset: int, limit: int
+) -> tuple[list[dict], list[dict]]:
+    """One page of a list (LIST_PAGE_SQL): the booked children from `offset` (`limit` of
+    them, marks included) and every child pointed without a booking."""
+    rows = await fetch(
+        LIST_PAGE_SQL,
+        day,
+        school_id,
+        activity_id,
+        limit,
+        offset,
+        day,
+        school_id,
+        activity_id,
+        day,
+        school_id,
+        activity_id,
+        types=LIST_TYPES,
+    )
+    return [r for r in rows if r["kind"] == "b"], [r for r in rows if r["kind"] == "m"]
+
+
+def page_of(
+    group: dict, size: int, page: int, total: int | None = None, focus_child: int | None = None
+) -> dict:
+    """A list's paging, in `group`: the whole list's size (`total`, else its children), the
+    page shown (from 1, past the end: the last; with `focus_child`, that child's page), the
+    number of pages and each page's range; the children sliced to the page when `total` is
+    not given (they were all read)."""
+    children = group["children"]
+    whole = len(children) if total is None else total
+    pages = max(1, -(-whole // size))
+    if focus_child is not None and total is None:
+        index = next((i for i, c in enumerate(children) if c["child"] == focus_child), None)
+        if index is not None:
+            page = index // size + 1
+    page = min(max(page, 1), pages)
+    start = (page - 1) * size
+    if total is None:
+        children = children[start : start + size]
+    group.update(
+        total=whole,
+        page=page,
+        pages=pages,
+        paged=pages > 1,
+        first=start + 1,
+        last=min(start + size, whole),
+        page_ranges=[(n + 1, n * size + 1, min((n + 1) * size, whole)) for n in range(pages)],
+        children=children,
+    )
+    return group
 
 
 async def _summary(day: dt.date, school_id: int | None) -> list[dict]:
@@ -729,6 +804,9 @@ async def attendance_day(
     *,
     lists: bool | None = True,
     max_all: int | None = None,
+    page_size: int | None = None,
+    page: int = 1,
+    focus_child: int | None = None,
 ) -> dict | None:
     """Expected children per school and activity for a day, their pointage, and the kitchen's
     headcount per school; five queries whatever the number of children (schools, the lists'
@@ -740,7 +818,12 @@ async def attendance_day(
     only the sizes (the overview of every school), `lists=None` the lists of the school
     chosen (or of the only one) and the sizes otherwise. `max_all`: beyond that many children
     in the school's day, None (every list) gives FIRST instead (`capped`). A school's day at 10,000 families is a few
-    hundred rows per activity: the page shows one activity's list at a time."""
+    hundred rows per activity: the page shows one activity's list at a time.
+
+    `page_size`: one activity's list is read a page at a time (`page`, see page_of), in SQL
+    (LIST_PAGE_SQL: only the page's rows reach Python), or in Python when the page is the one
+    `focus_child` is on; every list of « toutes » (`activity` None) is read whole.
+    Each group then says its paging (page_of)."""
     schools = await fetch("SELECT id, name FROM school WHERE active = {} ORDER BY name", True)
     if school_id is not None and school_id not in {s["id"] for s in schools}:
         return None
@@ -767,8 +850,35 @@ async def attendance_day(
         if not summary:
             lists = False
     hourly = {(s["school_id"], s["activity_id"]): s["hourly"] for s in summary}
-    bookings, attendance = await _list_rows(day, school_id, activity_id) if lists else ([], [])
-    marks = {(r["child"], r["activity"]): r for r in attendance}
+    paging = page_size is not None and lists and activity_id is not None
+    in_sql = paging and school_id is not None and focus_child is None
+    sizes = {(s["school_id"], s["activity_id"]): s for s in summary}
+    this = sizes.get((school_id, activity_id), {"listed": 0, "expected": 0})
+    if in_sql:
+        # The booked children of the page, then the unbooked ones past them (all of them).
+        start = (max(page, 1) - 1) * page_size
+        limit = max(0, min(page_size, this["listed"] - start))
+        bookings, attendance = await _list_page_rows(
+            day, school_id, activity_id, min(start, this["listed"]), limit
+        )
+        total = this["listed"] + len(attendance)
+        last = max(1, -(-total // page_size))
+        if page > last:  # past the end (the list shrank): the last page, read again
+            return await attendance_day(
+                day,
+                school_id,
+                activity,
+                lists=lists,
+                max_all=max_all,
+                page_size=page_size,
+                page=last,
+            )
+        unbooked_from = max(0, start - this["listed"])
+        attendance = attendance[unbooked_from : unbooked_from + page_size - limit]
+        marks = {(r["child"], r["activity"]): r for r in bookings}
+    else:
+        bookings, attendance = await _list_rows(day, school_id, activity_id) if lists else ([], [])
+        marks = {(r["child"], r["activity"]): r for r in attendance}
     kitchen: dict[int, dict] = {
         s["id"]: {"school": s["name"], "meals": 0, "allergies": 0, "diets": {}, "menus": {}}
         for s in schools
@@ -827,6 +937,16 @@ async def attendance_day(
     for key, group in groups.items():
         on_list = {c["child"] for c in group["children"]}
         group["candidates"] = [c for c in candidates.get(key, []) if c["child"] not in on_list]
+        # The add select's options, built here once: in the template they cost ~7 µs each,
+        # and a list offers up to ~190 children at 10,000 families.
+        group["candidate_options"] = [
+            (str(c["child"]), f"{c['last_name']} {c['first_name']}") for c in group["candidates"]
+        ]
+        if in_sql:
+            group["expected"] = this["expected"]  # the whole list's, not the page's
+            page_of(group, page_size, page, total=total)
+        elif paging:
+            page_of(group, page_size, page, focus_child=focus_child)
     ordered = sorted(groups.values(), key=lambda g: (g["school"], g["order"]))
     # The activity filter: the day's activities (of the school shown), in their order.
     activities: dict[int, dict] = {}
@@ -857,9 +977,24 @@ async def unbooked_candidates(
     """Active children of these schools holding a validated inscription, for the school year
     covering `day`, to these activities: {(school, activity): [child, ...]} in one query.
     The inscription is required because it carries the family's consent and health file;
-    a child without one has to be inscribed first."""
+    a child without one has to be inscribed first. The caller drops the children already on
+    a list; for one list (the page's usual case) SQL leaves them out already: most of a
+    school's children are on its lunch list, and reading their rows only to drop them cost
+    as much as the rest of the page's reads (issue 17). The list's children come from the
+    booking index (day, school, activity, state, child) without reading the bookings."""
     if not school_ids or not activity_ids:
         return {}
+    args: list = [True, *school_ids, *activity_ids, day, day]
+    on_list = ""
+    if len(school_ids) == 1 and len(activity_ids) == 1:
+        on_list = (
+            "AND i.child NOT IN (SELECT b.child FROM booking b WHERE b.day = {} "
+            "AND b.school = {} AND b.activity = {}"
+            f"{_STANDING.replace('r.state', 'b.state')}) "
+            "AND i.child NOT IN (SELECT t.child FROM attendance t WHERE t.day = {} "
+            "AND t.school = {} AND t.activity = {}) "
+        )
+        args += [day, school_ids[0], activity_ids[0]] * 2
     rows = await fetch(
         "SELECT i.child, i.activity, c.first_name, c.last_name, c.school "
         "FROM inscription i JOIN child c ON c.id = i.child "
@@ -868,12 +1003,9 @@ async def unbooked_candidates(
         f"AND c.school IN ({placeholders(school_ids)}) "
         f"AND i.activity IN ({placeholders(activity_ids)}) "
         "AND y.starts_on <= {} AND y.ends_on >= {} "
+        f"{on_list}"
         "ORDER BY c.last_name, c.first_name, i.child",
-        True,
-        *school_ids,
-        *activity_ids,
-        day,
-        day,
+        *args,
     )
     out: dict[tuple[int, int], list[dict]] = {}
     seen: set[tuple[int, int]] = set()

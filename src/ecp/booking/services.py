@@ -1208,6 +1208,7 @@ async def record_pointage_lists(
     school_id: int,
     lists: dict[int, list],
     all_present: int | None = None,
+    all_present_children: list[int] | None = None,
 ) -> dict[int, int]:
     """Saves the marks of a school's lists of a day, all or nothing, and returns how many were
     saved per activity.
@@ -1219,7 +1220,9 @@ async def record_pointage_lists(
     dropped otherwise. A second save updates the rows, never duplicates them (a list's rows are replaced
     in two statements); one audit line
     per list that marked someone. `all_present`: the activity whose whole list is marked
-    present (« tous présents »), its posted times kept. A day to come refuses everything (PointageRefused), once the
+    present (« tous présents »), its posted times kept; with `all_present_children` (a long
+    list shown a page at a time) only those children of it, each of whom must be on the list
+    (else NotFound). A day to come refuses everything (PointageRefused), once the
     lists are known to be the day's. A mark changed after the month is billed shows among its
     régularisations (ecp.invoices.regularisations)."""
     hourly = (
@@ -1252,7 +1255,11 @@ async def record_pointage_lists(
                     mark.left if keep else None,
                 )
         if activity_id == all_present:
-            for child in expected:
+            if all_present_children is not None and any(
+                child not in expected for child in all_present_children
+            ):
+                raise NotFound("Enfant introuvable sur cette liste")
+            for child in expected if all_present_children is None else all_present_children:
                 old = picked.get(child)
                 picked[child] = Mark(
                     child,

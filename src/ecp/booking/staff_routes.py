@@ -29,6 +29,11 @@ ATTENDANCE_LIST_FRAGMENT = "partials/booking/attendance_list.html"
 # « Toutes les activités » on one page up to this many children in the school's day: beyond,
 # one list at a time (a list's child is about 70 bytes compressed; the page ≤ 30 KB).
 ALL_LISTS_MAX = 250
+# One activity's list longer than this is shown a page at a time (issue 17): a school lunch is
+# about 300 children at 10,000 families, and rendering its fieldsets was most of the page's
+# CPU (≈ 4 ms) and weight (≈ 650 bytes of HTML each). 50 is a tablet's screenful or two of
+# children, few enough to point before saving, and keeps a page near 1 ms of rendering.
+PAGE_SIZE = 50
 
 # ---------------------------------------------------------------------------------------------
 # Effectifs, pointage, kitchen
@@ -65,6 +70,17 @@ def _view_param(activite: str | None) -> int | str | None:
     return activity_id
 
 
+def _page_param(page: str | None) -> int:
+    """The page of a long list (`page`, from 1): anything but a positive number is a 404; a
+    page past the end shows the last one (the list may have shrunk since the link was made)."""
+    if not page:
+        return 1
+    number = parse_id(page)
+    if number is None or number < 1:
+        raise NotFoundException("Page introuvable")
+    return number
+
+
 def _view_code(view: int | str | None) -> str:
     return "toutes" if view is None else ("" if view == queries.FIRST else str(view))
 
@@ -75,15 +91,33 @@ async def attendance_context(
     view: int | str | None = queries.FIRST,
     *,
     form: Form | None = None,
+    page: int = 1,
+    focus_child: int | None = None,
 ) -> dict[str, Any]:
     """The day's lists (queries.attendance_day: one school's, one activity at a time unless
-    « toutes »; every school's sizes when no school is chosen) and what the forms need."""
-    data = await queries.attendance_day(day, school_id, view, lists=None, max_all=ALL_LISTS_MAX)
+    « toutes »; every school's sizes when no school is chosen) and what the forms need. One
+    activity's list is shown a page at a time (`page`, see paginate); « toutes » is not paged
+    (ALL_LISTS_MAX bounds it)."""
+    data = await queries.attendance_day(
+        day,
+        school_id,
+        view,
+        lists=None,
+        max_all=ALL_LISTS_MAX,
+        page_size=PAGE_SIZE,
+        page=page,
+        focus_child=focus_child,
+    )
     if data is None:
         raise NotFoundException("École introuvable")
+    code = _view_code(queries.FIRST if data["capped"] else view)
+    for group in data["groups"]:  # « toutes »: every list whole
+        group.setdefault("paged", False)
+        group.setdefault("page", 1)
     return data | {
         "all_activities": data["activities"],
-        "view": _view_code(queries.FIRST if data["capped"] else view),
+        "view": code,
+        "focus_list": False,
         "pointage": services.POINTAGE,
         "all_lists_max": ALL_LISTS_MAX,
         "can_add": day <= clock.today(),
@@ -111,9 +145,13 @@ async def _in_scope(request: Request, school_id: int | None) -> int | None:
 
 
 async def _scoped_context(
-    request: Request, day: dt.date, school_id: int | None, view: int | str | None
+    request: Request,
+    day: dt.date,
+    school_id: int | None,
+    view: int | str | None,
+    page: int = 1,
 ) -> dict[str, Any]:
-    context = await attendance_context(day, await _in_scope(request, school_id), view)
+    context = await attendance_context(day, await _in_scope(request, school_id), view, page=page)
     scope = await school_scope(request.user)
     if "schools" in context:
         context["schools"] = scope.keep(context["schools"])
@@ -133,12 +171,15 @@ async def staff_attendance(
     ecole: FromQuery[str | None] = None,
     activite: FromQuery[str | None] = None,
     enregistre: FromQuery[str | None] = None,
+    page: FromQuery[str | None] = None,
 ) -> Template:
     """The lists of a day. After a save without JavaScript (`enregistre`: the list saved), the
-    confirmation is shown in that list's status, where the page opens, not at its top."""
+    confirmation is shown in that list's status, where the page opens, not at its top. `page`:
+    the page of a long list; its links (htmx) swap the lists with focus on the list's title."""
     context = await _scoped_context(
-        request, _day_or_404(jour), _school_param(ecole), _view_param(activite)
+        request, _day_or_404(jour), _school_param(ecole), _view_param(activite), _page_param(page)
     )
+    context["focus_list"] = page is not None and wants_fragment(request)
     saved = parse_id(enregistre) if enregistre else None
     if saved is not None and any(g["activity_id"] == saved for g in context["groups"]):
         context.update(saved=saved, list_messages=flash.consume(request)[0], flash_messages=[])
@@ -174,9 +215,18 @@ async def _list_answer(
     form: Form | None = None,
     status_code: int = 200,
     add: dict[str, Any] | None = None,
+    page: int = 1,
 ) -> Template:
-    """One list re-read and rendered alone (the htmx answer), its status saying `messages`."""
-    context = await attendance_context(posted.day, posted.school_id, activity_id, form=form)
+    """One list re-read and rendered alone (the htmx answer), its status saying `messages`;
+    the page `page` of it (or the one `add`'s focus_child is on)."""
+    context = await attendance_context(
+        posted.day,
+        posted.school_id,
+        activity_id,
+        form=form,
+        page=page,
+        focus_child=(add or {}).get("focus_child"),
+    )
     group = next((g for g in context["groups"] if g["activity_id"] == activity_id), None)
     if group is None:
         raise NotFoundException("Liste introuvable")
@@ -209,13 +259,16 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
         if not await queries.activity_exists(activity_id):
             raise NotFoundException("Activité introuvable")
     view = _view_param(text(data, "vue"))
+    page = _page_param(text(data, "page"))
     fragment = posted.only is not None and wants_fragment(request)
     if not posted.valid:
         if fragment:
             return await _list_answer(
-                request, posted, posted.only, [], form=posted.form, status_code=422
+                request, posted, posted.only, [], form=posted.form, status_code=422, page=page
             )
-        context = await attendance_context(posted.day, posted.school_id, view, form=posted.form)
+        context = await attendance_context(
+            posted.day, posted.school_id, view, form=posted.form, page=page
+        )
         return page_or_fragment(request, page=ATTENDANCE_PAGE, context=context, status_code=422)
     try:
         counts = await services.record_pointage_lists(
@@ -224,6 +277,7 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
             school_id=posted.school_id,
             lists=posted.lists,
             all_present=posted.all_present,
+            all_present_children=posted.shown.get(posted.all_present),
         )
     except services.NotFound as exc:
         raise NotFoundException(exc.message) from exc
@@ -231,20 +285,30 @@ async def staff_attendance_save(request: Request, data: URLEncodedBody[dict[str,
         message = [{"kind": "error", "text": exc.message}]
         if fragment:
             return await _list_answer(
-                request, posted, posted.only, message, form=posted.form, status_code=422
+                request,
+                posted,
+                posted.only,
+                message,
+                form=posted.form,
+                status_code=422,
+                page=page,
             )
-        context = await attendance_context(posted.day, posted.school_id, view, form=posted.form)
+        context = await attendance_context(
+            posted.day, posted.school_id, view, form=posted.form, page=page
+        )
         context["flash_messages"] = message
         return page_or_fragment(request, page=ATTENDANCE_PAGE, context=context, status_code=422)
     message = _saved_message(counts)
     if fragment:
         return await _list_answer(
-            request, posted, posted.only, [{"kind": "success", "text": message}]
+            request, posted, posted.only, [{"kind": "success", "text": message}], page=page
         )
     pressed = parse_id(text(data, "liste") or text(data, "tous")) or next(iter(posted.lists), None)
     query = f"jour={posted.day.isoformat()}&ecole={posted.school_id}"
     if text(data, "vue"):
         query += f"&activite={text(data, 'vue')}"
+    if page > 1:  # back to the page of the list that was saved
+        query += f"&page={page}"
     if pressed is not None:
         query += f"&enregistre={pressed}"
     return redirect(
@@ -269,6 +333,7 @@ async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[
     if not await queries.active_school_exists(posted.school_id):
         raise NotFoundException("École introuvable")
     view = _view_param(text(data, "vue"))
+    page = _page_param(text(data, "page"))
     form = forms.UnbookedForm.bind(data, field=f"enfant-{posted.key}")
     marks = forms.posted_pointage(data)
     outcome = None
@@ -294,8 +359,9 @@ async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[
                 form=pointage_form,
                 status_code=422,
                 add={"add_form": form, "add_list": posted.key, "saved": None},
+                page=page,
             )
-        context = await attendance_context(posted.day, posted.school_id, view)
+        context = await attendance_context(posted.day, posted.school_id, view, page=page)
         context.update(add_form=form, add_list=posted.key)
         return page_or_fragment(
             request,
@@ -330,6 +396,8 @@ async def staff_attendance_unbooked(request: Request, data: URLEncodedBody[dict[
     query = f"jour={posted.day.isoformat()}&ecole={posted.school_id}"
     if text(data, "vue"):
         query += f"&activite={text(data, 'vue')}"
+    if page > 1:
+        query += f"&page={page}"
     return redirect(request, _attendance_url(request, query, f"liste-{posted.key}"), message, kind)
 
 

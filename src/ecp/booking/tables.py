@@ -70,8 +70,14 @@ class Attendance(Table):
 INDEXES = [
     # One booking per child, activity and day: what makes "already booked" hold under races.
     Index("booking_child_activity_day_uniq", "booking", ("child", "activity", "day"), unique=True),
-    # Places taken and the staff lists of one day, school and activity.
-    Index("booking_day_school_activity_idx", "booking", ("day", "school", "activity")),
+    # Places taken and the staff lists of one day, school and activity; state and child in it
+    # so that the lists' sizes, the kitchen's meals and who is on a list are read from the
+    # index alone (issue 17: the booking rows of a school's day cost about 1 ms per query).
+    Index(
+        "booking_day_school_activity_state_idx",
+        "booking",
+        ("day", "school", "activity", "state", "child"),
+    ),
     # A family's (or a billing batch's) bookings over a month.
     Index("booking_child_day_idx", "booking", ("child", "day")),
     # One place counter per school, activity and day (the conditional UPDATE's row).
