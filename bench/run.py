@@ -452,7 +452,9 @@ def bill(env: dict, month: str) -> dict:
         return {"absent": True}
     started = time.perf_counter()
     done = subprocess.run(
-        [python(), "-m", "ecp.cli", "bill", "--month", month],
+        # The month the bench runs in has not ended: billed in advance, as the régisseur may
+        # (the bench's database is thrown away), so that the run bills every family.
+        [python(), "-m", "ecp.cli", "bill", "--month", month, "--en-avance"],
         env=env,
         cwd=ROOT,
         capture_output=True,
