@@ -11,6 +11,7 @@ from the query string and from URL-encoded bodies here, once, rather than in eve
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -22,6 +23,15 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 # parameters). Both caps leave more than twice that room.
 MAX_BODY_BYTES = 1_000_000
 MAX_FIELDS = 20_000
+
+# A refused body is still read (and thrown away, neither kept nor parsed) up to this size and
+# for at most this long before the 413 goes out. A server that answers and closes while the
+# client is still sending makes the client's kernel receive a reset, which discards the 413
+# before the browser reads it: the parent would see « connexion interrompue » instead of the
+# page that says what was too big. Reading costs the network, not the event loop; beyond these
+# bounds the answer goes out at once and the client may indeed see a reset.
+DRAIN_MAX_BYTES = 16_000_000
+DRAIN_MAX_SECONDS = 5.0
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _NUL = re.compile(rb"%00|\x00")
@@ -59,6 +69,25 @@ def count_fields(content_type: bytes, body: bytes) -> int:
     return 0
 
 
+async def drain(receive: Receive, already: int, limit: int = DRAIN_MAX_BYTES) -> bool:
+    """Read what is left of a refused body without keeping it, within the drain bounds.
+
+    False when the client left meanwhile: nobody is waiting for the 413 then."""
+    size = already
+    try:
+        async with asyncio.timeout(DRAIN_MAX_SECONDS):
+            while size <= limit:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return False
+                size += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return True
+    except TimeoutError:
+        pass
+    return True
+
+
 def body_limits_middleware(
     app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, max_fields: int = MAX_FIELDS
 ) -> ASGIApp:
@@ -76,13 +105,16 @@ def body_limits_middleware(
             await app(scope, receive, send)
             return
         announced = _header(scope, b"content-length")
-        # An announced size over the cap is refused before a byte of the body is read.
+        # An announced size over the cap is refused without a byte of the body being kept;
+        # what is read is only drained so that the answer reaches the client.
         if (
             announced is not None
             and announced.isascii()
             and announced.isdigit()
             and int(announced) > max_bytes
         ):
+            if int(announced) <= DRAIN_MAX_BYTES and not await drain(receive, 0):
+                return
             raise RequestEntityTooLarge("Corps de requête trop volumineux")
         chunks: list[bytes] = []
         size = 0
@@ -93,6 +125,9 @@ def body_limits_middleware(
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > max_bytes:
+                chunks.clear()
+                if message.get("more_body", False) and not await drain(receive, size):
+                    return
                 raise RequestEntityTooLarge("Corps de requête trop volumineux")
             chunks.append(chunk)
             if not message.get("more_body", False):

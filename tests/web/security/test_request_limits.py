@@ -124,3 +124,79 @@ async def test_a_nul_byte_never_reaches_a_handler(client):
     page = await client.get("/agents/familles?q=Mar%00tin")
     assert page.status_code == 200
     assert soup(page.text).select_one("input[name=q]")["value"] == "Martin"
+
+
+def _receiver(chunks: list[bytes], *, then_disconnect: bool = False):
+    """An ASGI receive that hands out `chunks` and records how many were asked for."""
+    asked: list[int] = []
+
+    async def receive():
+        asked.append(1)
+        if len(asked) <= len(chunks):
+            more = len(asked) < len(chunks) or then_disconnect
+            return {"type": "http.request", "body": chunks[len(asked) - 1], "more_body": more}
+        return {"type": "http.disconnect"}
+
+    return receive, asked
+
+
+async def _run_limited(receive, headers: list[tuple[bytes, bytes]]) -> tuple[list[dict], bool]:
+    from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+
+    from ecp.web.limits import body_limits_middleware
+
+    reached: list[bool] = []
+
+    async def app(scope, receive, send):
+        reached.append(True)
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "query_string": b"", "headers": headers}
+    try:
+        await body_limits_middleware(app, max_bytes=100)(scope, receive, send)
+    except RequestEntityTooLarge:
+        return sent, True
+    assert not reached
+    return sent, False
+
+
+async def test_a_refused_announced_body_is_read_to_its_end_before_the_413():
+    # Answering while the client still sends makes its kernel reset the connection, and the
+    # reset throws the 413 away unread: the body is drained first (kept nowhere).
+    receive, asked = _receiver([b"x" * 60] * 5)
+    sent, refused = await _run_limited(receive, [(b"content-length", b"300")])
+    assert refused and sent == [] and len(asked) == 5
+
+
+async def test_a_body_cut_at_the_cap_is_drained_too():
+    receive, asked = _receiver([b"x" * 60] * 5)
+    sent, refused = await _run_limited(receive, [])
+    assert refused and len(asked) == 5
+
+
+async def test_an_enormous_announced_body_is_refused_without_reading_it():
+    from ecp.web.limits import DRAIN_MAX_BYTES
+
+    receive, asked = _receiver([b"x" * 60] * 5)
+    sent, refused = await _run_limited(
+        receive, [(b"content-length", str(DRAIN_MAX_BYTES + 1).encode())]
+    )
+    assert refused and asked == []
+
+
+async def test_a_client_leaving_during_the_drain_gets_no_answer():
+    receive, asked = _receiver([b"x" * 60] * 2, then_disconnect=True)
+    sent, refused = await _run_limited(receive, [(b"content-length", b"300")])
+    assert not refused and sent == [] and len(asked) == 3
+
+
+async def test_the_drain_stops_at_its_byte_bound():
+    from ecp.web.limits import drain
+
+    receive, asked = _receiver([b"x" * 1000] * 50)
+    assert await drain(receive, 0, limit=10_000) is True
+    assert len(asked) == 11  # stopped once past the bound, not at the end of the body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ecp.web.limits import MAX_BODY_BYTES
+from ecp.web.limits import DRAIN_MAX_BYTES, MAX_BODY_BYTES
 from tests.live_server import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -89,3 +90,38 @@ async def test_big_forms_get_413_while_the_home_page_stays_fast(live_url):
         *statuses, times = await asyncio.gather(*posts, visits())
     assert max(times) < 0.5, times
     assert statuses == [(413, True)] * 6
+
+
+def _raw_post(url: str, head_only_length: int) -> bytes:
+    """A POST whose headers announce `head_only_length` bytes and whose body never comes."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST /connexion HTTP/1.1\r\nHost: %s\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\n\r\n" % (host.encode(), head_only_length)
+        )
+        answer = b""
+        while b"</html>" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    return answer
+
+
+def test_an_enormous_announced_body_is_refused_before_it_is_sent(live_url):
+    # Over the drain bound the 413 goes out on the headers alone: nothing is waited for.
+    answer = _raw_post(live_url, DRAIN_MAX_BYTES + 1)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert "Envoi trop volumineux".encode() in answer
+
+
+async def test_a_browser_sized_oversized_post_reads_its_413_every_time(live_url):
+    # The reset race: answering mid-upload used to lose the 413 now and then (ReadError).
+    body = _many_fields(1_000_000)
+    async with httpx.AsyncClient(base_url=live_url, timeout=30) as client:
+        for _ in range(10):
+            response = await client.post("/connexion", content=body, headers=FORM)
+            assert response.status_code == 413
+            assert "Envoi trop volumineux" in response.text
