@@ -282,7 +282,10 @@ async def test_an_agent_does_a_familys_week_at_the_counter(browser, rush_server)
         await page.check(f"#valider-{child_id}")
         form = page.locator("form", has=page.locator(f"#activite-{child_id}"))
         await form.locator("button[type=submit]").click()
-        await page.wait_for_url(f"**{record}/inscriptions")
+        # The answer comes back to the same address: waiting for the address would not wait.
+        await page.wait_for_function(
+            "() => document.getElementById('flash').textContent.includes('1 inscription validée')"
+        )
         assert await page.locator("#flash").inner_text() == (
             f"Inscription de {first_name} à « Garderie du matin » : 1 inscription validée ; "
             "la famille est prévenue par courriel."
