@@ -22,8 +22,9 @@ from piccolo.querystring import QueryString
 
 # The versions SQLiteSharedReadsEngine was written and tested against: it overrides a private
 # method of Piccolo's SQLiteEngine, lends queued writers one aiosqlite connection through its
-# get_connection, and re-registers its column converters memoised (aiosqlite stays pinned:
-# Piccolo's writes go through it).
+# get_connection (aiosqlite's, or _InlineConnection, which mimics the part of aiosqlite's
+# interface Piccolo's transactions use), and re-registers its column converters memoised
+# (aiosqlite stays pinned: Piccolo's other writes go through it).
 # pyproject.toml pins both; tests/integration/core/test_library_internals.py fails on any other
 # version and says what to re-check.
 PINNED_VERSIONS = {"piccolo": "1.38.0", "aiosqlite": "0.22.1"}
@@ -84,6 +85,7 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
         super().__init__(*args, **kwargs)
         self._readers: dict[int, sqlite3.Connection] = {}
         self._writers: dict[int, _WriterQueue] = {}
+        self._inline: dict[int, _InlineConnection] = {}
 
     def writer_queue(self) -> _WriterQueue:
         key = id(asyncio.get_running_loop())
@@ -117,11 +119,36 @@ class SQLiteSharedReadsEngine(SQLiteEngine):
             self._readers[key] = connection
         return connection
 
+    def inline_writer(self) -> _InlineConnection:
+        """The loop's connection for short write transactions (write_transaction(short=True)),
+        opened on first use; only ever used under the writer lock."""
+        key = id(asyncio.get_running_loop())
+        connection = self._inline.get(key)
+        if connection is None:
+            # No busy timeout: waiting inside sqlite3 would stop the event loop. BEGIN retries
+            # asynchronously instead (_InlineConnection.begin).
+            raw = sqlite3.connect(**{**self.connection_kwargs, "timeout": 0})
+            raw.row_factory = dict_factory
+            raw.execute("PRAGMA foreign_keys = 1")
+            connection = self._inline[key] = _InlineConnection(raw, self.busy_seconds())
+        return connection
+
+    def drop_inline_writer(self) -> None:
+        """Closes the loop's inline writer (after a failure that left it unusable)."""
+        connection = self._inline.pop(id(asyncio.get_running_loop()), None)
+        if connection is not None:
+            connection.raw.close()
+
+    def busy_seconds(self) -> float:
+        return float(self.connection_kwargs.get("timeout", 5))
+
     def close_reader(self) -> None:
-        """Closes this loop's reader (the app's lifespan ends; the next SELECT opens another)."""
+        """Closes this loop's reader and inline writer (the app's lifespan ends; the next
+        query opens others)."""
         connection = self._readers.pop(id(asyncio.get_running_loop()), None)
         if connection is not None:
             connection.close()
+        self.drop_inline_writer()
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         if query.lstrip()[:6].upper() != "SELECT":
@@ -178,16 +205,21 @@ def is_sqlite() -> bool:
     return engine().engine_type == "sqlite"
 
 
-def write_transaction():
+def write_transaction(*, short: bool = False):
     """A transaction for read-then-write rules.
 
     SQLite: IMMEDIATE takes the write lock at BEGIN; a deferred transaction that reads then
     writes fails with SQLITE_BUSY even with a busy timeout (sqlite.org/lang_transaction.html).
     PostgreSQL: pair it with lock_for_update() on the row that serialises the rule.
+
+    `short`: a few indexed statements (a booking tap, a session's change). On SQLite they run
+    on the loop's own connection, like the reads, instead of through aiosqlite's thread; see
+    _InlineConnection. Never for a transaction that reads or writes in bulk (billing, exports,
+    imports): it would hold the event loop for as long as it runs.
     """
     db = engine()
     if isinstance(db, SQLiteSharedReadsEngine) and db.current_transaction.get() is None:
-        return _queued_sqlite_transaction(db)
+        return _queued_sqlite_transaction(db, short=short)
     if isinstance(db, SQLiteEngine):
         return db.transaction(transaction_type=TransactionType.immediate)
     return _postgres_transaction(db)
@@ -275,7 +307,9 @@ _LENT_WRITER: ContextVar[_LentConnection | None] = ContextVar("ecp_lent_writer",
 
 
 @asynccontextmanager
-async def _queued_sqlite_transaction(db: SQLiteSharedReadsEngine) -> AsyncIterator[None]:
+async def _queued_sqlite_transaction(
+    db: SQLiteSharedReadsEngine, *, short: bool = False
+) -> AsyncIterator[None]:
     """The write lock, then Piccolo's IMMEDIATE transaction on the queue's connection.
 
     Piccolo opens an aiosqlite connection per transaction (a thread started, the file opened,
@@ -296,6 +330,13 @@ async def _queued_sqlite_transaction(db: SQLiteSharedReadsEngine) -> AsyncIterat
             await stale.close()
         raise
     queue.waiting -= 1
+    if short:
+        try:
+            async with _inline_transaction(db) as transaction:
+                yield transaction
+        finally:
+            queue.lock.release()
+        return
     try:
         connection, queue.connection = queue.connection, None
         if connection is None:
@@ -314,6 +355,146 @@ async def _queued_sqlite_transaction(db: SQLiteSharedReadsEngine) -> AsyncIterat
                 await connection.close()
     finally:
         queue.lock.release()
+
+
+@asynccontextmanager
+async def _inline_transaction(db: SQLiteSharedReadsEngine) -> AsyncIterator[object]:
+    """Piccolo's IMMEDIATE transaction on the loop's inline writer (the caller holds the lock)."""
+    connection = db.inline_writer()
+    token = _LENT_WRITER.set(connection)  # type: ignore[arg-type]
+    clean = False
+    try:
+        async with db.transaction(transaction_type=TransactionType.immediate) as transaction:
+            yield transaction
+        clean = True
+    finally:
+        _LENT_WRITER.reset(token)
+        if not clean and connection.in_transaction:
+            # Piccolo's ROLLBACK failed too: this connection cannot be trusted any more.
+            db.drop_inline_writer()
+
+
+class _InlineCursor:
+    """A sqlite3 cursor behind the awaitable methods of aiosqlite's cursor."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def fetchall(self) -> list:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list:
+        return self._cursor.fetchmany(size) if size is not None else self._cursor.fetchmany()
+
+    async def execute(self, sql: str, parameters: Any = ()) -> _InlineCursor:
+        self._cursor.execute(sql, parameters)
+        return self
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    async def __aenter__(self) -> _InlineCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+
+class _InlineResult:
+    """What aiosqlite's execute() returns: awaitable, or entered with `async with`."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Callable[[], Any]) -> None:
+        self._run = run
+
+    def __await__(self):
+        return self._run().__await__()
+
+    async def __aenter__(self) -> _InlineCursor:
+        return await self._run()
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _InlineConnection:
+    """A plain sqlite3 connection on the event loop's thread, with the part of aiosqlite's
+    interface that Piccolo's transactions use (execute, row_factory, close).
+
+    Through aiosqlite every statement is three round trips to its thread (Piccolo sends
+    `PRAGMA foreign_keys` before each one, then the statement, then the fetch), each a queue,
+    a future and a wake-up of the loop: most of a booking tap's CPU, for statements SQLite runs
+    in microseconds. Run here they cost what they cost. Safe because only short transactions
+    use it, under the process's writer lock, and the statements never wait: in WAL mode a
+    writer holding the lock waits for nobody, and the one wait there is, BEGIN IMMEDIATE
+    while another process writes, is retried by sleeping on the loop rather than inside
+    SQLite. close() is the engine's business (the connection lives as long as the loop)."""
+
+    __slots__ = ("raw", "busy_seconds")
+
+    def __init__(self, raw: sqlite3.Connection, busy_seconds: float) -> None:
+        self.raw = raw
+        self.busy_seconds = busy_seconds
+
+    @property
+    def row_factory(self) -> Any:
+        return self.raw.row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: Any) -> None:
+        self.raw.row_factory = factory
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def execute(self, sql: str, parameters: Any = ()) -> _InlineResult:
+        if sql.startswith("BEGIN"):
+            return _InlineResult(lambda: self._begin(sql))
+        return _InlineResult(lambda: self._execute(sql, parameters))
+
+    async def _execute(self, sql: str, parameters: Any) -> _InlineCursor:
+        if sql == "PRAGMA foreign_keys = 1":  # set once when the connection opened
+            return _InlineCursor(self.raw.cursor())
+        return _InlineCursor(self.raw.execute(sql, parameters))
+
+    async def _begin(self, sql: str) -> _InlineCursor:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_seconds
+        delay = 0.001
+        while True:
+            try:
+                return _InlineCursor(self.raw.execute(sql))
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or loop.time() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)  # another process writes: wait without stopping the loop
+            delay = min(delay * 2, 0.05)
+
+    async def commit(self) -> None:
+        self.raw.execute("COMMIT")
+
+    async def close(self) -> None:
+        return None
 
 
 def lock_for_update(query):

@@ -416,7 +416,7 @@ async def change(
     staff_id = actor.staff_id if staff else None
     now = clock.now()
     setup = calendar.setup() if calendar is not None else await load_setup(day, day)
-    async with write_transaction():
+    async with write_transaction(short=True):
         child, inscribed, day_bookings = await _child_day(
             child_id, family_id, activity_id, setup.year_id, day
         )
@@ -647,7 +647,7 @@ async def declare_day_illness(child_id: int, family_id: int, day: dt.date) -> Da
         raise DeadlinePassed(
             f"Une absence pour maladie se signale le jour même, avant {cutoff:%H:%M}.", "jour"
         )
-    async with write_transaction():
+    async with write_transaction(short=True):
         await _lock_children([child_id])
         child, rows = await _day_rows(child_id, family_id, day)
         booked = [r for r in rows if r["state"] == "reservee"]
@@ -676,7 +676,7 @@ async def undo_day_illness(child_id: int, family_id: int, day: dt.date) -> DayIl
         raise DeadlinePassed(
             f"Après {cutoff:%H:%M}, seul le service peut annuler la déclaration.", "jour"
         )
-    async with write_transaction():
+    async with write_transaction(short=True):
         await _lock_children([child_id])
         child, rows = await _day_rows(child_id, family_id, day)
         ill = [r for r in rows if r["state"] == "malade" and r["updated_by"] is None]
@@ -970,7 +970,7 @@ async def declare_illness_day(
     (field `jour`) when nothing is booked that day; NotFound for a child not of the family."""
     # One transaction, as the family's declare_day_illness: a refused activity (a billed
     # month, say) leaves the whole day as it was rather than half declared.
-    async with write_transaction():
+    async with write_transaction(short=True):
         await _lock_children([child_id])
         rows = await Booking.select(Booking.activity).where(
             (Booking.child == child_id)

@@ -33,7 +33,10 @@ RECHECK = (
     "self._run_in_new_connection(query=..., args=..., query_type=..., table=...) outside a "
     "transaction and that _run_in_new_connection still only opens a connection, runs and "
     "commits; that SQLiteTransaction still takes its connection from engine.get_connection() "
-    "on entry and only close()s it on exit; that the converters ecp.db.CACHED_CONVERTERS "
+    "on entry and only close()s it on exit, and sends BEGIN, COMMIT, ROLLBACK and SAVEPOINT "
+    "through connection.execute(); that _run_in_existing_connection still only uses "
+    "connection.execute() (awaited or entered), row_factory and the cursor's fetchall() "
+    "(ecp.db._InlineConnection implements exactly that); that the converters ecp.db.CACHED_CONVERTERS "
     "names are still Piccolo's CONVERTERS. Then update ecp.db.PINNED_VERSIONS and the pins "
     "in pyproject.toml together."
 ).format(**PINNED_VERSIONS)
@@ -197,3 +200,28 @@ async def test_queued_writers_share_one_connection_and_the_last_closes_it(tmp_pa
         assert all(c._connection is None for c in used)
     finally:
         engine.close_reader()
+
+
+def test_piccolos_transaction_uses_only_what_the_inline_writer_offers():
+    # _InlineConnection implements execute (awaited or entered), row_factory, commit, close:
+    # a transaction or a statement reaching for anything else would fail on it.
+    source = inspect.getsource(piccolo_sqlite_module())
+    used = set(re.findall(r"\bconnection\.(\w+)", source))
+    offered = {"execute", "row_factory", "commit", "close", "in_transaction"}
+    assert used <= offered | {"cursor"}, f"{sorted(used - offered)}. {RECHECK}"
+    cursor_calls = set(re.findall(r"\bcursor\.(\w+)", source))
+    assert cursor_calls <= {
+        "fetchall",
+        "fetchone",
+        "fetchmany",
+        "execute",
+        "close",
+        "lastrowid",
+        "description",
+    }, f"{sorted(cursor_calls)}. {RECHECK}"
+
+
+def piccolo_sqlite_module():
+    import piccolo.engine.sqlite as module
+
+    return module
