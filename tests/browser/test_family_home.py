@@ -163,8 +163,10 @@ async def test_declare_ill_without_javascript(nojs_page, live_server):
             f"Absence pour maladie signalée pour {name}"
             in await page.locator("#flash").inner_text()
         )
-        await page.get_by_role("button", name=re.compile("Annuler la déclaration")).click()
-        await page.wait_for_url(re.compile(rf"/famille#malade-{child_id}$"))
+        # The undo redirects to the address already shown (/famille#malade-…): a URL wait
+        # would return at once and read the old page's flash; wait for the navigation itself.
+        async with page.expect_navigation(url=re.compile(rf"/famille#malade-{child_id}$")):
+            await page.get_by_role("button", name=re.compile("Annuler la déclaration")).click()
         assert "Déclaration annulée" in await page.locator("#flash").inner_text()
     finally:
         _run(live_server, RESTORE + "\nprint('ok')")
