@@ -119,6 +119,12 @@ async def test_contact_change_from_the_family_to_the_agent_and_the_journal(
         await agent.wait_for_url(re.compile(r"/agents/familles$"))
         await tab_until(agent, "e.id === 'q'")
         await agent.keyboard.type("F00001")
+        # The search runs 300 ms after the last key: a slow keystroke lets a prefix ("F000")
+        # answer first, with links and another count; wait for the full code's answer.
+        await agent.wait_for_function(
+            "() => document.getElementById('search-count').textContent"
+            ".includes('1 famille trouvée')"
+        )
         await agent.wait_for_selector("#family-results a")
         assert "1 famille trouvée" in await agent.locator("#search-count").inner_text()
         await check(agent)

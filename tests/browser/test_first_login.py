@@ -89,7 +89,9 @@ async def test_a_family_chooses_its_password_at_its_first_login(browser, live_se
         # Logged out, the letter's password no longer opens the account; the new one does.
         await tab_until(family, "e.textContent.trim() === 'Se déconnecter'")
         await family.keyboard.press("Enter")
-        await family.wait_for_url(re.compile(r"/connexion$|/$"))
+        # Anchored: "/$" alone matched "/famille/", the page the logout starts from, so the
+        # wait returned before the logout and the next login could race it.
+        await family.wait_for_url(re.compile(r"^https?://[^/]+/(connexion)?$"))
         await _keyboard_login(family, code, provisional)
         await family.wait_for_selector(".error-summary")
         await _keyboard_login(family, code, NEW)

@@ -184,7 +184,10 @@ async def test_waiting_list_then_promotion_without_javascript(browser, rush_serv
         await page.goto(f"/agents/inscriptions?{query}&statut=en_attente")
         pending = await page.locator("input[name=inscriptions]").count()
         assert pending >= 3
-        await page.get_by_role("link", name="Tout sélectionner").click()
+        # Without app.js the link reloads the list with every box ticked: count() does not
+        # wait, so wait for that page before counting.
+        async with page.expect_navigation():
+            await page.get_by_role("link", name="Tout sélectionner").click()
         assert await page.locator("input[name=inscriptions]:checked").count() == pending
         await page.get_by_role("button", name="Valider la sélection").click()
         await page.wait_for_url(f"**/agents/inscriptions?{query}&statut=en_attente")
@@ -201,7 +204,11 @@ async def test_waiting_list_then_promotion_without_javascript(browser, rush_serv
         # A family moves away: its inscription ends, the first in rank takes the place.
         await page.goto(f"/agents/inscriptions?{query}&statut=validee")
         await page.locator("#selection").check()
-        await page.get_by_role("button", name="Mettre fin aux inscriptions sélectionnées").click()
+        # Without htmx the refusal is a whole page (422): wait for it before counting.
+        async with page.expect_navigation():
+            await page.get_by_role(
+                "button", name="Mettre fin aux inscriptions sélectionnées"
+            ).click()
         assert await page.locator(".error-summary").count() == 1  # the reason is missing
         assert (await page.title()).startswith("Erreur : ")
         await at_both_widths(page)
@@ -391,8 +398,10 @@ async def test_a_family_gives_up_its_place_and_the_first_waiting_child_gets_it(
         await page.goto("/famille/inscriptions")
         await at_both_widths(page)
         button = page.get_by_role("button", name=f"Renoncer à l’inscription de Léa à {label}")
-        await button.click()
-        await page.wait_for_url("**/famille/inscriptions")
+        # A plain form whose redirect comes back to the page it is on: a URL wait would match
+        # at once and read the old page's flash; wait for the navigation itself.
+        async with page.expect_navigation(url="**/famille/inscriptions"):
+            await button.click()
         assert await page.locator("#flash").inner_text() == (
             f"Vous avez renoncé à l’inscription de Léa à « {label} »."
         )

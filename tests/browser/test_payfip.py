@@ -150,10 +150,13 @@ async def test_the_regisseur_debit_pages_are_accessible(pf_page, payfip_server):
     # per month until one has something to debit.
     for value in await page.locator("#mois option").evaluate_all("os => os.map(o => o.value)"):
         await page.select_option("#mois", value)
+        # The previous month's refusal is still on the page until htmx swaps the section: mark
+        # it stale, so that only this month's answer (a new section or the file's page) counts.
+        await page.locator("#debit-month").evaluate("e => e.setAttribute('data-stale', '')")
         await page.get_by_role("button", name="Produire le fichier de prélèvements").click()
         await page.wait_for_function(
             "() => /\\/prelevements\\/\\d+$/.test(location.pathname)"
-            " || document.querySelector('.error-summary') !== null"
+            " || document.querySelector('#debit-month:not([data-stale]) .error-summary') !== null"
         )
         if re.search(r"/agents/prelevements/\d+$", page.url):
             break

@@ -12,6 +12,7 @@ from tests.browser.a11y import (
     small_targets,
     tab_until,
     wait_for_error_title,
+    wait_for_focus,
 )
 from tests.browser.test_public_and_login import keyboard_login_staff
 
@@ -131,7 +132,10 @@ async def test_requests_journal_and_settings_in_every_state(page):
     await check(page)
     await page.select_option("#action", "health_notes_read")
     await submit(page, "#journal-filters")
-    await page.wait_for_selector("#journal-entries")
+    # #journal-entries is on the page before the filter too: wait for the swapped list, whose
+    # heading takes the focus once htmx has settled it.
+    await page.wait_for_url(re.compile(r"action=health_notes_read"))
+    await wait_for_focus(page, "e.id === 'journal-entries-title'")
     await check(page)
     await page.fill("#famille", "F99999")
     await submit(page, "#journal-filters")
